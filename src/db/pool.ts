@@ -1,0 +1,90 @@
+import pg from "pg";
+import type { Logger } from "../lifecycle/logger.js";
+import { redactText } from "../lifecycle/logger.js";
+
+// int8 -> string (default) keeps precision; numeric stays string as well.
+// timestamptz stays a Date. We set no global type parsers here: catalog/
+// decides conversions per column from text values.
+
+export interface PoolOptions {
+  url: string;
+  /** For logs: "control" or the source client name. */
+  name: string;
+  log: Logger;
+  max?: number;
+  /** application_name shown in pg_stat_activity. */
+  applicationName?: string;
+  /** statement_timeout for every connection, ms (0 = none). */
+  statementTimeoutMs?: number;
+}
+
+/**
+ * A pg.Pool whose idle-client errors are logged instead of crashing the
+ * process (pg emits 'error' on the pool when a server restarts).
+ */
+export function createPool(opts: PoolOptions): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? `athena-typesense-sync:${opts.name}`,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+  });
+  pool.on("error", (err) => {
+    opts.log.warn(
+      { component: "db", pool: opts.name, err: { message: redactText(err.message) } },
+      "idle database connection failed",
+    );
+  });
+  return pool;
+}
+
+/** Pools for the control DB and every configured source client, closed together. */
+export interface Pools {
+  control: pg.Pool;
+  /** Pool of a source client by name; throws a clear error for an unknown client. */
+  source(clientName: string): pg.Pool;
+  sourceNames(): string[];
+  /** Connection URL of a source client (replication needs its own connections). */
+  sourceUrl(clientName: string): string;
+  close(): Promise<void>;
+}
+
+export class UnknownClientError extends Error {
+  override readonly name = "UnknownClientError";
+  constructor(readonly clientName: string) {
+    super(`unknown source client "${clientName}" (not in postgres_clients of the config)`);
+  }
+}
+
+export function createPools(opts: {
+  controlUrl: string;
+  clients: Record<string, { url: string; pool_max?: number }>;
+  log: Logger;
+}): Pools {
+  const control = createPool({ url: opts.controlUrl, name: "control", log: opts.log });
+  const sources = new Map<string, pg.Pool>();
+  return {
+    control,
+    source(name) {
+      const cfg = opts.clients[name];
+      if (!cfg) throw new UnknownClientError(name);
+      let p = sources.get(name);
+      if (!p) {
+        p = createPool({ url: cfg.url, name, log: opts.log, max: cfg.pool_max ?? 10 });
+        sources.set(name, p);
+      }
+      return p;
+    },
+    sourceNames: () => Object.keys(opts.clients),
+    sourceUrl(name) {
+      const cfg = opts.clients[name];
+      if (!cfg) throw new UnknownClientError(name);
+      return cfg.url;
+    },
+    async close() {
+      await Promise.allSettled([control.end(), ...[...sources.values()].map((p) => p.end())]);
+    },
+  };
+}

