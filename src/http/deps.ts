@@ -1,0 +1,13 @@
+import type { Config } from "../config/schema.js";
+import type { Pools } from "../db/pool.js";
+import type { Logger } from "../lifecycle/logger.js";
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  pools: Pools;
+  /** folder of sql/ migrations: /ready reports pending ones */
+  migrationsDir: string;
+  /** extra readiness probes (e.g. CDC streams), name -> ok; optional */
+  readiness?: () => Promise<Record<string, boolean>>;
+}
