@@ -13,6 +13,7 @@ export default defineConfig({
           include: ["test/**/*.test.ts"],
           exclude: ["test/**/*.pg.test.ts", "node_modules/**"],
           testTimeout: 30_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -25,6 +26,8 @@ export default defineConfig({
           // Two cores: keep file-level parallelism modest so Postgres and the
           // emulator are not starved.
           maxWorkers: 2,
+          // unit tests run first, then this group
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,0 +1,75 @@
+import type { Config } from "../config/index.js";
+import { createPools, migrate, pendingMigrations } from "../db/index.js";
+import { createApp, createHttpService } from "../http/index.js";
+import {
+  createLogger,
+  runServices,
+  type Service,
+  signalOnTermination,
+} from "../lifecycle/index.js";
+
+export interface ServeOptions {
+  config: Config;
+  sqlDir: string;
+  /** Apply pending migrations before starting (advisory-locked, safe with several instances). */
+  migrate: boolean;
+  exit: (code: number) => void;
+  /** Called with the HTTP URL once listening (demo prints it). */
+  onListening?: (url: string) => void;
+  /** Stop signal from the caller (demo); SIGTERM/SIGINT are always handled. */
+  signal?: AbortSignal;
+}
+
+/**
+ * `serve`: build every module from the config and run them as Services.
+ *
+ *   start order: http -> scheduler -> cdc streams
+ *   stop order:  cdc streams -> scheduler -> http (reverse), then pools close
+ *
+ * HTTP stops last so /health keeps answering while workers checkpoint; it
+ * stops accepting new work first because its handlers only queue runs.
+ */
+export async function runServe(opts: ServeOptions): Promise<number> {
+  const { config } = opts;
+  const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const pools = createPools({
+    controlUrl: config.control_database_url,
+    clients: config.postgres_clients,
+    log,
+  });
+  try {
+    if (opts.migrate) {
+      await migrate({ pool: pools.control, dir: opts.sqlDir, log });
+    } else {
+      const pending = await pendingMigrations(pools.control, opts.sqlDir);
+      if (pending.length > 0) {
+        log.error({ component: "serve", pending }, "pending migrations; run `migrate` first");
+        await pools.close();
+        return 2;
+      }
+    }
+    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir });
+    const services: Service[] = [
+      createHttpService({
+        app,
+        host: config.server.host,
+        port: config.server.port,
+        log,
+        drainTimeoutMs: config.shutdown.drain_timeout_ms,
+        ...(opts.onListening ? { onListening: opts.onListening } : {}),
+      }),
+    ];
+    const termination = signalOnTermination(log, opts.exit);
+    const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;
+    const { failed, timedOut } = await runServices(services, {
+      log,
+      signal,
+      drainTimeoutMs: config.shutdown.drain_timeout_ms,
+    });
+    log.info({ component: "serve", failed: failed?.message, timedOut }, "stopped");
+    return failed || timedOut.length > 0 ? 1 : 0;
+  } finally {
+    await pools.close();
+    log.flush();
+  }
+}
