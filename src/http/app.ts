@@ -1,14 +1,19 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { createSecretBox } from "../control/secret-box.js";
+import { authMiddleware } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
-import { ApiError } from "./errors.js";
+import { errorResponse } from "./error-map.js";
+import { mountOpenApi } from "./openapi.js";
+import { apiKeyRoutes } from "./routes/api-keys.js";
+import { backendRoutes } from "./routes/backends.js";
+import { cdcStreamRoutes } from "./routes/cdc-streams.js";
 import { healthRoutes } from "./routes/health.js";
+import { runRoutes } from "./routes/runs.js";
+import { syncJobRoutes } from "./routes/sync-jobs.js";
 
 /**
  * The whole HTTP API. Middleware order is part of the contract:
@@ -21,6 +26,10 @@ import { healthRoutes } from "./routes/health.js";
  */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
+  const policy = {
+    box: createSecretBox(deps.config.security.encryption_key),
+    allowHttp: deps.config.typesense.allow_http,
+  };
 
   // Incoming X-Request-Id is kept when it is short and [\w-=] only; else a UUID.
   app.use(requestId());
@@ -41,6 +50,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       "request",
     );
   });
+  app.use(authMiddleware(deps));
   app.use(
     bodyLimit({
       maxSize: deps.config.server.body_limit_bytes,
@@ -56,23 +66,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   );
 
   app.route("/", healthRoutes(deps));
+  app.route("/admin", apiKeyRoutes(deps));
+  app.route("/typesense/backends", backendRoutes(deps, policy));
+  app.route("/typesense/sync-jobs", syncJobRoutes(deps));
+  app.route("/typesense/sync-runs", runRoutes(deps));
+  app.route("/typesense/cdc-streams", cdcStreamRoutes(deps));
+
+  mountOpenApi(app);
 
   app.notFound((c) =>
     c.json(failure("Not found", `no route for ${c.req.method} ${c.req.path}`), 404),
   );
   app.onError((err, c) => errorResponse(err, c));
   return app;
-}
-
-/** The single place where thrown errors become envelopes. Never leaks stacks. */
-function errorResponse(err: Error, c: Context<AppEnv>): Response {
-  if (err instanceof ApiError) return c.json(failure(err.message, err.error), err.status);
-  if (err instanceof HTTPException) {
-    // e.g. hono's JSON validator: "Malformed JSON in request body"
-    const status = err.status as ContentfulStatusCode;
-    return c.json(failure(err.message || "Request failed"), status);
-  }
-  const log = c.get("log");
-  log?.error({ component: "http", err }, "unhandled error");
-  return c.json(failure("Internal server error"), 500);
 }

@@ -32,6 +32,7 @@ export function healthRoutes(deps: AppDeps) {
         method: "get",
         path: "/health",
         tags: ["health"],
+        security: [],
         summary: "Liveness: the process is up",
         responses: { 200: jsonResponse(envelopeOf(z.object({ ok: z.literal(true) })), "Up") },
       }),
@@ -42,6 +43,7 @@ export function healthRoutes(deps: AppDeps) {
         method: "get",
         path: "/ready",
         tags: ["health"],
+        security: [],
         summary: "Readiness: control DB reachable, migrations applied, extra probes ok",
         responses: {
           200: jsonResponse(envelopeOf(ReadySchema), "Ready"),

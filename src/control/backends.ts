@@ -1,0 +1,208 @@
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
+import type { SecretBox } from "./secret-box.js";
+
+/** A saved Typesense backend as the API shows it: the key only as its last 4 chars. */
+export interface BackendRecord {
+  id: string;
+  name: string;
+  base_url: string;
+  additional_node_urls: string[];
+  api_key_last4: string;
+  api_key_encrypted: boolean;
+  timeout_ms: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** What a Typesense client needs; holds the plaintext key, so it never leaves src/. */
+export interface BackendConnection {
+  profileId: string | null;
+  nodes: string[];
+  apiKey: string;
+  timeoutMs: number;
+}
+
+export interface BackendPolicy {
+  box: SecretBox;
+  /** typesense.allow_http: false rejects http:// node URLs. */
+  allowHttp: boolean;
+}
+
+const COLUMNS = `id, name, base_url, additional_node_urls, api_key_last4,
+  api_key_stored like 'enc:%' as api_key_encrypted, timeout_ms, created_at, updated_at`;
+
+/** Rejects anything but an absolute http(s) URL, and http:// unless allowed. */
+export function checkNodeUrl(url: string, allowHttp: boolean, field: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new InvalidInputError(`${field} is not a valid URL`, field);
+  }
+  if (u.protocol !== "https:" && u.protocol !== "http:") {
+    throw new InvalidInputError(`${field} must start with https:// (or http://)`, field);
+  }
+  if (u.protocol === "http:" && !allowHttp) {
+    throw new InvalidInputError(
+      `${field} uses http://, which is refused because typesense.allow_http is false; use an https:// URL or set typesense.allow_http: true`,
+      field,
+    );
+  }
+  if (u.username || u.password) {
+    throw new InvalidInputError(`${field} must not contain credentials`, field);
+  }
+  return url.replace(/\/+$/, "");
+}
+
+/** Last 4 characters, but nothing for short keys (4 of 8 would give half away). */
+export function last4(key: string): string {
+  return key.length >= 12 ? key.slice(-4) : "";
+}
+
+export async function listBackends(pool: pg.Pool): Promise<BackendRecord[]> {
+  const r = await pool.query<BackendRecord>(
+    `select ${COLUMNS} from typesense_profiles order by name`,
+  );
+  return r.rows;
+}
+
+export async function getBackend(pool: pg.Pool, id: string): Promise<BackendRecord> {
+  if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
+  const r = await pool.query<BackendRecord>(
+    `select ${COLUMNS} from typesense_profiles where id = $1`,
+    [id],
+  );
+  if (!r.rows[0]) throw new NotFoundError(`backend ${id} not found`);
+  return r.rows[0];
+}
+
+export interface BackendInput {
+  name: string;
+  base_url: string;
+  additional_node_urls?: string[] | undefined;
+  api_key: string;
+  timeout_ms?: number | undefined;
+}
+
+function checkedNodes(input: Partial<BackendInput>, allowHttp: boolean) {
+  return {
+    base_url:
+      input.base_url === undefined
+        ? undefined
+        : checkNodeUrl(input.base_url, allowHttp, "base_url"),
+    additional_node_urls: input.additional_node_urls?.map((u, i) =>
+      checkNodeUrl(u, allowHttp, `additional_node_urls.${i}`),
+    ),
+  };
+}
+
+function uniqueName(e: unknown, name: string | undefined): never {
+  if (pgCode(e) === "23505") throw new ConflictError(`a backend named "${name}" already exists`);
+  throw e;
+}
+
+export async function createBackend(
+  pool: pg.Pool,
+  policy: BackendPolicy,
+  input: BackendInput,
+): Promise<BackendRecord> {
+  const nodes = checkedNodes(input, policy.allowHttp);
+  const id = randomUUID();
+  try {
+    await pool.query(
+      `insert into typesense_profiles
+         (id, name, base_url, additional_node_urls, api_key_stored, api_key_last4, timeout_ms)
+       values ($1, $2, $3, $4, $5, $6, coalesce($7, 5000))`,
+      [
+        id,
+        input.name,
+        nodes.base_url,
+        nodes.additional_node_urls ?? [],
+        policy.box.seal(input.api_key, id),
+        last4(input.api_key),
+        input.timeout_ms ?? null,
+      ],
+    );
+  } catch (e) {
+    uniqueName(e, input.name);
+  }
+  return getBackend(pool, id);
+}
+
+export async function updateBackend(
+  pool: pg.Pool,
+  policy: BackendPolicy,
+  id: string,
+  patch: Partial<BackendInput>,
+): Promise<BackendRecord> {
+  if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
+  const nodes = checkedNodes(patch, policy.allowHttp);
+  const values: unknown[] = [id];
+  const sets: string[] = [];
+  const set = (col: string, v: unknown) => {
+    values.push(v);
+    sets.push(`${col} = $${values.length}`);
+  };
+  if (patch.name !== undefined) set("name", patch.name);
+  if (nodes.base_url !== undefined) set("base_url", nodes.base_url);
+  if (nodes.additional_node_urls !== undefined)
+    set("additional_node_urls", nodes.additional_node_urls);
+  if (patch.timeout_ms !== undefined) set("timeout_ms", patch.timeout_ms);
+  if (patch.api_key !== undefined) {
+    set("api_key_stored", policy.box.seal(patch.api_key, id));
+    set("api_key_last4", last4(patch.api_key));
+  }
+  let count = 0;
+  try {
+    const r = await pool.query(
+      `update typesense_profiles set ${[...sets, "updated_at = now()"].join(", ")} where id = $1`,
+      values,
+    );
+    count = r.rowCount ?? 0;
+  } catch (e) {
+    uniqueName(e, patch.name);
+  }
+  if (count === 0) throw new NotFoundError(`backend ${id} not found`);
+  return getBackend(pool, id);
+}
+
+export async function deleteBackend(pool: pg.Pool, id: string): Promise<void> {
+  if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
+  try {
+    const r = await pool.query("delete from typesense_profiles where id = $1", [id]);
+    if (r.rowCount === 0) throw new NotFoundError(`backend ${id} not found`);
+  } catch (e) {
+    if (pgCode(e) === "23503") {
+      throw new ConflictError(`backend ${id} is used by sync jobs; delete or move them first`);
+    }
+    throw e;
+  }
+}
+
+/** Connection details of a saved backend, API key decrypted. */
+export async function backendConnection(
+  pool: pg.Pool,
+  box: SecretBox,
+  id: string,
+): Promise<BackendConnection> {
+  if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
+  const r = await pool.query<{
+    base_url: string;
+    additional_node_urls: string[];
+    api_key_stored: string;
+    timeout_ms: number;
+  }>(
+    "select base_url, additional_node_urls, api_key_stored, timeout_ms from typesense_profiles where id = $1",
+    [id],
+  );
+  const row = r.rows[0];
+  if (!row) throw new NotFoundError(`backend ${id} not found`);
+  return {
+    profileId: id,
+    nodes: [row.base_url, ...row.additional_node_urls],
+    apiKey: box.open(row.api_key_stored, id),
+    timeoutMs: row.timeout_ms,
+  };
+}

@@ -1,0 +1,162 @@
+import type pg from "pg";
+import type { Pools } from "../db/pool.js";
+import { type Db, inTransaction } from "./db.js";
+import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
+import { validateJobSource } from "./job-validation.js";
+import { withNumbers } from "./rows.js";
+
+export type JobRecord = Record<string, unknown> & { id: string; profile_id: string };
+
+export interface JobInput {
+  profile_id: string;
+  source_client_name: string;
+  source_schema_name: string;
+  source_table_name: string;
+  collection_name: string;
+  document_id_column: string;
+  included_columns: string[];
+  queryable_fields: string[];
+  sync_interval_seconds?: number | undefined;
+  stale_after_seconds?: number | undefined;
+  window_size?: number | undefined;
+  enabled?: boolean | undefined;
+  cdc_enabled?: boolean | undefined;
+}
+
+const EDITABLE = [
+  "profile_id",
+  "source_client_name",
+  "source_schema_name",
+  "source_table_name",
+  "collection_name",
+  "document_id_column",
+  "included_columns",
+  "queryable_fields",
+  "sync_interval_seconds",
+  "stale_after_seconds",
+  "window_size",
+  "enabled",
+  "cdc_enabled",
+] as const;
+
+/** Fields whose change needs the source table checked again. */
+const SOURCE_FIELDS = [
+  "source_client_name",
+  "source_schema_name",
+  "source_table_name",
+  "document_id_column",
+  "included_columns",
+  "queryable_fields",
+] as const;
+
+const NUMS = ["last_source_row_count", "last_imported_count", "last_failed_count"];
+
+function toRecord(row: Record<string, unknown>): JobRecord {
+  const { lease_token: _hidden, ...rest } = withNumbers(row, NUMS);
+  return rest as JobRecord;
+}
+
+export async function listJobs(
+  pool: pg.Pool,
+  f: { client?: string | undefined; enabled?: boolean | undefined } = {},
+): Promise<JobRecord[]> {
+  const r = await pool.query(
+    `select * from typesense_sync_jobs
+      where ($1::text is null or source_client_name = $1) and ($2::boolean is null or enabled = $2)
+      order by source_client_name, source_schema_name, source_table_name, collection_name`,
+    [f.client ?? null, f.enabled ?? null],
+  );
+  return r.rows.map(toRecord);
+}
+
+export async function getJob(db: Db, id: string): Promise<JobRecord> {
+  if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
+  const r = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
+  if (!r.rows[0]) throw new NotFoundError(`sync job ${id} not found`);
+  return toRecord(r.rows[0]);
+}
+
+async function assertProfile(db: Db, id: string): Promise<void> {
+  const ok =
+    isUuid(id) && (await db.query("select 1 from typesense_profiles where id = $1", [id])).rowCount;
+  if (!ok) throw new InvalidInputError(`profile_id ${id}: no such backend`, "profile_id");
+}
+
+function writeError(e: unknown, collection: unknown): never {
+  if (pgCode(e) === "23505") {
+    throw new ConflictError(
+      `collection "${String(collection)}" is already bound to another job on this backend`,
+    );
+  }
+  throw e;
+}
+
+export async function createJob(pools: Pools, input: JobInput): Promise<JobRecord> {
+  await assertProfile(pools.control, input.profile_id);
+  await validateJobSource(pools, input);
+  const cols = EDITABLE.filter((c) => input[c] !== undefined);
+  try {
+    const r = await pools.control.query(
+      `insert into typesense_sync_jobs (${cols.join(", ")})
+       values (${cols.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
+      cols.map((c) => input[c]),
+    );
+    return toRecord(r.rows[0]);
+  } catch (e) {
+    writeError(e, input.collection_name);
+  }
+}
+
+/**
+ * Applies a partial update. When a source field changes, the merged job is
+ * validated against the source table again before anything is written; the
+ * row is locked meanwhile so two edits cannot interleave.
+ */
+export async function updateJob(
+  pools: Pools,
+  id: string,
+  patch: Partial<JobInput>,
+): Promise<JobRecord> {
+  if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
+  return inTransaction(pools.control, async (db) => {
+    const cur = await db.query("select * from typesense_sync_jobs where id = $1 for update", [id]);
+    const row = cur.rows[0] as Record<string, unknown> | undefined;
+    if (!row) throw new NotFoundError(`sync job ${id} not found`);
+    const cols = EDITABLE.filter((c) => patch[c] !== undefined);
+    if (cols.length === 0) return toRecord(row);
+    if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);
+    if (SOURCE_FIELDS.some((c) => patch[c] !== undefined)) {
+      const merged = { ...row, ...patch } as unknown as JobInput;
+      await validateJobSource(pools, merged);
+    }
+    try {
+      const r = await db.query(
+        `update typesense_sync_jobs set ${cols.map((c, i) => `${c} = $${i + 2}`).join(", ")},
+           updated_at = now() where id = $1 returning *`,
+        [id, ...cols.map((c) => patch[c])],
+      );
+      return toRecord(r.rows[0]);
+    } catch (e) {
+      writeError(e, patch.collection_name);
+    }
+  });
+}
+
+/** Deletes a job with its runs and dead letters; refused while a run holds the lease. */
+export async function deleteJob(pool: pg.Pool, id: string): Promise<void> {
+  if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
+  const r = await pool.query<{ leased: boolean }>(
+    `with target as (
+       select id, coalesce(lease_expires_at > now(), false) as leased
+         from typesense_sync_jobs where id = $1
+     ), del as (
+       delete from typesense_sync_jobs j using target t where j.id = t.id and not t.leased
+       returning j.id
+     )
+     select t.leased from target t`,
+    [id],
+  );
+  const row = r.rows[0];
+  if (!row) throw new NotFoundError(`sync job ${id} not found`);
+  if (row.leased) throw new ConflictError(`sync job ${id} is running; delete it after the run`);
+}

@@ -1,0 +1,125 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import {
+  findCredential,
+  parseGatewayToken,
+  secretMatches,
+  touchLastUsed,
+} from "../control/api-keys.js";
+import type { AppDeps } from "./deps.js";
+import type { AppEnv, Principal } from "./env.js";
+import { ApiError } from "./errors.js";
+
+/** GET routes anyone may call: probes and the API description. */
+const PUBLIC_PATHS = new Set(["/health", "/ready", "/openapi.json", "/openapi.yaml", "/docs"]);
+
+/** Headers a credential may arrive in, in precedence order (Athena's set). */
+const KEY_HEADERS = ["x-athena-key", "x-athena-admin-key", "x-api-key", "apikey"] as const;
+
+const PROXY_RIGHTS = ["gateway.typesense_proxy", "gateway.*", "*"];
+const SEARCH_RIGHTS = ["gateway.typesense_search", ...PROXY_RIGHTS];
+
+/**
+ * Which principal may call a route:
+ * - /admin/*                 static admin key only
+ * - POST /typesense/search   admin, or a gateway key with a search or proxy right
+ * - everything else          admin, or a gateway key with gateway.typesense_proxy
+ *                            (or gateway.* / *)
+ */
+function allowed(p: Principal, method: string, path: string): boolean {
+  if (p.kind === "admin") return true;
+  if (path === "/admin" || path.startsWith("/admin/")) return false;
+  // fail-open mode: an unverified key is treated as a proxy key, never as admin
+  if (p.kind === "unverified") return true;
+  const needed = method === "POST" && path === "/typesense/search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
+  return p.rights.some((r) => needed.includes(r));
+}
+
+/** Every credential the request presents, deduplicated, in precedence order. */
+function presentedKeys(headers: Headers): string[] {
+  const out: string[] = [];
+  for (const h of KEY_HEADERS) {
+    const v = headers.get(h)?.trim();
+    if (v) out.push(v);
+  }
+  const auth = headers.get("authorization")?.trim();
+  const m = auth ? /^Bearer\s+(.+)$/i.exec(auth) : null;
+  if (m?.[1]) out.push(m[1].trim());
+  return [...new Set(out)];
+}
+
+function sha(s: string): Buffer {
+  return createHash("sha256").update(s).digest();
+}
+
+/**
+ * Authenticates from headers only; the body is never touched here, so a
+ * request with bad credentials gets 401 whatever its body looks like.
+ * Messages are Athena's. The static key is compared as SHA-256 digests with
+ * timingSafeEqual (equal length, so no length leak either).
+ */
+export function authMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const adminDigest = sha(deps.config.auth.admin_key);
+  const failOpen = deps.config.auth.gateway_keys_fail_mode === "open";
+
+  async function principalFor(
+    keys: string[],
+    clientHeader: string | undefined,
+  ): Promise<Principal> {
+    if (keys.length === 0) throw new ApiError(401, "API key required");
+    // Check every presented value against the admin key (constant time each).
+    let admin = false;
+    for (const k of keys) admin = timingSafeEqual(sha(k), adminDigest) || admin;
+    if (admin) return { kind: "admin" };
+
+    const token = keys.map(parseGatewayToken).find((t) => t !== null);
+    if (!token) throw new ApiError(401, "Invalid API key");
+    let cred: Awaited<ReturnType<typeof findCredential>>;
+    try {
+      cred = await findCredential(deps.pools.control, token.publicId);
+    } catch (e) {
+      deps.log.warn({ component: "auth", err: e }, "API key store unavailable");
+      if (failOpen) return { kind: "unverified", publicId: token.publicId };
+      throw new ApiError(503, "API key validation unavailable");
+    }
+    if (!cred || !secretMatches(cred.key_salt, token.secret, cred.key_hash)) {
+      throw new ApiError(401, "Invalid API key");
+    }
+    if (!cred.is_active) throw new ApiError(401, "Inactive API key");
+    if (cred.expires_at && cred.expires_at.getTime() <= Date.now()) {
+      throw new ApiError(401, "Expired API key");
+    }
+    if (cred.client_name !== null && cred.client_name !== clientHeader) {
+      throw new ApiError(403, "API key client mismatch");
+    }
+    touchLastUsed(deps.pools.control, cred.id).catch((e: unknown) =>
+      deps.log.warn({ component: "auth", err: e }, "could not record API key use"),
+    );
+    return {
+      kind: "gateway",
+      keyId: cred.id,
+      publicId: cred.public_id,
+      clientName: cred.client_name,
+      rights: cred.rights,
+    };
+  }
+
+  return async (c, next) => {
+    const path = c.req.path;
+    if ((c.req.method === "GET" || c.req.method === "HEAD") && PUBLIC_PATHS.has(path)) {
+      return next();
+    }
+    const principal = await principalFor(
+      presentedKeys(c.req.raw.headers),
+      c.req.header("x-athena-client")?.trim(),
+    );
+    if (!allowed(principal, c.req.method, path)) {
+      throw new ApiError(403, "Insufficient API key rights");
+    }
+    c.set("principal", principal);
+    if (principal.kind !== "admin") {
+      c.get("log").debug({ component: "auth", keyPublicId: principal.publicId }, "gateway key");
+    }
+    return next();
+  };
+}

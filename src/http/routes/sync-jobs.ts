@@ -1,0 +1,207 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { getJobStatus, listJobStatus } from "../../control/job-status.js";
+import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
+import { requestRun } from "../../fullsync/request-run.js";
+import type { AppDeps } from "../deps.js";
+import {
+  authErrors,
+  conflictError,
+  envelopeOf,
+  jsonResponse,
+  notFoundError,
+  success,
+} from "../envelope.js";
+import { createRouter } from "../router.js";
+import { idParam } from "../schemas/common.js";
+import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
+
+const tags = ["sync-jobs"];
+const JobId = z.object({ job_id: idParam("job_id") });
+const json = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true },
+});
+
+/**
+ * /typesense/sync-jobs: bindings of a source table to a collection. Create and
+ * update check the real source table (src/control/job-validation.ts).
+ * The static `/status` route is registered before `/{job_id}` so it wins.
+ */
+export function syncJobRoutes(deps: AppDeps) {
+  const pool = deps.pools.control;
+  return createRouter()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/status",
+        tags,
+        summary: "Freshness and health of every job (typesense_sync_job_status view)",
+        request: {
+          query: z.object({
+            sync_health: z
+              .enum(["disabled", "running", "failing", "never_synced", "stale", "healthy"])
+              .optional(),
+          }),
+        },
+        responses: {
+          200: jsonResponse(envelopeOf(z.array(JobStatusSchema)), "Status rows"),
+          ...authErrors,
+        },
+      }),
+      async (c) => {
+        const rows = await listJobStatus(pool, { health: c.req.valid("query").sync_health });
+        return c.json(success(`${rows.length} jobs`, rows), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        tags,
+        summary: "List sync jobs",
+        request: {
+          query: z.object({
+            source_client_name: z.string().max(63).optional(),
+            enabled: z.enum(["true", "false"]).optional(),
+          }),
+        },
+        responses: { 200: jsonResponse(envelopeOf(z.array(JobSchema)), "Jobs"), ...authErrors },
+      }),
+      async (c) => {
+        const q = c.req.valid("query");
+        const jobs = await listJobs(pool, {
+          client: q.source_client_name,
+          enabled: q.enabled === undefined ? undefined : q.enabled === "true",
+        });
+        return c.json(success(`${jobs.length} sync jobs`, jobs), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/",
+        tags,
+        summary: "Create a sync job (validated against the source table)",
+        request: json(JobCreate),
+        responses: {
+          201: jsonResponse(envelopeOf(JobSchema), "Created"),
+          ...authErrors,
+          ...conflictError,
+        },
+      }),
+      async (c) =>
+        c.json(success("sync job created", await createJob(deps.pools, c.req.valid("json"))), 201),
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/{job_id}",
+        tags,
+        summary: "One sync job",
+        request: { params: JobId },
+        responses: {
+          200: jsonResponse(envelopeOf(JobSchema), "Job"),
+          ...authErrors,
+          ...notFoundError,
+        },
+      }),
+      async (c) =>
+        c.json(success("sync job", await getJob(pool, c.req.valid("param").job_id)), 200),
+    )
+    .openapi(
+      createRoute({
+        method: "patch",
+        path: "/{job_id}",
+        tags,
+        summary: "Update a sync job (source fields are validated again)",
+        request: { params: JobId, ...json(JobPatch) },
+        responses: {
+          200: jsonResponse(envelopeOf(JobSchema), "Updated"),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      }),
+      async (c) => {
+        const job = await updateJob(deps.pools, c.req.valid("param").job_id, c.req.valid("json"));
+        return c.json(success("sync job updated", job), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "delete",
+        path: "/{job_id}",
+        tags,
+        summary: "Delete a sync job with its runs and dead letters (409 while running)",
+        request: { params: JobId },
+        responses: {
+          200: jsonResponse(envelopeOf(z.object({ id: z.string() })), "Deleted"),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      }),
+      async (c) => {
+        const id = c.req.valid("param").job_id;
+        await deleteJob(pool, id);
+        return c.json(success("sync job deleted", { id }), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/{job_id}/status",
+        tags,
+        summary: "Freshness and health of one job",
+        request: { params: JobId },
+        responses: {
+          200: jsonResponse(envelopeOf(JobStatusSchema), "Status"),
+          ...authErrors,
+          ...notFoundError,
+        },
+      }),
+      async (c) =>
+        c.json(
+          success("sync job status", await getJobStatus(pool, c.req.valid("param").job_id)),
+          200,
+        ),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/{job_id}/run",
+        tags,
+        summary: "Queue a manual run (seed route); the full-sync engine picks it up",
+        description:
+          "202 with the run id. If an unfinished run exists and no run holds the lease, that run is " +
+          "returned (disposition=resumable) and resumes at its checkpoint. 409 while a run holds the lease.",
+        request: { params: JobId },
+        responses: {
+          202: jsonResponse(
+            envelopeOf(
+              z.object({
+                run_id: z.uuid(),
+                job_id: z.string(),
+                disposition: z.enum(["queued", "resumable"]),
+              }),
+            ),
+            "Run queued",
+          ),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      }),
+      async (c) => {
+        const jobId = c.req.valid("param").job_id;
+        const run = await requestRun(pool, { jobId, trigger: "manual" });
+        return c.json(
+          success(run.disposition === "queued" ? "sync run queued" : "unfinished run will resume", {
+            run_id: run.runId,
+            job_id: jobId,
+            disposition: run.disposition,
+          }),
+          202,
+        );
+      },
+    );
+}

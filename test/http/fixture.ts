@@ -1,0 +1,102 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { afterAll, beforeAll } from "vitest";
+import { type Config, configSchema } from "../../src/config/index.js";
+import { createPools, type Pools } from "../../src/db/pool.js";
+import { type AppEnv, createApp } from "../../src/http/index.js";
+import type { Logger } from "../../src/lifecycle/logger.js";
+import { SQL_DIR, type TestDatabase } from "../support/pg.js";
+
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+export const ENC_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+/** A parsed config (defaults applied) for a test app. */
+export function testConfig(over: {
+  controlUrl: string;
+  clients?: Record<string, string>;
+  encryptionKey?: string;
+  allowHttp?: boolean;
+  failMode?: "closed" | "open";
+  bodyLimit?: number;
+}): Config {
+  return configSchema.parse({
+    server: { body_limit_bytes: over.bodyLimit ?? 65536 },
+    control_database_url: over.controlUrl,
+    postgres_clients: Object.fromEntries(
+      Object.entries(over.clients ?? {}).map(([k, url]) => [k, { url }]),
+    ),
+    auth: { admin_key: ADMIN_KEY, gateway_keys_fail_mode: over.failMode ?? "closed" },
+    security: { encryption_key: over.encryptionKey ?? "" },
+    typesense: { allow_http: over.allowHttp ?? true },
+  });
+}
+
+export interface TestApp {
+  readonly app: OpenAPIHono<AppEnv>;
+  readonly pools: Pools;
+  readonly config: Config;
+}
+
+/**
+ * Builds the real app over the file's test database (real pools, real
+ * migrations dir) in beforeAll; closes the pools in afterAll.
+ */
+export function useTestApp(
+  db: TestDatabase,
+  log: () => Logger,
+  opts: {
+    clients?: () => Record<string, string>;
+    encryptionKey?: string;
+    allowHttp?: boolean;
+    bodyLimit?: number;
+  } = {},
+): TestApp {
+  const state: Partial<TestApp> = {};
+  beforeAll(() => {
+    const config = testConfig({
+      controlUrl: db.url,
+      clients: opts.clients?.() ?? {},
+      encryptionKey: opts.encryptionKey ?? "",
+      allowHttp: opts.allowHttp ?? true,
+      bodyLimit: opts.bodyLimit ?? 65536,
+    });
+    const pools = createPools({
+      controlUrl: db.url,
+      clients: config.postgres_clients,
+      log: log(),
+    });
+    Object.assign(state, {
+      config,
+      pools,
+      app: createApp({ config, log: log(), pools, migrationsDir: SQL_DIR }),
+    });
+  });
+  afterAll(async () => {
+    await state.pools?.close();
+  });
+  return {
+    get app() {
+      return state.app!;
+    },
+    get pools() {
+      return state.pools!;
+    },
+    get config() {
+      return state.config!;
+    },
+  };
+}
+
+export const admin = { "X-Athena-Key": ADMIN_KEY };
+
+/** JSON request helper for app.request(). */
+export function jsonInit(
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): RequestInit {
+  return {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  };
+}
