@@ -1,0 +1,324 @@
+import type pg from "pg";
+import { CatalogError } from "./errors.js";
+
+/**
+ * What the mapper needs to know about the value of a column (of each element,
+ * for arrays), after resolving domains to their base type.
+ */
+export type ColumnKind =
+  | "int32" // int2, int4
+  | "int64" // int8
+  | "numeric"
+  | "float" // float4, float8
+  | "bool"
+  | "string" // text, varchar, bpchar, name, citext, uuid
+  | "enum"
+  | "date"
+  | "timestamp"
+  | "timestamptz"
+  | "json" // json, jsonb
+  | "point"
+  | "geometry" // PostGIS geometry or geography
+  | "other"; // anything else: its output text becomes a string
+
+export interface ColumnInfo {
+  name: string;
+  attnum: number;
+  /** Declared type (may be a domain or an array type). */
+  typeOid: number;
+  /** format_type(atttypid, atttypmod): "character varying(20)", "geometry(Point,4326)", "integer[]". */
+  typeName: string;
+  /** pg_type.typname of the base type (of the element type for arrays), domains resolved: "int4". */
+  baseTypeName: string;
+  kind: ColumnKind;
+  isArray: boolean;
+  /** Element type (domains resolved) when isArray, else null. */
+  elementTypeOid: number | null;
+  /** Delimiter in the array text literal (";" for box, "," for everything else). */
+  arrayDelimiter: string;
+  isEnum: boolean;
+  nullable: boolean;
+  /** A stored generated column (pgoutput before PG 18 does not send these). */
+  generated: boolean;
+  /**
+   * Schema-qualified, quoted output function of the declared type. selectList
+   * reads `textin(<outputFunction>(col))`, which is byte-for-byte the text
+   * pgoutput sends; a `::text` cast is NOT (bool::text is "true" not "t",
+   * bpchar::text strips padding, inet::text adds "/32").
+   */
+  outputFunction: string;
+}
+
+export type ReplicaIdentity = "default" | "full" | "nothing" | "index";
+export type RelationKind =
+  | "table"
+  | "partitioned_table"
+  | "view"
+  | "materialized_view"
+  | "foreign_table";
+
+export interface TableInfo {
+  schema: string;
+  table: string;
+  oid: number;
+  kind: RelationKind;
+  /** In attnum order; dropped and system columns excluded. */
+  columns: ColumnInfo[];
+  /** Primary key columns in key order ([] without a primary key). */
+  primaryKey: string[];
+  /** Columns that alone carry a valid, non-partial unique index (PK included). */
+  uniqueColumns: string[];
+  replicaIdentity: ReplicaIdentity;
+  /**
+   * Columns a DELETE carries in pgoutput: the PK (default), the replica
+   * identity index's columns (index), all columns (full), none (nothing).
+   */
+  replicaIdentityColumns: string[];
+  /** pg_class.reltuples (-1 or 0 when never analyzed): for estimated progress. */
+  estimatedRows: number;
+}
+
+/** Something that runs a parameterised query: a pg.Pool or a pg.Client. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+const RELKINDS: Record<string, RelationKind> = {
+  r: "table",
+  p: "partitioned_table",
+  v: "view",
+  m: "materialized_view",
+  f: "foreign_table",
+};
+const IDENTITIES: Record<string, ReplicaIdentity> = {
+  d: "default",
+  f: "full",
+  n: "nothing",
+  i: "index",
+};
+
+/** Reads a table's columns, keys and replica identity from pg_catalog (exact, case-sensitive names). */
+export async function describeTable(
+  db: Queryable,
+  target: { schema: string; table: string },
+): Promise<TableInfo> {
+  const rel = await db.query<{
+    oid: number;
+    relkind: string;
+    relreplident: string;
+    reltuples: number;
+  }>(
+    `select c.oid, c.relkind, c.relreplident, c.reltuples
+       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relname = $2`,
+    [target.schema, target.table],
+  );
+  const r = rel.rows[0];
+  if (!r) throw new CatalogError(target, "does not exist (or is not visible to this role)");
+  const kind = RELKINDS[r.relkind];
+  if (!kind) {
+    throw new CatalogError(target, `is not a table or view (relkind '${r.relkind}')`);
+  }
+  const attrs = await db.query<{
+    attnum: number;
+    attname: string;
+    atttypid: number;
+    type_name: string;
+    attnotnull: boolean;
+    attgenerated: string;
+  }>(
+    `select a.attnum, a.attname, a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod) as type_name,
+            a.attnotnull, a.attgenerated
+       from pg_catalog.pg_attribute a
+      where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped
+      order by a.attnum`,
+    [r.oid],
+  );
+  const types = await loadTypes(
+    db,
+    attrs.rows.map((a) => a.atttypid),
+  );
+  const columns = attrs.rows.map((a): ColumnInfo => {
+    const declared = types.get(a.atttypid);
+    if (!declared) throw new CatalogError({ ...target, column: a.attname }, "type not found");
+    let base = resolveDomain(types, declared);
+    const isArray =
+      base.typcategory === "A" && base.typelem !== 0 && !VECTOR_TYPES.has(base.typname);
+    const arrayDelimiter = isArray ? (types.get(base.typelem)?.typdelim ?? ",") : ",";
+    let elementTypeOid: number | null = null;
+    if (isArray) {
+      const elem = types.get(base.typelem);
+      if (!elem) throw new CatalogError({ ...target, column: a.attname }, "element type not found");
+      base = resolveDomain(types, elem);
+      elementTypeOid = base.oid;
+    }
+    return {
+      name: a.attname,
+      attnum: a.attnum,
+      typeOid: a.atttypid,
+      typeName: a.type_name,
+      baseTypeName: base.typname,
+      kind: kindOf(base),
+      isArray,
+      elementTypeOid,
+      arrayDelimiter,
+      isEnum: base.typtype === "e",
+      nullable: !a.attnotnull,
+      generated: a.attgenerated !== "",
+      outputFunction: declared.output_fn,
+    };
+  });
+  const keys = await readIndexes(db, r.oid);
+  const all = columns.map((c) => c.name);
+  const replicaIdentity = IDENTITIES[r.relreplident] ?? "default";
+  const replicaIdentityColumns =
+    replicaIdentity === "full"
+      ? all
+      : replicaIdentity === "nothing"
+        ? []
+        : replicaIdentity === "index"
+          ? keys.replIdent
+          : keys.primaryKey;
+  return {
+    schema: target.schema,
+    table: target.table,
+    oid: r.oid,
+    kind,
+    columns,
+    primaryKey: keys.primaryKey,
+    uniqueColumns: keys.unique,
+    replicaIdentity,
+    replicaIdentityColumns,
+    estimatedRows: r.reltuples,
+  };
+}
+
+/** Finds a column by exact name or throws a CatalogError naming it. */
+export function findColumn(table: TableInfo, name: string): ColumnInfo {
+  const c = table.columns.find((x) => x.name === name);
+  if (!c)
+    throw new CatalogError(
+      { schema: table.schema, table: table.table, column: name },
+      "does not exist",
+    );
+  return c;
+}
+
+interface TypeRow {
+  oid: number;
+  typname: string;
+  typtype: string;
+  typbasetype: number;
+  typelem: number;
+  typcategory: string;
+  typdelim: string;
+  nspname: string;
+  output_fn: string;
+}
+
+// Array-like system types whose text form is space separated, not "{...}".
+const VECTOR_TYPES = new Set(["int2vector", "oidvector"]);
+
+/** Loads the given types plus, transitively, their domain base and element types. */
+async function loadTypes(db: Queryable, oids: number[]): Promise<Map<number, TypeRow>> {
+  const out = new Map<number, TypeRow>();
+  let pending = [...new Set(oids)];
+  // Domain-over-domain and domain-over-array chains are short; bound the loop anyway.
+  for (let round = 0; pending.length > 0 && round < 16; round++) {
+    const res = await db.query<TypeRow>(
+      `select t.oid, t.typname, t.typtype, t.typbasetype, t.typelem, t.typcategory, t.typdelim,
+              tn.nspname,
+              pg_catalog.quote_ident(pn.nspname) || '.' || pg_catalog.quote_ident(p.proname) as output_fn
+         from pg_catalog.pg_type t
+         join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+         join pg_catalog.pg_proc p on p.oid = t.typoutput
+         join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+        where t.oid = any($1::oid[])`,
+      [pending],
+    );
+    const next = new Set<number>();
+    for (const t of res.rows) {
+      out.set(t.oid, t);
+      for (const dep of [t.typtype === "d" ? t.typbasetype : 0, t.typelem]) {
+        if (dep !== 0 && !out.has(dep)) next.add(dep);
+      }
+    }
+    pending = [...next];
+  }
+  return out;
+}
+
+function resolveDomain(types: Map<number, TypeRow>, t: TypeRow): TypeRow {
+  let cur = t;
+  for (let i = 0; cur.typtype === "d" && i < 32; i++) {
+    const base = types.get(cur.typbasetype);
+    if (!base) break;
+    cur = base;
+  }
+  return cur;
+}
+
+const BUILTIN_KINDS: Record<string, ColumnKind> = {
+  int2: "int32",
+  int4: "int32",
+  int8: "int64",
+  numeric: "numeric",
+  float4: "float",
+  float8: "float",
+  bool: "bool",
+  text: "string",
+  varchar: "string",
+  bpchar: "string",
+  name: "string",
+  uuid: "string",
+  date: "date",
+  timestamp: "timestamp",
+  timestamptz: "timestamptz",
+  json: "json",
+  jsonb: "json",
+  point: "point",
+};
+
+function kindOf(t: TypeRow): ColumnKind {
+  if (t.typtype === "e") return "enum";
+  if (t.nspname === "pg_catalog") return BUILTIN_KINDS[t.typname] ?? "other";
+  // Extension types live in whatever schema the extension was installed in.
+  if (t.typname === "citext") return "string";
+  if (t.typname === "geometry" || t.typname === "geography") return "geometry";
+  return "other";
+}
+
+async function readIndexes(
+  db: Queryable,
+  oid: number,
+): Promise<{ primaryKey: string[]; unique: string[]; replIdent: string[] }> {
+  const res = await db.query<{
+    indisprimary: boolean;
+    indisunique: boolean;
+    indisreplident: boolean;
+    single: boolean;
+    cols: string[];
+  }>(
+    `select i.indisprimary, i.indisunique, i.indisreplident,
+            (i.indnkeyatts = 1 and i.indpred is null and i.indexprs is null and i.indisvalid) as single,
+            array(select a.attname::text
+                    from unnest(i.indkey::int2[]) with ordinality k(attnum, ord)
+                    join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                   where k.ord <= i.indnkeyatts
+                   order by k.ord) as cols
+       from pg_catalog.pg_index i
+      where i.indrelid = $1
+      order by i.indexrelid`,
+    [oid],
+  );
+  let primaryKey: string[] = [];
+  let replIdent: string[] = [];
+  const unique = new Set<string>();
+  for (const ix of res.rows) {
+    if (ix.indisprimary) primaryKey = ix.cols;
+    if (ix.indisreplident) replIdent = ix.cols;
+    const only = ix.cols[0];
+    if (ix.indisunique && ix.single && only !== undefined) unique.add(only);
+  }
+  return { primaryKey, unique: [...unique], replIdent };
+}

@@ -1,0 +1,146 @@
+/**
+ * Text -> value parsers for single Postgres values, fed with the output
+ * function text (what pgoutput sends and what selectList reads). Each throws
+ * UnrepresentableValue when the value has no faithful Typesense form; the
+ * mapper then omits the field (like NULL) and reports it.
+ */
+export class UnrepresentableValue extends Error {
+  override readonly name = "UnrepresentableValue";
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** int8 text -> number when |n| <= 2^53-1, else bigint (the document value invariant). */
+export function parseInt64(text: string): number | bigint {
+  if (text.length < 16) return Number(text);
+  const b = BigInt(text);
+  return b > MAX_SAFE || b < -MAX_SAFE ? b : Number(b);
+}
+
+/**
+ * float4/float8/numeric text -> finite number. NaN and +-Infinity have no JSON
+ * form and Typesense has no float NaN, so they are unrepresentable (field
+ * omitted, reported). A numeric beyond float8 range (e.g. 1e400) likewise;
+ * numerics are otherwise rounded to the nearest float8 (about 15-17
+ * significant digits), and Typesense indexes floats with float32 precision.
+ */
+export function parseFloatValue(text: string): number {
+  const n = Number(text);
+  if (Number.isFinite(n)) return n;
+  if (text === "NaN" || text === "Infinity" || text === "-Infinity") {
+    throw new UnrepresentableValue(`${text} cannot be stored in a float field`);
+  }
+  if (Number.isNaN(n)) throw new UnrepresentableValue(`not a number: ${preview(text)}`);
+  throw new UnrepresentableValue(`${preview(text)} is outside the float range`);
+}
+
+export function parseBool(text: string): boolean {
+  if (text === "t" || text === "true") return true;
+  if (text === "f" || text === "false") return false;
+  throw new UnrepresentableValue(`not a boolean: ${preview(text)}`);
+}
+
+/** A parsed date or timestamp: epoch milliseconds plus an ISO 8601 rendering. */
+export interface ParsedInstant {
+  /** Milliseconds since 1970-01-01T00:00:00Z; sub-millisecond digits are floored. */
+  ms: number;
+  iso: string;
+}
+
+// DateStyle ISO output: "2024-03-01", "2024-03-01 10:20:30.123456",
+// "... +05:30" / "-03" / "+00:53:28" (historic LMT offsets), " BC" at the end.
+const TIMESTAMP =
+  /^(\d{4,})-(\d\d)-(\d\d)(?: (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?(?:([+-])(\d\d)(?::(\d\d))?(?::(\d\d))?)?( BC)?$/;
+
+/**
+ * Parses date / timestamp / timestamptz output text (DateStyle ISO, the
+ * Postgres default; other styles are reported as unparseable).
+ * - timestamptz: the offset in the text is applied, so the result does not
+ *   depend on the session TimeZone (pgoutput and a pool may differ); `iso` is
+ *   UTC with a trailing "Z".
+ * - timestamp (no time zone): interpreted as UTC; `iso` has no zone suffix.
+ * - date: midnight UTC; `iso` is "YYYY-MM-DD".
+ * `infinity` / `-infinity` are unrepresentable (no honest epoch value).
+ */
+export function parseInstant(
+  text: string,
+  kind: "date" | "timestamp" | "timestamptz",
+): ParsedInstant {
+  if (text === "infinity" || text === "-infinity") {
+    throw new UnrepresentableValue(`${text} has no epoch value`);
+  }
+  const m = TIMESTAMP.exec(text);
+  if (!m)
+    throw new UnrepresentableValue(`unparseable ${kind} (DateStyle must be ISO): ${preview(text)}`);
+  const [, y, mo, d, h, mi, s, frac, sign, oh, om, os, bc] = m;
+  let year = Number(y);
+  // 1 BC is astronomical year 0, 2 BC is -1, ...
+  if (bc) year = 1 - year;
+  const date = new Date(0);
+  date.setUTCFullYear(year, Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), 0);
+  let wholeMs = date.getTime();
+  if (sign) {
+    const off = (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)) * 1000;
+    wholeMs += sign === "+" ? -off : off;
+  }
+  if (!Number.isFinite(wholeMs)) throw new UnrepresentableValue(`${text} is out of range`);
+  const micros = frac ? Number(frac.padEnd(6, "0")) : 0;
+  const ms = wholeMs + Math.floor(micros / 1000);
+  const whole = new Date(wholeMs).toISOString(); // "...T10:20:30.000Z", years may be +-YYYYYY
+  if (kind === "date") return { ms, iso: whole.slice(0, whole.indexOf("T")) };
+  const base = whole.slice(0, whole.length - 5); // drop ".000Z"
+  const fraction = frac ? `.${frac}` : "";
+  return { ms, iso: `${base}${fraction}${kind === "timestamptz" ? "Z" : ""}` };
+}
+
+/** A Typesense geopoint: [latitude, longitude]. */
+export type GeoPoint = [number, number];
+
+function checkedGeoPoint(lat: number, lng: number, text: string): GeoPoint {
+  if (!Number.isFinite(lat) || !Number.isFinite(lng) || Math.abs(lat) > 90 || Math.abs(lng) > 180) {
+    throw new UnrepresentableValue(`not a valid latitude/longitude: ${preview(text)}`);
+  }
+  return [lat, lng];
+}
+
+/** Postgres `point` "(x,y)": x is the longitude, y the latitude. */
+export function parsePoint(text: string): GeoPoint {
+  const m = /^\(([^,]+),([^)]+)\)$/.exec(text);
+  if (!m) throw new UnrepresentableValue(`not a point: ${preview(text)}`);
+  return checkedGeoPoint(Number(m[2]), Number(m[1]), text);
+}
+
+/**
+ * PostGIS geometry/geography output is hex EWKB. Only a POINT (optionally with
+ * Z/M) in SRID 4326 (or without SRID, which geography implies) becomes a
+ * geopoint; anything else is unrepresentable in a geopoint field.
+ */
+export function parseEwkbPoint(hex: string): GeoPoint {
+  if (hex.length < 42 || hex.length % 2 !== 0 || !/^[0-9A-Fa-f]+$/.test(hex)) {
+    throw new UnrepresentableValue(`not an EWKB point: ${preview(hex)}`);
+  }
+  const buf = Buffer.from(hex, "hex");
+  const le = buf[0] === 1;
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const f64 = (o: number) => (le ? buf.readDoubleLE(o) : buf.readDoubleBE(o));
+  const type = u32(1);
+  const hasSrid = (type & 0x20000000) !== 0;
+  // ISO WKB encodes Z/M as 1001/2001/3001; EWKB as flag bits.
+  const baseType = (type & 0x0fffffff) % 1000;
+  if (baseType !== 1) throw new UnrepresentableValue(`geometry is not a POINT: ${preview(hex)}`);
+  let offset = 5;
+  if (hasSrid) {
+    const srid = u32(offset);
+    offset += 4;
+    if (srid !== 4326) throw new UnrepresentableValue(`point SRID ${srid} is not 4326`);
+  }
+  if (buf.length < offset + 16) throw new UnrepresentableValue(`truncated EWKB: ${preview(hex)}`);
+  const x = f64(offset);
+  const y = f64(offset + 8);
+  return checkedGeoPoint(y, x, hex);
+}
+
+export function preview(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 60)}...` : text;
+}

@@ -1,0 +1,65 @@
+/**
+ * Wire types shared by catalog/ (which builds documents and schemas) and
+ * typesense/ (which sends them).
+ *
+ * Document value invariant (relied on by serializeDocument, parseJson and
+ * documentsEqual): an integer whose magnitude is at most 2^53-1 is a `number`;
+ * a larger one is a `bigint`. Both the mapper (int8 columns, json values) and the
+ * JSON reader for Typesense responses follow this rule, so a document read back
+ * from Typesense compares equal to the one we built.
+ */
+export type DocumentValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | DocumentValue[]
+  | { [key: string]: DocumentValue };
+
+/** A Typesense document: `id` is always a string. */
+export interface Document {
+  id: string;
+  [field: string]: DocumentValue;
+}
+
+export type TypesenseFieldType =
+  | "string"
+  | "int32"
+  | "int64"
+  | "float"
+  | "bool"
+  | "geopoint"
+  | "string[]"
+  | "int32[]"
+  | "int64[]"
+  | "float[]"
+  | "bool[]"
+  | "geopoint[]"
+  | "object"
+  | "object[]"
+  | "auto"
+  | "string*";
+
+/** One field of a collection schema, as POSTed to /collections. */
+export interface TypesenseField {
+  name: string;
+  type: TypesenseFieldType | (string & {});
+  optional?: boolean;
+  index?: boolean;
+  facet?: boolean;
+  sort?: boolean;
+  infix?: boolean;
+  locale?: string;
+  store?: boolean;
+}
+
+/** Body of POST /collections. */
+export interface CollectionSchema {
+  name: string;
+  fields: TypesenseField[];
+  enable_nested_fields?: boolean;
+  default_sorting_field?: string;
+  token_separators?: string[];
+  symbols_to_index?: string[];
+}
