@@ -1,0 +1,295 @@
+import type pg from "pg";
+import { createDocumentMapper, describeTable } from "../catalog/index.js";
+import type { Logger } from "../lifecycle/index.js";
+import type { RunContext, SyncBackend } from "./context.js";
+import { claimLease, keepLease, type Lease, LeaseLostError, releaseLease } from "./lease.js";
+import { buildManifest, readManifestWindow, recordEstimate } from "./manifest.js";
+import { sweepOrphans } from "./orphan-sweep.js";
+import { JobNotFoundError, RunConflictError, type RunTrigger } from "./request-run.js";
+import { withImportRetry } from "./retry.js";
+import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
+import {
+  finishRun,
+  type JobRow,
+  loadJob,
+  markJobRunning,
+  type RunCounters,
+  type RunRow,
+  setStage,
+  startOrResumeRun,
+} from "./runs.js";
+import { hasBackups } from "./saga.js";
+import { processWindow, type WindowSummary } from "./window.js";
+import { createWindowReader, type WindowReader } from "./window-reader.js";
+
+export interface FullSyncEngineOptions {
+  /** Control DB pool (jobs, runs, manifest, backups, dead letters). */
+  control: pg.Pool;
+  /** Pool of a source client by name (Pools.source). */
+  source: (clientName: string) => pg.Pool;
+  /** The Typesense backend of a job's profile (main.ts decrypts the key and builds it). */
+  backendFor: (profileId: string) => Promise<SyncBackend>;
+  /** This instance's name: lease_owner and runs.owner. */
+  owner: string;
+  log: Logger;
+  /** typesense.import_max_attempts: attempts per Typesense call, the first included. */
+  importMaxAttempts: number;
+  /** typesense.import_retry_base_ms: delay before retry n is base * 2^(n-1), jittered. */
+  importRetryBaseMs: number;
+  /** typesense.sync_saga_backup_enabled. */
+  sagaBackupEnabled: boolean;
+  /** fullsync.lease_ttl_ms; the lease is renewed every ttl/3 and at every checkpoint. */
+  leaseTtlMs: number;
+  /** Test hook: overrides the job's window_size. */
+  windowSize?: number;
+  /** Test hook: called after each window's checkpoint committed (awaited). */
+  onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
+  /** Injectable randomness for retry jitter. */
+  random?: () => number;
+}
+
+export interface RunJobOptions {
+  trigger: RunTrigger;
+  /** Aborting stops the run after the current window's checkpoint; the run stays open for resume. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  runId: string;
+  jobId: string;
+  /** interrupted: stopped by the signal or a lost lease; the open run resumes later. */
+  status: "succeeded" | "failed" | "interrupted";
+  /** True when an unfinished run was continued (resume_attempt_count was raised). */
+  resumed: boolean;
+  counters: RunCounters;
+  error: string | null;
+  rollback: RollbackOutcome | null;
+}
+
+export interface FullSyncEngine {
+  /**
+   * Claims the job's lease and runs (or resumes) its full sync to the end.
+   * Throws JobNotFoundError, or RunConflictError when another holder has the lease.
+   */
+  runJob(jobId: string, opts: RunJobOptions): Promise<RunResult>;
+}
+
+/** A failure that ends the run (as opposed to an interruption, which leaves it open). */
+export class RunFailure extends Error {
+  override readonly name = "RunFailure";
+}
+
+const NO_READER: WindowReader = {
+  read: () => Promise.reject(new Error("window reader used before the table was described")),
+  existing: () => Promise.reject(new Error("window reader used before the table was described")),
+};
+
+export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngine {
+  const { control } = opts;
+
+  async function runJob(jobId: string, o: RunJobOptions): Promise<RunResult> {
+    const job = await loadJob(control, jobId);
+    if (!job) throw new JobNotFoundError(jobId);
+    const lease = await claimLease(control, { jobId, owner: opts.owner, ttlMs: opts.leaseTtlMs });
+    if (!lease) throw new RunConflictError(jobId, null, null);
+    const log = opts.log.child({ component: "fullsync", jobId });
+    const keeper = keepLease(control, lease, {
+      ttlMs: opts.leaseTtlMs,
+      onError: (err) => log.warn({ err }, "lease renewal failed; retrying"),
+    });
+    try {
+      const { run, resumed } = await startOrResumeRun(control, {
+        jobId,
+        trigger: o.trigger,
+        owner: opts.owner,
+      });
+      await markJobRunning(control, jobId, lease.token);
+      const runLog = log.child({ runId: run.id });
+      runLog.info(
+        { resumed, stage: run.stage, nextManifestSeq: run.nextManifestSeq },
+        resumed ? "resuming full sync run" : "starting full sync run",
+      );
+      const result = await attempt(job, run, resumed, lease, keeper.lost, o.signal, runLog);
+      runLog.info({ status: result.status, counters: result.counters }, "full sync run ended");
+      return result;
+    } finally {
+      keeper.stop();
+      // No-op when finishRun already released it, or when it was taken over.
+      await releaseLease(control, lease).catch((err: unknown) =>
+        log.warn({ err }, "could not release the lease; it expires on its own"),
+      );
+    }
+  }
+
+  async function attempt(
+    job: JobRow,
+    run: RunRow,
+    resumed: boolean,
+    lease: Lease,
+    lost: AbortSignal,
+    signal: AbortSignal | undefined,
+    log: Logger,
+  ): Promise<RunResult> {
+    const counters: RunCounters = { ...run.counters };
+    const result = (
+      status: RunResult["status"],
+      error: string | null = null,
+      rollback: RollbackOutcome | null = null,
+    ): RunResult => ({ runId: run.id, jobId: job.id, status, resumed, counters, error, rollback });
+    const source = opts.source(job.sourceClientName);
+    const backend = await opts.backendFor(job.profileId);
+    const ctx: RunContext = {
+      control,
+      source,
+      backend,
+      job,
+      runId: run.id,
+      lease,
+      leaseTtlMs: opts.leaseTtlMs,
+      reader: NO_READER, // replaced once the table is described
+      sagaEnabled: opts.sagaBackupEnabled,
+      counters,
+      log,
+      retry: (what, fn) =>
+        withImportRetry(
+          {
+            maxAttempts: opts.importMaxAttempts,
+            baseMs: opts.importRetryBaseMs,
+            signal: lost,
+            random: opts.random,
+            onRetry: (r) => {
+              counters.retries++;
+              log.warn({ ...r, err: r.error, error: undefined }, "retryable Typesense error");
+            },
+          },
+          what,
+          fn,
+        ),
+    };
+    const finish = async (
+      status: "succeeded" | "failed",
+      error: string | null,
+      total: number | null,
+    ): Promise<boolean> => {
+      const client = await control.connect();
+      try {
+        return await finishRun(client, {
+          runId: run.id,
+          jobId: job.id,
+          leaseToken: lease.token,
+          status,
+          error,
+          counters,
+          sourceRowCount: total,
+        });
+      } finally {
+        client.release();
+      }
+    };
+    const stopped = () => signal?.aborted === true || lost.aborted;
+
+    const fail = async (cause: string): Promise<RunResult> => {
+      let rollback: RollbackOutcome | null = null;
+      let error = cause;
+      if (ctx.sagaEnabled && (run.stage === "rollback" || (await hasBackups(control, run.id)))) {
+        await beginRollback(ctx, cause);
+        rollback = await runRollback(ctx);
+        error =
+          rollback.status === "succeeded"
+            ? `${cause} (run rolled back: ${rollback.restored} restored, ${rollback.deleted} deleted)`
+            : `${cause} (rollback failed: ${rollback.error})`;
+      }
+      if (!(await finish("failed", error, run.manifestTotalRows))) return result("interrupted");
+      log.error({ error }, "full sync run failed");
+      return result("failed", error, rollback);
+    };
+
+    const interrupted = (e: unknown) => {
+      if (!(e instanceof LeaseLostError) && !lost.aborted) return false;
+      log.warn({ err: e }, "lease lost; the new holder resumes this run");
+      return true;
+    };
+    let cause: string;
+    // A crash during rollback resumes the rollback, with the original cause.
+    if (run.stage === "rollback") cause = run.errorMessage ?? "run failed";
+    else {
+      try {
+        return await main();
+      } catch (e) {
+        if (interrupted(e)) return result("interrupted");
+        cause = (e as Error)?.message ?? String(e);
+      }
+    }
+    try {
+      return await fail(cause);
+    } catch (e) {
+      if (interrupted(e)) return result("interrupted");
+      throw e;
+    }
+
+    async function main(): Promise<RunResult> {
+      const table = await describeTable(source, {
+        schema: job.sourceSchemaName,
+        table: job.sourceTableName,
+      });
+      const mapper = createDocumentMapper(table, {
+        documentIdColumn: job.documentIdColumn,
+        includedColumns: job.includedColumns,
+        queryableFields: job.queryableFields,
+      });
+      ctx.reader = createWindowReader({ source, mapper });
+      const ensured = await ctx.retry("ensure collection", () =>
+        backend.ensureCollection(mapper.collectionSchema(job.collectionName)),
+      );
+      if (ensured.typeConflicts.length > 0) {
+        const list = ensured.typeConflicts
+          .map(
+            (c) =>
+              `field "${c.field}" is ${c.existing} in the collection but ${c.desired} in the table`,
+          )
+          .join("; ");
+        throw new RunFailure(
+          `collection "${job.collectionName}" does not match the table: ${list}; drop or recreate the collection (or exclude the column)`,
+        );
+      }
+      if (ensured.created || ensured.addedFields.length > 0) {
+        log.info(
+          { created: ensured.created, addedFields: ensured.addedFields },
+          "collection schema updated",
+        );
+      }
+
+      let total = run.manifestTotalRows ?? 0;
+      let nextSeq = run.nextManifestSeq;
+      let processed = run.manifestProcessedRows;
+      if (!run.manifestComplete) {
+        await recordEstimate(control, run.id, table.estimatedRows);
+        total = await buildManifest({ control, source, runId: run.id, mapper });
+        run.manifestTotalRows = total;
+        nextSeq = 0;
+        processed = 0;
+        log.info({ total }, "manifest built");
+      }
+      const size = opts.windowSize ?? job.windowSize;
+      if (nextSeq < total)
+        await setStage(control, run.id, "windows", `at seq ${nextSeq} of ${total}`);
+      while (nextSeq < total) {
+        if (stopped()) return result("interrupted");
+        const rows = await readManifestWindow(control, run.id, nextSeq, size);
+        if (rows.length === 0) break;
+        const w = await processWindow(ctx, rows, processed);
+        nextSeq = w.toSeq;
+        processed += w.rows;
+        await opts.onWindowCommitted?.(w);
+      }
+      if (stopped()) return result("interrupted");
+      await setStage(control, run.id, "orphan_sweep", "deleting docs whose rows are gone");
+      const orphans = await sweepOrphans(ctx, total);
+      if (orphans > 0) log.info({ orphans }, "orphans deleted");
+      if (!(await finish("succeeded", null, total))) return result("interrupted");
+      return result("succeeded");
+    }
+  }
+
+  return { runJob };
+}

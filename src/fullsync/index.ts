@@ -1,0 +1,36 @@
+export type { EnsureOutcome, ImportLineResult, RunContext, SyncBackend } from "./context.js";
+export {
+  createFullSyncEngine,
+  type FullSyncEngine,
+  type FullSyncEngineOptions,
+  RunFailure,
+  type RunJobOptions,
+  type RunResult,
+} from "./engine.js";
+export {
+  claimLease,
+  keepLease,
+  type Lease,
+  LeaseLostError,
+  releaseLease,
+  renewLease,
+} from "./lease.js";
+export { buildManifest, readManifestWindow } from "./manifest.js";
+export {
+  JobNotFoundError,
+  type RequestedRun,
+  RUN_REQUESTED_CHANNEL,
+  RunConflictError,
+  type RunTrigger,
+  requestRun,
+} from "./request-run.js";
+export { isRetryable, RetriesExhaustedError, withImportRetry } from "./retry.js";
+export type { RollbackOutcome } from "./rollback.js";
+export type { JobRow, RunCounters, RunRow, RunStage } from "./runs.js";
+export type { WindowSummary } from "./window.js";
+export {
+  createWindowReader,
+  type WindowRead,
+  type WindowReader,
+  type WindowReaderOptions,
+} from "./window-reader.js";

@@ -1,0 +1,120 @@
+import { pipeline } from "node:stream/promises";
+import type pg from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { type DocumentMapper, quoteIdent } from "../catalog/index.js";
+
+/**
+ * The run-scoped snapshot: every document id of the table, in id order, as
+ * (run_id, seq, doc_id) rows of typesense_sync_run_manifest_rows.
+ *
+ * Built with one COPY pipe: `COPY (SELECT ...) TO STDOUT` on the source streams
+ * straight into `COPY ... FROM STDIN` on the control DB, so neither side buffers
+ * the table and no row-by-row INSERT runs. Text format on both ends: the
+ * escaping COPY writes is the escaping COPY reads.
+ *
+ * Safe ordering: the rows and `manifest_complete = true` commit in ONE
+ * control-DB transaction. A crash mid-COPY leaves no partial manifest; the
+ * resumed run rebuilds it. Windows start only once manifest_complete is true.
+ */
+export interface ManifestOptions {
+  control: pg.Pool;
+  source: pg.Pool;
+  runId: string;
+  mapper: DocumentMapper;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** SQL text of the document id as the mapper produces it (the column's output text). */
+export function idTextSql(mapper: DocumentMapper): string {
+  return `pg_catalog.textin(${mapper.idColumn.outputFunction}(${mapper.idColumnSql}))`;
+}
+
+export function qualifiedTable(mapper: DocumentMapper): string {
+  return `${quoteIdent(mapper.table.schema)}.${quoteIdent(mapper.table.table)}`;
+}
+
+/**
+ * Records the catalog estimate as the run's provisional total
+ * (progress_total_kind = estimated; unknown when the table was never analyzed).
+ */
+export async function recordEstimate(
+  control: pg.Pool,
+  runId: string,
+  estimatedRows: number,
+): Promise<void> {
+  const known = estimatedRows > 0;
+  await control.query(
+    `update typesense_sync_runs
+        set progress_total_kind = $2, manifest_total_rows = $3, stage = 'manifest',
+            stage_message = 'building manifest', updated_at = now()
+      where id = $1`,
+    [runId, known ? "estimated" : "unknown", known ? Math.round(estimatedRows) : null],
+  );
+}
+
+/** Builds the manifest; returns its exact row count (also stored as the run's total). */
+export async function buildManifest(opts: ManifestOptions): Promise<number> {
+  // COPY cannot take bind parameters; the run id is a uuid we generated, checked anyway.
+  if (!UUID_RE.test(opts.runId)) throw new Error(`invalid run id ${opts.runId}`);
+  const id = opts.mapper.idColumnSql;
+  // NULL ids cannot be documents (rowToDocument rejects them): left out of the snapshot.
+  const select = `select '${opts.runId}'::uuid, row_number() over (order by ${id}) - 1, ${idTextSql(opts.mapper)}
+                    from ${qualifiedTable(opts.mapper)} where ${id} is not null order by ${id}`;
+  const src = await opts.source.connect();
+  const dst = await opts.control.connect();
+  let srcBroken = false;
+  let dstBroken = false;
+  try {
+    await dst.query("begin");
+    try {
+      await dst.query("delete from typesense_sync_run_manifest_rows where run_id = $1", [
+        opts.runId,
+      ]);
+      const reader = src.query(copyTo(`copy (${select}) to stdout`));
+      const writer = dst.query(
+        copyFrom("copy typesense_sync_run_manifest_rows (run_id, seq, doc_id) from stdin"),
+      );
+      try {
+        await pipeline(reader, writer);
+      } catch (e) {
+        srcBroken = true;
+        dstBroken = true;
+        throw e;
+      }
+      const total = writer.rowCount;
+      await dst.query(
+        `update typesense_sync_runs
+            set manifest_complete = true, manifest_total_rows = $2, progress_total_kind = 'exact',
+                source_row_count = $2, next_manifest_seq = 0, manifest_processed_rows = 0,
+                stage_message = $3, updated_at = now()
+          where id = $1`,
+        [opts.runId, total, `manifest of ${total} ids built`],
+      );
+      await dst.query("commit");
+      return total;
+    } catch (e) {
+      if (!dstBroken) await dst.query("rollback").catch(() => {});
+      throw e;
+    }
+  } finally {
+    // A connection whose COPY was interrupted is in an unknown protocol state.
+    src.release(srcBroken ? true : undefined);
+    dst.release(dstBroken ? true : undefined);
+  }
+}
+
+/** The ids of manifest seqs [fromSeq, fromSeq + size), in seq order. */
+export async function readManifestWindow(
+  control: pg.Pool,
+  runId: string,
+  fromSeq: number,
+  size: number,
+): Promise<{ seq: number; docId: string }[]> {
+  const r = await control.query<{ seq: string; doc_id: string }>(
+    `select seq, doc_id from typesense_sync_run_manifest_rows
+      where run_id = $1 and seq >= $2 and seq < $3 order by seq`,
+    [runId, fromSeq, fromSeq + size],
+  );
+  return r.rows.map((x) => ({ seq: Number(x.seq), docId: x.doc_id }));
+}

@@ -1,0 +1,124 @@
+import type { RunContext } from "./context.js";
+import { LeaseLostError, renewLease } from "./lease.js";
+import { markRestored, pendingBackups } from "./saga.js";
+
+/**
+ * Saga compensation of a WHOLE run (retries exhausted, or any failure after
+ * the run started writing):
+ *
+ *   windows|orphan_sweep --failure--> rollback(running) --all backups done--> succeeded
+ *                                        |  ^                      \--a restore failed--> failed
+ *                                        |  +-- crash: resumed here (stage stays 'rollback',
+ *                                        v       status 'running'; restored backups skipped)
+ *
+ * Per batch of backups (doc_id order): restore pre-images (upsert) and delete
+ * docs the run created -> ONE transaction: mark the backups restored + the
+ * rollback counters. Typesense first, bookkeeping second: a crash in between
+ * repeats the batch, which is idempotent.
+ */
+export interface RollbackOutcome {
+  status: "succeeded" | "failed";
+  restored: number;
+  deleted: number;
+  error: string | null;
+}
+
+const BATCH = 500;
+
+/** Enters the rollback stage (idempotent: a resumed rollback keeps its counters). */
+export async function beginRollback(ctx: RunContext, cause: string): Promise<void> {
+  await ctx.control.query(
+    `update typesense_sync_runs
+        set stage = 'rollback', rollback_attempted = true, rollback_status = 'running',
+            error_message = coalesce(error_message, $2), stage_message = 'rolling back the run',
+            updated_at = now()
+      where id = $1`,
+    [ctx.runId, cause],
+  );
+}
+
+export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
+  const collection = ctx.job.collectionName;
+  const counts = await ctx.control.query<{ r: string; d: string }>(
+    "select rollback_restored_count r, rollback_deleted_count d from typesense_sync_runs where id = $1",
+    [ctx.runId],
+  );
+  let restored = Number(counts.rows[0]?.r ?? 0);
+  let deleted = Number(counts.rows[0]?.d ?? 0);
+  const problems: string[] = [];
+  let after: string | null = null;
+  try {
+    for (;;) {
+      const batch = await pendingBackups(ctx.control, ctx.runId, after, BATCH);
+      const lastOfBatch = batch[batch.length - 1];
+      if (!lastOfBatch) break;
+      after = lastOfBatch.docId;
+      const toRestore = batch.filter((b) => b.preImage !== null);
+      const toDelete = batch.filter((b) => b.preImage === null).map((b) => b.docId);
+      const done: string[] = [];
+      let batchRestored = 0;
+      if (toRestore.length > 0) {
+        const docs = toRestore.map((b) => b.preImage!);
+        const results = await ctx.retry("rollback restore", () =>
+          ctx.backend.importDocuments(collection, docs, { action: "upsert" }),
+        );
+        results.forEach((res, i) => {
+          const b = toRestore[i]!;
+          if (res.ok) {
+            done.push(b.docId);
+            batchRestored++;
+          } else if (problems.length < 5) {
+            problems.push(`restore of ${b.docId} rejected (${res.code}): ${res.error}`);
+          } else problems.push("");
+        });
+      }
+      if (toDelete.length > 0) {
+        await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, toDelete));
+        done.push(...toDelete);
+      }
+      restored += batchRestored;
+      deleted += toDelete.length;
+      const client = await ctx.control.connect();
+      try {
+        await client.query("begin");
+        await renewLease(client, ctx.lease, ctx.leaseTtlMs);
+        await markRestored(client, ctx.runId, done);
+        await client.query(
+          `update typesense_sync_runs
+              set rollback_restored_count = $2, rollback_deleted_count = $3, updated_at = now()
+            where id = $1`,
+          [ctx.runId, restored, deleted],
+        );
+        await client.query("commit");
+      } catch (e) {
+        await client.query("rollback").catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    }
+  } catch (e) {
+    // Not ours any more: the new lease holder resumes the rollback.
+    if (e instanceof LeaseLostError) throw e;
+    const error = `rollback stopped: ${(e as Error).message}`;
+    return finishRollback(ctx, { status: "failed", restored, deleted, error });
+  }
+  if (problems.length > 0) {
+    const shown = problems.filter(Boolean);
+    const error = `${problems.length} document(s) could not be restored: ${shown.join("; ")}`;
+    return finishRollback(ctx, { status: "failed", restored, deleted, error });
+  }
+  return finishRollback(ctx, { status: "succeeded", restored, deleted, error: null });
+}
+
+async function finishRollback(ctx: RunContext, o: RollbackOutcome): Promise<RollbackOutcome> {
+  await ctx.control.query(
+    `update typesense_sync_runs
+        set rollback_status = $2, rollback_restored_count = $3, rollback_deleted_count = $4,
+            rollback_error_message = $5, updated_at = now(),
+            stage_message = case when $2 = 'succeeded' then 'rolled back' else 'rollback failed' end
+      where id = $1`,
+    [ctx.runId, o.status, o.restored, o.deleted, o.error],
+  );
+  return o;
+}

@@ -1,0 +1,284 @@
+import type pg from "pg";
+import type { RunTrigger } from "./request-run.js";
+
+/**
+ * Typed access to typesense_sync_jobs / typesense_sync_runs for the engine.
+ *
+ * Run stages (typesense_sync_runs.stage) and statuses:
+ *
+ *   queued ──> manifest ──> windows ──> orphan_sweep ──> finished (succeeded)
+ *                 │            │              │
+ *                 │            └──────────────┴──> rollback ──> finished (failed,
+ *                 │                 (saga on,                     rollback succeeded|failed)
+ *                 │               write failed)
+ *                 └──> finished (failed: catalog/type conflict/saga off)
+ *
+ * status is `running` from the first claim until `finished`, including the
+ * rollback stage, so the run stays "open" (typesense_sync_runs_one_open_idx)
+ * and a crashed instance's run is resumed, never duplicated: a crash in any
+ * stage resumes in that stage at its checkpoint (resume_attempt_count + 1).
+ */
+export type RunStage = "queued" | "manifest" | "windows" | "orphan_sweep" | "rollback" | "finished";
+
+export interface JobRow {
+  id: string;
+  profileId: string;
+  sourceClientName: string;
+  sourceSchemaName: string;
+  sourceTableName: string;
+  collectionName: string;
+  documentIdColumn: string;
+  includedColumns: string[];
+  queryableFields: string[];
+  syncIntervalSeconds: number;
+  windowSize: number;
+  enabled: boolean;
+}
+
+/** Counters a run accumulates; persisted with every checkpoint. */
+export interface RunCounters {
+  imported: number;
+  unchanged: number;
+  failed: number;
+  deleted: number;
+  retries: number;
+}
+
+export interface RunRow {
+  id: string;
+  jobId: string;
+  trigger: RunTrigger;
+  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  stage: RunStage;
+  counters: RunCounters;
+  manifestComplete: boolean;
+  manifestTotalRows: number | null;
+  manifestProcessedRows: number;
+  nextManifestSeq: number;
+  resumeAttemptCount: number;
+  rollbackStatus: "not_needed" | "running" | "succeeded" | "failed";
+  rollbackRestoredCount: number;
+  rollbackDeletedCount: number;
+  errorMessage: string | null;
+}
+
+type Db = pg.Pool | pg.PoolClient;
+
+export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
+  const r = await db.query<Record<string, unknown>>(
+    `select id, profile_id, source_client_name, source_schema_name, source_table_name,
+            collection_name, document_id_column, included_columns, queryable_fields,
+            sync_interval_seconds, window_size, enabled
+       from typesense_sync_jobs where id = $1`,
+    [jobId],
+  );
+  const j = r.rows[0];
+  if (!j) return null;
+  return {
+    id: String(j.id),
+    profileId: String(j.profile_id),
+    sourceClientName: String(j.source_client_name),
+    sourceSchemaName: String(j.source_schema_name),
+    sourceTableName: String(j.source_table_name),
+    collectionName: String(j.collection_name),
+    documentIdColumn: String(j.document_id_column),
+    includedColumns: j.included_columns as string[],
+    queryableFields: j.queryable_fields as string[],
+    syncIntervalSeconds: Number(j.sync_interval_seconds),
+    windowSize: Number(j.window_size),
+    enabled: Boolean(j.enabled),
+  };
+}
+
+const RUN_COLUMNS = `id, job_id, trigger, status, stage, imported_count, unchanged_count,
+  failed_count, deleted_count, retry_attempt_count, manifest_complete, manifest_total_rows,
+  manifest_processed_rows, next_manifest_seq, resume_attempt_count, rollback_status,
+  rollback_restored_count, rollback_deleted_count, error_message`;
+
+function toRun(r: Record<string, unknown>): RunRow {
+  const n = (v: unknown) => Number(v ?? 0);
+  return {
+    id: String(r.id),
+    jobId: String(r.job_id),
+    trigger: r.trigger as RunTrigger,
+    status: r.status as RunRow["status"],
+    stage: r.stage as RunStage,
+    counters: {
+      imported: n(r.imported_count),
+      unchanged: n(r.unchanged_count),
+      failed: n(r.failed_count),
+      deleted: n(r.deleted_count),
+      retries: n(r.retry_attempt_count),
+    },
+    manifestComplete: Boolean(r.manifest_complete),
+    manifestTotalRows: r.manifest_total_rows == null ? null : n(r.manifest_total_rows),
+    manifestProcessedRows: n(r.manifest_processed_rows),
+    nextManifestSeq: n(r.next_manifest_seq),
+    resumeAttemptCount: n(r.resume_attempt_count),
+    rollbackStatus: r.rollback_status as RunRow["rollbackStatus"],
+    rollbackRestoredCount: n(r.rollback_restored_count),
+    rollbackDeletedCount: n(r.rollback_deleted_count),
+    errorMessage: (r.error_message as string | null) ?? null,
+  };
+}
+
+/**
+ * Under a held lease: resumes the job's open run (queued -> started; running ->
+ * resume_attempt_count + 1) or creates a new running one. The open-run index
+ * guarantees there is at most one candidate.
+ */
+export async function startOrResumeRun(
+  db: Db,
+  opts: { jobId: string; trigger: RunTrigger; owner: string },
+): Promise<{ run: RunRow; resumed: boolean }> {
+  const resumed = await db.query<Record<string, unknown>>(
+    `update typesense_sync_runs
+        set resume_attempt_count = resume_attempt_count + (case when status = 'running' then 1 else 0 end),
+            status = 'running', owner = $2, started_at = coalesce(started_at, now()), updated_at = now()
+      where job_id = $1 and status in ('queued', 'running')
+      returning ${RUN_COLUMNS}, (resume_attempt_count > 0 or stage <> 'queued') as was_started`,
+    [opts.jobId, opts.owner],
+  );
+  const open = resumed.rows[0];
+  if (open) return { run: toRun(open), resumed: Boolean(open.was_started) };
+  const created = await db.query<Record<string, unknown>>(
+    `insert into typesense_sync_runs (job_id, trigger, status, stage, owner, started_at)
+     values ($1, $2, 'running', 'queued', $3, now())
+     returning ${RUN_COLUMNS}`,
+    [opts.jobId, opts.trigger, opts.owner],
+  );
+  return { run: toRun(created.rows[0]!), resumed: false };
+}
+
+export async function loadRun(db: Db, runId: string): Promise<RunRow | null> {
+  const r = await db.query<Record<string, unknown>>(
+    `select ${RUN_COLUMNS} from typesense_sync_runs where id = $1`,
+    [runId],
+  );
+  return r.rows[0] ? toRun(r.rows[0]) : null;
+}
+
+export async function setStage(
+  db: Db,
+  runId: string,
+  stage: RunStage,
+  message: string | null,
+): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs set stage = $2, stage_message = $3, updated_at = now() where id = $1`,
+    [runId, stage, message],
+  );
+}
+
+/** Persists the window checkpoint and counters (call inside the checkpoint transaction). */
+export async function writeCheckpoint(
+  db: Db,
+  runId: string,
+  cp: { nextSeq: number; processedRows: number; counters: RunCounters; message: string },
+): Promise<void> {
+  const c = cp.counters;
+  await db.query(
+    `update typesense_sync_runs
+        set next_manifest_seq = $2, manifest_processed_rows = $3, imported_count = $4,
+            unchanged_count = $5, failed_count = $6, deleted_count = $7, retry_attempt_count = $8,
+            stage_message = $9, updated_at = now()
+      where id = $1`,
+    [
+      runId,
+      cp.nextSeq,
+      cp.processedRows,
+      c.imported,
+      c.unchanged,
+      c.failed,
+      c.deleted,
+      c.retries,
+      cp.message,
+    ],
+  );
+}
+
+/** Counters only (orphan sweep, rollback bookkeeping). */
+export async function writeCounters(db: Db, runId: string, c: RunCounters): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs
+        set imported_count = $2, unchanged_count = $3, failed_count = $4, deleted_count = $5,
+            retry_attempt_count = $6, updated_at = now()
+      where id = $1`,
+    [runId, c.imported, c.unchanged, c.failed, c.deleted, c.retries],
+  );
+}
+
+export interface FinishOptions {
+  runId: string;
+  jobId: string;
+  leaseToken: string;
+  status: "succeeded" | "failed";
+  error: string | null;
+  counters: RunCounters;
+  sourceRowCount: number | null;
+}
+
+/**
+ * Closes the run and writes the job's freshness fields + releases the lease in
+ * ONE transaction, fenced by the lease token: a run that lost its lease cannot
+ * close (the new holder resumes it instead).
+ *
+ * last_synced_at moves only on success (it is the "fresh as of" time);
+ * next_sync_at = now + interval either way, so a failing job is retried at its
+ * normal cadence instead of in a tight loop.
+ */
+export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promise<boolean> {
+  const c = f.counters;
+  await client.query("begin");
+  try {
+    const job = await client.query(
+      `update typesense_sync_jobs
+          set last_synced_at = case when $3 = 'succeeded' then now() else last_synced_at end,
+              next_sync_at = now() + make_interval(secs => sync_interval_seconds),
+              last_sync_status = $3, last_sync_error = $4,
+              last_source_row_count = coalesce($5, last_source_row_count),
+              last_imported_count = $6, last_failed_count = $7,
+              lease_owner = null, lease_token = null, lease_expires_at = null, updated_at = now()
+        where id = $1 and lease_token = $2`,
+      [f.jobId, f.leaseToken, f.status, f.error, f.sourceRowCount, c.imported, c.failed],
+    );
+    if ((job.rowCount ?? 0) === 0) {
+      await client.query("rollback");
+      return false;
+    }
+    await client.query(
+      `update typesense_sync_runs
+          set status = $2, stage = 'finished', error_message = $3, finished_at = now(),
+              source_row_count = coalesce($4, source_row_count),
+              imported_count = $5, unchanged_count = $6, failed_count = $7, deleted_count = $8,
+              retry_attempt_count = $9, updated_at = now(),
+              stage_message = case when $2 = 'succeeded' then 'done' else stage_message end
+        where id = $1`,
+      [
+        f.runId,
+        f.status,
+        f.error,
+        f.sourceRowCount,
+        c.imported,
+        c.unchanged,
+        c.failed,
+        c.deleted,
+        c.retries,
+      ],
+    );
+    await client.query("commit");
+    return true;
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e;
+  }
+}
+
+/** Marks the job as being synced (status view shows "running"; cleared by finishRun). */
+export async function markJobRunning(db: Db, jobId: string, leaseToken: string): Promise<void> {
+  await db.query(
+    `update typesense_sync_jobs set last_sync_status = 'running', updated_at = now()
+      where id = $1 and lease_token = $2`,
+    [jobId, leaseToken],
+  );
+}

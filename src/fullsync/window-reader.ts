@@ -1,0 +1,89 @@
+import type pg from "pg";
+import type { DocumentMapper, Queryable } from "../catalog/index.js";
+import type { Document } from "../typesense/types.js";
+import { qualifiedTable } from "./manifest.js";
+
+/**
+ * Reads one window of rows by document id from the source, in ONE query, and
+ * converts them with the mapper's rowToDocument (the same conversion CDC uses).
+ *
+ * Kept separate from the engine on purpose: when CDC runs for a job, a window
+ * is bracketed by watermarks (register ids -> read -> emit high watermark), and
+ * the CDC applier will call this reader between the two.
+ */
+export interface WindowReaderOptions {
+  /** Source database (pool or a client already inside a transaction). */
+  source: Queryable;
+  mapper: DocumentMapper;
+}
+
+export interface WindowRead {
+  /** Documents by id for the rows that exist now. */
+  documents: Map<string, Document>;
+  /** Requested ids whose row no longer exists (deleted since the manifest). */
+  missing: string[];
+}
+
+export interface WindowReader {
+  /** Reads the rows of `ids` (document id texts); `db` overrides the source for this call. */
+  read(ids: readonly string[], db?: Queryable): Promise<WindowRead>;
+  /**
+   * Which of `ids` have a row in the source right now (orphan sweep). Needs a
+   * pool, not a client in a transaction: a bad id's cast error is retried.
+   */
+  existing(ids: readonly string[], db?: Queryable): Promise<Set<string>>;
+}
+
+export function createWindowReader(opts: WindowReaderOptions): WindowReader {
+  const { mapper } = opts;
+  const id = mapper.idColumnSql;
+  // The id texts go back through the column type's input function: the inverse
+  // of the output text the manifest and rowToDocument use, and index-friendly.
+  const idArray = `$1::text[]::${mapper.idColumn.typeName}[]`;
+  const readSql = `select ${mapper.selectList} from ${qualifiedTable(mapper)} where ${id} = any(${idArray})`;
+  const existsSql = `select pg_catalog.textin(${mapper.idColumn.outputFunction}(${id})) as id
+                       from ${qualifiedTable(mapper)} where ${id} = any(${idArray})`;
+  return {
+    async read(ids, db) {
+      const documents = new Map<string, Document>();
+      if (ids.length === 0) return { documents, missing: [] };
+      const r = await (db ?? opts.source).query<Record<string, string | null>>(readSql, [ids]);
+      for (const row of r.rows) {
+        const doc = mapper.rowToDocument(row);
+        documents.set(doc.id, doc);
+      }
+      return { documents, missing: ids.filter((x) => !documents.has(x)) };
+    },
+    async existing(ids, db) {
+      return existingIds(db ?? opts.source, existsSql, ids);
+    },
+  };
+}
+
+/**
+ * Ids that do not parse as the column type (e.g. "abc" for an int column) are
+ * never rows: on an input-syntax error the batch is split until the bad ids
+ * stand alone.
+ */
+async function existingIds(
+  db: Queryable,
+  sql: string,
+  ids: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (ids.length === 0) return found;
+  try {
+    const r = await db.query<{ id: string }>(sql, [ids]);
+    for (const row of r.rows) found.add(row.id);
+    return found;
+  } catch (e) {
+    const code = (e as pg.DatabaseError).code;
+    // 22P02 invalid_text_representation, 22003 out of range, 22007/22008 datetime, 22023
+    if (!code?.startsWith("22")) throw e;
+    if (ids.length === 1) return found;
+    const mid = Math.floor(ids.length / 2);
+    const a = await existingIds(db, sql, ids.slice(0, mid));
+    const b = await existingIds(db, sql, ids.slice(mid));
+    return new Set([...a, ...b]);
+  }
+}

@@ -1,0 +1,181 @@
+import type pg from "pg";
+import {
+  type FullSyncEngine,
+  RUN_REQUESTED_CHANNEL,
+  RunConflictError,
+  type RunResult,
+} from "../fullsync/index.js";
+import type { Logger, Service } from "../lifecycle/index.js";
+import { backoffDelay, sleepUnlessAborted } from "../lifecycle/index.js";
+
+export interface SchedulerOptions {
+  /** Control DB pool (also lends the LISTEN connection). */
+  control: pg.Pool;
+  /** Runs one job (the full-sync engine). */
+  engine: Pick<FullSyncEngine, "runJob">;
+  log: Logger;
+  /** typesense.sync_worker_enabled: when false, run() only waits for its signal. */
+  enabled: boolean;
+  /** typesense.sync_worker_poll_ms: how often due jobs are looked for. */
+  pollMs: number;
+  /** fullsync.max_concurrent_runs: runs in flight in this instance. */
+  maxConcurrentRuns: number;
+  /** LISTEN on RUN_REQUESTED_CHANNEL to start requested runs at once (default true). */
+  listen?: boolean;
+  /** Test hook: every settled run (result) or run error. */
+  onRunSettled?: (jobId: string, outcome: RunResult | Error) => void;
+  /** Injectable clock (ms) for the per-job cooldown after an error. */
+  now?: () => number;
+}
+
+/**
+ * The poll loop:
+ *
+ *   idle --(poll tick | NOTIFY | a run ended)--> pick due jobs --> start runs --> idle
+ *     \--(signal)--> drain: each run finishes its window + checkpoint, releases its lease
+ *
+ * A job is due when it is enabled, its lease is free (never held, released or
+ * expired) and either next_sync_at has come (or is null) or it has an open run
+ * (queued by the HTTP route, or left running by an instance that died or was
+ * stopped: its expired lease makes it resumable here). The engine's lease claim
+ * is the real guard: two schedulers that pick the same job race on one UPDATE
+ * and the loser gets RunConflictError, which is skipped silently.
+ */
+export function createScheduler(opts: SchedulerOptions): Service {
+  const log = opts.log.child({ component: "scheduler" });
+  const now = opts.now ?? Date.now;
+  const running = new Map<string, Promise<void>>();
+  // After an error (not a normal failure) a job waits before it is picked again,
+  // so a run that throws at once cannot spin the loop.
+  const cooldown = new Map<string, { until: number; errors: number }>();
+  let wake: () => void = () => {};
+
+  async function dueJobs(limit: number): Promise<string[]> {
+    const t = now();
+    for (const [id, c] of cooldown) if (c.until <= t) cooldown.delete(id);
+    const exclude = [...running.keys(), ...cooldown.keys()];
+    const r = await opts.control.query<{ id: string }>(
+      `select j.id from typesense_sync_jobs j
+        where j.enabled
+          and (j.lease_expires_at is null or j.lease_expires_at <= now())
+          and (j.next_sync_at is null or j.next_sync_at <= now()
+               or exists (select 1 from typesense_sync_runs r
+                           where r.job_id = j.id and r.status in ('queued', 'running')))
+          and not (j.id = any($1::uuid[]))
+        order by j.next_sync_at nulls first, j.id
+        limit $2`,
+      [exclude, limit],
+    );
+    return r.rows.map((x) => x.id);
+  }
+
+  function start(jobId: string, signal: AbortSignal): void {
+    const p = opts.engine
+      .runJob(jobId, { trigger: "schedule", signal })
+      .then(
+        (res) => {
+          if (res.status === "interrupted" && !signal.aborted) backOff(jobId);
+          else cooldown.delete(jobId);
+          opts.onRunSettled?.(jobId, res);
+        },
+        (e: unknown) => {
+          const err = e instanceof Error ? e : new Error(String(e));
+          if (!(e instanceof RunConflictError)) {
+            log.error({ jobId, err }, "sync run crashed; job cools down before the next try");
+            backOff(jobId);
+          }
+          opts.onRunSettled?.(jobId, err);
+        },
+      )
+      .finally(() => {
+        running.delete(jobId);
+        wake();
+      });
+    running.set(jobId, p);
+  }
+
+  function backOff(jobId: string): void {
+    const errors = (cooldown.get(jobId)?.errors ?? 0) + 1;
+    const delay = backoffDelay(errors, { baseMs: opts.pollMs, maxMs: 15 * 60_000 });
+    cooldown.set(jobId, { until: now() + delay, errors });
+  }
+
+  return {
+    name: "scheduler",
+    async run(signal) {
+      if (!opts.enabled) {
+        log.info("sync worker disabled (typesense.sync_worker_enabled=false)");
+        if (!signal.aborted) await new Promise((r) => signal.addEventListener("abort", r));
+        return;
+      }
+      const listener =
+        opts.listen === false ? null : listenForRequests(opts.control, log, signal, () => wake());
+      try {
+        while (!signal.aborted) {
+          const woken = new Promise<void>((r) => {
+            wake = r;
+          });
+          const free = opts.maxConcurrentRuns - running.size;
+          if (free > 0) {
+            try {
+              for (const jobId of await dueJobs(free)) start(jobId, signal);
+            } catch (err) {
+              log.warn({ err }, "could not look for due jobs; retrying at the next tick");
+            }
+          }
+          const ac = new AbortController();
+          const onAbort = () => ac.abort();
+          signal.addEventListener("abort", onAbort, { once: true });
+          await Promise.race([sleepUnlessAborted(opts.pollMs, ac.signal), woken]);
+          signal.removeEventListener("abort", onAbort);
+          ac.abort();
+        }
+      } finally {
+        // Drain: every run stops after its current window's checkpoint.
+        await Promise.allSettled([...running.values()]);
+        await listener?.close();
+      }
+    },
+  };
+}
+
+/**
+ * LISTEN on a dedicated connection; a NOTIFY from requestRun wakes the loop.
+ * On a connection error it reconnects with backoff; polling covers the gap.
+ */
+function listenForRequests(
+  pool: pg.Pool,
+  log: Logger,
+  signal: AbortSignal,
+  onRequest: () => void,
+): { close(): Promise<void> } {
+  const loop = (async () => {
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        const c = await pool.connect();
+        const broken = new Promise<Error>((resolve) => c.once("error", resolve));
+        c.on("notification", () => onRequest());
+        await c.query(`listen ${RUN_REQUESTED_CHANNEL}`);
+        failures = 0;
+        const aborted = new Promise<null>((r) => signal.addEventListener("abort", () => r(null)));
+        const err = await Promise.race([broken, aborted]);
+        if (err) {
+          c.release(err);
+          throw err;
+        }
+        await c.query(`unlisten ${RUN_REQUESTED_CHANNEL}`).catch(() => {});
+        c.release();
+      } catch (err) {
+        failures++;
+        log.warn({ err }, "LISTEN connection failed; polling until it is back");
+        const delay = backoffDelay(failures, { baseMs: 500, maxMs: 30_000 });
+        await sleepUnlessAborted(delay, signal);
+      }
+    }
+  })();
+  return {
+    async close() {
+      await loop;
+    },
+  };
+}
