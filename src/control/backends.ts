@@ -174,7 +174,7 @@ export async function deleteBackend(pool: pg.Pool, id: string): Promise<void> {
     const r = await pool.query("delete from typesense_profiles where id = $1", [id]);
     if (r.rowCount === 0) throw new NotFoundError(`backend ${id} not found`);
   } catch (e) {
-    if (pgCode(e) === "23503") {
+    if (pgCode(e) === "23503" || pgCode(e) === "23001") {
       throw new ConflictError(`backend ${id} is used by sync jobs; delete or move them first`);
     }
     throw e;

@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
 import { createSecretBox } from "../control/secret-box.js";
 import { authMiddleware } from "./auth.js";
 import type { AppDeps } from "./deps.js";
@@ -38,6 +39,13 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.set("log", log);
     const started = performance.now();
     await next();
+    if (deps.metrics) {
+      // route pattern ("/typesense/sync-jobs/:job_id"), never the raw path: bounded labels
+      const route = c.res.status === 404 ? "unmatched" : routePath(c);
+      const labels = { method: c.req.method, route };
+      deps.metrics.httpRequests.inc({ ...labels, status: String(c.res.status) });
+      deps.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
+    }
     // Path only: the query string may carry ?api_key=.
     log.info(
       {
@@ -72,6 +80,15 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/typesense/sync-runs", runRoutes(deps));
   app.route("/typesense/cdc-streams", cdcStreamRoutes(deps));
 
+  const metrics = deps.metrics;
+  if (metrics) {
+    // Prometheus text format; authenticated like the control plane (scrape with a proxy key)
+    app.get("/metrics", async (c) =>
+      c.body(await metrics.registry.metrics(), 200, {
+        "content-type": metrics.registry.contentType,
+      }),
+    );
+  }
   mountOpenApi(app);
 
   app.notFound((c) =>

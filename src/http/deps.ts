@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.js";
 import type { Pools } from "../db/pool.js";
 import type { Logger } from "../lifecycle/logger.js";
+import type { Metrics } from "../metrics/index.js";
 
 export interface AppDeps {
   config: Config;
@@ -10,4 +11,6 @@ export interface AppDeps {
   migrationsDir: string;
   /** extra readiness probes (e.g. CDC streams), name -> ok; optional */
   readiness?: () => Promise<Record<string, boolean>>;
+  /** When given: HTTP metrics are recorded and served on GET /metrics (authenticated). */
+  metrics?: Metrics;
 }

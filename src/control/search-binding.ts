@@ -1,0 +1,84 @@
+import type pg from "pg";
+import type { BackendConnection } from "./backends.js";
+import { ConflictError, isUuid, NotFoundError } from "./errors.js";
+import type { SecretBox } from "./secret-box.js";
+
+/** seed 000: a search names its job directly, or by Athena client + table. */
+export type SearchTarget =
+  | { job_id: string }
+  | { source_client_name: string; source_schema_name: string; source_table_name: string };
+
+export interface SearchBinding {
+  jobId: string;
+  collection: string;
+  queryableFields: string[];
+  backend: BackendConnection;
+  /** Changes whenever the backend row changes: a cache key for Typesense clients. */
+  backendVersion: string;
+}
+
+interface Row {
+  id: string;
+  collection_name: string;
+  queryable_fields: string[];
+  profile_id: string;
+  base_url: string;
+  additional_node_urls: string[];
+  api_key_stored: string;
+  timeout_ms: number;
+  profile_updated_at: Date;
+}
+
+/**
+ * Resolves the ENABLED job a search goes to, with its backend, in one query
+ * (this is on the hot path of every search).
+ *   no enabled job matches      -> NotFoundError (404)
+ *   several enabled jobs match  -> ConflictError naming them (409): pass job_id
+ */
+export async function resolveSearchBinding(
+  pool: pg.Pool,
+  box: SecretBox,
+  target: SearchTarget,
+): Promise<SearchBinding> {
+  const byId = "job_id" in target;
+  if (byId && !isUuid(target.job_id)) {
+    throw new NotFoundError(`no enabled sync job ${target.job_id}`);
+  }
+  const r = await pool.query<Row>(
+    `select j.id, j.collection_name, j.queryable_fields, j.profile_id,
+            p.base_url, p.additional_node_urls, p.api_key_stored, p.timeout_ms,
+            p.updated_at as profile_updated_at
+       from typesense_sync_jobs j join typesense_profiles p on p.id = j.profile_id
+      where j.enabled and ${
+        byId
+          ? "j.id = $1"
+          : "j.source_client_name = $1 and j.source_schema_name = $2 and j.source_table_name = $3"
+      }
+      order by j.created_at limit 5`,
+    byId
+      ? [target.job_id]
+      : [target.source_client_name, target.source_schema_name, target.source_table_name],
+  );
+  const what = byId
+    ? `sync job ${target.job_id}`
+    : `${target.source_client_name}/${target.source_schema_name}.${target.source_table_name}`;
+  const row = r.rows[0];
+  if (!row) throw new NotFoundError(`no enabled sync job for ${what}`);
+  if (r.rows.length > 1) {
+    throw new ConflictError(
+      `${r.rows.length} enabled sync jobs match ${what} (${r.rows.map((x) => x.id).join(", ")}); pass job_id`,
+    );
+  }
+  return {
+    jobId: row.id,
+    collection: row.collection_name,
+    queryableFields: row.queryable_fields,
+    backend: {
+      profileId: row.profile_id,
+      nodes: [row.base_url, ...row.additional_node_urls],
+      apiKey: box.open(row.api_key_stored, row.profile_id),
+      timeoutMs: row.timeout_ms,
+    },
+    backendVersion: `${row.profile_id}@${row.profile_updated_at.toISOString()}`,
+  };
+}
