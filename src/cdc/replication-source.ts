@@ -1,0 +1,326 @@
+import { LogicalReplicationService, type Pgoutput } from "pg-logical-replication";
+import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
+import type { Logger } from "../lifecycle/logger.js";
+import { redactText } from "../lifecycle/logger.js";
+import { classifyReplicationError, DecodeError, errorMessage, WatchdogError } from "./errors.js";
+import type { ChangeEvent } from "./events.js";
+import { formatLsn, type Lsn, maxLsn, parseLsn } from "./lsn.js";
+import { decodePgoutput, isParseFailure, RawPgoutputPlugin } from "./pgoutput-decoder.js";
+import {
+  SafeWal2JsonPlugin,
+  Wal2JsonDecoder,
+  type Wal2JsonV2Record,
+  wal2jsonOptions,
+} from "./wal2json-decoder.js";
+
+/**
+ * The consumer of a replication stream. Events arrive one at a time, in
+ * stream order; the next one is not read from the socket before the previous
+ * handler resolved (flow control), so a slow consumer holds the server back
+ * instead of filling memory.
+ */
+export interface ReplicationHandler {
+  /**
+   * Called before every (re)subscribe, with the LSN the stream resumes from.
+   * Drop any partially received transaction: the server sends it again from
+   * its BEGIN.
+   */
+  onConnect(startLsn: Lsn): Promise<void> | void;
+  /** One event. `signal` aborts when this connection failed or the source stops. */
+  onEvent(event: ChangeEvent, signal: AbortSignal): Promise<void>;
+  /** Called on a clean stop while the connection is still open (final flush + acknowledge). */
+  onStop?(): Promise<void>;
+}
+
+export type SourceState = "connecting" | "streaming" | "backoff";
+
+export interface ReplicationSourceOptions {
+  /** Source database URL; the adapter opens its own replication connections. */
+  connectionString: string;
+  slotName: string;
+  plugin: "pgoutput" | "wal2json";
+  /** pgoutput: the publication to stream. */
+  publicationName: string;
+  /** wal2json: the tables to stream and message prefixes to pass (read at every subscribe). */
+  wal2jsonFilter?: () => {
+    tables: { schema: string; table: string }[];
+    messagePrefixes: string[];
+  };
+  /**
+   * The LSN everything before which is durable: the stream resumes here. Must
+   * be a real position (the slot's confirmed_flush_lsn or later), never 0/0.
+   */
+  initialDurableLsn: Lsn;
+  handler: ReplicationHandler;
+  log: Logger;
+  /** Standby status update (with reply request) interval, ms. Default 10 000. */
+  keepaliveMs?: number;
+  /**
+   * Reconnect when nothing arrived for this long while the handler was idle,
+   * ms. Default 60 000 (the server's default wal_sender_timeout). Our
+   * keepalives request a reply, so a healthy idle server answers well within it.
+   */
+  watchdogMs?: number;
+  /** Reconnect backoff. Default 250 ms doubling to 15 s. */
+  backoff?: { baseMs: number; maxMs: number };
+  /**
+   * After this many consecutive "slot is active" (55006) errors, terminate the
+   * backend holding the slot. Only the leader of a source client runs a
+   * source, so the holder is a dead predecessor whose connection the server has
+   * not noticed yet. 0 disables. Default 5.
+   */
+  terminateStaleHolderAfter?: number;
+  /** Run a query on a normal (non-replication) connection: used to end a stale slot holder. */
+  query?: (sql: string, params: unknown[]) => Promise<unknown>;
+  /** State changes and errors, for typesense_cdc_streams. */
+  onState?: (state: SourceState, error?: Error) => void;
+  /** Injectable clock (ms). */
+  now?: () => number;
+  /** Test hook: called with each connected LogicalReplicationService. */
+  onService?: (service: LogicalReplicationService) => void;
+}
+
+export interface ReplicationSource {
+  /** Streams until `signal` aborts; reconnects on transient errors; rejects on setup errors. */
+  run(signal: AbortSignal): Promise<void>;
+  /**
+   * Declares `lsn` durable and acknowledges it to the server.
+   *
+   * DURABILITY INVARIANT: call this only after (1) Typesense confirmed every
+   * write of every transaction ending at or before `lsn`, and (2) the job's
+   * cdc_applied_lsn and the stream's confirmed_lsn were persisted. The server
+   * may then recycle the WAL before `lsn`; we never get it again. Monotonic:
+   * a smaller LSN is ignored.
+   */
+  acknowledge(lsn: Lsn): void;
+  durableLsn(): Lsn;
+  /** Drops the current connection (as after a network error); the run loop reconnects. */
+  reconnect(reason: string): void;
+}
+
+/**
+ * pg-logical-replication 2.5.0 behind the safe settings of
+ * reference/pg-logical-replication.md section 2:
+ *
+ * - acknowledge {auto:false, timeoutSeconds:0}: the library never acks on its
+ *   own (its timer acks the last RECEIVED LSN, issue #174);
+ * - flowControl: each handler is awaited before the next message is read;
+ * - our own keepalive answers `shouldRespond` and sends a status update every
+ *   keepaliveMs, always with OUR durable LSN, never a keepalive's LSN;
+ * - the library adds 1 to what it sends, so we pass durable-1 and the exact
+ *   durable LSN goes on the wire;
+ * - a watchdog reconnects a silent connection (the library has no dead-
+ *   connection detection);
+ * - on ANY error the service is destroyed and a new one subscribes from our
+ *   durable LSN after a backoff; "slot active" (55006) is retried as well.
+ *
+ *   run: connect -> subscribe(durable) -> stream ... error -> destroy -> backoff -> connect
+ *                                                  \-> slot lost / setup error -> reject
+ */
+export function createReplicationSource(opts: ReplicationSourceOptions): ReplicationSource {
+  const log = opts.log.child({ component: "cdc-source", slot: opts.slotName });
+  const now = opts.now ?? Date.now;
+  const keepaliveMs = opts.keepaliveMs ?? 10_000;
+  const watchdogMs = opts.watchdogMs ?? 60_000;
+  const backoff = opts.backoff ?? { baseMs: 250, maxMs: 15_000 };
+  const terminateAfter = opts.terminateStaleHolderAfter ?? 5;
+  if (opts.initialDurableLsn <= 0n) throw new Error("initialDurableLsn must be a real LSN");
+  let durable = opts.initialDurableLsn;
+  let current: Attempt | null = null;
+
+  interface Attempt {
+    service: LogicalReplicationService;
+    fail(e: Error): void;
+    sendStatus(): void;
+  }
+
+  async function attempt(signal: AbortSignal): Promise<void> {
+    const service = new LogicalReplicationService(
+      {
+        connectionString: opts.connectionString,
+        application_name: `athena-typesense-sync:cdc:${opts.slotName}`,
+        keepAlive: true,
+      },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    );
+    const ctl = new AbortController();
+    let failure: Error | null = null;
+    let settle: () => void = () => {};
+    const done = new Promise<void>((r) => {
+      settle = r;
+    });
+    const onOuterAbort = () => {
+      ctl.abort();
+      settle();
+    };
+    signal.addEventListener("abort", onOuterAbort, { once: true });
+    const fail = (e: Error) => {
+      if (failure) return;
+      failure = e;
+      ctl.abort();
+      settle();
+    };
+    let lastHeard = now();
+    let lastStatus = 0;
+    let busy = 0;
+    let inflight: Promise<void> = Promise.resolve();
+    let started = false;
+
+    const sendStatus = () => {
+      if (!started || failure) return;
+      lastStatus = now();
+      // +1 is added by the library: durable-1 puts exactly `durable` on the wire.
+      service.acknowledge(formatLsn(durable - 1n), true).catch((e: unknown) => {
+        fail(e instanceof Error ? e : new Error(String(e)));
+      });
+    };
+    const a: Attempt = { service, fail, sendStatus };
+    current = a;
+
+    const decoder = opts.plugin === "wal2json" ? new Wal2JsonDecoder() : null;
+    const plugin =
+      opts.plugin === "wal2json"
+        ? new SafeWal2JsonPlugin(
+            wal2jsonOptions(opts.wal2jsonFilter?.() ?? { tables: [], messagePrefixes: [] }),
+          )
+        : new RawPgoutputPlugin({
+            protoVersion: 1,
+            publicationNames: [opts.publicationName],
+            messages: true,
+          });
+
+    service.on("error", (e: Error) => fail(e));
+    service.on("start", () => {
+      started = true;
+      lastHeard = now();
+      opts.onState?.("streaming");
+      sendStatus();
+    });
+    service.on("heartbeat", (_lsn: string, _ts: number, shouldRespond: boolean) => {
+      lastHeard = now();
+      // Answer with OUR durable LSN; the keepalive's own LSN is where the
+      // server is, not what we have made durable (rule 6 of the recipe).
+      if (shouldRespond) sendStatus();
+    });
+    service.on("data", async (wire: string, msg: unknown) => {
+      if (failure || ctl.signal.aborted) return;
+      busy++;
+      let release: () => void = () => {};
+      inflight = new Promise<void>((r) => {
+        release = r;
+      });
+      try {
+        if (isParseFailure(msg)) {
+          throw new DecodeError(`cannot decode a replication message: ${msg.error.message}`, true, {
+            cause: msg.error,
+          });
+        }
+        const wireLsn = parseLsn(wire);
+        const ev = decoder
+          ? decoder.decode(msg as Wal2JsonV2Record, wireLsn)
+          : decodePgoutput(msg as Pgoutput.Message, wireLsn);
+        if (ev) await opts.handler.onEvent(ev, ctl.signal);
+      } catch (e) {
+        // Never let the library see a rejection: with flow control it would
+        // log it and go on with the NEXT message, skipping this one.
+        fail(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        busy--;
+        lastHeard = now();
+        release();
+      }
+    });
+
+    const timer = setInterval(
+      () => {
+        if (failure) return;
+        const t = now();
+        if (busy === 0 && t - lastHeard > watchdogMs) fail(new WatchdogError(t - lastHeard));
+        else if (t - lastStatus >= keepaliveMs) sendStatus();
+      },
+      Math.max(50, Math.min(1000, Math.floor(keepaliveMs / 2))),
+    );
+
+    try {
+      await opts.handler.onConnect(durable);
+      opts.onState?.("connecting");
+      opts.onService?.(service);
+      log.debug({ startLsn: formatLsn(durable) }, "subscribing");
+      service.subscribe(plugin, opts.slotName, formatLsn(durable)).then(
+        () => fail(new Error("the server ended the replication stream")),
+        (e: unknown) => fail(e instanceof Error ? e : new Error(String(e))),
+      );
+      await done;
+    } finally {
+      clearInterval(timer);
+      signal.removeEventListener("abort", onOuterAbort);
+      // The handler must be idle before the next connection feeds it again.
+      await inflight;
+      if (signal.aborted && started && opts.handler.onStop) {
+        await opts.handler.onStop().catch((e: unknown) => {
+          log.warn({ err: e }, "final flush on stop failed; the server re-sends it");
+        });
+        // one last status update with whatever the final flush made durable
+        await service.acknowledge(formatLsn(durable - 1n)).catch(() => false);
+      }
+      current = null;
+      await service.destroy().catch(() => {});
+    }
+    if (failure && !signal.aborted) throw failure;
+  }
+
+  return {
+    durableLsn: () => durable,
+    acknowledge(lsn) {
+      if (lsn <= durable) return;
+      durable = maxLsn(durable, lsn);
+      current?.sendStatus();
+    },
+    reconnect(reason) {
+      current?.fail(new Error(reason));
+    },
+    async run(signal) {
+      let failures = 0;
+      let slotActive = 0;
+      while (!signal.aborted) {
+        const startedAt = now();
+        try {
+          await attempt(signal);
+          return;
+        } catch (e) {
+          const err = e instanceof Error ? e : new Error(String(e));
+          const kind = classifyReplicationError(err, opts.slotName);
+          if (kind === "slot_lost" || kind === "setup") throw err;
+          // a connection that streamed for a while resets the backoff
+          if (now() - startedAt > Math.max(watchdogMs, 30_000)) failures = 0;
+          failures++;
+          slotActive = kind === "slot_active" ? slotActive + 1 : 0;
+          if (kind === "slot_active" && terminateAfter > 0 && slotActive >= terminateAfter) {
+            await terminateHolder();
+          }
+          const delay = backoffDelay(failures, backoff);
+          log.warn(
+            { err: { message: redactText(errorMessage(err)) }, attempt: failures, delayMs: delay },
+            "replication connection failed; resubscribing from the durable LSN",
+          );
+          opts.onState?.("backoff", err);
+          if (!(await sleepUnlessAborted(delay, signal))) return;
+        }
+      }
+    },
+  };
+
+  async function terminateHolder(): Promise<void> {
+    if (!opts.query) return;
+    try {
+      await opts.query(
+        `select pg_terminate_backend(active_pid) from pg_replication_slots
+          where slot_name = $1 and active_pid is not null`,
+        [opts.slotName],
+      );
+      log.warn("terminated the stale backend holding the slot");
+    } catch (e) {
+      log.warn({ err: { message: errorMessage(e) } }, "could not terminate the slot holder");
+    }
+  }
+}
