@@ -1,0 +1,158 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
+import {
+  claimLease,
+  createWindowReader,
+  LeaseLostError,
+  releaseLease,
+  renewLease,
+} from "../../src/fullsync/index.js";
+import { buildManifest, readManifestWindow, recordEstimate } from "../../src/fullsync/manifest.js";
+import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { insertJob, insertRun } from "./helpers.js";
+
+const db = useTestDatabase();
+let source: pg.Pool;
+let dropSource: () => Promise<void>;
+
+beforeAll(async () => {
+  const s = await createDatabase("src");
+  dropSource = s.drop;
+  source = new pg.Pool({ connectionString: s.url, max: 4 });
+  await source.query(`create table items (id bigint primary key, name text not null)`);
+  await source.query(
+    `insert into items select g, 'item ' || g from generate_series(1, 2500) g where g % 7 <> 0`,
+  );
+  // ids with COPY-special characters, and a char(n) id whose output keeps its padding
+  await source.query(`create table odd (k char(6) primary key, v text)`);
+  await source.query(
+    `insert into odd values ('a\tb', '1'), (E'c\\\\d', '2'), ('e\nf', '3'), ('ü', '4'), ('z', '5')`,
+  );
+  await source.query("analyze items");
+});
+afterAll(async () => {
+  await source.end();
+  await dropSource();
+});
+
+describe("lease", () => {
+  it("lets exactly one of many concurrent claimers win, fences renewals by token, frees on release", async () => {
+    const jobId = await insertJob(db.pool, { collection: "lease1", table: "items" });
+    const claims = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        claimLease(db.pool, { jobId, owner: `w${i}`, ttlMs: 60_000 }),
+      ),
+    );
+    const winners = claims.filter((c) => c !== null);
+    expect(winners).toHaveLength(1);
+    const lease = winners[0]!;
+    await renewLease(db.pool, lease, 60_000);
+    expect(await claimLease(db.pool, { jobId, owner: "late", ttlMs: 60_000 })).toBeNull();
+    await releaseLease(db.pool, lease);
+    const next = await claimLease(db.pool, { jobId, owner: "next", ttlMs: 60_000 });
+    expect(next).not.toBeNull();
+    // the old holder can neither renew nor release the new holder's lease
+    await expect(renewLease(db.pool, lease, 60_000)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await releaseLease(db.pool, lease)).toBe(false);
+    const row = await db.pool.query("select lease_owner from typesense_sync_jobs where id = $1", [
+      jobId,
+    ]);
+    expect(row.rows[0].lease_owner).toBe("next");
+  });
+
+  it("can be taken over once expired", async () => {
+    const jobId = await insertJob(db.pool, { collection: "lease2", table: "items" });
+    const dead = await claimLease(db.pool, { jobId, owner: "dead", ttlMs: 1000 });
+    expect(dead).not.toBeNull();
+    await db.pool.query(
+      "update typesense_sync_jobs set lease_expires_at = now() - interval '1 second' where id = $1",
+      [jobId],
+    );
+    const alive = await claimLease(db.pool, { jobId, owner: "alive", ttlMs: 60_000 });
+    expect(alive?.token).not.toBe(dead?.token);
+  });
+});
+
+describe("manifest", () => {
+  it("copies the ordered ids with dense seqs and turns the estimate into an exact total", async () => {
+    const jobId = await insertJob(db.pool, { collection: "m1", table: "items" });
+    const runId = await insertRun(db.pool, jobId);
+    const table = await describeTable(source, { schema: "public", table: "items" });
+    const mapper = createDocumentMapper(table, {
+      documentIdColumn: "id",
+      includedColumns: [],
+      queryableFields: [],
+    });
+    await recordEstimate(db.pool, runId, table.estimatedRows);
+    const est = await db.pool.query(
+      "select progress_total_kind, manifest_total_rows from typesense_sync_runs where id = $1",
+      [runId],
+    );
+    expect(est.rows[0].progress_total_kind).toBe("estimated");
+    expect(Number(est.rows[0].manifest_total_rows)).toBeGreaterThan(0);
+
+    const total = await buildManifest({ control: db.pool, source, runId, mapper });
+    const expected = 2500 - Math.floor(2500 / 7);
+    expect(total).toBe(expected);
+    const run = await db.pool.query(
+      `select progress_total_kind, manifest_total_rows, manifest_complete from typesense_sync_runs where id = $1`,
+      [runId],
+    );
+    expect(run.rows[0]).toEqual({
+      progress_total_kind: "exact",
+      manifest_total_rows: String(expected),
+      manifest_complete: true,
+    });
+    const w = await readManifestWindow(db.pool, runId, 0, 10);
+    expect(w.map((x) => x.docId)).toEqual(["1", "2", "3", "4", "5", "6", "8", "9", "10", "11"]);
+    expect(w.map((x) => x.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const tail = await readManifestWindow(db.pool, runId, expected - 2, 10);
+    expect(tail.map((x) => x.docId)).toEqual(["2498", "2500"]); // 2499 = 7 * 357
+
+    // rebuilding (a resumed run whose manifest never committed) replaces, not appends
+    expect(await buildManifest({ control: db.pool, source, runId, mapper })).toBe(expected);
+    const n = await db.pool.query(
+      "select count(*)::int n from typesense_sync_run_manifest_rows where run_id = $1",
+      [runId],
+    );
+    expect(n.rows[0].n).toBe(expected);
+  });
+
+  it("keeps ids with tabs, newlines, backslashes and padding exactly as rowToDocument sees them", async () => {
+    const jobId = await insertJob(db.pool, { collection: "m2", table: "odd", idColumn: "k" });
+    const runId = await insertRun(db.pool, jobId);
+    const table = await describeTable(source, { schema: "public", table: "odd" });
+    const mapper = createDocumentMapper(table, {
+      documentIdColumn: "k",
+      includedColumns: [],
+      queryableFields: [],
+    });
+    await buildManifest({ control: db.pool, source, runId, mapper });
+    const ids = (await readManifestWindow(db.pool, runId, 0, 100)).map((x) => x.docId);
+    const reader = createWindowReader({ source, mapper });
+    const read = await reader.read(ids);
+    expect(read.missing).toEqual([]);
+    expect([...read.documents.keys()].sort()).toEqual([...ids].sort());
+    expect(ids).toContain("a\tb   ");
+    expect(ids).toContain("e\nf   ");
+  });
+});
+
+describe("window reader", () => {
+  it("reads by id in one query, reports vanished ids, and treats unparsable ids as absent", async () => {
+    const table = await describeTable(source, { schema: "public", table: "items" });
+    const mapper = createDocumentMapper(table, {
+      documentIdColumn: "id",
+      includedColumns: [],
+      queryableFields: [],
+    });
+    const reader = createWindowReader({ source, mapper });
+    const read = await reader.read(["1", "7", "8"]);
+    expect([...read.documents.keys()].sort()).toEqual(["1", "8"]);
+    expect(read.documents.get("8")).toEqual({ id: "8", name: "item 8" });
+    expect(read.missing).toEqual(["7"]);
+    const existing = await reader.existing(["1", "abc", "14", "15", "x1", "99999999999999999999"]);
+    expect([...existing].sort()).toEqual(["1", "15"]);
+  });
+});
