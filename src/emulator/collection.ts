@@ -1,0 +1,309 @@
+import { ApiError, fail, type WriteResult } from "./errors.js";
+import {
+  type AlterOp,
+  type CollectionSchema,
+  collectionSummary,
+  type Field,
+  isDynamicField,
+  isStringType,
+  normalizeField,
+} from "./schema.js";
+import { type TokenizerOptions, tokenize } from "./text.js";
+import { TextIndex } from "./text-index.js";
+import { type DirtyMode, inferType, validateDocument } from "./validate.js";
+
+/** Write actions of the document and import endpoints. */
+export type WriteAction = "create" | "upsert" | "update" | "emplace";
+
+/** A stored document. `seq` is the internal sequence id: export order, newest-first order. */
+export interface StoredDoc {
+  readonly seq: number;
+  readonly id: string;
+  doc: Record<string, unknown>;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Returns `obj` with keys in alphabetical order, recursively, like Typesense's JSON library
+ * stores and returns documents. Objects that are already ordered are returned as is.
+ */
+export function sortKeys(obj: Record<string, unknown>): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  let sorted = true;
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      sorted = false;
+      break;
+    }
+  }
+  let nestedChange = false;
+  for (const k of keys) {
+    const v = obj[k];
+    if (isPlainObject(v) && sortKeys(v) !== v) nestedChange = true;
+  }
+  if (sorted && !nestedChange) return obj;
+  const out: Record<string, unknown> = {};
+  for (const k of sorted ? keys : keys.sort()) {
+    const v = obj[k];
+    out[k] = isPlainObject(v) ? sortKeys(v) : v;
+  }
+  return out;
+}
+
+/** Reads a field, following dots into nested objects when the collection allows it. */
+export function readField(doc: Record<string, unknown>, name: string, nested: boolean): unknown {
+  const direct = doc[name];
+  if (direct !== undefined || !nested || !name.includes(".")) return direct;
+  let cur: unknown = doc;
+  for (const part of name.split(".")) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+/**
+ * One collection: schema, documents and text indexes. All methods are synchronous, so each
+ * request applies atomically with respect to other requests.
+ */
+export class Collection {
+  schema: CollectionSchema;
+  readonly createdAt: number;
+  /** Creation order, to list collections newest first when created in the same second. */
+  readonly serial: number;
+  readonly docs = new Map<string, StoredDoc>();
+  /** Docs by seq id; holes are deleted docs. Ascending seq = first-insert order. */
+  readonly bySeq: (StoredDoc | undefined)[] = [];
+  readonly textIndexes = new Map<string, TextIndex>();
+  #concrete: Field[] = [];
+  #dynamic: { field: Field; re: RegExp }[] = [];
+  #byName = new Map<string, Field>();
+  #tokenizer: TokenizerOptions = { separators: new Set(), symbols: new Set() };
+  /** Auto-id counter in null-sink mode, where nothing is stored. */
+  #sinkSeq = 0;
+
+  constructor(schema: CollectionSchema, createdAt: number, serial: number) {
+    this.schema = schema;
+    this.createdAt = createdAt;
+    this.serial = serial;
+    this.#refreshSchema();
+  }
+
+  get name(): string {
+    return this.schema.name;
+  }
+
+  get tokenizer(): TokenizerOptions {
+    return this.#tokenizer;
+  }
+
+  get hasDynamicFields(): boolean {
+    return this.#dynamic.length > 0;
+  }
+
+  /** Concrete (non-pattern) field by name. */
+  field(name: string): Field | undefined {
+    return this.#byName.get(name);
+  }
+
+  summary(): Record<string, unknown> {
+    return collectionSummary(this.schema, this.docs.size, this.createdAt);
+  }
+
+  #refreshSchema(): void {
+    this.#concrete = this.schema.fields.filter((f) => !isDynamicField(f));
+    this.#dynamic = this.schema.fields
+      .filter((f) => isDynamicField(f))
+      .map((field) => ({ field, re: new RegExp(`^${field.name}$`) }));
+    this.#byName = new Map(this.#concrete.map((f) => [f.name, f]));
+    const chars = (xs: string[]) => new Set(xs.map((c) => c.charCodeAt(0)));
+    this.#tokenizer = {
+      separators: chars(this.schema.token_separators),
+      symbols: chars(this.schema.symbols_to_index),
+    };
+    for (const f of this.#concrete) {
+      if (f.index && isStringType(f.type) && !this.textIndexes.has(f.name)) {
+        const idx = new TextIndex();
+        this.textIndexes.set(f.name, idx);
+        for (const d of this.docs.values()) idx.add(d.seq, this.#fieldTokens(d.doc, f.name));
+      }
+    }
+    for (const name of [...this.textIndexes.keys()]) {
+      const f = this.#byName.get(name);
+      if (!f?.index || !isStringType(f.type)) this.textIndexes.delete(name);
+    }
+  }
+
+  #fieldTokens(doc: Record<string, unknown>, name: string): string[] {
+    const v = readField(doc, name, this.schema.enable_nested_fields);
+    if (typeof v === "string") return tokenize(v, this.#tokenizer);
+    if (Array.isArray(v)) {
+      const out: string[] = [];
+      for (const e of v) if (typeof e === "string") out.push(...tokenize(e, this.#tokenizer));
+      return out;
+    }
+    return [];
+  }
+
+  #index(d: StoredDoc): void {
+    for (const [name, idx] of this.textIndexes) idx.add(d.seq, this.#fieldTokens(d.doc, name));
+  }
+
+  #unindex(d: StoredDoc): void {
+    for (const [name, idx] of this.textIndexes) idx.remove(d.seq, this.#fieldTokens(d.doc, name));
+  }
+
+  /** Concrete fields for keys matched only by a dynamic pattern (not yet in the schema). */
+  #dynamicFieldsFor(doc: Record<string, unknown>): Field[] {
+    const out: Field[] = [];
+    for (const key of Object.keys(doc)) {
+      if (key === "id" || this.#byName.has(key)) continue;
+      const match = this.#dynamic.find((d) => d.re.test(key));
+      if (!match) continue;
+      const v = doc[key];
+      let type = match.field.type;
+      if (type === "auto") type = inferType(v) ?? "";
+      else if (type === "string*") type = Array.isArray(v) ? "string[]" : "string";
+      if (type === "" || type === "object" || type === "object[]") continue;
+      const { name: _n, type: _t, ...props } = match.field;
+      out.push(normalizeField({ ...props, name: key, type, optional: true }, false));
+    }
+    return out;
+  }
+
+  /**
+   * Validates and applies one document write. With `nullSink` nothing is read or stored: every
+   * id counts as new, and update validates the given fields only.
+   */
+  write(input: unknown, action: WriteAction, mode: DirtyMode, nullSink = false): WriteResult {
+    if (!isPlainObject(input)) return fail(400, "Bad JSON: not a properly formed document.");
+    const rawId = input.id;
+    let id: string;
+    if (rawId === undefined) {
+      if (action === "update") return fail(400, "For update, the `id` key must be provided.");
+      // Auto ids are the seq number as a string ("0", "1", ...).
+      id = String(nullSink ? this.#sinkSeq++ : this.bySeq.length);
+    } else if (typeof rawId !== "string") {
+      return fail(400, "Document's `id` field should be a string.");
+    } else if (rawId === "") {
+      return fail(400, "The `id` should not be empty.");
+    } else {
+      id = rawId;
+    }
+    const existing = nullSink ? undefined : this.docs.get(id);
+    if (action === "create" && existing) {
+      return fail(409, `A document with id ${id} already exists.`);
+    }
+    if (action === "update" && !existing && !nullSink) {
+      return fail(404, `Could not find a document with id: ${id}`);
+    }
+    const partial = (action === "update" || action === "emplace") && (existing || nullSink);
+    const doc: Record<string, unknown> = { ...input, id };
+    const extra = this.#dynamic.length > 0 ? this.#dynamicFieldsFor(doc) : [];
+    const fields = extra.length > 0 ? [...this.#concrete, ...extra] : this.#concrete;
+    const ctx = {
+      fields,
+      defaultSortingField: this.schema.default_sorting_field,
+      nested: this.schema.enable_nested_fields,
+    };
+    const error = validateDocument(doc, ctx, mode, Boolean(partial));
+    if (error !== undefined) return fail(400, error);
+    if (nullSink) return { ok: true, id, doc };
+    if (extra.length > 0) {
+      this.schema = { ...this.schema, fields: [...this.schema.fields, ...extra] };
+      this.#refreshSchema();
+    }
+    let next: Record<string, unknown>;
+    if (partial && existing) {
+      next = { ...existing.doc };
+      for (const [k, v] of Object.entries(doc)) next[k] = v;
+      // Merge-patch: a null in the input removes the key (validation already removed optional
+      // schema fields from `doc`; non-schema nulls are removed here).
+      for (const [k, v] of Object.entries(input)) {
+        if (v === null && (doc[k] === undefined || doc[k] === null)) delete next[k];
+      }
+    } else {
+      next = doc;
+    }
+    return { ok: true, id, doc: this.#store(id, sortKeys(next), existing) };
+  }
+
+  #store(id: string, doc: Record<string, unknown>, existing: StoredDoc | undefined) {
+    if (existing) {
+      this.#unindex(existing);
+      existing.doc = doc;
+      this.#index(existing);
+      return doc;
+    }
+    const stored: StoredDoc = { seq: this.bySeq.length, id, doc };
+    this.bySeq.push(stored);
+    this.docs.set(id, stored);
+    this.#index(stored);
+    return doc;
+  }
+
+  /** Removes a document; returns it, or undefined when absent. */
+  remove(id: string): StoredDoc | undefined {
+    const d = this.docs.get(id);
+    if (!d) return undefined;
+    this.#unindex(d);
+    this.docs.delete(id);
+    this.bySeq[d.seq] = undefined;
+    return d;
+  }
+
+  /** Deletes every document (truncate). Seq ids keep growing so export order stays global. */
+  clear(): number {
+    const n = this.docs.size;
+    for (const d of this.docs.values()) this.bySeq[d.seq] = undefined;
+    this.docs.clear();
+    for (const idx of this.textIndexes.values()) idx.postings.clear();
+    this.#refreshSchema();
+    return n;
+  }
+
+  /** Live documents in ascending seq order. */
+  *ascending(): Generator<StoredDoc> {
+    for (const d of this.bySeq) if (d !== undefined) yield d;
+  }
+
+  /** Applies validated PATCH /collections field operations. Throws ApiError on conflicts. */
+  alter(ops: AlterOp[], metadata: Record<string, unknown> | undefined): void {
+    let fields = [...this.schema.fields];
+    for (const op of ops) {
+      if ("drop" in op) {
+        fields = fields.filter((f) => f.name !== op.drop);
+        continue;
+      }
+      const f = op.add;
+      if (!f.optional && !isDynamicField(f)) {
+        const ctx = {
+          fields: [f],
+          defaultSortingField: "",
+          nested: this.schema.enable_nested_fields,
+        };
+        for (const d of this.docs.values()) {
+          if (readField(d.doc, f.name, ctx.nested) === undefined) {
+            throw new ApiError(
+              400,
+              `Field \`${f.name}\` has been declared in the schema, but is not found in the documents already present in the collection. If you still want to add this field, set it as \`optional: true\`.`,
+            );
+          }
+          const err = validateDocument({ ...d.doc }, ctx, "reject", false);
+          if (err) throw new ApiError(400, err);
+        }
+      }
+      fields.push(f);
+    }
+    const dropped = new Set(ops.flatMap((o) => ("drop" in o ? [o.drop] : [])));
+    const readded = new Set(ops.flatMap((o) => ("add" in o ? [o.add.name] : [])));
+    // A dropped (or re-typed) field's index is rebuilt from scratch.
+    for (const name of dropped) this.textIndexes.delete(name);
+    for (const name of readded) this.textIndexes.delete(name);
+    this.schema = { ...this.schema, fields, metadata: metadata ?? this.schema.metadata };
+    this.#refreshSchema();
+  }
+}

@@ -1,0 +1,363 @@
+import { type Collection, readField, type StoredDoc } from "./collection.js";
+import { ApiError } from "./errors.js";
+import { isNumericType, isStringType } from "./schema.js";
+import { tokenize } from "./text.js";
+
+/**
+ * filter_by: parser and evaluator.
+ *
+ *   expr    := and ('||' and)*
+ *   and     := primary ('&&' primary)*
+ *   primary := '(' expr ')' | clause
+ *   clause  := field ':' op? (value | '[' value (',' value)* ']')
+ *   op      := '=' | '!=' | '!' | '>' | '>=' | '<' | '<='
+ *   value   := '`' any-but-backtick '`' | raw text up to && || or a closing paren
+ *
+ * Evaluation works on bitmaps indexed by seq id, so AND/OR/NOT are linear passes and string
+ * clauses use the field's inverted index instead of re-tokenizing every document.
+ */
+
+export type FilterOp = "match" | "eq" | "ne" | "gt" | "gte" | "lt" | "lte";
+
+export type FilterNode =
+  | { kind: "and" | "or"; left: FilterNode; right: FilterNode }
+  | { kind: "clause"; field: string; op: FilterOp; values: string[] };
+
+const PARSE_ERROR = "Could not parse the filter query.";
+const MAX_OPS = 100;
+
+class Parser {
+  pos = 0;
+  depth = 0;
+  ops = 0;
+  constructor(readonly s: string) {}
+
+  ws(): void {
+    while (this.pos < this.s.length && /\s/.test(this.s[this.pos]!)) this.pos++;
+  }
+
+  peek(t: string): boolean {
+    this.ws();
+    return this.s.startsWith(t, this.pos);
+  }
+
+  expr(): FilterNode {
+    let left = this.and();
+    while (this.peek("||")) {
+      this.pos += 2;
+      left = { kind: "or", left, right: this.and() };
+    }
+    return left;
+  }
+
+  and(): FilterNode {
+    let left = this.primary();
+    while (this.peek("&&")) {
+      this.pos += 2;
+      left = { kind: "and", left, right: this.primary() };
+    }
+    return left;
+  }
+
+  primary(): FilterNode {
+    if (this.peek("(")) {
+      this.pos++;
+      this.depth++;
+      const e = this.expr();
+      if (!this.peek(")")) throw new ApiError(400, PARSE_ERROR);
+      this.pos++;
+      this.depth--;
+      return e;
+    }
+    return this.clause();
+  }
+
+  clause(): FilterNode {
+    this.ws();
+    const colon = this.s.indexOf(":", this.pos);
+    if (colon < 0) throw new ApiError(400, PARSE_ERROR);
+    const field = this.s.slice(this.pos, colon).trim();
+    if (field === "" || /[()&|\s]/.test(field)) throw new ApiError(400, PARSE_ERROR);
+    this.pos = colon + 1;
+    this.ws();
+    let op: FilterOp = "match";
+    for (const [tok, o] of [
+      ["!=", "ne"],
+      [">=", "gte"],
+      ["<=", "lte"],
+      ["!", "ne"],
+      ["=", "eq"],
+      [">", "gt"],
+      ["<", "lt"],
+    ] as const) {
+      if (this.s.startsWith(tok, this.pos)) {
+        op = o;
+        this.pos += tok.length;
+        break;
+      }
+    }
+    this.ws();
+    let values: string[];
+    if (this.s[this.pos] === "[") {
+      values = this.list();
+    } else {
+      values = [this.value()];
+    }
+    if (values.some((v) => v === "")) throw new ApiError(400, PARSE_ERROR);
+    if (++this.ops > MAX_OPS) {
+      throw new ApiError(
+        400,
+        "`filter_by` has too many operations. Maximum allowed: 100. Use `--filter-by-max-ops` command line argument to customize this value.",
+      );
+    }
+    return { kind: "clause", field, op, values };
+  }
+
+  value(): string {
+    if (this.s[this.pos] === "`") {
+      const end = this.s.indexOf("`", this.pos + 1);
+      if (end < 0) throw new ApiError(400, PARSE_ERROR);
+      const v = this.s.slice(this.pos + 1, end);
+      this.pos = end + 1;
+      return v;
+    }
+    const start = this.pos;
+    while (this.pos < this.s.length) {
+      if (this.s.startsWith("&&", this.pos) || this.s.startsWith("||", this.pos)) break;
+      if (this.s[this.pos] === ")" && this.depth > 0) break;
+      this.pos++;
+    }
+    return this.s.slice(start, this.pos).trim();
+  }
+
+  list(): string[] {
+    const end = this.s.length;
+    const out: string[] = [];
+    let cur = "";
+    let i = this.pos + 1;
+    let inTick = false;
+    for (; i < end; i++) {
+      const c = this.s[i]!;
+      if (c === "`") inTick = !inTick;
+      else if (!inTick && c === ",") {
+        out.push(cur.trim());
+        cur = "";
+        continue;
+      } else if (!inTick && c === "]") break;
+      cur += c;
+    }
+    if (i >= end) throw new ApiError(400, PARSE_ERROR);
+    out.push(cur.trim());
+    this.pos = i + 1;
+    return out.map((v) =>
+      v.startsWith("`") && v.endsWith("`") && v.length >= 2 ? v.slice(1, -1) : v,
+    );
+  }
+}
+
+/** Parses filter_by and checks every field against the collection. Throws ApiError. */
+export function parseFilter(text: string, coll: Collection): FilterNode {
+  const p = new Parser(text);
+  const node = p.expr();
+  p.ws();
+  if (p.pos !== text.length) throw new ApiError(400, PARSE_ERROR);
+  checkFields(node, coll);
+  return node;
+}
+
+function checkFields(node: FilterNode, coll: Collection): void {
+  if (node.kind !== "clause") {
+    checkFields(node.left, coll);
+    checkFields(node.right, coll);
+    return;
+  }
+  if (node.field === "id") return;
+  const f = coll.field(node.field);
+  if (!f?.index) {
+    throw new ApiError(404, `Could not find a filter field named \`${node.field}\` in the schema.`);
+  }
+}
+
+type Bits = Uint8Array;
+
+function universe(coll: Collection): Bits {
+  const bits = new Uint8Array(coll.bySeq.length);
+  for (const d of coll.docs.values()) bits[d.seq] = 1;
+  return bits;
+}
+
+function complement(bits: Bits, coll: Collection): Bits {
+  const all = universe(coll);
+  for (let i = 0; i < all.length; i++) all[i] = all[i]! & (bits[i]! ^ 1);
+  return all;
+}
+
+/** Evaluates a parsed filter; returns matching docs in ascending seq order. */
+export function evaluateFilter(node: FilterNode, coll: Collection): StoredDoc[] {
+  const bits = evalNode(node, coll);
+  const out: StoredDoc[] = [];
+  for (let i = 0; i < bits.length; i++) {
+    if (bits[i] === 1) {
+      const d = coll.bySeq[i];
+      if (d) out.push(d);
+    }
+  }
+  return out;
+}
+
+/** Bitmap of docs matching `node`, indexed by seq (1 = match). */
+export function evalNode(node: FilterNode, coll: Collection): Bits {
+  if (node.kind !== "clause") {
+    const a = evalNode(node.left, coll);
+    const b = evalNode(node.right, coll);
+    if (node.kind === "and") for (let i = 0; i < a.length; i++) a[i] = a[i]! & b[i]!;
+    else for (let i = 0; i < a.length; i++) a[i] = a[i]! | b[i]!;
+    return a;
+  }
+  if (node.field === "id") return evalId(node, coll);
+  const f = coll.field(node.field)!;
+  if (isStringType(f.type)) return evalString(node, coll);
+  return evalScan(node, coll, f.type);
+}
+
+function evalId(node: { op: FilterOp; values: string[] }, coll: Collection): Bits {
+  const bits = new Uint8Array(coll.bySeq.length);
+  for (const v of node.values) {
+    const d = coll.docs.get(v);
+    if (d) bits[d.seq] = 1;
+  }
+  if (node.op === "ne") return complement(bits, coll);
+  if (node.op !== "match" && node.op !== "eq") throw new ApiError(400, PARSE_ERROR);
+  return bits;
+}
+
+function evalString(node: { field: string; op: FilterOp; values: string[] }, coll: Collection) {
+  const bits = new Uint8Array(coll.bySeq.length);
+  const idx = coll.textIndexes.get(node.field);
+  if (!idx) return bits;
+  const nested = coll.schema.enable_nested_fields;
+  const exact = node.op === "eq" || node.op === "ne";
+  if (node.op !== "match" && !exact) throw new ApiError(400, PARSE_ERROR);
+  for (const value of node.values) {
+    const prefix = !exact && value.endsWith("*");
+    const tokens = tokenize(prefix ? value.slice(0, -1) : value, coll.tokenizer);
+    if (tokens.length === 0) continue;
+    // Candidates: docs holding every token (the last one as a prefix for `foo*`).
+    let cand: Set<number> | undefined;
+    for (let t = 0; t < tokens.length; t++) {
+      const tok = tokens[t]!;
+      let set: Set<number>;
+      if (prefix && t === tokens.length - 1) {
+        set = new Set();
+        for (const w of idx.withPrefix(tok)) for (const s of idx.postings.get(w)!) set.add(s);
+      } else {
+        set = idx.postings.get(tok) ?? new Set();
+      }
+      if (cand === undefined) cand = new Set(set);
+      else for (const s of cand) if (!set.has(s)) cand.delete(s);
+      if (cand.size === 0) break;
+    }
+    if (!cand) continue;
+    const want = tokens.join(" ");
+    for (const seq of cand) {
+      if (!exact) {
+        bits[seq] = 1;
+        continue;
+      }
+      const d = coll.bySeq[seq];
+      if (!d) continue;
+      const v = readField(d.doc, node.field, nested);
+      const vals = Array.isArray(v) ? v : [v];
+      for (const e of vals) {
+        if (typeof e === "string" && tokenize(e, coll.tokenizer).join(" ") === want) {
+          bits[seq] = 1;
+          break;
+        }
+      }
+    }
+  }
+  return node.op === "ne" ? complement(bits, coll) : bits;
+}
+
+type Pred = (x: number | boolean) => boolean;
+
+function numberOf(field: string, type: string, raw: string): number {
+  const t = type.replace("[]", "");
+  if (t === "bool") {
+    const l = raw.toLowerCase();
+    if (l === "true") return 1;
+    if (l === "false") return 0;
+    throw new ApiError(400, `Error with filter field \`${field}\`: Not a bool.`);
+  }
+  const ok = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(raw.trim());
+  const n = Number(raw);
+  if (!ok || ((t === "int32" || t === "int64") && !Number.isInteger(n))) {
+    const what = t === "float" ? "a float" : `an ${t}`;
+    throw new ApiError(400, `Error with filter field \`${field}\`: Not ${what}.`);
+  }
+  return n;
+}
+
+function elementPred(field: string, type: string, op: FilterOp, raw: string): Pred {
+  const numeric = isNumericType(type);
+  let o = op;
+  let v = raw.trim();
+  // Inside lists an element may carry its own comparator or be a range `a..b`.
+  if (numeric && (o === "match" || o === "eq")) {
+    const range = v.indexOf("..");
+    if (range > 0) {
+      const lo = numberOf(field, type, v.slice(0, range));
+      const hi = numberOf(field, type, v.slice(range + 2));
+      return (x) => typeof x === "number" && x >= lo && x <= hi;
+    }
+    const m = /^(>=|<=|>|<|=)/.exec(v);
+    if (m) {
+      o = ({ ">=": "gte", "<=": "lte", ">": "gt", "<": "lt", "=": "eq" } as const)[
+        m[1] as ">=" | "<=" | ">" | "<" | "="
+      ];
+      v = v.slice(m[1]!.length).trim();
+    }
+  }
+  if (!numeric && type.replace("[]", "") !== "bool") throw new ApiError(400, PARSE_ERROR);
+  const n = numberOf(field, type, v);
+  const num = (x: number | boolean) => (typeof x === "boolean" ? (x ? 1 : 0) : x);
+  switch (o) {
+    case "gt":
+      return (x) => num(x) > n;
+    case "gte":
+      return (x) => num(x) >= n;
+    case "lt":
+      return (x) => num(x) < n;
+    case "lte":
+      return (x) => num(x) <= n;
+    default:
+      return (x) => num(x) === n;
+  }
+}
+
+function evalScan(
+  node: { field: string; op: FilterOp; values: string[] },
+  coll: Collection,
+  type: string,
+) {
+  const negate = node.op === "ne";
+  const op: FilterOp = negate ? "eq" : node.op;
+  const preds = node.values.map((v) => elementPred(node.field, type, op, v));
+  const bits = new Uint8Array(coll.bySeq.length);
+  const nested = coll.schema.enable_nested_fields;
+  for (const d of coll.docs.values()) {
+    const v = readField(d.doc, node.field, nested);
+    let hit = false;
+    if (typeof v === "number" || typeof v === "boolean") {
+      for (const p of preds) if (p(v)) hit = true;
+    } else if (Array.isArray(v)) {
+      for (const e of v) {
+        if (typeof e !== "number" && typeof e !== "boolean") continue;
+        for (const p of preds) if (p(e)) hit = true;
+        if (hit) break;
+      }
+    }
+    if (hit !== negate) bits[d.seq] = 1;
+  }
+  return bits;
+}
