@@ -1,0 +1,137 @@
+import type { Logger } from "../lifecycle/logger.js";
+import type { EnsureCollectionResult } from "./ensure-collection.js";
+import type { ImportAction, ImportLineResult } from "./import-results.js";
+import type { CollectionSchema, Document, DocumentValue, TypesenseField } from "./types.js";
+
+export interface TypesenseBackendOptions {
+  /** Base URLs of the nodes ("http://host:8108"); used round-robin with failover. */
+  nodes: readonly string[];
+  apiKey: string;
+  /** Timeout per request in ms (until the whole answer is read; per-call override for big batches). */
+  timeoutMs: number;
+  log?: Logger;
+  /** Upper bound for one URL-encoded `id:[...]` filter; longer id lists are chunked. Default 3000. */
+  maxIdFilterLength?: number;
+  /** How long a node that failed at the network level or with 5xx is avoided, ms. Default 10 000. */
+  nodeCooldownMs?: number;
+}
+
+export interface NodeHealth {
+  node: string;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+export interface HealthResult {
+  /** At least one node answered /health with ok: true. */
+  ok: boolean;
+  /** Latency of the fastest healthy node (of the fastest answer when none is healthy). */
+  latencyMs: number;
+  nodes: NodeHealth[];
+}
+
+/** GET /collections/:c as Typesense returns it. */
+export interface CollectionSummary {
+  name: string;
+  num_documents: number;
+  created_at?: number;
+  fields: TypesenseField[];
+  enable_nested_fields?: boolean;
+  default_sorting_field?: string;
+  [key: string]: unknown;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Overrides the backend's timeoutMs for this call. */
+  timeoutMs?: number;
+}
+
+export interface ImportOptions extends CallOptions {
+  action: ImportAction;
+  /** Typesense's dirty_values; default: Typesense's own (reject for our schemas). */
+  dirtyValues?: "coerce_or_reject" | "coerce_or_drop" | "drop" | "reject";
+}
+
+export interface ExportOptions extends CallOptions {
+  filterBy?: string;
+  /** Comma-separated field list, e.g. "id". */
+  includeFields?: string;
+  excludeFields?: string;
+  /** Only these ids (chunked into `id:[...]` filters, ANDed with filterBy). */
+  ids?: readonly string[];
+}
+
+export type SearchParams = Record<string, string | number | boolean | undefined>;
+
+export interface SearchHit {
+  document: Document;
+  [key: string]: DocumentValue;
+}
+
+export interface SearchResponse {
+  found: number;
+  out_of?: number;
+  page: number;
+  hits: SearchHit[];
+  [key: string]: unknown;
+}
+
+export interface TypesenseBackend {
+  readonly nodes: readonly string[];
+  /** GET /health on every node; never throws. */
+  health(): Promise<HealthResult>;
+  listCollections(options?: CallOptions): Promise<CollectionSummary[]>;
+  /** null when the collection (or alias) does not exist. */
+  getCollection(name: string, options?: CallOptions): Promise<CollectionSummary | null>;
+  /** 409 (exists) surfaces as a non-retryable TypesenseError with status 409. */
+  createCollection(schema: CollectionSchema, options?: CallOptions): Promise<CollectionSummary>;
+  /** PATCH /collections/:c with `{fields}` (add fields; `{name, drop: true}` drops one). */
+  patchCollectionFields(
+    name: string,
+    fields: Array<TypesenseField | { name: string; drop: true }>,
+    options?: CallOptions,
+  ): Promise<void>;
+  /** true when it existed. */
+  deleteCollection(name: string, options?: CallOptions): Promise<boolean>;
+  /**
+   * POST .../documents/import. Returns one result per input line, same order.
+   * Throws TypesenseError when the request as a whole fails.
+   */
+  importDocuments(
+    collection: string,
+    docs: readonly Document[] | readonly string[],
+    options: ImportOptions,
+  ): Promise<ImportLineResult[]>;
+  exportDocuments(collection: string, options?: ExportOptions): Promise<Document[]>;
+  /** Streams the export; memory stays bounded by one chunk. */
+  iterateDocuments(
+    collection: string,
+    options?: Omit<ExportOptions, "ids">,
+  ): AsyncIterable<Document>;
+  /** Every document id of the collection, streamed. */
+  exportIds(collection: string, options?: CallOptions): AsyncIterable<string>;
+  /** The existing documents among `ids`, by id. */
+  getDocuments(
+    collection: string,
+    ids: readonly string[],
+    options?: CallOptions,
+  ): Promise<Map<string, Document>>;
+  /** Deletes by id (missing ids are fine); returns how many were deleted. */
+  deleteDocuments(
+    collection: string,
+    ids: readonly string[],
+    options?: CallOptions,
+  ): Promise<number>;
+  /** Deletes every document, keeps the schema; returns how many were deleted. */
+  truncate(collection: string, options?: CallOptions): Promise<number>;
+  search(collection: string, params: SearchParams, options?: CallOptions): Promise<SearchResponse>;
+  /** See ensureCollection(). */
+  ensureCollection(
+    desired: CollectionSchema,
+    options?: CallOptions,
+  ): Promise<EnsureCollectionResult>;
+  /** Aborts in-flight requests; later calls fail. */
+  close(): Promise<void>;
+}

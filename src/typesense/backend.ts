@@ -1,0 +1,287 @@
+import { parseJson } from "../catalog/json.js";
+import type {
+  CallOptions,
+  CollectionSummary,
+  ExportOptions,
+  SearchResponse,
+  TypesenseBackend,
+  TypesenseBackendOptions,
+} from "./backend-types.js";
+import { ensureCollection } from "./ensure-collection.js";
+import { errorForStatus, TypesenseError } from "./errors.js";
+import { readExportLines } from "./export-stream.js";
+import { checkHealth } from "./health.js";
+import { type HttpResponse, TypesenseHttp } from "./http.js";
+import { idFilterChunks, isFilterSafeId } from "./id-filter.js";
+import { importBody, parseImportResults } from "./import-results.js";
+import type { Document } from "./types.js";
+
+/*
+ * Why raw fetch and not the official `typesense` client (DESIGN section 2
+ * prefers the client; these are the reasons to deviate, for every call):
+ * - Attempt accounting: the client retries on its own (numRetries 0 becomes 3,
+ *   0.1 s apart), so import_max_attempts and the exponential backoff of
+ *   withRetry would be multiplied and a retried import could re-apply lines
+ *   behind our back. Here one call is one HTTP attempt (plus failover only when
+ *   nothing was sent).
+ * - int64: the client JSON.parses responses, rounding integers beyond 2^53 in
+ *   exported/searched documents; we parse with parseJson (bigint-exact).
+ * - Import: the client throws ImportError on any failed line and splits the
+ *   answer itself; we need every line as data (dead letters) and our own
+ *   serialization of bigint.
+ * - One place for node failover, timeouts and error classification.
+ */
+
+const enc = encodeURIComponent;
+const docsPath = (c: string) => `/collections/${enc(c)}/documents`;
+
+export function createTypesenseBackend(opts: TypesenseBackendOptions): TypesenseBackend {
+  const http = new TypesenseHttp(opts);
+  const maxFilter = opts.maxIdFilterLength ?? 3000;
+  const json = (r: HttpResponse) => JSON.parse(r.body) as unknown;
+
+  async function* iterate(
+    collection: string,
+    o: Omit<ExportOptions, "ids"> = {},
+  ): AsyncIterable<Document> {
+    const spec = {
+      method: "GET" as const,
+      path: `${docsPath(collection)}/export`,
+      query: {
+        filter_by: o.filterBy,
+        include_fields: o.includeFields,
+        exclude_fields: o.excludeFields,
+      },
+      signal: o.signal,
+      timeoutMs: o.timeoutMs,
+    };
+    const res = await http.stream(spec);
+    yield* readExportLines(res, o.timeoutMs ?? opts.timeoutMs, (err) =>
+      http.streamError(err, res.node, spec),
+    );
+  }
+
+  async function exportAll(collection: string, o: Omit<ExportOptions, "ids">): Promise<Document[]> {
+    const r = await http.request({
+      method: "GET",
+      path: `${docsPath(collection)}/export`,
+      query: {
+        filter_by: o.filterBy,
+        include_fields: o.includeFields,
+        exclude_fields: o.excludeFields,
+      },
+      signal: o.signal,
+      timeoutMs: o.timeoutMs,
+    });
+    const out: Document[] = [];
+    for (const line of r.body.split("\n"))
+      if (line.trim() !== "") out.push(parseJson(line) as Document);
+    return out;
+  }
+
+  /** Single-document GET for ids a filter cannot express; null when missing. */
+  async function getOne(collection: string, id: string, o: CallOptions): Promise<Document | null> {
+    const r = await http.request({
+      method: "GET",
+      path: `${docsPath(collection)}/${enc(id)}`,
+      signal: o.signal,
+      timeoutMs: o.timeoutMs,
+      accept: [404],
+    });
+    return r.status === 404 ? null : (parseJson(r.body) as Document);
+  }
+
+  const backend: TypesenseBackend = {
+    nodes: http.nodes,
+
+    health: () => checkHealth(http, opts.timeoutMs),
+
+    async listCollections(o = {}) {
+      const r = await http.request({ method: "GET", path: "/collections", ...o });
+      return json(r) as CollectionSummary[];
+    },
+
+    async getCollection(name, o = {}) {
+      const r = await http.request({
+        method: "GET",
+        path: `/collections/${enc(name)}`,
+        accept: [404],
+        ...o,
+      });
+      return r.status === 404 ? null : (json(r) as CollectionSummary);
+    },
+
+    async createCollection(schema, o = {}) {
+      const r = await http.request({
+        method: "POST",
+        path: "/collections",
+        body: JSON.stringify(schema),
+        ...o,
+      });
+      return json(r) as CollectionSummary;
+    },
+
+    async patchCollectionFields(name, fields, o = {}) {
+      await http.request({
+        method: "PATCH",
+        path: `/collections/${enc(name)}`,
+        body: JSON.stringify({ fields }),
+        ...o,
+      });
+    },
+
+    async deleteCollection(name, o = {}) {
+      const r = await http.request({
+        method: "DELETE",
+        path: `/collections/${enc(name)}`,
+        accept: [404],
+        ...o,
+      });
+      return r.status !== 404;
+    },
+
+    async importDocuments(collection, docs, o) {
+      if (docs.length === 0) return [];
+      const { body, idOf } = importBody(docs);
+      const r = await http.request({
+        method: "POST",
+        path: `${docsPath(collection)}/import`,
+        query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
+        body,
+        contentType: "text/plain",
+        signal: o.signal,
+        timeoutMs: o.timeoutMs,
+      });
+      return parseImportResults(r.body, docs.length, idOf);
+    },
+
+    async exportDocuments(collection, o = {}) {
+      if (o.ids === undefined) return exportAll(collection, o);
+      const byId = await backend.getDocuments(collection, o.ids, o);
+      if (
+        o.filterBy === undefined &&
+        o.includeFields === undefined &&
+        o.excludeFields === undefined
+      ) {
+        return [...byId.values()];
+      }
+      // Field selection / extra filters: ask Typesense per chunk with both.
+      const out: Document[] = [];
+      const unique = [...new Set(o.ids)];
+      for (const chunk of idFilterChunks(unique.filter(isFilterSafeId), maxFilter)) {
+        const filterBy = o.filterBy === undefined ? chunk : `(${o.filterBy}) && ${chunk}`;
+        out.push(...(await exportAll(collection, { ...o, filterBy })));
+      }
+      const unsafe = unique.filter((id) => !isFilterSafeId(id));
+      if (unsafe.length > 0) {
+        throw new TypesenseError({
+          message: `ids with a backtick, leading/trailing space or empty cannot be combined with filterBy/include_fields (${unsafe.length} id(s))`,
+          kind: "rejected",
+        });
+      }
+      return out;
+    },
+
+    iterateDocuments: iterate,
+
+    async *exportIds(collection, o = {}) {
+      for await (const d of iterate(collection, { ...o, includeFields: "id" })) yield d.id;
+    },
+
+    async getDocuments(collection, ids, o = {}) {
+      const out = new Map<string, Document>();
+      const unique = [...new Set(ids)];
+      for (const filterBy of idFilterChunks(unique.filter(isFilterSafeId), maxFilter)) {
+        for (const d of await exportAll(collection, { ...o, filterBy })) out.set(d.id, d);
+      }
+      for (const id of unique.filter((x) => !isFilterSafeId(x))) {
+        const d = await getOne(collection, id, o);
+        if (d) out.set(id, d);
+      }
+      return out;
+    },
+
+    async deleteDocuments(collection, ids, o = {}) {
+      let deleted = 0;
+      const unique = [...new Set(ids)];
+      for (const filterBy of idFilterChunks(unique.filter(isFilterSafeId), maxFilter)) {
+        const r = await http.request({
+          method: "DELETE",
+          path: docsPath(collection),
+          query: { filter_by: filterBy, batch_size: 500 },
+          ...o,
+        });
+        deleted += Number((json(r) as { num_deleted?: unknown }).num_deleted ?? 0);
+      }
+      for (const id of unique.filter((x) => !isFilterSafeId(x))) {
+        const r = await http.request({
+          method: "DELETE",
+          path: `${docsPath(collection)}/${enc(id)}`,
+          query: { ignore_not_found: true },
+          accept: [404],
+          ...o,
+        });
+        // ignore_not_found answers {"id": ...} without the document (v26+); 404 on older versions.
+        if (r.status !== 404 && Object.keys(json(r) as object).length > 1) deleted++;
+      }
+      return deleted;
+    },
+
+    async truncate(collection, o = {}) {
+      const r = await http.request({
+        method: "DELETE",
+        path: docsPath(collection),
+        query: { truncate: true },
+        accept: [400],
+        ...o,
+      });
+      if (r.status !== 400) return Number((json(r) as { num_deleted?: unknown }).num_deleted ?? 0);
+      // Before v28 there is no truncate=true ("filter_by must be provided"): delete by id.
+      const ids: string[] = [];
+      for await (const id of backend.exportIds(collection, o)) ids.push(id);
+      return backend.deleteDocuments(collection, ids, o);
+    },
+
+    async search(collection, params, o = {}) {
+      const query = Object.entries(params).filter(([, v]) => v !== undefined);
+      const qs = new URLSearchParams(
+        query.map(([k, v]): [string, string] => [k, String(v)]),
+      ).toString();
+      if (qs.length <= 3500) {
+        const r = await http.request({
+          method: "GET",
+          path: `${docsPath(collection)}/search`,
+          query: params,
+          ...o,
+        });
+        return parseJson(r.body) as unknown as SearchResponse;
+      }
+      // Long queries (big filter_by): Typesense refuses GET query strings over
+      // 4000 characters, multi_search takes the same params in the body.
+      const r = await http.request({
+        method: "POST",
+        path: "/multi_search",
+        body: JSON.stringify({ searches: [{ collection, ...Object.fromEntries(query) }] }),
+        ...o,
+      });
+      const first = (parseJson(r.body) as unknown as { results: Array<Record<string, unknown>> })
+        .results[0];
+      if (!first || typeof first.error === "string") {
+        const code = typeof first?.code === "number" ? first.code : 500;
+        throw errorForStatus(
+          code,
+          String(first?.error ?? "multi_search returned no result"),
+          r.node,
+        );
+      }
+      return first as unknown as SearchResponse;
+    },
+
+    ensureCollection: (desired, o) => ensureCollection(backend, desired, o),
+
+    async close() {
+      http.close();
+    },
+  };
+  return backend;
+}

@@ -1,0 +1,263 @@
+import type { Logger } from "../lifecycle/logger.js";
+import { errorForStatus, messageOf, TypesenseError } from "./errors.js";
+
+export interface HttpOptions {
+  nodes: readonly string[];
+  apiKey: string;
+  timeoutMs: number;
+  log?: Logger;
+  /** How long a node that failed at the network level is skipped. Default 10 s. */
+  nodeCooldownMs?: number;
+}
+
+export interface RequestSpec {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  /** Path with its segments already encoded, e.g. `/collections/${enc(name)}`. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: string;
+  /** Default application/json when there is a body. */
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Overrides the backend's timeout for a slow call (big imports/exports). */
+  timeoutMs?: number;
+  /** Statuses returned to the caller instead of thrown (e.g. 404 for getCollection). */
+  accept?: readonly number[];
+}
+
+export interface HttpResponse {
+  status: number;
+  body: string;
+  node: string;
+}
+
+export interface StreamResponse {
+  status: number;
+  body: ReadableStream<Uint8Array>;
+  node: string;
+  /** Aborts the transfer (stop reading early). */
+  cancel: () => void;
+}
+
+/** Node errors raised before any byte was sent: safe to send elsewhere, even a non-idempotent write. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Raw HTTP to a set of Typesense nodes (Node 20's fetch).
+ *
+ * Nodes are used round-robin; a node that fails at the network level or with
+ * 5xx is skipped for nodeCooldownMs. A request fails over to the next node
+ * within the same call only when the connection could not be opened (nothing
+ * was sent); anything else (reset mid-request, timeout, 5xx) surfaces as a
+ * retryable TypesenseError so that withRetry, not this layer, owns the attempt
+ * count and the backoff.
+ */
+export class TypesenseHttp {
+  readonly #nodes: string[];
+  readonly #downUntil: number[];
+  readonly #opts: HttpOptions;
+  readonly #closing = new AbortController();
+  #next = 0;
+
+  constructor(opts: HttpOptions) {
+    if (opts.nodes.length === 0) throw new Error("Typesense backend needs at least one node URL");
+    this.#nodes = opts.nodes.map((n) => n.replace(/\/+$/, ""));
+    this.#downUntil = this.#nodes.map(() => 0);
+    this.#opts = opts;
+  }
+
+  get nodes(): readonly string[] {
+    return this.#nodes;
+  }
+
+  close(): void {
+    this.#closing.abort(new Error("Typesense backend closed"));
+  }
+
+  async request(spec: RequestSpec): Promise<HttpResponse> {
+    const { res, node, idx, timeout, clear } = await this.#open(spec, false);
+    let body: string;
+    try {
+      body = await this.#read(() => res.text(), node, spec, timeout);
+    } finally {
+      clear();
+    }
+    if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
+      return { status: res.status, body, node };
+    }
+    if (res.status >= 500) this.#markDown(idx);
+    throw errorForStatus(res.status, messageOf(body, res.status), node);
+  }
+
+  /**
+   * Like request, but hands over the body stream of a 2xx answer (export). The
+   * timeout covers the wait for the response headers only; the reader guards
+   * each chunk with `chunkTimeout` (a long export is fine, a stalled one not).
+   */
+  async stream(spec: RequestSpec): Promise<StreamResponse> {
+    const { res, node, idx, timeout, cancel } = await this.#open(spec, true);
+    if (res.status >= 200 && res.status < 300) {
+      const body = res.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+      return { status: res.status, body, node, cancel };
+    }
+    const text = await this.#read(() => res.text(), node, spec, timeout);
+    cancel();
+    if (res.status >= 500) this.#markDown(idx);
+    throw errorForStatus(res.status, messageOf(text, res.status), node);
+  }
+
+  /** Wraps a failure while a stream is read, in the same error classes. */
+  streamError(err: unknown, node: string, spec: RequestSpec): unknown {
+    return this.#wrap(err, node, spec, false);
+  }
+
+  /** GET path on one specific node (health checks), no failover, no cooldown. */
+  async requestNode(node: string, path: string, timeoutMs: number): Promise<HttpResponse> {
+    const spec: RequestSpec = { method: "GET", path, timeoutMs };
+    const { res, timeout, clear } = await this.#fetch(node, spec, false);
+    try {
+      return {
+        status: res.status,
+        body: await this.#read(() => res.text(), node, spec, timeout),
+        node,
+      };
+    } finally {
+      clear();
+    }
+  }
+
+  /** Sends to a healthy node; fails over only when nothing was sent (see class comment). */
+  async #open(spec: RequestSpec, headersOnly: boolean) {
+    const tried = new Set<number>();
+    for (;;) {
+      const idx = this.#pick(tried);
+      tried.add(idx);
+      const node = this.#nodes[idx] as string;
+      try {
+        return { ...(await this.#fetch(node, spec, headersOnly)), node, idx };
+      } catch (err) {
+        if (err instanceof TypesenseError && err.kind !== "rejected") {
+          this.#markDown(idx);
+          if (err.kind === "network" && notSent(err.cause) && tried.size < this.#nodes.length) {
+            this.#opts.log?.warn(
+              { component: "typesense", node, err: err.message },
+              "Typesense node unreachable, failing over",
+            );
+            continue;
+          }
+        }
+        throw err;
+      }
+    }
+  }
+
+  async #read<T>(
+    read: () => Promise<T>,
+    node: string,
+    spec: RequestSpec,
+    timedOut: () => boolean,
+  ): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      throw this.#wrap(err, node, spec, timedOut());
+    }
+  }
+
+  #pick(tried: Set<number>): number {
+    const n = this.#nodes.length;
+    const now = Date.now();
+    let fallback = -1;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      if (tried.has(i)) continue;
+      if (this.#downUntil[i]! <= now) {
+        this.#next = (i + 1) % n;
+        return i;
+      }
+      // Every node cooling down: use the one that recovers first.
+      if (fallback < 0 || this.#downUntil[i]! < this.#downUntil[fallback]!) fallback = i;
+    }
+    const i = fallback < 0 ? this.#next % n : fallback;
+    this.#next = (i + 1) % n;
+    return i;
+  }
+
+  #markDown(i: number): void {
+    this.#downUntil[i] = Date.now() + (this.#opts.nodeCooldownMs ?? 10_000);
+  }
+
+  async #fetch(
+    node: string,
+    spec: RequestSpec,
+    headersOnly: boolean,
+  ): Promise<{ res: Response; timeout: () => boolean; clear: () => void; cancel: () => void }> {
+    const url = new URL(`${node}${spec.path}`);
+    for (const [k, v] of Object.entries(spec.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const timeoutMs = spec.timeoutMs ?? this.#opts.timeoutMs;
+    const ctl = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      ctl.abort(new Error("timeout"));
+    }, timeoutMs);
+    const signals = [ctl.signal, this.#closing.signal];
+    if (spec.signal) signals.push(spec.signal);
+    const headers: Record<string, string> = { "X-TYPESENSE-API-KEY": this.#opts.apiKey };
+    if (spec.body !== undefined) headers["Content-Type"] = spec.contentType ?? "application/json";
+    try {
+      const res = await fetch(url, {
+        method: spec.method,
+        headers,
+        body: spec.body,
+        signal: AbortSignal.any(signals),
+      });
+      // For buffered reads the timer keeps running until the body is read
+      // (request() clears it); for streams it covers the headers only.
+      if (headersOnly) clearTimeout(timer);
+      return {
+        res,
+        timeout: () => timedOut,
+        clear: () => clearTimeout(timer),
+        cancel: () => {
+          clearTimeout(timer);
+          ctl.abort(new Error("cancelled"));
+        },
+      };
+    } catch (err) {
+      clearTimeout(timer);
+      throw this.#wrap(err, node, spec, timedOut);
+    }
+  }
+
+  /** Caller aborts and close() propagate as-is; the rest become TypesenseErrors. */
+  #wrap(err: unknown, node: string, spec: RequestSpec, timedOut: boolean): unknown {
+    if (spec.signal?.aborted) return spec.signal.reason;
+    if (this.#closing.signal.aborted) return this.#closing.signal.reason;
+    if (err instanceof TypesenseError) return err;
+    if (timedOut) {
+      const ms = spec.timeoutMs ?? this.#opts.timeoutMs;
+      return new TypesenseError({
+        message: `${spec.method} ${spec.path}: no response from ${node} within ${ms} ms`,
+        kind: "timeout",
+        node,
+        cause: err,
+      });
+    }
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return new TypesenseError({
+      message: `${spec.method} ${spec.path}: ${node} unreachable (${detail})`,
+      kind: "network",
+      node,
+      cause,
+    });
+  }
+}
+
+function notSent(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && NOT_SENT.has(code);
+}

@@ -1,0 +1,82 @@
+import { parseJson, serializeDocument } from "../catalog/json.js";
+import { TypesenseError } from "./errors.js";
+import type { Document } from "./types.js";
+
+/**
+ * One line of an import answer. Typesense answers 200 even when every line
+ * failed, so each line is checked: `ok: false` carries Typesense's per-document
+ * status (400 validation, 404 update of a missing id, 409 create of an existing
+ * id, ...) and its message. `id` is the document's id ("" when the line had no
+ * readable id, e.g. invalid JSON).
+ */
+export type ImportLineResult =
+  | { ok: true; id: string }
+  | { ok: false; code: number; error: string; id: string };
+
+export type ImportAction = "upsert" | "emplace" | "create" | "update";
+
+/** JSONL body plus a lazy id lookup per line (pre-serialized lines are parsed only when needed). */
+export function importBody(docs: readonly Document[] | readonly string[]): {
+  body: string;
+  idOf: (i: number) => string;
+} {
+  const lines: string[] = [];
+  for (const [i, d] of docs.entries()) {
+    const line = typeof d === "string" ? d : serializeDocument(d);
+    // One result line per non-empty input line: an empty line or an embedded
+    // newline would shift every later result onto the wrong document.
+    if (line.trim() === "" || line.includes("\n")) {
+      throw new TypeError(`import line ${i} is empty or contains a newline`);
+    }
+    lines.push(line);
+  }
+  const idOf = (i: number): string => {
+    const d = docs[i];
+    if (d === undefined) return "";
+    if (typeof d !== "string") return d.id;
+    try {
+      const v = parseJson(d);
+      if (v && typeof v === "object" && !Array.isArray(v) && typeof v.id === "string") return v.id;
+    } catch {
+      // invalid JSON: Typesense reports it on that line
+    }
+    return "";
+  };
+  return { body: lines.join("\n"), idOf };
+}
+
+/** Parses every result line; exactly one per input line, in input order. */
+export function parseImportResults(
+  text: string,
+  expected: number,
+  idOf: (i: number) => string,
+): ImportLineResult[] {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  if (lines.length !== expected) {
+    throw new TypesenseError({
+      message: `import answered ${lines.length} result line(s) for ${expected} document(s)`,
+      kind: "server",
+      retryable: false,
+    });
+  }
+  return lines.map((line, i): ImportLineResult => {
+    let r: { success?: unknown; code?: unknown; error?: unknown; id?: unknown };
+    try {
+      r = JSON.parse(line) as typeof r;
+    } catch {
+      throw new TypesenseError({
+        message: `unreadable import result line ${i}: ${line.slice(0, 200)}`,
+        kind: "server",
+        retryable: false,
+      });
+    }
+    const id = typeof r.id === "string" ? r.id : idOf(i);
+    if (r.success === true) return { ok: true, id };
+    return {
+      ok: false,
+      code: typeof r.code === "number" ? r.code : 400,
+      error: typeof r.error === "string" ? r.error : "import failed without a message",
+      id,
+    };
+  });
+}

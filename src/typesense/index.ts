@@ -1,0 +1,30 @@
+export { createTypesenseBackend } from "./backend.js";
+export type {
+  CallOptions,
+  CollectionSummary,
+  ExportOptions,
+  HealthResult,
+  ImportOptions,
+  NodeHealth,
+  SearchHit,
+  SearchParams,
+  SearchResponse,
+  TypesenseBackend,
+  TypesenseBackendOptions,
+} from "./backend-types.js";
+export {
+  type EnsureCollectionResult,
+  ensureCollection,
+  type TypeConflict,
+} from "./ensure-collection.js";
+export { errorForStatus, isRetryable, TypesenseError, type TypesenseErrorKind } from "./errors.js";
+export { idFilterChunks, isFilterSafeId } from "./id-filter.js";
+export { type ImportAction, type ImportLineResult, parseImportResults } from "./import-results.js";
+export { type RetryOptions, withRetry } from "./retry.js";
+export type {
+  CollectionSchema,
+  Document,
+  DocumentValue,
+  TypesenseField,
+  TypesenseFieldType,
+} from "./types.js";
