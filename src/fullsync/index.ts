@@ -1,4 +1,4 @@
-export type { EnsureOutcome, ImportLineResult, RunContext, SyncBackend } from "./context.js";
+export type { RunContext, SyncBackend } from "./context.js";
 export {
   createFullSyncEngine,
   type FullSyncEngine,
@@ -24,7 +24,7 @@ export {
   type RunTrigger,
   requestRun,
 } from "./request-run.js";
-export { isRetryable, RetriesExhaustedError, withImportRetry } from "./retry.js";
+export { RetriesExhaustedError, withImportRetry } from "./retry.js";
 export type { RollbackOutcome } from "./rollback.js";
 export type { JobRow, RunCounters, RunRow, RunStage } from "./runs.js";
 export type { WindowSummary } from "./window.js";

@@ -1,4 +1,4 @@
-import { backoffDelay, sleepUnlessAborted } from "../lifecycle/index.js";
+import { isRetryable, withRetry } from "../typesense/index.js";
 
 /** A retryable Typesense error outlived import_max_attempts. */
 export class RetriesExhaustedError extends Error {
@@ -8,11 +8,6 @@ export class RetriesExhaustedError extends Error {
       cause,
     });
   }
-}
-
-/** Network errors, timeouts, 5xx and 503 "Not Ready or Lagging" (typesense/ classifies). */
-export function isRetryable(e: unknown): boolean {
-  return (e as { retryable?: unknown } | null)?.retryable === true;
 }
 
 export interface RetryPolicy {
@@ -28,9 +23,10 @@ export interface RetryPolicy {
 }
 
 /**
- * Runs `fn` with the import retry policy: only retryable errors are retried; a
- * 4xx (or any non-retryable error) is thrown at once; the last retryable error
- * is wrapped in RetriesExhaustedError, which fails (and compensates) the run.
+ * Runs `fn` with the import retry policy (typesense/'s withRetry): only
+ * retryable errors (network, timeout, 5xx, 503 "Not Ready or Lagging", 429)
+ * are retried; a 4xx is thrown at once; the last retryable error is wrapped in
+ * RetriesExhaustedError, which fails (and compensates) the run.
  */
 export async function withImportRetry<T>(
   policy: RetryPolicy,
@@ -38,20 +34,20 @@ export async function withImportRetry<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const maxAttempts = Math.max(1, policy.maxAttempts);
-  for (let n = 1; ; n++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isRetryable(e)) throw e;
-      if (n >= maxAttempts) throw new RetriesExhaustedError(what, n, e);
-      const delayMs = backoffDelay(n, {
-        baseMs: policy.baseMs,
-        maxMs: 60_000,
-        jitter: 0.5,
-        random: policy.random,
-      });
-      policy.onRetry({ what, attempt: n, delayMs, error: e });
-      if (!(await sleepUnlessAborted(delayMs, policy.signal))) throw policy.signal.reason;
+  try {
+    return await withRetry(fn, {
+      maxAttempts,
+      baseMs: policy.baseMs,
+      maxMs: 60_000,
+      jitter: 0.5,
+      signal: policy.signal,
+      random: policy.random,
+      onRetry: (attempt, error, delayMs) => policy.onRetry({ what, attempt, delayMs, error }),
+    });
+  } catch (e) {
+    if (isRetryable(e) && !policy.signal.aborted) {
+      throw new RetriesExhaustedError(what, maxAttempts, e);
     }
+    throw e;
   }
 }
