@@ -30,6 +30,9 @@ import {
  * | arrays of the above                        | T[] (NULL elements dropped, nested flattened) |
  * | anything else (interval, bytea, inet, ...) | string (output text)        |
  *
+ * Strings are the output text unchanged: char(n) keeps its blank padding,
+ * jsonb in "string" mode is Postgres' normalized text.
+ *
  * NULL never reaches a converter: the mapper omits the field (every non-id
  * field is `optional: true`). A value with no faithful Typesense form (NaN,
  * infinity timestamps, a json scalar in an object field, an out-of-range

@@ -45,23 +45,23 @@ export function parsePgArray(text: string, delimiter = ","): PgArrayItem[] {
       if (c === "{") {
         out.push(parseLevel());
       } else if (c === '"') {
+        // Copy runs between escapes with slice: elements can be megabytes long.
         i++;
         let s = "";
         for (;;) {
-          const ch = text[i];
-          if (ch === undefined) fail("unterminated quoted element");
-          if (ch === '"') break;
-          if (ch === "\\") {
-            i++;
-            const esc = text[i];
-            if (esc === undefined) fail("dangling backslash");
-            s += esc;
-          } else {
-            s += ch;
+          const q = text.indexOf('"', i);
+          const b = text.indexOf("\\", i);
+          if (q < 0) fail("unterminated quoted element");
+          if (b >= 0 && b < q) {
+            if (b + 1 >= text.length) fail("dangling backslash");
+            s += text.slice(i, b) + text[b + 1];
+            i = b + 2;
+            continue;
           }
-          i++;
+          s += text.slice(i, q);
+          i = q + 1;
+          break;
         }
-        i++; // closing quote
         out.push(s);
       } else {
         let s = "";

@@ -1,6 +1,5 @@
 import { parseJson } from "../catalog/json.js";
 import type {
-  CallOptions,
   CollectionSummary,
   ExportOptions,
   SearchResponse,
@@ -80,10 +79,15 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
   }
 
   /** Single-document GET for ids a filter cannot express; null when missing. */
-  async function getOne(collection: string, id: string, o: CallOptions): Promise<Document | null> {
+  async function getOne(
+    collection: string,
+    id: string,
+    o: ExportOptions,
+  ): Promise<Document | null> {
     const r = await http.request({
       method: "GET",
       path: `${docsPath(collection)}/${enc(id)}`,
+      query: { include_fields: o.includeFields, exclude_fields: o.excludeFields },
       signal: o.signal,
       timeoutMs: o.timeoutMs,
       accept: [404],
@@ -157,27 +161,22 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
 
     async exportDocuments(collection, o = {}) {
       if (o.ids === undefined) return exportAll(collection, o);
-      const byId = await backend.getDocuments(collection, o.ids, o);
-      if (
-        o.filterBy === undefined &&
-        o.includeFields === undefined &&
-        o.excludeFields === undefined
-      ) {
-        return [...byId.values()];
-      }
-      // Field selection / extra filters: ask Typesense per chunk with both.
-      const out: Document[] = [];
       const unique = [...new Set(o.ids)];
+      const out: Document[] = [];
       for (const chunk of idFilterChunks(unique.filter(isFilterSafeId), maxFilter)) {
         const filterBy = o.filterBy === undefined ? chunk : `(${o.filterBy}) && ${chunk}`;
         out.push(...(await exportAll(collection, { ...o, filterBy })));
       }
       const unsafe = unique.filter((id) => !isFilterSafeId(id));
-      if (unsafe.length > 0) {
+      if (unsafe.length > 0 && o.filterBy !== undefined) {
         throw new TypesenseError({
-          message: `ids with a backtick, leading/trailing space or empty cannot be combined with filterBy/include_fields (${unsafe.length} id(s))`,
+          message: `${unsafe.length} id(s) cannot be written in a filter (backtick, edge whitespace or empty) and filterBy needs one`,
           kind: "rejected",
         });
+      }
+      for (const id of unsafe) {
+        const d = await getOne(collection, id, o);
+        if (d) out.push(d);
       }
       return out;
     },
@@ -189,16 +188,8 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
     },
 
     async getDocuments(collection, ids, o = {}) {
-      const out = new Map<string, Document>();
-      const unique = [...new Set(ids)];
-      for (const filterBy of idFilterChunks(unique.filter(isFilterSafeId), maxFilter)) {
-        for (const d of await exportAll(collection, { ...o, filterBy })) out.set(d.id, d);
-      }
-      for (const id of unique.filter((x) => !isFilterSafeId(x))) {
-        const d = await getOne(collection, id, o);
-        if (d) out.set(id, d);
-      }
-      return out;
+      const docs = await backend.exportDocuments(collection, { ...o, ids });
+      return new Map(docs.map((d) => [d.id, d]));
     },
 
     async deleteDocuments(collection, ids, o = {}) {

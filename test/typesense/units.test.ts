@@ -1,0 +1,144 @@
+import { describe, expect, it } from "vitest";
+import type { SyncBackend } from "../../src/fullsync/index.js";
+import {
+  errorForStatus,
+  idFilterChunks,
+  isFilterSafeId,
+  parseImportResults,
+  type TypesenseBackend,
+  TypesenseError,
+  withRetry,
+} from "../../src/typesense/index.js";
+
+// Compile-time: the full-sync engine can take the real backend.
+const _fits = (b: TypesenseBackend): SyncBackend => b;
+void _fits;
+
+describe("error classes", () => {
+  it.each([
+    [503, "Not Ready or Lagging", "server", true],
+    [500, "Internal Server Error", "server", true],
+    [429, "Rate limit exceeded or blocked", "server", true],
+    [422, "Rejecting write: running out of resource type: OUT_OF_MEMORY", "server", true],
+    [422, "Another collection update operation is in progress.", "server", true],
+    [422, "Only upto 250 hits can be fetched per page.", "rejected", false],
+    [408, "Request Timeout", "timeout", true],
+    [400, "Bad JSON.", "rejected", false],
+    [401, "Forbidden - a valid `x-typesense-api-key` header must be sent.", "rejected", false],
+    [404, "Not Found", "rejected", false],
+    [409, "A collection with name `x` already exists.", "rejected", false],
+  ] as const)("%i %s -> %s", (status, message, kind, retryable) => {
+    expect(errorForStatus(status, message)).toMatchObject({ status, message, kind, retryable });
+  });
+});
+
+describe("withRetry", () => {
+  const retryable = () => new TypesenseError({ message: "down", kind: "network" });
+
+  it("waits baseMs * 2^(n-1) with jitter between attempts and returns the first success", async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    const v = await withRetry(
+      async (attempt) => {
+        calls++;
+        if (attempt < 4) throw retryable();
+        return "done";
+      },
+      {
+        maxAttempts: 5,
+        baseMs: 2,
+        jitter: 0.5,
+        random: () => 1,
+        onRetry: (_a, _e, d) => delays.push(d),
+      },
+    );
+    expect(v).toBe("done");
+    expect(calls).toBe(4);
+    // random() = 1 with jitter 0.5 gives the upper bound: 1.5x
+    expect(delays).toEqual([3, 6, 12]);
+  });
+
+  it("rethrows non-retryable errors and foreign errors at once", async () => {
+    for (const err of [
+      new TypesenseError({ message: "bad", kind: "rejected", status: 400 }),
+      new Error("bug"),
+    ]) {
+      let calls = 0;
+      await expect(
+        withRetry(
+          async () => {
+            calls++;
+            throw err;
+          },
+          { maxAttempts: 5, baseMs: 1 },
+        ),
+      ).rejects.toBe(err);
+      expect(calls).toBe(1);
+    }
+  });
+
+  it("does not start when the signal is already aborted", async () => {
+    let calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+        },
+        { maxAttempts: 3, baseMs: 1, signal: AbortSignal.abort(new Error("stop")) },
+      ),
+    ).rejects.toThrow("stop");
+    expect(calls).toBe(0);
+  });
+});
+
+describe("id filters", () => {
+  it("quotes every id in backticks and chunks by encoded length", () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `id,${i}`);
+    const chunks = idFilterChunks(ids, 1000);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(encodeURIComponent(c).length).toBeLessThanOrEqual(1000);
+    const back = chunks.flatMap((c) =>
+      c
+        .slice(4, -1)
+        .split("`,`")
+        .map((x) => x.replaceAll("`", "")),
+    );
+    expect(back).toEqual(ids);
+    expect(idFilterChunks([], 1000)).toEqual([]);
+  });
+
+  it.each([
+    ["plain", true],
+    ["a,b]&&(c)", true],
+    ["tick`", false],
+    ["", false],
+    [" lead", false],
+    ["trail\t", false],
+  ])("%j filter-safe: %s", (id, safe) => {
+    expect(isFilterSafeId(id)).toBe(safe);
+  });
+});
+
+describe("parseImportResults", () => {
+  const idOf = (i: number) => `doc${i}`;
+
+  it("maps each line, preferring the id Typesense returned", () => {
+    const text = [
+      '{"success":true}',
+      '{"id":"x","success":true}',
+      '{"code":409,"document":"{}","error":"A document with id doc2 already exists.","success":false}',
+    ].join("\n");
+    expect(parseImportResults(text, 3, idOf)).toEqual([
+      { ok: true, id: "doc0" },
+      { ok: true, id: "x" },
+      { ok: false, id: "doc2", code: 409, error: "A document with id doc2 already exists." },
+    ]);
+  });
+
+  it("throws when the line count does not match the input", () => {
+    expect(() => parseImportResults('{"success":true}', 2, idOf)).toThrow(
+      /1 result line\(s\) for 2 document/,
+    );
+    expect(() => parseImportResults("not json", 1, idOf)).toThrow(TypesenseError);
+  });
+});
