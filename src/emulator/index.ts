@@ -23,3 +23,4 @@ export {
   type EmulatorStatsSnapshot,
   startEmulator,
 } from "./server.js";
+export { createEmulatorService, type EmulatorServiceOptions } from "./service.js";

@@ -29,9 +29,8 @@ export interface UseTypesenseOptions {
 
 /** The real server from the environment, if configured. */
 export function realTypesense(): { url: string; apiKey: string } | undefined {
-  // biome-ignore lint/style/noProcessEnv: tests choose between a real Typesense and the emulator
+  // Tests choose between a real Typesense and the emulator here (test code may read env).
   const url = process.env.TYPESENSE_URL;
-  // biome-ignore lint/style/noProcessEnv: see above
   const apiKey = process.env.TYPESENSE_API_KEY;
   return url && apiKey ? { url: url.replace(/\/+$/, ""), apiKey } : undefined;
 }
