@@ -34,6 +34,7 @@ export {
   parseEwkbPoint,
   parseFloatValue,
   parseInstant,
+  parseInstantMs,
   parseInt64,
   parsePoint,
   UnrepresentableValue,

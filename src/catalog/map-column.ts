@@ -7,6 +7,7 @@ import {
   parseEwkbPoint,
   parseFloatValue,
   parseInstant,
+  parseInstantMs,
   parseInt64,
   parsePoint,
   UnrepresentableValue,
@@ -94,7 +95,7 @@ function scalarFor(col: ColumnInfo, opts: MappingOptions): Scalar {
     case "timestamptz": {
       const kind = col.kind;
       const instant = (text: string) => parseInstant(text, kind);
-      return { type: "int64", parse: (t) => instant(t).ms, instant };
+      return { type: "int64", parse: (t) => parseInstantMs(t, kind), instant };
     }
     case "json":
       if (opts.json === "string") return { type: "string", parse: identity };

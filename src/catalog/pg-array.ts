@@ -64,24 +64,24 @@ export function parsePgArray(text: string, delimiter = ","): PgArrayItem[] {
         }
         out.push(s);
       } else {
-        let s = "";
+        // Unquoted: up to the next delimiter or '}'. array_out never escapes
+        // inside unquoted elements, but array_in accepts it, so honour it.
+        const start = i;
         let sawBackslash = false;
         for (;;) {
           const ch = text[i];
           if (ch === undefined) fail("unterminated array");
           if (ch === delimiter || ch === "}") break;
           if (ch === "\\") {
-            i++;
             sawBackslash = true;
-            s += text[i] ?? "";
-          } else {
-            s += ch;
+            i++;
           }
           i++;
         }
-        s = s.trim();
+        let s = text.slice(start, i).trim();
+        if (sawBackslash) s = s.replace(/\\(.)/gs, "$1");
         // An escaped "N\ULL" is the string, only the bare word is SQL NULL.
-        out.push(!sawBackslash && s.toUpperCase() === "NULL" ? null : s);
+        out.push(!sawBackslash && s.length === 4 && s.toUpperCase() === "NULL" ? null : s);
       }
       skipSpace();
       const next = text[i];

@@ -66,6 +66,23 @@ export function parseInstant(
   text: string,
   kind: "date" | "timestamp" | "timestamptz",
 ): ParsedInstant {
+  const p = parseInstantParts(text, kind);
+  const whole = new Date(p.wholeMs).toISOString(); // "...T10:20:30.000Z", years may be +-YYYYYY
+  if (kind === "date") return { ms: p.ms, iso: whole.slice(0, whole.indexOf("T")) };
+  const base = whole.slice(0, whole.length - 5); // drop ".000Z"
+  const fraction = p.frac ? `.${p.frac}` : "";
+  return { ms: p.ms, iso: `${base}${fraction}${kind === "timestamptz" ? "Z" : ""}` };
+}
+
+/** Epoch milliseconds only (the hot path when no `_iso` field is wanted). */
+export function parseInstantMs(text: string, kind: "date" | "timestamp" | "timestamptz"): number {
+  return parseInstantParts(text, kind).ms;
+}
+
+function parseInstantParts(
+  text: string,
+  kind: "date" | "timestamp" | "timestamptz",
+): { ms: number; wholeMs: number; frac: string | undefined } {
   if (text === "infinity" || text === "-infinity") {
     throw new UnrepresentableValue(`${text} has no epoch value`);
   }
@@ -76,22 +93,33 @@ export function parseInstant(
   let year = Number(y);
   // 1 BC is astronomical year 0, 2 BC is -1, ...
   if (bc) year = 1 - year;
-  const date = new Date(0);
-  date.setUTCFullYear(year, Number(mo) - 1, Number(d));
-  date.setUTCHours(Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), 0);
-  let wholeMs = date.getTime();
+  let wholeMs: number;
+  if (year >= 100) {
+    wholeMs = Date.UTC(
+      year,
+      Number(mo) - 1,
+      Number(d),
+      Number(h ?? 0),
+      Number(mi ?? 0),
+      Number(s ?? 0),
+    );
+  } else {
+    // Date.UTC maps years 0..99 to 1900..1999; setUTCFullYear does not.
+    const date = new Date(0);
+    date.setUTCFullYear(year, Number(mo) - 1, Number(d));
+    date.setUTCHours(Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), 0);
+    wholeMs = date.getTime();
+  }
   if (sign) {
     const off = (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)) * 1000;
     wholeMs += sign === "+" ? -off : off;
   }
-  if (!Number.isFinite(wholeMs)) throw new UnrepresentableValue(`${text} is out of range`);
+  // Date's range is +-8.64e15 ms (about 275760 years); Postgres goes to 294276 AD.
+  if (!Number.isFinite(wholeMs) || Math.abs(wholeMs) > 8.64e15) {
+    throw new UnrepresentableValue(`${text} is out of range`);
+  }
   const micros = frac ? Number(frac.padEnd(6, "0")) : 0;
-  const ms = wholeMs + Math.floor(micros / 1000);
-  const whole = new Date(wholeMs).toISOString(); // "...T10:20:30.000Z", years may be +-YYYYYY
-  if (kind === "date") return { ms, iso: whole.slice(0, whole.indexOf("T")) };
-  const base = whole.slice(0, whole.length - 5); // drop ".000Z"
-  const fraction = frac ? `.${frac}` : "";
-  return { ms, iso: `${base}${fraction}${kind === "timestamptz" ? "Z" : ""}` };
+  return { ms: wholeMs + Math.floor(micros / 1000), wholeMs, frac };
 }
 
 /** A Typesense geopoint: [latitude, longitude]. */

@@ -237,7 +237,12 @@ describe("export, getDocuments and deleteDocuments by id", () => {
     const all: string[] = [];
     for await (const id of backend.exportIds(c)) all.push(id);
     expect(all.length).toBe(1500);
-    expect(await backend.deleteDocuments(c, docs.slice(0, 1100).map((d) => d.id))).toBe(1100);
+    expect(
+      await backend.deleteDocuments(
+        c,
+        docs.slice(0, 1100).map((d) => d.id),
+      ),
+    ).toBe(1100);
     expect(await backend.truncate(c)).toBe(400);
     expect(await backend.exportDocuments(c)).toEqual([]);
   });
