@@ -5,6 +5,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { runEmulatorCommand } from "./cli/emulator.js";
 import { COMMANDS, type CommandName, HELP } from "./cli/help.js";
 import { runServe } from "./cli/serve.js";
 import { ConfigError, loadConfig } from "./config/index.js";
@@ -86,6 +87,15 @@ async function main(argv: string[]): Promise<number> {
           config: loadOrExit(),
           sqlDir: SQL_DIR,
           migrate: !values["no-migrate"],
+          exit: (code) => process.exit(code),
+        });
+      case "typesense-emulator":
+        return await runEmulatorCommand({
+          port: values.port === undefined ? 8108 : Number(values.port),
+          host: String(values.host ?? "127.0.0.1"),
+          apiKey: values["api-key"] === undefined ? undefined : String(values["api-key"]),
+          nullSink: Boolean(values["null-sink"]),
+          logLevel: process.env.LOG_LEVEL ?? "info",
           exit: (code) => process.exit(code),
         });
       default:
