@@ -1,0 +1,248 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAULT_BODIES } from "../../src/emulator/index.js";
+import {
+  createFullSyncEngine,
+  type FullSyncEngineOptions,
+  RunConflictError,
+  type WindowSummary,
+} from "../../src/fullsync/index.js";
+import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
+import { silentLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+import { itEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { insertJob } from "./helpers.js";
+import {
+  collectionDocuments,
+  createProducts,
+  expectCollectionEqualsTable,
+  runRows,
+  useSourceDatabase,
+} from "./support.js";
+
+const db = useTestDatabase();
+const source = useSourceDatabase();
+const ts = useTypesense();
+let backend: TypesenseBackend;
+
+beforeAll(() => {
+  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
+});
+afterAll(async () => {
+  await backend.close();
+});
+
+const IMPORT = { method: "POST", path: "/collections/*/documents/import" } as const;
+
+function engine(over: Partial<FullSyncEngineOptions> = {}) {
+  return createFullSyncEngine({
+    control: db.pool,
+    source: () => source.pool,
+    backendFor: async () => backend,
+    owner: "test",
+    log: silentLogger(),
+    importMaxAttempts: 3,
+    importRetryBaseMs: 1,
+    sagaBackupEnabled: true,
+    leaseTtlMs: 30_000,
+    windowSize: 100,
+    ...over,
+  });
+}
+
+async function job(table: string, rows: number, windowSize = 100) {
+  await createProducts(source.pool, table, rows);
+  const collection = ts.uniqueName(table);
+  const jobId = await insertJob(db.pool, { collection, table, windowSize });
+  return { jobId, collection };
+}
+
+describe("full sync", () => {
+  it("copies a table, records progress and freshness, and skips unchanged docs next time", async () => {
+    const { jobId, collection } = await job("p_full", 1050);
+    const windows: WindowSummary[] = [];
+    const res = await engine({ onWindowCommitted: (w) => void windows.push(w) }).runJob(jobId, {
+      trigger: "manual",
+    });
+    expect(res.status).toBe("succeeded");
+    expect(windows.map((w) => w.fromSeq)).toEqual([
+      0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
+    ]);
+    await expectCollectionEqualsTable(backend, collection, source.pool, "p_full");
+    const [run] = await runRows(db.pool, jobId);
+    expect(run).toMatchObject({
+      status: "succeeded",
+      stage: "finished",
+      trigger: "manual",
+      progress_total_kind: "exact",
+      manifest_total_rows: "1050",
+      manifest_processed_rows: "1050",
+      next_manifest_seq: "1050",
+      imported_count: "1050",
+      unchanged_count: "0",
+      failed_count: "0",
+      resume_attempt_count: 0,
+      rollback_status: "not_needed",
+      source_row_count: "1050",
+    });
+    const j = await db.pool.query("select * from typesense_sync_jobs where id = $1", [jobId]);
+    expect(j.rows[0]).toMatchObject({
+      last_sync_status: "succeeded",
+      last_sync_error: null,
+      last_source_row_count: "1050",
+      last_imported_count: "1050",
+      last_failed_count: "0",
+      lease_owner: null,
+      lease_token: null,
+    });
+    expect(j.rows[0].next_sync_at.getTime() - j.rows[0].last_synced_at.getTime()).toBe(3600_000);
+
+    // second run: nothing changed -> nothing re-imported
+    const before = ts.emulator?.stats().importedLines ?? 0;
+    const again = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(again.counters).toMatchObject({ imported: 0, unchanged: 1050, failed: 0, deleted: 0 });
+    if (ts.emulator) expect(ts.emulator.stats().importedLines).toBe(before);
+    expect(await runRows(db.pool, jobId)).toHaveLength(2);
+  });
+
+  it("refuses a second run while the lease is held", async () => {
+    const { jobId } = await job("p_lease", 10);
+    await db.pool.query(
+      "update typesense_sync_jobs set lease_owner = 'other', lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute' where id = $1",
+      [jobId],
+    );
+    await expect(engine().runJob(jobId, { trigger: "manual" })).rejects.toBeInstanceOf(
+      RunConflictError,
+    );
+    expect(await runRows(db.pool, jobId)).toHaveLength(0);
+  });
+
+  itEmulatorOnly("retries injected 503s and counts the retries", async () => {
+    const { jobId, collection } = await job("p_503", 300);
+    ts.emulator!.faults.failNext({ ...IMPORT, status: 503, body: FAULT_BODIES.notReady, times: 2 });
+    const res = await engine().runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("succeeded");
+    expect(res.counters.retries).toBe(2);
+    const [run] = await runRows(db.pool, jobId);
+    expect(run!.retry_attempt_count).toBe(2);
+    await expectCollectionEqualsTable(backend, collection, source.pool, "p_503");
+  });
+
+  it("sends rejected lines to dead letters while the rest imports, and resolves them once fixed", async () => {
+    await createProducts(source.pool, "p_reject", 250);
+    const collection = ts.uniqueName("p_reject");
+    // `note` is NULL for every third row, so those docs lack a field the collection requires.
+    await backend.createCollection({
+      name: collection,
+      enable_nested_fields: true,
+      fields: [{ name: "note", type: "string", optional: false }],
+    });
+    const jobId = await insertJob(db.pool, { collection, table: "p_reject" });
+    const res = await engine().runJob(jobId, { trigger: "manual" });
+    expect(res.error).toBeNull();
+    const rejected = Math.floor(250 / 3);
+    expect(res.counters).toMatchObject({ imported: 250 - rejected, failed: rejected });
+    const letters = await db.pool.query(
+      "select * from typesense_dead_letters where job_id = $1 order by doc_id::int",
+      [jobId],
+    );
+    expect(letters.rows).toHaveLength(rejected);
+    expect(letters.rows[0]).toMatchObject({
+      origin: "full_sync",
+      doc_id: "3",
+      operation: "upsert",
+      status: "open",
+      error_code: 400,
+      run_id: res.runId,
+      attempts: 1,
+    });
+    expect(letters.rows[0].error_message).toContain("`note`");
+    expect(letters.rows[0].payload).toMatchObject({ id: "3", name: "product 3" });
+    const docs = await collectionDocuments(backend, collection);
+    expect(docs.size).toBe(250 - rejected);
+    expect(docs.has("3")).toBe(false);
+    const j = await db.pool.query(
+      "select last_failed_count from typesense_sync_jobs where id = $1",
+      [jobId],
+    );
+    expect(j.rows[0].last_failed_count).toBe(String(rejected));
+
+    // fix the rows: the next run imports them and closes their letters
+    await source.pool.query("update p_reject set note = 'fixed' where note is null");
+    const next = await engine().runJob(jobId, { trigger: "manual" });
+    expect(next.counters).toMatchObject({ imported: rejected, failed: 0 });
+    const open = await db.pool.query(
+      "select count(*)::int n from typesense_dead_letters where job_id = $1 and status = 'open'",
+      [jobId],
+    );
+    expect(open.rows[0].n).toBe(0);
+  });
+
+  it("fails with a message naming the field when the collection's type differs", async () => {
+    await createProducts(source.pool, "p_conflict", 20);
+    const collection = ts.uniqueName("p_conflict");
+    await backend.createCollection({ name: collection, fields: [{ name: "qty", type: "string" }] });
+    const jobId = await insertJob(db.pool, { collection, table: "p_conflict" });
+    const res = await engine().runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("failed");
+    expect(res.error).toMatch(/field "qty" is string in the collection but int32 in the table/);
+    const [run] = await runRows(db.pool, jobId);
+    expect(run).toMatchObject({ status: "failed", rollback_status: "not_needed" });
+    const j = await db.pool.query("select * from typesense_sync_jobs where id = $1", [jobId]);
+    expect(j.rows[0]).toMatchObject({ last_sync_status: "failed", lease_token: null });
+    expect(j.rows[0].last_sync_error).toContain('"qty"');
+  });
+
+  it("ends consistent after concurrent updates, inserts and deletes, once the next run completes", async () => {
+    const { jobId, collection } = await job("p_churn", 600);
+    await engine().runJob(jobId, { trigger: "manual" });
+    const churn = async (w: WindowSummary) => {
+      if (w.fromSeq !== 200) return;
+      await source.pool.query(`
+        update p_churn set name = name || ' (edited)' where id in (5, 150, 450, 550);
+        delete from p_churn where id in (10, 20, 420, 430);
+        insert into p_churn (id, name) values (10000, 'new a'), (10001, 'new b'), (7, 'x')
+          on conflict (id) do update set name = 'dup';`);
+    };
+    const first = await engine({ onWindowCommitted: churn }).runJob(jobId, { trigger: "manual" });
+    expect(first.status).toBe("succeeded");
+    const mid = await collectionDocuments(backend, collection);
+    // later windows saw the change; deleted rows are gone: 420/430 vanished before their
+    // window (deleted there), 10/20 after theirs (orphan sweep)
+    expect(mid.get("450")?.name).toBe("product 450 (edited)");
+    for (const id of ["10", "20", "420", "430"]) expect(mid.has(id)).toBe(false);
+    // rows inserted after the manifest are not part of this run
+    expect(mid.has("10000")).toBe(false);
+    expect(first.counters).toMatchObject({ deleted: 4 });
+    const second = await engine().runJob(jobId, { trigger: "manual" });
+    expect(second.status).toBe("succeeded");
+    await expectCollectionEqualsTable(backend, collection, source.pool, "p_churn");
+  });
+
+  it("orphan sweep deletes docs whose rows are gone, never docs of rows inserted after the manifest", async () => {
+    const { jobId, collection } = await job("p_orphan", 120);
+    await engine().runJob(jobId, { trigger: "manual" });
+    // docs nobody's row backs any more, incl. ids that do not parse as bigint
+    await backend.importDocuments(
+      collection,
+      [
+        { id: "99999", name: "stale" },
+        { id: "not-a-number", name: "stale" },
+      ],
+      { action: "upsert" },
+    );
+    const late = async (w: WindowSummary) => {
+      if (w.fromSeq !== 0) return;
+      // inserted after the manifest, and its doc written (as CDC would) before the sweep
+      await source.pool.query("insert into p_orphan (id, name) values (5000, 'late')");
+      await backend.importDocuments(collection, [{ id: "5000", name: "late" }], {
+        action: "upsert",
+      });
+    };
+    const res = await engine({ onWindowCommitted: late }).runJob(jobId, { trigger: "manual" });
+    expect(res.counters.deleted).toBe(2);
+    const docs = await collectionDocuments(backend, collection);
+    expect(docs.has("99999")).toBe(false);
+    expect(docs.has("not-a-number")).toBe(false);
+    expect(docs.get("5000")?.name).toBe("late");
+  });
+});
