@@ -56,7 +56,9 @@ export class TypesenseHttp {
   readonly #nodes: string[];
   readonly #downUntil: number[];
   readonly #opts: HttpOptions;
-  readonly #closing = new AbortController();
+  /** Controllers of requests in flight, aborted by close(). */
+  readonly #inflight = new Set<AbortController>();
+  #closed: Error | undefined;
   #next = 0;
 
   constructor(opts: HttpOptions) {
@@ -71,7 +73,9 @@ export class TypesenseHttp {
   }
 
   close(): void {
-    this.#closing.abort(new Error("Typesense backend closed"));
+    this.#closed = new Error("Typesense backend closed");
+    for (const ctl of this.#inflight) ctl.abort(this.#closed);
+    this.#inflight.clear();
   }
 
   async request(spec: RequestSpec): Promise<HttpResponse> {
@@ -197,14 +201,25 @@ export class TypesenseHttp {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const timeoutMs = spec.timeoutMs ?? this.#opts.timeoutMs;
+    if (this.#closed) throw this.#closed;
+    spec.signal?.throwIfAborted();
+    // One controller per request, fed by the timer, the caller's signal and
+    // close(); listeners are removed on release (no AbortSignal.any, whose
+    // dependants pile up on long-lived signals).
     const ctl = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       ctl.abort(new Error("timeout"));
     }, timeoutMs);
-    const signals = [ctl.signal, this.#closing.signal];
-    if (spec.signal) signals.push(spec.signal);
+    const onAbort = () => ctl.abort(spec.signal?.reason);
+    spec.signal?.addEventListener("abort", onAbort, { once: true });
+    this.#inflight.add(ctl);
+    const release = () => {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener("abort", onAbort);
+      this.#inflight.delete(ctl);
+    };
     const headers: Record<string, string> = { "X-TYPESENSE-API-KEY": this.#opts.apiKey };
     if (spec.body !== undefined) headers["Content-Type"] = spec.contentType ?? "application/json";
     try {
@@ -212,22 +227,22 @@ export class TypesenseHttp {
         method: spec.method,
         headers,
         body: spec.body,
-        signal: AbortSignal.any(signals),
+        signal: ctl.signal,
       });
-      // For buffered reads the timer keeps running until the body is read
-      // (request() clears it); for streams it covers the headers only.
+      // Buffered reads stay under the timer until the body is read (request()
+      // calls clear); for streams it covers the headers only.
       if (headersOnly) clearTimeout(timer);
       return {
         res,
         timeout: () => timedOut,
-        clear: () => clearTimeout(timer),
+        clear: release,
         cancel: () => {
-          clearTimeout(timer);
+          release();
           ctl.abort(new Error("cancelled"));
         },
       };
     } catch (err) {
-      clearTimeout(timer);
+      release();
       throw this.#wrap(err, node, spec, timedOut);
     }
   }
@@ -235,7 +250,7 @@ export class TypesenseHttp {
   /** Caller aborts and close() propagate as-is; the rest become TypesenseErrors. */
   #wrap(err: unknown, node: string, spec: RequestSpec, timedOut: boolean): unknown {
     if (spec.signal?.aborted) return spec.signal.reason;
-    if (this.#closing.signal.aborted) return this.#closing.signal.reason;
+    if (this.#closed) return this.#closed;
     if (err instanceof TypesenseError) return err;
     if (timedOut) {
       const ms = spec.timeoutMs ?? this.#opts.timeoutMs;

@@ -158,6 +158,23 @@ describe("withRetry against injected faults", () => {
     await slow.close();
   });
 
+  itEmulatorOnly("a caller's abort and close() end a request in flight", async () => {
+    const c = await freshCollection();
+    const own = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 30_000 });
+    ts.emulator?.faults.addLatency({ path: `/collections/${c}`, ms: 30_000, times: 2 });
+    const ac = new AbortController();
+    const aborted = own.getCollection(c, { signal: ac.signal }).catch((e: unknown) => e);
+    const closed = own.getCollection(c).catch((e: unknown) => e);
+    ac.abort(new Error("caller gave up"));
+    expect(await aborted).toEqual(new Error("caller gave up"));
+    await own.close();
+    expect(await closed).toEqual(new Error("Typesense backend closed"));
+    expect(await own.listCollections().catch((e: unknown) => e)).toEqual(
+      new Error("Typesense backend closed"),
+    );
+    ts.emulator?.faults.clear();
+  });
+
   itEmulatorOnly("an aborted signal stops the retry loop with the abort reason", async () => {
     const c = await freshCollection();
     ts.emulator?.faults.failNext({ path: "*/documents/import", status: 503, times: 10 });
