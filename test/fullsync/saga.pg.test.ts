@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, expect } from "vitest";
+import { FAULT_BODIES } from "../../src/emulator/index.js";
+import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
+import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
+import { silentLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+import { describeEmulatorOnly, itEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { insertJob } from "./helpers.js";
+import { collectionDocuments, createProducts, runRows, useSourceDatabase } from "./support.js";
+
+const db = useTestDatabase();
+const source = useSourceDatabase();
+const ts = useTypesense();
+let backend: TypesenseBackend;
+
+beforeAll(() => {
+  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
+});
+afterAll(async () => {
+  await backend.close();
+});
+
+const ATTEMPTS = 3;
+
+function engine(over: Partial<FullSyncEngineOptions> = {}) {
+  return createFullSyncEngine({
+    control: db.pool,
+    source: () => source.pool,
+    backendFor: async () => backend,
+    owner: "test",
+    log: silentLogger(),
+    importMaxAttempts: ATTEMPTS,
+    importRetryBaseMs: 1,
+    sagaBackupEnabled: true,
+    leaseTtlMs: 30_000,
+    windowSize: 100,
+    ...over,
+  });
+}
+
+/**
+ * A synced table, then changes the next run will write: every even row edited,
+ * rows 50 and 550 deleted (their docs exist), rows 0 and -1 new (docs created).
+ */
+async function syncedThenChanged(table: string) {
+  await createProducts(source.pool, table, 1000);
+  const collection = ts.uniqueName(table);
+  const jobId = await insertJob(db.pool, { collection, table });
+  expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+  await source.pool.query(`update ${table} set name = name || ' v2' where id % 2 = 0`);
+  await source.pool.query(`delete from ${table} where id in (50, 550)`);
+  await source.pool.query(
+    `insert into ${table} (id, name) values (0, 'new zero'), (-1, 'new minus one')`,
+  );
+  return { jobId, collection, before: await collectionDocuments(backend, collection) };
+}
+
+/** Exhausts the import retry budget of the window after seq 500. */
+const failAfter500 = (w: { toSeq: number }) => {
+  if (w.toSeq !== 500) return;
+  ts.emulator!.faults.failNext({
+    method: "POST",
+    path: "/collections/*/documents/import",
+    status: 503,
+    body: FAULT_BODIES.notReady,
+    times: ATTEMPTS,
+  });
+};
+
+describeEmulatorOnly("saga rollback", () => {
+  itEmulatorOnly(
+    "rolls the whole run back when retries are exhausted: collection equals its pre-run state",
+    async () => {
+      const { jobId, collection, before } = await syncedThenChanged("s_on");
+      const res = await engine({ onWindowCommitted: failAfter500 }).runJob(jobId, {
+        trigger: "manual",
+      });
+      expect(res.status).toBe("failed");
+      expect(res.error).toMatch(/import failed after 3 attempt\(s\)/);
+      expect(res.rollback?.status).toBe("succeeded");
+
+      const after = await collectionDocuments(backend, collection);
+      expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+      for (const [id, doc] of before) expect(after.get(id), `doc ${id}`).toEqual(doc);
+
+      const backups = await db.pool.query<{ existed: boolean; n: number; restored: number }>(
+        `select pre_image is not null existed, count(*)::int n, count(*) filter (where restored)::int restored
+         from typesense_sync_run_backups where run_id = $1 group by 1 order by 1`,
+        [res.runId],
+      );
+      // created docs: ids 0 and -1; pre-existing: edited rows of 6 windows + deleted row 50
+      expect(backups.rows).toEqual([
+        { existed: false, n: 2, restored: 2 },
+        { existed: true, n: expect.any(Number), restored: expect.any(Number) },
+      ]);
+      const existed = backups.rows[1]!;
+      expect(existed.restored).toBe(existed.n);
+      expect(existed.n).toBeGreaterThan(250);
+      const [, run] = await runRows(db.pool, jobId);
+      expect(run).toMatchObject({
+        status: "failed",
+        stage: "finished",
+        retry_attempt_count: ATTEMPTS - 1,
+        next_manifest_seq: "500",
+        rollback_attempted: true,
+        rollback_status: "succeeded",
+        rollback_restored_count: String(existed.n),
+        rollback_deleted_count: "2",
+        rollback_error_message: null,
+      });
+      expect(run!.error_message).toMatch(/failed after 3 attempt/);
+      const j = await db.pool.query("select * from typesense_sync_jobs where id = $1", [jobId]);
+      expect(j.rows[0]).toMatchObject({ last_sync_status: "failed", lease_token: null });
+      expect(j.rows[0].last_sync_error).toMatch(/rolled back: \d+ restored, 2 deleted/);
+    },
+  );
+
+  itEmulatorOnly(
+    "with the saga disabled, a failed run stops and reports without compensation",
+    async () => {
+      const { jobId, collection } = await syncedThenChanged("s_off");
+      const res = await engine({
+        sagaBackupEnabled: false,
+        onWindowCommitted: failAfter500,
+      }).runJob(jobId, { trigger: "manual" });
+      expect(res.status).toBe("failed");
+      expect(res.rollback).toBeNull();
+      const [, run] = await runRows(db.pool, jobId);
+      expect(run).toMatchObject({
+        status: "failed",
+        rollback_attempted: false,
+        rollback_status: "not_needed",
+        next_manifest_seq: "500",
+      });
+      const n = await db.pool.query(
+        "select count(*)::int n from typesense_sync_run_backups where run_id = $1",
+        [res.runId],
+      );
+      expect(n.rows[0].n).toBe(0);
+      // the windows before the failure stay applied
+      const after = await collectionDocuments(backend, collection);
+      expect(after.get("2")?.name).toBe("product 2 v2");
+      expect(after.get("0")?.name).toBe("new zero");
+      expect(after.get("998")?.name).toBe("product 998");
+    },
+  );
+});
