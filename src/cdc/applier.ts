@@ -1,0 +1,305 @@
+import { CatalogError } from "../catalog/index.js";
+import type { Logger } from "../lifecycle/logger.js";
+import { JobBatch, type PendingOp } from "./batch.js";
+import type { ChangeEvent, RelationInfo, RowEvent, TextTuple } from "./events.js";
+import { tableKey } from "./events.js";
+import { type Lsn, maxLsn } from "./lsn.js";
+import { HEARTBEAT_PREFIX, WATERMARK_PREFIX, type WatermarkRegistry } from "./watermarks.js";
+import {
+  type JobTarget,
+  type Rejection,
+  truncateCollection,
+  type WriterOptions,
+  writeOps,
+} from "./writer.js";
+
+/** What one flush made durable in Typesense, to be persisted before the acknowledgement. */
+export interface Checkpoint {
+  /** New durable LSN (end of the last fully written transaction), or null if it did not move. */
+  lsn: Lsn | null;
+  /** Commit time (ms) of the transaction ending at `lsn`. */
+  commitTimeMs: number;
+  /** lag: Typesense confirmation time minus commit time, ms (NaN if unknown). */
+  lagMs: number;
+  /** Documents written or deleted. */
+  applied: number;
+  rejections: Rejection[];
+  /** Ids written per job (closes their open dead letters). */
+  written: Map<string, string[]>;
+}
+
+export interface ApplierOptions {
+  log: Logger;
+  /** cdc.flush_max_docs: pending docs (all jobs) that trigger a write, also inside a transaction. */
+  flushMaxDocs: number;
+  writer: WriterOptions;
+  watermarks: WatermarkRegistry;
+  /**
+   * Persists a checkpoint (dead letters, job cdc_applied_lsn, stream
+   * confirmed_lsn) and then acknowledges `lsn` to the server. The applier
+   * calls it only after Typesense confirmed every write up to `lsn`.
+   */
+  checkpoint(c: Checkpoint): Promise<void>;
+  /** A relation message: the stream re-reads the table if its columns changed. */
+  onRelation?(relation: RelationInfo): Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Turns the event stream into per-job Typesense writes.
+ *
+ * Transactions arrive whole and in commit order (pgoutput proto 1). Changes
+ * are folded into per-job batches (one op per document id, last write wins),
+ * which are written when flush_max_docs are pending (also in the middle of a
+ * big transaction: memory stays bounded) or when the stream's flush timer
+ * fires. After a write, the durable LSN moves to the end of the last COMMITTED
+ * transaction received, never into an open one: a crash mid-transaction
+ * re-sends it whole, and writes are idempotent.
+ *
+ * Not safe for concurrent calls: the stream serialises every call.
+ */
+export class Applier {
+  readonly #opts: ApplierOptions;
+  readonly #now: () => number;
+  #targets = new Map<string, (JobTarget & { idColumn: string })[]>();
+  readonly #batches = new Map<string, JobBatch>();
+  #pending = 0;
+  #inTxn = false;
+  #txnCommitTime = Number.NaN;
+  /** End LSN and commit time of the last transaction received whole. */
+  #received: Lsn = 0n;
+  #receivedTime = Number.NaN;
+  /** Durable position reached by non-transactional messages with nothing pending. */
+  #idleLsn: Lsn = 0n;
+  #checkpointed: Lsn = 0n;
+  /** Commit time of the oldest transaction not yet checkpointed (lag while stuck). */
+  #oldestUnapplied: number | null = null;
+  /** Rows that could not become documents; dead letters at the next flush. */
+  #rowFailures: Rejection[] = [];
+
+  constructor(opts: ApplierOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** The jobs to apply, keyed by their table; replaces the previous set. */
+  setTargets(targets: readonly (JobTarget & { schema: string; table: string })[]): void {
+    const m = new Map<string, (JobTarget & { idColumn: string })[]>();
+    for (const t of targets) {
+      const k = tableKey(t.schema, t.table);
+      const list = m.get(k) ?? [];
+      list.push({ ...t, idColumn: t.mapper.idColumn.name });
+      m.set(k, list);
+    }
+    this.#targets = m;
+    for (const id of [...this.#batches.keys()]) {
+      if (!targets.some((t) => t.jobId === id)) this.#batches.delete(id);
+    }
+  }
+
+  /** A new connection resumes at `lsn`: everything after it comes again. */
+  reset(lsn: Lsn): void {
+    for (const b of this.#batches.values()) b.clear();
+    this.#pending = 0;
+    this.#rowFailures = [];
+    this.#inTxn = false;
+    this.#received = lsn;
+    this.#checkpointed = maxLsn(this.#checkpointed, lsn);
+    this.#idleLsn = 0n;
+  }
+
+  get pendingDocs(): number {
+    return this.#pending;
+  }
+
+  /** Something was received that a flush would write or checkpoint. */
+  get dirty(): boolean {
+    return this.#pending > 0 || maxLsn(this.#received, this.#idleLsn) > this.#checkpointed;
+  }
+
+  /** Commit time of the oldest transaction received but not yet durable, or null. */
+  get oldestUnappliedCommitMs(): number | null {
+    return this.#oldestUnapplied;
+  }
+
+  async handle(ev: ChangeEvent, signal: AbortSignal): Promise<void> {
+    switch (ev.kind) {
+      case "begin":
+        this.#inTxn = true;
+        this.#txnCommitTime = ev.commitTimeMs;
+        this.#oldestUnapplied ??= ev.commitTimeMs;
+        return;
+      case "commit":
+        this.#inTxn = false;
+        this.#received = ev.endLsn;
+        this.#receivedTime = ev.commitTimeMs;
+        this.#oldestUnapplied ??= ev.commitTimeMs;
+        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal);
+        return;
+      case "relation":
+        await this.#opts.onRelation?.(ev.relation);
+        return;
+      case "insert":
+      case "update":
+      case "delete":
+        this.#row(ev);
+        // a big transaction is written in chunks; its LSN is acknowledged only at commit
+        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal);
+        return;
+      case "truncate":
+        for (const rel of ev.relations) {
+          for (const t of this.#targets.get(tableKey(rel.schema, rel.table)) ?? []) {
+            const b = this.#batches.get(t.jobId);
+            if (b) {
+              this.#pending -= b.size;
+              b.clear();
+            }
+            this.#opts.watermarks.observeTruncate(t.jobId);
+            await truncateCollection(this.#opts.writer, t, signal);
+          }
+        }
+        return;
+      case "message":
+        if (ev.prefix === WATERMARK_PREFIX) {
+          await this.#watermark(ev.content, signal);
+        }
+        if (!ev.transactional && !this.#inTxn) {
+          // Everything before a non-transactional message outside a
+          // transaction has been received; once written, its LSN is durable.
+          // This is how heartbeats advance the slot on a quiet database.
+          this.#idleLsn = maxLsn(this.#idleLsn, ev.lsn);
+          if (ev.prefix === HEARTBEAT_PREFIX) await this.flush(signal);
+        }
+        return;
+    }
+  }
+
+  #row(ev: RowEvent): void {
+    const targets = this.#targets.get(tableKey(ev.relation.schema, ev.relation.table));
+    if (!targets) return;
+    for (const t of targets) {
+      for (const op of this.#ops(t, ev)) {
+        this.#opts.watermarks.observe(t.jobId, op.id);
+        const b = this.#batches.get(t.jobId) ?? new JobBatch();
+        this.#batches.set(t.jobId, b);
+        const before = b.size;
+        b.add(op);
+        this.#pending += b.size - before;
+      }
+    }
+  }
+
+  /** The document ops of one row change for one job. */
+  #ops(t: JobTarget & { idColumn: string }, ev: RowEvent): PendingOp[] {
+    const idOf = (tuple: TextTuple | null) => tuple?.[t.idColumn] ?? undefined;
+    try {
+      if (ev.kind === "delete") {
+        const id = idOf(ev.key) ?? idOf(ev.old);
+        if (id === undefined) throw new Error("the delete carries no document id");
+        return [{ kind: "delete", id }];
+      }
+      const row = ev.new;
+      const partial = t.mapper.columns.some((c) => row[c.name] === undefined);
+      const newId =
+        idOf(row) ?? (ev.kind === "update" ? (idOf(ev.key) ?? idOf(ev.old)) : undefined);
+      if (newId === undefined) throw new Error("the row carries no document id");
+      const doc = t.mapper.rowToDocument(
+        { ...row, [t.idColumn]: newId },
+        { explicitNulls: partial },
+      );
+      const op: PendingOp = partial
+        ? { kind: "partial", id: doc.id, doc }
+        : { kind: "upsert", id: doc.id, doc };
+      if (ev.kind === "update") {
+        const oldId = idOf(ev.key) ?? idOf(ev.old);
+        // the document id changed (primary key update): the old doc must go
+        if (oldId !== undefined && oldId !== newId) {
+          return [{ kind: "delete", id: oldId }, op];
+        }
+      }
+      return [op];
+    } catch (e) {
+      // A row that cannot become a document (NULL id, ...) is a dead letter
+      // like a rejected doc; the stream goes on.
+      const id =
+        idOf(ev.kind === "delete" ? ev.key : ev.new) ??
+        idOf(ev.kind === "insert" ? null : ev.old) ??
+        null;
+      this.#rowFailures.push({
+        jobId: t.jobId,
+        docId: id ?? "",
+        operation: ev.kind === "delete" ? "delete" : "upsert",
+        payload: null,
+        code: null,
+        error: e instanceof CatalogError || e instanceof Error ? e.message : String(e),
+      });
+      this.#opts.log.error({ jobId: t.jobId, err: e }, "row change cannot be applied");
+      return [];
+    }
+  }
+
+  async #watermark(content: string, signal: AbortSignal): Promise<void> {
+    const due = this.#opts.watermarks.due(content);
+    if (!due) return;
+    const t = [...this.#targets.values()].flat().find((x) => x.jobId === due.jobId);
+    if (!t) {
+      due.fail(new Error(`job ${due.jobId} is no longer streamed`));
+      return;
+    }
+    try {
+      const ops: PendingOp[] = due.docs.map((doc) => ({ kind: "upsert", id: doc.id, doc }));
+      const res = await writeOps(this.#opts.writer, t, ops, signal);
+      await this.#opts.checkpoint({
+        lsn: null,
+        commitTimeMs: Number.NaN,
+        lagMs: Number.NaN,
+        applied: res.written.length,
+        rejections: res.rejected,
+        written: new Map([[t.jobId, res.written]]),
+      });
+      due.finish({ written: res.written, rejected: res.rejected.map((r) => r.docId) });
+    } catch (e) {
+      due.fail(e instanceof Error ? e : new Error(String(e)));
+      throw e;
+    }
+  }
+
+  /**
+   * Writes everything pending, then checkpoints the last transaction received
+   * whole. DURABILITY ORDER: Typesense confirmed (writeOps returned) ->
+   * checkpoint persisted and acknowledged (opts.checkpoint).
+   */
+  async flush(signal: AbortSignal): Promise<void> {
+    const rejections: Rejection[] = this.#rowFailures;
+    this.#rowFailures = [];
+    const written = new Map<string, string[]>();
+    let applied = 0;
+    for (const [jobId, batch] of this.#batches) {
+      if (batch.size === 0) continue;
+      const t = [...this.#targets.values()].flat().find((x) => x.jobId === jobId);
+      const ops = batch.take();
+      this.#pending -= ops.length;
+      if (!t) continue;
+      const res = await writeOps(this.#opts.writer, t, ops, signal);
+      applied += res.written.length;
+      rejections.push(...res.rejected);
+      written.set(jobId, res.written);
+    }
+    const target = maxLsn(this.#received, this.#idleLsn);
+    const lsn = target > this.#checkpointed ? target : null;
+    if (lsn === null && applied === 0 && rejections.length === 0) return;
+    const confirmedAt = this.#now();
+    await this.#opts.checkpoint({
+      lsn,
+      commitTimeMs: this.#receivedTime,
+      lagMs: confirmedAt - this.#receivedTime,
+      applied,
+      rejections,
+      written,
+    });
+    if (lsn !== null) {
+      this.#checkpointed = lsn;
+      this.#oldestUnapplied = this.#inTxn ? this.#txnCommitTime : null;
+    }
+  }
+}

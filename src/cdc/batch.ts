@@ -1,0 +1,76 @@
+import type { Document } from "../typesense/types.js";
+
+/**
+ * One pending write for one document id:
+ * - upsert:  the whole document (insert, update with every value known);
+ * - partial: only the known fields (an update whose unchanged TOAST values the
+ *            server did not send), NULLs explicit; written with action
+ *            "update", and re-read from the source when the doc is missing;
+ * - delete.
+ */
+export type PendingOp =
+  | { kind: "upsert"; id: string; doc: Document }
+  | { kind: "partial"; id: string; doc: Document }
+  | { kind: "delete"; id: string };
+
+/**
+ * Folds `next` into the op already pending for the same id, so that writing
+ * the result has the same effect as writing both in order (last write wins):
+ *
+ *   prev \ next | upsert  | partial              | delete
+ *   ------------+---------+----------------------+-------
+ *   (none)      | upsert  | partial              | delete
+ *   upsert      | upsert  | upsert(prev + next)  | delete
+ *   partial     | upsert  | partial(prev + next) | delete
+ *   delete      | upsert  | partial (*)          | delete
+ *
+ * (*) cannot happen in Postgres (an UPDATE needs the row to exist again, so an
+ * INSERT comes first); kept as a partial, which re-reads the row if the doc is
+ * missing.
+ */
+export function coalesce(prev: PendingOp | undefined, next: PendingOp): PendingOp {
+  if (!prev || next.kind !== "partial") return next;
+  if (prev.kind === "upsert") {
+    const doc: Document = { ...prev.doc };
+    for (const [k, v] of Object.entries(next.doc)) {
+      // a full document leaves NULL fields out; a partial sends them as null
+      if (v === null) delete doc[k];
+      else doc[k] = v;
+    }
+    doc.id = next.id;
+    return { kind: "upsert", id: next.id, doc };
+  }
+  if (prev.kind === "partial") {
+    return { kind: "partial", id: next.id, doc: { ...prev.doc, ...next.doc, id: next.id } };
+  }
+  return next;
+}
+
+/**
+ * The pending writes of one job: at most one op per document id (coalesced),
+ * ids in first-seen order. Ops for different ids are independent documents,
+ * so their relative order does not matter; for one id only the folded result
+ * is written.
+ */
+export class JobBatch {
+  readonly #ops = new Map<string, PendingOp>();
+
+  get size(): number {
+    return this.#ops.size;
+  }
+
+  add(op: PendingOp): void {
+    this.#ops.set(op.id, coalesce(this.#ops.get(op.id), op));
+  }
+
+  /** Removes and returns everything pending. */
+  take(): PendingOp[] {
+    const ops = [...this.#ops.values()];
+    this.#ops.clear();
+    return ops;
+  }
+
+  clear(): void {
+    this.#ops.clear();
+  }
+}

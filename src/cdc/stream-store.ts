@@ -1,0 +1,173 @@
+import type pg from "pg";
+import type { Checkpoint } from "./applier.js";
+import { formatLsn, type Lsn } from "./lsn.js";
+
+/** typesense_cdc_streams.status */
+export type StreamStatus = "starting" | "streaming" | "backoff" | "stopped" | "error" | "lost";
+
+/**
+ * Persists a checkpoint in ONE control-DB transaction: dead letters first,
+ * then (when the LSN moved) the jobs' cdc_applied_lsn and the stream's
+ * confirmed_lsn. Only after this commits may the stream acknowledge `lsn`
+ * to the server; a crash before the commit re-sends the changes, and the
+ * rejected documents are rejected (and recorded) again.
+ */
+export async function persistCheckpoint(
+  control: pg.Pool,
+  clientName: string,
+  jobIds: readonly string[],
+  c: Checkpoint,
+): Promise<void> {
+  const client = await control.connect();
+  try {
+    await client.query("begin");
+    if (c.rejections.length > 0) {
+      // one row per (job, doc): ON CONFLICT cannot touch a row twice in one statement
+      const byKey = new Map(c.rejections.map((r) => [`${r.jobId}\u0000${r.docId}`, r]));
+      const list = [...byKey.values()];
+      await client.query(
+        `insert into typesense_dead_letters
+           (job_id, origin, doc_id, operation, payload, error_code, error_message)
+         select d.job_id, 'cdc', nullif(d.doc_id, ''), d.op, d.payload::jsonb, d.code, d.error
+           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+                  as d(job_id, doc_id, op, payload, code, error)
+         on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
+         do update set attempts = typesense_dead_letters.attempts + 1, last_failed_at = now(),
+                       origin = excluded.origin, operation = excluded.operation,
+                       payload = excluded.payload, error_code = excluded.error_code,
+                       error_message = excluded.error_message, run_id = null`,
+        [
+          list.map((r) => r.jobId),
+          list.map((r) => r.docId),
+          list.map((r) => r.operation),
+          list.map((r) => (r.payload === null ? null : serialize(r.payload))),
+          list.map((r) => r.code),
+          list.map((r) => r.error),
+        ],
+      );
+    }
+    for (const [jobId, ids] of c.written) {
+      if (ids.length === 0) continue;
+      // a document that was written now closes its open dead letter
+      await client.query(
+        `update typesense_dead_letters set status = 'resolved', resolved_at = now()
+          where job_id = $1 and status = 'open' and doc_id = any($2::text[])`,
+        [jobId, ids],
+      );
+    }
+    if (c.lsn !== null) {
+      const lsn = formatLsn(c.lsn);
+      await client.query(
+        `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
+          where id = any($1::uuid[]) and (cdc_applied_lsn is null or cdc_applied_lsn < $2::pg_lsn)`,
+        [jobIds, lsn],
+      );
+    }
+    await client.query(
+      `update typesense_cdc_streams
+          set confirmed_lsn = case when $2::pg_lsn is null then confirmed_lsn
+                                   else greatest(confirmed_lsn, $2::pg_lsn) end,
+              changes_applied = changes_applied + $3,
+              last_commit_at = coalesce($4::timestamptz, last_commit_at),
+              lag_ms = coalesce($5::bigint, lag_ms),
+              updated_at = now()
+        where source_client_name = $1`,
+      [
+        clientName,
+        c.lsn === null ? null : formatLsn(c.lsn),
+        c.applied,
+        c.lsn !== null && Number.isFinite(c.commitTimeMs) ? new Date(c.commitTimeMs) : null,
+        c.lsn !== null && Number.isFinite(c.lagMs) ? Math.max(0, Math.round(c.lagMs)) : null,
+      ],
+    );
+    await client.query("commit");
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** JSON with bigint values written as numbers (int64 document fields). */
+function serialize(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+}
+
+export interface StreamRowUpdate {
+  status?: StreamStatus;
+  /** Sets last_error/last_error_at; null clears nothing (errors stay visible until the next one). */
+  error?: string;
+  lagMs?: number | null;
+  retainedWalBytes?: number | null;
+  lastMessageAt?: Date | null;
+  leaderInstance?: string | null;
+}
+
+/** Updates the observability fields of a stream row (and the leader heartbeat). */
+export async function updateStreamRow(
+  control: pg.Pool,
+  clientName: string,
+  u: StreamRowUpdate,
+): Promise<void> {
+  await control.query(
+    `update typesense_cdc_streams
+        set status = coalesce($2, status),
+            last_error = coalesce($3, last_error),
+            last_error_at = case when $3::text is null then last_error_at else now() end,
+            lag_ms = case when $4::boolean then $5::bigint else lag_ms end,
+            retained_wal_bytes = case when $6::boolean then $7::bigint else retained_wal_bytes end,
+            last_message_at = coalesce($8::timestamptz, last_message_at),
+            leader_instance = coalesce($9, leader_instance),
+            leader_heartbeat_at = case when $9::text is null then leader_heartbeat_at else now() end,
+            updated_at = now()
+      where source_client_name = $1`,
+    [
+      clientName,
+      u.status ?? null,
+      u.error ?? null,
+      u.lagMs !== undefined,
+      u.lagMs === undefined || u.lagMs === null ? null : Math.max(0, Math.round(u.lagMs)),
+      u.retainedWalBytes !== undefined,
+      u.retainedWalBytes ?? null,
+      u.lastMessageAt ?? null,
+      u.leaderInstance ?? null,
+    ],
+  );
+}
+
+/**
+ * Marks which jobs belong to the stream: jobs that joined get
+ * cdc_applied_lsn = the stream's start (so they are not resynced again at the
+ * next start); jobs of this client that left (disabled, cdc off, rejected)
+ * get null, so that rejoining later triggers a resync for the gap.
+ */
+export async function markStreamJobs(
+  control: pg.Pool,
+  clientName: string,
+  joinedIds: readonly string[],
+  memberIds: readonly string[],
+  startLsn: Lsn,
+): Promise<void> {
+  await control.query(
+    `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
+      where id = any($1::uuid[]) and cdc_applied_lsn is null`,
+    [joinedIds, formatLsn(startLsn)],
+  );
+  await control.query(
+    `update typesense_sync_jobs set cdc_applied_lsn = null, cdc_applied_at = null
+      where source_client_name = $1 and not (id = any($2::uuid[])) and cdc_applied_lsn is not null`,
+    [clientName, memberIds],
+  );
+}
+
+/** Bytes of WAL the slot holds back (restart_lsn to the current WAL end). */
+export async function retainedWalBytes(source: pg.Pool, slotName: string): Promise<number | null> {
+  const r = await source.query<{ b: string | null }>(
+    `select pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text as b
+       from pg_replication_slots where slot_name = $1`,
+    [slotName],
+  );
+  const b = r.rows[0]?.b;
+  return b === null || b === undefined ? null : Number(b);
+}

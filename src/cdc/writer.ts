@@ -1,0 +1,220 @@
+import type { DocumentMapper } from "../catalog/index.js";
+import type { WindowReader } from "../fullsync/window-reader.js";
+import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
+import type { Logger } from "../lifecycle/logger.js";
+import type { ImportLineResult } from "../typesense/index.js";
+import type { CollectionSchema, Document } from "../typesense/types.js";
+import type { PendingOp } from "./batch.js";
+import { errorMessage } from "./errors.js";
+
+/**
+ * What CDC needs of a Typesense backend: a subset of fullsync's SyncBackend
+ * (and so of typesense/'s backend), plus an optional fast truncate.
+ */
+export interface CdcBackend {
+  importDocuments(
+    collection: string,
+    docs: readonly Document[],
+    options: { action: "upsert" | "emplace" | "create" | "update" },
+  ): Promise<ImportLineResult[]>;
+  /** Deletes by id; a missing id is not an error. */
+  deleteDocuments(collection: string, ids: readonly string[]): Promise<unknown>;
+  /** Every document id of the collection (truncate fallback). */
+  exportIds(collection: string): AsyncIterable<string>;
+  ensureCollection?(schema: CollectionSchema): Promise<unknown>;
+  /** Empties the collection in one call, if the backend can. */
+  truncate?(collection: string): Promise<unknown>;
+}
+
+/** A document Typesense rejected for good (a 4xx import line). */
+export interface Rejection {
+  jobId: string;
+  docId: string;
+  operation: "upsert" | "update" | "delete";
+  payload: Document | null;
+  code: number | null;
+  error: string;
+}
+
+export interface WriteResult {
+  /** Ids whose write Typesense confirmed. */
+  written: string[];
+  rejected: Rejection[];
+}
+
+export interface JobTarget {
+  jobId: string;
+  collection: string;
+  backend: CdcBackend;
+  mapper: DocumentMapper;
+  /** Reads current rows by id from the source (refetch for partial updates). */
+  reader: WindowReader;
+}
+
+export interface WriterOptions {
+  log: Logger;
+  /** Backoff while Typesense is unavailable. */
+  backoff: { baseMs: number; maxMs: number };
+  /** Told about every failed attempt (stream status "backoff", last_error) and each recovery. */
+  onUnavailable?: (err: Error | null) => void;
+}
+
+/** After a failed call: try again at once, give up on it (nothing to do), or back off. */
+export type Recovery = "retry" | "skip" | "backoff";
+
+/**
+ * Runs a Typesense call until it succeeds or `signal` aborts. A request that
+ * fails as a whole (down, 5xx, timeout, even 401) is never skipped: the stream
+ * holds its position (no acknowledgement), reports the error, and retries with
+ * backoff; the slot keeps the WAL meanwhile. Only single documents rejected
+ * inside a 200 import become dead letters. `recover` may turn an error into
+ * "retry" (after fixing its cause) or "skip" (the call has nothing to do);
+ * skip returns undefined.
+ */
+export async function untilDone<T>(
+  opts: WriterOptions,
+  what: string,
+  fn: () => Promise<T>,
+  signal: AbortSignal,
+  recover?: (e: unknown) => Promise<Recovery>,
+): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    try {
+      const v = await fn();
+      if (attempt > 1) opts.onUnavailable?.(null);
+      return v;
+    } catch (e) {
+      signal.throwIfAborted();
+      const next = recover ? await recover(e).catch((): Recovery => "backoff") : "backoff";
+      if (next === "skip") return undefined;
+      if (next === "retry" && attempt < 3) continue;
+      const err = e instanceof Error ? e : new Error(String(e));
+      const delay = backoffDelay(attempt, opts.backoff);
+      opts.log.warn(
+        { err: { message: errorMessage(err) }, what, attempt, delayMs: delay },
+        "Typesense write failed; holding the stream position and retrying",
+      );
+      opts.onUnavailable?.(err);
+      if (!(await sleepUnlessAborted(delay, signal))) signal.throwIfAborted();
+    }
+  }
+}
+
+function isMissingCollection(e: unknown): boolean {
+  const status = (e as { status?: unknown }).status;
+  return status === 404 && /collection|not found/i.test(errorMessage(e));
+}
+
+/**
+ * Writes one job's coalesced ops: deletes, full upserts, partial updates
+ * (action "update", so a missing doc fails with 404 instead of being created
+ * half empty; those are re-read from the source and upserted whole).
+ */
+export async function writeOps(
+  opts: WriterOptions,
+  target: JobTarget,
+  ops: readonly PendingOp[],
+  signal: AbortSignal,
+): Promise<WriteResult> {
+  const written: string[] = [];
+  const rejected: Rejection[] = [];
+  const { backend, collection, jobId } = target;
+  // A collection that does not exist yet (no full sync so far) is created from the mapping.
+  const createIfMissing = async (e: unknown): Promise<Recovery> => {
+    if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
+    await backend.ensureCollection(target.mapper.collectionSchema(collection));
+    return "retry";
+  };
+  // nothing to delete in a collection that does not exist
+  const skipIfMissing = async (e: unknown): Promise<Recovery> =>
+    isMissingCollection(e) ? "skip" : "backoff";
+  const deletes = ops.filter((o) => o.kind === "delete").map((o) => o.id);
+  if (deletes.length > 0) {
+    await untilDone(
+      opts,
+      `delete ${deletes.length} from ${collection}`,
+      () => backend.deleteDocuments(collection, deletes),
+      signal,
+      skipIfMissing,
+    );
+    written.push(...deletes);
+  }
+  const upserts: Document[] = [];
+  const partials: Document[] = [];
+  for (const o of ops) {
+    if (o.kind === "upsert") upserts.push(o.doc);
+    else if (o.kind === "partial") partials.push(o.doc);
+  }
+  const importAll = async (docs: Document[], action: "upsert" | "update") => {
+    if (docs.length === 0) return [] as ImportLineResult[];
+    const r = await untilDone(
+      opts,
+      `${action} ${docs.length} into ${collection}`,
+      () => backend.importDocuments(collection, docs, { action }),
+      signal,
+      createIfMissing,
+    );
+    return r ?? [];
+  };
+  const sort = (docs: Document[], results: ImportLineResult[], action: "upsert" | "update") => {
+    const missing: string[] = [];
+    docs.forEach((doc, i) => {
+      const r = results[i];
+      if (r?.ok) written.push(doc.id);
+      else if (action === "update" && r?.code === 404) missing.push(doc.id);
+      else {
+        rejected.push({
+          jobId,
+          docId: doc.id,
+          operation: action,
+          payload: doc,
+          code: r?.code ?? null,
+          error: r?.error ?? "no result line for this document",
+        });
+      }
+    });
+    return missing;
+  };
+  sort(upserts, await importAll(upserts, "upsert"), "upsert");
+  const missing = sort(partials, await importAll(partials, "update"), "update");
+  if (missing.length > 0) {
+    // The doc is not in Typesense (never synced, or deleted by hand): the
+    // partial update cannot complete it, so read the whole row again. A row
+    // that is gone now was deleted later; its delete is still to come.
+    const read = await target.reader.read(missing);
+    const docs = [...read.documents.values()];
+    sort(docs, await importAll(docs, "upsert"), "upsert");
+  }
+  return { written, rejected };
+}
+
+/** Empties a collection: the backend's truncate, else delete every exported id. */
+export async function truncateCollection(
+  opts: WriterOptions,
+  target: JobTarget,
+  signal: AbortSignal,
+): Promise<void> {
+  const { backend, collection } = target;
+  await untilDone(
+    opts,
+    `truncate ${collection}`,
+    async () => {
+      if (backend.truncate) {
+        await backend.truncate(collection);
+        return;
+      }
+      let ids: string[] = [];
+      for await (const id of backend.exportIds(collection)) {
+        ids.push(id);
+        if (ids.length >= 1000) {
+          await backend.deleteDocuments(collection, ids);
+          ids = [];
+        }
+      }
+      if (ids.length > 0) await backend.deleteDocuments(collection, ids);
+    },
+    signal,
+    async (e) => (isMissingCollection(e) ? "skip" : "backoff"),
+  );
+}
