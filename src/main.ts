@@ -5,6 +5,7 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { runDemo } from "./cli/demo.js";
 import { runEmulatorCommand } from "./cli/emulator.js";
 import { COMMANDS, type CommandName, HELP } from "./cli/help.js";
 import { runServe } from "./cli/serve.js";
@@ -96,6 +97,17 @@ async function main(argv: string[]): Promise<number> {
           apiKey: values["api-key"] === undefined ? undefined : String(values["api-key"]),
           nullSink: Boolean(values["null-sink"]),
           logLevel: process.env.LOG_LEVEL ?? "info",
+          exit: (code) => process.exit(code),
+        });
+      case "demo":
+        return await runDemo({
+          sqlDir: SQL_DIR,
+          demoConfigFile: resolve(String(values.config ?? "config/demo.yaml")),
+          env: process.env,
+          port: values.port === undefined ? undefined : Number(values.port),
+          writes: !values["no-writes"],
+          rows: values.rows === undefined ? undefined : Number(values.rows),
+          isTTY: Boolean(process.stdout.isTTY),
           exit: (code) => process.exit(code),
         });
       default:

