@@ -30,6 +30,12 @@ export interface RunContext {
   /** Runs a Typesense call with the import retry policy (counts retries). */
   retry<T>(what: string, fn: () => Promise<T>): Promise<T>;
   log: Logger;
+  /** Test hook: after each rollback batch's bookkeeping committed (awaited). */
+  onRollbackBatch?: (p: {
+    runId: string;
+    restored: number;
+    deleted: number;
+  }) => void | Promise<void>;
 }
 
 /** Re-exported for modules that imported it from here (cdc/). */

@@ -44,6 +44,8 @@ export interface FullSyncEngineOptions {
   windowSize?: number;
   /** Test hook: called after each window's checkpoint committed (awaited). */
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
+  /** Test hook: called after each rollback batch committed (awaited). */
+  onRollbackBatch?: RunContext["onRollbackBatch"];
   /** Injectable randomness for retry jitter. */
   random?: () => number;
 }
@@ -150,6 +152,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       sagaEnabled: opts.sagaBackupEnabled,
       counters,
       log,
+      onRollbackBatch: opts.onRollbackBatch,
       retry: (what, fn) =>
         withImportRetry(
           {

@@ -96,6 +96,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       } finally {
         client.release();
       }
+      await ctx.onRollbackBatch?.({ runId: ctx.runId, restored, deleted });
     }
   } catch (e) {
     // Not ours any more: the new lease holder resumes the rollback.

@@ -1,0 +1,198 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, expect } from "vitest";
+import { FAULT_BODIES } from "../../src/emulator/index.js";
+import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
+import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
+import { silentLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+import { describeEmulatorOnly, itEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { spawnSyncChild } from "./child.js";
+import { insertJob } from "./helpers.js";
+import {
+  collectionDocuments,
+  createProducts,
+  expectCollectionEqualsTable,
+  runRows,
+  useSourceDatabase,
+} from "./support.js";
+
+const db = useTestDatabase();
+const source = useSourceDatabase();
+const ts = useTypesense();
+let backend: TypesenseBackend;
+
+beforeAll(() => {
+  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
+});
+afterAll(async () => {
+  await backend.close();
+});
+
+const LEASE_TTL_MS = 1500;
+
+function engine(over: Partial<FullSyncEngineOptions> = {}) {
+  return createFullSyncEngine({
+    control: db.pool,
+    source: () => source.pool,
+    backendFor: async () => backend,
+    owner: "parent",
+    log: silentLogger(),
+    importMaxAttempts: 3,
+    importRetryBaseMs: 1,
+    sagaBackupEnabled: true,
+    leaseTtlMs: 30_000,
+    ...over,
+  });
+}
+
+function childFor(jobId: string, windowSize: number) {
+  return spawnSyncChild({
+    controlUrl: db.url,
+    sourceUrl: source.url,
+    typesenseUrl: ts.url,
+    apiKey: ts.apiKey,
+    jobId,
+    windowSize,
+    leaseTtlMs: LEASE_TTL_MS,
+    saga: true,
+    step: true,
+  });
+}
+
+/** The dead child's lease runs out on its own (it can no longer renew it). */
+async function waitForLeaseExpiry(jobId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const r = await db.pool.query(
+      "select lease_expires_at <= now() as expired from typesense_sync_jobs where id = $1",
+      [jobId],
+    );
+    if (r.rows[0].expired) return;
+    await sleep(50);
+  }
+  throw new Error("lease never expired");
+}
+
+async function openRun(jobId: string) {
+  const r = await db.pool.query(
+    "select * from typesense_sync_runs where job_id = $1 and status in ('queued', 'running')",
+    [jobId],
+  );
+  return r.rows[0];
+}
+
+describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
+  itEmulatorOnly("resumes the same run at its checkpoint, not at window 1", async () => {
+    await createProducts(source.pool, "c_resume", 1000);
+    const collection = ts.uniqueName("c_resume");
+    const jobId = await insertJob(db.pool, { collection, table: "c_resume" });
+    const child = childFor(jobId, 100);
+    try {
+      for (let n = 1; n <= 4; n++) {
+        const ev = await child.next();
+        expect(ev).toMatchObject({ event: "window", toSeq: n * 100 });
+        if (n < 4) child.go();
+      }
+      // dies after its 4th checkpoint, before window 5 starts
+      await child.kill();
+    } finally {
+      await child.kill();
+    }
+    const killed = await openRun(jobId);
+    expect(killed).toMatchObject({ status: "running", stage: "windows", owner: "child" });
+    expect(Number(killed.next_manifest_seq)).toBe(400);
+    expect(Number(killed.manifest_processed_rows)).toBe(400);
+    expect((await collectionDocuments(backend, collection)).size).toBe(400);
+
+    await waitForLeaseExpiry(jobId);
+    const importsBefore = ts.emulator!.stats().importRequests;
+    const fromSeqs: number[] = [];
+    const res = await engine({
+      windowSize: 100,
+      onWindowCommitted: (w) => void fromSeqs.push(w.fromSeq),
+    }).runJob(jobId, { trigger: "schedule" });
+    expect(res).toMatchObject({ status: "succeeded", resumed: true, runId: killed.id });
+    expect(fromSeqs).toEqual([400, 500, 600, 700, 800, 900]);
+    // one import request per remaining window: windows 1-4 were not imported again
+    expect(ts.emulator!.stats().importRequests - importsBefore).toBe(6);
+    const runs = await runRows(db.pool, jobId);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      status: "succeeded",
+      resume_attempt_count: 1,
+      imported_count: "1000",
+      unchanged_count: "0",
+      manifest_processed_rows: "1000",
+      owner: "parent",
+    });
+    await expectCollectionEqualsTable(backend, collection, source.pool, "c_resume");
+  });
+
+  itEmulatorOnly(
+    "a crash during rollback resumes the rollback and still restores the pre-run state",
+    async () => {
+      await createProducts(source.pool, "c_rollback", 2000);
+      const collection = ts.uniqueName("c_rollback");
+      const jobId = await insertJob(db.pool, { collection, table: "c_rollback" });
+      expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+      await source.pool.query("update c_rollback set name = name || ' v2'");
+      await source.pool.query("insert into c_rollback (id, name) values (-5, 'created')");
+      const before = await collectionDocuments(backend, collection);
+
+      const child = childFor(jobId, 500);
+      try {
+        for (let n = 1; n <= 3; n++) {
+          const ev = await child.next();
+          expect(ev).toMatchObject({ event: "window" });
+          if (n === 3) {
+            ts.emulator!.faults.failNext({
+              method: "POST",
+              path: "/collections/*/documents/import",
+              status: 503,
+              body: FAULT_BODIES.notReady,
+              times: 3,
+            });
+          }
+          child.go();
+        }
+        // window 4 exhausts its retries; the rollback commits one batch, then the process dies
+        const ev = await child.next();
+        expect(ev).toMatchObject({ event: "rollback" });
+        await child.kill();
+      } finally {
+        await child.kill();
+      }
+      const killed = await openRun(jobId);
+      expect(killed).toMatchObject({
+        status: "running",
+        stage: "rollback",
+        rollback_attempted: true,
+        rollback_status: "running",
+      });
+      const done = Number(killed.rollback_restored_count) + Number(killed.rollback_deleted_count);
+      expect(done).toBeGreaterThan(0);
+      expect(done).toBeLessThan(2001);
+
+      await waitForLeaseExpiry(jobId);
+      const res = await engine().runJob(jobId, { trigger: "schedule" });
+      expect(res).toMatchObject({ status: "failed", resumed: true, runId: killed.id });
+      expect(res.rollback?.status).toBe("succeeded");
+      const after = await collectionDocuments(backend, collection);
+      expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+      for (const [id, doc] of before) expect(after.get(id), `doc ${id}`).toEqual(doc);
+      const runs = await runRows(db.pool, jobId);
+      expect(runs).toHaveLength(2); // the initial sync + the rolled-back run, never a third
+      expect(runs[1]).toMatchObject({
+        status: "failed",
+        resume_attempt_count: 1,
+        rollback_status: "succeeded",
+        rollback_restored_count: "1999", // ids 1..1999: windows 1-4 (4 was backed up before its import failed)
+        rollback_deleted_count: "1",
+      });
+      const pending = await db.pool.query(
+        "select count(*)::int n from typesense_sync_run_backups where run_id = $1 and not restored",
+        [killed.id],
+      );
+      expect(pending.rows[0].n).toBe(0);
+    },
+  );
+});
