@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { Db } from "./db.js";
 import { ConflictError, isUuid, NotFoundError } from "./errors.js";
 
-export interface DeadLetterRecord {
+export type DeadLetterRecord = {
   id: string;
   job_id: string;
   run_id: string | null;
@@ -17,7 +17,7 @@ export interface DeadLetterRecord {
   first_failed_at: Date;
   last_failed_at: Date;
   resolved_at: Date | null;
-}
+};
 
 export interface DeadLetterFilter {
   jobId?: string | undefined;

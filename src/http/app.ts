@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { createSecretBox } from "../control/secret-box.js";
+import { createTypesenseClients } from "../control/typesense-clients.js";
 import { authMiddleware } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
@@ -12,9 +13,11 @@ import { mountOpenApi } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { backendRoutes } from "./routes/backends.js";
 import { cdcStreamRoutes } from "./routes/cdc-streams.js";
+import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { healthRoutes } from "./routes/health.js";
 import { runRoutes } from "./routes/runs.js";
 import { syncJobRoutes } from "./routes/sync-jobs.js";
+import { typesenseOpsRoutes } from "./routes/typesense-ops.js";
 
 /**
  * The whole HTTP API. Middleware order is part of the contract:
@@ -31,6 +34,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     box: createSecretBox(deps.config.security.encryption_key),
     allowHttp: deps.config.typesense.allow_http,
   };
+  // one Typesense client per saved backend version, shared by all requests
+  const clients = createTypesenseClients(deps.log);
 
   // Incoming X-Request-Id is kept when it is short and [\w-=] only; else a UUID.
   app.use(requestId());
@@ -79,6 +84,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/typesense/sync-jobs", syncJobRoutes(deps));
   app.route("/typesense/sync-runs", runRoutes(deps));
   app.route("/typesense/cdc-streams", cdcStreamRoutes(deps));
+  app.route("/typesense/dead-letters", deadLetterRoutes(deps, policy, clients));
+  // seed routes; after /typesense/backends, whose sub-app has no POST /test
+  app.route("/typesense", typesenseOpsRoutes(deps, policy, clients));
 
   const metrics = deps.metrics;
   if (metrics) {

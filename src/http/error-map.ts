@@ -11,6 +11,7 @@ import {
 import { SecretBoxError } from "../control/secret-box.js";
 import { UnknownClientError } from "../db/pool.js";
 import { JobNotFoundError, RunConflictError } from "../fullsync/request-run.js";
+import { TypesenseError } from "../typesense/errors.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
 import { ApiError } from "./errors.js";
@@ -53,6 +54,14 @@ export function errorResponse(err: Error, c: Context<AppEnv>): Response {
     return json(503, err.message);
   if (err instanceof UnknownClientError) {
     return json(400, err.message, { field: "source_client_name" });
+  }
+  if (err instanceof TypesenseError) {
+    // 4xx: the caller's request (or the backend's key) is wrong -> 400 with Typesense's words
+    if (err.kind === "rejected") {
+      return json(400, err.message, { typesense_status: err.status ?? null });
+    }
+    if (err.kind === "timeout") return json(504, "Typesense timed out", err.message);
+    return json(503, "Typesense unavailable", err.message);
   }
   const log = c.get("log");
   if (isDbUnavailable(err)) {

@@ -81,6 +81,11 @@ describe("backends", () => {
     expect(r.json.message).toMatch(/http:\/\/.*allow_http/);
     const p = await call("PATCH", `/typesense/backends/${backendId}`, { base_url: "http://x" });
     expect(p.status).toBe(400);
+    for (const path of ["/typesense/backends/test", "/typesense/collections/list"]) {
+      const u = await call("POST", path, { base_url: "http://127.0.0.1:1", api_key: "k" });
+      expect(u.status, path).toBe(400);
+      expect(u.json.message).toMatch(/allow_http is false/);
+    }
   });
 
   it("duplicate name 409, unknown 404, list/get/patch", async () => {

@@ -1,0 +1,142 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { BackendPolicy } from "../../control/backends.js";
+import { retryDeadLetter } from "../../control/dead-letter-retry.js";
+import { discardDeadLetter, getDeadLetter, listDeadLetters } from "../../control/dead-letters.js";
+import type { TypesenseClients } from "../../control/typesense-clients.js";
+import type { AppDeps } from "../deps.js";
+import {
+  authErrors,
+  conflictError,
+  envelopeOf,
+  jsonResponse,
+  notFoundError,
+  success,
+  timeoutError,
+} from "../envelope.js";
+import { ApiError } from "../errors.js";
+import { createRouter } from "../router.js";
+import { idParam, Paging } from "../schemas/common.js";
+
+const tags = ["dead-letters"];
+const Id = z.object({ dead_letter_id: idParam("dead_letter_id") });
+const LetterSchema = z
+  .object({
+    id: z.uuid(),
+    job_id: z.uuid(),
+    status: z.enum(["open", "resolved", "discarded"]),
+    operation: z.string(),
+    attempts: z.number(),
+    error_message: z.string(),
+  })
+  .catchall(z.unknown())
+  .openapi("DeadLetter");
+
+/**
+ * /typesense/dead-letters: documents Typesense rejected for good. Retry
+ * re-sends the stored operation synchronously (see control/dead-letter-retry.ts):
+ * 200 resolved, or 400 with Typesense's new message (letter stays open,
+ * attempts + 1). Discard closes a letter without sending anything.
+ */
+export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: TypesenseClients) {
+  const pool = deps.pools.control;
+  return createRouter()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/",
+        tags,
+        summary: "List dead letters, most recent failure first",
+        request: {
+          query: Paging.extend({
+            job_id: z.string().max(200).optional(),
+            status: z.enum(["open", "resolved", "discarded"]).optional(),
+          }),
+        },
+        responses: {
+          200: jsonResponse(envelopeOf(z.array(LetterSchema)), "Letters"),
+          ...authErrors,
+        },
+      }),
+      async (c) => {
+        const q = c.req.valid("query");
+        const rows = await listDeadLetters(pool, {
+          jobId: q.job_id,
+          status: q.status,
+          limit: q.limit,
+          offset: q.offset,
+        });
+        return c.json(success(`${rows.length} dead letters`, rows), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/{dead_letter_id}",
+        tags,
+        summary: "One dead letter with its payload",
+        request: { params: Id },
+        responses: {
+          200: jsonResponse(envelopeOf(LetterSchema), "Letter"),
+          ...authErrors,
+          ...notFoundError,
+        },
+      }),
+      async (c) =>
+        c.json(
+          success("dead letter", await getDeadLetter(pool, c.req.valid("param").dead_letter_id)),
+          200,
+        ),
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/{dead_letter_id}/retry",
+        tags,
+        summary: "Re-send the stored operation to Typesense now",
+        request: { params: Id },
+        responses: {
+          200: jsonResponse(envelopeOf(LetterSchema), "Typesense accepted it; letter resolved"),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+          ...timeoutError,
+        },
+      }),
+      async (c) => {
+        const r = await retryDeadLetter(
+          pool,
+          policy.box,
+          clients,
+          c.req.valid("param").dead_letter_id,
+        );
+        if (r.outcome === "resolved") return c.json(success("dead letter resolved", r.letter), 200);
+        throw new ApiError(400, `Typesense rejected the document again: ${r.error}`, {
+          typesense_status: r.code,
+          attempts: r.letter.attempts,
+        });
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "post",
+        path: "/{dead_letter_id}/discard",
+        tags,
+        summary: "Close an open letter without re-sending it",
+        request: { params: Id },
+        responses: {
+          200: jsonResponse(envelopeOf(LetterSchema), "Discarded"),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      }),
+      async (c) =>
+        c.json(
+          success(
+            "dead letter discarded",
+            await discardDeadLetter(pool, c.req.valid("param").dead_letter_id),
+          ),
+          200,
+        ),
+    );
+}
