@@ -46,7 +46,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     await next();
     if (deps.metrics) {
       // route pattern ("/typesense/sync-jobs/:job_id"), never the raw path: bounded labels
-      const route = c.res.status === 404 ? "unmatched" : routePath(c);
+      const route = routePath(c);
       const labels = { method: c.req.method, route };
       deps.metrics.httpRequests.inc({ ...labels, status: String(c.res.status) });
       deps.metrics.httpDuration.observe(labels, (performance.now() - started) / 1000);
