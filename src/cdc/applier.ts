@@ -74,6 +74,8 @@ export class Applier {
   #checkpointed: Lsn = 0n;
   /** Commit time of the oldest transaction not yet checkpointed (lag while stuck). */
   #oldestUnapplied: number | null = null;
+  /** A transaction was received since the last checkpoint (else lag/commit time stay as they are). */
+  #committedSinceCheckpoint = false;
   /** Rows that could not become documents; dead letters at the next flush. */
   #rowFailures: Rejection[] = [];
 
@@ -133,6 +135,7 @@ export class Applier {
         this.#inTxn = false;
         this.#received = ev.endLsn;
         this.#receivedTime = ev.commitTimeMs;
+        this.#committedSinceCheckpoint = true;
         this.#oldestUnapplied ??= ev.commitTimeMs;
         if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal);
         return;
@@ -289,16 +292,20 @@ export class Applier {
     const lsn = target > this.#checkpointed ? target : null;
     if (lsn === null && applied === 0 && rejections.length === 0) return;
     const confirmedAt = this.#now();
+    // lag = Typesense confirmation - commit time of the last transaction applied;
+    // a checkpoint moved only by a heartbeat applied no transaction: no new lag
+    const fresh = lsn !== null && this.#committedSinceCheckpoint;
     await this.#opts.checkpoint({
       lsn,
-      commitTimeMs: this.#receivedTime,
-      lagMs: confirmedAt - this.#receivedTime,
+      commitTimeMs: fresh ? this.#receivedTime : Number.NaN,
+      lagMs: fresh ? confirmedAt - this.#receivedTime : Number.NaN,
       applied,
       rejections,
       written,
     });
     if (lsn !== null) {
       this.#checkpointed = lsn;
+      this.#committedSinceCheckpoint = false;
       this.#oldestUnapplied = this.#inTxn ? this.#txnCommitTime : null;
     }
   }

@@ -1,0 +1,151 @@
+import type pg from "pg";
+import type { Config } from "../config/index.js";
+import type { Pools } from "../db/index.js";
+import { sleepUnlessAborted } from "../lifecycle/backoff.js";
+import type { Logger } from "../lifecycle/logger.js";
+import type { Service } from "../lifecycle/service.js";
+import { errorMessage } from "./errors.js";
+import { cdcClientNames } from "./jobs.js";
+import { runWhileLeader } from "./leader.js";
+import { type CdcStreamOptions, createCdcStream } from "./stream.js";
+import { createWatermarkRegistry, type WatermarkRegistry } from "./watermarks.js";
+import type { CdcBackend } from "./writer.js";
+
+export interface CdcSupervisorOptions {
+  control: pg.Pool;
+  /** Source pools and URLs by client name (db/ Pools). */
+  pools: Pick<Pools, "source" | "sourceUrl" | "sourceNames">;
+  /** The `cdc:` section of the config; `enabled: false` makes the supervisor idle. */
+  cdc: Config["cdc"];
+  /** Typesense backend of a profile (main.ts decrypts the key and builds it). */
+  backendFor(profileId: string): Promise<CdcBackend>;
+  /** Shared with the full-sync engine for watermarked windows. Default: a new registry. */
+  watermarks?: WatermarkRegistry;
+  log: Logger;
+  /** This instance's name (leader_instance in typesense_cdc_streams). */
+  instanceId: string;
+  /** How often the set of source clients with CDC jobs is re-read, ms. Default 5000. */
+  pollMs?: number;
+  /** Standby retry interval for leadership, ms. Default 2000. */
+  leaderPollMs?: number;
+  /** Test hooks and tuning passed to every stream. */
+  streamOptions?: Partial<
+    Pick<
+      CdcStreamOptions,
+      | "jobsPollMs"
+      | "statsIntervalMs"
+      | "keepaliveMs"
+      | "watchdogMs"
+      | "backoff"
+      | "requestResync"
+      | "onCheckpoint"
+    >
+  >;
+}
+
+export interface CdcSupervisor extends Service {
+  /** Whether this instance leads `clientName` now: only the leader runs its full syncs. */
+  isLeader(clientName: string): boolean;
+  readonly watermarks: WatermarkRegistry;
+}
+
+/**
+ * Runs one CDC stream per source client that has enabled, cdc_enabled jobs,
+ * each under leadership (an advisory lock per client in the control DB): on
+ * several instances, exactly one streams a client, the others stand by and
+ * take over when it dies. Clients are re-read every pollMs; a client whose
+ * last CDC job went away has its stream stopped.
+ */
+export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
+  const log = opts.log.child({ component: "cdc-supervisor" });
+  const watermarks = opts.watermarks ?? createWatermarkRegistry();
+  const leading = new Set<string>();
+  const running = new Map<string, { ctl: AbortController; done: Promise<void> }>();
+  const unknownReported = new Set<string>();
+
+  function start(client: string, outer: AbortSignal): void {
+    const ctl = new AbortController();
+    const stop = () => ctl.abort();
+    outer.addEventListener("abort", stop, { once: true });
+    const stream = createCdcStream({
+      clientName: client,
+      control: opts.control,
+      source: opts.pools.source(client),
+      sourceUrl: opts.pools.sourceUrl(client),
+      cdc: opts.cdc,
+      backendFor: opts.backendFor,
+      watermarks,
+      log: opts.log,
+      instanceId: opts.instanceId,
+      ...opts.streamOptions,
+    });
+    const done = runWhileLeader(
+      {
+        control: opts.control,
+        clientName: client,
+        log: opts.log,
+        standbyPollMs: opts.leaderPollMs,
+      },
+      ctl.signal,
+      async (leaderSignal) => {
+        leading.add(client);
+        try {
+          await stream.run(leaderSignal);
+        } finally {
+          leading.delete(client);
+        }
+      },
+    )
+      .catch((e: unknown) =>
+        log.error({ client, err: { message: errorMessage(e) } }, "stream failed"),
+      )
+      .finally(() => outer.removeEventListener("abort", stop));
+    running.set(client, { ctl, done });
+  }
+
+  return {
+    name: "cdc",
+    watermarks,
+    isLeader: (client) => leading.has(client),
+    async run(signal) {
+      if (!opts.cdc.enabled) {
+        log.info("CDC disabled (cdc.enabled: false)");
+        await sleepUnlessAborted(2 ** 31 - 1, signal);
+        return;
+      }
+      const configured = new Set(opts.pools.sourceNames());
+      while (!signal.aborted) {
+        try {
+          const wanted = new Set(await cdcClientNames(opts.control));
+          for (const client of wanted) {
+            if (running.has(client)) continue;
+            if (!configured.has(client)) {
+              if (!unknownReported.has(client)) {
+                log.error(
+                  { client },
+                  "CDC jobs name a source client missing from postgres_clients",
+                );
+                unknownReported.add(client);
+              }
+              continue;
+            }
+            start(client, signal);
+          }
+          for (const [client, r] of running) {
+            if (wanted.has(client)) continue;
+            log.info({ client }, "no CDC jobs left for this source client; stopping its stream");
+            r.ctl.abort();
+            await r.done;
+            running.delete(client);
+          }
+        } catch (e) {
+          log.warn({ err: { message: errorMessage(e) } }, "cannot read CDC jobs");
+        }
+        await sleepUnlessAborted(opts.pollMs ?? 5000, signal);
+      }
+      // drain: every stream flushes, checkpoints and releases its slot and lock
+      await Promise.all([...running.values()].map((r) => r.done));
+      running.clear();
+    },
+  };
+}
