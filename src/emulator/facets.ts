@@ -43,29 +43,35 @@ export function facetCounts(
     }
   }
   return fields.map((f) => {
-    const counts = new Map<string, number>();
+    // Counted by raw value (no per-doc string building); stringified once at the end.
+    const raw = new Map<unknown, number>();
     const numeric = f.type.startsWith("int") || f.type.startsWith("float");
+    const vals = coll.values.get(f.name);
+    for (let i = 0; i < seqs.length; i++) {
+      const seq = seqs[i]!;
+      const v = vals ? vals[seq] : readField(coll.bySeq[seq]?.doc ?? {}, f.name, nested);
+      if (v === null || v === undefined) continue;
+      if (Array.isArray(v)) {
+        for (const e of v)
+          if (e !== null && typeof e !== "object") raw.set(e, (raw.get(e) ?? 0) + 1);
+      } else if (typeof v !== "object") {
+        raw.set(v, (raw.get(v) ?? 0) + 1);
+      }
+    }
+    const counts = new Map<string, number>();
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     let sum = 0;
     let n = 0;
-    const add = (v: unknown) => {
-      if (v === null || v === undefined || typeof v === "object") return;
+    for (const [v, c] of raw) {
       const key = String(v);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
+      counts.set(key, (counts.get(key) ?? 0) + c);
       if (typeof v === "number") {
         if (v < min) min = v;
         if (v > max) max = v;
-        sum += v;
-        n++;
+        sum += v * c;
+        n += c;
       }
-    };
-    for (let i = 0; i < seqs.length; i++) {
-      const d = coll.bySeq[seqs[i]!];
-      if (!d) continue;
-      const v = readField(d.doc, f.name, nested);
-      if (Array.isArray(v)) for (const e of v) add(e);
-      else add(v);
     }
     let entries = [...counts.entries()];
     if (fq && fq.field === f.name && fq.prefix !== "") {

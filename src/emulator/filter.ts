@@ -236,28 +236,34 @@ function evalString(node: { field: string; op: FilterOp; values: string[] }, col
   const idx = coll.textIndexes.get(node.field);
   if (!idx) return bits;
   const nested = coll.schema.enable_nested_fields;
+  const column = coll.values.get(node.field);
   const exact = node.op === "eq" || node.op === "ne";
   if (node.op !== "match" && !exact) throw new ApiError(400, PARSE_ERROR);
   for (const value of node.values) {
     const prefix = !exact && value.endsWith("*");
     const tokens = tokenize(prefix ? value.slice(0, -1) : value, coll.tokenizer);
     if (tokens.length === 0) continue;
-    // Candidates: docs holding every token (the last one as a prefix for `foo*`).
-    let cand: Set<number> | undefined;
+    // Candidates: live docs holding every token (the last one as a prefix for `foo*`).
+    const count = new Uint8Array(coll.bySeq.length);
     for (let t = 0; t < tokens.length; t++) {
       const tok = tokens[t]!;
-      let set: Set<number>;
-      if (prefix && t === tokens.length - 1) {
-        set = new Set();
-        for (const w of idx.withPrefix(tok)) for (const s of idx.postings.get(w)!) set.add(s);
-      } else {
-        set = idx.postings.get(tok) ?? new Set();
+      const words = prefix && t === tokens.length - 1 ? idx.withPrefix(tok) : [tok];
+      const mark = t + 1;
+      for (const w of words) {
+        const list = idx.postings.get(w);
+        if (!list) continue;
+        // count[seq] === t means the doc had all previous tokens; it advances at most once
+        // per token even when several prefix words hit it.
+        for (let i = 0; i < list.length; i++) {
+          const s = list[i]!;
+          if (count[s] === t) count[s] = mark;
+        }
       }
-      if (cand === undefined) cand = new Set(set);
-      else for (const s of cand) if (!set.has(s)) cand.delete(s);
-      if (cand.size === 0) break;
     }
-    if (!cand) continue;
+    const cand: number[] = [];
+    for (let s = 0; s < count.length; s++) {
+      if (count[s] === tokens.length && coll.bySeq[s] !== undefined) cand.push(s);
+    }
     const want = tokens.join(" ");
     for (const seq of cand) {
       if (!exact) {
@@ -266,7 +272,7 @@ function evalString(node: { field: string; op: FilterOp; values: string[] }, col
       }
       const d = coll.bySeq[seq];
       if (!d) continue;
-      const v = readField(d.doc, node.field, nested);
+      const v = column ? column[seq] : readField(d.doc, node.field, nested);
       const vals = Array.isArray(v) ? v : [v];
       for (const e of vals) {
         if (typeof e === "string" && tokenize(e, coll.tokenizer).join(" ") === want) {
@@ -279,7 +285,17 @@ function evalString(node: { field: string; op: FilterOp; values: string[] }, col
   return node.op === "ne" ? complement(bits, coll) : bits;
 }
 
-type Pred = (x: number | boolean) => boolean;
+/** A numeric interval; equality is [n, n]. Bools are 1/0. */
+interface Interval {
+  lo: number;
+  hi: number;
+  loInc: boolean;
+  hiInc: boolean;
+}
+
+function inside(iv: Interval, x: number): boolean {
+  return (iv.loInc ? x >= iv.lo : x > iv.lo) && (iv.hiInc ? x <= iv.hi : x < iv.hi);
+}
 
 function numberOf(field: string, type: string, raw: string): number {
   const t = type.replace("[]", "");
@@ -298,7 +314,7 @@ function numberOf(field: string, type: string, raw: string): number {
   return n;
 }
 
-function elementPred(field: string, type: string, op: FilterOp, raw: string): Pred {
+function elementPred(field: string, type: string, op: FilterOp, raw: string): Interval {
   const numeric = isNumericType(type);
   let o = op;
   let v = raw.trim();
@@ -308,7 +324,7 @@ function elementPred(field: string, type: string, op: FilterOp, raw: string): Pr
     if (range > 0) {
       const lo = numberOf(field, type, v.slice(0, range));
       const hi = numberOf(field, type, v.slice(range + 2));
-      return (x) => typeof x === "number" && x >= lo && x <= hi;
+      return { lo, hi, loInc: true, hiInc: true };
     }
     const m = /^(>=|<=|>|<|=)/.exec(v);
     if (m) {
@@ -320,18 +336,18 @@ function elementPred(field: string, type: string, op: FilterOp, raw: string): Pr
   }
   if (!numeric && type.replace("[]", "") !== "bool") throw new ApiError(400, PARSE_ERROR);
   const n = numberOf(field, type, v);
-  const num = (x: number | boolean) => (typeof x === "boolean" ? (x ? 1 : 0) : x);
+  const INF = Number.POSITIVE_INFINITY;
   switch (o) {
     case "gt":
-      return (x) => num(x) > n;
+      return { lo: n, hi: INF, loInc: false, hiInc: true };
     case "gte":
-      return (x) => num(x) >= n;
+      return { lo: n, hi: INF, loInc: true, hiInc: true };
     case "lt":
-      return (x) => num(x) < n;
+      return { lo: -INF, hi: n, loInc: true, hiInc: false };
     case "lte":
-      return (x) => num(x) <= n;
+      return { lo: -INF, hi: n, loInc: true, hiInc: true };
     default:
-      return (x) => num(x) === n;
+      return { lo: n, hi: n, loInc: true, hiInc: true };
   }
 }
 
@@ -344,16 +360,43 @@ function evalScan(
   const op: FilterOp = negate ? "eq" : node.op;
   const preds = node.values.map((v) => elementPred(node.field, type, op, v));
   const bits = new Uint8Array(coll.bySeq.length);
+  const bySeq = coll.bySeq;
+  const col = coll.columns.get(node.field);
+  if (col) {
+    // Scalar fields: read the column instead of each document (missing = NaN = no match).
+    const raw = col.raw;
+    if (preds.length === 1) {
+      // The common case, kept monomorphic: one interval, no per-doc closure call.
+      const { lo, hi, loInc, hiInc } = preds[0]!;
+      for (let seq = 0; seq < bySeq.length; seq++) {
+        if (bySeq[seq] === undefined) continue;
+        const v = raw[seq]!;
+        // NaN (missing) fails every comparison, so it never matches.
+        const hit = (loInc ? v >= lo : v > lo) && (hiInc ? v <= hi : v < hi);
+        if (hit !== negate) bits[seq] = 1;
+      }
+      return bits;
+    }
+    for (let seq = 0; seq < bySeq.length; seq++) {
+      if (bySeq[seq] === undefined) continue;
+      const v = raw[seq]!;
+      let hit = false;
+      for (const p of preds) if (inside(p, v)) hit = true;
+      if (hit !== negate) bits[seq] = 1;
+    }
+    return bits;
+  }
   const nested = coll.schema.enable_nested_fields;
   for (const d of coll.docs.values()) {
     const v = readField(d.doc, node.field, nested);
     let hit = false;
+    const num = (x: unknown) => (typeof x === "boolean" ? (x ? 1 : 0) : x);
     if (typeof v === "number" || typeof v === "boolean") {
-      for (const p of preds) if (p(v)) hit = true;
+      for (const p of preds) if (inside(p, num(v) as number)) hit = true;
     } else if (Array.isArray(v)) {
       for (const e of v) {
         if (typeof e !== "number" && typeof e !== "boolean") continue;
-        for (const p of preds) if (p(e)) hit = true;
+        for (const p of preds) if (inside(p, num(e) as number)) hit = true;
         if (hit) break;
       }
     }

@@ -58,6 +58,7 @@ export function matchQuery(coll: Collection, opts: MatchOptions): MatchResult {
   const indexes = opts.fields.map((f) => coll.textIndexes.get(f));
   const words: MatchedWords[] = opts.fields.map(() => new Map());
   const allowed = opts.allowed;
+  const bySeq = coll.bySeq;
   const last = tokens.length - 1;
 
   const apply = (ti: number, fi: number, word: string, cost: number, markLen: number) => {
@@ -67,8 +68,11 @@ export function matchQuery(coll: Collection, opts: MatchOptions): MatchResult {
     if (prev === undefined || (markLen === 0 && prev !== 0)) words[fi]!.set(word, markLen);
     const bit = 1 << ti;
     const exact = word === tokens[ti];
-    for (const seq of postings) {
-      if (allowed !== undefined && allowed[seq] !== 1) continue;
+    for (let i = 0; i < postings.length; i++) {
+      const seq = postings[i]!;
+      // Dead seqs (deleted docs) linger in postings until compaction; the filter bitmap only
+      // holds live docs, otherwise check liveness.
+      if (allowed !== undefined ? allowed[seq] !== 1 : bySeq[seq] === undefined) continue;
       const m = mask[seq]!;
       if (m === 0 && fieldMask[seq] === 0) touched.push(seq);
       if ((m & bit) === 0) {

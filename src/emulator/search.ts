@@ -244,18 +244,31 @@ function topK(
   k: number,
 ): number[] {
   const nested = coll.schema.enable_nested_fields;
-  const value = (seq: number, key: SortKey): number | string | undefined => {
-    if (key.kind === "text") return match ? match.score[seq]! : 0;
-    if (key.kind === "seq") return seq;
-    const v = readField(coll.bySeq[seq]!.doc, key.field, nested);
-    if (typeof v === "boolean") return v ? 1 : 0;
-    return typeof v === "number" || typeof v === "string" ? v : undefined;
-  };
+  // One getter per key; numeric/bool fields read their column (NaN = missing).
+  const getters = keys.map((key): ((seq: number) => number | string | undefined) => {
+    if (key.kind === "text") return match ? (seq) => match.score[seq]! : () => 0;
+    if (key.kind === "seq") return (seq) => seq;
+    const col = coll.columns.get(key.field);
+    if (col) {
+      const raw = col.raw;
+      return (seq) => {
+        const v = raw[seq]!;
+        return Number.isNaN(v) ? undefined : v;
+      };
+    }
+    return (seq) => {
+      const v = readField(coll.bySeq[seq]!.doc, key.field, nested);
+      if (typeof v === "boolean") return v ? 1 : 0;
+      return typeof v === "number" || typeof v === "string" ? v : undefined;
+    };
+  });
   // Returns < 0 when a ranks before b. Missing values rank last; ties go to the newer doc.
   const cmp = (a: number, b: number): number => {
-    for (const key of keys) {
-      const va = value(a, key);
-      const vb = value(b, key);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const get = getters[i]!;
+      const va = get(a);
+      const vb = get(b);
       if (va === vb) continue;
       if (va === undefined) return 1;
       if (vb === undefined) return -1;

@@ -1,39 +1,80 @@
 /**
- * Inverted index of one string/string[] field: token -> set of doc seq ids.
+ * Inverted index of one string/string[] field: token -> ascending array of doc seq ids.
  *
- * Invariant: a seq id is in `postings.get(t)` iff the stored doc with that seq has token `t` in
- * this field. Writers must unindex the old version before indexing the new one (upsert keeps
- * the seq id). The sorted vocabulary for prefix lookups is rebuilt lazily, only after the set
- * of tokens changed, so write-heavy phases pay nothing for it.
+ * Invariants:
+ *  - each posting array is sorted ascending and holds a seq at most once;
+ *  - for a LIVE doc, seq is in postings(t) iff the doc's current value has token t;
+ *  - deleted docs are removed lazily: their seqs may linger (seqs are never reused, so readers
+ *    skip seqs whose doc is gone) until the owner calls `compact` or rebuilds the index.
+ * New docs always have the highest seq, so indexing them is an append. Updates (upsert keeps
+ * the seq) touch only the tokens that changed. The sorted vocabulary for prefix lookups is
+ * rebuilt lazily, only after the set of tokens changed.
  */
 export class TextIndex {
-  readonly postings = new Map<string, Set<number>>();
+  readonly postings = new Map<string, number[]>();
   #sorted: string[] | undefined;
 
+  /** Indexes a new doc whose seq is higher than any seq in the index. */
   add(seq: number, tokens: readonly string[]): void {
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]!;
-      let set = this.postings.get(t);
-      if (set === undefined) {
-        set = new Set();
-        this.postings.set(t, set);
+      const list = this.postings.get(t);
+      if (list === undefined) {
+        this.postings.set(t, [seq]);
         this.#sorted = undefined;
+      } else if (list[list.length - 1] !== seq) {
+        list.push(seq);
       }
-      set.add(seq);
     }
   }
 
-  remove(seq: number, tokens: readonly string[]): void {
-    for (let i = 0; i < tokens.length; i++) {
-      const t = tokens[i]!;
-      const set = this.postings.get(t);
-      if (set === undefined) continue;
-      set.delete(seq);
-      if (set.size === 0) {
+  /** Re-indexes a live doc whose tokens changed from `before` to `after`. */
+  update(seq: number, before: readonly string[], after: readonly string[]): void {
+    const old = new Set(before);
+    const now = new Set(after);
+    for (const t of old) if (!now.has(t)) this.#removeOne(t, seq);
+    for (const t of now) if (!old.has(t)) this.#insertOne(t, seq);
+  }
+
+  #insertOne(t: string, seq: number): void {
+    const list = this.postings.get(t);
+    if (list === undefined) {
+      this.postings.set(t, [seq]);
+      this.#sorted = undefined;
+      return;
+    }
+    const i = lowerBound(list, seq);
+    if (list[i] !== seq) list.splice(i, 0, seq);
+  }
+
+  #removeOne(t: string, seq: number): void {
+    const list = this.postings.get(t);
+    if (list === undefined) return;
+    const i = lowerBound(list, seq);
+    if (list[i] !== seq) return;
+    list.splice(i, 1);
+    if (list.length === 0) {
+      this.postings.delete(t);
+      this.#sorted = undefined;
+    }
+  }
+
+  /** Drops seqs of deleted docs (`isLive(seq)` false) and tokens left without postings. */
+  compact(isLive: (seq: number) => boolean): void {
+    for (const [t, list] of this.postings) {
+      const kept = list.filter(isLive);
+      if (kept.length === 0) {
         this.postings.delete(t);
         this.#sorted = undefined;
+      } else if (kept.length !== list.length) {
+        this.postings.set(t, kept);
       }
     }
+  }
+
+  clear(): void {
+    this.postings.clear();
+    this.#sorted = undefined;
   }
 
   /** All tokens, sorted (cached until the vocabulary changes). */
@@ -56,4 +97,15 @@ export class TextIndex {
     for (let i = lo; i < vocab.length && vocab[i]!.startsWith(prefix); i++) out.push(vocab[i]!);
     return out;
   }
+}
+
+function lowerBound(list: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

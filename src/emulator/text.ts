@@ -33,8 +33,11 @@ function isAsciiAlnum(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 }
 
+const UNICODE_SPACE = /\s/;
+
 function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return UNICODE_SPACE.test(String.fromCharCode(c));
 }
 
 function foldChar(ch: string): string {
@@ -89,11 +92,46 @@ function cut(token: string): string {
   return token.length > MAX_TOKEN_LENGTH ? token.slice(0, MAX_TOKEN_LENGTH) : token;
 }
 
-/** Normalized tokens of `text`, in order, duplicates kept. */
+/**
+ * Normalized tokens of `text`, in order, duplicates kept. Same tokens as tokenizeSpans, but
+ * built for the indexing hot path: one char-code scan, and a word of plain ASCII letters and
+ * digits becomes a single slice (lowercased only if it has capitals). Words with punctuation
+ * or non-ASCII characters go through tokenizeSpans.
+ */
 export function tokenize(text: string, opts: TokenizerOptions = DEFAULT_TOKENIZER): string[] {
-  const spans = tokenizeSpans(text, opts);
-  const out = new Array<string>(spans.length);
-  for (let i = 0; i < spans.length; i++) out[i] = spans[i]!.token;
+  const out: string[] = [];
+  const n = text.length;
+  const seps = opts.separators.size > 0 ? opts.separators : undefined;
+  let start = -1;
+  let plain = true;
+  let upper = false;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 32;
+    const boundary =
+      c === 32 ||
+      (c >= 9 && c <= 13) ||
+      (c >= 128 && isSpace(c)) ||
+      (seps !== undefined && seps.has(c));
+    if (boundary) {
+      if (start >= 0) {
+        if (plain) {
+          const end = i - start > MAX_TOKEN_LENGTH ? start + MAX_TOKEN_LENGTH : i;
+          const w = text.slice(start, end);
+          out.push(upper ? w.toLowerCase() : w);
+        } else {
+          for (const span of tokenizeSpans(text.slice(start, i), opts)) out.push(span.token);
+        }
+        start = -1;
+        plain = true;
+        upper = false;
+      }
+      continue;
+    }
+    if (start < 0) start = i;
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue;
+    if (c >= 65 && c <= 90) upper = true;
+    else plain = false;
+  }
   return out;
 }
 

@@ -171,10 +171,10 @@ describeEmulatorOnly("fault injection (issue 4)", () => {
     expect(hit.json).toEqual({ message: "boom" });
     expect((await raw(ts, "DELETE", "/__emulator/faults")).status).toBe(200);
     expect((await raw(ts, "GET", `/collections/${name}`)).status).toBe(200);
-    const down = await raw(ts, "POST", "/__emulator/faults", { action: "down", ms: 100 });
+    const down = await raw(ts, "POST", "/__emulator/faults", { action: "down", ms: 500 });
     expect(down.status).toBe(200);
-    await expect.poll(() => emu().faults.isDown, { timeout: 2000 }).toBe(true);
-    await expect.poll(() => emu().faults.isDown, { timeout: 5000 }).toBe(false);
+    await expect.poll(() => emu().faults.isDown, { interval: 5, timeout: 2000 }).toBe(true);
+    await expect.poll(() => emu().faults.isDown, { interval: 20, timeout: 5000 }).toBe(false);
     const stats = await raw(ts, "GET", "/__emulator/stats");
     expect(stats.json.requests).toBeGreaterThan(0);
   });
