@@ -11,7 +11,12 @@ import type { WindowReader } from "./window-reader.js";
  */
 export type SyncBackend = Pick<
   TypesenseBackend,
-  "importDocuments" | "getDocuments" | "deleteDocuments" | "exportIds" | "ensureCollection"
+  | "importDocuments"
+  | "getDocuments"
+  | "deleteDocuments"
+  | "exportIds"
+  | "ensureCollection"
+  | "getCollection"
 >;
 
 /** State shared by the stages of one run attempt. */
@@ -25,6 +30,12 @@ export interface RunContext {
   leaseTtlMs: number;
   reader: WindowReader;
   sagaEnabled: boolean;
+  /**
+   * The collection held no document when this attempt started and document
+   * ids are unique: no pre-image can exist, so windows skip the export and the
+   * orphan sweep has nothing to find.
+   */
+  collectionEmptyAtStart: boolean;
   /** Mutated in place; persisted by every checkpoint. */
   counters: RunCounters;
   /** Runs a Typesense call with the import retry policy (counts retries). */

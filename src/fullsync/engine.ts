@@ -1,10 +1,14 @@
 import type pg from "pg";
 import { createDocumentMapper, describeTable } from "../catalog/index.js";
 import type { Logger } from "../lifecycle/index.js";
+import { prepareCollection } from "./collection.js";
 import type { RunContext, SyncBackend } from "./context.js";
 import { claimLease, keepLease, type Lease, LeaseLostError, releaseLease } from "./lease.js";
-import { buildManifest, readManifestWindow, recordEstimate } from "./manifest.js";
+import { buildManifest, recordEstimate } from "./manifest.js";
 import { sweepOrphans } from "./orphan-sweep.js";
+
+export { RunFailure } from "./collection.js";
+
 import { JobNotFoundError, RunConflictError, type RunTrigger } from "./request-run.js";
 import { withImportRetry } from "./retry.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
@@ -19,8 +23,9 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { hasBackups } from "./saga.js";
-import { processWindow, type WindowSummary } from "./window.js";
+import type { WindowSummary } from "./window.js";
 import { createWindowReader, type WindowReader } from "./window-reader.js";
+import { runWindows } from "./windows-loop.js";
 
 export interface FullSyncEngineOptions {
   /** Control DB pool (jobs, runs, manifest, backups, dead letters). */
@@ -74,11 +79,6 @@ export interface FullSyncEngine {
    * Throws JobNotFoundError, or RunConflictError when another holder has the lease.
    */
   runJob(jobId: string, opts: RunJobOptions): Promise<RunResult>;
-}
-
-/** A failure that ends the run (as opposed to an interruption, which leaves it open). */
-export class RunFailure extends Error {
-  override readonly name = "RunFailure";
 }
 
 const NO_READER: WindowReader = {
@@ -150,6 +150,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       leaseTtlMs: opts.leaseTtlMs,
       reader: NO_READER, // replaced once the table is described
       sagaEnabled: opts.sagaBackupEnabled,
+      collectionEmptyAtStart: false,
       counters,
       log,
       onRollbackBatch: opts.onRollbackBatch,
@@ -241,26 +242,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         queryableFields: job.queryableFields,
       });
       ctx.reader = createWindowReader({ source, mapper });
-      const ensured = await ctx.retry("ensure collection", () =>
-        backend.ensureCollection(mapper.collectionSchema(job.collectionName)),
-      );
-      if (ensured.typeConflicts.length > 0) {
-        const list = ensured.typeConflicts
-          .map(
-            (c) =>
-              `field "${c.field}" is ${c.existing} in the collection but ${c.desired} in the table`,
-          )
-          .join("; ");
-        throw new RunFailure(
-          `collection "${job.collectionName}" does not match the table: ${list}; drop or recreate the collection (or exclude the column)`,
-        );
-      }
-      if (ensured.created || ensured.addedFields.length > 0) {
-        log.info(
-          { created: ensured.created, addedFields: ensured.addedFields },
-          "collection schema updated",
-        );
-      }
+      ctx.collectionEmptyAtStart = await prepareCollection(ctx, mapper);
 
       let total = run.manifestTotalRows ?? 0;
       let nextSeq = run.nextManifestSeq;
@@ -273,22 +255,21 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         processed = 0;
         log.info({ total }, "manifest built");
       }
-      const size = opts.windowSize ?? job.windowSize;
-      if (nextSeq < total)
-        await setStage(control, run.id, "windows", `at seq ${nextSeq} of ${total}`);
-      while (nextSeq < total) {
-        if (stopped()) return result("interrupted");
-        const rows = await readManifestWindow(control, run.id, nextSeq, size);
-        if (rows.length === 0) break;
-        const w = await processWindow(ctx, rows, processed);
-        nextSeq = w.toSeq;
-        processed += w.rows;
-        await opts.onWindowCommitted?.(w);
-      }
+      const pass = await runWindows(ctx, {
+        total,
+        nextSeq,
+        processed,
+        windowSize: opts.windowSize ?? job.windowSize,
+        stopped,
+        onWindowCommitted: opts.onWindowCommitted,
+      });
+      if (pass === "interrupted") return result("interrupted");
       if (stopped()) return result("interrupted");
-      await setStage(control, run.id, "orphan_sweep", "deleting docs whose rows are gone");
-      const orphans = await sweepOrphans(ctx, total);
-      if (orphans > 0) log.info({ orphans }, "orphans deleted");
+      if (!ctx.collectionEmptyAtStart) {
+        await setStage(control, run.id, "orphan_sweep", "deleting docs whose rows are gone");
+        const orphans = await sweepOrphans(ctx, total);
+        if (orphans > 0) log.info({ orphans }, "orphans deleted");
+      }
       if (!(await finish("succeeded", null, total))) return result("interrupted");
       return result("succeeded");
     }

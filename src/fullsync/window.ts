@@ -27,33 +27,38 @@ interface Rejected {
   payload: string;
 }
 
+/** A window read and diffed, nothing written yet (safe to discard). */
+export interface PreparedWindow {
+  rows: readonly { seq: number; docId: string }[];
+  /** New or changed documents to upsert. */
+  changed: Document[];
+  /** Pre-images of the window's ids that exist in Typesense now. */
+  pre: Map<string, Document>;
+  unchanged: number;
+  /** Ids whose row vanished since the manifest while their doc exists. */
+  vanished: string[];
+}
+
 /**
- * One window, in this order (each step is safe to repeat after a crash,
- * because the checkpoint only moves at the end):
+ * Read phase of a window: rows by id -> pre-images -> diff. It writes nothing,
+ * so the engine runs it for window N+1 while window N is being written (the
+ * windows' id sets are disjoint), and may drop it on abort.
  *
- *   read rows by id -> export pre-images -> diff (unchanged docs are skipped)
- *   -> [saga] commit backups -> upsert changed docs (retry) + delete docs whose
- *   row vanished since the manifest -> ONE transaction: lease fence + checkpoint
- *   + counters + dead letters.
- *
- * Write to Typesense first, persist the checkpoint second: a crash in between
- * repeats the window, and every write in it is idempotent (upsert, delete).
+ * When the collection was empty when the attempt started (and ids are unique),
+ * no doc of a later window can exist yet: the pre-image export is skipped.
  */
-export async function processWindow(
+export async function prepareWindow(
   ctx: RunContext,
   rows: readonly { seq: number; docId: string }[],
-  processedBefore: number,
-): Promise<WindowSummary> {
-  const first = rows[0];
-  const last = rows[rows.length - 1];
-  if (!first || !last) throw new Error("processWindow: empty window");
-  const collection = ctx.job.collectionName;
+): Promise<PreparedWindow> {
+  if (rows.length === 0) throw new Error("prepareWindow: empty window");
   const ids = rows.map((r) => r.docId);
-  const seqOf = new Map(rows.map((r) => [r.docId, r.seq]));
-
   const read = await ctx.reader.read(ids);
-  const pre = await ctx.retry("export pre-images", () => ctx.backend.getDocuments(collection, ids));
-
+  const pre = ctx.collectionEmptyAtStart
+    ? new Map<string, Document>()
+    : await ctx.retry("export pre-images", () =>
+        ctx.backend.getDocuments(ctx.job.collectionName, ids),
+      );
   const changed: Document[] = [];
   let unchanged = 0;
   for (const doc of read.documents.values()) {
@@ -63,8 +68,31 @@ export async function processWindow(
   }
   // Rows deleted from the source since the manifest: their docs are orphans now.
   const vanished = read.missing.filter((id) => pre.has(id));
+  return { rows, changed, pre, unchanged, vanished };
+}
+
+/**
+ * Write phase, in this order (each step is safe to repeat after a crash,
+ * because the checkpoint only moves at the end):
+ *
+ *   [saga] commit backups -> upsert changed docs (retry) + delete vanished docs
+ *   -> ONE transaction: lease fence + checkpoint + counters + dead letters.
+ *
+ * Write to Typesense first, persist the checkpoint second: a crash in between
+ * repeats the window, and every write in it is idempotent (upsert, delete).
+ */
+export async function commitWindow(
+  ctx: RunContext,
+  w: PreparedWindow,
+  processedBefore: number,
+): Promise<WindowSummary> {
+  const { rows, changed, pre, vanished } = w;
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  const collection = ctx.job.collectionName;
 
   if (ctx.sagaEnabled && (changed.length > 0 || vanished.length > 0)) {
+    const seqOf = new Map(rows.map((r) => [r.docId, r.seq]));
     const backups: Backup[] = [];
     for (const doc of changed) {
       backups.push({
@@ -109,7 +137,7 @@ export async function processWindow(
 
   const c = ctx.counters;
   c.imported += importedIds.length;
-  c.unchanged += unchanged;
+  c.unchanged += w.unchanged;
   c.failed += rejected.length;
   c.deleted += vanished.length;
   const toSeq = last.seq + 1;
@@ -139,7 +167,7 @@ export async function processWindow(
     toSeq,
     rows: rows.length,
     imported: importedIds.length,
-    unchanged,
+    unchanged: w.unchanged,
     failed: rejected.length,
     deleted: vanished.length,
   };

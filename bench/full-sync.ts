@@ -1,0 +1,327 @@
+/**
+ * Full-sync benchmark (issue 6 point 7).
+ *
+ *   npx tsx bench/full-sync.ts [rows] [--window N] [--indexed-rows N]
+ *
+ * Measures in ONE run, on one machine:
+ *   1. baseline: `COPY (SELECT row_to_json(t) FROM t) TO STDOUT` of the table (rows/s);
+ *   2. our full sync into the null-sink emulator, saga off and saga on (rows/s, ratio
+ *      to the baseline, target >= 0.5x; the saga's extra cost separately);
+ *   3. the indexing emulator's own import ceiling, and our full sync into it;
+ *   4. the sidecar's peak RSS (target <= 256 MB): every engine run happens in a child
+ *      process (this file with --child), which samples its RSS; Postgres and the
+ *      emulators live elsewhere, as they would in production.
+ *
+ * Uses BENCH_DATABASE_URL (a superuser URL) when set, else starts embedded Postgres.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import { migrate } from "../src/db/migrate.js";
+import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
+import { startEmulator } from "../src/emulator/index.js";
+import { createFullSyncEngine, type RunResult } from "../src/fullsync/index.js";
+import { createLogger } from "../src/lifecycle/index.js";
+import { createTypesenseBackend } from "../src/typesense/index.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SQL_DIR = join(HERE, "..", "sql");
+const API_KEY = "bench-key";
+
+interface ChildConfig {
+  controlUrl: string;
+  sourceUrl: string;
+  typesenseUrl: string;
+  jobId: string;
+  saga: boolean;
+  windowSize: number;
+}
+
+interface ChildReport {
+  result: RunResult;
+  elapsedMs: number;
+  peakRssMb: number;
+  maxRssMb: number;
+}
+
+// ---------------------------------------------------------------- child: one engine run
+async function child(cfg: ChildConfig): Promise<void> {
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
+  const control = new pg.Pool({ connectionString: cfg.controlUrl, max: 4 });
+  const source = new pg.Pool({ connectionString: cfg.sourceUrl, max: 4 });
+  const backend = createTypesenseBackend({
+    nodes: [cfg.typesenseUrl],
+    apiKey: API_KEY,
+    timeoutMs: 120_000,
+  });
+  const engine = createFullSyncEngine({
+    control,
+    source: () => source,
+    backendFor: async () => backend,
+    owner: "bench",
+    log: createLogger({ level: "warn", destination: process.stderr }),
+    importMaxAttempts: 3,
+    importRetryBaseMs: 400,
+    sagaBackupEnabled: cfg.saga,
+    leaseTtlMs: 60_000,
+    windowSize: cfg.windowSize,
+  });
+  const t0 = performance.now();
+  const result = await engine.runJob(cfg.jobId, { trigger: "cli" });
+  const elapsedMs = performance.now() - t0;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  const report: ChildReport = {
+    result,
+    elapsedMs,
+    peakRssMb: peak / 2 ** 20,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  await backend.close();
+  await Promise.all([control.end(), source.end()]);
+}
+
+function runChild(cfg: ChildConfig): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [
+        ...(process.argv.includes("--cpu-prof") ? ["--cpu-prof", "--cpu-prof-dir=/tmp/fullsync-prof"] : []),
+        "--import",
+        "tsx",
+        fileURLToPath(import.meta.url),
+        "--child",
+        JSON.stringify(cfg),
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += String(d);
+    });
+    proc.on("error", reject);
+    proc.on("exit", (code) => {
+      if (code !== 0) return reject(new Error(`bench child exited with ${code}`));
+      resolve(JSON.parse(out.trim().split("\n").pop() ?? "{}") as ChildReport);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- parent
+function arg(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : undefined;
+}
+
+async function createDb(adminUrl: string, name: string): Promise<string> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  await c.query(`drop database if exists ${name} with (force)`);
+  await c.query(`create database ${name}`);
+  await c.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** ~400-byte rows: the row_to_json text of a row averages about 400 bytes. */
+async function fillTable(source: pg.Pool, table: string, rows: number): Promise<number> {
+  await source.query(`create table ${table} (
+    id bigint primary key, sku text not null, title text not null, description text,
+    price numeric(10,2), qty int4, active bool, tags text[], created_at timestamptz)`);
+  await source.query(
+    `insert into ${table}
+     select g, 'SKU-' || lpad(g::text, 9, '0'), 'Product number ' || g || ' ' || md5(g::text),
+            repeat(md5((g * 7)::text) || ' ', 6), (g % 100000) / 100.0, g % 5000, g % 3 <> 0,
+            array['tag' || (g % 17), 'tag' || (g % 101), 'all'],
+            timestamptz '2024-01-01' + make_interval(secs => g)
+       from generate_series(1, $1) g`,
+    [rows],
+  );
+  await source.query(`vacuum analyze ${table}`);
+  const r = await source.query<{ avg: string }>(
+    `select avg(length(row_to_json(t)::text))::int as avg from ${table} t`,
+  );
+  return Number(r.rows[0]?.avg ?? 0);
+}
+
+async function copyBaseline(source: pg.Pool, table: string): Promise<number> {
+  const c = await source.connect();
+  try {
+    const t0 = performance.now();
+    let bytes = 0;
+    await pipeline(
+      c.query(copyTo(`copy (select row_to_json(t) from ${table} t) to stdout`)),
+      new Writable({
+        write(chunk: Buffer, _e, cb) {
+          bytes += chunk.length;
+          cb();
+        },
+      }),
+    );
+    return performance.now() - t0;
+  } finally {
+    c.release();
+  }
+}
+
+async function insertJob(control: pg.Pool, table: string, collection: string, url: string) {
+  const p = await control.query<{ id: string }>(
+    `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
+     values ($1, $2, $3, 'y') returning id`,
+    [`bench-${collection}`, url, `plain:${API_KEY}`],
+  );
+  const j = await control.query<{ id: string }>(
+    `insert into typesense_sync_jobs (profile_id, source_client_name, source_table_name,
+       collection_name, document_id_column) values ($1, 'bench', $2, $3, 'id') returning id`,
+    [p.rows[0]!.id, table, collection],
+  );
+  return j.rows[0]!.id;
+}
+
+async function importCeiling(url: string, source: pg.Pool, table: string, rows: number) {
+  // the indexing emulator's own limit: pre-built docs, 1000 per import request
+  const backend = createTypesenseBackend({ nodes: [url], apiKey: API_KEY, timeoutMs: 120_000 });
+  const collection = `ceiling_${randomBytes(3).toString("hex")}`;
+  await backend.createCollection({
+    name: collection,
+    fields: [
+      { name: "title", type: "string" },
+      { name: "description", type: "string" },
+    ],
+  });
+  const r = await source.query<{ doc: string }>(
+    `select row_to_json(t)::text as doc from (select id::text as id, sku, title, description, price,
+            qty, active, tags from ${table} where id <= $1) t`,
+    [rows],
+  );
+  const lines = r.rows.map((x) => x.doc);
+  const t0 = performance.now();
+  for (let i = 0; i < lines.length; i += 1000) {
+    await backend.importDocuments(collection, lines.slice(i, i + 1000), { action: "upsert" });
+  }
+  const ms = performance.now() - t0;
+  await backend.deleteCollection(collection);
+  await backend.close();
+  return (lines.length / ms) * 1000;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function main(): Promise<void> {
+  const rows = Number(
+    process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : 1_000_000,
+  );
+  const windowSize = arg("--window") ?? 1000;
+  const indexedRows = Math.min(rows, arg("--indexed-rows") ?? 100_000);
+  // biome-ignore lint/style/noProcessEnv: benchmark entry point
+  const external = process.env.BENCH_DATABASE_URL;
+  const embedded = external
+    ? undefined
+    : await startEmbeddedPostgres({
+        settings: { fsync: "off", synchronous_commit: "off", shared_buffers: "256MB" },
+      });
+  const adminUrl = external ?? embedded!.adminUrl;
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  try {
+    const controlUrl = await createDb(adminUrl, "bench_control");
+    const sourceUrl = await createDb(adminUrl, "bench_source");
+    const control = new pg.Pool({ connectionString: controlUrl, max: 4 });
+    const source = new pg.Pool({ connectionString: sourceUrl, max: 4 });
+    // idle connections die with the embedded server at the end
+    for (const p of [control, source]) p.on("error", () => {});
+    await migrate({ pool: control, dir: SQL_DIR, log: createLogger({ level: "silent" }) });
+    log(`filling ${fmt(rows)} rows ...`);
+    const avgBytes = await fillTable(source, "items", rows);
+    await copyBaseline(source, "items"); // warm the cache
+    const copyMs = await copyBaseline(source, "items");
+    const copyRate = (rows / copyMs) * 1000;
+    log(`baseline COPY row_to_json: ${fmt(copyRate)} rows/s`);
+
+    const nullSink = await startEmulator({ apiKey: API_KEY, nullSink: true });
+    const indexing = await startEmulator({ apiKey: API_KEY });
+    const results: { name: string; rows: number; rate: number; report: ChildReport }[] = [];
+    const scenario = async (name: string, url: string, saga: boolean, table: string, n: number) => {
+      const jobId = await insertJob(control, table, `${table}_${name.replace(/\W+/g, "_")}`, url);
+      log(`running: ${name} ...`);
+      const report = await runChild({
+        controlUrl,
+        sourceUrl,
+        typesenseUrl: url,
+        jobId,
+        saga,
+        windowSize,
+      });
+      if (report.result.status !== "succeeded") throw new Error(`${name}: ${report.result.error}`);
+      const rate = (n / report.elapsedMs) * 1000;
+      results.push({ name, rows: n, rate, report });
+      log(`  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB`);
+    };
+    await scenario("null sink, saga off", nullSink.url, false, "items", rows);
+    await scenario("null sink, saga on", nullSink.url, true, "items", rows);
+    await source.query(
+      `create table items_indexed as select * from items where id <= $1;
+       alter table items_indexed add primary key (id); analyze items_indexed`.replace(
+        "$1",
+        String(indexedRows),
+      ),
+    );
+    const ceiling = await importCeiling(indexing.url, source, "items", indexedRows);
+    log(`indexing emulator ceiling: ${fmt(ceiling)} docs/s`);
+    await scenario(
+      "indexing emulator, saga off",
+      indexing.url,
+      false,
+      "items_indexed",
+      indexedRows,
+    );
+    await scenario(
+      "indexing emulator, saga on (2nd run: all unchanged)",
+      indexing.url,
+      true,
+      "items_indexed",
+      indexedRows,
+    );
+
+    const off = results[0]!;
+    const on = results[1]!;
+    const lines = [
+      `Full sync benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`,
+      `${fmt(rows)} rows, avg row_to_json ${avgBytes} bytes, window ${windowSize}`,
+      "",
+      "| Measure | Rows | Rate (rows/s) | vs COPY | Peak RSS (MB) |",
+      "|---|---|---|---|---|",
+      `| baseline COPY (SELECT row_to_json(t) ...) TO STDOUT | ${fmt(rows)} | ${fmt(copyRate)} | 1.00x | - |`,
+      ...results.map(
+        (r) =>
+          `| full sync, ${r.name} | ${fmt(r.rows)} | ${fmt(r.rate)} | ${(r.rate / copyRate).toFixed(2)}x | ${r.report.peakRssMb.toFixed(0)} |`,
+      ),
+      `| indexing emulator import ceiling (pre-built docs) | ${fmt(indexedRows)} | ${fmt(ceiling)} | - | - |`,
+      "",
+      `Saga backup cost (null sink): ${((on.report.elapsedMs / off.report.elapsedMs - 1) * 100).toFixed(0)}% more time (${fmt(off.rate)} -> ${fmt(on.rate)} rows/s).`,
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+    await nullSink.close();
+    await indexing.close();
+    await control.end();
+    await source.end();
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+if (process.argv[2] === "--child") {
+  await child(JSON.parse(process.argv[3] ?? "{}") as ChildConfig);
+} else {
+  await main();
+}
