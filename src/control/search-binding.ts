@@ -82,3 +82,44 @@ export async function resolveSearchBinding(
     backendVersion: `${row.profile_id}@${row.profile_updated_at.toISOString()}`,
   };
 }
+
+/**
+ * Successful resolutions kept for `ttlMs`, because a search must not pay a
+ * control-DB round trip (the overhead target is <= 1 ms over Typesense).
+ * Staleness is bounded: writes through this process's API call invalidate(),
+ * and changes made elsewhere (another instance, SQL) show after ttlMs at most.
+ * Misses (404/409) are never cached.
+ */
+export interface SearchBindingCache {
+  resolve(target: SearchTarget): Promise<SearchBinding>;
+  invalidate(): void;
+}
+
+export function createSearchBindingCache(
+  pool: pg.Pool,
+  box: SecretBox,
+  opts: { ttlMs: number; maxEntries?: number },
+): SearchBindingCache {
+  const entries = new Map<string, { binding: SearchBinding; until: number }>();
+  let generation = 0;
+  return {
+    async resolve(target) {
+      const key = JSON.stringify(target);
+      const now = Date.now();
+      const hit = entries.get(key);
+      if (hit && hit.until > now) return hit.binding;
+      const gen = generation;
+      const binding = await resolveSearchBinding(pool, box, target);
+      // an invalidate() during the query means the row may be older than the write
+      if (gen === generation) {
+        if (entries.size >= (opts.maxEntries ?? 10_000)) entries.clear();
+        entries.set(key, { binding, until: now + opts.ttlMs });
+      }
+      return binding;
+    },
+    invalidate() {
+      generation++;
+      entries.clear();
+    },
+  };
+}

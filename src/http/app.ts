@@ -2,9 +2,10 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
+import { createSearchBindingCache } from "../control/search-binding.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients } from "../control/typesense-clients.js";
-import { authMiddleware } from "./auth.js";
+import { createAuth } from "./auth.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
@@ -36,6 +37,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   };
   // one Typesense client per saved backend version, shared by all requests
   const clients = createTypesenseClients(deps.log);
+  // search resolves its job from memory for up to 2 s (see SearchBindingCache)
+  const bindings = createSearchBindingCache(deps.pools.control, policy.box, { ttlMs: 2_000 });
 
   // Incoming X-Request-Id is kept when it is short and [\w-=] only; else a UUID.
   app.use(requestId());
@@ -63,7 +66,18 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       "request",
     );
   });
-  app.use(authMiddleware(deps));
+  const auth = createAuth(deps);
+  app.use(auth.middleware);
+  // A successful write through this API drops what it could have made stale.
+  app.use(async (c, next) => {
+    await next();
+    if (c.req.method === "GET" || c.res.status >= 400) return;
+    const p = c.req.path;
+    if (p.startsWith("/admin/api-keys")) auth.invalidate();
+    if (p.startsWith("/typesense/backends") || p.startsWith("/typesense/sync-jobs")) {
+      bindings.invalidate();
+    }
+  });
   app.use(
     bodyLimit({
       maxSize: deps.config.server.body_limit_bytes,
@@ -86,7 +100,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/typesense/cdc-streams", cdcStreamRoutes(deps));
   app.route("/typesense/dead-letters", deadLetterRoutes(deps, policy, clients));
   // seed routes; after /typesense/backends, whose sub-app has no POST /test
-  app.route("/typesense", typesenseOpsRoutes(deps, policy, clients));
+  app.route("/typesense", typesenseOpsRoutes(deps, policy, clients, bindings));
 
   const metrics = deps.metrics;
   if (metrics) {

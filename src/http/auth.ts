@@ -58,9 +58,55 @@ function sha(s: string): Buffer {
  * Messages are Athena's. The static key is compared as SHA-256 digests with
  * timingSafeEqual (equal length, so no length leak either).
  */
-export function authMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
+export interface Auth {
+  middleware: MiddlewareHandler<AppEnv>;
+  /** Forget cached verifications (after an API key was changed or deleted). */
+  invalidate(): void;
+}
+
+/** Verified gateway keys are reused this long (Athena caches ~2 s as well). */
+const CREDENTIAL_TTL_MS = 2_000;
+/** last_used_at is written at most this often per key from one process. */
+const TOUCH_EVERY_MS = 30_000;
+
+type Credential = NonNullable<Awaited<ReturnType<typeof findCredential>>>;
+
+export function createAuth(deps: AppDeps): Auth {
   const adminDigest = sha(deps.config.auth.admin_key);
   const failOpen = deps.config.auth.gateway_keys_fail_mode === "open";
+  // Keyed by sha256 of the full token: only a caller holding the secret can
+  // hit an entry, and the secret itself is never kept. Only keys that passed
+  // the hash check are cached; activity, expiry and client binding are checked
+  // on every request. Revocation through this API invalidates at once; a change
+  // made elsewhere (another instance, SQL) shows within CREDENTIAL_TTL_MS.
+  const verified = new Map<string, { cred: Credential; until: number }>();
+  const touched = new Map<string, number>();
+
+  async function lookup(
+    token: string,
+    publicId: string,
+    secret: string,
+  ): Promise<Credential | null> {
+    const key = sha(token).toString("hex");
+    const now = Date.now();
+    const hit = verified.get(key);
+    if (hit && hit.until > now) return hit.cred;
+    const cred = await findCredential(deps.pools.control, publicId);
+    if (!cred || !secretMatches(cred.key_salt, secret, cred.key_hash)) return null;
+    if (verified.size >= 10_000) verified.clear();
+    verified.set(key, { cred, until: now + CREDENTIAL_TTL_MS });
+    return cred;
+  }
+
+  function touch(id: string): void {
+    const now = Date.now();
+    if ((touched.get(id) ?? 0) > now - TOUCH_EVERY_MS) return;
+    if (touched.size >= 10_000) touched.clear();
+    touched.set(id, now);
+    touchLastUsed(deps.pools.control, id).catch((e: unknown) =>
+      deps.log.warn({ component: "auth", err: e }, "could not record API key use"),
+    );
+  }
 
   async function principalFor(
     keys: string[],
@@ -72,19 +118,18 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
     for (const k of keys) admin = timingSafeEqual(sha(k), adminDigest) || admin;
     if (admin) return { kind: "admin" };
 
-    const token = keys.map(parseGatewayToken).find((t) => t !== null);
-    if (!token) throw new ApiError(401, "Invalid API key");
-    let cred: Awaited<ReturnType<typeof findCredential>>;
+    const raw = keys.find((k) => parseGatewayToken(k) !== null);
+    const token = raw === undefined ? null : parseGatewayToken(raw);
+    if (raw === undefined || !token) throw new ApiError(401, "Invalid API key");
+    let cred: Credential | null;
     try {
-      cred = await findCredential(deps.pools.control, token.publicId);
+      cred = await lookup(raw, token.publicId, token.secret);
     } catch (e) {
       deps.log.warn({ component: "auth", err: e }, "API key store unavailable");
       if (failOpen) return { kind: "unverified", publicId: token.publicId };
       throw new ApiError(503, "API key validation unavailable");
     }
-    if (!cred || !secretMatches(cred.key_salt, token.secret, cred.key_hash)) {
-      throw new ApiError(401, "Invalid API key");
-    }
+    if (!cred) throw new ApiError(401, "Invalid API key");
     if (!cred.is_active) throw new ApiError(401, "Inactive API key");
     if (cred.expires_at && cred.expires_at.getTime() <= Date.now()) {
       throw new ApiError(401, "Expired API key");
@@ -92,9 +137,7 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
     if (cred.client_name !== null && cred.client_name !== clientHeader) {
       throw new ApiError(403, "API key client mismatch");
     }
-    touchLastUsed(deps.pools.control, cred.id).catch((e: unknown) =>
-      deps.log.warn({ component: "auth", err: e }, "could not record API key use"),
-    );
+    touch(cred.id);
     return {
       kind: "gateway",
       keyId: cred.id,
@@ -104,7 +147,7 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
     };
   }
 
-  return async (c, next) => {
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     const path = c.req.path;
     if ((c.req.method === "GET" || c.req.method === "HEAD") && PUBLIC_PATHS.has(path)) {
       return next();
@@ -121,5 +164,11 @@ export function authMiddleware(deps: AppDeps): MiddlewareHandler<AppEnv> {
       c.get("log").debug({ component: "auth", keyPublicId: principal.publicId }, "gateway key");
     }
     return next();
+  };
+  return {
+    middleware,
+    invalidate() {
+      verified.clear();
+    },
   };
 }

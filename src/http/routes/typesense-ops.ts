@@ -6,7 +6,7 @@ import {
   backendConnection,
   checkNodeUrl,
 } from "../../control/backends.js";
-import { resolveSearchBinding } from "../../control/search-binding.js";
+import type { SearchBindingCache } from "../../control/search-binding.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../../control/typesense-clients.js";
 import type { DocumentValue } from "../../typesense/index.js";
 import type { AppDeps } from "../deps.js";
@@ -37,6 +37,7 @@ export function typesenseOpsRoutes(
   deps: AppDeps,
   policy: BackendPolicy,
   clients: TypesenseClients,
+  bindings: SearchBindingCache,
 ) {
   const pool = deps.pools.control;
   const connectionOf = async (t: z.infer<typeof BackendTarget>): Promise<BackendConnection> =>
@@ -129,9 +130,7 @@ export function typesenseOpsRoutes(
       }),
       async (c) => {
         const b = c.req.valid("json");
-        const binding = await resolveSearchBinding(
-          pool,
-          policy.box,
+        const binding = await bindings.resolve(
           b.job_id !== undefined
             ? { job_id: b.job_id }
             : {
