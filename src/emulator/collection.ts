@@ -84,8 +84,8 @@ export class Collection {
   /** Scalar numeric/bool fields by name (maintained for live docs; deleted seqs are stale). */
   readonly columns = new Map<string, NumColumn>();
   /**
-   * Raw value of every concrete field by seq, for facets and string filters: an array read is
-   * much cheaper than a dynamic property lookup on each document.
+   * Raw value of every facet field by seq: counting facets over many matches reads an array
+   * instead of doing a dynamic property lookup on each document.
    */
   readonly values = new Map<string, unknown[]>();
   #concrete: Field[] = [];
@@ -151,7 +151,7 @@ export class Collection {
       }
     }
     for (const f of this.#concrete) {
-      if (!this.values.has(f.name)) {
+      if (f.facet && !this.values.has(f.name)) {
         const vals: unknown[] = [];
         this.values.set(f.name, vals);
         for (const d of this.docs.values()) vals[d.seq] = readField(d.doc, f.name, this.#nested);
@@ -184,10 +184,18 @@ export class Collection {
     return this.schema.enable_nested_fields;
   }
 
+  /** Indexes a new doc (its seq is the highest so far). */
   #index(d: StoredDoc): void {
-    for (const [name, idx] of this.textIndexes) idx.add(d.seq, this.#fieldTokens(d.doc, name));
-    for (const [name, col] of this.columns) col.set(d.seq, readField(d.doc, name, this.#nested));
-    for (const [name, vals] of this.values) vals[d.seq] = readField(d.doc, name, this.#nested);
+    const nested = this.#nested;
+    for (const [name, idx] of this.textIndexes) {
+      const v = readField(d.doc, name, nested);
+      if (typeof v === "string") idx.addText(d.seq, v, this.#tokenizer);
+      else if (Array.isArray(v)) {
+        for (const e of v) if (typeof e === "string") idx.addText(d.seq, e, this.#tokenizer);
+      }
+    }
+    for (const [name, col] of this.columns) col.set(d.seq, readField(d.doc, name, nested));
+    for (const [name, vals] of this.values) vals[d.seq] = readField(d.doc, name, nested);
   }
 
   /** Re-indexes only the tokens that changed between two versions of a live doc. */
@@ -260,7 +268,16 @@ export class Collection {
       return fail(404, `Could not find a document with id: ${id}`);
     }
     const partial = (action === "update" || action === "emplace") && (existing || nullSink);
-    const doc: Record<string, unknown> = { ...input, id };
+    // Merge-patch: a null in a partial write removes the key; remember them before validation
+    // removes optional nulls from the input.
+    let nullKeys: string[] | undefined;
+    if (partial) {
+      for (const k in input) if (input[k] === null) (nullKeys ??= []).push(k);
+    }
+    // `input` is a freshly parsed object owned by this request, so it is validated (coerced,
+    // pruned) in place instead of copied.
+    const doc = input;
+    if (rawId === undefined) doc.id = id;
     const extra = this.#dynamic.length > 0 ? this.#dynamicFieldsFor(doc) : [];
     const fields = extra.length > 0 ? [...this.#concrete, ...extra] : this.#concrete;
     const ctx = {
@@ -278,12 +295,9 @@ export class Collection {
     let next: Record<string, unknown>;
     if (partial && existing) {
       next = { ...existing.doc };
-      for (const [k, v] of Object.entries(doc)) next[k] = v;
-      // Merge-patch: a null in the input removes the key (validation already removed optional
-      // schema fields from `doc`; non-schema nulls are removed here).
-      for (const [k, v] of Object.entries(input)) {
-        if (v === null && (doc[k] === undefined || doc[k] === null)) delete next[k];
-      }
+      for (const k in doc) next[k] = doc[k];
+      if (nullKeys)
+        for (const k of nullKeys) if (doc[k] === undefined || doc[k] === null) delete next[k];
     } else {
       next = doc;
     }
