@@ -72,7 +72,6 @@ async function timed(f: () => Promise<Response>): Promise<number> {
 async function main(): Promise<void> {
   const queries = Number(process.argv[2] ?? 3000);
   const log = createLogger({ level: "silent" });
-  // biome-ignore lint/style/noProcessEnv: benchmark entry point
   const external = process.env.BENCH_DATABASE_URL;
   const embedded = external
     ? undefined
