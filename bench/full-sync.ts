@@ -48,6 +48,8 @@ interface ChildReport {
   elapsedMs: number;
   peakRssMb: number;
   maxRssMb: number;
+  /** CPU time of the sidecar process (user + system) during the run, ms. */
+  cpuMs: number;
 }
 
 // ---------------------------------------------------------------- child: one engine run
@@ -76,8 +78,10 @@ async function child(cfg: ChildConfig): Promise<void> {
     windowSize: cfg.windowSize,
   });
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const result = await engine.runJob(cfg.jobId, { trigger: "cli" });
   const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
   const report: ChildReport = {
@@ -85,6 +89,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     elapsedMs,
     peakRssMb: peak / 2 ** 20,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await backend.close();
@@ -96,7 +101,9 @@ function runChild(cfg: ChildConfig): Promise<ChildReport> {
     const proc = spawn(
       process.execPath,
       [
-        ...(process.argv.includes("--cpu-prof") ? ["--cpu-prof", "--cpu-prof-dir=/tmp/fullsync-prof"] : []),
+        ...(process.argv.includes("--cpu-prof")
+          ? ["--cpu-prof", "--cpu-prof-dir=/tmp/fullsync-prof"]
+          : []),
         "--import",
         "tsx",
         fileURLToPath(import.meta.url),
@@ -254,6 +261,7 @@ async function main(): Promise<void> {
     const scenario = async (name: string, url: string, saga: boolean, table: string, n: number) => {
       const jobId = await insertJob(control, table, `${table}_${name.replace(/\W+/g, "_")}`, url);
       log(`running: ${name} ...`);
+      const emu0 = process.cpuUsage();
       const report = await runChild({
         controlUrl,
         sourceUrl,
@@ -265,7 +273,10 @@ async function main(): Promise<void> {
       if (report.result.status !== "succeeded") throw new Error(`${name}: ${report.result.error}`);
       const rate = (n / report.elapsedMs) * 1000;
       results.push({ name, rows: n, rate, report });
-      log(`  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB`);
+      const emu = process.cpuUsage(emu0);
+      log(
+        `  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB, wall ${fmt(report.elapsedMs)} ms, sidecar CPU ${fmt(report.cpuMs)} ms, emulator CPU ${fmt((emu.user + emu.system) / 1000)} ms`,
+      );
     };
     await scenario("null sink, saga off", nullSink.url, false, "items", rows);
     await scenario("null sink, saga on", nullSink.url, true, "items", rows);

@@ -83,6 +83,7 @@ export interface FullSyncEngine {
 
 const NO_READER: WindowReader = {
   read: () => Promise.reject(new Error("window reader used before the table was described")),
+  readOrdered: () => Promise.reject(new Error("window reader used before the table was described")),
   existing: () => Promise.reject(new Error("window reader used before the table was described")),
 };
 

@@ -53,7 +53,7 @@ export async function prepareWindow(
 ): Promise<PreparedWindow> {
   if (rows.length === 0) throw new Error("prepareWindow: empty window");
   const ids = rows.map((r) => r.docId);
-  const read = await ctx.reader.read(ids);
+  const read = await ctx.reader.readOrdered(ids);
   const pre = ctx.collectionEmptyAtStart
     ? new Map<string, Document>()
     : await ctx.retry("export pre-images", () =>
