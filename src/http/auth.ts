@@ -6,6 +6,7 @@ import {
   secretMatches,
   touchLastUsed,
 } from "../control/api-keys.js";
+import type { Logger } from "../lifecycle/logger.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv, Principal } from "./env.js";
 import { ApiError } from "./errors.js";
@@ -98,19 +99,21 @@ export function createAuth(deps: AppDeps): Auth {
     return cred;
   }
 
-  function touch(id: string): void {
+  function touch(id: string, log: Logger): void {
     const now = Date.now();
     if ((touched.get(id) ?? 0) > now - TOUCH_EVERY_MS) return;
     if (touched.size >= 10_000) touched.clear();
     touched.set(id, now);
     touchLastUsed(deps.pools.control, id).catch((e: unknown) =>
-      deps.log.warn({ component: "auth", err: e }, "could not record API key use"),
+      log.warn({ component: "auth", err: e }, "could not record API key use"),
     );
   }
 
   async function principalFor(
     keys: string[],
     clientHeader: string | undefined,
+    /** the request's logger: its lines carry reqId */
+    log: Logger,
   ): Promise<Principal> {
     if (keys.length === 0) throw new ApiError(401, "API key required");
     // Check every presented value against the admin key (constant time each).
@@ -125,7 +128,7 @@ export function createAuth(deps: AppDeps): Auth {
     try {
       cred = await lookup(raw, token.publicId, token.secret);
     } catch (e) {
-      deps.log.warn({ component: "auth", err: e }, "API key store unavailable");
+      log.warn({ component: "auth", err: e }, "API key store unavailable");
       if (failOpen) return { kind: "unverified", publicId: token.publicId };
       throw new ApiError(503, "API key validation unavailable");
     }
@@ -137,7 +140,7 @@ export function createAuth(deps: AppDeps): Auth {
     if (cred.client_name !== null && cred.client_name !== clientHeader) {
       throw new ApiError(403, "API key client mismatch");
     }
-    touch(cred.id);
+    touch(cred.id, log);
     return {
       kind: "gateway",
       keyId: cred.id,
@@ -155,6 +158,7 @@ export function createAuth(deps: AppDeps): Auth {
     const principal = await principalFor(
       presentedKeys(c.req.raw.headers),
       c.req.header("x-athena-client")?.trim(),
+      c.get("log"),
     );
     if (!allowed(principal, c.req.method, path)) {
       throw new ApiError(403, "Insufficient API key rights");
