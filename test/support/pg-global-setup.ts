@@ -13,7 +13,6 @@ declare module "vitest" {
  * replication slots), unless TEST_DATABASE_URL points at an existing server.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // biome-ignore lint/style/noProcessEnv: test harness entry point
   const external = process.env.TEST_DATABASE_URL;
   if (external) {
     project.provide("pgAdminUrl", external);
