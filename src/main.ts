@@ -9,6 +9,7 @@ import { runDemo } from "./cli/demo.js";
 import { runEmulatorCommand } from "./cli/emulator.js";
 import { COMMANDS, type CommandName, HELP } from "./cli/help.js";
 import { runServe } from "./cli/serve.js";
+import { runSyncCommand } from "./cli/sync.js";
 import { ConfigError, loadConfig } from "./config/index.js";
 import { createPool, migrate } from "./db/index.js";
 import { createLogger } from "./lifecycle/index.js";
@@ -90,6 +91,14 @@ async function main(argv: string[]): Promise<number> {
           migrate: !values["no-migrate"],
           exit: (code) => process.exit(code),
         });
+      case "sync":
+        return await runSyncCommand({
+          config: loadOrExit(),
+          args: positionals,
+          isTTY: Boolean(process.stderr.isTTY),
+          out: process.stderr,
+          exit: (code) => process.exit(code),
+        });
       case "typesense-emulator":
         return await runEmulatorCommand({
           port: values.port === undefined ? 8108 : Number(values.port),
@@ -110,9 +119,6 @@ async function main(argv: string[]): Promise<number> {
           isTTY: Boolean(process.stdout.isTTY),
           exit: (code) => process.exit(code),
         });
-      default:
-        process.stderr.write(`"${name}" is not available yet in this build\n`);
-        return 2;
     }
   } catch (e) {
     if (e instanceof ConfigError) {

@@ -5,7 +5,11 @@ import { backendConnection } from "../control/backends.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients, type TypesenseClients } from "../control/typesense-clients.js";
 import type { Pools } from "../db/index.js";
-import { createFullSyncEngine, type FullSyncEngine } from "../fullsync/index.js";
+import {
+  createFullSyncEngine,
+  type FullSyncEngine,
+  type FullSyncEngineOptions,
+} from "../fullsync/index.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
 
@@ -42,6 +46,8 @@ export function createEngine(deps: {
   log: Logger;
   owner: string;
   backendFor: (profileId: string) => Promise<TypesenseBackend>;
+  /** Progress hook (the `sync run` command draws its bar from it). */
+  onWindowCommitted?: FullSyncEngineOptions["onWindowCommitted"];
 }): FullSyncEngine {
   const { config } = deps;
   return createFullSyncEngine({
@@ -54,5 +60,6 @@ export function createEngine(deps: {
     importRetryBaseMs: config.typesense.import_retry_base_ms,
     sagaBackupEnabled: config.typesense.sync_saga_backup_enabled,
     leaseTtlMs: config.fullsync.lease_ttl_ms,
+    ...(deps.onWindowCommitted ? { onWindowCommitted: deps.onWindowCommitted } : {}),
   });
 }
