@@ -170,33 +170,6 @@ export async function setStage(
   );
 }
 
-/** Persists the window checkpoint and counters (call inside the checkpoint transaction). */
-export async function writeCheckpoint(
-  db: Db,
-  runId: string,
-  cp: { nextSeq: number; processedRows: number; counters: RunCounters; message: string },
-): Promise<void> {
-  const c = cp.counters;
-  await db.query(
-    `update typesense_sync_runs
-        set next_manifest_seq = $2, manifest_processed_rows = $3, imported_count = $4,
-            unchanged_count = $5, failed_count = $6, deleted_count = $7, retry_attempt_count = $8,
-            stage_message = $9, updated_at = now()
-      where id = $1`,
-    [
-      runId,
-      cp.nextSeq,
-      cp.processedRows,
-      c.imported,
-      c.unchanged,
-      c.failed,
-      c.deleted,
-      c.retries,
-      cp.message,
-    ],
-  );
-}
-
 /** Counters only (orphan sweep, rollback bookkeeping). */
 export async function writeCounters(db: Db, runId: string, c: RunCounters): Promise<void> {
   await db.query(

@@ -1,9 +1,7 @@
-import type pg from "pg";
 import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
 import type { Document } from "../typesense/types.js";
+import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { RunContext } from "./context.js";
-import { renewLease } from "./lease.js";
-import { writeCheckpoint } from "./runs.js";
 import { type Backup, saveBackups } from "./saga.js";
 
 /** What one window did (also passed to the onWindowCommitted hook). */
@@ -18,13 +16,6 @@ export interface WindowSummary {
   unchanged: number;
   failed: number;
   deleted: number;
-}
-
-interface Rejected {
-  docId: string;
-  code: number;
-  error: string;
-  payload: string;
 }
 
 /** A window read and diffed, nothing written yet (safe to discard). */
@@ -76,7 +67,8 @@ export async function prepareWindow(
  * because the checkpoint only moves at the end):
  *
  *   [saga] commit backups -> upsert changed docs (retry) + delete vanished docs
- *   -> ONE transaction: lease fence + checkpoint + counters + dead letters.
+ *   -> ONE statement: lease fence + checkpoint + counters + dead letters
+ *   (checkpoint.ts). A rejected line (4xx) is a dead letter, not a retry.
  *
  * Write to Typesense first, persist the checkpoint second: a crash in between
  * repeats the window, and every write in it is idempotent (upsert, delete).
@@ -141,26 +133,17 @@ export async function commitWindow(
   c.failed += rejected.length;
   c.deleted += vanished.length;
   const toSeq = last.seq + 1;
-  const client = await ctx.control.connect();
-  try {
-    await client.query("begin");
-    // Fence: only the lease holder may move the checkpoint (and this renews it).
-    await renewLease(client, ctx.lease, ctx.leaseTtlMs);
-    await writeCheckpoint(client, ctx.runId, {
-      nextSeq: toSeq,
-      processedRows: processedBefore + rows.length,
-      counters: c,
-      message: `window ${first.seq}..${last.seq} done`,
-    });
-    await recordDeadLetters(client, ctx, rejected);
-    await resolveDeadLetters(client, ctx.job.id, importedIds);
-    await client.query("commit");
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  await commitCheckpoint(ctx.control, {
+    lease: ctx.lease,
+    leaseTtlMs: ctx.leaseTtlMs,
+    runId: ctx.runId,
+    nextSeq: toSeq,
+    processedRows: processedBefore + rows.length,
+    counters: c,
+    message: `window ${first.seq}..${last.seq} done`,
+    rejected,
+    importedIds,
+  });
   return {
     runId: ctx.runId,
     fromSeq: first.seq,
@@ -171,52 +154,4 @@ export async function commitWindow(
     failed: rejected.length,
     deleted: vanished.length,
   };
-}
-
-/**
- * A rejected line (4xx per line) is a dead letter, not a retry: one open letter
- * per (job, doc), its attempt count growing while the doc keeps failing.
- */
-async function recordDeadLetters(
-  client: pg.PoolClient,
-  ctx: RunContext,
-  rejected: readonly Rejected[],
-): Promise<void> {
-  if (rejected.length === 0) return;
-  // One row per doc id: ON CONFLICT cannot touch the same row twice in one statement.
-  const byId = new Map(rejected.map((r) => [r.docId, r]));
-  const list = [...byId.values()];
-  await client.query(
-    `insert into typesense_dead_letters
-       (job_id, run_id, origin, doc_id, operation, payload, error_code, error_message)
-     select $1, $2, 'full_sync', d.doc_id, 'upsert', d.payload::jsonb, d.code, d.error
-       from unnest($3::text[], $4::text[], $5::int[], $6::text[]) as d(doc_id, payload, code, error)
-     on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
-     do update set attempts = typesense_dead_letters.attempts + 1, last_failed_at = now(),
-                   run_id = excluded.run_id, origin = excluded.origin,
-                   operation = excluded.operation, payload = excluded.payload,
-                   error_code = excluded.error_code, error_message = excluded.error_message`,
-    [
-      ctx.job.id,
-      ctx.runId,
-      list.map((r) => r.docId),
-      list.map((r) => r.payload),
-      list.map((r) => r.code),
-      list.map((r) => r.error),
-    ],
-  );
-}
-
-/** A doc that imports now closes its open dead letter. */
-async function resolveDeadLetters(
-  client: pg.PoolClient,
-  jobId: string,
-  importedIds: readonly string[],
-): Promise<void> {
-  if (importedIds.length === 0) return;
-  await client.query(
-    `update typesense_dead_letters set status = 'resolved', resolved_at = now()
-      where job_id = $1 and status = 'open' and doc_id = any($2::text[])`,
-    [jobId, importedIds],
-  );
 }

@@ -116,6 +116,26 @@ describe("full sync", () => {
     expect(await runRows(db.pool, jobId)).toHaveLength(0);
   });
 
+  it("stops without moving the checkpoint once another instance took the lease over", async () => {
+    const { jobId } = await job("p_stolen", 300);
+    const steal = async (w: WindowSummary) => {
+      if (w.fromSeq !== 100) return;
+      // as if our lease had expired and another instance claimed it
+      await db.pool.query(
+        "update typesense_sync_jobs set lease_owner = 'thief', lease_token = gen_random_uuid() where id = $1",
+        [jobId],
+      );
+    };
+    const res = await engine({ onWindowCommitted: steal }).runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("interrupted");
+    const [run] = await runRows(db.pool, jobId);
+    expect(run).toMatchObject({ status: "running", next_manifest_seq: "200", finished_at: null });
+    const j = await db.pool.query("select lease_owner from typesense_sync_jobs where id = $1", [
+      jobId,
+    ]);
+    expect(j.rows[0].lease_owner).toBe("thief");
+  });
+
   itEmulatorOnly("retries injected 503s and counts the retries", async () => {
     const { jobId, collection } = await job("p_503", 300);
     ts.emulator!.faults.failNext({ ...IMPORT, status: 503, body: FAULT_BODIES.notReady, times: 2 });
