@@ -6,8 +6,9 @@
  * Client and server share this process (and the machine's cores), so the numbers include
  * the cost of producing and sending the requests.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type EmulatorHandle, startEmulator } from "../src/emulator/index.js";
 
@@ -121,12 +122,22 @@ async function importRun(nullSink: boolean, total: number) {
   await call(h, "POST", "/collections", JSON.stringify({ name: "items", ...SCHEMA }));
   const { bodies: bs, bytes } = bodies(total);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (const b of bs) {
     const res = await call(h, "POST", "/collections/items/documents/import?action=upsert", b);
     if (res.includes('"success":false')) throw new Error(`import failed: ${res.slice(0, 300)}`);
   }
   const secs = (performance.now() - t0) / 1000;
-  return { h, docsPerSec: total / secs, mbPerSec: bytes / 1e6 / secs, avgDocBytes: bytes / total };
+  const cpu = process.cpuUsage(cpu0);
+  // CPU seconds of this process (client + server + GC threads): robust on a shared machine.
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  return {
+    h,
+    docsPerSec: total / secs,
+    docsPerCpuSec: total / cpuSecs,
+    mbPerSec: bytes / 1e6 / secs,
+    avgDocBytes: bytes / total,
+  };
 }
 
 function pct(xs: number[], p: number): number {
@@ -171,7 +182,7 @@ function writeSection(section: string): string {
   const start = doc.indexOf(header);
   if (start >= 0) {
     const next = doc.indexOf("\n## ", start + header.length);
-    doc = doc.slice(0, start) + section + (next >= 0 ? doc.slice(next + 1) : "");
+    doc = `${doc.slice(0, start)}${section.trimEnd()}\n${next >= 0 ? `\n${doc.slice(next + 1)}` : ""}`;
   } else {
     doc = `${doc.trimEnd()}\n\n${section}`;
   }
@@ -179,48 +190,113 @@ function writeSection(section: string): string {
   return file;
 }
 
-const sink = await importRun(true, NULL_SINK_DOCS);
-await sink.h.close();
-console.log(
-  `null-sink import: ${Math.round(sink.docsPerSec)} docs/s (${sink.mbPerSec.toFixed(1)} MB/s)`,
-);
-const indexed = await importRun(false, INDEXED_DOCS);
-console.log(
-  `indexed import:   ${Math.round(indexed.docsPerSec)} docs/s (${indexed.mbPerSec.toFixed(1)} MB/s)`,
-);
-const heapMb = process.memoryUsage().heapUsed / 1e6;
-const searches = await searchRun(indexed.h);
-await indexed.h.close();
-for (const [k, v] of Object.entries(searches)) {
-  console.log(
-    `search ${k}: p50 ${v.p50.toFixed(2)} ms, p95 ${v.p95.toFixed(2)} ms, avg found ${v.found}`,
+interface RunResult {
+  sink: { docsPerSec: number; docsPerCpuSec: number; mbPerSec: number; avgDocBytes: number };
+  indexed: { docsPerSec: number; docsPerCpuSec: number; mbPerSec: number };
+  heapMb: number;
+  searches: Record<string, { p50: number; p95: number; found: number }>;
+}
+
+/** One measurement in this (fresh) process; printed as a JSON line for the parent. */
+async function child(): Promise<void> {
+  const { h: sinkHandle, ...sink } = await importRun(true, NULL_SINK_DOCS);
+  await sinkHandle.close();
+  const { h, ...indexed } = await importRun(false, INDEXED_DOCS);
+  // --expose-gc is passed by the parent: the heap figure is what stays after a full GC.
+  (globalThis as { gc?: () => void }).gc?.();
+  const heapMb = process.memoryUsage().heapUsed / 1e6;
+  const searches = await searchRun(h);
+  await h.close();
+  const out: RunResult = { sink, indexed, heapMb, searches };
+  process.stdout.write(`RESULT ${JSON.stringify(out)}\n`);
+}
+
+function runChild(flags: string[]): RunResult {
+  const file = fileURLToPath(import.meta.url);
+  const r = spawnSync(
+    process.execPath,
+    [...flags, "--expose-gc", "--import", "tsx", file, "--child"],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 26,
+      env: { ...process.env, NODE_OPTIONS: "" },
+    },
   );
+  const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  if (!line) throw new Error(`bench child failed:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(line.slice(7)) as RunResult;
+}
+
+if (process.argv.includes("--child")) {
+  await child();
+  process.exit(0);
+}
+
+const CONFIGS: [string, string[]][] = [
+  ["default V8 flags", []],
+  ["--max-semi-space-size=64", ["--max-semi-space-size=64"]],
+];
+const loadBefore = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(" / ");
+const results: [string, RunResult][] = [];
+for (const [label, flags] of CONFIGS) {
+  const r = runChild(flags);
+  results.push([label, r]);
+  console.log(
+    `[${label}] null-sink import: ${Math.round(r.sink.docsPerSec)} docs/s, ${Math.round(r.sink.docsPerCpuSec)} docs/CPU-s; ` +
+      `indexed import: ${Math.round(r.indexed.docsPerSec)} docs/s, ${Math.round(r.indexed.docsPerCpuSec)} docs/CPU-s; heap ${Math.round(r.heapMb)} MB`,
+  );
+  for (const [k, v] of Object.entries(r.searches)) {
+    console.log(
+      `[${label}] search ${k}: p50 ${v.p50.toFixed(2)} ms, p95 ${v.p95.toFixed(2)} ms, avg found ${v.found}`,
+    );
+  }
 }
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";
 const date = new Date().toISOString().slice(0, 10);
-const row = (k: string, v: { p50: number; p95: number; found: number }) =>
-  `| ${k} | ${v.p50.toFixed(2)} | ${v.p95.toFixed(2)} | ${v.found} |`;
+const fmt = (n: number) => Math.round(n).toLocaleString("en");
+const avgDocBytes = results[0]![1].sink.avgDocBytes;
+const importRows = results
+  .flatMap(([label, r]) => [
+    `| null-sink, ${fmt(NULL_SINK_DOCS)} docs | ${label} | ${fmt(r.sink.docsPerSec)} docs/s (${r.sink.mbPerSec.toFixed(1)} MB/s) | ${fmt(r.sink.docsPerCpuSec)} | >= 100,000 docs/s |`,
+    `| indexed, ${fmt(INDEXED_DOCS)} docs | ${label} | ${fmt(r.indexed.docsPerSec)} docs/s (${r.indexed.mbPerSec.toFixed(1)} MB/s) | ${fmt(r.indexed.docsPerCpuSec)} | >= 20,000 docs/s |`,
+  ])
+  .join("\n");
+const searchRows = Object.keys(results[0]![1].searches)
+  .map((k) => {
+    const cells = results.map(([, r]) => {
+      const v = r.searches[k]!;
+      return `${v.p50.toFixed(2)} / ${v.p95.toFixed(2)}`;
+    });
+    return `| ${k} | ${cells.join(" | ")} | ${results[0]![1].searches[k]!.found} |`;
+  })
+  .join("\n");
 const section = `## Emulator (bench/emulator.ts)
 
 Run \`npx tsx bench/emulator.ts\`. ${date}, ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 1e9)} GB RAM,
-Node ${process.version}. Client (fetch) and emulator share one process; documents average
-${Math.round(sink.avgDocBytes)} bytes (10 fields, a 110-word description), imported with
-\`action=upsert\` in batches of ${BATCH}. Latencies are HTTP round trips seen by the client.
+Node ${process.version}; load average at start ${loadBefore} (the machine is shared, so
+wall-clock figures swing between runs; docs per CPU-second of the measuring process, which
+includes the fetch client, server and GC threads, is steadier). Each configuration runs in a
+fresh child process; client and emulator share that process. Documents average
+${Math.round(avgDocBytes)} bytes (10 fields, a 110-word description), imported with
+\`action=upsert\` in batches of ${BATCH}. Indexed import sits close to its target, so a busy
+machine can push a run below it (in-process runs under heavier load earlier the same day gave
+8,000-17,000 docs/s); rerun before drawing conclusions.
 
-| Measure | Result | Target |
-|---|---|---|
-| Import, null-sink (${NULL_SINK_DOCS.toLocaleString("en")} docs) | ${Math.round(sink.docsPerSec).toLocaleString("en")} docs/s (${sink.mbPerSec.toFixed(1)} MB/s) | >= 100,000 docs/s |
-| Import, indexed (${INDEXED_DOCS.toLocaleString("en")} docs) | ${Math.round(indexed.docsPerSec).toLocaleString("en")} docs/s (${indexed.mbPerSec.toFixed(1)} MB/s) | >= 20,000 docs/s |
-| JS heap after indexing ${INDEXED_DOCS.toLocaleString("en")} docs | ${Math.round(heapMb)} MB | proportional to data |
+| Import | V8 flags | Wall clock | Docs per CPU-second | Target |
+|---|---|---|---|---|
+${importRows}
 
-Search over ${INDEXED_DOCS.toLocaleString("en")} indexed docs (${SEARCHES / 5} queries each, random words from a
-Zipf-like 20k-word vocabulary; target p50 <= 5 ms):
+JS heap after a full GC with ${fmt(INDEXED_DOCS)} docs indexed: ${results.map(([l, r]) => `${Math.round(r.heapMb)} MB (${l})`).join(", ")}.
 
-| Query | p50 ms | p95 ms | avg found |
-|---|---|---|---|
-${Object.entries(searches)
-  .map(([k, v]) => row(k, v))
-  .join("\n")}
+Search over ${fmt(INDEXED_DOCS)} indexed docs: HTTP round trips seen by the client, p50 / p95 in ms,
+${SEARCHES / 5} queries per row after 20 warm-up queries, random words from a Zipf-like 20k-word
+vocabulary (target p50 <= 5 ms):
+
+| Query | ${results.map(([l]) => l).join(" | ")} | avg found |
+|---|${results.map(() => "---").join("|")}|---|
+${searchRows}
 `;
 console.log(`wrote ${writeSection(section)}`);
