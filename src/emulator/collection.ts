@@ -18,9 +18,13 @@ const NUMERIC_SCALAR = new Set(["int32", "int64", "float", "bool"]);
 /** Write actions of the document and import endpoints. */
 export type WriteAction = "create" | "upsert" | "update" | "emplace";
 
-/** A stored document. `seq` is the internal sequence id: export order, newest-first order. */
+/**
+ * A stored document. `seq` is its position in `bySeq`: ascending seq = first-insert order
+ * (export order, newest-first order). Only the collection changes it, when it renumbers all
+ * live docs in order to drop the holes left by deletions.
+ */
 export interface StoredDoc {
-  readonly seq: number;
+  seq: number;
   readonly id: string;
   doc: Record<string, unknown>;
 }
@@ -94,8 +98,13 @@ export class Collection {
   #tokenizer: TokenizerOptions = { separators: new Set(), symbols: new Set() };
   /** Auto-id counter in null-sink mode, where nothing is stored. */
   #sinkSeq = 0;
-  /** Deleted docs whose seqs may still sit in posting arrays. */
+  /** Deleted docs since the last renumbering (holes in bySeq, stale postings). */
   #dead = 0;
+  /**
+   * Typesense's sequence number: counts every doc ever created, never decreases (renumbering
+   * and truncation included). Auto ids are this number as a string.
+   */
+  #created = 0;
 
   constructor(schema: CollectionSchema, createdAt: number, serial: number) {
     this.schema = schema;
@@ -211,16 +220,29 @@ export class Collection {
   }
 
   /**
-   * Deleted docs stay in the posting arrays (readers skip dead seqs); once they outnumber the
-   * live docs, the arrays are compacted, so memory stays proportional to the live data.
+   * Deleted docs leave holes in bySeq, the columns and the posting arrays (readers skip dead
+   * seqs). Once they outnumber the live docs, live docs are renumbered 0..n-1 in the same
+   * order and every index is rebuilt: amortized O(1) per delete, and memory stays
+   * proportional to the live data however many docs came and went.
    */
   #noteDeleted(n: number): void {
     this.#dead += n;
-    if (this.#dead > 1000 && this.#dead > this.docs.size) {
-      const live = (seq: number) => this.bySeq[seq] !== undefined;
-      for (const idx of this.textIndexes.values()) idx.compact(live);
-      this.#dead = 0;
+    if (this.#dead > 1000 && this.#dead > this.docs.size) this.#renumber();
+  }
+
+  #renumber(): void {
+    const live = [...this.ascending()];
+    this.bySeq.length = 0;
+    for (let i = 0; i < live.length; i++) {
+      live[i]!.seq = i;
+      this.bySeq.push(live[i]);
     }
+    // docs (a Map) iterates in creation order = ascending seq, which the rebuild relies on.
+    this.textIndexes.clear();
+    this.columns.clear();
+    this.values.clear();
+    this.#dead = 0;
+    this.#refreshSchema();
   }
 
   /** Concrete fields for keys matched only by a dynamic pattern (not yet in the schema). */
@@ -252,7 +274,7 @@ export class Collection {
     if (rawId === undefined) {
       if (action === "update") return fail(400, "For update, the `id` key must be provided.");
       // Auto ids are the seq number as a string ("0", "1", ...).
-      id = String(nullSink ? this.#sinkSeq++ : this.bySeq.length);
+      id = String(nullSink ? this.#sinkSeq++ : this.#created);
     } else if (typeof rawId !== "string") {
       return fail(400, "Document's `id` field should be a string.");
     } else if (rawId === "") {
@@ -312,6 +334,7 @@ export class Collection {
       return doc;
     }
     const stored: StoredDoc = { seq: this.bySeq.length, id, doc };
+    this.#created++;
     this.bySeq.push(stored);
     this.docs.set(id, stored);
     this.#index(stored);
@@ -329,14 +352,11 @@ export class Collection {
     return d;
   }
 
-  /** Deletes every document (truncate). Seq ids keep growing so export order stays global. */
+  /** Deletes every document (truncate); auto ids keep counting up. */
   clear(): number {
     const n = this.docs.size;
-    for (const d of this.docs.values()) this.bySeq[d.seq] = undefined;
     this.docs.clear();
-    for (const vals of this.values.values()) vals.length = 0;
-    for (const idx of this.textIndexes.values()) idx.clear();
-    this.#dead = 0;
+    this.#renumber();
     return n;
   }
 

@@ -70,7 +70,7 @@ export function matchQuery(coll: Collection, opts: MatchOptions): MatchResult {
     const exact = word === tokens[ti];
     for (let i = 0; i < postings.length; i++) {
       const seq = postings[i]!;
-      // Dead seqs (deleted docs) linger in postings until compaction; the filter bitmap only
+      // Dead seqs (deleted docs) linger in postings until renumbering; the filter bitmap only
       // holds live docs, otherwise check liveness.
       if (allowed !== undefined ? allowed[seq] !== 1 : bySeq[seq] === undefined) continue;
       const m = mask[seq]!;

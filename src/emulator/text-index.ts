@@ -6,8 +6,8 @@ import { MAX_TOKEN_LENGTH, type TokenizerOptions, tokenizeSpans } from "./text.j
  * Invariants:
  *  - each posting array is sorted ascending and holds a seq at most once;
  *  - for a LIVE doc, seq is in postings(t) iff the doc's current value has token t;
- *  - deleted docs are removed lazily: their seqs may linger (seqs are never reused, so readers
- *    skip seqs whose doc is gone) until the owner calls `compact` or rebuilds the index;
+ *  - deleted docs are removed lazily: their seqs may linger (a seq is not reused until the
+ *    owner renumbers and rebuilds the index, so readers skip seqs whose doc is gone);
  *  - `postings` (the view readers use) holds exactly the tokens with a non-empty array, and
  *    shares the array objects with the hash table below.
  *
@@ -183,21 +183,6 @@ export class TextIndex {
     if (list.length === 0) {
       this.postings.delete(t);
       this.#sorted = undefined;
-    }
-  }
-
-  /** Drops seqs of deleted docs (`isLive(seq)` false) and tokens left without postings. */
-  compact(isLive: (seq: number) => boolean): void {
-    const kept: [string, number[]][] = [];
-    for (const [t, list] of this.postings) {
-      const live = list.filter(isLive);
-      if (live.length > 0) kept.push([t, live]);
-    }
-    this.clear();
-    for (const [t, list] of kept) {
-      const e = this.#entry(t);
-      this.#lists[e] = list;
-      this.#show(e);
     }
   }
 
