@@ -1,9 +1,9 @@
-import { CatalogError } from "../catalog/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { JobBatch, type PendingOp } from "./batch.js";
-import type { ChangeEvent, RelationInfo, RowEvent, TextTuple } from "./events.js";
+import type { ChangeEvent, RelationInfo, RowEvent } from "./events.js";
 import { tableKey } from "./events.js";
 import { type Lsn, maxLsn } from "./lsn.js";
+import { rowOps } from "./row-ops.js";
 import { HEARTBEAT_PREFIX, WATERMARK_PREFIX, type WatermarkRegistry } from "./watermarks.js";
 import {
   type JobTarget,
@@ -181,7 +181,18 @@ export class Applier {
     const targets = this.#targets.get(tableKey(ev.relation.schema, ev.relation.table));
     if (!targets) return;
     for (const t of targets) {
-      for (const op of this.#ops(t, ev)) {
+      const r = rowOps(t, ev);
+      if ("failure" in r) {
+        // A row that cannot become a document (NULL id, ...) is a dead letter
+        // like a rejected doc; the stream goes on.
+        this.#rowFailures.push(r.failure);
+        this.#opts.log.error(
+          { jobId: t.jobId, err: r.failure.error },
+          "row change cannot be applied",
+        );
+        continue;
+      }
+      for (const op of r.ops) {
         this.#opts.watermarks.observe(t.jobId, op.id);
         const b = this.#batches.get(t.jobId) ?? new JobBatch();
         this.#batches.set(t.jobId, b);
@@ -189,55 +200,6 @@ export class Applier {
         b.add(op);
         this.#pending += b.size - before;
       }
-    }
-  }
-
-  /** The document ops of one row change for one job. */
-  #ops(t: JobTarget & { idColumn: string }, ev: RowEvent): PendingOp[] {
-    const idOf = (tuple: TextTuple | null) => tuple?.[t.idColumn] ?? undefined;
-    try {
-      if (ev.kind === "delete") {
-        const id = idOf(ev.key) ?? idOf(ev.old);
-        if (id === undefined) throw new Error("the delete carries no document id");
-        return [{ kind: "delete", id }];
-      }
-      const row = ev.new;
-      const partial = t.mapper.columns.some((c) => row[c.name] === undefined);
-      const newId =
-        idOf(row) ?? (ev.kind === "update" ? (idOf(ev.key) ?? idOf(ev.old)) : undefined);
-      if (newId === undefined) throw new Error("the row carries no document id");
-      const doc = t.mapper.rowToDocument(
-        { ...row, [t.idColumn]: newId },
-        { explicitNulls: partial },
-      );
-      const op: PendingOp = partial
-        ? { kind: "partial", id: doc.id, doc }
-        : { kind: "upsert", id: doc.id, doc };
-      if (ev.kind === "update") {
-        const oldId = idOf(ev.key) ?? idOf(ev.old);
-        // the document id changed (primary key update): the old doc must go
-        if (oldId !== undefined && oldId !== newId) {
-          return [{ kind: "delete", id: oldId }, op];
-        }
-      }
-      return [op];
-    } catch (e) {
-      // A row that cannot become a document (NULL id, ...) is a dead letter
-      // like a rejected doc; the stream goes on.
-      const id =
-        idOf(ev.kind === "delete" ? ev.key : ev.new) ??
-        idOf(ev.kind === "insert" ? null : ev.old) ??
-        null;
-      this.#rowFailures.push({
-        jobId: t.jobId,
-        docId: id ?? "",
-        operation: ev.kind === "delete" ? "delete" : "upsert",
-        payload: null,
-        code: null,
-        error: e instanceof CatalogError || e instanceof Error ? e.message : String(e),
-      });
-      this.#opts.log.error({ jobId: t.jobId, err: e }, "row change cannot be applied");
-      return [];
     }
   }
 

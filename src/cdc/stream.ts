@@ -1,8 +1,6 @@
 import type pg from "pg";
-import { createDocumentMapper, describeTable } from "../catalog/index.js";
+import { describeTable, type TableInfo } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
-import { RunConflictError, requestRun } from "../fullsync/request-run.js";
-import { createWindowReader } from "../fullsync/window-reader.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { redactText } from "../lifecycle/logger.js";
@@ -11,11 +9,10 @@ import { Applier, type Checkpoint } from "./applier.js";
 import { CdcError, classifyReplicationError, errorMessage } from "./errors.js";
 import type { RelationInfo } from "./events.js";
 import { type CdcJob, loadCdcJobs, streamObjectName } from "./jobs.js";
-import { formatLsn } from "./lsn.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
-import { type SetupResult, setupStream } from "./setup.js";
+import { setupStream } from "./setup.js";
+import { afterSetup, buildTarget, defaultResync } from "./stream-jobs.js";
 import {
-  markStreamJobs,
   persistCheckpoint,
   retainedWalBytes,
   type StreamStatus,
@@ -27,7 +24,7 @@ import {
   WATERMARK_PREFIX,
   type WatermarkRegistry,
 } from "./watermarks.js";
-import type { CdcBackend, JobTarget } from "./writer.js";
+import type { CdcBackend } from "./writer.js";
 
 export interface CdcStreamOptions {
   /** Source client name (key of postgres_clients). */
@@ -92,16 +89,7 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
   const now = opts.now ?? Date.now;
   const backoff = opts.backoff ?? { baseMs: 250, maxMs: 15_000 };
   const watermarks = opts.watermarks ?? createWatermarkRegistry();
-  const resync =
-    opts.requestResync ??
-    (async (jobId: string) => {
-      try {
-        await requestRun(opts.control, { jobId, trigger: "resync" });
-      } catch (e) {
-        // a run that is going on now reads the rows after this point anyway
-        if (!(e instanceof RunConflictError)) throw e;
-      }
-    });
+  const resync = opts.requestResync ?? defaultResync(opts.control);
   const status = (s: StreamStatus, error?: string) =>
     updateStreamRow(opts.control, opts.clientName, { status: s, error }).catch((e: unknown) =>
       log.warn({ err: { message: errorMessage(e) } }, "cannot update the stream row"),
@@ -120,7 +108,12 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       jobs,
       log,
     });
-    await afterSetup(setup);
+    await afterSetup(
+      { control: opts.control, clientName: opts.clientName, slotName: name, log, resync, status },
+      setup,
+    );
+    const target = (job: CdcJob, table: TableInfo) =>
+      buildTarget(job, table, opts.source, opts.backendFor);
     const targets = await Promise.all(setup.accepted.map((a) => target(a.job, a.table)));
     const jobIds = new Set(targets.map((t) => t.jobId));
     const inner = new AbortController();
@@ -210,12 +203,10 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
         onStop: () => locked(() => applier.flush(AbortSignal.timeout(5000))),
       },
     });
-    const detach = watermarks.attach({
-      jobIds,
-      emit: async (prefix, content) => {
-        await opts.source.query("select pg_logical_emit_message(false, $1, $2)", [prefix, content]);
-      },
-    });
+    const emit = async (prefix: string, content: string) => {
+      await opts.source.query("select pg_logical_emit_message(false, $1, $2)", [prefix, content]);
+    };
+    const detach = watermarks.attach({ jobIds, emit });
 
     const timers: NodeJS.Timeout[] = [];
     const every = (ms: number, fn: () => Promise<void>) => {
@@ -243,12 +234,7 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       });
     });
     // idle heartbeat: moves the slot on a quiet database (PG15+ sends nothing for unrelated writes)
-    every(opts.cdc.heartbeat_ms, async () => {
-      await opts.source.query("select pg_logical_emit_message(false, $1, $2)", [
-        HEARTBEAT_PREFIX,
-        String(now()),
-      ]);
-    });
+    every(opts.cdc.heartbeat_ms, () => emit(HEARTBEAT_PREFIX, String(now())));
     every(opts.statsIntervalMs ?? 2000, async () => {
       const oldest = applier.oldestUnappliedCommitMs;
       await updateStreamRow(opts.control, opts.clientName, {
@@ -269,7 +255,6 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
         inner.abort();
       }
     });
-
     try {
       await source.run(inner.signal);
     } finally {
@@ -277,60 +262,6 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       signal.removeEventListener("abort", stop);
       detach();
     }
-  }
-
-  async function afterSetup(setup: SetupResult): Promise<void> {
-    const accepted = setup.accepted.map((a) => a.job);
-    if (setup.slotLostReason) {
-      const msg = `replication slot "${name}" was lost (${setup.slotLostReason}); recreated at ${formatLsn(setup.startLsn)}, full resync requested for ${accepted.length} job(s)`;
-      log.error({ jobs: accepted.map((j) => j.id) }, msg);
-      await status("lost", msg);
-    }
-    // Jobs that (re)joined, or all of them after a lost slot, missed changes: resync them.
-    const toResync = setup.slotLostReason ? accepted : accepted.filter((j) => !j.cdcAppliedLsn);
-    for (const j of toResync) {
-      await resync(j.id);
-      log.info({ jobId: j.id }, "full resync requested for a job joining the stream");
-    }
-    if (setup.slotLostReason) {
-      await opts.control.query(
-        "update typesense_sync_jobs set cdc_applied_lsn = null where id = any($1::uuid[])",
-        [accepted.map((j) => j.id)],
-      );
-    }
-    await markStreamJobs(
-      opts.control,
-      opts.clientName,
-      accepted.map((j) => j.id),
-      accepted.map((j) => j.id),
-      setup.startLsn,
-    );
-    if (setup.rejected.length > 0) {
-      const msg = setup.rejected.map((r) => `job ${r.job.id}: ${r.reason}`).join("; ");
-      log.error({ rejected: setup.rejected.map((r) => r.job.id) }, `jobs not streamed: ${msg}`);
-      await status(accepted.length > 0 ? "starting" : "error", msg);
-    } else {
-      await status("starting");
-    }
-  }
-
-  async function target(job: CdcJob, table: Awaited<ReturnType<typeof describeTable>>) {
-    const mapper = createDocumentMapper(table, {
-      documentIdColumn: job.documentIdColumn,
-      includedColumns: job.includedColumns,
-      queryableFields: job.queryableFields,
-    });
-    const t: JobTarget & { schema: string; table: string; job: CdcJob } = {
-      jobId: job.id,
-      collection: job.collectionName,
-      backend: await opts.backendFor(job.profileId),
-      mapper,
-      reader: createWindowReader({ source: opts.source, mapper }),
-      schema: job.schema,
-      table: job.table,
-      job,
-    };
-    return t;
   }
 
   return {

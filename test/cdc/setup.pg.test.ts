@@ -2,6 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CdcSetupError } from "../../src/cdc/errors.js";
 import { loadCdcJobs } from "../../src/cdc/jobs.js";
+import { parseLsn } from "../../src/cdc/lsn.js";
 import { setupStream } from "../../src/cdc/setup.js";
 import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
 import { createWatermarkRegistry } from "../../src/cdc/watermarks.js";
@@ -196,6 +197,12 @@ describe("CDC setup, lost slot, leadership and watermarks", () => {
       await waitFor("streaming", () => registry.isStreaming(jobId));
       await db.pool.query("insert into lossy values (10, 'old'), (11, 'old')");
       await waitFor("docs 10, 11", async () => (await docsOf(backend, coll)).has("11"));
+      // acknowledged, so a reconnect cannot replay (and conservatively evict) them
+      const walNow = await db.pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l");
+      const target = parseLsn(walNow.rows[0]!.l);
+      await waitFor("inserts acknowledged", () =>
+        stream.checkpoints.some((c) => c.lsn !== null && c.lsn >= target),
+      );
       // (1) register, (2) "read" rows (stale versions), (3) a concurrent update lands in between
       const w = registry.openWindow(jobId, ["10", "11", "12"]);
       await db.pool.query("update lossy set v = 'new' where id = 10");
@@ -239,13 +246,21 @@ describe("CDC setup, lost slot, leadership and watermarks", () => {
     const cb = new AbortController();
     const runA = a.run(ca.signal);
     await waitFor("a leads", () => a.isLeader("c4"));
+    // leading is not streaming yet: wait for the slot and the stream row
+    await waitFor("a streams", async () => {
+      const r = await streamRow(db.pool, "c4");
+      return r?.status === "streaming" && r.leader_instance === "a";
+    });
     const runB = b.run(cb.signal);
-    await db.pool.query("insert into led values (1, 'x')");
-    await waitFor("doc 1", async () => (await docsOf(backend, coll)).has("1"));
-    expect(b.isLeader("c4")).toBe(false);
-    expect((await streamRow(db.pool, "c4"))?.leader_instance).toBe("a");
-    ca.abort();
-    await runA;
+    try {
+      await db.pool.query("insert into led values (1, 'x')");
+      await waitFor("doc 1", async () => (await docsOf(backend, coll)).has("1"));
+      expect(b.isLeader("c4")).toBe(false);
+      expect((await streamRow(db.pool, "c4"))?.leader_instance).toBe("a");
+    } finally {
+      ca.abort();
+      await runA;
+    }
     await waitFor("b leads", () => b.isLeader("c4"));
     await db.pool.query("insert into led values (2, 'y')");
     await waitFor("doc 2 via b", async () => (await docsOf(backend, coll)).has("2"));
