@@ -243,10 +243,10 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       const wasDown = down;
       closed = true;
       if (!wasDown) await stop();
-      log?.info({ url }, "typesense emulator stopped");
+      log?.debug({ url }, "typesense emulator stopped");
     },
   };
-  log?.info({ url, nullSink: state.nullSink }, "typesense emulator listening");
+  log?.debug({ url, nullSink: state.nullSink }, "typesense emulator listening");
   return handle_;
 }
 

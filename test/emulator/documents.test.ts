@@ -1,6 +1,6 @@
 import { Errors } from "typesense";
 import { describe, expect, it } from "vitest";
-import { useTypesense } from "../support/typesense.js";
+import { itEmulatorOnly, useTypesense } from "../support/typesense.js";
 import { importLines, jsonl, makeCollection, raw } from "./helpers.js";
 
 const ts = useTypesense();
@@ -108,7 +108,8 @@ describe("single documents (reference §4)", () => {
     expect(ign.json).toEqual({ id: "2" });
   });
 
-  it("ids with URL-unsafe characters round-trip through the client", async () => {
+  // Typesense advises URL-safe ids; the emulator decodes %2F in paths, a real server may not.
+  itEmulatorOnly("ids with URL-unsafe characters round-trip through the client", async () => {
     const name = await makeCollection(ts, FIELDS);
     const docs = ts.client.collections(name).documents();
     await docs.create({ id: "a/b c?d", title: "x" });
