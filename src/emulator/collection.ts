@@ -1,4 +1,5 @@
 import { NumColumn } from "./column.js";
+import { isPlainObject, readField, sortKeys } from "./doc.js";
 import { ApiError, fail, type WriteResult } from "./errors.js";
 import {
   type AlterOp,
@@ -15,6 +16,8 @@ import { type DirtyMode, inferType, validateDocument } from "./validate.js";
 
 const NUMERIC_SCALAR = new Set(["int32", "int64", "float", "bool"]);
 
+export { readField, sortKeys } from "./doc.js";
+
 /** Write actions of the document and import endpoints. */
 export type WriteAction = "create" | "upsert" | "update" | "emplace";
 
@@ -27,49 +30,6 @@ export interface StoredDoc {
   seq: number;
   readonly id: string;
   doc: Record<string, unknown>;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/**
- * Returns `obj` with keys in alphabetical order, recursively, like Typesense's JSON library
- * stores and returns documents. Objects that are already ordered are returned as is.
- */
-export function sortKeys(obj: Record<string, unknown>): Record<string, unknown> {
-  const keys = Object.keys(obj);
-  let sorted = true;
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) {
-      sorted = false;
-      break;
-    }
-  }
-  let nestedChange = false;
-  for (const k of keys) {
-    const v = obj[k];
-    if (isPlainObject(v) && sortKeys(v) !== v) nestedChange = true;
-  }
-  if (sorted && !nestedChange) return obj;
-  const out: Record<string, unknown> = {};
-  for (const k of sorted ? keys : keys.sort()) {
-    const v = obj[k];
-    out[k] = isPlainObject(v) ? sortKeys(v) : v;
-  }
-  return out;
-}
-
-/** Reads a field, following dots into nested objects when the collection allows it. */
-export function readField(doc: Record<string, unknown>, name: string, nested: boolean): unknown {
-  const direct = doc[name];
-  if (direct !== undefined || !nested || !name.includes(".")) return direct;
-  let cur: unknown = doc;
-  for (const part of name.split(".")) {
-    if (!isPlainObject(cur)) return undefined;
-    cur = cur[part];
-  }
-  return cur;
 }
 
 /**

@@ -56,7 +56,7 @@ export class TextIndex {
       const boundary =
         c === 32 ||
         (c >= 9 && c <= 13) ||
-        (seps !== undefined && seps.has(c)) ||
+        seps?.has(c) ||
         (c >= 128 && /\s/.test(String.fromCharCode(c)));
       if (!boundary) {
         // Punctuation or non-ASCII inside a word: that word takes the slow path.

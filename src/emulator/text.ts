@@ -107,11 +107,7 @@ export function tokenize(text: string, opts: TokenizerOptions = DEFAULT_TOKENIZE
   let upper = false;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 32;
-    const boundary =
-      c === 32 ||
-      (c >= 9 && c <= 13) ||
-      (c >= 128 && isSpace(c)) ||
-      (seps !== undefined && seps.has(c));
+    const boundary = c === 32 || (c >= 9 && c <= 13) || (c >= 128 && isSpace(c)) || seps?.has(c);
     if (boundary) {
       if (start >= 0) {
         if (plain) {

@@ -158,3 +158,36 @@ describe("delete and update by filter (reference §4)", () => {
     expect((await raw(ts, "GET", `/collections/${name}/documents/2`)).json.n).toBe(2);
   });
 });
+
+describe("nested fields (enable_nested_fields)", () => {
+  it("object fields validate; dotted fields are searchable, filterable and facetable", async () => {
+    const name = await makeCollection(
+      ts,
+      [
+        { name: "meta", type: "object" },
+        { name: "meta.color", type: "string", facet: true },
+        { name: "meta.size", type: "int32", optional: true },
+      ],
+      { enable_nested_fields: true },
+    );
+    const r = await importLines(
+      ts,
+      name,
+      jsonl([
+        { id: "1", meta: { color: "dark red", size: 3 } },
+        { id: "2", meta: { color: "blue", size: 5 } },
+        { id: "3", meta: "flat" },
+      ]),
+    );
+    expect(r.text.split("\n").map((l) => JSON.parse(l))).toEqual([
+      { success: true },
+      { success: true },
+      { code: 400, error: "Field `meta` must be an object.", success: false },
+    ]);
+    const s = await raw(ts, "GET", `/collections/${name}/documents/search?q=red&query_by=meta.color&facet_by=meta.color`);
+    expect(s.json.hits.map((h: { document: { id: string } }) => h.document.id)).toEqual(["1"]);
+    expect(s.json.facet_counts[0].counts).toEqual([{ count: 1, highlighted: "dark red", value: "dark red" }]);
+    const f = await raw(ts, "GET", `/collections/${name}/documents/search?q=*&filter_by=meta.size:>4`);
+    expect(f.json.hits.map((h: { document: { id: string } }) => h.document.id)).toEqual(["2"]);
+  });
+});
