@@ -316,6 +316,8 @@ export class Collection {
   clear(): number {
     const n = this.docs.size;
     this.docs.clear();
+    // renumber rebuilds from bySeq: empty it first or the docs would come back
+    this.bySeq.length = 0;
     this.#renumber();
     return n;
   }

@@ -19,7 +19,17 @@ export class NumColumn {
       this.#data = next;
     }
     this.#data[seq] =
-      typeof value === "number" ? value : typeof value === "boolean" ? (value ? 1 : 0) : Number.NaN;
+      typeof value === "number"
+        ? value
+        : typeof value === "boolean"
+          ? value
+            ? 1
+            : 0
+          : // an int64 beyond 2^53 is stored exactly in the document; sorting and
+            // range filters use its nearest double, as precise as a Float64Array can be
+            typeof value === "bigint"
+            ? Number(value)
+            : Number.NaN;
   }
 
   /** The backing array (length >= highest seq + 1); entries past the last seq are NaN. */

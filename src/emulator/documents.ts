@@ -1,3 +1,5 @@
+import { parseJson, serializeDocument } from "../catalog/json.js";
+import type { DocumentValue } from "../typesense/types.js";
 import type { Collection, WriteAction } from "./collection.js";
 import { ApiError } from "./errors.js";
 import { evaluateFilter, parseFilter } from "./filter.js";
@@ -93,7 +95,8 @@ export function importDocuments(ctx: DocContext, body: string): Reply {
       | { ok: true; id: string; doc: Record<string, unknown> }
       | { ok: false; code: number; error: string };
     try {
-      parsed = JSON.parse(line);
+      // exact: integers beyond 2^53 stay bigints (Typesense keeps int64 exactly)
+      parsed = parseJson(line);
       result = coll.write(parsed, action, mode, ctx.nullSink);
     } catch (e) {
       result = { ok: false, code: 400, error: badJson(line, e) };
@@ -107,7 +110,7 @@ export function importDocuments(ctx: DocContext, body: string): Reply {
         if (returnDoc) r.document = result.doc;
         if (returnId) r.id = result.id;
         r.success = true;
-        out.push(JSON.stringify(r));
+        out.push(serializeDocument(r as DocumentValue));
       }
     } else {
       stats.importFailed++;
@@ -131,7 +134,8 @@ export function exportDocuments(ctx: DocContext): Reply {
       ? evaluateFilter(parseFilter(filter, coll), coll)
       : coll.ascending();
   const lines: string[] = [];
-  for (const d of docs) lines.push(JSON.stringify(projectDocument(d.doc, params)));
+  for (const d of docs)
+    lines.push(serializeDocument(projectDocument(d.doc, params) as DocumentValue));
   return text(200, lines.join("\n"));
 }
 

@@ -120,18 +120,22 @@ function evalString(node: { field: string; op: FilterOp; values: string[] }, col
 }
 
 /** A numeric interval; equality is [n, n]. Bools are 1/0. */
+/**
+ * Bounds are bigints only for int64 literals beyond 2^53, so such filters
+ * compare exactly (JS relational operators compare bigint and number exactly).
+ */
 interface Interval {
-  lo: number;
-  hi: number;
+  lo: number | bigint;
+  hi: number | bigint;
   loInc: boolean;
   hiInc: boolean;
 }
 
-function inside(iv: Interval, x: number): boolean {
+function inside(iv: Interval, x: number | bigint): boolean {
   return (iv.loInc ? x >= iv.lo : x > iv.lo) && (iv.hiInc ? x <= iv.hi : x < iv.hi);
 }
 
-function numberOf(field: string, type: string, raw: string): number {
+function numberOf(field: string, type: string, raw: string): number | bigint {
   const t = type.replace("[]", "");
   if (t === "bool") {
     const l = raw.toLowerCase();
@@ -144,6 +148,13 @@ function numberOf(field: string, type: string, raw: string): number {
   if (!ok || ((t === "int32" || t === "int64") && !Number.isInteger(n))) {
     const what = t === "float" ? "a float" : `an ${t}`;
     throw new ApiError(400, `Error with filter field \`${field}\`: Not ${what}.`);
+  }
+  if (
+    !Number.isSafeInteger(n) &&
+    (t === "int32" || t === "int64") &&
+    /^[+-]?\d+$/.test(raw.trim())
+  ) {
+    return BigInt(raw.trim());
   }
   return n;
 }
@@ -196,12 +207,16 @@ function evalScan(
   const bits = new Uint8Array(coll.bySeq.length);
   const bySeq = coll.bySeq;
   const col = coll.columns.get(node.field);
-  if (col) {
+  // A bigint bound needs the exact values of the documents, not the column's doubles.
+  const exact = preds.some((p) => typeof p.lo === "bigint" || typeof p.hi === "bigint");
+  if (col && !exact) {
     // Scalar fields: read the column instead of each document (missing = NaN = no match).
     const raw = col.raw;
     if (preds.length === 1) {
       // The common case, kept monomorphic: one interval, no per-doc closure call.
-      const { lo, hi, loInc, hiInc } = preds[0]!;
+      const { loInc, hiInc } = preds[0]!;
+      const lo = preds[0]!.lo as number;
+      const hi = preds[0]!.hi as number;
       for (let seq = 0; seq < bySeq.length; seq++) {
         if (bySeq[seq] === undefined) continue;
         const v = raw[seq]!;
@@ -225,12 +240,12 @@ function evalScan(
     const v = readField(d.doc, node.field, nested);
     let hit = false;
     const num = (x: unknown) => (typeof x === "boolean" ? (x ? 1 : 0) : x);
-    if (typeof v === "number" || typeof v === "boolean") {
-      for (const p of preds) if (inside(p, num(v) as number)) hit = true;
+    if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") {
+      for (const p of preds) if (inside(p, num(v) as number | bigint)) hit = true;
     } else if (Array.isArray(v)) {
       for (const e of v) {
-        if (typeof e !== "number" && typeof e !== "boolean") continue;
-        for (const p of preds) if (inside(p, num(e) as number)) hit = true;
+        if (typeof e !== "number" && typeof e !== "boolean" && typeof e !== "bigint") continue;
+        for (const p of preds) if (inside(p, num(e) as number | bigint)) hit = true;
         if (hit) break;
       }
     }

@@ -1,4 +1,6 @@
 import type { IncomingMessage } from "node:http";
+import { parseJson, serializeDocument } from "../catalog/json.js";
+import type { DocumentValue } from "../typesense/types.js";
 import { ApiError } from "./errors.js";
 
 /** A response before it is written: handlers return these, the server sends them. */
@@ -10,7 +12,7 @@ export interface Reply {
 }
 
 export function json(status: number, value: unknown): Reply {
-  return { status, body: JSON.stringify(value) };
+  return { status, body: serializeDocument(value as DocumentValue) };
 }
 
 export function text(status: number, body: string): Reply {
@@ -63,7 +65,7 @@ export async function readBody(req: IncomingMessage): Promise<string> {
 /** Parses a JSON request body; anything unparsable is 400 "Bad JSON.". */
 export function parseJsonBody(body: string): unknown {
   try {
-    return JSON.parse(body);
+    return parseJson(body);
   } catch {
     throw new ApiError(400, "Bad JSON.");
   }

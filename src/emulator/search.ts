@@ -259,6 +259,7 @@ function topK(
     return (seq) => {
       const v = readField(coll.bySeq[seq]!.doc, key.field, nested);
       if (typeof v === "boolean") return v ? 1 : 0;
+      if (typeof v === "bigint") return Number(v);
       return typeof v === "number" || typeof v === "string" ? v : undefined;
     };
   });

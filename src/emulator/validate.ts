@@ -74,13 +74,15 @@ function checkScalar(
     case "string":
       if (typeof v === "string") return v;
       if (!coerce) return BAD;
-      if (typeof v === "number") return String(v);
+      if (typeof v === "number" || typeof v === "bigint") return String(v);
       if (typeof v === "boolean") return v ? "true" : "false";
       return BAD;
     case "int32":
     case "int64": {
       // A native JSON integer is accepted as is, even beyond int32 (Typesense does not check).
       if (typeof v === "number" && Number.isInteger(v)) return v;
+      // beyond 2^53 the exact parser yields a bigint: stored and returned digit for digit
+      if (typeof v === "bigint") return v;
       if (!coerce) return BAD;
       let n: number;
       if (typeof v === "number" && Number.isFinite(v)) n = Math.trunc(v);
@@ -94,6 +96,7 @@ function checkScalar(
     }
     case "float":
       if (typeof v === "number") return v;
+      if (typeof v === "bigint") return Number(v);
       if (!coerce) return BAD;
       if (typeof v === "boolean") return v ? 1 : 0;
       if (typeof v === "string" && FLOAT_STRING.test(v.trim())) return Number.parseFloat(v);
@@ -242,6 +245,7 @@ export function inferType(v: unknown): string | undefined {
   if (typeof v === "string") return "string";
   if (typeof v === "boolean") return "bool";
   if (typeof v === "number") return Number.isInteger(v) ? "int64" : "float";
+  if (typeof v === "bigint") return "int64";
   if (Array.isArray(v)) {
     const first = v.find((x) => x !== null && x !== undefined);
     if (first === undefined) return undefined;

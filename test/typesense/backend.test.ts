@@ -284,12 +284,8 @@ describe("export, getDocuments and deleteDocuments by id", () => {
     expect(left.sort()).toEqual([...keep].sort());
   });
 
-  // Real Typesense stores int64 exactly. The emulator (src/emulator) still
-  // JSON.parses import lines and rounds beyond 2^53, so against it this is a
-  // known failure: `it.fails` turns red once the emulator is fixed, as a
-  // reminder to make this a plain `it`.
-  const int64Test = ts.isReal ? it : it.fails;
-  int64Test("round-trips int64 beyond 2^53 exactly", async () => {
+  // Typesense stores int64 exactly; so does the emulator (exact JSON parsing).
+  it("round-trips int64 beyond 2^53 exactly", async () => {
     const c = await freshCollection([
       { name: "big", type: "int64" },
       { name: "bigs", type: "int64[]", optional: true },
