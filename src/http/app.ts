@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
+import { consoleRoutes } from "../console/index.js";
 import { createSearchBindingCache } from "../control/search-binding.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients } from "../control/typesense-clients.js";
@@ -101,6 +102,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/typesense/dead-letters", deadLetterRoutes(deps, policy, clients));
   // seed routes; after /typesense/backends, whose sub-app has no POST /test
   app.route("/typesense", typesenseOpsRoutes(deps, policy, clients, bindings));
+  app.route("/console", consoleRoutes(deps, app)); // operator UI; calls back into this app
 
   const metrics = deps.metrics;
   if (metrics) {

@@ -1,0 +1,201 @@
+import type { FormBody } from "./context.js";
+import { field, fields } from "./context.js";
+import type { FieldErrors } from "./form-errors.js";
+import { Csrf, FieldError, invalid } from "./layout.js";
+import type { Session } from "./session.js";
+import type { SourceColumn } from "./source-catalog.js";
+
+/** The job form's values as typed (numbers stay text so the API can say what is wrong). */
+export interface JobDraft {
+  profile_id: string;
+  source_client_name: string;
+  source_schema_name: string;
+  source_table_name: string;
+  collection_name: string;
+  document_id_column: string;
+  included_columns: string[];
+  queryable_fields: string[];
+  sync_interval_seconds: string;
+  stale_after_seconds: string;
+  enabled: boolean;
+  cdc_enabled: boolean;
+}
+
+export function draftFromForm(f: FormBody): JobDraft {
+  return {
+    profile_id: field(f, "profile_id"),
+    source_client_name: field(f, "source_client_name"),
+    source_schema_name: field(f, "source_schema_name") || "public",
+    source_table_name: field(f, "source_table_name"),
+    collection_name: field(f, "collection_name"),
+    document_id_column: field(f, "document_id_column"),
+    included_columns: fields(f, "included_columns"),
+    queryable_fields: fields(f, "queryable_fields"),
+    sync_interval_seconds: field(f, "sync_interval_seconds"),
+    stale_after_seconds: field(f, "stale_after_seconds"),
+    enabled: field(f, "enabled") === "on",
+    cdc_enabled: field(f, "cdc_enabled") === "on",
+  };
+}
+
+const asNumber = (s: string) => (/^\d+$/.test(s) ? Number(s) : s);
+
+/** The API body: everything the form edits (source fields only when creating). */
+export function jobBody(d: JobDraft, mode: "create" | "edit"): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    collection_name: d.collection_name,
+    document_id_column: d.document_id_column,
+    included_columns: d.included_columns,
+    queryable_fields: d.queryable_fields,
+    enabled: d.enabled,
+    cdc_enabled: d.cdc_enabled,
+  };
+  if (d.sync_interval_seconds !== "")
+    body.sync_interval_seconds = asNumber(d.sync_interval_seconds);
+  if (d.stale_after_seconds !== "") body.stale_after_seconds = asNumber(d.stale_after_seconds);
+  if (mode === "create") {
+    Object.assign(body, {
+      profile_id: d.profile_id,
+      source_client_name: d.source_client_name,
+      source_schema_name: d.source_schema_name,
+      source_table_name: d.source_table_name,
+    });
+  }
+  return body;
+}
+
+/** Which field a catalog error about `column` belongs next to. */
+export function columnFieldOf(d: JobDraft): (column: string) => string {
+  return (col) =>
+    col === d.document_id_column
+      ? "document_id_column"
+      : d.queryable_fields.includes(col)
+        ? "queryable_fields"
+        : "included_columns";
+}
+
+export interface JobFieldsProps {
+  session: Session;
+  action: string;
+  mode: "create" | "edit";
+  draft: JobDraft;
+  columns: SourceColumn[];
+  errors: FieldErrors;
+}
+
+/** Step 2 of the job editor: the columns of the chosen table, offered from the catalog. */
+export function JobFields(p: JobFieldsProps) {
+  const { draft: d, errors } = p;
+  const ids = p.columns.filter((c) => c.unique);
+  return (
+    <form method="post" action={p.action} id="job-fields">
+      <Csrf session={p.session} />
+      {p.mode === "create"
+        ? (
+            ["profile_id", "source_client_name", "source_schema_name", "source_table_name"] as const
+          ).map((k) => <input type="hidden" name={k} value={d[k]} />)
+        : null}
+      <div class="grid2">
+        <div>
+          <label for="collection_name">Collection name</label>
+          <input
+            id="collection_name"
+            name="collection_name"
+            type="text"
+            value={d.collection_name}
+            required
+            {...invalid("collection_name", errors)}
+          />
+          <FieldError name="collection_name" errors={errors} />
+          <label for="document_id_column">Document id column</label>
+          <select
+            id="document_id_column"
+            name="document_id_column"
+            {...invalid("document_id_column", errors)}
+          >
+            {ids.length === 0 ? <option value="">(no unique column)</option> : null}
+            {ids.map((c) => (
+              <option value={c.name} selected={c.name === d.document_id_column}>
+                {c.name}
+                {c.primaryKey ? " (primary key)" : " (unique)"}
+              </option>
+            ))}
+          </select>
+          <FieldError name="document_id_column" errors={errors} />
+          <p class="hint">Only columns with a primary key or unique index are offered.</p>
+        </div>
+        <div>
+          <label for="sync_interval_seconds">Sync interval (seconds)</label>
+          <input
+            id="sync_interval_seconds"
+            name="sync_interval_seconds"
+            type="number"
+            min="1"
+            value={d.sync_interval_seconds}
+            {...invalid("sync_interval_seconds", errors)}
+          />
+          <FieldError name="sync_interval_seconds" errors={errors} />
+          <label for="stale_after_seconds">Stale after (seconds)</label>
+          <input
+            id="stale_after_seconds"
+            name="stale_after_seconds"
+            type="number"
+            min="1"
+            value={d.stale_after_seconds}
+            {...invalid("stale_after_seconds", errors)}
+          />
+          <FieldError name="stale_after_seconds" errors={errors} />
+          <label class="check">
+            <input type="checkbox" name="enabled" checked={d.enabled} /> Enabled
+          </label>
+          <label class="check">
+            <input type="checkbox" name="cdc_enabled" checked={d.cdc_enabled} /> Stream changes
+            (CDC)
+          </label>
+        </div>
+      </div>
+      <fieldset {...invalid("queryable_fields", errors)}>
+        <legend>Queryable fields (text columns searched by default)</legend>
+        <div class="cols">
+          {p.columns
+            .filter((c) => c.queryable)
+            .map((c) => (
+              <label class="check">
+                <input
+                  type="checkbox"
+                  name="queryable_fields"
+                  value={c.name}
+                  checked={d.queryable_fields.includes(c.name)}
+                />
+                {c.name} <span class="muted">{c.typeName}</span>
+              </label>
+            ))}
+        </div>
+        <FieldError name="queryable_fields" errors={errors} />
+      </fieldset>
+      <fieldset {...invalid("included_columns", errors)}>
+        <legend>Included columns (none checked = all columns)</legend>
+        <div class="cols">
+          {p.columns.map((c) => (
+            <label class="check">
+              <input
+                type="checkbox"
+                name="included_columns"
+                value={c.name}
+                checked={d.included_columns.includes(c.name)}
+              />
+              {c.name} <span class="muted">{c.typeName}</span>
+            </label>
+          ))}
+        </div>
+        <FieldError name="included_columns" errors={errors} />
+      </fieldset>
+      <div class="actions">
+        <button type="submit">{p.mode === "create" ? "Create sync job" : "Save changes"}</button>
+        <a class="button secondary" href="/console/jobs">
+          Cancel
+        </a>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,368 @@
+import type { Hono } from "hono";
+import { must } from "./api-client.js";
+import type { ConsoleContext, ConsoleDeps, ConsoleEnv } from "./context.js";
+import type { FieldErrors } from "./form-errors.js";
+import { fieldErrors, formLevel } from "./form-errors.js";
+import { span } from "./format.js";
+import { columnFieldOf, draftFromForm, type JobDraft, JobFields, jobBody } from "./job-form.js";
+import { Badge, FieldError, invalid, Page } from "./layout.js";
+import { flashOf, html, redirectWith } from "./render.js";
+import { describeSourceColumns, listSourceTables, type SourceColumn } from "./source-catalog.js";
+
+interface Job {
+  id: string;
+  profile_id: string;
+  source_client_name: string;
+  source_schema_name: string;
+  source_table_name: string;
+  collection_name: string;
+  document_id_column: string;
+  included_columns: string[];
+  queryable_fields: string[];
+  sync_interval_seconds: number;
+  stale_after_seconds: number;
+  enabled: boolean;
+  cdc_enabled: boolean;
+}
+interface Backend {
+  id: string;
+  name: string;
+}
+
+const FIELDS = [
+  "profile_id",
+  "source_client_name",
+  "source_schema_name",
+  "source_table_name",
+  "collection_name",
+  "document_id_column",
+  "included_columns",
+  "queryable_fields",
+  "sync_interval_seconds",
+  "stale_after_seconds",
+];
+
+const emptyDraft = (q: Record<string, string>): JobDraft => ({
+  profile_id: q.profile_id ?? "",
+  source_client_name: q.source_client_name ?? "",
+  source_schema_name: q.source_schema_name ?? "",
+  source_table_name: q.source_table_name ?? "",
+  collection_name: q.source_table_name ?? "",
+  document_id_column: "",
+  included_columns: [],
+  queryable_fields: [],
+  sync_interval_seconds: "300",
+  stale_after_seconds: "900",
+  enabled: true,
+  cdc_enabled: false,
+});
+
+/** Step 1 (a GET form: works without JS; htmx reloads the editor on every change). */
+async function newJobPage(
+  c: ConsoleContext,
+  cd: ConsoleDeps,
+  d: JobDraft,
+  errors: FieldErrors,
+  status = 200,
+) {
+  const s = c.get("session");
+  const backends = await must(c.get("api").call<Backend[]>("GET", "/typesense/backends"));
+  const clients = cd.pools.sourceNames();
+  if (!clients.includes(d.source_client_name)) d.source_client_name = clients[0] ?? "";
+  if (!backends.some((b) => b.id === d.profile_id)) d.profile_id = backends[0]?.id ?? "";
+  const tables = d.source_client_name ? await listSourceTables(cd.pools, d.source_client_name) : [];
+  const schemas = [...new Set(tables.map((t) => t.schema))];
+  if (!schemas.includes(d.source_schema_name)) {
+    d.source_schema_name = schemas.includes("public") ? "public" : (schemas[0] ?? "public");
+  }
+  const inSchema = tables.filter((t) => t.schema === d.source_schema_name);
+  let columns: SourceColumn[] | null = null;
+  if (inSchema.some((t) => t.table === d.source_table_name)) {
+    columns = await describeSourceColumns(cd.pools, {
+      client: d.source_client_name,
+      schema: d.source_schema_name,
+      table: d.source_table_name,
+    });
+    if (columns && !d.document_id_column) {
+      d.document_id_column =
+        (columns.find((x) => x.primaryKey) ?? columns.find((x) => x.unique))?.name ?? "";
+    }
+    if (!d.collection_name) d.collection_name = d.source_table_name;
+  }
+  const top = formLevel(errors, FIELDS);
+  return html(
+    c,
+    <Page title="New sync job" session={s} nav="jobs" flash={flashOf(c)}>
+      <h1>New sync job</h1>
+      <div id="job-editor">
+        {top.length > 0 ? (
+          <p class="flash error" role="alert">
+            {top.join(" ")}
+          </p>
+        ) : null}
+        <form
+          method="get"
+          action="/console/jobs/new"
+          class="card"
+          hx-get="/console/jobs/new"
+          hx-trigger="change"
+          hx-target="#job-editor"
+          hx-select="#job-editor"
+          hx-swap="outerHTML"
+          hx-push-url="true"
+        >
+          <h2>1. Source and backend</h2>
+          {backends.length === 0 ? (
+            <p class="flash error">
+              No backends yet: <a href="/console/backends">add one</a> first.
+            </p>
+          ) : null}
+          <div class="grid2">
+            <div>
+              <label for="profile_id">Backend</label>
+              <select id="profile_id" name="profile_id" {...invalid("profile_id", errors)}>
+                {backends.map((b) => (
+                  <option value={b.id} selected={b.id === d.profile_id}>
+                    {b.name}
+                  </option>
+                ))}
+              </select>
+              <FieldError name="profile_id" errors={errors} />
+              <label for="source_client_name">Athena client</label>
+              <select
+                id="source_client_name"
+                name="source_client_name"
+                {...invalid("source_client_name", errors)}
+              >
+                {clients.map((n) => (
+                  <option selected={n === d.source_client_name}>{n}</option>
+                ))}
+              </select>
+              <FieldError name="source_client_name" errors={errors} />
+            </div>
+            <div>
+              <label for="source_schema_name">Schema</label>
+              <select
+                id="source_schema_name"
+                name="source_schema_name"
+                {...invalid("source_schema_name", errors)}
+              >
+                {schemas.map((n) => (
+                  <option selected={n === d.source_schema_name}>{n}</option>
+                ))}
+              </select>
+              <FieldError name="source_schema_name" errors={errors} />
+              <label for="source_table_name">Table</label>
+              <select
+                id="source_table_name"
+                name="source_table_name"
+                {...invalid("source_table_name", errors)}
+              >
+                <option value="">Choose a table…</option>
+                {inSchema.map((t) => (
+                  <option selected={t.table === d.source_table_name}>{t.table}</option>
+                ))}
+              </select>
+              <FieldError name="source_table_name" errors={errors} />
+            </div>
+          </div>
+          <div class="actions">
+            <button type="submit" class="secondary">
+              Load columns
+            </button>
+          </div>
+        </form>
+        {columns ? (
+          <section class="card" aria-labelledby="step2">
+            <h2 id="step2">
+              2. Columns of {d.source_schema_name}.{d.source_table_name}
+            </h2>
+            <JobFields
+              session={s}
+              action="/console/jobs"
+              mode="create"
+              draft={d}
+              columns={columns}
+              errors={errors}
+            />
+          </section>
+        ) : null}
+      </div>
+    </Page>,
+    status as 200,
+  );
+}
+
+async function editPage(
+  c: ConsoleContext,
+  cd: ConsoleDeps,
+  job: Job,
+  d: JobDraft,
+  errors: FieldErrors,
+  status = 200,
+) {
+  const columns =
+    (await describeSourceColumns(cd.pools, {
+      client: job.source_client_name,
+      schema: job.source_schema_name,
+      table: job.source_table_name,
+    })) ?? [];
+  const top = formLevel(errors, FIELDS);
+  return html(
+    c,
+    <Page title="Edit sync job" session={c.get("session")} nav="jobs" flash={flashOf(c)}>
+      <h1>Edit sync job {job.collection_name}</h1>
+      <p class="hint">
+        Source {job.source_client_name}/{job.source_schema_name}.{job.source_table_name} (fixed;
+        bind another table with a new job).
+      </p>
+      {top.length > 0 ? (
+        <p class="flash error" role="alert">
+          {top.join(" ")}
+        </p>
+      ) : null}
+      <section class="card">
+        <JobFields
+          session={c.get("session")}
+          action={`/console/jobs/${job.id}`}
+          mode="edit"
+          draft={d}
+          columns={columns}
+          errors={errors}
+        />
+      </section>
+    </Page>,
+    status as 200,
+  );
+}
+
+function draftOf(j: Job): JobDraft {
+  return {
+    profile_id: j.profile_id,
+    source_client_name: j.source_client_name,
+    source_schema_name: j.source_schema_name,
+    source_table_name: j.source_table_name,
+    collection_name: j.collection_name,
+    document_id_column: j.document_id_column,
+    included_columns: j.included_columns,
+    queryable_fields: j.queryable_fields,
+    sync_interval_seconds: String(j.sync_interval_seconds),
+    stale_after_seconds: String(j.stale_after_seconds),
+    enabled: j.enabled,
+    cdc_enabled: j.cdc_enabled,
+  };
+}
+
+async function listPage(c: ConsoleContext) {
+  const api = c.get("api");
+  const [jobs, backends] = await Promise.all([
+    must(api.call<Job[]>("GET", "/typesense/sync-jobs")),
+    must(api.call<Backend[]>("GET", "/typesense/backends")),
+  ]);
+  const nameOf = new Map(backends.map((b) => [b.id, b.name]));
+  return html(
+    c,
+    <Page title="Sync jobs" session={c.get("session")} nav="jobs" flash={flashOf(c)}>
+      <h1>Sync jobs</h1>
+      <p>
+        <a class="button" href="/console/jobs/new">
+          New sync job
+        </a>
+      </p>
+      <div class="scroll card">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Collection</th>
+              <th scope="col">Source</th>
+              <th scope="col">Backend</th>
+              <th scope="col">Id column</th>
+              <th scope="col">Queryable</th>
+              <th scope="col">Interval</th>
+              <th scope="col">Stale after</th>
+              <th scope="col">State</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.length === 0 ? (
+              <tr>
+                <td colspan={9} class="muted">
+                  No sync jobs yet.
+                </td>
+              </tr>
+            ) : null}
+            {jobs.map((j) => (
+              <tr>
+                <td class="mono">{j.collection_name}</td>
+                <td class="mono">
+                  {j.source_client_name}/{j.source_schema_name}.{j.source_table_name}
+                </td>
+                <td>{nameOf.get(j.profile_id) ?? j.profile_id}</td>
+                <td class="mono">{j.document_id_column}</td>
+                <td class="mono">{j.queryable_fields.join(", ")}</td>
+                <td>{span(j.sync_interval_seconds)}</td>
+                <td>{span(j.stale_after_seconds)}</td>
+                <td>
+                  <Badge value={j.enabled ? "enabled" : "disabled"} />{" "}
+                  {j.cdc_enabled ? <Badge value="cdc" /> : null}
+                </td>
+                <td>
+                  <a href={`/console/jobs/${j.id}/edit`} aria-label={`Edit ${j.collection_name}`}>
+                    Edit
+                  </a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Page>,
+  );
+}
+
+/** Sync jobs: list, create (columns offered from the catalog), edit. */
+export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
+  r.get("/jobs", (c) => listPage(c));
+  r.get("/jobs/new", (c) => newJobPage(c, cd, emptyDraft(c.req.query()), {}));
+  r.post("/jobs", async (c) => {
+    const d = draftFromForm(c.get("form"));
+    const res = await c.get("api").call<Job>("POST", "/typesense/sync-jobs", jobBody(d, "create"));
+    if (res.ok) {
+      return redirectWith(
+        c,
+        "/console/status",
+        "ok",
+        `Sync job "${res.data.collection_name}" created. Use "Run now" for its first sync.`,
+      );
+    }
+    return newJobPage(c, cd, d, fieldErrors(res, columnFieldOf(d)), res.status >= 500 ? 503 : 400);
+  });
+  r.get("/jobs/:id/edit", async (c) => {
+    const job = await must(
+      c.get("api").call<Job>("GET", `/typesense/sync-jobs/${c.req.param("id")}`),
+    );
+    return editPage(c, cd, job, draftOf(job), {});
+  });
+  r.post("/jobs/:id", async (c) => {
+    const api = c.get("api");
+    const job = await must(api.call<Job>("GET", `/typesense/sync-jobs/${c.req.param("id")}`));
+    const d = { ...draftFromForm(c.get("form")), profile_id: job.profile_id };
+    const res = await api.call<Job>("PATCH", `/typesense/sync-jobs/${job.id}`, jobBody(d, "edit"));
+    if (res.ok)
+      return redirectWith(
+        c,
+        "/console/jobs",
+        "ok",
+        `Sync job "${res.data.collection_name}" saved.`,
+      );
+    return editPage(
+      c,
+      cd,
+      job,
+      d,
+      fieldErrors(res, columnFieldOf(d)),
+      res.status >= 500 ? 503 : 400,
+    );
+  });
+}
