@@ -1,7 +1,7 @@
 import type { DocumentValue, TypesenseField, TypesenseFieldType } from "../typesense/types.js";
 import type { ColumnInfo } from "./describe-table.js";
 import { parseJson } from "./json.js";
-import { flattenPgArray, parsePgArray } from "./pg-array.js";
+import { parsePgArrayFlat } from "./pg-array.js";
 import {
   parseBool,
   parseEwkbPoint,
@@ -176,14 +176,14 @@ function arrayConverter(
 ): (text: string) => Converted {
   const instant = scalar.instant;
   return (text) => {
-    const items = flattenPgArray(parsePgArray(text, col.arrayDelimiter));
+    const items = parsePgArrayFlat(text, col.arrayDelimiter);
     const values: DocumentValue[] = [];
-    const isos: string[] = [];
-    const problems: string[] = [];
+    const isos: string[] | undefined = withIso ? [] : undefined;
+    let problems: string[] | undefined; // allocated on the first dropped element only
     for (const item of items) {
       if (item === null) continue;
       try {
-        if (withIso && instant) {
+        if (isos && instant) {
           const p = instant(item);
           values.push(p.ms);
           isos.push(p.iso);
@@ -192,12 +192,13 @@ function arrayConverter(
         }
       } catch (err) {
         if (!(err instanceof UnrepresentableValue)) throw err;
+        problems ??= [];
         problems.push(err.message);
       }
     }
     const out: Converted = { value: values };
-    if (withIso) out.iso = isos;
-    if (problems.length > 0) {
+    if (isos) out.iso = isos;
+    if (problems) {
       out.problem = `${problems.length} array element(s) dropped: ${problems.slice(0, 3).join("; ")}`;
     }
     return out;

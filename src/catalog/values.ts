@@ -83,6 +83,8 @@ function parseInstantParts(
   text: string,
   kind: "date" | "timestamp" | "timestamptz",
 ): { ms: number; wholeMs: number; frac: string | undefined } {
+  const fast = parseIsoInstantFast(text);
+  if (fast !== undefined) return fast;
   if (text === "infinity" || text === "-infinity") {
     throw new UnrepresentableValue(`${text} has no epoch value`);
   }
@@ -119,6 +121,89 @@ function parseInstantParts(
     throw new UnrepresentableValue(`${text} is out of range`);
   }
   const micros = frac ? Number(frac.padEnd(6, "0")) : 0;
+  return { ms: wholeMs + Math.floor(micros / 1000), wholeMs, frac };
+}
+
+/** Value of the 2 ASCII digits at i, or NaN. */
+function digits2(t: string, i: number): number {
+  const a = t.charCodeAt(i) - 48;
+  const b = t.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : Number.NaN;
+}
+
+/**
+ * The common shapes of ISO DateStyle output, without the regex (a hot path of
+ * full sync and CDC): "YYYY-MM-DD", optionally " HH:MM:SS", optionally
+ * ".f{1,6}", optionally an offset "+HH", "+HH:MM" or "+HH:MM:SS", with a year
+ * of 1000..9999 and no " BC". Computes exactly what the TIMESTAMP regex path
+ * computes (same Date.UTC call, same offset and fraction arithmetic); any other
+ * text returns undefined and takes that path.
+ */
+function parseIsoInstantFast(
+  t: string,
+): { ms: number; wholeMs: number; frac: string | undefined } | undefined {
+  const n = t.length;
+  if (n < 10 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return undefined;
+  const y1 = digits2(t, 0);
+  const y2 = digits2(t, 2);
+  if (!(y1 >= 10)) return undefined; // NaN or a year below 1000 (Date.UTC maps 0..99)
+  const year = y1 * 100 + y2;
+  const mo = digits2(t, 5);
+  const d = digits2(t, 8);
+  if (Number.isNaN(year) || Number.isNaN(mo) || Number.isNaN(d)) return undefined;
+  let h = 0;
+  let mi = 0;
+  let s = 0;
+  let i = 10;
+  let frac: string | undefined;
+  let micros = 0;
+  if (i < n && t.charCodeAt(i) === 32) {
+    if (n < 19 || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return undefined;
+    h = digits2(t, 11);
+    mi = digits2(t, 14);
+    s = digits2(t, 17);
+    if (Number.isNaN(h) || Number.isNaN(mi) || Number.isNaN(s)) return undefined;
+    i = 19;
+    if (i < n && t.charCodeAt(i) === 46) {
+      const start = ++i;
+      while (i < n && i - start < 6) {
+        const c = t.charCodeAt(i) - 48;
+        if (c < 0 || c > 9) break;
+        micros = micros * 10 + c;
+        i++;
+      }
+      const len = i - start;
+      if (len === 0) return undefined;
+      frac = t.slice(start, i);
+      for (let k = len; k < 6; k++) micros *= 10; // padEnd(6, "0")
+    }
+  }
+  let wholeMs = Date.UTC(year, mo - 1, d, h, mi, s);
+  if (i < n) {
+    const sign = t.charCodeAt(i);
+    if (sign !== 43 && sign !== 45) return undefined;
+    const oh = digits2(t, i + 1);
+    if (Number.isNaN(oh)) return undefined;
+    let off = oh * 3600;
+    i += 3;
+    if (i < n) {
+      if (t.charCodeAt(i) !== 58) return undefined;
+      const om = digits2(t, i + 1);
+      if (Number.isNaN(om)) return undefined;
+      off += om * 60;
+      i += 3;
+      if (i < n) {
+        if (t.charCodeAt(i) !== 58) return undefined;
+        const os = digits2(t, i + 1);
+        if (Number.isNaN(os)) return undefined;
+        off += os;
+        i += 3;
+      }
+    }
+    if (i !== n) return undefined;
+    wholeMs += sign === 43 ? -off * 1000 : off * 1000;
+  }
+  // Years 1000..9999 are always within Date's range; the regex path checks the rest.
   return { ms: wholeMs + Math.floor(micros / 1000), wholeMs, frac };
 }
 
