@@ -21,6 +21,8 @@ export interface Checkpoint {
   commitTimeMs: number;
   /** lag: Typesense confirmation time minus commit time, ms (NaN if unknown). */
   lagMs: number;
+  /** Commit time of the OLDEST transaction this checkpoint covers (its lag is the largest). */
+  oldestCommitTimeMs: number;
   /** Documents written or deleted. */
   applied: number;
   rejections: Rejection[];
@@ -218,6 +220,7 @@ export class Applier {
         lsn: null,
         commitTimeMs: Number.NaN,
         lagMs: Number.NaN,
+        oldestCommitTimeMs: Number.NaN,
         applied: res.written.length,
         rejections: res.rejected,
         written: new Map([[t.jobId, res.written]]),
@@ -261,6 +264,7 @@ export class Applier {
       lsn,
       commitTimeMs: fresh ? this.#receivedTime : Number.NaN,
       lagMs: fresh ? confirmedAt - this.#receivedTime : Number.NaN,
+      oldestCommitTimeMs: fresh ? (this.#oldestUnapplied ?? Number.NaN) : Number.NaN,
       applied,
       rejections,
       written,

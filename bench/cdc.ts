@@ -1,0 +1,223 @@
+/**
+ * CDC benchmark (issue 7 point 8).
+ *
+ *   npx tsx bench/cdc.ts [backlog-changes] [--rate N] [--seconds N] [--flush-max-docs N]
+ *
+ * Measures in ONE run, on one machine:
+ *   1. baseline: the server decoding the backlog with pgoutput, read through
+ *      pg_logical_slot_peek_binary_changes on a second slot (changes/s). The
+ *      issue names pg_recvlogical; embedded Postgres ships no client binaries,
+ *      and the SQL function runs the same walsender-side decoder (it does not
+ *      pay for the network protocol, which makes the baseline stricter);
+ *   2. catch-up: our stream (pgoutput, flow control, per-job batches) applying
+ *      the same backlog into the null-sink emulator until the slot is
+ *      acknowledged past its end (changes/s; ratio to 1, target >= 0.5x);
+ *   3. steady load: a writer at --rate single-row updates/s for --seconds;
+ *      end-to-end lag = Typesense confirmation minus commit time, per flush
+ *      (lower bound: its last commit; upper bound: its oldest commit), p50/p99;
+ *   4. peak RSS of this process (stream + writer + emulator: an upper bound for
+ *      the sidecar alone), sampled every 50 ms (target <= 256 MB).
+ *
+ * Uses BENCH_DATABASE_URL (a superuser URL) when set, else starts embedded Postgres.
+ */
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import type { Checkpoint } from "../src/cdc/applier.js";
+import { parseLsn } from "../src/cdc/lsn.js";
+import { createCdcStream } from "../src/cdc/stream.js";
+import { migrate } from "../src/db/migrate.js";
+import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
+import { startEmulator } from "../src/emulator/index.js";
+import { createLogger } from "../src/lifecycle/index.js";
+import { createTypesenseBackend } from "../src/typesense/index.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const BACKLOG = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
+const RATE = flag("--rate", 2000);
+const SECONDS = flag("--seconds", 20);
+const FLUSH_MAX = flag("--flush-max-docs", 1000);
+
+let peakRss = 0;
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 50);
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : Number.NaN;
+};
+
+const external = process.env.BENCH_DATABASE_URL;
+const server = external ? null : await startEmbeddedPostgres({ settings: { fsync: "off" } });
+const adminUrl = external ?? server!.adminUrl;
+const admin = new pg.Client({ connectionString: adminUrl });
+await admin.connect();
+const dbName = `bench_cdc_${Date.now()}`;
+await admin.query(`create database ${dbName}`);
+const url = new URL(adminUrl);
+url.pathname = `/${dbName}`;
+const dbUrl = url.toString();
+const pool = new pg.Pool({ connectionString: dbUrl, max: 8 });
+// the final DROP DATABASE ... WITH (FORCE) ends idle connections: not an error here
+pool.on("error", () => {});
+const log = createLogger({ level: "warn" });
+await migrate({ pool, dir: join(HERE, "..", "sql"), log });
+const emulator = await startEmulator({ apiKey: "bench", nullSink: true });
+const backend = createTypesenseBackend({
+  nodes: [emulator.url],
+  apiKey: "bench",
+  timeoutMs: 30_000,
+});
+
+await pool.query(`create table items (id bigint primary key, title text not null, price numeric(12,2),
+  tags text[], updated timestamptz not null default now(), body text)`);
+const profile = await pool.query<{ id: string }>(
+  `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
+   values ('bench', $1, 'plain:bench', 'ench') returning id`,
+  [emulator.url],
+);
+await pool.query(
+  `insert into typesense_sync_jobs (profile_id, source_client_name, source_table_name,
+     collection_name, document_id_column, cdc_enabled) values ($1, 'bench', 'items', 'items', 'id', true)`,
+  [profile.rows[0]!.id],
+);
+
+const checkpoints: Checkpoint[] = [];
+const ctl = new AbortController();
+const stream = createCdcStream({
+  clientName: "bench",
+  control: pool,
+  source: pool,
+  sourceUrl: dbUrl,
+  cdc: {
+    enabled: true,
+    plugin: "pgoutput",
+    slot_prefix: "bench",
+    flush_max_docs: FLUSH_MAX,
+    flush_interval_ms: 50,
+    heartbeat_ms: 10_000,
+  },
+  backendFor: async () => backend,
+  log,
+  requestResync: async () => {},
+  onCheckpoint: (c) => checkpoints.push(c),
+});
+// Set the slot and publication up, then stop: the backlog accumulates without a reader.
+let running = stream.run(ctl.signal);
+const slotRow = async () =>
+  (
+    await pool.query<{ c: string | null }>(
+      "select confirmed_flush_lsn::text as c from pg_replication_slots where slot_name = 'bench_bench'",
+    )
+  ).rows[0]?.c;
+while (!(await slotRow())) await new Promise((r) => setTimeout(r, 50));
+await new Promise((r) => setTimeout(r, 500));
+ctl.abort();
+await running;
+await pool.query("select pg_create_logical_replication_slot('bench_peek', 'pgoutput')");
+
+// Backlog: inserts then updates, in transactions of 1000 rows.
+const half = Math.floor(BACKLOG / 2);
+for (let i = 0; i < half; i += 1000) {
+  await pool.query(
+    `insert into items (id, title, price, tags, body)
+     select g, 'title ' || g, g % 1000 + 0.99, array['a' || g % 7, 'b'], repeat('x', 200)
+       from generate_series($1::bigint, $2::bigint) g`,
+    [i + 1, Math.min(half, i + 1000)],
+  );
+}
+for (let i = 0; i < BACKLOG - half; i += 1000) {
+  await pool.query(
+    "update items set title = title || '!', updated = now() where id between $1 and $2",
+    [i + 1, Math.min(BACKLOG - half, i + 1000)],
+  );
+}
+const endLsn = parseLsn(
+  (await pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l")).rows[0]!.l,
+);
+
+// 1. baseline: server-side pgoutput decoding of the same backlog
+let t0 = performance.now();
+const peek = await pool.query<{ n: string }>(
+  `select count(*)::text as n from pg_logical_slot_peek_binary_changes('bench_peek', null, null,
+     'proto_version', '1', 'publication_names', 'bench_bench')`,
+);
+const baseSecs = (performance.now() - t0) / 1000;
+const baseRate = BACKLOG / baseSecs;
+await pool.query("select pg_drop_replication_slot('bench_peek')");
+
+// 2. catch-up into the null sink
+const stream2 = createCdcStream({
+  clientName: "bench",
+  control: pool,
+  source: pool,
+  sourceUrl: dbUrl,
+  cdc: {
+    enabled: true,
+    plugin: "pgoutput",
+    slot_prefix: "bench",
+    flush_max_docs: FLUSH_MAX,
+    flush_interval_ms: 50,
+    heartbeat_ms: 10_000,
+  },
+  backendFor: async () => backend,
+  log,
+  requestResync: async () => {},
+  onCheckpoint: (c) => checkpoints.push(c),
+});
+const ctl2 = new AbortController();
+t0 = performance.now();
+running = stream2.run(ctl2.signal);
+while (parseLsn(await slotRow()) < endLsn) await new Promise((r) => setTimeout(r, 20));
+const catchSecs = (performance.now() - t0) / 1000;
+const catchRate = BACKLOG / catchSecs;
+
+// 3. steady load
+checkpoints.length = 0;
+const interval = 1000 / RATE;
+const stopAt = performance.now() + SECONDS * 1000;
+let sent = 0;
+const writers = Array.from({ length: 4 }, async (_, w) => {
+  let next = performance.now();
+  while (performance.now() < stopAt) {
+    const id = 1 + ((sent++ * 7919 + w) % half);
+    await pool.query("update items set price = price + 1, updated = now() where id = $1", [id]);
+    next += interval * 4;
+    const wait = next - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+});
+await Promise.all(writers);
+await new Promise((r) => setTimeout(r, 500));
+ctl2.abort();
+await running;
+const fresh = checkpoints.filter((c) => Number.isFinite(c.lagMs));
+const low = fresh.map((c) => c.lagMs);
+const high = fresh.map((c) => c.lagMs + (c.commitTimeMs - c.oldestCommitTimeMs || 0));
+clearInterval(rssTimer);
+
+const lines = [
+  `CDC benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}`,
+  `cdc.flush_max_docs ${FLUSH_MAX}; backlog: ${BACKLOG} changes (${half} inserts + ${BACKLOG - half} updates, 1000 rows per transaction)`,
+  `baseline pgoutput decode (peek_binary_changes, ${peek.rows[0]!.n} messages): ${baseRate.toFixed(0)} changes/s (${baseSecs.toFixed(2)} s)`,
+  `stream catch-up into null sink: ${catchRate.toFixed(0)} changes/s (${catchSecs.toFixed(2)} s), ratio ${(catchRate / baseRate).toFixed(2)}x (target >= 0.5x)`,
+  `steady load: ${sent} updates in ${SECONDS} s (${(sent / SECONDS).toFixed(0)}/s), ${fresh.length} flushes`,
+  `  lag per flush, last commit:   p50 ${pct(low, 50).toFixed(0)} ms, p99 ${pct(low, 99).toFixed(0)} ms`,
+  `  lag per flush, oldest commit: p50 ${pct(high, 50).toFixed(0)} ms, p99 ${pct(high, 99).toFixed(0)} ms (targets p50 <= 100, p99 <= 500)`,
+  `peak RSS (stream + writer + emulator in one process): ${mb(peakRss)} (target <= 256 MB)`,
+];
+process.stdout.write(`${lines.join("\n")}\n`);
+
+await backend.close();
+await emulator.close();
+await pool.end();
+await admin.query(`drop database ${dbName} with (force)`).catch(() => {});
+await admin.end();
+await server?.stop();
