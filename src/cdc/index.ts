@@ -1,0 +1,36 @@
+export type { Checkpoint } from "./applier.js";
+export {
+  CdcError,
+  CdcSetupError,
+  DecodeError,
+  SlotLostError,
+  WatchdogError,
+} from "./errors.js";
+export type { ChangeEvent, RelationInfo, TextTuple } from "./events.js";
+export { type CdcJob, cdcClientNames, loadCdcJobs, streamObjectName } from "./jobs.js";
+export { LEADER_LOCK_CLASS, leaderLockKey, runWhileLeader } from "./leader.js";
+export { formatLsn, type Lsn, parseLsn } from "./lsn.js";
+export {
+  createReplicationSource,
+  type ReplicationHandler,
+  type ReplicationSource,
+  type ReplicationSourceOptions,
+} from "./replication-source.js";
+export { identityProblem, type SetupResult, setupStream } from "./setup.js";
+export { type CdcStreamOptions, createCdcStream } from "./stream.js";
+export type { StreamStatus } from "./stream-store.js";
+export {
+  type CdcSupervisor,
+  type CdcSupervisorOptions,
+  createCdcSupervisor,
+} from "./supervisor.js";
+export {
+  createWatermarkRegistry,
+  HEARTBEAT_PREFIX,
+  WATERMARK_PREFIX,
+  type WatermarkCoordinator,
+  type WatermarkRegistry,
+  type WatermarkWindow,
+  type WindowOutcome,
+} from "./watermarks.js";
+export type { CdcBackend, Rejection } from "./writer.js";
