@@ -1,4 +1,4 @@
-import { lag } from "./format.js";
+import { lag, span } from "./format.js";
 import type { LagSample } from "./lag-sampler.js";
 
 const W = 640;
@@ -18,9 +18,10 @@ interface Panel {
 }
 
 /** Polyline segments of one series; a null value breaks the line. */
-function segments(p: Panel, now: number): string[] {
+function segments(p: Panel, from: number, now: number): string[] {
   const max = Math.max(1e-9, ...p.values.map((x) => x.v ?? 0));
-  const x = (t: number) => LEFT + ((t - (now - HOUR)) / HOUR) * (W - LEFT - RIGHT);
+  const width = Math.max(1, now - from);
+  const x = (t: number) => LEFT + ((t - from) / width) * (W - LEFT - RIGHT);
   const y = (v: number) => p.y0 + PANEL_H - (v / max) * PANEL_H;
   const out: string[] = [];
   let cur: string[] = [];
@@ -36,10 +37,10 @@ function segments(p: Panel, now: number): string[] {
   return out;
 }
 
-function PanelView({ p, now }: { p: Panel; now: number }) {
+function PanelView({ p, from, now }: { p: Panel; from: number; now: number }) {
   const max = Math.max(0, ...p.values.map((x) => x.v ?? 0));
   const last = [...p.values].reverse().find((x) => x.v !== null)?.v ?? null;
-  const segs = segments(p, now);
+  const segs = segments(p, from, now);
   return (
     <g>
       <text x={LEFT} y={p.y0 - 5} font-size="12" fill="#1d2330" font-weight="600">
@@ -74,7 +75,8 @@ const perSecond = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)}/s`;
 
 /**
  * Server-rendered SVG of one stream's last hour: commit -> Typesense lag and
- * applied changes per second, from the console's sample ring.
+ * applied changes per second, from the console's sample ring. The time axis
+ * spans the last hour, or less while fewer samples exist (a fresh process).
  */
 export function LagPlot({
   client,
@@ -104,6 +106,9 @@ export function LagPlot({
   const h = TOP + 2 * PANEL_H + GAP + 24;
   const id = `plot-${client.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   const axisY = h - 8;
+  const from = Math.max(now - HOUR, (samples[0]?.t ?? now - HOUR) - 1000);
+  const total = span((now - from) / 1000);
+  const half = span((now - from) / 2000);
   return (
     <svg viewBox={`0 0 ${W} ${h}`} role="img" aria-labelledby={`${id}-t ${id}-d`}>
       <title id={`${id}-t`}>{`CDC stream ${client}: lag and throughput, last hour`}</title>
@@ -111,13 +116,13 @@ export function LagPlot({
         {`${samples.length} samples; latest lag ${lag(samples.at(-1)?.lagMs ?? null)}`}
       </desc>
       {panels.map((p) => (
-        <PanelView p={p} now={now} />
+        <PanelView p={p} from={from} now={now} />
       ))}
       <text x={LEFT} y={axisY} font-size="11" fill="#5b6475">
-        −60 min
+        {`−${total}`}
       </text>
       <text x={(LEFT + W - RIGHT) / 2} y={axisY} font-size="11" text-anchor="middle" fill="#5b6475">
-        −30 min
+        {`−${half}`}
       </text>
       <text x={W - RIGHT} y={axisY} font-size="11" text-anchor="end" fill="#5b6475">
         now

@@ -22,7 +22,7 @@ export interface LagSamplerOptions {
   windowMs?: number;
   /** Background sampling period while the console is in use. Default 15 s. */
   everyMs?: number;
-  /** A page view samples again only after this long. Default 2 s. */
+  /** A page view samples again only after this long. Default 1 s. */
   minGapMs?: number;
   now?: () => number;
 }
@@ -41,7 +41,7 @@ export interface LagSamplerOptions {
 export function createLagSampler(control: pg.Pool, opts: LagSamplerOptions = {}): LagSampler {
   const windowMs = opts.windowMs ?? 60 * 60 * 1000;
   const everyMs = opts.everyMs ?? 15_000;
-  const minGapMs = opts.minGapMs ?? 2_000;
+  const minGapMs = opts.minGapMs ?? 1_000;
   const now = opts.now ?? Date.now;
   const rings = new Map<string, LagSample[]>();
   const counters = new Map<string, { t: number; applied: number }>();

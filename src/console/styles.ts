@@ -23,6 +23,7 @@ h2{font-size:1.1rem;margin:1.6rem 0 .6rem}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
+caption{text-align:left;caption-side:top;padding:0 0 .4rem}
 th{font-size:13px;color:var(--muted);font-weight:600;white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
@@ -40,6 +41,8 @@ button,.button{display:inline-block;background:var(--accent);color:#fff;border:0
 font:inherit;cursor:pointer;text-decoration:none}
 button.secondary,.button.secondary{background:#e7ebf3;color:var(--fg)}
 button.danger{background:var(--bad)}
+.progress .mono{white-space:nowrap}
+.card>h2:first-child{margin-top:0}
 .small{padding:.25rem .6rem;font-size:13px;line-height:1.4}
 .actions{display:flex;flex-wrap:wrap;gap:.4rem;margin-top:1rem}
 .hint{color:var(--muted);font-size:13px;margin:.2rem 0}
