@@ -214,6 +214,9 @@ export class Applier {
       return;
     }
     try {
+      // Write what the stream holds first: when the window resolves, Typesense
+      // has every id of it at a version at least as new as the watermark.
+      await this.flush(signal);
       const ops: PendingOp[] = due.docs.map((doc) => ({ kind: "upsert", id: doc.id, doc }));
       const res = await writeOps(this.#opts.writer, t, ops, signal);
       await this.#opts.checkpoint({
