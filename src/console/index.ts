@@ -2,7 +2,7 @@ import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppDeps } from "../http/deps.js";
 import type { AppEnv } from "../http/env.js";
-import { apiClientFor, type RequestTarget } from "./api-client.js";
+import { ApiFailure, apiClientFor, type RequestTarget } from "./api-client.js";
 import { assetRoutes } from "./assets.js";
 import { backendRoutes } from "./backends.js";
 import type { ConsoleDeps, ConsoleEnv } from "./context.js";
@@ -77,6 +77,11 @@ export function consoleRoutes(deps: AppDeps, api: RequestTarget): Hono<AppEnv> {
     if (!c.req.path.startsWith("/console/assets/")) c.header("cache-control", "no-store");
   });
   r.onError((e, c) => {
+    // the API no longer accepts the session's key (revoked, expired): sign in again
+    if (e instanceof ApiFailure && e.result.status === 401) {
+      cd.sessions.destroy(getCookie(c, COOKIE));
+      return c.redirect(`/console/login?next=${encodeURIComponent(c.req.path)}`, 303);
+    }
     const d = describeError(e);
     if (d.status >= 500) c.env.log.error({ component: "console", err: e }, "console page failed");
     return errorPage(c, d.status, d.message);

@@ -1,6 +1,7 @@
+import type { ApiResult } from "./api-client.js";
 import type { FormBody } from "./context.js";
 import { field, fields } from "./context.js";
-import type { FieldErrors } from "./form-errors.js";
+import { type FieldErrors, fieldErrors } from "./form-errors.js";
 import { Csrf, FieldError, invalid } from "./layout.js";
 import type { Session } from "./session.js";
 import type { SourceColumn } from "./source-catalog.js";
@@ -72,6 +73,15 @@ export function columnFieldOf(d: JobDraft): (column: string) => string {
       : d.queryable_fields.includes(col)
         ? "queryable_fields"
         : "included_columns";
+}
+
+/** The API's errors for a job form, next to their fields (zod's wording softened where common). */
+export function jobErrors(res: ApiResult, d: JobDraft): FieldErrors {
+  const e = fieldErrors(res, columnFieldOf(d));
+  if (e.queryable_fields?.startsWith("Too small")) {
+    e.queryable_fields = "Choose at least one queryable field.";
+  }
+  return e;
 }
 
 export interface JobFieldsProps {

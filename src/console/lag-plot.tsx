@@ -96,7 +96,7 @@ export function LagPlot({
       y0: TOP,
     },
     {
-      title: "Throughput (changes)",
+      title: "Changes applied per second",
       values: samples.map((s) => ({ t: s.t, v: s.perSecond })),
       format: perSecond,
       color: "#2457c5",

@@ -1,0 +1,139 @@
+import { describe, expect, it } from "vitest";
+import { admin, jsonInit, useTestApp } from "../http/fixture.js";
+import { capturingLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+
+const db = useTestDatabase();
+const cap = capturingLogger();
+const t = useTestApp(db, () => cap.log);
+
+const TS_KEY = "typesense-secret-key-0123456789";
+const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
+const formInit = (body: Record<string, string>, headers: Record<string, string> = {}) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+  body: form(body),
+});
+
+/** Signs in through the form; returns the cookie header and the session's CSRF token. */
+async function signIn(key: string): Promise<{ cookie: string; csrf: string; location: string }> {
+  const res = await t.app.request("/console/login", formInit({ key }));
+  expect(res.status).toBe(303);
+  const set = res.headers.get("set-cookie") ?? "";
+  const cookie = set.split(";")[0]!;
+  const page = await (await t.app.request("/console/search", { headers: { cookie } })).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  return { cookie, csrf, location: res.headers.get("location") ?? "" };
+}
+
+async function gatewayKey(rights: string[]): Promise<{ id: string; token: string }> {
+  const r = await t.app.request("/admin/api-keys", jsonInit("POST", { name: "k", rights }, admin));
+  const j = (await r.json()) as { data: { key: { id: string }; api_key: string } };
+  return { id: j.data.key.id, token: j.data.api_key };
+}
+
+describe("console over HTTP", () => {
+  it("redirects to sign-in, sets a strict HttpOnly cookie and never echoes a key", async () => {
+    const first = await t.app.request("/console");
+    expect(first.status).toBe(303);
+    expect(first.headers.get("location")).toBe("/console/login?next=%2Fconsole");
+    const login = await t.app.request("/console/login");
+    expect(login.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(login.headers.get("cache-control")).toBe("no-store");
+
+    const bad = await t.app.request("/console/login", formInit({ key: "wrong" }));
+    expect(bad.status).toBe(401);
+    expect(await bad.text()).toContain("Invalid API key");
+
+    const res = await t.app.request("/console/login", formInit({ key: admin["X-Athena-Key"] }));
+    const set = res.headers.get("set-cookie") ?? "";
+    expect(set).toMatch(/^ats_console=[\w-]{40,};/);
+    expect(set).toMatch(/HttpOnly/);
+    expect(set).toMatch(/SameSite=Strict/);
+    expect(set).toMatch(/Path=\/console/);
+    expect(set).not.toContain(admin["X-Athena-Key"]);
+    expect(res.headers.get("location")).toBe("/console/status");
+  });
+
+  it("pages never contain the admin key or a backend key; the key shows as its last 4", async () => {
+    const s = await signIn(admin["X-Athena-Key"]);
+    const add = await t.app.request(
+      "/console/backends",
+      formInit(
+        { _csrf: s.csrf, name: "ts", base_url: "http://127.0.0.1:9", api_key: TS_KEY },
+        { cookie: s.cookie },
+      ),
+    );
+    expect(add.status).toBe(303);
+    for (const p of ["status", "backends", "jobs", "jobs/new", "dead-letters", "search"]) {
+      const res = await t.app.request(`/console/${p}`, { headers: { cookie: s.cookie } });
+      const html = await res.text();
+      expect(res.status, p).toBe(200);
+      expect(html, p).not.toContain(admin["X-Athena-Key"]);
+      expect(html, p).not.toContain(TS_KEY);
+      if (p === "backends") expect(html).toContain("••••6789");
+    }
+  });
+
+  it("a form error from the API is shown next to its field", async () => {
+    const s = await signIn(admin["X-Athena-Key"]);
+    const res = await t.app.request(
+      "/console/backends",
+      formInit(
+        { _csrf: s.csrf, name: "x", base_url: "ftp://nope", api_key: "k", timeout_ms: "0" },
+        { cookie: s.cookie },
+      ),
+    );
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toMatch(/id="timeout_ms-error">[^<]*\S/);
+    expect(html).toMatch(/id="timeout_ms"[^>]*aria-invalid="true"/);
+  });
+
+  it("forms need the session's CSRF token and the same origin", async () => {
+    const s = await signIn(admin["X-Athena-Key"]);
+    const post = (body: Record<string, string>, headers: Record<string, string> = {}) =>
+      t.app.request("/console/logout", formInit(body, { cookie: s.cookie, ...headers }));
+    expect((await post({})).status).toBe(403);
+    expect((await post({ _csrf: "forged" })).status).toBe(403);
+    expect((await post({ _csrf: s.csrf }, { origin: "https://evil.example" })).status).toBe(403);
+    expect((await post({ _csrf: s.csrf }, { "sec-fetch-site": "cross-site" })).status).toBe(403);
+    const ok = await post({ _csrf: s.csrf }, { origin: "http://localhost" });
+    expect(ok.status).toBe(303);
+    // signed out: the cookie no longer opens anything
+    const after = await t.app.request("/console/status", { headers: { cookie: s.cookie } });
+    expect(after.headers.get("location")).toContain("/console/login");
+  });
+
+  it("a search-only key gets Live search only; a revoked key is signed out", async () => {
+    const search = await gatewayKey(["gateway.typesense_search"]);
+    const s = await signIn(search.token);
+    expect(s.location).toBe("/console/search");
+    for (const p of ["status", "backends", "jobs", "dead-letters"]) {
+      const res = await t.app.request(`/console/${p}`, { headers: { cookie: s.cookie } });
+      expect(res.status, p).toBe(403);
+    }
+    const nav = await (
+      await t.app.request("/console/search", { headers: { cookie: s.cookie } })
+    ).text();
+    expect(nav).not.toContain('href="/console/backends"');
+
+    const proxy = await gatewayKey(["gateway.typesense_proxy"]);
+    const p = await signIn(proxy.token);
+    expect(
+      (await t.app.request("/console/backends", { headers: { cookie: p.cookie } })).status,
+    ).toBe(200);
+    await t.app.request(`/admin/api-keys/${proxy.id}`, { method: "DELETE", headers: admin });
+    const gone = await t.app.request("/console/backends", { headers: { cookie: p.cookie } });
+    expect(gone.status).toBe(303);
+    expect(gone.headers.get("location")).toContain("/console/login");
+  });
+
+  it("the bypass is the console's only: the API still needs a key", async () => {
+    expect((await t.app.request("/typesense/backends")).status).toBe(401);
+    expect((await t.app.request("/consolex")).status).toBe(401);
+    const asset = await t.app.request("/console/assets/htmx.min.js");
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get("content-type")).toContain("javascript");
+  });
+});
