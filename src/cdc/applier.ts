@@ -78,6 +78,9 @@ export class Applier {
   #oldestUnapplied: number | null = null;
   /** A transaction was received since the last checkpoint (else lag/commit time stay as they are). */
   #committedSinceCheckpoint = false;
+  /** The write of the last flush while it runs, and the oldest commit time it covers. */
+  #inflight: Promise<void> | null = null;
+  #inflightOldest: number | null = null;
   /** Rows that could not become documents; dead letters at the next flush. */
   #rowFailures: Rejection[] = [];
 
@@ -101,15 +104,22 @@ export class Applier {
     }
   }
 
-  /** A new connection resumes at `lsn`: everything after it comes again. */
-  reset(lsn: Lsn): void {
+  /**
+   * A new connection resumes at `lsn` (the durable LSN): everything after it
+   * comes again. A write still in flight from the old connection finishes
+   * first (its failure does not matter: its changes come again too).
+   */
+  async reset(lsn: Lsn): Promise<void> {
+    await this.#settle().catch(() => {});
     for (const b of this.#batches.values()) b.clear();
     this.#pending = 0;
     this.#rowFailures = [];
     this.#inTxn = false;
     this.#received = lsn;
-    this.#checkpointed = maxLsn(this.#checkpointed, lsn);
+    this.#checkpointed = lsn;
     this.#idleLsn = 0n;
+    this.#oldestUnapplied = null;
+    this.#inflightOldest = null;
   }
 
   get pendingDocs(): number {
@@ -123,7 +133,7 @@ export class Applier {
 
   /** Commit time of the oldest transaction received but not yet durable, or null. */
   get oldestUnappliedCommitMs(): number | null {
-    return this.#oldestUnapplied;
+    return this.#inflightOldest ?? this.#oldestUnapplied;
   }
 
   async handle(ev: ChangeEvent, signal: AbortSignal): Promise<void> {
@@ -139,7 +149,7 @@ export class Applier {
         this.#receivedTime = ev.commitTimeMs;
         this.#committedSinceCheckpoint = true;
         this.#oldestUnapplied ??= ev.commitTimeMs;
-        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal);
+        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal, { wait: false });
         return;
       case "relation":
         await this.#opts.onRelation?.(ev.relation);
@@ -149,9 +159,11 @@ export class Applier {
       case "delete":
         this.#row(ev);
         // a big transaction is written in chunks; its LSN is acknowledged only at commit
-        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal);
+        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal, { wait: false });
         return;
       case "truncate":
+        // a write in flight may hold docs of this table: it must land before the truncate
+        await this.#settle();
         for (const rel of ev.relations) {
           for (const t of this.#targets.get(tableKey(rel.schema, rel.table)) ?? []) {
             const b = this.#batches.get(t.jobId);
@@ -236,46 +248,78 @@ export class Applier {
   }
 
   /**
-   * Writes everything pending, then checkpoints the last transaction received
-   * whole. DURABILITY ORDER: Typesense confirmed (writeOps returned) ->
-   * checkpoint persisted and acknowledged (opts.checkpoint).
+   * Takes everything pending and writes it, then checkpoints the last
+   * transaction received whole. DURABILITY ORDER, per write: Typesense
+   * confirmed (writeOps returned) -> checkpoint persisted and acknowledged
+   * (opts.checkpoint).
+   *
+   * At most ONE write is in flight: a flush first waits for the previous one,
+   * so writes (and checkpoints) happen in stream order. With `wait: false`
+   * (a full batch in the middle of the stream) the handler returns while the
+   * write runs, and the next batch is decoded meanwhile.
    */
-  async flush(signal: AbortSignal): Promise<void> {
+  async flush(signal: AbortSignal, opts: { wait: boolean } = { wait: true }): Promise<void> {
+    await this.#settle();
     const rejections: Rejection[] = this.#rowFailures;
     this.#rowFailures = [];
-    const written = new Map<string, string[]>();
-    let applied = 0;
+    const work: { t: JobTarget; ops: PendingOp[] }[] = [];
     for (const [jobId, batch] of this.#batches) {
       if (batch.size === 0) continue;
       const t = [...this.#targets.values()].flat().find((x) => x.jobId === jobId);
       const ops = batch.take();
       this.#pending -= ops.length;
-      if (!t) continue;
-      const res = await writeOps(this.#opts.writer, t, ops, signal);
-      applied += res.written.length;
-      rejections.push(...res.rejected);
-      written.set(jobId, res.written);
+      if (t) work.push({ t, ops });
     }
     const target = maxLsn(this.#received, this.#idleLsn);
     const lsn = target > this.#checkpointed ? target : null;
-    if (lsn === null && applied === 0 && rejections.length === 0) return;
-    const confirmedAt = this.#now();
+    if (lsn === null && work.length === 0 && rejections.length === 0) return;
     // lag = Typesense confirmation - commit time of the last transaction applied;
     // a checkpoint moved only by a heartbeat applied no transaction: no new lag
     const fresh = lsn !== null && this.#committedSinceCheckpoint;
-    await this.#opts.checkpoint({
-      lsn,
-      commitTimeMs: fresh ? this.#receivedTime : Number.NaN,
-      lagMs: fresh ? confirmedAt - this.#receivedTime : Number.NaN,
-      oldestCommitTimeMs: fresh ? (this.#oldestUnapplied ?? Number.NaN) : Number.NaN,
-      applied,
-      rejections,
-      written,
-    });
+    const commitTime = this.#receivedTime;
+    const oldest = this.#oldestUnapplied;
     if (lsn !== null) {
       this.#checkpointed = lsn;
       this.#committedSinceCheckpoint = false;
+      this.#inflightOldest = oldest;
       this.#oldestUnapplied = this.#inTxn ? this.#txnCommitTime : null;
+    }
+    const write = async () => {
+      const written = new Map<string, string[]>();
+      let applied = 0;
+      for (const { t, ops } of work) {
+        const res = await writeOps(this.#opts.writer, t, ops, signal);
+        applied += res.written.length;
+        rejections.push(...res.rejected);
+        written.set(t.jobId, res.written);
+      }
+      const confirmedAt = this.#now();
+      await this.#opts.checkpoint({
+        lsn,
+        commitTimeMs: fresh ? commitTime : Number.NaN,
+        lagMs: fresh ? confirmedAt - commitTime : Number.NaN,
+        oldestCommitTimeMs: fresh ? (oldest ?? Number.NaN) : Number.NaN,
+        applied,
+        rejections,
+        written,
+      });
+      if (lsn !== null) this.#inflightOldest = null;
+    };
+    const p = write();
+    // observed by the next #settle; never an unhandled rejection meanwhile
+    p.catch(() => {});
+    this.#inflight = p;
+    if (opts.wait) await this.#settle();
+  }
+
+  /** Waits for the write in flight; rethrows its failure (the stream then reconnects). */
+  async #settle(): Promise<void> {
+    const p = this.#inflight;
+    if (!p) return;
+    try {
+      await p;
+    } finally {
+      if (this.#inflight === p) this.#inflight = null;
     }
   }
 }
