@@ -65,9 +65,13 @@ export async function commitCheckpoint(db: pg.Pool, cp: CheckpointInput): Promis
                      operation = excluded.operation, payload = excluded.payload,
                      error_code = excluded.error_code, error_message = excluded.error_message
      ), resolved as (
+       -- The second exists is a one-time gate: with no open letter for the job
+       -- (the usual case) Postgres skips the probe of every imported id.
        update typesense_dead_letters set status = 'resolved', resolved_at = now()
         where job_id = $1 and status = 'open' and doc_id = any($17::text[])
           and exists (select 1 from lease)
+          and exists (select 1 from typesense_dead_letters
+                       where job_id = $1 and status = 'open' and doc_id is not null)
      )
      select lease_expires_at from lease`,
     [

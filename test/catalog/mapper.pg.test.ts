@@ -8,6 +8,7 @@ import {
   serializeDocument,
   type TableInfo,
 } from "../../src/catalog/index.js";
+import { createWindowReader } from "../../src/fullsync/window-reader.js";
 import type { Document } from "../../src/typesense/types.js";
 import { useTestDatabase } from "../support/pg.js";
 import { readInsertedTuples } from "./pgoutput-decode.js";
@@ -225,6 +226,64 @@ describe("rowToDocument over every mapped type", () => {
     expect(res.rows[0]).toEqual({ id: "2", b: "t", ch: "ab   ", ip: "192.168.0.1" });
     const tuple = textTuples[1] ?? {};
     expect([tuple.b, tuple.ch, tuple.ip]).toEqual(["t", "ab   ", "192.168.0.1"]);
+  });
+});
+
+describe("full sync's COPY window read", () => {
+  it("yields byte-identical documents to the selectList query and pgoutput", async () => {
+    const mapper = createDocumentMapper(table, {
+      documentIdColumn: "id",
+      includedColumns: [],
+      queryableFields: [],
+    });
+    const reader = createWindowReader({ source: db.pool, mapper });
+    const ids = ["1", "2", "3", "4", "5"];
+    const viaCopy = await reader.readOrdered(ids);
+    const viaQuery = await reader.readOrdered(ids, { query: (t, v) => db.pool.query(t, v) });
+    const bytes = (docs: Iterable<Document>) => [...docs].map((d) => serializeDocument(d));
+    expect(bytes(viaCopy.documents.values())).toEqual(bytes(viaQuery.documents.values()));
+    expect(bytes(viaCopy.documents.values())).toEqual(
+      bytes(textTuples.map((r) => mapper.rowToDocument(r))),
+    );
+    expect([...viaCopy.documents.values()]).toEqual(EXPECTED);
+  });
+
+  it("decodes COPY escapes: tabs, newlines, backslashes, a literal \\N, control characters", async () => {
+    await db.pool.query(`create table copy_escapes (id text primary key, v text, a text[])`);
+    const values = [
+      "tab\there",
+      "new\nline\r\n",
+      "back\\slash \\N",
+      "\\N",
+      "",
+      "ctl \x01\x08\x0b\x0c\x7f",
+      "日本語 🎉 é",
+    ];
+    await db.pool.query(
+      `insert into copy_escapes
+       select 'k' || i, v, array[v, null, 'x'] from unnest($1::text[]) with ordinality as t(v, i)`,
+      [values],
+    );
+    await db.pool.query("insert into copy_escapes values ($1, null, null)", ["id\t\\x'q"]);
+    const t = await describeTable(db.pool, { schema: "public", table: "copy_escapes" });
+    const mapper = createDocumentMapper(t, {
+      documentIdColumn: "id",
+      includedColumns: [],
+      queryableFields: [],
+    });
+    const reader = createWindowReader({ source: db.pool, mapper });
+    const ids = (
+      await db.pool.query<{ id: string }>("select id from copy_escapes order by id")
+    ).rows.map((r) => r.id);
+    const viaCopy = await reader.readOrdered(ids);
+    const viaQuery = await reader.readOrdered(ids, { query: (q, v) => db.pool.query(q, v) });
+    expect(viaCopy.documents.size).toBe(values.length + 1);
+    expect([...viaCopy.documents.values()]).toEqual([...viaQuery.documents.values()]);
+    expect(viaCopy.documents.get("k1")?.v).toBe("tab\there");
+    expect(viaCopy.documents.get("k4")?.v).toBe("\\N");
+    expect(viaCopy.documents.get("k5")?.v).toBe("");
+    expect(viaCopy.documents.get("id\t\\x'q")).toEqual({ id: "id\t\\x'q" });
+    expect(viaCopy.documents.get("k2")?.a).toEqual(["new\nline\r\n", "x"]);
   });
 });
 

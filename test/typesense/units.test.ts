@@ -141,4 +141,35 @@ describe("parseImportResults", () => {
     );
     expect(() => parseImportResults("not json", 1, idOf)).toThrow(TypesenseError);
   });
+
+  it("reads plain success lines without JSON.parse, with the same result as the parse", () => {
+    const lines = [
+      '{"id":"42","success":true}',
+      '{"id":"","success":true}',
+      '{"id":"q\\"d","success":true}',
+      '{"id":"tab\\there","success":true}',
+      '{"id":"日本語 🎉","success":true}',
+      '{"id":"a","x":"b","success":true}',
+      '{"id":"a","success":false,"code":400,"error":"bad"}',
+      '{"success":true,"id":"7"}',
+    ];
+    const parsed = parseImportResults(lines.join("\n"), lines.length, idOf);
+    const expected = lines.map((l, i) => {
+      const r = JSON.parse(l) as { id?: string; success: boolean; code?: number; error?: string };
+      const id = typeof r.id === "string" ? r.id : idOf(i);
+      return r.success
+        ? { ok: true, id }
+        : {
+            ok: false,
+            id,
+            code: r.code ?? 400,
+            error: r.error ?? "import failed without a message",
+          };
+    });
+    expect(parsed).toEqual(expected);
+    expect(parsed[2]).toEqual({ ok: true, id: 'q"d' });
+    expect(() => parseImportResults('{"id":"\u0001","success":true}', 1, idOf)).toThrow(
+      TypesenseError,
+    );
+  });
 });
