@@ -39,7 +39,9 @@ function sameOrigin(c: Context): boolean {
   const origin = c.req.header("origin");
   if (!origin || origin === "null") return origin === undefined;
   try {
-    return new URL(origin).host === new URL(c.req.url).host;
+    // a proxy may rewrite Host; a cross-site form post cannot set X-Forwarded-Host
+    const host = new URL(origin).host;
+    return host === new URL(c.req.url).host || host === c.req.header("x-forwarded-host");
   } catch {
     return false;
   }

@@ -54,7 +54,16 @@ export async function newJobPage(
   const clients = cd.pools.sourceNames();
   if (!clients.includes(d.source_client_name)) d.source_client_name = clients[0] ?? "";
   if (!backends.some((b) => b.id === d.profile_id)) d.profile_id = backends[0]?.id ?? "";
-  const tables = d.source_client_name ? await listSourceTables(cd.pools, d.source_client_name) : [];
+  let tables: Awaited<ReturnType<typeof listSourceTables>> = [];
+  try {
+    if (d.source_client_name) tables = await listSourceTables(cd.pools, d.source_client_name);
+  } catch (e) {
+    cd.log.warn({ component: "console", err: e }, "cannot read the source catalog");
+    errors = {
+      ...errors,
+      source_client_name: `Cannot read the tables of "${d.source_client_name}": its database is unavailable.`,
+    };
+  }
   const schemas = [...new Set(tables.map((t) => t.schema))];
   if (!schemas.includes(d.source_schema_name)) {
     d.source_schema_name = schemas.includes("public") ? "public" : (schemas[0] ?? "public");
