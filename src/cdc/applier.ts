@@ -1,51 +1,11 @@
-import type { Logger } from "../lifecycle/logger.js";
+import type { ApplierOptions } from "./applier-types.js";
 import { JobBatch, type PendingOp } from "./batch.js";
-import type { ChangeEvent, RelationInfo, RowEvent } from "./events.js";
+import type { ChangeEvent, RowEvent } from "./events.js";
 import { tableKey } from "./events.js";
 import { type Lsn, maxLsn } from "./lsn.js";
 import { rowOps } from "./row-ops.js";
-import { HEARTBEAT_PREFIX, WATERMARK_PREFIX, type WatermarkRegistry } from "./watermarks.js";
-import {
-  type JobTarget,
-  type Rejection,
-  truncateCollection,
-  type WriterOptions,
-  writeOps,
-} from "./writer.js";
-
-/** What one flush made durable in Typesense, to be persisted before the acknowledgement. */
-export interface Checkpoint {
-  /** New durable LSN (end of the last fully written transaction), or null if it did not move. */
-  lsn: Lsn | null;
-  /** Commit time (ms) of the transaction ending at `lsn`. */
-  commitTimeMs: number;
-  /** lag: Typesense confirmation time minus commit time, ms (NaN if unknown). */
-  lagMs: number;
-  /** Commit time of the OLDEST transaction this checkpoint covers (its lag is the largest). */
-  oldestCommitTimeMs: number;
-  /** Documents written or deleted. */
-  applied: number;
-  rejections: Rejection[];
-  /** Ids written per job (closes their open dead letters). */
-  written: Map<string, string[]>;
-}
-
-export interface ApplierOptions {
-  log: Logger;
-  /** cdc.flush_max_docs: pending docs (all jobs) that trigger a write, also inside a transaction. */
-  flushMaxDocs: number;
-  writer: WriterOptions;
-  watermarks: WatermarkRegistry;
-  /**
-   * Persists a checkpoint (dead letters, job cdc_applied_lsn, stream
-   * confirmed_lsn) and then acknowledges `lsn` to the server. The applier
-   * calls it only after Typesense confirmed every write up to `lsn`.
-   */
-  checkpoint(c: Checkpoint): Promise<void>;
-  /** A relation message: the stream re-reads the table if its columns changed. */
-  onRelation?(relation: RelationInfo): Promise<void>;
-  now?: () => number;
-}
+import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "./watermarks.js";
+import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./writer.js";
 
 /**
  * Turns the event stream into per-job Typesense writes.
@@ -323,3 +283,5 @@ export class Applier {
     }
   }
 }
+
+export type { ApplierOptions, Checkpoint } from "./applier-types.js";

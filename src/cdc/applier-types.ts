@@ -1,0 +1,39 @@
+import type { Logger } from "../lifecycle/logger.js";
+import type { RelationInfo } from "./events.js";
+import type { Lsn } from "./lsn.js";
+import type { WatermarkRegistry } from "./watermarks.js";
+import type { Rejection, WriterOptions } from "./writer.js";
+
+/** What one flush made durable in Typesense, to be persisted before the acknowledgement. */
+export interface Checkpoint {
+  /** New durable LSN (end of the last fully written transaction), or null if it did not move. */
+  lsn: Lsn | null;
+  /** Commit time (ms) of the transaction ending at `lsn`. */
+  commitTimeMs: number;
+  /** lag: Typesense confirmation time minus commit time, ms (NaN if unknown). */
+  lagMs: number;
+  /** Commit time of the OLDEST transaction this checkpoint covers (its lag is the largest). */
+  oldestCommitTimeMs: number;
+  /** Documents written or deleted. */
+  applied: number;
+  rejections: Rejection[];
+  /** Ids written per job (closes their open dead letters). */
+  written: Map<string, string[]>;
+}
+
+export interface ApplierOptions {
+  log: Logger;
+  /** cdc.flush_max_docs: pending docs (all jobs) that trigger a write, also inside a transaction. */
+  flushMaxDocs: number;
+  writer: WriterOptions;
+  watermarks: WatermarkRegistry;
+  /**
+   * Persists a checkpoint (dead letters, job cdc_applied_lsn, stream
+   * confirmed_lsn) and then acknowledges `lsn` to the server. The applier
+   * calls it only after Typesense confirmed every write up to `lsn`.
+   */
+  checkpoint(c: Checkpoint): Promise<void>;
+  /** A relation message: the stream re-reads the table if its columns changed. */
+  onRelation?(relation: RelationInfo): Promise<void>;
+  now?: () => number;
+}
