@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,12 @@ import { useTypesense } from "../support/typesense.js";
 import { ensureChromium, launchChromium } from "./browser.js";
 import { ROWS, ROWS_WITHOUT_CATEGORY, useConsoleStack } from "./stack.js";
 
-const SHOTS = join(ROOT, "docs", "screenshots");
+// Screenshots of every page are always taken; UPDATE_SCREENSHOTS=1 writes them to
+// docs/screenshots (committed), otherwise to a temp folder so test runs leave the tree clean.
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? join(ROOT, "docs", "screenshots")
+    : join(tmpdir(), "athena-console-screenshots");
 const skipReason = ensureChromium();
 if (skipReason) {
   console.warn(`\n!!! SKIPPING the console browser test: ${skipReason}\n`);
