@@ -36,6 +36,17 @@ export interface RunContext {
    * orphan sweep has nothing to find.
    */
   collectionEmptyAtStart: boolean;
+  /**
+   * The run's saga created-range marker (saga.ts): manifest seqs below it did
+   * not exist before the run, so they need no per-document backup; 0 = none.
+   */
+  sagaCreatedUpto: number;
+  /**
+   * This attempt began writing the run into an empty collection (from seq 0,
+   * no backup yet): windows raise sagaCreatedUpto instead of storing one
+   * "did not exist" backup per document.
+   */
+  sagaMarkerMode: boolean;
   /** Mutated in place; persisted by every checkpoint. */
   counters: RunCounters;
   /** Runs a Typesense call with the import retry policy (counts retries). */

@@ -22,7 +22,7 @@ import {
   setStage,
   startOrResumeRun,
 } from "./runs.js";
-import { hasBackups } from "./saga.js";
+import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
 import type { WindowSummary } from "./window.js";
 import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
@@ -152,6 +152,8 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       reader: NO_READER, // replaced once the table is described
       sagaEnabled: opts.sagaBackupEnabled,
       collectionEmptyAtStart: false,
+      sagaCreatedUpto: 0,
+      sagaMarkerMode: false,
       counters,
       log,
       onRollbackBatch: opts.onRollbackBatch,
@@ -196,7 +198,10 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
     const fail = async (cause: string): Promise<RunResult> => {
       let rollback: RollbackOutcome | null = null;
       let error = cause;
-      if (ctx.sagaEnabled && (run.stage === "rollback" || (await hasBackups(control, run.id)))) {
+      if (
+        ctx.sagaEnabled &&
+        (run.stage === "rollback" || (await hasSagaRecords(control, run.id)))
+      ) {
         await beginRollback(ctx, cause);
         rollback = await runRollback(ctx);
         error =
@@ -255,6 +260,14 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         nextSeq = 0;
         processed = 0;
         log.info({ total }, "manifest built");
+      }
+      if (ctx.sagaEnabled) {
+        ctx.sagaCreatedUpto = await createdUpto(control, run.id);
+        // The manifest stands in for "did not exist" backups only when nothing
+        // can have existed: empty collection, writing from the start, and no
+        // per-document backup from an earlier attempt of this run.
+        ctx.sagaMarkerMode =
+          ctx.collectionEmptyAtStart && nextSeq === 0 && !(await hasBackups(control, run.id));
       }
       const pass = await runWindows(ctx, {
         total,

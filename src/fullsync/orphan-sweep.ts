@@ -48,7 +48,9 @@ export async function sweepOrphans(ctx: RunContext, backupSeq: number): Promise<
         preImage: doc,
         manifestSeq: backupSeq,
       }));
-      await saveBackups(ctx.control, ctx.runId, backups);
+      // Orphans that are manifest docs below the created-range marker did not
+      // exist before the run (the marker deletes them on rollback): no backup.
+      await saveBackups(ctx.control, ctx.runId, backups, ctx.sagaCreatedUpto);
     }
     await ctx.retry("delete orphans", () => ctx.backend.deleteDocuments(collection, ids));
     ctx.counters.deleted += ids.length;

@@ -1,6 +1,7 @@
+import type pg from "pg";
 import type { RunContext } from "./context.js";
 import { LeaseLostError, renewLease } from "./lease.js";
-import { markRestored, pendingBackups } from "./saga.js";
+import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
 
 /**
  * Saga compensation of a WHOLE run (retries exhausted, or any failure after
@@ -15,6 +16,11 @@ import { markRestored, pendingBackups } from "./saga.js";
  * docs the run created -> ONE transaction: mark the backups restored + the
  * rollback counters. Typesense first, bookkeeping second: a crash in between
  * repeats the batch, which is idempotent.
+ *
+ * Then the created-range marker of a first sync (saga.ts), from the top down:
+ * delete the manifest docs of seqs [upto - BATCH, upto) -> ONE transaction:
+ * lower the marker to upto - BATCH + the counters. A resumed rollback goes on
+ * from the lowered marker. Marker and backups never cover the same doc.
  */
 export interface RollbackOutcome {
   status: "succeeded" | "failed";
@@ -78,24 +84,24 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       }
       restored += batchRestored;
       deleted += toDelete.length;
-      const client = await ctx.control.connect();
-      try {
-        await client.query("begin");
-        await renewLease(client, ctx.lease, ctx.leaseTtlMs);
+      await inTransaction(ctx, async (client) => {
         await markRestored(client, ctx.runId, done);
-        await client.query(
-          `update typesense_sync_runs
-              set rollback_restored_count = $2, rollback_deleted_count = $3, updated_at = now()
-            where id = $1`,
-          [ctx.runId, restored, deleted],
-        );
-        await client.query("commit");
-      } catch (e) {
-        await client.query("rollback").catch(() => {});
-        throw e;
-      } finally {
-        client.release();
+        await writeRollbackCounts(client, ctx.runId, restored, deleted);
+      });
+      await ctx.onRollbackBatch?.({ runId: ctx.runId, restored, deleted });
+    }
+    for (let upto = await createdUpto(ctx.control, ctx.runId); upto > 0; ) {
+      const from = Math.max(0, upto - BATCH);
+      const ids = await createdIds(ctx.control, ctx.runId, from, upto);
+      if (ids.length > 0) {
+        await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, ids));
       }
+      deleted += ids.length;
+      await inTransaction(ctx, async (client) => {
+        await lowerCreatedUpto(client, ctx.runId, from);
+        await writeRollbackCounts(client, ctx.runId, restored, deleted);
+      });
+      upto = from;
       await ctx.onRollbackBatch?.({ runId: ctx.runId, restored, deleted });
     }
   } catch (e) {
@@ -110,6 +116,39 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
     return finishRollback(ctx, { status: "failed", restored, deleted, error });
   }
   return finishRollback(ctx, { status: "succeeded", restored, deleted, error: null });
+}
+
+/** One control-DB transaction, fenced by the lease (renewed in it). */
+async function inTransaction(
+  ctx: RunContext,
+  fn: (client: pg.PoolClient) => Promise<void>,
+): Promise<void> {
+  const client = await ctx.control.connect();
+  try {
+    await client.query("begin");
+    await renewLease(client, ctx.lease, ctx.leaseTtlMs);
+    await fn(client);
+    await client.query("commit");
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+async function writeRollbackCounts(
+  client: pg.PoolClient,
+  runId: string,
+  restored: number,
+  deleted: number,
+): Promise<void> {
+  await client.query(
+    `update typesense_sync_runs
+        set rollback_restored_count = $2, rollback_deleted_count = $3, updated_at = now()
+      where id = $1`,
+    [runId, restored, deleted],
+  );
 }
 
 async function finishRollback(ctx: RunContext, o: RollbackOutcome): Promise<RollbackOutcome> {

@@ -2,7 +2,7 @@ import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
 import type { Document } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { RunContext } from "./context.js";
-import { type Backup, saveBackups } from "./saga.js";
+import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
 
 /** What one window did (also passed to the onWindowCommitted hook). */
 export interface WindowSummary {
@@ -83,18 +83,30 @@ export async function commitWindow(
   const last = rows[rows.length - 1]!;
   const collection = ctx.job.collectionName;
 
-  if (ctx.sagaEnabled && (changed.length > 0 || vanished.length > 0)) {
+  if (ctx.sagaEnabled && ctx.sagaMarkerMode) {
+    // First sync: every doc of the window is new (nothing existed, no export).
+    // The run-level marker covers them, durable before the write (saga.ts).
+    const toSeq = last.seq + 1;
+    if (toSeq > ctx.sagaCreatedUpto) {
+      await raiseCreatedUpto(ctx.control, ctx.runId, toSeq);
+      ctx.sagaCreatedUpto = toSeq;
+    }
+  } else if (ctx.sagaEnabled && (changed.length > 0 || vanished.length > 0)) {
     const seqOf = new Map(rows.map((r) => [r.docId, r.seq]));
     const backups: Backup[] = [];
+    // Seqs below the created-range marker were written first by this run into
+    // an empty collection: their true pre-image is "did not exist", which the
+    // marker already records (an export now would see the run's own write).
+    const covered = (seq: number) => seq < ctx.sagaCreatedUpto;
     for (const doc of changed) {
-      backups.push({
-        docId: doc.id,
-        preImage: pre.get(doc.id) ?? null,
-        manifestSeq: seqOf.get(doc.id) ?? first.seq,
-      });
+      const seq = seqOf.get(doc.id) ?? first.seq;
+      if (covered(seq)) continue;
+      backups.push({ docId: doc.id, preImage: pre.get(doc.id) ?? null, manifestSeq: seq });
     }
     for (const id of vanished) {
-      backups.push({ docId: id, preImage: pre.get(id) ?? null, manifestSeq: seqOf.get(id)! });
+      const seq = seqOf.get(id)!;
+      if (covered(seq)) continue;
+      backups.push({ docId: id, preImage: pre.get(id) ?? null, manifestSeq: seq });
     }
     // Backups are durable before the write below (see saga.ts).
     await saveBackups(ctx.control, ctx.runId, backups);

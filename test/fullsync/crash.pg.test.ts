@@ -195,4 +195,97 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       expect(pending.rows[0].n).toBe(0);
     },
   );
+
+  itEmulatorOnly(
+    "a first sync resumed after a crash keeps the marker for what the dead attempt wrote",
+    async () => {
+      await createProducts(source.pool, "c_first_mix", 2000);
+      const collection = ts.uniqueName("c_first_mix");
+      const jobId = await insertJob(db.pool, { collection, table: "c_first_mix" });
+      const child = childFor(jobId, 500);
+      try {
+        expect(await child.next()).toMatchObject({ event: "window", toSeq: 500 });
+        child.go();
+        expect(await child.next()).toMatchObject({ event: "window", toSeq: 1000 });
+        await child.kill(); // marker mode wrote seqs 0..999
+      } finally {
+        await child.kill();
+      }
+      await waitForLeaseExpiry(jobId);
+      // the resumed attempt finds docs: per-document backups from seq 1000 on
+      const failAfter1500 = (w: { toSeq: number }) => {
+        if (w.toSeq !== 1500) return;
+        ts.emulator!.faults.failNext({
+          method: "POST",
+          path: "/collections/*/documents/import",
+          status: 503,
+          body: FAULT_BODIES.notReady,
+          times: 3,
+        });
+      };
+      const res = await engine({ windowSize: 500, onWindowCommitted: failAfter1500 }).runJob(
+        jobId,
+        { trigger: "schedule" },
+      );
+      expect(res).toMatchObject({ status: "failed", resumed: true });
+      expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 2000 });
+      expect((await collectionDocuments(backend, collection)).size).toBe(0);
+      const backups = await db.pool.query<{ lo: string; n: number }>(
+        "select min(manifest_seq)::text lo, count(*)::int n from typesense_sync_run_backups where run_id = $1",
+        [res.runId],
+      );
+      expect(backups.rows[0]).toEqual({ lo: "1000", n: 1000 });
+    },
+  );
+
+  itEmulatorOnly(
+    "a crash during the rollback of a first sync resumes the marker deletes and empties the collection",
+    async () => {
+      await createProducts(source.pool, "c_first_rb", 2000);
+      const collection = ts.uniqueName("c_first_rb");
+      const jobId = await insertJob(db.pool, { collection, table: "c_first_rb" });
+      const child = childFor(jobId, 500);
+      try {
+        for (let n = 1; n <= 3; n++) {
+          const ev = await child.next();
+          expect(ev).toMatchObject({ event: "window" });
+          if (n === 3) {
+            ts.emulator!.faults.failNext({
+              method: "POST",
+              path: "/collections/*/documents/import",
+              status: 503,
+              body: FAULT_BODIES.notReady,
+              times: 3,
+            });
+          }
+          child.go();
+        }
+        // window 4 exhausts its retries; the rollback deletes one batch, then the process dies
+        const ev = await child.next();
+        expect(ev).toMatchObject({ event: "rollback", restored: 0, deleted: 500 });
+        await child.kill();
+      } finally {
+        await child.kill();
+      }
+      const killed = await openRun(jobId);
+      expect(killed).toMatchObject({ stage: "rollback", rollback_status: "running" });
+      const marker = await db.pool.query(
+        "select upto_seq::int upto from typesense_sync_run_created_ranges where run_id = $1",
+        [killed.id],
+      );
+      expect(marker.rows[0].upto).toBe(1500); // seqs 1500..1999 deleted, the rest still to go
+      expect((await collectionDocuments(backend, collection)).size).toBe(1500);
+
+      await waitForLeaseExpiry(jobId);
+      const res = await engine().runJob(jobId, { trigger: "schedule" });
+      expect(res).toMatchObject({ status: "failed", resumed: true, runId: killed.id });
+      expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 2000 });
+      expect((await collectionDocuments(backend, collection)).size).toBe(0);
+      const backups = await db.pool.query(
+        "select count(*)::int n from typesense_sync_run_backups where run_id = $1",
+        [killed.id],
+      );
+      expect(backups.rows[0].n).toBe(0);
+    },
+  );
 });

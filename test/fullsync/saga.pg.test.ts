@@ -67,7 +67,57 @@ const failAfter500 = (w: { toSeq: number }) => {
   });
 };
 
+async function sagaRecords(runId: string) {
+  const b = await db.pool.query<{ n: number }>(
+    "select count(*)::int n from typesense_sync_run_backups where run_id = $1",
+    [runId],
+  );
+  const m = await db.pool.query<{ upto: string }>(
+    "select upto_seq::text upto from typesense_sync_run_created_ranges where run_id = $1",
+    [runId],
+  );
+  return { backups: b.rows[0]!.n, createdUpto: m.rows[0] ? Number(m.rows[0].upto) : null };
+}
+
 describeEmulatorOnly("saga rollback", () => {
+  itEmulatorOnly(
+    "a first sync stores one created-range marker instead of a backup per document",
+    async () => {
+      await createProducts(source.pool, "s_first_ok", 1000);
+      const collection = ts.uniqueName("s_first_ok");
+      const jobId = await insertJob(db.pool, { collection, table: "s_first_ok" });
+      const res = await engine().runJob(jobId, { trigger: "manual" });
+      expect(res.status).toBe("succeeded");
+      expect(await sagaRecords(res.runId)).toEqual({ backups: 0, createdUpto: 1000 });
+      expect((await collectionDocuments(backend, collection)).size).toBe(1000);
+    },
+  );
+
+  itEmulatorOnly(
+    "a failed first sync rolls back to the empty collection through the marker",
+    async () => {
+      await createProducts(source.pool, "s_first", 1000);
+      const collection = ts.uniqueName("s_first");
+      const jobId = await insertJob(db.pool, { collection, table: "s_first" });
+      const res = await engine({ onWindowCommitted: failAfter500 }).runJob(jobId, {
+        trigger: "manual",
+      });
+      expect(res.status).toBe("failed");
+      // windows 0-4 imported, window 5 covered before its failed import: seqs 0..599
+      expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 600 });
+      expect((await collectionDocuments(backend, collection)).size).toBe(0);
+      expect(await sagaRecords(res.runId)).toEqual({ backups: 0, createdUpto: 0 });
+      const [run] = await runRows(db.pool, jobId);
+      expect(run).toMatchObject({
+        status: "failed",
+        next_manifest_seq: "500",
+        rollback_status: "succeeded",
+        rollback_restored_count: "0",
+        rollback_deleted_count: "600",
+      });
+    },
+  );
+
   itEmulatorOnly(
     "rolls the whole run back when retries are exhausted: collection equals its pre-run state",
     async () => {
