@@ -254,7 +254,11 @@ export class Collection {
     // removes optional nulls from the input.
     let nullKeys: string[] | undefined;
     if (partial) {
-      for (const k in input) if (input[k] === null) (nullKeys ??= []).push(k);
+      for (const k in input) {
+        if (input[k] !== null) continue;
+        nullKeys ??= [];
+        nullKeys.push(k);
+      }
     }
     // `input` is a freshly parsed object owned by this request, so it is validated (coerced,
     // pruned) in place instead of copied.

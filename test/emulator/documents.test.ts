@@ -184,10 +184,20 @@ describe("nested fields (enable_nested_fields)", () => {
       { success: true },
       { code: 400, error: "Field `meta` must be an object.", success: false },
     ]);
-    const s = await raw(ts, "GET", `/collections/${name}/documents/search?q=red&query_by=meta.color&facet_by=meta.color`);
+    const s = await raw(
+      ts,
+      "GET",
+      `/collections/${name}/documents/search?q=red&query_by=meta.color&facet_by=meta.color`,
+    );
     expect(s.json.hits.map((h: { document: { id: string } }) => h.document.id)).toEqual(["1"]);
-    expect(s.json.facet_counts[0].counts).toEqual([{ count: 1, highlighted: "dark red", value: "dark red" }]);
-    const f = await raw(ts, "GET", `/collections/${name}/documents/search?q=*&filter_by=meta.size:>4`);
+    expect(s.json.facet_counts[0].counts).toEqual([
+      { count: 1, highlighted: "dark red", value: "dark red" },
+    ]);
+    const f = await raw(
+      ts,
+      "GET",
+      `/collections/${name}/documents/search?q=*&filter_by=meta.size:>4`,
+    );
     expect(f.json.hits.map((h: { document: { id: string } }) => h.document.id)).toEqual(["2"]);
   });
 });
