@@ -65,7 +65,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const rows = await seedSampleData(source, opts.rows ?? 5000);
     out(`sample table demo_app.public.${SAMPLE_TABLE}: ${rows} rows\n`);
 
-    const tsKey = randomBytes(16).toString("hex");
+    // DEMO_TYPESENSE_API_KEY lets a test know the key it then looks for in the logs
+    const tsKey = opts.env.DEMO_TYPESENSE_API_KEY || randomBytes(16).toString("hex");
     emulator = await startEmulator({ apiKey: tsKey });
     out(`embedded Typesense-compatible server: ${emulator.url}\n`);
 
@@ -90,7 +91,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       exit: cleanExit,
       signal,
       onListening: (url) => {
-        bootstrap({ url, adminKey, ts, out, log })
+        bootstrap({ url, adminKey, ts, out, log, sourceUrl: server.urlFor("demo_app") })
           .then(() => {
             if (opts.writes && source) writer = writeLoop(source, signal, out, log);
           })
@@ -135,6 +136,7 @@ async function bootstrap(o: {
   ts: { url: string; key: string };
   out: (t: string) => void;
   log: Logger;
+  sourceUrl: string;
 }): Promise<void> {
   const backend = await api(o.url, o.adminKey, "POST", "/typesense/backends", {
     name: "embedded",
@@ -167,6 +169,13 @@ async function bootstrap(o: {
     }
     await new Promise((res) => setTimeout(res, 250));
   }
+  // The banner invites edits: make sure the CDC stream is live before showing it.
+  for (let i = 0; i < 240; i++) {
+    const streams = await api(o.url, o.adminKey, "GET", "/typesense/cdc-streams").catch(() => ({}));
+    const list = Array.isArray(streams) ? streams : [];
+    if (list.some((s) => (s as { status?: string }).status === "streaming")) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
   const curl = `curl -s -X POST ${o.url}/typesense/search -H 'X-Athena-Key: ${o.adminKey}' -H 'Content-Type: application/json' -d '{"source_client_name":"${DEMO_CLIENT}","source_table_name":"${SAMPLE_TABLE}","q":"oak","per_page":3}'`;
   o.out(
     [
@@ -176,6 +185,7 @@ async function bootstrap(o: {
       `  API docs:   ${o.url}/docs`,
       `  admin key:  ${o.adminKey}   (this demo only)`,
       `  job id:     ${jobId}`,
+      `  source DB:  psql '${o.sourceUrl}'   (edit public.${SAMPLE_TABLE}; CDC carries it to search)`,
       `  search:     ${curl}`,
       "  Ctrl-C stops everything.",
       "",

@@ -1,3 +1,4 @@
+import { createCdcSupervisor } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
 import { createApp, createHttpService } from "../http/index.js";
@@ -74,6 +75,14 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         enabled: config.typesense.sync_worker_enabled,
         pollMs: config.typesense.sync_worker_poll_ms,
         maxConcurrentRuns: config.fullsync.max_concurrent_runs,
+      }),
+      createCdcSupervisor({
+        control: pools.control,
+        pools,
+        cdc: config.cdc,
+        backendFor,
+        log,
+        instanceId: owner,
       }),
     ];
     const termination = signalOnTermination(log, opts.exit);

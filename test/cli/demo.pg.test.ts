@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { spawnCli, waitForOutput } from "../support/cli.js";
 
@@ -25,12 +26,14 @@ function alive(pid: string): boolean {
   }
 }
 
+const TS_KEY = "demo-typesense-key-5f2a9c";
+
 // The README's first command, end to end: embedded Postgres + embedded
 // Typesense, sample data bound through the public API, first sync, search.
 describe("demo", () => {
   it("serves search over the synced sample table and leaves nothing running after Ctrl-C", async () => {
     const child = spawnCli(["demo", "--port", "0", "--rows", "400", "--no-writes"], {
-      env: { LOG_LEVEL: "warn" },
+      env: { LOG_LEVEL: "debug", DEMO_TYPESENSE_API_KEY: TS_KEY },
     });
     let servers: string[] = [];
     try {
@@ -53,6 +56,34 @@ describe("demo", () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { data: { result: { found: number } } };
       expect(body.data.result.found).toBe(400);
+      // an edit in Postgres reaches search through CDC
+      const sourceUrl = /source DB: {2}psql '([^']+)'/.exec(out)?.[1];
+      expect(sourceUrl).toBeDefined();
+      const src = new pg.Client({ connectionString: sourceUrl });
+      await src.connect();
+      try {
+        await src.query("update products set name = 'Zanzibar Quokka Lamp' where id = 7");
+      } finally {
+        await src.end();
+      }
+      const started = Date.now();
+      let hits = 0;
+      for (let i = 0; i < 200 && hits === 0; i++) {
+        const s = await fetch(`${url}/typesense/search`, {
+          method: "POST",
+          headers: { "x-athena-key": key!, "content-type": "application/json" },
+          body: JSON.stringify({
+            source_client_name: "demo",
+            source_table_name: "products",
+            q: "quokka",
+          }),
+        });
+        hits = ((await s.json()) as { data: { result: { found: number } } }).data.result.found;
+        if (hits === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(hits).toBe(1);
+      // informational only (tests never assert wall-clock times)
+      console.info(`demo: edit visible in search after ${Date.now() - started} ms`);
       // the demo's own Postgres is running now
       servers = postgresChildren(child.pid!);
       expect(servers.length).toBe(1);
@@ -61,6 +92,15 @@ describe("demo", () => {
     }
     const r = await child.result;
     expect(r.code, r.stderr).toBe(0);
+    // issue 9: no secret in any log line of a full demo run (debug level): the admin
+    // key, the backend's Typesense key, DSN passwords. (The banner is not a log line:
+    // it shows the demo's admin key and source DSN on purpose.)
+    const logLines = (r.stdout + r.stderr).split("\n").filter((l) => l.startsWith("{"));
+    expect(logLines.length).toBeGreaterThan(20);
+    const adminKey = /admin key: {2}([0-9a-f]{48})/.exec(r.stdout)![1]!;
+    for (const secret of [adminKey, TS_KEY, ":postgres@"]) {
+      expect(logLines.filter((l) => l.includes(secret))).toEqual([]);
+    }
     // nothing the demo started is left: its postgres is gone
     expect(servers.filter(alive)).toEqual([]);
   });
