@@ -8,7 +8,7 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
-import { createMetrics } from "../metrics/index.js";
+import { createControlSampler, createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
 import { createBackendResolver, createEngine, instanceName } from "./wiring.js";
 
@@ -84,6 +84,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         log,
         instanceId: owner,
       }),
+      createControlSampler({ control: pools.control, metrics, log }),
     ];
     const termination = signalOnTermination(log, opts.exit);
     const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;

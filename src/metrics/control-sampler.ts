@@ -1,0 +1,162 @@
+import type pg from "pg";
+import { sleepUnlessAborted } from "../lifecycle/backoff.js";
+import type { Logger } from "../lifecycle/logger.js";
+import type { Service } from "../lifecycle/service.js";
+import { type Metrics, setStreamState } from "./index.js";
+
+export interface ControlSamplerOptions {
+  control: pg.Pool;
+  metrics: Metrics;
+  log: Logger;
+  /** Sampling period, ms. Default 5000. */
+  intervalMs?: number;
+}
+
+interface StreamRow {
+  source_client_name: string;
+  status: string;
+  lag_ms: string | null;
+  retained_wal_bytes: string | null;
+  changes_applied: string;
+}
+
+interface RunRow {
+  id: string;
+  job_id: string;
+  status: string;
+  rollback_status: string;
+  retry_attempt_count: number;
+  manifest_processed_rows: string;
+  imported_count: string;
+  unchanged_count: string;
+  failed_count: string;
+  deleted_count: string;
+  /** Created after this sampler started: its whole history counts. */
+  fresh: boolean;
+}
+
+const ZERO_RUN: Omit<RunRow, "id" | "job_id" | "status" | "rollback_status" | "fresh"> = {
+  retry_attempt_count: 0,
+  manifest_processed_rows: "0",
+  imported_count: "0",
+  unchanged_count: "0",
+  failed_count: "0",
+  deleted_count: "0",
+};
+
+/**
+ * Derives the sync and CDC metrics from the control tables, which are the
+ * single source of truth every module already keeps up to date (streams write
+ * lag / retained WAL / changes applied; runs write counters at each
+ * checkpoint). Sampling the tables instead of instrumenting every hot path
+ * keeps the engines free of metrics plumbing, and shows runs and streams led
+ * by other instances too.
+ *
+ * Gauges are set from the latest rows. Counters grow by the deltas this
+ * process observes since it started (a run's counters, a stream's
+ * changes_applied), so rate() works as usual; after a restart they start
+ * from zero, as Prometheus counters may.
+ */
+export function createControlSampler(opts: ControlSamplerOptions): Service {
+  const { metrics: m } = opts;
+  const interval = opts.intervalMs ?? 5000;
+  const lastRun = new Map<string, RunRow>();
+  const lastChanges = new Map<string, number>();
+  const finished = new Set<string>();
+  const startedAt = new Date();
+  let lastSampleAt = Date.now();
+  let deadLettersSince = new Date();
+
+  async function sample(): Promise<void> {
+    const streams = await opts.control.query<StreamRow>(
+      `select source_client_name, status, lag_ms::text, retained_wal_bytes::text,
+              changes_applied::text from typesense_cdc_streams`,
+    );
+    for (const s of streams.rows) {
+      const client = s.source_client_name;
+      setStreamState(m, client, s.status);
+      if (s.lag_ms !== null) m.cdcLagSeconds.set({ client }, Number(s.lag_ms) / 1000);
+      if (s.retained_wal_bytes !== null) {
+        m.slotRetainedWalBytes.set({ client }, Number(s.retained_wal_bytes));
+      }
+      const applied = Number(s.changes_applied);
+      const prev = lastChanges.get(client);
+      if (prev !== undefined && applied > prev) {
+        m.cdcChanges.inc({ client, op: "all" }, applied - prev);
+      }
+      lastChanges.set(client, applied);
+    }
+
+    // runs that were open at the previous sample or changed since
+    const now = Date.now();
+    const runs = await opts.control.query<RunRow>(
+      `select id, job_id, status, rollback_status, retry_attempt_count,
+              manifest_processed_rows::text, imported_count::text, unchanged_count::text,
+              failed_count::text, deleted_count::text, created_at >= $2 as fresh
+         from typesense_sync_runs
+        where status in ('queued', 'running') or updated_at >= $1`,
+      [new Date(lastSampleAt - 1000), startedAt],
+    );
+    const seconds = Math.max(0.001, (now - lastSampleAt) / 1000);
+    for (const r of runs.rows) {
+      const job_id = r.job_id;
+      // baseline: the previous sample, or zero for a run born after we started;
+      // a run already under way when the process started has no baseline yet
+      const before = lastRun.get(r.id) ?? (r.fresh ? { ...r, ...ZERO_RUN } : undefined);
+      const d = (k: keyof typeof ZERO_RUN) => Number(r[k]) - Number(before?.[k] ?? 0);
+      if (before) {
+        const rows = d("manifest_processed_rows");
+        if (rows > 0) m.syncRows.inc({ job_id }, rows);
+        if (r.status === "running")
+          m.syncRowsPerSecond.set({ job_id }, Math.max(0, rows) / seconds);
+        for (const [key, result] of [
+          ["imported_count", "imported"],
+          ["unchanged_count", "unchanged"],
+          ["failed_count", "failed"],
+          ["deleted_count", "deleted"],
+        ] as const) {
+          const n = d(key);
+          if (n > 0) m.syncDocs.inc({ job_id, result }, n);
+        }
+        const retries = d("retry_attempt_count");
+        if (retries > 0) m.importRetries.inc({ job_id, origin: "full_sync" }, retries);
+      }
+      const done = ["succeeded", "failed", "cancelled"].includes(r.status);
+      if (done && !finished.has(r.id) && before) {
+        finished.add(r.id);
+        const outcome = r.rollback_status === "succeeded" ? "rolled_back" : r.status;
+        m.syncRuns.inc({ job_id, outcome });
+        if (r.rollback_status === "succeeded" || r.rollback_status === "failed") {
+          m.rollbacks.inc({ job_id, status: r.rollback_status });
+        }
+        m.syncRowsPerSecond.set({ job_id }, 0);
+      }
+      if (done) lastRun.delete(r.id);
+      else lastRun.set(r.id, r);
+    }
+
+    const since = deadLettersSince;
+    deadLettersSince = new Date(now);
+    const dl = await opts.control.query<{ job_id: string; origin: string; n: string }>(
+      `select job_id, origin, count(*)::text as n from typesense_dead_letters
+        where last_failed_at >= $1 and last_failed_at < $2 group by job_id, origin`,
+      [since, deadLettersSince],
+    );
+    for (const r of dl.rows) m.deadLetters.inc({ job_id: r.job_id, origin: r.origin }, Number(r.n));
+    lastSampleAt = now;
+  }
+
+  return {
+    name: "metrics-sampler",
+    async run(signal) {
+      while (!signal.aborted) {
+        try {
+          await sample();
+        } catch (e) {
+          opts.log.warn({ component: "metrics", err: e }, "metrics sample failed");
+        }
+        if (!(await sleepUnlessAborted(interval, signal))) return;
+      }
+    },
+  };
+}
