@@ -94,8 +94,9 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
               manifest_processed_rows::text, imported_count::text, unchanged_count::text,
               failed_count::text, deleted_count::text, created_at >= $2 as fresh
          from typesense_sync_runs
-        where status in ('queued', 'running') or updated_at >= $1`,
-      [new Date(lastSampleAt - 1000), startedAt],
+        where status in ('queued', 'running') or updated_at >= $1 or id = any($3::uuid[])`,
+      // runs open at the previous sample are read again whatever their updated_at
+      [new Date(lastSampleAt - 1000), startedAt, [...lastRun.keys()]],
     );
     const seconds = Math.max(0.001, (now - lastSampleAt) / 1000);
     for (const r of runs.rows) {

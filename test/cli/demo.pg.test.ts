@@ -84,6 +84,23 @@ describe("demo", () => {
       expect(hits).toBe(1);
       // informational only (tests never assert wall-clock times)
       console.info(`demo: edit visible in search after ${Date.now() - started} ms`);
+      // /metrics shows HTTP, sync and CDC metrics after the demo's first run
+      const wanted = [
+        /athena_ts_sync_runs_total\{[^}]*outcome="succeeded"\} [1-9]/,
+        /athena_ts_http_requests_total\{method="POST",route="\/typesense\/search",status="200"\}/,
+        /athena_ts_cdc_stream_state\{client="demo",state="streaming"\} 1/,
+        /athena_ts_cdc_lag_seconds\{client="demo"\}/,
+        /athena_ts_slot_retained_wal_bytes\{client="demo"\}/,
+      ];
+      let metrics = "";
+      for (let i = 0; i < 100; i++) {
+        const res = await fetch(`${url}/metrics`, { headers: { "x-athena-key": key! } });
+        metrics = await res.text();
+        if (wanted.every((re) => re.test(metrics))) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      for (const re of wanted) expect(metrics).toMatch(re);
+      expect(metrics).toContain("athena_ts_process_resident_memory_bytes");
       // the demo's own Postgres is running now
       servers = postgresChildren(child.pid!);
       expect(servers.length).toBe(1);
