@@ -10,6 +10,7 @@ import {
 import type { AppDeps } from "../deps.js";
 import { authErrors, envelopeOf, jsonResponse, notFoundError, success } from "../envelope.js";
 import { createRouter } from "../router.js";
+import { jsonBody } from "../schemas/common.js";
 
 const ApiKeySchema = z
   .object({
@@ -96,9 +97,7 @@ export function apiKeyRoutes(deps: AppDeps) {
         path: "/api-keys",
         tags,
         summary: "Create a gateway key; the secret is shown once, in data.api_key",
-        request: {
-          body: { content: { "application/json": { schema: CreateBody } }, required: true },
-        },
+        request: jsonBody(CreateBody),
         responses: {
           201: jsonResponse(
             envelopeOf(z.object({ key: ApiKeySchema, api_key: z.string() })),
@@ -139,7 +138,7 @@ export function apiKeyRoutes(deps: AppDeps) {
         summary: "Change name, description, client binding, active flag, expiry or rights",
         request: {
           params: IdParam,
-          body: { content: { "application/json": { schema: PatchBody } }, required: true },
+          ...jsonBody(PatchBody),
         },
         responses: {
           200: jsonResponse(envelopeOf(ApiKeySchema), "Updated"),

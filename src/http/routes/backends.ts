@@ -18,13 +18,10 @@ import {
 } from "../envelope.js";
 import { createRouter } from "../router.js";
 import { BackendCreate, BackendPatch, BackendSchema } from "../schemas/backends.js";
-import { idParam } from "../schemas/common.js";
+import { idParam, jsonBody as json } from "../schemas/common.js";
 
 const tags = ["backends"];
 const Id = z.object({ backend_id: idParam("backend_id") });
-const json = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { "application/json": { schema } }, required: true },
-});
 
 /**
  * /typesense/backends: saved Typesense backends. The API key is sealed by the

@@ -12,14 +12,11 @@ import {
   success,
 } from "../envelope.js";
 import { createRouter } from "../router.js";
-import { idParam } from "../schemas/common.js";
+import { idParam, jsonBody as json } from "../schemas/common.js";
 import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
 
 const tags = ["sync-jobs"];
 const JobId = z.object({ job_id: idParam("job_id") });
-const json = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { "application/json": { schema } }, required: true },
-});
 
 /**
  * /typesense/sync-jobs: bindings of a source table to a collection. Create and

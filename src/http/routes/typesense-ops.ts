@@ -21,11 +21,8 @@ import {
 } from "../envelope.js";
 import { createRouter } from "../router.js";
 import { BackendTarget, BackendTestResult, CollectionSummary } from "../schemas/backends.js";
+import { jsonBody as body } from "../schemas/common.js";
 import { SearchBody, SearchResult, searchParams } from "../schemas/search.js";
-
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { "application/json": { schema } }, required: true },
-});
 
 /**
  * Athena's seed routes under /typesense: backends/test, collections/list,

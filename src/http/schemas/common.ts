@@ -19,3 +19,8 @@ export const Paging = z.object({
 
 /** Identifier-like names: columns, clients, schemas (Postgres allows more; we allow what a job needs). */
 export const Name = z.string().min(1).max(63);
+
+/** A required JSON request body validated by `schema` (for createRoute's `request`). */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true },
+});
