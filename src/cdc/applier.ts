@@ -190,6 +190,7 @@ export class Applier {
       // has every id of it at a version at least as new as the watermark.
       await this.flush(signal);
       const ops: PendingOp[] = due.docs.map((doc) => ({ kind: "upsert", id: doc.id, doc }));
+      for (const id of due.deletes) ops.push({ kind: "delete", id });
       const res = await writeOps(this.#opts.writer, t, ops, signal);
       await this.#opts.checkpoint({
         lsn: null,
@@ -197,10 +198,11 @@ export class Applier {
         lagMs: Number.NaN,
         oldestCommitTimeMs: Number.NaN,
         applied: res.written.length,
-        rejections: res.rejected,
+        // a full-sync window records its rejections with its run (recordRejections: false)
+        rejections: due.recordRejections ? res.rejected : [],
         written: new Map([[t.jobId, res.written]]),
       });
-      due.finish({ written: res.written, rejected: res.rejected.map((r) => r.docId) });
+      due.finish({ written: res.written, rejections: res.rejected });
     } catch (e) {
       due.fail(e instanceof Error ? e : new Error(String(e)));
       throw e;

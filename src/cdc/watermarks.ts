@@ -12,8 +12,41 @@ export interface WindowOutcome {
   written: string[];
   /** Ids the stream changed after the window was registered: it carries their newer version. */
   superseded: string[];
-  /** Ids Typesense rejected (recorded as dead letters). */
+  /** Ids Typesense rejected (recorded as dead letters unless `recordRejections: false`). */
   rejected: string[];
+  /** The rejections in detail (the full-sync engine records them with its run). */
+  rejections: WindowRejection[];
+}
+
+/** A document of a window that Typesense rejected at the watermark. */
+export interface WindowRejection {
+  docId: string;
+  code: number | null;
+  error: string;
+  payload: Document | null;
+}
+
+/** Options of `WatermarkWindow.close`. */
+export interface CloseWindowOptions {
+  signal?: AbortSignal;
+  /**
+   * Ids read as "no row" whose doc the stream should delete at the watermark
+   * (unless it changed them after the window opened). Default: none.
+   */
+  deletes?: readonly string[];
+  /**
+   * false: the applier does not record the window's rejections as CDC dead
+   * letters; the caller records `rejections` itself (the full-sync engine,
+   * with its run). Default true.
+   */
+  recordRejections?: boolean;
+}
+
+/** Ids the stream changed in one job since `watchChanges` was called. */
+export interface ChangeWatch {
+  /** Whether the stream delivered a change of `docId` (or a truncate) since the watch began. */
+  has(docId: string): boolean;
+  stop(): void;
 }
 
 /**
@@ -37,6 +70,11 @@ export interface WindowOutcome {
 export interface WatermarkCoordinator {
   isStreaming(jobId: string): boolean;
   openWindow(jobId: string, ids: readonly string[]): WatermarkWindow;
+  /**
+   * Starts recording the ids the stream changes in `jobId` (saga rollback
+   * skips them: CDC wrote a newer version since the run began). In memory.
+   */
+  watchChanges(jobId: string): ChangeWatch;
 }
 
 export interface WatermarkWindow {
@@ -46,10 +84,7 @@ export interface WatermarkWindow {
    * row) and emits the high watermark. Rejects when the stream stops before
    * reaching it, or on `signal`.
    */
-  close(
-    docs: ReadonlyMap<string, Document>,
-    opts?: { signal?: AbortSignal },
-  ): Promise<WindowOutcome>;
+  close(docs: ReadonlyMap<string, Document>, opts?: CloseWindowOptions): Promise<WindowOutcome>;
   /** Forgets the window (the engine gave up on it). */
   abandon(): void;
 }
@@ -67,6 +102,8 @@ interface OpenWindow {
   pending: Set<string>;
   superseded: Set<string>;
   docs: ReadonlyMap<string, Document> | null;
+  deletes: ReadonlySet<string>;
+  recordRejections: boolean;
   resolve: (o: WindowOutcome) => void;
   reject: (e: Error) => void;
   settled: Promise<WindowOutcome>;
@@ -76,8 +113,12 @@ interface OpenWindow {
 export interface DueWindow {
   jobId: string;
   docs: Document[];
+  /** Surviving ids to delete (read as "no row"). */
+  deletes: string[];
+  /** Whether the applier records the rejections as dead letters (else the window's owner does). */
+  recordRejections: boolean;
   superseded: string[];
-  finish(outcome: { written: string[]; rejected: string[] }): void;
+  finish(outcome: { written: string[]; rejections: WindowRejection[] }): void;
   fail(e: Error): void;
 }
 
@@ -97,6 +138,7 @@ export function createWatermarkRegistry(): WatermarkRegistry {
   const streams = new Set<WatermarkStreamHandle>();
   const windows = new Map<string, OpenWindow>();
   const byJob = new Map<string, Set<OpenWindow>>();
+  const watches = new Map<string, Set<{ ids: Set<string>; truncated: boolean }>>();
 
   const streamOf = (jobId: string) => [...streams].find((s) => s.jobIds.has(jobId));
   const forget = (w: OpenWindow) => {
@@ -121,6 +163,8 @@ export function createWatermarkRegistry(): WatermarkRegistry {
         pending: new Set(ids),
         superseded: new Set(),
         docs: null,
+        deletes: new Set(),
+        recordRejections: true,
         resolve,
         reject,
         settled,
@@ -138,6 +182,8 @@ export function createWatermarkRegistry(): WatermarkRegistry {
             throw new Error(`job ${jobId} is not streaming; write the window directly`);
           }
           w.docs = docs;
+          w.deletes = new Set(opts?.deletes ?? []);
+          w.recordRejections = opts?.recordRejections ?? true;
           const onAbort = () => {
             forget(w);
             w.reject(new Error("window abandoned: aborted"));
@@ -160,6 +206,20 @@ export function createWatermarkRegistry(): WatermarkRegistry {
       };
     },
 
+    watchChanges(jobId) {
+      const watch = { ids: new Set<string>(), truncated: false };
+      const set = watches.get(jobId) ?? new Set();
+      watches.set(jobId, set);
+      set.add(watch);
+      return {
+        has: (docId) => watch.truncated || watch.ids.has(docId),
+        stop() {
+          set.delete(watch);
+          if (set.size === 0) watches.delete(jobId);
+        },
+      };
+    },
+
     attach(stream) {
       streams.add(stream);
       return () => {
@@ -175,6 +235,7 @@ export function createWatermarkRegistry(): WatermarkRegistry {
     },
 
     observe(jobId, docId) {
+      for (const watch of watches.get(jobId) ?? []) watch.ids.add(docId);
       const set = byJob.get(jobId);
       if (!set) return;
       for (const w of set) {
@@ -183,6 +244,7 @@ export function createWatermarkRegistry(): WatermarkRegistry {
     },
 
     observeTruncate(jobId) {
+      for (const watch of watches.get(jobId) ?? []) watch.truncated = true;
       for (const w of byJob.get(jobId) ?? []) {
         for (const id of w.pending) w.superseded.add(id);
         w.pending.clear();
@@ -196,15 +258,25 @@ export function createWatermarkRegistry(): WatermarkRegistry {
       if (!w || !read) return null;
       forget(w);
       const docs: Document[] = [];
+      const deletes: string[] = [];
       for (const id of w.pending) {
         const d = read.get(id);
         if (d) docs.push(d);
+        else if (w.deletes.has(id)) deletes.push(id);
       }
       return {
         jobId: w.jobId,
         docs,
+        deletes,
+        recordRejections: w.recordRejections,
         superseded: [...w.superseded],
-        finish: (o) => w.resolve({ ...o, superseded: [...w.superseded] }),
+        finish: (o) =>
+          w.resolve({
+            written: o.written,
+            rejected: o.rejections.map((r) => r.docId),
+            rejections: o.rejections,
+            superseded: [...w.superseded],
+          }),
         fail: (e) => w.reject(e),
       };
     },
