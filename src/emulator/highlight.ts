@@ -21,6 +21,9 @@ export interface HighlightOptions {
   affixTokens: number;
   /** Also return the fully highlighted value. */
   full: boolean;
+  /** highlight_start_tag / highlight_end_tag (Typesense defaults: <mark>, </mark>). */
+  startTag: string;
+  endTag: string;
 }
 
 /** Highlights one string; undefined when nothing in it matched. */
@@ -37,7 +40,7 @@ export function highlightValue(
   }
   if (hits.length === 0) return undefined;
   const matched: string[] = [];
-  /** Text of tokens `from..to` (or the whole value) with the matches wrapped in <mark>. */
+  /** Text of tokens `from..to` (or the whole value) with the matches wrapped in the tags. */
   const marked = (from: number, to: number, whole: boolean): string => {
     let cursor = whole ? 0 : spans[from]!.start;
     const endChar = whole ? text.length : spans[to]!.end;
@@ -46,7 +49,7 @@ export function highlightValue(
       if (h.i < from || h.i > to) continue;
       const s = spans[h.i]!;
       const markEnd = h.markLen > 0 ? Math.min(s.end, s.start + h.markLen) : s.end;
-      out += `${text.slice(cursor, s.start)}<mark>${text.slice(s.start, markEnd)}</mark>`;
+      out += `${text.slice(cursor, s.start)}${opts.startTag}${text.slice(s.start, markEnd)}${opts.endTag}`;
       cursor = markEnd;
     }
     return out + text.slice(cursor, endChar);

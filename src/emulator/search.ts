@@ -168,6 +168,8 @@ export function search(coll: Collection, params: SearchParams): Record<string, u
     tokenizer: coll.tokenizer,
     snippetThreshold,
     affixTokens,
+    startTag: params.highlight_start_tag ?? "<mark>",
+    endTag: params.highlight_end_tag ?? "</mark>",
     full: false,
   };
   const hits = pageSeqs.map((seq) => {

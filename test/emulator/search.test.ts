@@ -125,6 +125,16 @@ describe("search basics (reference §6)", () => {
     expect(typeof hit.text_match_info.best_field_score).toBe("string");
   });
 
+  it("highlight_start_tag / highlight_end_tag replace <mark>", async () => {
+    const r = await find({
+      q: "hobbit",
+      query_by: "title",
+      highlight_start_tag: "<em>",
+      highlight_end_tag: "</em>",
+    });
+    expect(r.json.hits[0].highlight.title.snippet).toBe("The <em>Hobbit</em>");
+  });
+
   it("q=* sorts by default_sorting_field desc with empty highlights and no text_match", async () => {
     const r = await find({ q: "*" });
     expect(r.json.hits.map((h: { document: { year: number } }) => h.document.year)).toEqual([
