@@ -3,6 +3,7 @@ import type { Logger } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
 import type { Lease } from "./lease.js";
 import type { JobRow, RunCounters } from "./runs.js";
+import type { ChangeWatch, WatermarkCoordinator } from "./watermarked.js";
 import type { WindowReader } from "./window-reader.js";
 
 /**
@@ -47,6 +48,15 @@ export interface RunContext {
    * "did not exist" backup per document.
    */
   sagaMarkerMode: boolean;
+  /**
+   * CDC coordination (watermarked.ts): windows are bracketed by watermarks
+   * while the job streams on this instance; undefined = never.
+   */
+  watermarks?: WatermarkCoordinator;
+  /** Ids the CDC stream changed for the job since this attempt began (saga rollback skips them). */
+  cdcChanges?: ChangeWatch;
+  /** Aborted when the lease is lost: a window waiting for its watermark gives up. */
+  signal?: AbortSignal;
   /** Mutated in place; persisted by every checkpoint. */
   counters: RunCounters;
   /** Runs a Typesense call with the import retry policy (counts retries). */

@@ -23,6 +23,7 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
+import type { WatermarkCoordinator } from "./watermarked.js";
 import type { WindowSummary } from "./window.js";
 import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
@@ -45,6 +46,12 @@ export interface FullSyncEngineOptions {
   sagaBackupEnabled: boolean;
   /** fullsync.lease_ttl_ms; the lease is renewed every ttl/3 and at every checkpoint. */
   leaseTtlMs: number;
+  /**
+   * CDC coordination (shared with the CDC supervisor): while this instance
+   * streams a job, its windows are written by the stream at watermarks and
+   * saga rollback skips ids the stream changed (watermarked.ts). Omitted: never.
+   */
+  watermarks?: WatermarkCoordinator;
   /** Test hook: overrides the job's window_size. */
   windowSize?: number;
   /** Test hook: called after each window's checkpoint committed (awaited). */
@@ -157,6 +164,8 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       counters,
       log,
       onRollbackBatch: opts.onRollbackBatch,
+      ...(opts.watermarks ? { watermarks: opts.watermarks } : {}),
+      signal: lost,
       retry: (what, fn) =>
         withImportRetry(
           {
@@ -219,22 +228,33 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       log.warn({ err: e }, "lease lost; the new holder resumes this run");
       return true;
     };
-    let cause: string;
-    // A crash during rollback resumes the rollback, with the original cause.
-    if (run.stage === "rollback") cause = run.errorMessage ?? "run failed";
-    else {
+    // From here on, ids the CDC stream changes are recorded: a rollback skips them.
+    const watch = opts.watermarks?.watchChanges(job.id);
+    if (watch) ctx.cdcChanges = watch;
+    try {
+      return await body();
+    } finally {
+      watch?.stop();
+    }
+
+    async function body(): Promise<RunResult> {
+      let cause: string;
+      // A crash during rollback resumes the rollback, with the original cause.
+      if (run.stage === "rollback") cause = run.errorMessage ?? "run failed";
+      else {
+        try {
+          return await main();
+        } catch (e) {
+          if (interrupted(e)) return result("interrupted");
+          cause = (e as Error)?.message ?? String(e);
+        }
+      }
       try {
-        return await main();
+        return await fail(cause);
       } catch (e) {
         if (interrupted(e)) return result("interrupted");
-        cause = (e as Error)?.message ?? String(e);
+        throw e;
       }
-    }
-    try {
-      return await fail(cause);
-    } catch (e) {
-      if (interrupted(e)) return result("interrupted");
-      throw e;
     }
 
     async function main(): Promise<RunResult> {

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { RunContext } from "./context.js";
 import { LeaseLostError, renewLease } from "./lease.js";
 import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
+import { compensate } from "./watermarked.js";
 
 /**
  * Saga compensation of a WHOLE run (retries exhausted, or any failure after
@@ -21,6 +22,12 @@ import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups
  * delete the manifest docs of seqs [upto - BATCH, upto) -> ONE transaction:
  * lower the marker to upto - BATCH + the counters. A resumed rollback goes on
  * from the lowered marker. Marker and backups never cover the same doc.
+ *
+ * CDC: a doc the stream changed since the run began is never restored or
+ * deleted (its doc is the stream's newer version); while the job streams
+ * here the compensation writes go through the stream at a watermark, so a
+ * change arriving during the rollback wins too (watermarked.ts `compensate`).
+ * Skipped docs count as done (marked restored), not as restored/deleted.
  */
 export interface RollbackOutcome {
   status: "succeeded" | "failed";
@@ -44,7 +51,6 @@ export async function beginRollback(ctx: RunContext, cause: string): Promise<voi
 }
 
 export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
-  const collection = ctx.job.collectionName;
   const counts = await ctx.control.query<{ r: string; d: string }>(
     "select rollback_restored_count r, rollback_deleted_count d from typesense_sync_runs where id = $1",
     [ctx.runId],
@@ -61,29 +67,25 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       after = lastOfBatch.docId;
       const toRestore = batch.filter((b) => b.preImage !== null);
       const toDelete = batch.filter((b) => b.preImage === null).map((b) => b.docId);
-      const done: string[] = [];
-      let batchRestored = 0;
-      if (toRestore.length > 0) {
-        const docs = toRestore.map((b) => b.preImage!);
-        const results = await ctx.retry("rollback restore", () =>
-          ctx.backend.importDocuments(collection, docs, { action: "upsert" }),
+      const c = await compensate(
+        ctx,
+        toRestore.map((b) => b.preImage!),
+        toDelete,
+      );
+      for (const r of c.rejected) {
+        if (problems.length < 5) {
+          problems.push(`restore of ${r.docId} rejected (${r.code}): ${r.error}`);
+        } else problems.push("");
+      }
+      if (c.skipped.length > 0) {
+        ctx.log.info(
+          { skipped: c.skipped.length },
+          "rollback skips docs CDC changed since the run began",
         );
-        results.forEach((res, i) => {
-          const b = toRestore[i]!;
-          if (res.ok) {
-            done.push(b.docId);
-            batchRestored++;
-          } else if (problems.length < 5) {
-            problems.push(`restore of ${b.docId} rejected (${res.code}): ${res.error}`);
-          } else problems.push("");
-        });
       }
-      if (toDelete.length > 0) {
-        await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, toDelete));
-        done.push(...toDelete);
-      }
-      restored += batchRestored;
-      deleted += toDelete.length;
+      const done = c.done;
+      restored += c.restored;
+      deleted += c.deleted;
       await inTransaction(ctx, async (client) => {
         await markRestored(client, ctx.runId, done);
         await writeRollbackCounts(client, ctx.runId, restored, deleted);
@@ -93,10 +95,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
     for (let upto = await createdUpto(ctx.control, ctx.runId); upto > 0; ) {
       const from = Math.max(0, upto - BATCH);
       const ids = await createdIds(ctx.control, ctx.runId, from, upto);
-      if (ids.length > 0) {
-        await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, ids));
-      }
-      deleted += ids.length;
+      if (ids.length > 0) deleted += (await compensate(ctx, [], ids)).deleted;
       await inTransaction(ctx, async (client) => {
         await lowerCreatedUpto(client, ctx.runId, from);
         await writeRollbackCounts(client, ctx.runId, restored, deleted);

@@ -1,8 +1,10 @@
 import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
+import type { WatermarkWindow } from "../cdc/watermarks.js";
 import type { Document } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { RunContext } from "./context.js";
 import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
+import { type BracketedWrite, openBracket, writeThroughStream } from "./watermarked.js";
 
 /** What one window did (also passed to the onWindowCommitted hook). */
 export interface WindowSummary {
@@ -16,6 +18,8 @@ export interface WindowSummary {
   unchanged: number;
   failed: number;
   deleted: number;
+  /** Ids the CDC stream changed during the window: it wrote them, the run did not (watermarked.ts). */
+  superseded: number;
 }
 
 /** A window read and diffed, nothing written yet (safe to discard). */
@@ -28,6 +32,8 @@ export interface PreparedWindow {
   unchanged: number;
   /** Ids whose row vanished since the manifest while their doc exists. */
   vanished: string[];
+  /** The window's watermark registration while CDC streams the job (watermarked.ts), else null. */
+  bracket: WatermarkWindow | null;
 }
 
 /**
@@ -44,12 +50,21 @@ export async function prepareWindow(
 ): Promise<PreparedWindow> {
   if (rows.length === 0) throw new Error("prepareWindow: empty window");
   const ids = rows.map((r) => r.docId);
-  const read = await ctx.reader.readOrdered(ids);
-  const pre = ctx.collectionEmptyAtStart
-    ? new Map<string, Document>()
-    : await ctx.retry("export pre-images", () =>
-        ctx.backend.getDocuments(ctx.job.collectionName, ids),
-      );
+  // CDC: the ids are registered BEFORE the rows are read (watermarked.ts)
+  const bracket = openBracket(ctx, ids);
+  let read: Awaited<ReturnType<typeof ctx.reader.readOrdered>>;
+  let pre: Map<string, Document>;
+  try {
+    read = await ctx.reader.readOrdered(ids);
+    pre = ctx.collectionEmptyAtStart
+      ? new Map<string, Document>()
+      : await ctx.retry("export pre-images", () =>
+          ctx.backend.getDocuments(ctx.job.collectionName, ids),
+        );
+  } catch (e) {
+    bracket?.abandon();
+    throw e;
+  }
   const changed: Document[] = [];
   let unchanged = 0;
   for (const doc of read.documents.values()) {
@@ -59,7 +74,7 @@ export async function prepareWindow(
   }
   // Rows deleted from the source since the manifest: their docs are orphans now.
   const vanished = read.missing.filter((id) => pre.has(id));
-  return { rows, changed, pre, unchanged, vanished };
+  return { rows, changed, pre, unchanged, vanished, bracket };
 }
 
 /**
@@ -74,6 +89,19 @@ export async function prepareWindow(
  * repeats the window, and every write in it is idempotent (upsert, delete).
  */
 export async function commitWindow(
+  ctx: RunContext,
+  w: PreparedWindow,
+  processedBefore: number,
+): Promise<WindowSummary> {
+  try {
+    return await commitWindowInner(ctx, w, processedBefore);
+  } finally {
+    // no-op once the stream wrote the window; forgets it after a failure
+    w.bracket?.abandon();
+  }
+}
+
+async function commitWindowInner(
   ctx: RunContext,
   w: PreparedWindow,
   processedBefore: number,
@@ -112,38 +140,49 @@ export async function commitWindow(
     await saveBackups(ctx.control, ctx.runId, backups);
   }
 
-  const rejected: Rejected[] = [];
-  const importedIds: string[] = [];
-  if (changed.length > 0) {
-    const results = await ctx.retry("import", () =>
-      ctx.backend.importDocuments(collection, changed, { action: "upsert" }),
-    );
-    if (results.length !== changed.length) {
-      throw new Error(
-        `import of ${changed.length} documents returned ${results.length} result lines`,
+  const direct = async (
+    changed: readonly Document[],
+    vanished: readonly string[],
+  ): Promise<BracketedWrite> => {
+    const rejected: Rejected[] = [];
+    const importedIds: string[] = [];
+    if (changed.length > 0) {
+      const results = await ctx.retry("import", () =>
+        ctx.backend.importDocuments(collection, changed, { action: "upsert" }),
       );
+      if (results.length !== changed.length) {
+        throw new Error(
+          `import of ${changed.length} documents returned ${results.length} result lines`,
+        );
+      }
+      results.forEach((res, i) => {
+        const doc = changed[i]!;
+        if (res.ok) importedIds.push(doc.id);
+        else
+          rejected.push({
+            docId: doc.id,
+            code: res.code,
+            error: res.error,
+            payload: serializeDocument(doc),
+          });
+      });
     }
-    results.forEach((res, i) => {
-      const doc = changed[i]!;
-      if (res.ok) importedIds.push(doc.id);
-      else
-        rejected.push({
-          docId: doc.id,
-          code: res.code,
-          error: res.error,
-          payload: serializeDocument(doc),
-        });
-    });
-  }
-  if (vanished.length > 0) {
-    await ctx.retry("delete", () => ctx.backend.deleteDocuments(collection, vanished));
-  }
+    if (vanished.length > 0) {
+      await ctx.retry("delete", () => ctx.backend.deleteDocuments(collection, vanished));
+    }
+    return { importedIds, deletedIds: [...vanished], rejected, superseded: [] };
+  };
+  // CDC streams the job: the stream writes the window at its high watermark
+  const { importedIds, deletedIds, rejected, superseded } =
+    w.bracket && (changed.length > 0 || vanished.length > 0)
+      ? await writeThroughStream(ctx, w.bracket, changed, vanished, direct)
+      : await direct(changed, vanished);
 
   const c = ctx.counters;
   c.imported += importedIds.length;
   c.unchanged += w.unchanged;
   c.failed += rejected.length;
-  c.deleted += vanished.length;
+  c.deleted += deletedIds.length;
   const toSeq = last.seq + 1;
   await commitCheckpoint(ctx.control, {
     lease: ctx.lease,
@@ -164,6 +203,7 @@ export async function commitWindow(
     imported: importedIds.length,
     unchanged: w.unchanged,
     failed: rejected.length,
-    deleted: vanished.length,
+    deleted: deletedIds.length,
+    superseded: superseded.length,
   };
 }

@@ -51,7 +51,11 @@ export async function runWindows(
     }
   } finally {
     // settle a prefetch that will not be written, so its rejection is not unhandled
-    next?.catch(() => {});
+    // (and forget its watermark registration, if any)
+    next?.then(
+      (p) => p?.bracket?.abandon(),
+      () => {},
+    );
   }
   return o.stopped() ? "interrupted" : "done";
 }

@@ -1,0 +1,215 @@
+import { serializeDocument } from "../catalog/index.js";
+import type {
+  ChangeWatch,
+  WatermarkCoordinator,
+  WatermarkWindow,
+  WindowOutcome,
+} from "../cdc/watermarks.js";
+import type { Document } from "../typesense/types.js";
+import type { Rejected } from "./checkpoint.js";
+import type { RunContext } from "./context.js";
+
+/**
+ * Full sync <-> CDC coordination (DBLog, DESIGN section 5), the engine side.
+ *
+ * INVARIANT: while this instance streams the job (coordinator.isStreaming),
+ * a full-sync write of a document happens only inside the CDC stream, at a
+ * high watermark, and only for ids the stream did not change after the
+ * window's ids were registered. Per window:
+ *
+ *   (1) openWindow(ids)          BEFORE the rows are read (prepareWindow)
+ *   (2) read rows, export pre-images, diff (unchanged docs are not handed over)
+ *   (3) [saga] backups durable
+ *   (4) close(changed, deletes: vanished) -> the stream writes the survivors at
+ *       the watermark; ids it changed after (1) are "superseded" (the stream
+ *       carries that version or a newer one) and are not written by the run
+ *   (5) checkpoint (counters, dead letters of the window): after (4) resolved,
+ *       i.e. after Typesense confirmed the writes
+ *
+ * So a full sync never writes a row version older than one the stream wrote.
+ * When the job is not streamed here (CDC disabled, another instance leads the
+ * client, stream down) windows are written directly, as before. When the
+ * stream stops while a window waits for its watermark, close() rejects: if no
+ * stream applies the job any more the window is written directly; if a stream
+ * is back, the window is registered again and its rows are read again.
+ *
+ * Counters: `imported` = docs the stream wrote for the window, `failed` =
+ * rejected by Typesense (dead letters with the run, origin full_sync),
+ * `unchanged` as before; superseded ids are counted in none of them (the run
+ * did not write them) and are reported in the window summary.
+ *
+ * Saga rollback (rollback.ts): `watchChanges` records every id the stream
+ * changes for the job from the start of the run attempt; compensation skips
+ * those ids (their doc is CDC's newer version), and while streaming its writes
+ * are bracketed the same way (open -> skip watched ids -> close), so a change
+ * arriving during the rollback is not overwritten either. The watch is in
+ * memory: a rollback resumed by another process after a crash only knows the
+ * changes since it started (plus the bracket); documented limit.
+ */
+export type { ChangeWatch, WatermarkCoordinator };
+
+/** (1) of a window: registers its ids when the job streams here, else null. */
+export function openBracket(ctx: RunContext, ids: readonly string[]): WatermarkWindow | null {
+  const wm = ctx.watermarks;
+  if (!wm?.isStreaming(ctx.job.id)) return null;
+  return wm.openWindow(ctx.job.id, ids);
+}
+
+export interface BracketedWrite {
+  importedIds: string[];
+  deletedIds: string[];
+  rejected: Rejected[];
+  superseded: string[];
+}
+
+const MAX_REOPEN = 3;
+
+/**
+ * (4): hands the changed docs and vanished ids to the stream. `direct` writes
+ * the same window without watermarks (used when the stream went away).
+ */
+export async function writeThroughStream(
+  ctx: RunContext,
+  bracket: WatermarkWindow,
+  changed: readonly Document[],
+  vanished: readonly string[],
+  direct: (changed: readonly Document[], vanished: readonly string[]) => Promise<BracketedWrite>,
+): Promise<BracketedWrite> {
+  let w: WatermarkWindow | null = bracket;
+  let docs = new Map(changed.map((d) => [d.id, d]));
+  let deletes: readonly string[] = vanished;
+  for (let attempt = 1; ; attempt++) {
+    if (!w) return direct([...docs.values()], deletes);
+    let outcome: WindowOutcome;
+    try {
+      outcome = await w.close(docs, {
+        deletes,
+        recordRejections: false,
+        signal: ctx.signal,
+      });
+    } catch (e) {
+      if (ctx.signal?.aborted) throw e;
+      ctx.log.warn(
+        { err: { message: (e as Error).message } },
+        "the CDC stream stopped before the window's watermark",
+      );
+      if (attempt >= MAX_REOPEN) throw e;
+      // A stream is back: register again and re-read (the ids must be
+      // registered BEFORE the read). No stream: write directly.
+      const ids = [...docs.keys(), ...deletes];
+      w = openBracket(ctx, ids);
+      if (!w) continue;
+      try {
+        const read = await ctx.reader.read(ids);
+        docs = read.documents;
+        const wasDelete = new Set(deletes);
+        deletes = read.missing.filter((id) => wasDelete.has(id) || docs.has(id));
+      } catch (err) {
+        w.abandon();
+        throw err;
+      }
+      continue;
+    }
+    const deleteSet = new Set(deletes);
+    const importedIds: string[] = [];
+    const deletedIds: string[] = [];
+    for (const id of outcome.written) (deleteSet.has(id) ? deletedIds : importedIds).push(id);
+    const rejected: Rejected[] = outcome.rejections.map((r) => ({
+      docId: r.docId,
+      code: r.code ?? 0,
+      error: r.error,
+      payload: r.payload ? serializeDocument(r.payload) : "null",
+    }));
+    return { importedIds, deletedIds, rejected, superseded: outcome.superseded };
+  }
+}
+
+/**
+ * Saga compensation of one batch with CDC in mind: ids the stream changed
+ * since the run began (ctx.cdcChanges) or during this batch are skipped.
+ * Returns per id: "done" (written / deleted / skipped) or a rejection.
+ */
+export async function compensate(
+  ctx: RunContext,
+  restore: readonly Document[],
+  remove: readonly string[],
+): Promise<{
+  done: string[];
+  skipped: string[];
+  restored: number;
+  deleted: number;
+  rejected: Rejected[];
+}> {
+  const collection = ctx.job.collectionName;
+  const ids = [...restore.map((d) => d.id), ...remove];
+  // open BEFORE the watch is consulted: a change after this point supersedes the id
+  const w = openBracket(ctx, ids);
+  const watched = (id: string) => ctx.cdcChanges?.has(id) ?? false;
+  const skipped = ids.filter(watched);
+  const docs = restore.filter((d) => !watched(d.id));
+  const dels = remove.filter((id) => !watched(id));
+  const direct = async (): Promise<BracketedWrite> => {
+    const importedIds: string[] = [];
+    const rejected: Rejected[] = [];
+    if (docs.length > 0) {
+      const results = await ctx.retry("rollback restore", () =>
+        ctx.backend.importDocuments(collection, docs, { action: "upsert" }),
+      );
+      results.forEach((res, i) => {
+        const doc = docs[i]!;
+        if (res.ok) importedIds.push(doc.id);
+        else
+          rejected.push({
+            docId: doc.id,
+            code: res.code,
+            error: res.error,
+            payload: serializeDocument(doc),
+          });
+      });
+    }
+    if (dels.length > 0) {
+      await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, dels));
+    }
+    return { importedIds, deletedIds: [...dels], rejected, superseded: [] };
+  };
+  let r: BracketedWrite;
+  if (!w) r = await direct();
+  else {
+    let outcome: WindowOutcome;
+    try {
+      outcome = await w.close(new Map(docs.map((d) => [d.id, d])), {
+        deletes: dels,
+        recordRejections: false,
+        signal: ctx.signal,
+      });
+    } catch (e) {
+      // stream gone: direct, unless another stream applies the job (the rollback is retried)
+      if (ctx.signal?.aborted || ctx.watermarks?.isStreaming(ctx.job.id)) throw e;
+      return finish(await direct());
+    }
+    const delSet = new Set(dels);
+    r = {
+      importedIds: outcome.written.filter((id) => !delSet.has(id)),
+      deletedIds: outcome.written.filter((id) => delSet.has(id)),
+      rejected: outcome.rejections.map((x) => ({
+        docId: x.docId,
+        code: x.code ?? 0,
+        error: x.error,
+        payload: "null",
+      })),
+      superseded: outcome.superseded,
+    };
+  }
+  return finish(r);
+
+  function finish(x: BracketedWrite) {
+    const all = [...skipped, ...x.superseded];
+    return {
+      done: [...x.importedIds, ...x.deletedIds, ...all],
+      skipped: all,
+      restored: x.importedIds.length,
+      deleted: x.deletedIds.length,
+      rejected: x.rejected,
+    };
+  }
+}
