@@ -48,7 +48,11 @@ ${CONFIG_OPT}      --database-url URL  migrate this database instead of control_
 Runs one full sync of the job in this process (same engine as the scheduler
 and the HTTP run route): claims the job's lease, resumes an unfinished run at
 its checkpoint or starts a new one, prints progress (a bar on a TTY), and
-exits 0 on success, 1 on failure, 3 when another process holds the lease.
+exits 0 on success, 1 on failure, 3 when another process holds the lease,
+5 when CDC is enabled and another instance leads the job's source client
+(its full syncs run there, bracketed by watermarks: use the HTTP run route).
+With CDC enabled and no leader, the run holds the client's leadership lock
+(the stream waits) and writes without watermarks.
 
 Options:
 ${CONFIG_OPT}  -h, --help            show this help

@@ -1,4 +1,4 @@
-import { createCdcSupervisor } from "../cdc/index.js";
+import { createCdcSupervisor, createWatermarkRegistry } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
 import { createApp, createHttpService } from "../http/index.js";
@@ -56,7 +56,20 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     const metrics = createMetrics();
     const owner = instanceName();
     const { backendFor, clients } = createBackendResolver({ config, pools, log });
-    const engine = createEngine({ config, pools, log, owner, backendFor });
+    // One registry shared by the CDC streams and the full-sync engine: while
+    // this instance streams a job, its full-sync windows are bracketed by
+    // watermarks (src/fullsync/watermarked.ts).
+    const watermarks = createWatermarkRegistry();
+    const engine = createEngine({ config, pools, log, owner, backendFor, watermarks });
+    const cdc = createCdcSupervisor({
+      control: pools.control,
+      pools,
+      cdc: config.cdc,
+      backendFor,
+      watermarks,
+      log,
+      instanceId: owner,
+    });
     const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics });
     closers.push(() => clients.close());
     const services: Service[] = [
@@ -75,15 +88,12 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         enabled: config.typesense.sync_worker_enabled,
         pollMs: config.typesense.sync_worker_poll_ms,
         maxConcurrentRuns: config.fullsync.max_concurrent_runs,
+        // With CDC, only the instance leading a source client's stream runs
+        // that client's full syncs (DESIGN section 5); other clients run anywhere.
+        canRun: (job) =>
+          !config.cdc.enabled || !job.clientHasCdc || cdc.isLeader(job.sourceClientName),
       }),
-      createCdcSupervisor({
-        control: pools.control,
-        pools,
-        cdc: config.cdc,
-        backendFor,
-        log,
-        instanceId: owner,
-      }),
+      cdc,
       createControlSampler({ control: pools.control, metrics, log }),
     ];
     const termination = signalOnTermination(log, opts.exit);

@@ -1,7 +1,9 @@
+import type pg from "pg";
+import { LEADER_LOCK_CLASS, leaderLockKey } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
 import { createPools } from "../db/index.js";
 import { JobNotFoundError, RunConflictError } from "../fullsync/index.js";
-import { createLogger, signalOnTermination } from "../lifecycle/index.js";
+import { createLogger, type Logger, signalOnTermination } from "../lifecycle/index.js";
 import { createBackendResolver, createEngine, instanceName } from "./wiring.js";
 
 export interface SyncCommandOptions {
@@ -14,7 +16,10 @@ export interface SyncCommandOptions {
   exit: (code: number) => void;
 }
 
-/** Exit codes: 0 succeeded, 1 failed or interrupted, 2 usage, 3 lease held elsewhere, 4 unknown job. */
+/**
+ * Exit codes: 0 succeeded, 1 failed or interrupted, 2 usage, 3 lease held
+ * elsewhere, 4 unknown job, 5 another instance leads the job's CDC stream.
+ */
 export async function runSyncCommand(opts: SyncCommandOptions): Promise<number> {
   const [verb, jobId, ...extra] = opts.args;
   if (verb !== "run" || !jobId || extra.length > 0) {
@@ -62,7 +67,13 @@ export async function runSyncCommand(opts: SyncCommandOptions): Promise<number> 
     },
   });
   const signal = signalOnTermination(log, opts.exit);
+  let leadership: CliLeadership | null = null;
   try {
+    leadership = await takeCdcLeadership(config, pools.control, jobId, log);
+    if (leadership.refused) {
+      opts.out.write(`${leadership.refused}\n`);
+      return 5;
+    }
     const r = await engine.runJob(jobId, { trigger: "cli", signal });
     draw(true);
     opts.out.write(
@@ -82,7 +93,86 @@ export async function runSyncCommand(opts: SyncCommandOptions): Promise<number> 
     }
     throw e;
   } finally {
+    await leadership?.release();
     await clients.close();
     await pools.close();
   }
+}
+
+interface CliLeadership {
+  /** Set when another instance leads the client's CDC stream: the run must not start. */
+  refused: string | null;
+  release(): Promise<void>;
+}
+
+/**
+ * `sync run` is a separate process: it has no CDC stream, so it cannot
+ * bracket windows with watermarks (src/fullsync/watermarked.ts). With CDC
+ * enabled and CDC jobs on the job's source client:
+ * - another instance leads that client's stream -> refuse (exit 5) and point
+ *   to the HTTP run route, which queues the run for the leader;
+ * - nobody leads it -> take the client's leadership lock for the whole run
+ *   (no stream can start and write meanwhile; it resumes from its slot after
+ *   the run, so nothing is lost) and run without watermarks, with a warning.
+ */
+async function takeCdcLeadership(
+  config: Config,
+  control: pg.Pool,
+  jobId: string,
+  log: Logger,
+): Promise<CliLeadership> {
+  const none: CliLeadership = { refused: null, release: async () => {} };
+  if (!config.cdc.enabled) return none;
+  const r = await control
+    .query<{ c: string; cdc: boolean }>(
+      `select j.source_client_name as c,
+              exists (select 1 from typesense_sync_jobs k
+                       where k.source_client_name = j.source_client_name
+                         and k.enabled and k.cdc_enabled) as cdc
+         from typesense_sync_jobs j where j.id = $1`,
+      [jobId],
+    )
+    .catch(() => null); // a malformed id: runJob reports the unknown job
+  const job = r?.rows[0];
+  if (!job?.cdc) return none;
+  const key = leaderLockKey(job.c);
+  const conn = await control.connect();
+  const got = await conn
+    .query<{ ok: boolean }>("select pg_try_advisory_lock($1, $2) as ok", [LEADER_LOCK_CLASS, key])
+    .catch((e: unknown) => {
+      conn.release(e instanceof Error ? e : true);
+      throw e;
+    });
+  if (!got.rows[0]?.ok) {
+    conn.release();
+    const leader = await control.query<{ l: string | null }>(
+      "select leader_instance as l from typesense_cdc_streams where source_client_name = $1",
+      [job.c],
+    );
+    const who = leader.rows[0]?.l ? ` (${leader.rows[0].l})` : "";
+    return {
+      refused:
+        `another instance${who} leads the CDC stream of source client "${job.c}"; its full ` +
+        `syncs run there, bracketed by watermarks. Queue the run on it instead: ` +
+        `POST /typesense/sync-jobs/${jobId}/run`,
+      release: async () => {},
+    };
+  }
+  log.warn(
+    { component: "sync", client: job.c },
+    "no instance streams this source client: running without CDC watermarks, holding its " +
+      "leadership lock until the run ends (the stream catches up from its slot afterwards)",
+  );
+  return {
+    refused: null,
+    async release() {
+      try {
+        await conn.query("select pg_advisory_unlock($1, $2)", [LEADER_LOCK_CLASS, key]);
+        conn.release();
+      } catch (e) {
+        // destroying the session ends its lock too
+        conn.release(e instanceof Error ? e : true);
+      }
+    },
+  };
 }

@@ -46,6 +46,8 @@ export function createEngine(deps: {
   log: Logger;
   owner: string;
   backendFor: (profileId: string) => Promise<TypesenseBackend>;
+  /** Shared with the CDC supervisor: watermarked windows while a job streams here. */
+  watermarks?: FullSyncEngineOptions["watermarks"];
   /** Progress hook (the `sync run` command draws its bar from it). */
   onWindowCommitted?: FullSyncEngineOptions["onWindowCommitted"];
 }): FullSyncEngine {
@@ -61,5 +63,6 @@ export function createEngine(deps: {
     sagaBackupEnabled: config.typesense.sync_saga_backup_enabled,
     leaseTtlMs: config.fullsync.lease_ttl_ms,
     ...(deps.onWindowCommitted ? { onWindowCommitted: deps.onWindowCommitted } : {}),
+    ...(deps.watermarks ? { watermarks: deps.watermarks } : {}),
   });
 }

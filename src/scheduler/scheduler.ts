@@ -22,6 +22,13 @@ export interface SchedulerOptions {
   maxConcurrentRuns: number;
   /** LISTEN on RUN_REQUESTED_CHANNEL to start requested runs at once (default true). */
   listen?: boolean;
+  /**
+   * Whether this instance may run the job now (checked at every pick).
+   * serve: with CDC enabled, a job of a source client that has CDC jobs runs
+   * only on the instance leading that client's stream (DESIGN section 5), so
+   * its windows can be bracketed by watermarks. Default: every job.
+   */
+  canRun?: (job: DueJob) => boolean;
   /** Test hook: every settled run (result) or run error. */
   onRunSettled?: (jobId: string, outcome: RunResult | Error) => void;
   /** Injectable clock (ms) for the per-job cooldown after an error. */
@@ -41,6 +48,14 @@ export interface SchedulerOptions {
  * is the real guard: two schedulers that pick the same job race on one UPDATE
  * and the loser gets RunConflictError, which is skipped silently.
  */
+/** A job the scheduler found due. */
+export interface DueJob {
+  id: string;
+  sourceClientName: string;
+  /** The source client has an enabled, cdc_enabled job (so a CDC stream exists for it). */
+  clientHasCdc: boolean;
+}
+
 export function createScheduler(opts: SchedulerOptions): Service {
   const log = opts.log.child({ component: "scheduler" });
   const now = opts.now ?? Date.now;
@@ -54,8 +69,12 @@ export function createScheduler(opts: SchedulerOptions): Service {
     const t = now();
     for (const [id, c] of cooldown) if (c.until <= t) cooldown.delete(id);
     const exclude = [...running.keys(), ...cooldown.keys()];
-    const r = await opts.control.query<{ id: string }>(
-      `select j.id from typesense_sync_jobs j
+    const r = await opts.control.query<{ id: string; c: string; cdc: boolean }>(
+      `select j.id, j.source_client_name as c,
+              exists (select 1 from typesense_sync_jobs k
+                       where k.source_client_name = j.source_client_name
+                         and k.enabled and k.cdc_enabled) as cdc
+         from typesense_sync_jobs j
         where j.enabled
           and (j.lease_expires_at is null or j.lease_expires_at <= now())
           and (j.next_sync_at is null or j.next_sync_at <= now()
@@ -64,9 +83,14 @@ export function createScheduler(opts: SchedulerOptions): Service {
           and not (j.id = any($1::uuid[]))
         order by j.next_sync_at nulls first, j.id
         limit $2`,
-      [exclude, limit],
+      // jobs another instance must run are filtered below: look further than `limit`
+      [exclude, opts.canRun ? Math.max(limit * 10, 100) : limit],
     );
-    return r.rows.map((x) => x.id);
+    const jobs = r.rows.map((x) => ({ id: x.id, sourceClientName: x.c, clientHasCdc: x.cdc }));
+    return jobs
+      .filter((j) => !opts.canRun || opts.canRun(j))
+      .slice(0, limit)
+      .map((j) => j.id);
   }
 
   function start(jobId: string, signal: AbortSignal): void {
