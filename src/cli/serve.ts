@@ -10,7 +10,7 @@ import {
 } from "../lifecycle/index.js";
 import { createControlSampler, createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
-import { createBackendResolver, createEngine, instanceName } from "./wiring.js";
+import { createBackendResolver, createEngine, fullSyncGate, instanceName } from "./wiring.js";
 
 export interface ServeOptions {
   config: Config;
@@ -90,8 +90,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         maxConcurrentRuns: config.fullsync.max_concurrent_runs,
         // With CDC, only the instance leading a source client's stream runs
         // that client's full syncs (DESIGN section 5); other clients run anywhere.
-        canRun: (job) =>
-          !config.cdc.enabled || !job.clientHasCdc || cdc.isLeader(job.sourceClientName),
+        canRun: fullSyncGate(config.cdc.enabled, (client) => cdc.isLeader(client)),
       }),
       cdc,
       createControlSampler({ control: pools.control, metrics, log }),

@@ -1,1 +1,1 @@
-export { createScheduler, type SchedulerOptions } from "./scheduler.js";
+export { createScheduler, type DueJob, type SchedulerOptions } from "./scheduler.js";
