@@ -10,9 +10,12 @@ import type { ParseFailure } from "./pgoutput-decoder.js";
  * Options we always send (see wal2jsonOptions):
  * - format-version 2: one object per change (v1 builds one JSON document per
  *   transaction, unbounded in size);
- * - numeric-data-types-as-string: without it int8/numeric arrive as JSON
- *   numbers and lose precision in JSON.parse; with it every numeric value is
- *   its output text, as pgoutput sends it;
+ * - NOT numeric-data-types-as-string: wal2json 2.5 (Debian bookworm's
+ *   postgresql-15-wal2json) rejects it as unknown. Numeric columns arrive as
+ *   bare JSON numbers (their output text); the parser quotes every bare
+ *   number after `"value":` before JSON.parse (quoteBareValues), so int8 and
+ *   numeric keep every digit and the value is the output text, as pgoutput
+ *   sends it. (NaN/Infinity arrive as null: wal2json has no JSON for them.)
  * - include-xids / include-timestamp / include-lsn: begin/commit metadata;
  * - include-pk: the key column names;
  * - include-types off: we map from the catalog, not from wal2json's type names;
@@ -53,7 +56,7 @@ export function wal2jsonOptions(opts: {
 }): Wal2JsonPluginOptions {
   // wal2json's table list syntax: schema.table, with space ' , . * and \ escaped.
   const esc = (s: string) => s.replace(/([\\ ',.*])/g, "\\$1");
-  const options: Wal2JsonPluginOptions & { numericDataTypesAsString: boolean } = {
+  const options: Wal2JsonPluginOptions = {
     formatVersion: "2",
     includeXids: true,
     includeTimestamp: true,
@@ -62,7 +65,6 @@ export function wal2jsonOptions(opts: {
     includeTypes: false,
     includeTypeOids: true,
     includeTransaction: true,
-    numericDataTypesAsString: true,
   };
   if (opts.tables.length > 0) {
     options.addTables = opts.tables.map((t) => `${esc(t.schema)}.${esc(t.table)}`).join(",");
@@ -73,11 +75,23 @@ export function wal2jsonOptions(opts: {
   return options;
 }
 
+/**
+ * `"value":123.5` -> `"value":"123.5"`: keeps a numeric column's exact output
+ * text through JSON.parse. Safe on any wal2json v2 record: inside a JSON string
+ * a quote is escaped (`\"value\":1`), so the pattern only matches the key of
+ * a column object.
+ */
+export function quoteBareValues(json: string): string {
+  return json.includes('"value":')
+    ? json.replace(/"value":(-?[0-9][0-9.eE+-]*)/g, '"value":"$1"')
+    : json;
+}
+
 /** wal2json through the library, with JSON errors returned instead of thrown in the socket callback. */
 export class SafeWal2JsonPlugin extends Wal2JsonPlugin {
   override parse(buffer: Buffer): Wal2JsonV2Record | ParseFailure {
     try {
-      return JSON.parse(buffer.toString("utf8")) as Wal2JsonV2Record;
+      return JSON.parse(quoteBareValues(buffer.toString("utf8"))) as Wal2JsonV2Record;
     } catch (e) {
       return { tag: "__parse_error", error: e instanceof Error ? e : new Error(String(e)) };
     }
@@ -92,8 +106,8 @@ function valueText(v: Wal2JsonV2Column["value"], typeoid: number | undefined): s
   if (typeoid === BYTEA_OID && typeof v === "string") return `\\x${v}`;
   if (v === true) return "t";
   if (v === false) return "f";
-  // Numbers only arrive without numeric-data-types-as-string (we always set
-  // it); String() is then the best we can do.
+  // quoteBareValues turned numbers into their text; a number here comes from
+  // elsewhere (tests): String() is then the best we can do.
   return typeof v === "number" ? String(v) : v;
 }
 

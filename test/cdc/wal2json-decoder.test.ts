@@ -12,7 +12,7 @@ import {
 
 // One transaction as wal2json 2.6 (format-version 2, include-xids, include-timestamp,
 // include-lsn, include-pk, include-type-oids, include-types off,
-// numeric-data-types-as-string) writes it, one XLogData message per line, with the
+// numeric-data-types-as-string: numbers as strings) writes it, one XLogData message per line, with the
 // XLogData header LSN the walsender puts in front of each.
 const RECORDED: [string, string][] = [
   [
@@ -152,10 +152,11 @@ describe("wal2json format 2 decoder", () => {
       },
     } as unknown as Client;
     await new SafeWal2JsonPlugin(opts).start(fakeClient, "slot_x", "0/16B2278");
+    // wal2json 2.5 (Debian bookworm) rejects it; numbers are quoted by the parser
+    expect(sql).not.toContain("numeric-data-types-as-string");
     expect(sql).toMatch(/^START_REPLICATION SLOT "slot_x" LOGICAL 0\/16B2278 \(/);
     for (const part of [
       `"format-version" '2'`,
-      `"numeric-data-types-as-string" 'on'`,
       `"include-type-oids" 'on'`,
       `"include-lsn" 'on'`,
       `"include-types" 'off'`,
@@ -164,5 +165,24 @@ describe("wal2json format 2 decoder", () => {
     ]) {
       expect(sql).toContain(part);
     }
+  });
+});
+
+describe("quoteBareValues (wal2json 2.5 without numeric-data-types-as-string)", () => {
+  it("keeps every digit of int8/numeric and leaves strings alone", () => {
+    const line =
+      '{"action":"I","columns":[{"name":"i8","typeoid":20,"value":9223372036854775807},' +
+      '{"name":"n","typeoid":1700,"value":-12345678901234567890.123456789},' +
+      '{"name":"f","typeoid":701,"value":1.5e-7},{"name":"z","typeoid":701,"value":-0},' +
+      '{"name":"t","typeoid":25,"value":"x \\"value\\":12 y"},{"name":"nan","typeoid":701,"value":null}]}';
+    const rec = new SafeWal2JsonPlugin({}).parse(Buffer.from(line)) as Wal2JsonV2Record;
+    expect(rec.columns?.map((c) => c.value)).toEqual([
+      "9223372036854775807",
+      "-12345678901234567890.123456789",
+      "1.5e-7",
+      "-0",
+      'x "value":12 y',
+      null,
+    ]);
   });
 });
