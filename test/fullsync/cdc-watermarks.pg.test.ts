@@ -1,0 +1,328 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
+import { createWatermarkRegistry, type WatermarkRegistry } from "../../src/cdc/watermarks.js";
+import { fullSyncGate } from "../../src/cli/wiring.js";
+import type { SyncBackend } from "../../src/fullsync/context.js";
+import type { RunResult } from "../../src/fullsync/engine.js";
+import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
+import type { WindowSummary } from "../../src/fullsync/window.js";
+import { createScheduler } from "../../src/scheduler/index.js";
+import type { Document, TypesenseBackend } from "../../src/typesense/index.js";
+import {
+  backendFor,
+  cdcConfig,
+  docsOf,
+  insertJob,
+  insertProfile,
+  type RunningStream,
+  runStream,
+  waitFor,
+} from "../cdc/helpers.js";
+import { silentLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+import { useTypesense } from "../support/typesense.js";
+import { tableDocuments } from "./support.js";
+
+// Control and source are the same database here (logical replication on it).
+const db = useTestDatabase();
+const ts = useTypesense();
+const SLOT_PREFIX = "t_fsw";
+let backend: TypesenseBackend;
+let profile: string;
+
+beforeAll(async () => {
+  backend = backendFor(ts.url, ts.apiKey);
+  profile = await insertProfile(db.pool, ts.url, ts.apiKey);
+});
+afterAll(async () => {
+  await backend.close();
+});
+
+function engine(
+  watermarks: WatermarkRegistry | undefined,
+  over: Partial<FullSyncEngineOptions> = {},
+) {
+  return createFullSyncEngine({
+    control: db.pool,
+    source: () => db.pool,
+    backendFor: async () => backend,
+    owner: "test",
+    log: silentLogger(),
+    importMaxAttempts: 3,
+    importRetryBaseMs: 1,
+    sagaBackupEnabled: true,
+    leaseTtlMs: 30_000,
+    windowSize: 100,
+    ...(watermarks ? { watermarks } : {}),
+    ...over,
+  });
+}
+
+async function table(name: string, n: number) {
+  await db.pool.query(`create table ${name} (id int primary key, v text not null)`);
+  await db.pool.query(`insert into ${name} select g, 'v1 ' || g from generate_series(1, $1) g`, [
+    n,
+  ]);
+}
+
+async function streamed(client: string, tbl: string) {
+  const collection = ts.uniqueName(tbl);
+  const jobId = await insertJob(db.pool, { profileId: profile, client, table: tbl, collection });
+  const registry = createWatermarkRegistry();
+  const stream = runStream({
+    control: db.pool,
+    source: db.pool,
+    sourceUrl: db.url,
+    client,
+    backend,
+    log: silentLogger(),
+    watermarks: registry,
+    cdc: { slot_prefix: SLOT_PREFIX },
+  });
+  await waitFor("streaming", () => registry.isStreaming(jobId));
+  return { collection, jobId, registry, stream };
+}
+
+async function expectEqualsTable(tbl: string, collection: string) {
+  const want = await tableDocuments(db.pool, tbl);
+  const got = await docsOf(backend, collection);
+  expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [id, doc] of want) expect(got.get(id), `doc ${id}`).toEqual(doc);
+}
+
+/** Overwrites docs in Typesense with a drifted version (so the next run must write them). */
+async function drift(collection: string, ids: number[]) {
+  const docs: Document[] = ids.map((id) => ({ id: String(id), v: `stale ${id}` }));
+  const res = await backend.importDocuments(collection, docs, { action: "upsert" });
+  expect(res.every((r) => r.ok)).toBe(true);
+}
+
+describe("full sync bracketed by CDC watermarks", () => {
+  let stream: RunningStream | undefined;
+  afterAll(async () => {
+    await stream?.stop();
+  });
+
+  it("a row updated after the window read and before its write keeps the stream's newer version", async () => {
+    await table("wm_target", 300);
+    const s = await streamed("fsw_a", "wm_target");
+    stream = s.stream;
+    expect((await engine(s.registry).runJob(s.jobId, { trigger: "manual" })).status).toBe(
+      "succeeded",
+    );
+    await expectEqualsTable("wm_target", s.collection);
+    // drifted docs make the next run write window 2 (ids 101..200)
+    await drift(s.collection, [150, 151]);
+    // A real backend whose pre-image export (after the window's rows were read,
+    // before they are written) first lets a concurrent update of row 150 reach
+    // Typesense through the stream.
+    let raced = false;
+    const racing: SyncBackend = {
+      importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
+      deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
+      exportIds: (c) => backend.exportIds(c),
+      ensureCollection: (c) => backend.ensureCollection(c),
+      getCollection: (c) => backend.getCollection(c),
+      getDocuments: async (collection, ids) => {
+        if (!raced && ids.includes("150")) {
+          raced = true;
+          await db.pool.query("update wm_target set v = 'newer' where id = 150");
+          await waitFor(
+            "the stream wrote row 150",
+            async () => (await docsOf(backend, s.collection)).get("150")?.v === "newer",
+          );
+        }
+        return backend.getDocuments(collection, ids);
+      },
+    };
+    const windows: WindowSummary[] = [];
+    const res = await engine(s.registry, {
+      backendFor: async () => racing,
+      onWindowCommitted: (w) => {
+        windows.push(w);
+      },
+    }).runJob(s.jobId, { trigger: "manual" });
+    expect(raced).toBe(true);
+    expect(res.status).toBe("succeeded");
+    // row 150 read as 'v1 150' was superseded by the stream; 151 was written at the watermark
+    const docs = await docsOf(backend, s.collection);
+    expect(docs.get("150")?.v).toBe("newer");
+    expect(docs.get("151")?.v).toBe("v1 151");
+    expect(windows.reduce((n, w) => n + w.superseded, 0)).toBe(1);
+    expect(res.counters).toMatchObject({ imported: 1, failed: 0, unchanged: 298 });
+    await expectEqualsTable("wm_target", s.collection);
+    await s.stream.stop();
+    stream = undefined;
+  });
+
+  it("a full sync during heavy concurrent updates ends with the collection equal to the table", async () => {
+    await table("wm_heavy", 3000);
+    const s = await streamed("fsw_b", "wm_heavy");
+    stream = s.stream;
+    let stop = false;
+    let writes = 0;
+    const load = (async () => {
+      // a hot set of rows changes all the time, plus inserts and deletes
+      for (let i = 0; !stop; i++) {
+        const hot = 1 + ((i * 37) % 200) * 15;
+        await db.pool.query("update wm_heavy set v = 'u' || $2 || ' ' || id where id = $1", [
+          hot,
+          i,
+        ]);
+        if (i % 10 === 0) {
+          await db.pool.query(
+            "insert into wm_heavy values ($1, 'ins') on conflict (id) do update set v = 'reins'",
+            [3000 + (i % 50)],
+          );
+        }
+        if (i % 15 === 0) await db.pool.query("delete from wm_heavy where id = $1", [2 + i]);
+        writes++;
+      }
+    })();
+    const windows: WindowSummary[] = [];
+    const res = await engine(s.registry, {
+      onWindowCommitted: async (w) => {
+        windows.push(w);
+        // keep the load running across every window
+        const until = writes + 20;
+        await waitFor("load progress", () => writes >= until);
+      },
+    }).runJob(s.jobId, { trigger: "manual" });
+    stop = true;
+    await load;
+    expect(res.status).toBe("succeeded");
+    expect(res.counters.failed).toBe(0);
+    expect(windows.reduce((n, w) => n + w.imported, 0)).toBeGreaterThan(2500);
+    // the stream catches up with the last changes; then nothing is stale
+    const want = await tableDocuments(db.pool, "wm_heavy");
+    await waitFor("collection == table", async () => {
+      const got = await docsOf(backend, s.collection);
+      if (got.size !== want.size) return false;
+      for (const [id, doc] of want) {
+        if (JSON.stringify(got.get(id)) !== JSON.stringify(doc)) return false;
+      }
+      return true;
+    });
+    await expectEqualsTable("wm_heavy", s.collection);
+    await s.stream.stop();
+    stream = undefined;
+  });
+
+  it("saga rollback skips a doc CDC wrote since the run began", async () => {
+    await table("wm_saga", 300);
+    const s = await streamed("fsw_c", "wm_saga");
+    stream = s.stream;
+    expect((await engine(s.registry).runJob(s.jobId, { trigger: "manual" })).status).toBe(
+      "succeeded",
+    );
+    const ids = Array.from({ length: 300 }, (_, i) => i + 1);
+    await drift(s.collection, ids);
+    let first = true;
+    const res = await engine(s.registry, {
+      onWindowCommitted: async () => {
+        if (!first) return;
+        first = false;
+        // window 1 (ids 1..100) is written; CDC now writes a newer row 50
+        await db.pool.query("update wm_saga set v = 'cdc' where id = 50");
+        await waitFor(
+          "the stream wrote row 50",
+          async () => (await docsOf(backend, s.collection)).get("50")?.v === "cdc",
+        );
+        throw new Error("boom after window 1");
+      },
+    }).runJob(s.jobId, { trigger: "manual" });
+    expect(res.status).toBe("failed");
+    expect(res.rollback).toMatchObject({ status: "succeeded", restored: 99, deleted: 0 });
+    const docs = await docsOf(backend, s.collection);
+    expect(docs.get("50")?.v).toBe("cdc");
+    expect(docs.get("51")?.v).toBe("stale 51");
+    expect(docs.get("1")?.v).toBe("stale 1");
+    await s.stream.stop();
+    stream = undefined;
+  });
+});
+
+describe("leader gating", () => {
+  it("with two serve-like instances only the leader of the client's stream runs its full syncs", async () => {
+    await table("wm_led", 50);
+    const collection = ts.uniqueName("wm_led");
+    const jobId = await insertJob(db.pool, {
+      profileId: profile,
+      client: "fsw_d",
+      table: "wm_led",
+      collection,
+    });
+    const ctl = new AbortController();
+    const instance = (name: string) => {
+      const watermarks = createWatermarkRegistry();
+      const settled: (RunResult | Error)[] = [];
+      const cdc = createCdcSupervisor({
+        control: db.pool,
+        pools: { source: () => db.pool, sourceUrl: () => db.url, sourceNames: () => ["fsw_d"] },
+        cdc: cdcConfig({ slot_prefix: SLOT_PREFIX }),
+        backendFor: async () => backend,
+        watermarks,
+        log: silentLogger(),
+        instanceId: name,
+        pollMs: 100,
+        leaderPollMs: 100,
+        streamOptions: {
+          jobsPollMs: 200,
+          statsIntervalMs: 100,
+          backoff: { baseMs: 20, maxMs: 300 },
+        },
+      });
+      const scheduler = createScheduler({
+        control: db.pool,
+        engine: engine(watermarks, { owner: name }),
+        log: silentLogger(),
+        enabled: true,
+        pollMs: 50,
+        maxConcurrentRuns: 2,
+        listen: false,
+        canRun: fullSyncGate(true, (c) => cdc.isLeader(c)),
+        onRunSettled: (id, o) => {
+          if (id === jobId) settled.push(o);
+        },
+      });
+      const done = Promise.all([cdc.run(ctl.signal), scheduler.run(ctl.signal)]);
+      return { name, cdc, settled, done };
+    };
+    const a = instance("inst-a");
+    const b = instance("inst-b");
+    try {
+      const leader = await waitFor("a leader", () =>
+        a.cdc.isLeader("fsw_d") ? a : b.cdc.isLeader("fsw_d") ? b : null,
+      );
+      const standby = leader === a ? b : a;
+      await waitFor("the leader ran the job", () =>
+        leader.settled.some((o) => !(o instanceof Error) && o.status === "succeeded"),
+      );
+      const runs = await db.pool.query<{ owner: string }>(
+        "select owner from typesense_sync_runs where job_id = $1",
+        [jobId],
+      );
+      expect(runs.rows.map((r) => r.owner)).toEqual([leader.name]);
+      // the standby never even tried (no run, no lease conflict)
+      expect(standby.settled).toEqual([]);
+      expect(standby.cdc.isLeader("fsw_d")).toBe(false);
+      // the first sync of the leader was bracketed: the collection equals the table
+      await expectEqualsTable("wm_led", collection);
+    } finally {
+      ctl.abort();
+      await Promise.all([a.done, b.done]);
+    }
+  });
+
+  it("jobs of a client without CDC jobs run anywhere; CDC off runs everything", () => {
+    const gate = fullSyncGate(true, () => false);
+    expect(gate({ sourceClientName: "x", clientHasCdc: false })).toBe(true);
+    expect(gate({ sourceClientName: "x", clientHasCdc: true })).toBe(false);
+    expect(fullSyncGate(true, () => true)({ sourceClientName: "x", clientHasCdc: true })).toBe(
+      true,
+    );
+    expect(fullSyncGate(false, () => false)({ sourceClientName: "x", clientHasCdc: true })).toBe(
+      true,
+    );
+  });
+});
