@@ -171,3 +171,29 @@ export async function retainedWalBytes(source: pg.Pool, slotName: string): Promi
   const b = r.rows[0]?.b;
   return b === null || b === undefined ? null : Number(b);
 }
+
+/**
+ * Records a failed session (status + last_error), creating the stream's row if
+ * setup failed before it existed (e.g. no free replication slot): a setup error
+ * must be visible in typesense_cdc_streams even for a stream that never started.
+ */
+export async function recordStreamError(
+  control: pg.Pool,
+  s: {
+    clientName: string;
+    slotName: string;
+    plugin: string;
+    status: StreamStatus;
+    error: string;
+  },
+): Promise<void> {
+  await control.query(
+    `insert into typesense_cdc_streams
+       (source_client_name, slot_name, publication_name, plugin, status, last_error, last_error_at)
+     values ($1, $2, $2, $3, $4, $5, now())
+     on conflict (source_client_name) do update
+       set status = excluded.status, last_error = excluded.last_error,
+           last_error_at = now(), updated_at = now()`,
+    [s.clientName, s.slotName, s.plugin, s.status, s.error],
+  );
+}

@@ -14,6 +14,7 @@ import { setupStream } from "./setup.js";
 import { afterSetup, buildTarget, defaultResync } from "./stream-jobs.js";
 import {
   persistCheckpoint,
+  recordStreamError,
   retainedWalBytes,
   type StreamStatus,
   updateStreamRow,
@@ -280,7 +281,15 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
           const delay = kind === "slot_lost" ? 0 : backoffDelay(failures, backoff);
           const message = redactText(errorMessage(e));
           log.error({ err: { message }, kind, delayMs: delay }, "CDC stream session failed");
-          await status(kind === "slot_lost" ? "lost" : "error", message);
+          await recordStreamError(opts.control, {
+            clientName: opts.clientName,
+            slotName: name,
+            plugin: opts.cdc.plugin,
+            status: kind === "slot_lost" ? "lost" : "error",
+            error: message,
+          }).catch((e2: unknown) =>
+            log.warn({ err: { message: errorMessage(e2) } }, "cannot update the stream row"),
+          );
           // An operator must act on a non-retryable error; check again now and then.
           const wait = retryable ? delay : Math.max(delay, 30_000);
           if (!(await sleepUnlessAborted(wait, signal))) break;
