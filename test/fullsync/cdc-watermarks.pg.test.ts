@@ -291,12 +291,16 @@ describe("leader gating", () => {
     const a = instance("inst-a");
     const b = instance("inst-b");
     try {
-      const leader = await waitFor("a leader", () =>
-        a.cdc.isLeader("fsw_d") ? a : b.cdc.isLeader("fsw_d") ? b : null,
+      const leader = await waitFor(
+        "a leader",
+        () => (a.cdc.isLeader("fsw_d") ? a : b.cdc.isLeader("fsw_d") ? b : null),
+        90_000,
       );
       const standby = leader === a ? b : a;
-      await waitFor("the leader ran the job", () =>
-        leader.settled.some((o) => !(o instanceof Error) && o.status === "succeeded"),
+      await waitFor(
+        "the leader ran the job",
+        () => leader.settled.some((o) => !(o instanceof Error) && o.status === "succeeded"),
+        90_000,
       );
       const runs = await db.pool.query<{ owner: string }>(
         "select owner from typesense_sync_runs where job_id = $1",
@@ -312,7 +316,7 @@ describe("leader gating", () => {
       ctl.abort();
       await Promise.all([a.done, b.done]);
     }
-  });
+  }, 240_000);
 
   it("jobs of a client without CDC jobs run anywhere; CDC off runs everything", () => {
     const gate = fullSyncGate(true, () => false);
