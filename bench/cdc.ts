@@ -20,18 +20,22 @@
  *
  * Uses BENCH_DATABASE_URL (a superuser URL) when set, else starts embedded Postgres.
  */
-import { cpus } from "node:os";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import pg from "pg";
 import type { Checkpoint } from "../src/cdc/applier.js";
-import { parseLsn } from "../src/cdc/lsn.js";
+import { formatLsn, parseLsn } from "../src/cdc/lsn.js";
 import { createCdcStream } from "../src/cdc/stream.js";
 import { migrate } from "../src/db/migrate.js";
 import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
 import { startEmulator } from "../src/emulator/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
+import { PG15_BIN, startDebianCluster } from "../test/support/debian-postgres.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -44,6 +48,9 @@ const RATE = flag("--rate", 2000);
 const SECONDS = flag("--seconds", 20);
 const FLUSH_MAX = flag("--flush-max-docs", 1000);
 
+const load0 = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ");
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -55,8 +62,21 @@ const pct = (xs: number[], p: number) => {
 };
 
 const external = process.env.BENCH_DATABASE_URL;
-const server = external ? null : await startEmbeddedPostgres({ settings: { fsync: "off" } });
+// Debian's PostgreSQL 15 (scripts/install-postgres-wal2json.sh) when installed:
+// it ships pg_recvlogical, the baseline the issue names; else embedded PG 18.
+const RECVLOGICAL = join(PG15_BIN, "pg_recvlogical");
+const useDebian = !external && !args.includes("--embedded") && existsSync(RECVLOGICAL);
+const server = external
+  ? null
+  : useDebian
+    ? await startDebianCluster({ synchronous_commit: "on" })
+    : await startEmbeddedPostgres({ settings: { fsync: "off" } });
 const adminUrl = external ?? server!.adminUrl;
+const serverKind = external
+  ? "BENCH_DATABASE_URL"
+  : useDebian
+    ? "Debian PostgreSQL 15"
+    : "embedded PostgreSQL 18";
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 const dbName = `bench_cdc_${Date.now()}`;
@@ -122,6 +142,10 @@ await new Promise((r) => setTimeout(r, 500));
 ctl.abort();
 await running;
 await pool.query("select pg_create_logical_replication_slot('bench_peek', 'pgoutput')");
+const canRecv = existsSync(RECVLOGICAL);
+if (canRecv) {
+  await pool.query("select pg_create_logical_replication_slot('bench_recv', 'pgoutput')");
+}
 
 // Backlog: inserts then updates, in transactions of 1000 rows.
 const half = Math.floor(BACKLOG / 2);
@@ -143,7 +167,34 @@ const endLsn = parseLsn(
   (await pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l")).rows[0]!.l,
 );
 
-// 1. baseline: server-side pgoutput decoding of the same backlog
+// 1a. baseline: pg_recvlogical with pgoutput decoding the same backlog over the
+// replication protocol (the issue's baseline), to /dev/null, up to the backlog's end
+let recvRate = Number.NaN;
+let recvSecs = Number.NaN;
+if (canRecv) {
+  const t = performance.now();
+  await promisify(execFile)(RECVLOGICAL, [
+    "-d",
+    dbUrl,
+    "--slot",
+    "bench_recv",
+    "--start",
+    "--no-loop",
+    "-E",
+    formatLsn(endLsn),
+    "-o",
+    "proto_version=1",
+    "-o",
+    "publication_names=bench_bench",
+    "-f",
+    "/dev/null",
+  ]);
+  recvSecs = (performance.now() - t) / 1000;
+  recvRate = BACKLOG / recvSecs;
+  await pool.query("select pg_drop_replication_slot('bench_recv')");
+}
+
+// 1b. server-side pgoutput decoding of the same backlog without the network protocol
 let t0 = performance.now();
 const peek = await pool.query<{ n: string }>(
   `select count(*)::text as n from pg_logical_slot_peek_binary_changes('bench_peek', null, null,
@@ -174,10 +225,30 @@ const stream2 = createCdcStream({
 });
 const ctl2 = new AbortController();
 t0 = performance.now();
+const cpu0 = process.cpuUsage();
+// --profile-catchup FILE: a CPU profile of the catch-up only (chrome devtools format)
+const profFile = args.includes("--profile-catchup")
+  ? (args[args.indexOf("--profile-catchup") + 1] ?? "catchup.cpuprofile")
+  : "";
+const inspector = profFile ? new (await import("node:inspector")).Session() : null;
+const post = (m: string) =>
+  new Promise<unknown>((res, rej) => inspector!.post(m, (e, r) => (e ? rej(e) : res(r))));
+if (inspector) {
+  inspector.connect();
+  await post("Profiler.enable");
+  await post("Profiler.start");
+}
 running = stream2.run(ctl2.signal);
 while (parseLsn(await slotRow()) < endLsn) await new Promise((r) => setTimeout(r, 20));
 const catchSecs = (performance.now() - t0) / 1000;
 const catchRate = BACKLOG / catchSecs;
+const cpu1 = process.cpuUsage(cpu0);
+if (inspector) {
+  const { profile } = (await post("Profiler.stop")) as { profile: unknown };
+  (await import("node:fs")).writeFileSync(profFile, JSON.stringify(profile));
+  inspector.disconnect();
+}
+const catchCpu = (cpu1.user + cpu1.system) / 1e6;
 
 // 3. steady load
 checkpoints.length = 0;
@@ -203,11 +274,14 @@ const low = fresh.map((c) => c.lagMs);
 const high = fresh.map((c) => c.lagMs + (c.commitTimeMs - c.oldestCommitTimeMs || 0));
 clearInterval(rssTimer);
 
+const base = Number.isFinite(recvRate) ? recvRate : baseRate;
 const lines = [
-  `CDC benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}`,
+  `CDC benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}, ${serverKind}, load before ${load0}`,
   `cdc.flush_max_docs ${FLUSH_MAX}; backlog: ${BACKLOG} changes (${half} inserts + ${BACKLOG - half} updates, 1000 rows per transaction)`,
   `baseline pgoutput decode (peek_binary_changes, ${peek.rows[0]!.n} messages): ${baseRate.toFixed(0)} changes/s (${baseSecs.toFixed(2)} s)`,
-  `stream catch-up into null sink: ${catchRate.toFixed(0)} changes/s (${catchSecs.toFixed(2)} s), ratio ${(catchRate / baseRate).toFixed(2)}x (target >= 0.5x)`,
+  `baseline pg_recvlogical pgoutput -> /dev/null: ${recvRate.toFixed(0)} changes/s (${recvSecs.toFixed(2)} s)`,
+  `stream catch-up into null sink: ${catchRate.toFixed(0)} changes/s (${catchSecs.toFixed(2)} s), ratio ${(catchRate / base).toFixed(2)}x of ${Number.isFinite(recvRate) ? "pg_recvlogical" : "peek"} (target >= 0.5x)`,
+  `  this process's CPU during catch-up: ${catchCpu.toFixed(2)} s of ${catchSecs.toFixed(2)} s wall (${((100 * catchCpu) / catchSecs).toFixed(0)}%)`,
   `steady load: ${sent} updates in ${SECONDS} s (${(sent / SECONDS).toFixed(0)}/s), ${fresh.length} flushes`,
   `  lag per flush, last commit:   p50 ${pct(low, 50).toFixed(0)} ms, p99 ${pct(low, 99).toFixed(0)} ms`,
   `  lag per flush, oldest commit: p50 ${pct(high, 50).toFixed(0)} ms, p99 ${pct(high, 99).toFixed(0)} ms (targets p50 <= 100, p99 <= 500)`,

@@ -3,6 +3,7 @@ import { JobBatch, type PendingOp } from "./batch.js";
 import type { ChangeEvent, RowEvent } from "./events.js";
 import { tableKey } from "./events.js";
 import { type Lsn, maxLsn } from "./lsn.js";
+import { type FlushJob, type WriteOutcome, WritePipeline } from "./pipeline.js";
 import { rowOps } from "./row-ops.js";
 import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "./watermarks.js";
 import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./writer.js";
@@ -24,6 +25,7 @@ export class Applier {
   readonly #opts: ApplierOptions;
   readonly #now: () => number;
   #targets = new Map<string, (JobTarget & { idColumn: string })[]>();
+  #byRelation = new WeakMap<RowEvent["relation"], (JobTarget & { idColumn: string })[] | null>();
   readonly #batches = new Map<string, JobBatch>();
   #pending = 0;
   #inTxn = false;
@@ -38,15 +40,19 @@ export class Applier {
   #oldestUnapplied: number | null = null;
   /** A transaction was received since the last checkpoint (else lag/commit time stay as they are). */
   #committedSinceCheckpoint = false;
-  /** The write of the last flush while it runs, and the oldest commit time it covers. */
-  #inflight: Promise<void> | null = null;
-  #inflightOldest: number | null = null;
+  /** Flushes written and checkpointed in order, several in flight (pipeline.ts). */
+  readonly #pipeline: WritePipeline;
   /** Rows that could not become documents; dead letters at the next flush. */
   #rowFailures: Rejection[] = [];
 
   constructor(opts: ApplierOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#pipeline = new WritePipeline({
+      write: (job, signal) => this.#writeJob(job, signal),
+      checkpoint: (c) => opts.checkpoint(c),
+      now: this.#now,
+    });
   }
 
   /** The jobs to apply, keyed by their table; replaces the previous set. */
@@ -59,6 +65,7 @@ export class Applier {
       m.set(k, list);
     }
     this.#targets = m;
+    this.#byRelation = new WeakMap();
     for (const id of [...this.#batches.keys()]) {
       if (!targets.some((t) => t.jobId === id)) this.#batches.delete(id);
     }
@@ -71,6 +78,7 @@ export class Applier {
    */
   async reset(lsn: Lsn): Promise<void> {
     await this.#settle().catch(() => {});
+    await this.#pipeline.reset();
     for (const b of this.#batches.values()) b.clear();
     this.#pending = 0;
     this.#rowFailures = [];
@@ -79,7 +87,6 @@ export class Applier {
     this.#checkpointed = lsn;
     this.#idleLsn = 0n;
     this.#oldestUnapplied = null;
-    this.#inflightOldest = null;
   }
 
   get pendingDocs(): number {
@@ -87,13 +94,23 @@ export class Applier {
   }
 
   /** Something was received that a flush would write or checkpoint. */
+  /** Flushes written or checkpointed right now. */
+  get busy(): boolean {
+    return this.#pipeline.size > 0;
+  }
+
+  /** The failure that stopped the pipeline (the stream must reconnect), or null. */
+  get failure(): Error | null {
+    return this.#pipeline.failure;
+  }
+
   get dirty(): boolean {
     return this.#pending > 0 || maxLsn(this.#received, this.#idleLsn) > this.#checkpointed;
   }
 
   /** Commit time of the oldest transaction received but not yet durable, or null. */
   get oldestUnappliedCommitMs(): number | null {
-    return this.#inflightOldest ?? this.#oldestUnapplied;
+    return this.#pipeline.oldestCommitMs ?? this.#oldestUnapplied;
   }
 
   async handle(ev: ChangeEvent, signal: AbortSignal): Promise<void> {
@@ -109,7 +126,7 @@ export class Applier {
         this.#receivedTime = ev.commitTimeMs;
         this.#committedSinceCheckpoint = true;
         this.#oldestUnapplied ??= ev.commitTimeMs;
-        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal, { wait: false });
+        if (this.#pending >= this.#batchLimit()) await this.flush(signal, { wait: false });
         return;
       case "relation":
         await this.#opts.onRelation?.(ev.relation);
@@ -119,7 +136,7 @@ export class Applier {
       case "delete":
         this.#row(ev);
         // a big transaction is written in chunks; its LSN is acknowledged only at commit
-        if (this.#pending >= this.#opts.flushMaxDocs) await this.flush(signal, { wait: false });
+        if (this.#pending >= this.#batchLimit()) await this.flush(signal, { wait: false });
         return;
       case "truncate":
         // a write in flight may hold docs of this table: it must land before the truncate
@@ -151,8 +168,25 @@ export class Applier {
     }
   }
 
+  /**
+   * Docs per write: flush_max_docs, or MAX_CATCHUP_FACTOR times that while
+   * catching up (the transaction being received committed over a second ago:
+   * the lag target is not at stake, fewer and bigger writes are faster).
+   */
+  #batchLimit(): number {
+    const behind = this.#now() - (this.#inTxn ? this.#txnCommitTime : this.#receivedTime);
+    return behind > CATCHUP_AFTER_MS
+      ? this.#opts.flushMaxDocs * CATCHUP_FACTOR
+      : this.#opts.flushMaxDocs;
+  }
+
   #row(ev: RowEvent): void {
-    const targets = this.#targets.get(tableKey(ev.relation.schema, ev.relation.table));
+    // one lookup per relation object, not a key string per row
+    let targets = this.#byRelation.get(ev.relation);
+    if (targets === undefined) {
+      targets = this.#targets.get(tableKey(ev.relation.schema, ev.relation.table)) ?? null;
+      this.#byRelation.set(ev.relation, targets);
+    }
     if (!targets) return;
     for (const t of targets) {
       const r = rowOps(t, ev);
@@ -210,18 +244,20 @@ export class Applier {
   }
 
   /**
-   * Takes everything pending and writes it, then checkpoints the last
-   * transaction received whole. DURABILITY ORDER, per write: Typesense
-   * confirmed (writeOps returned) -> checkpoint persisted and acknowledged
-   * (opts.checkpoint).
+   * Takes everything pending and hands it to the pipeline, which writes it
+   * and then checkpoints the last transaction received whole. DURABILITY
+   * ORDER, per LSN: Typesense confirmed every write up to it -> checkpoint
+   * persisted and acknowledged (opts.checkpoint), in stream order.
    *
-   * At most ONE write is in flight: a flush first waits for the previous one,
-   * so writes (and checkpoints) happen in stream order. With `wait: false`
-   * (a full batch in the middle of the stream) the handler returns while the
-   * write runs, and the next batch is decoded meanwhile.
+   * Up to MAX_IN_FLIGHT flushes run at once: their Typesense writes one after
+   * the other in flush order (per-document order), their checkpoints after
+   * them, coalesced. With `wait: false` (a full batch in the middle of the
+   * stream) the handler returns as soon as fewer than MAX_IN_FLIGHT run, and
+   * the next batches are decoded meanwhile; `wait: true` returns when
+   * everything is written and checkpointed.
    */
   async flush(signal: AbortSignal, opts: { wait: boolean } = { wait: true }): Promise<void> {
-    await this.#settle();
+    this.#pipeline.throwIfFailed();
     const rejections: Rejection[] = this.#rowFailures;
     this.#rowFailures = [];
     const work: { t: JobTarget; ops: PendingOp[] }[] = [];
@@ -234,56 +270,52 @@ export class Applier {
     }
     const target = maxLsn(this.#received, this.#idleLsn);
     const lsn = target > this.#checkpointed ? target : null;
-    if (lsn === null && work.length === 0 && rejections.length === 0) return;
-    // lag = Typesense confirmation - commit time of the last transaction applied;
-    // a checkpoint moved only by a heartbeat applied no transaction: no new lag
-    const fresh = lsn !== null && this.#committedSinceCheckpoint;
-    const commitTime = this.#receivedTime;
-    const oldest = this.#oldestUnapplied;
-    if (lsn !== null) {
-      this.#checkpointed = lsn;
-      this.#committedSinceCheckpoint = false;
-      this.#inflightOldest = oldest;
-      this.#oldestUnapplied = this.#inTxn ? this.#txnCommitTime : null;
-    }
-    const write = async () => {
-      const written = new Map<string, string[]>();
-      let applied = 0;
-      for (const { t, ops } of work) {
-        const res = await writeOps(this.#opts.writer, t, ops, signal);
-        applied += res.written.length;
-        rejections.push(...res.rejected);
-        written.set(t.jobId, res.written);
-      }
-      const confirmedAt = this.#now();
-      await this.#opts.checkpoint({
-        lsn,
-        commitTimeMs: fresh ? commitTime : Number.NaN,
-        lagMs: fresh ? confirmedAt - commitTime : Number.NaN,
-        oldestCommitTimeMs: fresh ? (oldest ?? Number.NaN) : Number.NaN,
-        applied,
+    if (lsn !== null || work.length > 0 || rejections.length > 0) {
+      const job: FlushJob = {
+        work,
         rejections,
-        written,
-      });
-      if (lsn !== null) this.#inflightOldest = null;
-    };
-    const p = write();
-    // observed by the next #settle; never an unhandled rejection meanwhile
-    p.catch(() => {});
-    this.#inflight = p;
+        lsn,
+        // lag = Typesense confirmation - commit time of the last transaction applied;
+        // a checkpoint moved only by a heartbeat applied no transaction: no new lag
+        fresh: lsn !== null && this.#committedSinceCheckpoint,
+        commitTimeMs: this.#receivedTime,
+        oldestCommitMs: lsn !== null ? this.#oldestUnapplied : null,
+      };
+      if (lsn !== null) {
+        this.#checkpointed = lsn;
+        this.#committedSinceCheckpoint = false;
+        this.#oldestUnapplied = this.#inTxn ? this.#txnCommitTime : null;
+      }
+      this.#pipeline.submit(job, signal);
+    }
     if (opts.wait) await this.#settle();
+    else await this.#pipeline.waitBelow(MAX_IN_FLIGHT);
   }
 
-  /** Waits for the write in flight; rethrows its failure (the stream then reconnects). */
-  async #settle(): Promise<void> {
-    const p = this.#inflight;
-    if (!p) return;
-    try {
-      await p;
-    } finally {
-      if (this.#inflight === p) this.#inflight = null;
+  async #writeJob(job: FlushJob, signal: AbortSignal): Promise<WriteOutcome> {
+    const written = new Map<string, string[]>();
+    const rejections: Rejection[] = [];
+    let applied = 0;
+    for (const { t, ops } of job.work) {
+      const res = await writeOps(this.#opts.writer, t, ops, signal);
+      applied += res.written.length;
+      rejections.push(...res.rejected);
+      written.set(t.jobId, res.written);
     }
+    return { applied, rejections, written };
+  }
+
+  /** Waits until every flush is written and checkpointed; rethrows a failure (the stream then reconnects). */
+  async #settle(): Promise<void> {
+    await this.#pipeline.settle();
   }
 }
+
+/** Flushes in flight at once (written or being checkpointed). */
+const MAX_IN_FLIGHT = 4;
+/** Catching up: the transaction being received committed longer ago than this. */
+const CATCHUP_AFTER_MS = 1000;
+/** Batch size factor while catching up. */
+const CATCHUP_FACTOR = 5;
 
 export type { ApplierOptions, Checkpoint } from "./applier-types.js";

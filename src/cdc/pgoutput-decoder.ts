@@ -1,6 +1,7 @@
 import { type Pgoutput, PgoutputPlugin } from "pg-logical-replication";
 import type { ChangeEvent, RelationInfo, TextTuple } from "./events.js";
 import { type Lsn, parseLsn } from "./lsn.js";
+import { type PlainRowMessage, parseRowMessage, type RelationCache } from "./pgoutput-rows.js";
 
 /** What a plugin's parse() returns when the bytes could not be decoded. */
 export interface ParseFailure {
@@ -27,16 +28,27 @@ const rawText = (text: string): string => text;
  *    in stream order, so no tuple of the relation is read before the patch).
  *    pg's global parsers are left alone: the rest of the process uses them.
  *
- * 2. NO THROW IN THE SOCKET CALLBACK. The library calls parse() inside pg's
+ * 2. ROW MESSAGES READ FAST (pgoutput-rows.ts): inserts, updates and deletes
+ *    go straight from the buffer into plain text tuples; the library parses
+ *    everything else (and keeps its relation cache: relation messages still
+ *    pass through it, we keep our own copy for the fast path).
+ *
+ * 3. NO THROW IN THE SOCKET CALLBACK. The library calls parse() inside pg's
  *    'copyData' handler; an exception there would be uncaught. We return a
  *    ParseFailure instead and the ReplicationSource turns it into a reconnect.
  */
 export class RawPgoutputPlugin extends PgoutputPlugin {
+  readonly #relations: RelationCache = new Map();
+
   override parse(buffer: Buffer): Pgoutput.Message {
     try {
+      const fast = parseRowMessage(buffer, this.#relations);
+      // (the library's declared return type is its message union)
+      if (fast) return fast as unknown as Pgoutput.Message;
       const msg = super.parse(buffer);
       if (msg.tag === "relation") {
         for (const c of msg.columns) c.parser = rawText;
+        this.#relations.set(msg.relationOid, msg);
       }
       return msg;
     } catch (e) {
@@ -78,8 +90,9 @@ function cachedRelation(r: Pgoutput.MessageRelation): RelationInfo {
  * text), null, or undefined (unchanged TOAST). The library builds tuples with
  * Object.create(null); we copy so nothing downstream meets a prototype-less object.
  */
-function tuple(t: Record<string, unknown> | null): TextTuple | null {
+function tuple(t: Record<string, unknown> | null, plain?: boolean): TextTuple | null {
   if (!t) return null;
+  if (plain) return t as TextTuple; // pgoutput-rows.ts built it: plain object, text values
   const out: TextTuple = {};
   for (const k of Object.keys(t)) {
     const v = t[k];
@@ -102,7 +115,12 @@ function timeMs(us: unknown): number {
  * header (for a commit: the end of its commit record). Returns null for
  * messages the applier does not need (type, origin).
  */
-export function decodePgoutput(msg: Pgoutput.Message, wireLsn: Lsn): ChangeEvent | null {
+export function decodePgoutput(
+  m: Pgoutput.Message | PlainRowMessage,
+  wireLsn: Lsn,
+): ChangeEvent | null {
+  const plain = "plain" in m;
+  const msg = m as Pgoutput.Message;
   switch (msg.tag) {
     case "begin":
       return {
@@ -125,17 +143,17 @@ export function decodePgoutput(msg: Pgoutput.Message, wireLsn: Lsn): ChangeEvent
         kind: "insert",
         lsn: wireLsn,
         relation: cachedRelation(msg.relation),
-        new: tuple(msg.new) ?? {},
+        new: tuple(msg.new, plain) ?? {},
       };
     case "update": {
       const relation = cachedRelation(msg.relation);
-      const n = tuple(msg.new) ?? {};
+      const n = tuple(msg.new, plain) ?? {};
       return {
         kind: "update",
         lsn: wireLsn,
         relation,
-        key: tuple(msg.key),
-        old: tuple(msg.old),
+        key: tuple(msg.key, plain),
+        old: tuple(msg.old, plain),
         new: n,
         unchangedToast: unchangedColumns(relation, n),
       };
@@ -145,8 +163,8 @@ export function decodePgoutput(msg: Pgoutput.Message, wireLsn: Lsn): ChangeEvent
         kind: "delete",
         lsn: wireLsn,
         relation: cachedRelation(msg.relation),
-        key: tuple(msg.key),
-        old: tuple(msg.old),
+        key: tuple(msg.key, plain),
+        old: tuple(msg.old, plain),
       };
     case "truncate":
       return {

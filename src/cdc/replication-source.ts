@@ -77,7 +77,10 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
     let lastHeard = now();
     let lastStatus = 0;
     let busy = 0;
-    let inflight: Promise<void> = Promise.resolve();
+    // resolved when the handler is idle (created only when someone waits)
+    let idleWaiters: (() => void)[] = [];
+    const whenIdle = (): Promise<void> =>
+      busy === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r));
     let started = false;
 
     const sendStatus = () => {
@@ -119,10 +122,6 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
     service.on("data", async (wire: string, msg: unknown) => {
       if (failure || ctl.signal.aborted) return;
       busy++;
-      let release: () => void = () => {};
-      inflight = new Promise<void>((r) => {
-        release = r;
-      });
       try {
         if (isParseFailure(msg)) {
           throw new DecodeError(`cannot decode a replication message: ${msg.error.message}`, true, {
@@ -141,7 +140,11 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
       } finally {
         busy--;
         lastHeard = now();
-        release();
+        if (busy === 0 && idleWaiters.length > 0) {
+          const ws = idleWaiters;
+          idleWaiters = [];
+          for (const w of ws) w();
+        }
       }
     });
 
@@ -169,7 +172,7 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
       clearInterval(timer);
       signal.removeEventListener("abort", onOuterAbort);
       // The handler must be idle before the next connection feeds it again.
-      await inflight;
+      await whenIdle();
       if (signal.aborted && started && opts.handler.onStop) {
         await opts.handler.onStop().catch((e: unknown) => {
           log.warn({ err: e }, "final flush on stop failed; the server re-sends it");

@@ -19,17 +19,23 @@ export function rowOps(
   t: JobTarget & { idColumn: string },
   ev: RowEvent,
 ): { ops: PendingOp[] } | { failure: Rejection } {
-  const idOf = (tuple: TextTuple | null) => tuple?.[t.idColumn] ?? undefined;
+  const idCol = t.idColumn;
   try {
     if (ev.kind === "delete") {
-      const id = idOf(ev.key) ?? idOf(ev.old);
+      const id = idOf(ev.key, idCol) ?? idOf(ev.old, idCol);
       if (id === undefined) throw new Error("the delete carries no document id");
       return { ops: [{ kind: "delete", id }] };
     }
     const row = ev.new;
-    const partial = t.mapper.columns.some((c) => row[c.name] === undefined);
-    const oldId = ev.kind === "update" ? (idOf(ev.key) ?? idOf(ev.old)) : undefined;
-    const newId = idOf(row) ?? oldId;
+    let partial = false;
+    for (const c of t.mapper.columns) {
+      if (row[c.name] === undefined) {
+        partial = true;
+        break;
+      }
+    }
+    const oldId = ev.kind === "update" ? (idOf(ev.key, idCol) ?? idOf(ev.old, idCol)) : undefined;
+    const newId = idOf(row, idCol) ?? oldId;
     if (newId === undefined) throw new Error("the row carries no document id");
     const doc = t.mapper.rowToDocument({ ...row, [t.idColumn]: newId }, { explicitNulls: partial });
     const op: PendingOp = partial
@@ -40,8 +46,8 @@ export function rowOps(
     return { ops: [op] };
   } catch (e) {
     const id =
-      idOf(ev.kind === "delete" ? ev.key : ev.new) ??
-      idOf(ev.kind === "insert" ? null : ev.old) ??
+      idOf(ev.kind === "delete" ? ev.key : ev.new, idCol) ??
+      idOf(ev.kind === "insert" ? null : ev.old, idCol) ??
       "";
     return {
       failure: {
@@ -54,4 +60,8 @@ export function rowOps(
       },
     };
   }
+}
+
+function idOf(tuple: TextTuple | null, idColumn: string): string | undefined {
+  return tuple?.[idColumn] ?? undefined;
 }

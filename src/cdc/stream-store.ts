@@ -46,8 +46,23 @@ export async function persistCheckpoint(
         ],
       );
     }
+    // Resolving probes every written id: skipped for jobs without an open
+    // letter (the common case), found with one indexed query.
+    const wrote = [...c.written].filter(([, ids]) => ids.length > 0).map(([j]) => j);
+    const withOpen =
+      wrote.length === 0
+        ? new Set<string>()
+        : new Set(
+            (
+              await client.query<{ job_id: string }>(
+                `select distinct job_id::text from typesense_dead_letters
+                  where job_id = any($1::uuid[]) and status = 'open'`,
+                [wrote],
+              )
+            ).rows.map((r) => r.job_id),
+          );
     for (const [jobId, ids] of c.written) {
-      if (ids.length === 0) continue;
+      if (ids.length === 0 || !withOpen.has(jobId)) continue;
       // a document that was written now closes its open dead letter
       await client.query(
         `update typesense_dead_letters set status = 'resolved', resolved_at = now()

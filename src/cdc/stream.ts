@@ -227,9 +227,14 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       );
     };
     // flush by time: the batch of the last flush_interval_ms
+    // (not waiting for the write: the pipeline keeps several flushes in flight)
     every(opts.cdc.flush_interval_ms, async () => {
-      if (!applier.dirty) return;
-      await locked(() => applier.flush(inner.signal)).catch((e: unknown) => {
+      const failed = applier.failure;
+      if (!failed && !applier.dirty) return;
+      await locked(() => {
+        if (failed) throw failed;
+        return applier.flush(inner.signal, { wait: false });
+      }).catch((e: unknown) => {
         // pending ops were taken: a fresh connection re-sends them
         if (!inner.signal.aborted) source?.reconnect(`flush failed: ${errorMessage(e)}`);
       });

@@ -1,0 +1,212 @@
+import type { Checkpoint } from "./applier-types.js";
+import type { PendingOp } from "./batch.js";
+import type { Lsn } from "./lsn.js";
+import type { JobTarget, Rejection } from "./writer.js";
+
+/** One flush of the applier: its ops and the checkpoint that follows their write. */
+export interface FlushJob {
+  work: { t: JobTarget; ops: PendingOp[] }[];
+  /** Rows that could not become documents (dead letters with this checkpoint). */
+  rejections: Rejection[];
+  /** Durable LSN after this flush (end of a committed transaction), or null. */
+  lsn: Lsn | null;
+  /** A transaction was received since the previous flush (lag is meaningful). */
+  fresh: boolean;
+  commitTimeMs: number;
+  /** Commit time of the oldest transaction this flush covers (null: none). */
+  oldestCommitMs: number | null;
+}
+
+export interface WriteOutcome {
+  applied: number;
+  rejections: Rejection[];
+  written: Map<string, string[]>;
+}
+
+interface Entry {
+  job: FlushJob;
+  done: Promise<void>;
+  resolve(): void;
+  outcome?: WriteOutcome;
+  confirmedAt?: number;
+}
+
+/**
+ * Several flushes in flight, in two ordered stages:
+ *
+ *   flush N:   [write N] ─────> [checkpoint ≤N (coalesced)] ──> acknowledge
+ *   flush N+1:          [write N+1] ──────> [checkpoint ≤N+1] ──> acknowledge
+ *
+ * - Typesense writes run ONE AT A TIME in flush order: two batches may hold the
+ *   same document id, so per-document order is the write order.
+ * - A checkpoint covers only flushes whose writes all completed, in order: it
+ *   persists the LAST completed flush's LSN, never one after a write still
+ *   running. Checkpoints run one at a time, off the handler's path; writes
+ *   that complete while one runs are merged into the next (one control-DB
+ *   transaction for several batches). DURABILITY ORDER per LSN L: every write
+ *   up to L confirmed -> checkpoint persisted -> acknowledged (opts.checkpoint).
+ * - The first failure stops the pipeline: nothing after it is written or
+ *   checkpointed; settle() rethrows it and the stream reconnects from the
+ *   durable LSN (reset() clears it).
+ */
+export class WritePipeline {
+  readonly #write: (job: FlushJob, signal: AbortSignal) => Promise<WriteOutcome>;
+  readonly #checkpoint: (c: Checkpoint) => Promise<void>;
+  readonly #now: () => number;
+  /** Flushes submitted and not yet checkpointed, oldest first. */
+  #inflight: Entry[] = [];
+  #writeTail: Promise<void> = Promise.resolve();
+  #written: Entry[] = [];
+  #checkpointing = false;
+  #failure: Error | null = null;
+
+  constructor(o: {
+    write: (job: FlushJob, signal: AbortSignal) => Promise<WriteOutcome>;
+    checkpoint: (c: Checkpoint) => Promise<void>;
+    now: () => number;
+  }) {
+    this.#write = o.write;
+    this.#checkpoint = o.checkpoint;
+    this.#now = o.now;
+  }
+
+  get size(): number {
+    return this.#inflight.length;
+  }
+
+  get failure(): Error | null {
+    return this.#failure;
+  }
+
+  /** Commit time of the oldest transaction submitted but not checkpointed (null: none). */
+  get oldestCommitMs(): number | null {
+    for (const e of this.#inflight) if (e.job.oldestCommitMs !== null) return e.job.oldestCommitMs;
+    return null;
+  }
+
+  submit(job: FlushJob, signal: AbortSignal): void {
+    this.throwIfFailed();
+    let resolve: () => void = () => {};
+    const done = new Promise<void>((r) => {
+      resolve = r;
+    });
+    const entry: Entry = { job, done, resolve };
+    this.#inflight.push(entry);
+    this.#writeTail = this.#writeTail.then(async () => {
+      if (this.#failure) return;
+      try {
+        entry.outcome = await this.#write(job, signal);
+        entry.confirmedAt = this.#now();
+        this.#written.push(entry);
+        void this.#drain();
+      } catch (e) {
+        this.#fail(e);
+      }
+    });
+  }
+
+  /** Waits until fewer than `n` flushes are in flight (or the pipeline failed). */
+  async waitBelow(n: number): Promise<void> {
+    while (this.#inflight.length >= n && !this.#failure) await this.#inflight[0]!.done;
+    this.throwIfFailed();
+  }
+
+  /** Waits for every flush to be written and checkpointed; rethrows a failure. */
+  async settle(): Promise<void> {
+    while (this.#inflight.length > 0 && !this.#failure) {
+      await this.#inflight[this.#inflight.length - 1]!.done;
+    }
+    this.throwIfFailed();
+  }
+
+  throwIfFailed(): void {
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** After a reconnect: waits for what still runs, then forgets the failure. */
+  async reset(): Promise<void> {
+    await this.#writeTail;
+    while (this.#checkpointing) await new Promise((r) => setImmediate(r));
+    this.#failure = null;
+    this.#inflight = [];
+    this.#written = [];
+  }
+
+  #fail(e: unknown): void {
+    this.#failure ??= e instanceof Error ? e : new Error(String(e));
+    for (const x of this.#inflight) x.resolve();
+    this.#inflight = [];
+    this.#written = [];
+  }
+
+  async #drain(): Promise<void> {
+    if (this.#checkpointing) return;
+    this.#checkpointing = true;
+    try {
+      while (this.#written.length > 0 && !this.#failure) {
+        const batch = this.#written;
+        this.#written = [];
+        await this.#checkpoint(merge(batch));
+        for (const x of batch) x.resolve();
+        this.#inflight = this.#inflight.filter((x) => !batch.includes(x));
+      }
+    } catch (e) {
+      this.#fail(e);
+    } finally {
+      this.#checkpointing = false;
+    }
+  }
+}
+
+/**
+ * One checkpoint for consecutive written flushes: the last LSN, summed counts,
+ * and dead letters as the final state per document (a later write resolves an
+ * earlier rejection, a later rejection reopens it).
+ */
+function merge(entries: readonly Entry[]): Checkpoint {
+  let lsn: Lsn | null = null;
+  let commitTimeMs = Number.NaN;
+  let lagMs = Number.NaN;
+  let oldest = Number.NaN;
+  let applied = 0;
+  const rejected = new Map<string, Rejection>();
+  const written = new Map<string, Set<string>>();
+  const key = (job: string, id: string) => `${job}\u0000${id}`;
+  for (const e of entries) {
+    const { job } = e;
+    const out = e.outcome!;
+    applied += out.applied;
+    for (const r of [...job.rejections, ...out.rejections]) {
+      written.get(r.jobId)?.delete(r.docId);
+      rejected.set(key(r.jobId, r.docId), r);
+    }
+    for (const [jobId, ids] of out.written) {
+      let s = written.get(jobId);
+      if (!s) {
+        s = new Set();
+        written.set(jobId, s);
+      }
+      for (const id of ids) {
+        rejected.delete(key(jobId, id));
+        s.add(id);
+      }
+    }
+    if (job.lsn !== null) {
+      lsn = job.lsn;
+      if (job.fresh) {
+        commitTimeMs = job.commitTimeMs;
+        lagMs = e.confirmedAt! - job.commitTimeMs;
+        if (Number.isNaN(oldest)) oldest = job.oldestCommitMs ?? Number.NaN;
+      }
+    }
+  }
+  return {
+    lsn,
+    commitTimeMs,
+    lagMs,
+    oldestCommitTimeMs: oldest,
+    applied,
+    rejections: [...rejected.values()],
+    written: new Map([...written].map(([j, s]) => [j, [...s]])),
+  };
+}
