@@ -169,7 +169,7 @@ export class Applier {
   }
 
   /**
-   * Docs per write: flush_max_docs, or MAX_CATCHUP_FACTOR times that while
+   * Docs per write: flush_max_docs, or CATCHUP_FACTOR times that while
    * catching up (the transaction being received committed over a second ago:
    * the lag target is not at stake, fewer and bigger writes are faster).
    */
@@ -312,10 +312,10 @@ export class Applier {
 }
 
 /** Flushes in flight at once (written or being checkpointed). */
-const MAX_IN_FLIGHT = 4;
+const MAX_IN_FLIGHT = 3;
 /** Catching up: the transaction being received committed longer ago than this. */
 const CATCHUP_AFTER_MS = 1000;
 /** Batch size factor while catching up. */
-const CATCHUP_FACTOR = 5;
+const CATCHUP_FACTOR = 4;
 
 export type { ApplierOptions, Checkpoint } from "./applier-types.js";

@@ -164,6 +164,7 @@ export class WritePipeline {
  * earlier rejection, a later rejection reopens it).
  */
 function merge(entries: readonly Entry[]): Checkpoint {
+  if (entries.length === 1 || entries.every(noRejections)) return concat(entries);
   let lsn: Lsn | null = null;
   let commitTimeMs = Number.NaN;
   let lagMs = Number.NaN;
@@ -209,4 +210,39 @@ function merge(entries: readonly Entry[]): Checkpoint {
     rejections: [...rejected.values()],
     written: new Map([...written].map(([j, s]) => [j, [...s]])),
   };
+}
+
+function noRejections(e: Entry): boolean {
+  return e.job.rejections.length === 0 && e.outcome!.rejections.length === 0;
+}
+
+/** merge() without dead letters to reconcile (or one entry): lists appended. */
+function concat(entries: readonly Entry[]): Checkpoint {
+  let lsn: Lsn | null = null;
+  let commitTimeMs = Number.NaN;
+  let lagMs = Number.NaN;
+  let oldest = Number.NaN;
+  let applied = 0;
+  const rejections: Rejection[] = [];
+  const written = new Map<string, string[]>();
+  for (const e of entries) {
+    const { job } = e;
+    const out = e.outcome!;
+    applied += out.applied;
+    rejections.push(...job.rejections, ...out.rejections);
+    for (const [jobId, ids] of out.written) {
+      const l = written.get(jobId);
+      if (l) for (const id of ids) l.push(id);
+      else written.set(jobId, entries.length === 1 ? ids : [...ids]);
+    }
+    if (job.lsn !== null) {
+      lsn = job.lsn;
+      if (job.fresh) {
+        commitTimeMs = job.commitTimeMs;
+        lagMs = e.confirmedAt! - job.commitTimeMs;
+        if (Number.isNaN(oldest)) oldest = job.oldestCommitMs ?? Number.NaN;
+      }
+    }
+  }
+  return { lsn, commitTimeMs, lagMs, oldestCommitTimeMs: oldest, applied, rejections, written };
 }

@@ -37,7 +37,9 @@ export function rowOps(
     const oldId = ev.kind === "update" ? (idOf(ev.key, idCol) ?? idOf(ev.old, idCol)) : undefined;
     const newId = idOf(row, idCol) ?? oldId;
     if (newId === undefined) throw new Error("the row carries no document id");
-    const doc = t.mapper.rowToDocument({ ...row, [t.idColumn]: newId }, { explicitNulls: partial });
+    // (a copy only when the id must come from the old key: no spread per row)
+    const source = row[idCol] === newId ? row : { ...row, [idCol]: newId };
+    const doc = t.mapper.rowToDocument(source, { explicitNulls: partial });
     const op: PendingOp = partial
       ? { kind: "partial", id: doc.id, doc }
       : { kind: "upsert", id: doc.id, doc };

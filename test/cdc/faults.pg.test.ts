@@ -168,6 +168,22 @@ describe("CDC stream under faults", () => {
   });
 
   it("a transaction larger than flush_max_docs is written in chunks and acknowledged at commit", async () => {
+    // Without idle heartbeats: a heartbeat emitted while the transaction runs has
+    // a WAL position inside it and is (safely) acknowledged before its commit.
+    await stream.stop();
+    stream = runStream({
+      control: db.pool,
+      source: db.pool,
+      sourceUrl: db.url,
+      client: "faulty",
+      backend,
+      log: silentLogger(),
+      cdc: { flush_max_docs: 500, flush_interval_ms: 20, heartbeat_ms: 3_600_000 },
+    });
+    await waitFor(
+      "streaming again",
+      async () => (await streamRow(db.pool, "faulty"))?.status === "streaming",
+    );
     const before = stream.checkpoints.length;
     const s0 = ts.emulator!.stats();
     const c = await db.pool.connect();
@@ -196,11 +212,11 @@ describe("CDC stream under faults", () => {
     await waitFor("commit checkpoint", () =>
       stream.checkpoints.slice(before).some((x) => x.lsn !== null && x.lsn > inside),
     );
-    // written in chunks: flush_max_docs (500), at most 5x that while catching up
+    // written in chunks: flush_max_docs (500), at most 4x that while catching up
     const s1 = ts.emulator!.stats();
     const imports = s1.importRequests - s0.importRequests;
-    expect(imports).toBeGreaterThanOrEqual(20000 / 2500);
-    expect((s1.importedLines - s0.importedLines) / imports).toBeLessThanOrEqual(2500);
+    expect(imports).toBeGreaterThanOrEqual(20000 / 2000);
+    expect((s1.importedLines - s0.importedLines) / imports).toBeLessThanOrEqual(2000);
     // never acknowledged inside the transaction: only at (or after) its commit
     const acked = stream.checkpoints.slice(before).flatMap((x) => (x.lsn === null ? [] : [x.lsn]));
     expect(acked.filter((l) => l > start && l <= inside)).toEqual([]);
