@@ -18,9 +18,17 @@ export const WAL2JSON_SO = "/usr/lib/postgresql/15/lib/wal2json.so";
  */
 export function ensureWal2jsonInstalled(): void {
   if (existsSync(WAL2JSON_SO) && existsSync(join(PG15_BIN, "pg_recvlogical"))) return;
-  execFileSync("bash", [join(ROOT, "scripts", "install-postgres-wal2json.sh")], {
-    stdio: "inherit",
-  });
+  // flock: test files run in parallel workers, and two apt-gets at once would
+  // fail on dpkg's lock; the second one finds everything installed.
+  execFileSync(
+    "flock",
+    [
+      join(tmpdir(), "ats-install-postgres-wal2json.lock"),
+      "bash",
+      join(ROOT, "scripts", "install-postgres-wal2json.sh"),
+    ],
+    { stdio: "inherit" },
+  );
 }
 
 export interface DebianCluster {
