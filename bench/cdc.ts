@@ -63,7 +63,7 @@ const pct = (xs: number[], p: number) => {
 };
 
 const external = process.env.BENCH_DATABASE_URL;
-// Debian's PostgreSQL 15 (scripts/install-postgres-wal2json.sh) when installed:
+// Debian's PostgreSQL 15 (.ci/install-postgres-wal2json.sh) when installed:
 // it ships pg_recvlogical, the baseline the issue names; else embedded PG 18.
 const RECVLOGICAL = join(PG15_BIN, "pg_recvlogical");
 const useDebian = !external && !args.includes("--embedded") && existsSync(RECVLOGICAL);

@@ -12,7 +12,7 @@ import { urlForDatabase } from "../support/pg.js";
  * A fresh database on a Postgres that has the wal2json plugin, for the calling
  * test file: WAL2JSON_DATABASE_URL (a superuser URL of such a server) when set,
  * else a throwaway Debian PostgreSQL 15 cluster (installed by
- * scripts/install-postgres-wal2json.sh when missing). Never skipped.
+ * .ci/install-postgres-wal2json.sh when missing). Never skipped.
  */
 export function useWal2jsonSource(): { readonly url: string; readonly cluster?: DebianCluster } {
   const state: { url?: string; cluster?: DebianCluster; admin?: string; name?: string } = {};

@@ -15,12 +15,12 @@ export const CHROMIUM = "/usr/bin/chromium";
 export function ensureChromium(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
   try {
-    execFileSync("bash", [join(ROOT, "scripts", "install-chromium.sh")], {
+    execFileSync("bash", [join(ROOT, ".ci", "install-chromium.sh")], {
       stdio: ["ignore", "inherit", "inherit"],
       timeout: 600_000,
     });
   } catch (e) {
-    return `scripts/install-chromium.sh failed (${e instanceof Error ? e.message : String(e)})`;
+    return `.ci/install-chromium.sh failed (${e instanceof Error ? e.message : String(e)})`;
   }
   return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} still missing after install`;
 }

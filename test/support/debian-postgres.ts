@@ -13,8 +13,8 @@ export const WAL2JSON_SO = "/usr/lib/postgresql/15/lib/wal2json.so";
 
 /**
  * Makes sure Debian's PostgreSQL 15 with wal2json is installed: runs
- * scripts/install-postgres-wal2json.sh (idempotent, apt-get as root) when the
- * plugin is missing, like test/console does with scripts/install-chromium.sh.
+ * .ci/install-postgres-wal2json.sh (idempotent, apt-get as root) when the
+ * plugin is missing, like test/console does with .ci/install-chromium.sh.
  */
 export function ensureWal2jsonInstalled(): void {
   if (existsSync(WAL2JSON_SO) && existsSync(join(PG15_BIN, "pg_recvlogical"))) return;
@@ -25,7 +25,7 @@ export function ensureWal2jsonInstalled(): void {
     [
       join(tmpdir(), "ats-install-postgres-wal2json.lock"),
       "bash",
-      join(ROOT, "scripts", "install-postgres-wal2json.sh"),
+      join(ROOT, ".ci", "install-postgres-wal2json.sh"),
     ],
     { stdio: "inherit" },
   );
