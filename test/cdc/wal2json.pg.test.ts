@@ -4,10 +4,10 @@ import { createDocumentMapper, describeTable, serializeDocument } from "../../sr
 import type { CdcBackend } from "../../src/cdc/writer.js";
 import { createWindowReader } from "../../src/fullsync/window-reader.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
+import { EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
-import { EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "./every-type.js";
 import {
   backendFor,
   docsOf,

@@ -1,7 +1,7 @@
 /**
- * A table with every column type the mapper handles, for the CDC decoder
- * equivalence tests (same DDL and values as test/catalog/mapper.pg.test.ts,
- * which proves rowToDocument over them; here both decoders must agree).
+ * A table with every column type the mapper handles, with edge values. The one
+ * definition used by test/catalog (rowToDocument over every type, equal to the
+ * pgoutput path) and test/cdc (wal2json and pgoutput decoders agree).
  */
 export const EVERY_TYPE_DDL = `
   create extension if not exists citext;
