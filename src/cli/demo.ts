@@ -79,6 +79,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         DEMO_SOURCE_DATABASE_URL: server.urlFor("demo_app"),
         DEMO_ADMIN_KEY: adminKey,
         DEMO_PRETTY_LOGS: opts.isTTY ? "true" : "false",
+        // keep the terminal readable: the banner and the writer's lines matter here
+        LOG_LEVEL: opts.env.LOG_LEVEL ?? "warn",
         ...(opts.port !== undefined ? { DEMO_PORT: String(opts.port) } : {}),
       },
     });
