@@ -27,11 +27,13 @@ export interface ServeOptions {
 /**
  * `serve`: build every module from the config and run them as Services.
  *
- *   start order: http -> scheduler -> cdc streams
- *   stop order:  cdc streams -> scheduler -> http (reverse), then pools close
+ *   start order: http -> cdc supervisor -> scheduler -> metrics sampler
+ *   stop order:  sampler -> scheduler -> cdc -> http (reverse), then pools close
  *
- * HTTP stops last so /health keeps answering while workers checkpoint; it
- * stops accepting new work first because its handlers only queue runs.
+ * The scheduler stops before CDC so a full-sync window bracketed by
+ * watermarks can still be written by its stream and checkpointed. HTTP stops
+ * last so /health keeps answering while workers checkpoint (its handlers only
+ * queue runs, so it starts no new work meanwhile).
  */
 export async function runServe(opts: ServeOptions): Promise<number> {
   const { config } = opts;
@@ -81,6 +83,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         drainTimeoutMs: config.shutdown.drain_timeout_ms,
         ...(opts.onListening ? { onListening: opts.onListening } : {}),
       }),
+      cdc,
       createScheduler({
         control: pools.control,
         engine,
@@ -92,7 +95,6 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         // that client's full syncs (DESIGN section 5); other clients run anywhere.
         canRun: fullSyncGate(config.cdc.enabled, (client) => cdc.isLeader(client)),
       }),
-      cdc,
       createControlSampler({ control: pools.control, metrics, log }),
     ];
     const termination = signalOnTermination(log, opts.exit);
