@@ -1,7 +1,12 @@
 /**
  * Full-sync benchmark (issue 6 point 7).
  *
- *   npx tsx bench/full-sync.ts [rows] [--window N] [--indexed-rows N]
+ *   npx tsx bench/full-sync.ts [rows] [--window N] [--indexed-rows N] [--in-flight N]
+ *                              [--alternate K]
+ *
+ * --in-flight N: the engine's maxWindowsInFlight (default: the engine's, 2).
+ * --alternate K: first runs "null sink, saga off" K times with 1 and with 2
+ *   windows in flight, alternating (before/after of the pipelining on one machine).
  *
  * Measures in ONE run, on one machine:
  *   1. baseline: `COPY (SELECT row_to_json(t) FROM t) TO STDOUT` of the table (rows/s);
@@ -41,6 +46,7 @@ interface ChildConfig {
   jobId: string;
   saga: boolean;
   windowSize: number;
+  maxWindowsInFlight?: number;
 }
 
 interface ChildReport {
@@ -76,6 +82,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     sagaBackupEnabled: cfg.saga,
     leaseTtlMs: 60_000,
     windowSize: cfg.windowSize,
+    ...(cfg.maxWindowsInFlight ? { maxWindowsInFlight: cfg.maxWindowsInFlight } : {}),
   });
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
@@ -255,6 +262,7 @@ async function main(): Promise<void> {
     const nullSink = await startEmulator({ apiKey: API_KEY, nullSink: true });
     const indexing = await startEmulator({ apiKey: API_KEY });
     const results: { name: string; rows: number; rate: number; report: ChildReport }[] = [];
+    const alt: typeof results = [];
     const scenario = async (
       name: string,
       url: string,
@@ -262,6 +270,7 @@ async function main(): Promise<void> {
       table: string,
       n: number,
       existingJob?: string,
+      inFlight = arg("--in-flight"),
     ) => {
       // existingJob: run that job again (its collection holds the first run's docs)
       const jobId =
@@ -276,10 +285,11 @@ async function main(): Promise<void> {
         jobId,
         saga,
         windowSize,
+        ...(inFlight ? { maxWindowsInFlight: inFlight } : {}),
       });
       if (report.result.status !== "succeeded") throw new Error(`${name}: ${report.result.error}`);
       const rate = (n / report.elapsedMs) * 1000;
-      results.push({ name, rows: n, rate, report });
+      (name.includes("in flight") ? alt : results).push({ name, rows: n, rate, report });
       const emu = process.cpuUsage(emu0);
       const c = report.result.counters;
       log(`  imported ${fmt(c.imported)}, unchanged ${fmt(c.unchanged)}, failed ${fmt(c.failed)}`);
@@ -288,6 +298,13 @@ async function main(): Promise<void> {
       );
       return jobId;
     };
+    const alternate = arg("--alternate") ?? 0;
+    for (let k = 0; k < alternate; k++) {
+      for (const inFlight of [1, 2]) {
+        const name = `null sink, saga off, ${inFlight} in flight #${k + 1}`;
+        await scenario(name, nullSink.url, false, "items", rows, undefined, inFlight);
+      }
+    }
     await scenario("null sink, saga off", nullSink.url, false, "items", rows);
     await scenario("null sink, saga on", nullSink.url, true, "items", rows);
     await source.query(
@@ -340,6 +357,15 @@ async function main(): Promise<void> {
       "",
       `Saga backup cost (null sink): ${((on.report.elapsedMs / off.report.elapsedMs - 1) * 100).toFixed(0)}% more time (${fmt(off.rate)} -> ${fmt(on.rate)} rows/s).`,
     ];
+    if (alt.length > 0) {
+      lines.push(
+        "",
+        ...alt.map(
+          (r) =>
+            `${r.name}: ${fmt(r.rate)} rows/s (${(r.rate / copyRate).toFixed(2)}x), peak RSS ${r.report.peakRssMb.toFixed(0)} MB, sidecar CPU ${fmt(r.report.cpuMs)} ms`,
+        ),
+      );
+    }
     process.stdout.write(`${lines.join("\n")}\n`);
     await nullSink.close();
     await indexing.close();

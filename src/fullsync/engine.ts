@@ -54,6 +54,13 @@ export interface FullSyncEngineOptions {
   watermarks?: WatermarkCoordinator;
   /** Test hook: overrides the job's window_size. */
   windowSize?: number;
+  /**
+   * Windows whose Typesense writes may be in flight at once (default 2):
+   * window N+1 is imported while window N's import and checkpoint finish;
+   * checkpoints stay strictly in seq order (windows-loop.ts). Tests whose
+   * onWindowCommitted hook injects a fault "for the next window" pin 1.
+   */
+  maxWindowsInFlight?: number;
   /** Test hook: called after each window's checkpoint committed (awaited). */
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
   /** Test hook: called after each rollback batch committed (awaited). */
@@ -294,6 +301,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         nextSeq,
         processed,
         windowSize: opts.windowSize ?? job.windowSize,
+        maxWindowsInFlight: opts.maxWindowsInFlight ?? 2,
         stopped,
         onWindowCommitted: opts.onWindowCommitted,
       });

@@ -77,39 +77,37 @@ export async function prepareWindow(
   return { rows, changed, pre, unchanged, vanished, bracket };
 }
 
-/**
+/** A window's confirmed Typesense writes, not yet checkpointed. */
+export interface WrittenWindow {
+  importedIds: string[];
+  deletedIds: string[];
+  rejected: Rejected[];
+  superseded: string[];
+}
+
+/*
  * Write phase, in this order (each step is safe to repeat after a crash,
  * because the checkpoint only moves at the end):
  *
- *   [saga] commit backups -> upsert changed docs (retry) + delete vanished docs
- *   -> ONE statement: lease fence + checkpoint + counters + dead letters
- *   (checkpoint.ts). A rejected line (4xx) is a dead letter, not a retry.
+ *   [saga] commit backups (saveWindowBackups) -> upsert changed docs (retry) +
+ *   delete vanished docs (writeWindow) -> ONE statement: lease fence +
+ *   checkpoint + counters + dead letters (checkpointWindow, checkpoint.ts).
+ *   A rejected line (4xx) is a dead letter, not a retry.
  *
  * Write to Typesense first, persist the checkpoint second: a crash in between
  * repeats the window, and every write in it is idempotent (upsert, delete).
+ * The windows loop (windows-loop.ts) may have two windows' writes in flight;
+ * backups and checkpoints still run strictly in seq order.
  */
-export async function commitWindow(
-  ctx: RunContext,
-  w: PreparedWindow,
-  processedBefore: number,
-): Promise<WindowSummary> {
-  try {
-    return await commitWindowInner(ctx, w, processedBefore);
-  } finally {
-    // no-op once the stream wrote the window; forgets it after a failure
-    w.bracket?.abandon();
-  }
-}
 
-async function commitWindowInner(
-  ctx: RunContext,
-  w: PreparedWindow,
-  processedBefore: number,
-): Promise<WindowSummary> {
+/**
+ * [saga] The window's backups (or the created-range marker), durable before
+ * its write. Callers run it for windows in seq order (the marker only rises).
+ */
+export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Promise<void> {
   const { rows, changed, pre, vanished } = w;
   const first = rows[0]!;
   const last = rows[rows.length - 1]!;
-  const collection = ctx.job.collectionName;
 
   if (ctx.sagaEnabled && ctx.sagaMarkerMode) {
     // First sync: every doc of the window is new (nothing existed, no export).
@@ -136,10 +134,19 @@ async function commitWindowInner(
       if (covered(seq)) continue;
       backups.push({ docId: id, preImage: pre.get(id) ?? null, manifestSeq: seq });
     }
-    // Backups are durable before the write below (see saga.ts).
+    // Backups are durable before the write (see saga.ts).
     await saveBackups(ctx.control, ctx.runId, backups);
   }
+}
 
+/**
+ * The window's Typesense writes (upsert changed, delete vanished), directly or
+ * through the CDC stream at a watermark. Touches no shared state: counters and
+ * dead letters are applied by checkpointWindow, in seq order.
+ */
+export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<WrittenWindow> {
+  const { changed, vanished } = w;
+  const collection = ctx.job.collectionName;
   const direct = async (
     changed: readonly Document[],
     vanished: readonly string[],
@@ -173,11 +180,25 @@ async function commitWindowInner(
     return { importedIds, deletedIds: [...vanished], rejected, superseded: [] };
   };
   // CDC streams the job: the stream writes the window at its high watermark
-  const { importedIds, deletedIds, rejected, superseded } =
-    w.bracket && (changed.length > 0 || vanished.length > 0)
-      ? await writeThroughStream(ctx, w.bracket, changed, vanished, direct)
-      : await direct(changed, vanished);
+  return w.bracket && (changed.length > 0 || vanished.length > 0)
+    ? await writeThroughStream(ctx, w.bracket, changed, vanished, direct)
+    : await direct(changed, vanished);
+}
 
+/**
+ * The window's checkpoint: counters + ONE control-DB statement. Only after the
+ * window's writes were confirmed and every earlier window's checkpoint committed.
+ */
+export async function checkpointWindow(
+  ctx: RunContext,
+  w: PreparedWindow,
+  written: WrittenWindow,
+  processedBefore: number,
+): Promise<WindowSummary> {
+  const { rows } = w;
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  const { importedIds, deletedIds, rejected, superseded } = written;
   const c = ctx.counters;
   c.imported += importedIds.length;
   c.unchanged += w.unchanged;

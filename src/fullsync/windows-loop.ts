@@ -1,7 +1,15 @@
 import type { RunContext } from "./context.js";
 import { readManifestWindow } from "./manifest.js";
 import { setStage } from "./runs.js";
-import { commitWindow, type PreparedWindow, prepareWindow, type WindowSummary } from "./window.js";
+import {
+  checkpointWindow,
+  type PreparedWindow,
+  prepareWindow,
+  saveWindowBackups,
+  type WindowSummary,
+  type WrittenWindow,
+  writeWindow,
+} from "./window.js";
 
 export interface WindowsLoopOptions {
   /** Manifest rows (exact). */
@@ -11,19 +19,38 @@ export interface WindowsLoopOptions {
   /** manifest_processed_rows at the checkpoint. */
   processed: number;
   windowSize: number;
+  /**
+   * Windows whose Typesense writes may be in flight at once (>= 1). Windows
+   * bracketed by CDC watermarks are always written one at a time.
+   */
+  maxWindowsInFlight: number;
   /** Checked before each window: abort or lost lease. */
   stopped: () => boolean;
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
 }
 
+interface InFlight {
+  prepared: PreparedWindow;
+  /** Settles when Typesense confirmed (or failed) the window's writes. */
+  write: Promise<WrittenWindow>;
+}
+
 /**
  * The windows stage from the checkpoint to the end of the manifest.
  *
- * Pipeline of depth 1: window N+1 is read (manifest ids, source rows,
- * pre-images) while window N is written. Only reads run ahead; backups,
- * Typesense writes and checkpoints stay strictly in seq order, so the
- * checkpoint never passes an unwritten window. A prefetched window that is not
- * written (abort, failure) has changed nothing and is dropped.
+ * Pipeline: window N+k is read (manifest ids, source rows, pre-images) while
+ * up to `maxWindowsInFlight` earlier windows are being written. Per window, in
+ * seq order: [saga] backups durable -> write started; the checkpoints follow
+ * strictly in seq order, each after its own window's write was confirmed and
+ * after the previous window's checkpoint. So the checkpoint never passes an
+ * unwritten window, and counters / dead letters are applied in order.
+ *
+ * On a failure no further write starts, the writes in flight are settled
+ * (never checkpointed past the failure) and the error propagates: a rollback
+ * starts only once nothing is being written. On stop (abort, lost lease) the
+ * windows in flight are finished and checkpointed in order. A read-ahead
+ * window that is not written (abort, failure) has changed nothing and is
+ * dropped. Memory: at most maxWindowsInFlight + 1 windows.
  */
 export async function runWindows(
   ctx: RunContext,
@@ -31,25 +58,55 @@ export async function runWindows(
 ): Promise<"done" | "interrupted"> {
   if (o.nextSeq >= o.total) return "done";
   await setStage(ctx.control, ctx.runId, "windows", `at seq ${o.nextSeq} of ${o.total}`);
+  const max = Math.max(1, Math.floor(o.maxWindowsInFlight));
   const fetchWindow = async (from: number): Promise<PreparedWindow | null> => {
     const rows = await readManifestWindow(ctx.control, ctx.runId, from, o.windowSize);
     return rows.length === 0 ? null : prepareWindow(ctx, rows);
   };
   let processed = o.processed;
   let next: Promise<PreparedWindow | null> | null = fetchWindow(o.nextSeq);
+  const inFlight: InFlight[] = [];
+  // a watermarked window is written alone (the stream writes it at its watermark)
+  const limit = () => (inFlight.some((x) => x.prepared.bracket) ? 1 : max);
+  const checkpointOldest = async () => {
+    const head = inFlight[0]!;
+    const written = await head.write;
+    const w = await checkpointWindow(ctx, head.prepared, written, processed);
+    inFlight.shift();
+    processed += w.rows;
+    await o.onWindowCommitted?.(w);
+  };
   try {
     while (next) {
-      if (o.stopped()) return "interrupted";
+      while (inFlight.length >= limit()) await checkpointOldest();
+      if (o.stopped()) break;
       const prepared: PreparedWindow | null = await next;
       next = null;
       if (!prepared) break;
+      if (prepared.bracket) {
+        while (inFlight.length > 0) await checkpointOldest();
+      }
       const to = prepared.rows[prepared.rows.length - 1]!.seq + 1;
       if (to < o.total) next = fetchWindow(to);
-      const w = await commitWindow(ctx, prepared, processed);
-      processed += w.rows;
-      await o.onWindowCommitted?.(w);
+      let write: Promise<WrittenWindow>;
+      try {
+        await saveWindowBackups(ctx, prepared);
+        write = writeWindow(ctx, prepared).finally(() => {
+          // no-op once the stream wrote the window; forgets it after a failure
+          prepared.bracket?.abandon();
+        });
+      } catch (e) {
+        prepared.bracket?.abandon();
+        throw e;
+      }
+      write.catch(() => {}); // observed by checkpointOldest or the settle below
+      inFlight.push({ prepared, write });
     }
+    // stopped or at the end: finish the windows in flight, checkpoints in order
+    while (inFlight.length > 0) await checkpointOldest();
   } finally {
+    // no rollback (or return) while a write is still in flight
+    await Promise.allSettled(inFlight.map((x) => x.write));
     // settle a prefetch that will not be written, so its rejection is not unhandled
     // (and forget its watermark registration, if any)
     next?.then(

@@ -41,11 +41,13 @@ function engine(over: Partial<FullSyncEngineOptions> = {}) {
     importRetryBaseMs: 1,
     sagaBackupEnabled: true,
     leaseTtlMs: 30_000,
+    // hooks below inject faults for "the next window": one window in flight
+    maxWindowsInFlight: 1,
     ...over,
   });
 }
 
-function childFor(jobId: string, windowSize: number) {
+function childFor(jobId: string, windowSize: number, maxWindowsInFlight = 1) {
   return spawnSyncChild({
     controlUrl: db.url,
     sourceUrl: source.url,
@@ -56,6 +58,7 @@ function childFor(jobId: string, windowSize: number) {
     leaseTtlMs: LEASE_TTL_MS,
     saga: true,
     step: true,
+    maxWindowsInFlight,
   });
 }
 
@@ -286,6 +289,72 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
         [killed.id],
       );
       expect(backups.rows[0].n).toBe(0);
+    },
+  );
+
+  itEmulatorOnly(
+    "two windows in flight (the default): checkpoints in order, a 503 retried, SIGKILL resumes at the checkpoint",
+    async () => {
+      await createProducts(source.pool, "c_pipe", 1000);
+      const collection = ts.uniqueName("c_pipe");
+      const jobId = await insertJob(db.pool, { collection, table: "c_pipe" });
+      const notReadyOnce = () =>
+        ts.emulator!.faults.failNext({
+          method: "POST",
+          path: "/collections/*/documents/import",
+          status: 503,
+          body: FAULT_BODIES.notReady,
+          times: 1,
+        });
+      notReadyOnce();
+      const child = childFor(jobId, 100, 2);
+      try {
+        for (let n = 1; n <= 4; n++) {
+          const ev = await child.next();
+          // strictly in seq order although two imports overlap
+          expect(ev).toMatchObject({ event: "window", fromSeq: (n - 1) * 100, toSeq: n * 100 });
+          if (n < 4) child.go();
+        }
+        // dies after its 4th checkpoint; window 5's import may already be in flight
+        await child.kill();
+      } finally {
+        await child.kill();
+      }
+      const killed = await openRun(jobId);
+      expect(killed).toMatchObject({ status: "running", stage: "windows", owner: "child" });
+      expect(Number(killed.next_manifest_seq)).toBe(400);
+      expect(Number(killed.manifest_processed_rows)).toBe(400);
+      expect(Number(killed.imported_count)).toBe(400);
+      expect(Number(killed.retry_attempt_count)).toBeGreaterThanOrEqual(1);
+      const written = (await collectionDocuments(backend, collection)).size;
+      expect(written).toBeGreaterThanOrEqual(400);
+      expect(written).toBeLessThanOrEqual(600);
+
+      await waitForLeaseExpiry(jobId);
+      notReadyOnce();
+      const fromSeqs: number[] = [];
+      const res = await engine({
+        windowSize: 100,
+        maxWindowsInFlight: undefined, // the engine's default: 2
+        onWindowCommitted: (w) => void fromSeqs.push(w.fromSeq),
+      }).runJob(jobId, { trigger: "schedule" });
+      expect(res).toMatchObject({ status: "succeeded", resumed: true, runId: killed.id });
+      expect(fromSeqs).toEqual([400, 500, 600, 700, 800, 900]);
+      const runs = await runRows(db.pool, jobId);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({
+        status: "succeeded",
+        resume_attempt_count: 1,
+        failed_count: "0",
+        manifest_processed_rows: "1000",
+        next_manifest_seq: "1000",
+      });
+      // docs the dead attempt wrote past its checkpoint are unchanged now, the rest imported
+      const run = runs[0]!;
+      expect(Number(run.imported_count) + Number(run.unchanged_count)).toBe(1000);
+      expect(Number(run.unchanged_count)).toBe(written - 400);
+      expect(Number(run.retry_attempt_count)).toBeGreaterThanOrEqual(2);
+      await expectCollectionEqualsTable(backend, collection, source.pool, "c_pipe");
     },
   );
 });

@@ -42,6 +42,8 @@ function engine(owner: string, over: Partial<FullSyncEngineOptions> = {}) {
     importRetryBaseMs: 1,
     sagaBackupEnabled: true,
     leaseTtlMs: 30_000,
+    // hooks below inject faults for "the next window": one window in flight
+    maxWindowsInFlight: 1,
     windowSize: 50,
     ...over,
   });
