@@ -158,8 +158,22 @@ async function bootstrap(o: {
     cdc_enabled: true,
   });
   const jobId = String(job.id);
-  const run = await api(o.url, o.adminKey, "POST", `/typesense/sync-jobs/${jobId}/run`);
-  const runId = String(run.run_id);
+  // A new job is due at once, so the scheduler may claim it before this request
+  // does (409): then follow the run it started.
+  let runId: string;
+  try {
+    const run = await api(o.url, o.adminKey, "POST", `/typesense/sync-jobs/${jobId}/run`);
+    runId = String(run.run_id);
+  } catch (e) {
+    if (!(e instanceof Error && e.message.includes("-> 409"))) throw e;
+    let latest: unknown;
+    for (let i = 0; i < 100 && !latest; i++) {
+      const st = await api(o.url, o.adminKey, "GET", `/typesense/sync-jobs/${jobId}/status`);
+      latest = st.latest_run_id;
+      if (!latest) await new Promise((res) => setTimeout(res, 100));
+    }
+    runId = String(latest);
+  }
   o.out(`first sync started (run ${runId})...\n`);
   for (;;) {
     const r = await api(o.url, o.adminKey, "GET", `/typesense/sync-runs/${runId}`);

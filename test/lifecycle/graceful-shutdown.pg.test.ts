@@ -43,7 +43,9 @@ auth:
   admin_key: "${ADMIN}"
 typesense:
   allow_http: true
-  sync_worker_poll_ms: 200
+  # long poll: the run is started by the run route (NOTIFY), so the scheduler
+  # cannot claim the new job first (which would make the route answer 409)
+  sync_worker_poll_ms: 60000
 cdc:
   enabled: false
 `,
