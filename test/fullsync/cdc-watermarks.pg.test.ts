@@ -240,6 +240,59 @@ describe("full sync bracketed by CDC watermarks", () => {
     await s.stream.stop();
     stream = undefined;
   });
+
+  it("orphan sweep: a row inserted after the existence check keeps the doc the stream wrote", async () => {
+    await table("wm_orphan", 50);
+    const s = await streamed("fsw_e", "wm_orphan");
+    stream = s.stream;
+    expect((await engine(s.registry).runJob(s.jobId, { trigger: "manual" })).status).toBe(
+      "succeeded",
+    );
+    // two orphans: docs whose rows do not exist
+    const ghosts = await backend.importDocuments(
+      s.collection,
+      [
+        { id: "1001", v: "ghost 1001" },
+        { id: "1002", v: "ghost 1002" },
+      ],
+      { action: "upsert" },
+    );
+    expect(ghosts.every((r) => r.ok)).toBe(true);
+    // The sweep's pre-image export of the orphans (after their existence was
+    // checked, before they are deleted) first lets an insert of row 1001
+    // reach Typesense through the stream.
+    let raced = false;
+    const racing: SyncBackend = {
+      importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
+      deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
+      exportIds: (c) => backend.exportIds(c),
+      ensureCollection: (c) => backend.ensureCollection(c),
+      getCollection: (c) => backend.getCollection(c),
+      getDocuments: async (collection, ids) => {
+        if (!raced && ids.includes("1001")) {
+          raced = true;
+          await db.pool.query("insert into wm_orphan values (1001, 'fresh')");
+          await waitFor(
+            "the stream wrote row 1001",
+            async () => (await docsOf(backend, s.collection)).get("1001")?.v === "fresh",
+          );
+        }
+        return backend.getDocuments(collection, ids);
+      },
+    };
+    const res = await engine(s.registry, { backendFor: async () => racing }).runJob(s.jobId, {
+      trigger: "manual",
+    });
+    expect(raced).toBe(true);
+    expect(res.status).toBe("succeeded");
+    expect(res.counters.deleted).toBe(1);
+    const docs = await docsOf(backend, s.collection);
+    expect(docs.get("1001")?.v).toBe("fresh");
+    expect(docs.has("1002")).toBe(false);
+    await expectEqualsTable("wm_orphan", s.collection);
+    await s.stream.stop();
+    stream = undefined;
+  });
 });
 
 describe("leader gating", () => {
