@@ -30,9 +30,11 @@ export default defineConfig({
           globalSetup: ["test/support/pg-global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
-          // Two cores: keep file-level parallelism modest so Postgres and the
-          // emulator are not starved.
-          maxWorkers: 2,
+          // One file at a time. Files share one Postgres server, and creating a
+          // logical slot waits for every running transaction on the server to
+          // end: a long transaction in a parallel file (the 1M-row CDC test)
+          // stalled other files' slot creation past their timeouts.
+          maxWorkers: 1,
           // unit tests run first, then this group
           sequence: { groupOrder: 1 },
         },
