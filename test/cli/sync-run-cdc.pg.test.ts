@@ -1,12 +1,10 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LEADER_LOCK_CLASS, leaderLockKey } from "../../src/cdc/leader.js";
 import { runCli } from "../support/cli.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
+import { useSyncCliFixture } from "./sync-fixture.js";
 
 // `sync run <job>` with CDC enabled and a cdc_enabled job on the client: the
 // CLI has no stream to bracket windows with, so it refuses (exit 5) while
@@ -15,52 +13,10 @@ import { useTypesense } from "../support/typesense.js";
 describe("sync run with CDC", () => {
   const db = useTestDatabase();
   const ts = useTypesense();
-  let source: { url: string; drop: () => Promise<void> };
-  let configFile: string;
-  let jobId: string;
-  let collection: string;
-
-  beforeAll(async () => {
-    source = await createDatabase("src");
-    const s = new pg.Client({ connectionString: source.url });
-    await s.connect();
-    await s.query("create table books (id int primary key, title text not null)");
-    await s.query("insert into books select g, 'Book ' || g from generate_series(1, 30) g");
-    await s.end();
-    collection = ts.uniqueName("books");
-    const p = await db.pool.query<{ id: string }>(
-      `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
-       values ('ts', $1, $2, 'xxxx') returning id`,
-      [ts.url, `plain:${ts.apiKey}`],
-    );
-    const j = await db.pool.query<{ id: string }>(
-      `insert into typesense_sync_jobs (profile_id, source_client_name, source_table_name,
-         collection_name, document_id_column, queryable_fields, window_size, cdc_enabled)
-       values ($1, 'app', 'books', $2, 'id', '{title}', 100, true) returning id`,
-      [p.rows[0]!.id, collection],
-    );
-    jobId = j.rows[0]!.id;
-    const dir = mkdtempSync(join(tmpdir(), "sync-cli-cdc-"));
-    configFile = join(dir, "c.yaml");
-    writeFileSync(
-      configFile,
-      `control_database_url: ${db.url}
-postgres_clients:
-  app:
-    url: ${source.url}
-auth:
-  admin_key: "0123456789abcdef0123"
-typesense:
-  allow_http: true
-cdc:
-  enabled: true
-log:
-  level: warn
-`,
-    );
-  });
-  afterAll(async () => {
-    await source?.drop();
+  const fx = useSyncCliFixture(db, ts, {
+    columns: "id int primary key, title text not null",
+    rows: "select g, 'Book ' || g from generate_series(1, 30) g",
+    cdc: true,
   });
 
   it("exits 5, pointing to the HTTP run route, while another instance leads the client", async () => {
@@ -78,14 +34,14 @@ log:
         leaderLockKey("app"),
       ]);
       expect(got.rows[0]?.ok).toBe(true);
-      const r = await runCli(["sync", "run", jobId, "--config", configFile]);
+      const r = await runCli(["sync", "run", fx.jobId, "--config", fx.configFile]);
       expect(r.code, r.stderr).toBe(5);
-      expect(r.stderr).toContain(`POST /typesense/sync-jobs/${jobId}/run`);
+      expect(r.stderr).toContain(`POST /typesense/sync-jobs/${fx.jobId}/run`);
       expect(r.stderr).toContain('source client "app"');
       expect(r.stderr).toContain("(other-host:42:abc)");
       // no run was started
       const runs = await db.pool.query("select 1 from typesense_sync_runs where job_id = $1", [
-        jobId,
+        fx.jobId,
       ]);
       expect(runs.rowCount).toBe(0);
     } finally {
@@ -94,7 +50,7 @@ log:
   });
 
   it("runs unbracketed and exits 0 once nobody leads the client, releasing the lock after", async () => {
-    const r = await runCli(["sync", "run", jobId, "--config", configFile]);
+    const r = await runCli(["sync", "run", fx.jobId, "--config", fx.configFile]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toContain("running without CDC watermarks");
     expect(r.stderr).toMatch(/run [0-9a-f-]+ succeeded: 30 imported/);
