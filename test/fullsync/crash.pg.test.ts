@@ -1,11 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, expect } from "vitest";
-import { FAULT_BODIES } from "../../src/emulator/index.js";
-import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
-import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
-import { silentLogger } from "../support/log.js";
-import { useTestDatabase } from "../support/pg.js";
-import { describeEmulatorOnly, itEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { expect } from "vitest";
+import { describeEmulatorOnly, itEmulatorOnly } from "../support/typesense.js";
 import { spawnSyncChild } from "./child.js";
 import { insertJob } from "./helpers.js";
 import {
@@ -13,39 +8,13 @@ import {
   createProducts,
   expectCollectionEqualsTable,
   runRows,
-  useSourceDatabase,
+  useEngineFixture,
 } from "./support.js";
 
-const db = useTestDatabase();
-const source = useSourceDatabase();
-const ts = useTypesense();
-let backend: TypesenseBackend;
-
-beforeAll(() => {
-  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
-});
-afterAll(async () => {
-  await backend.close();
-});
+const fx = useEngineFixture({ owner: "parent" });
+const { db, source, ts, engine } = fx;
 
 const LEASE_TTL_MS = 1500;
-
-function engine(over: Partial<FullSyncEngineOptions> = {}) {
-  return createFullSyncEngine({
-    control: db.pool,
-    source: () => source.pool,
-    backendFor: async () => backend,
-    owner: "parent",
-    log: silentLogger(),
-    importMaxAttempts: 3,
-    importRetryBaseMs: 1,
-    sagaBackupEnabled: true,
-    leaseTtlMs: 30_000,
-    // hooks below inject faults for "the next window": one window in flight
-    maxWindowsInFlight: 1,
-    ...over,
-  });
-}
 
 function childFor(jobId: string, windowSize: number, maxWindowsInFlight = 1) {
   return spawnSyncChild({
@@ -83,6 +52,25 @@ async function openRun(jobId: string) {
   return r.rows[0];
 }
 
+/**
+ * A child syncs windows 1-3 of 500 rows; window 4's imports fail past the
+ * retry budget, so the run rolls back; the child is SIGKILLed right after the
+ * rollback's first committed batch (the `rollback` event matching `expected`).
+ */
+async function killDuringRollback(jobId: string, expected: Record<string, unknown>) {
+  const child = childFor(jobId, 500);
+  try {
+    for (let n = 1; n <= 3; n++) {
+      expect(await child.next()).toMatchObject({ event: "window" });
+      if (n === 3) fx.failNextImports(3);
+      child.go();
+    }
+    expect(await child.next()).toMatchObject(expected);
+  } finally {
+    await child.kill();
+  }
+}
+
 describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
   itEmulatorOnly("resumes the same run at its checkpoint, not at window 1", async () => {
     await createProducts(source.pool, "c_resume", 1000);
@@ -104,7 +92,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
     expect(killed).toMatchObject({ status: "running", stage: "windows", owner: "child" });
     expect(Number(killed.next_manifest_seq)).toBe(400);
     expect(Number(killed.manifest_processed_rows)).toBe(400);
-    expect((await collectionDocuments(backend, collection)).size).toBe(400);
+    expect((await collectionDocuments(fx.backend, collection)).size).toBe(400);
 
     await waitForLeaseExpiry(jobId);
     const importsBefore = ts.emulator!.stats().importRequests;
@@ -127,7 +115,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       manifest_processed_rows: "1000",
       owner: "parent",
     });
-    await expectCollectionEqualsTable(backend, collection, source.pool, "c_resume");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "c_resume");
   });
 
   itEmulatorOnly(
@@ -139,31 +127,10 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
       await source.pool.query("update c_rollback set name = name || ' v2'");
       await source.pool.query("insert into c_rollback (id, name) values (-5, 'created')");
-      const before = await collectionDocuments(backend, collection);
+      const before = await collectionDocuments(fx.backend, collection);
 
-      const child = childFor(jobId, 500);
-      try {
-        for (let n = 1; n <= 3; n++) {
-          const ev = await child.next();
-          expect(ev).toMatchObject({ event: "window" });
-          if (n === 3) {
-            ts.emulator!.faults.failNext({
-              method: "POST",
-              path: "/collections/*/documents/import",
-              status: 503,
-              body: FAULT_BODIES.notReady,
-              times: 3,
-            });
-          }
-          child.go();
-        }
-        // window 4 exhausts its retries; the rollback commits one batch, then the process dies
-        const ev = await child.next();
-        expect(ev).toMatchObject({ event: "rollback" });
-        await child.kill();
-      } finally {
-        await child.kill();
-      }
+      // window 4 exhausts its retries; the rollback commits one batch, then the process dies
+      await killDuringRollback(jobId, { event: "rollback" });
       const killed = await openRun(jobId);
       expect(killed).toMatchObject({
         status: "running",
@@ -179,7 +146,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       const res = await engine().runJob(jobId, { trigger: "schedule" });
       expect(res).toMatchObject({ status: "failed", resumed: true, runId: killed.id });
       expect(res.rollback?.status).toBe("succeeded");
-      const after = await collectionDocuments(backend, collection);
+      const after = await collectionDocuments(fx.backend, collection);
       expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
       for (const [id, doc] of before) expect(after.get(id), `doc ${id}`).toEqual(doc);
       const runs = await runRows(db.pool, jobId);
@@ -218,13 +185,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       // the resumed attempt finds docs: per-document backups from seq 1000 on
       const failAfter1500 = (w: { toSeq: number }) => {
         if (w.toSeq !== 1500) return;
-        ts.emulator!.faults.failNext({
-          method: "POST",
-          path: "/collections/*/documents/import",
-          status: 503,
-          body: FAULT_BODIES.notReady,
-          times: 3,
-        });
+        fx.failNextImports(3);
       };
       const res = await engine({ windowSize: 500, onWindowCommitted: failAfter1500 }).runJob(
         jobId,
@@ -232,7 +193,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       );
       expect(res).toMatchObject({ status: "failed", resumed: true });
       expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 2000 });
-      expect((await collectionDocuments(backend, collection)).size).toBe(0);
+      expect((await collectionDocuments(fx.backend, collection)).size).toBe(0);
       const backups = await db.pool.query<{ lo: string; n: number }>(
         "select min(manifest_seq)::text lo, count(*)::int n from typesense_sync_run_backups where run_id = $1",
         [res.runId],
@@ -247,29 +208,8 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       await createProducts(source.pool, "c_first_rb", 2000);
       const collection = ts.uniqueName("c_first_rb");
       const jobId = await insertJob(db.pool, { collection, table: "c_first_rb" });
-      const child = childFor(jobId, 500);
-      try {
-        for (let n = 1; n <= 3; n++) {
-          const ev = await child.next();
-          expect(ev).toMatchObject({ event: "window" });
-          if (n === 3) {
-            ts.emulator!.faults.failNext({
-              method: "POST",
-              path: "/collections/*/documents/import",
-              status: 503,
-              body: FAULT_BODIES.notReady,
-              times: 3,
-            });
-          }
-          child.go();
-        }
-        // window 4 exhausts its retries; the rollback deletes one batch, then the process dies
-        const ev = await child.next();
-        expect(ev).toMatchObject({ event: "rollback", restored: 0, deleted: 500 });
-        await child.kill();
-      } finally {
-        await child.kill();
-      }
+      // window 4 exhausts its retries; the rollback deletes one batch, then the process dies
+      await killDuringRollback(jobId, { event: "rollback", restored: 0, deleted: 500 });
       const killed = await openRun(jobId);
       expect(killed).toMatchObject({ stage: "rollback", rollback_status: "running" });
       const marker = await db.pool.query(
@@ -277,13 +217,13 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
         [killed.id],
       );
       expect(marker.rows[0].upto).toBe(1500); // seqs 1500..1999 deleted, the rest still to go
-      expect((await collectionDocuments(backend, collection)).size).toBe(1500);
+      expect((await collectionDocuments(fx.backend, collection)).size).toBe(1500);
 
       await waitForLeaseExpiry(jobId);
       const res = await engine().runJob(jobId, { trigger: "schedule" });
       expect(res).toMatchObject({ status: "failed", resumed: true, runId: killed.id });
       expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 2000 });
-      expect((await collectionDocuments(backend, collection)).size).toBe(0);
+      expect((await collectionDocuments(fx.backend, collection)).size).toBe(0);
       const backups = await db.pool.query(
         "select count(*)::int n from typesense_sync_run_backups where run_id = $1",
         [killed.id],
@@ -298,14 +238,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       await createProducts(source.pool, "c_pipe", 1000);
       const collection = ts.uniqueName("c_pipe");
       const jobId = await insertJob(db.pool, { collection, table: "c_pipe" });
-      const notReadyOnce = () =>
-        ts.emulator!.faults.failNext({
-          method: "POST",
-          path: "/collections/*/documents/import",
-          status: 503,
-          body: FAULT_BODIES.notReady,
-          times: 1,
-        });
+      const notReadyOnce = () => fx.failNextImports(1);
       notReadyOnce();
       const child = childFor(jobId, 100, 2);
       try {
@@ -326,7 +259,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       expect(Number(killed.manifest_processed_rows)).toBe(400);
       expect(Number(killed.imported_count)).toBe(400);
       expect(Number(killed.retry_attempt_count)).toBeGreaterThanOrEqual(1);
-      const written = (await collectionDocuments(backend, collection)).size;
+      const written = (await collectionDocuments(fx.backend, collection)).size;
       expect(written).toBeGreaterThanOrEqual(400);
       expect(written).toBeLessThanOrEqual(600);
 
@@ -354,7 +287,7 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       expect(Number(run.imported_count) + Number(run.unchanged_count)).toBe(1000);
       expect(Number(run.unchanged_count)).toBe(written - 400);
       expect(Number(run.retry_attempt_count)).toBeGreaterThanOrEqual(2);
-      await expectCollectionEqualsTable(backend, collection, source.pool, "c_pipe");
+      await expectCollectionEqualsTable(fx.backend, collection, source.pool, "c_pipe");
     },
   );
 });

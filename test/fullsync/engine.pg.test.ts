@@ -1,55 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAULT_BODIES } from "../../src/emulator/index.js";
-import {
-  createFullSyncEngine,
-  type FullSyncEngineOptions,
-  RunConflictError,
-  type WindowSummary,
-} from "../../src/fullsync/index.js";
-import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
-import { silentLogger } from "../support/log.js";
-import { useTestDatabase } from "../support/pg.js";
-import { itEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { describe, expect, it } from "vitest";
+import { RunConflictError, type WindowSummary } from "../../src/fullsync/index.js";
+import { itEmulatorOnly } from "../support/typesense.js";
 import { insertJob } from "./helpers.js";
 import {
   collectionDocuments,
   createProducts,
   expectCollectionEqualsTable,
   runRows,
-  useSourceDatabase,
+  useEngineFixture,
 } from "./support.js";
 
-const db = useTestDatabase();
-const source = useSourceDatabase();
-const ts = useTypesense();
-let backend: TypesenseBackend;
-
-beforeAll(() => {
-  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
-});
-afterAll(async () => {
-  await backend.close();
-});
-
-const IMPORT = { method: "POST", path: "/collections/*/documents/import" } as const;
-
-function engine(over: Partial<FullSyncEngineOptions> = {}) {
-  return createFullSyncEngine({
-    control: db.pool,
-    source: () => source.pool,
-    backendFor: async () => backend,
-    owner: "test",
-    log: silentLogger(),
-    importMaxAttempts: 3,
-    importRetryBaseMs: 1,
-    sagaBackupEnabled: true,
-    leaseTtlMs: 30_000,
-    // hooks below inject faults for "the next window": one window in flight
-    maxWindowsInFlight: 1,
-    windowSize: 100,
-    ...over,
-  });
-}
+const fx = useEngineFixture({ owner: "test", windowSize: 100 });
+const { db, source, ts, engine } = fx;
 
 async function job(table: string, rows: number, windowSize = 100) {
   await createProducts(source.pool, table, rows);
@@ -69,7 +31,7 @@ describe("full sync", () => {
     expect(windows.map((w) => w.fromSeq)).toEqual([
       0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000,
     ]);
-    await expectCollectionEqualsTable(backend, collection, source.pool, "p_full");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_full");
     const [run] = await runRows(db.pool, jobId);
     expect(run).toMatchObject({
       status: "succeeded",
@@ -140,20 +102,20 @@ describe("full sync", () => {
 
   itEmulatorOnly("retries injected 503s and counts the retries", async () => {
     const { jobId, collection } = await job("p_503", 300);
-    ts.emulator!.faults.failNext({ ...IMPORT, status: 503, body: FAULT_BODIES.notReady, times: 2 });
+    fx.failNextImports(2);
     const res = await engine().runJob(jobId, { trigger: "manual" });
     expect(res.status).toBe("succeeded");
     expect(res.counters.retries).toBe(2);
     const [run] = await runRows(db.pool, jobId);
     expect(run!.retry_attempt_count).toBe(2);
-    await expectCollectionEqualsTable(backend, collection, source.pool, "p_503");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_503");
   });
 
   it("sends rejected lines to dead letters while the rest imports, and resolves them once fixed", async () => {
     await createProducts(source.pool, "p_reject", 250);
     const collection = ts.uniqueName("p_reject");
     // `note` is NULL for every third row, so those docs lack a field the collection requires.
-    await backend.createCollection({
+    await fx.backend.createCollection({
       name: collection,
       enable_nested_fields: true,
       fields: [{ name: "note", type: "string", optional: false }],
@@ -179,7 +141,7 @@ describe("full sync", () => {
     });
     expect(letters.rows[0].error_message).toContain("`note`");
     expect(letters.rows[0].payload).toMatchObject({ id: "3", name: "product 3" });
-    const docs = await collectionDocuments(backend, collection);
+    const docs = await collectionDocuments(fx.backend, collection);
     expect(docs.size).toBe(250 - rejected);
     expect(docs.has("3")).toBe(false);
     const j = await db.pool.query(
@@ -202,7 +164,10 @@ describe("full sync", () => {
   it("fails with a message naming the field when the collection's type differs", async () => {
     await createProducts(source.pool, "p_conflict", 20);
     const collection = ts.uniqueName("p_conflict");
-    await backend.createCollection({ name: collection, fields: [{ name: "qty", type: "string" }] });
+    await fx.backend.createCollection({
+      name: collection,
+      fields: [{ name: "qty", type: "string" }],
+    });
     const jobId = await insertJob(db.pool, { collection, table: "p_conflict" });
     const res = await engine().runJob(jobId, { trigger: "manual" });
     expect(res.status).toBe("failed");
@@ -227,7 +192,7 @@ describe("full sync", () => {
     };
     const first = await engine({ onWindowCommitted: churn }).runJob(jobId, { trigger: "manual" });
     expect(first.status).toBe("succeeded");
-    const mid = await collectionDocuments(backend, collection);
+    const mid = await collectionDocuments(fx.backend, collection);
     // later windows saw the change; deleted rows are gone: 420/430 vanished before their
     // window (deleted there), 10/20 after theirs (orphan sweep)
     expect(mid.get("450")?.name).toBe("product 450 (edited)");
@@ -237,14 +202,14 @@ describe("full sync", () => {
     expect(first.counters).toMatchObject({ deleted: 4 });
     const second = await engine().runJob(jobId, { trigger: "manual" });
     expect(second.status).toBe("succeeded");
-    await expectCollectionEqualsTable(backend, collection, source.pool, "p_churn");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_churn");
   });
 
   it("orphan sweep deletes docs whose rows are gone, never docs of rows inserted after the manifest", async () => {
     const { jobId, collection } = await job("p_orphan", 120);
     await engine().runJob(jobId, { trigger: "manual" });
     // docs nobody's row backs any more, incl. ids that do not parse as bigint
-    await backend.importDocuments(
+    await fx.backend.importDocuments(
       collection,
       [
         { id: "99999", name: "stale" },
@@ -256,13 +221,13 @@ describe("full sync", () => {
       if (w.fromSeq !== 0) return;
       // inserted after the manifest, and its doc written (as CDC would) before the sweep
       await source.pool.query("insert into p_orphan (id, name) values (5000, 'late')");
-      await backend.importDocuments(collection, [{ id: "5000", name: "late" }], {
+      await fx.backend.importDocuments(collection, [{ id: "5000", name: "late" }], {
         action: "upsert",
       });
     };
     const res = await engine({ onWindowCommitted: late }).runJob(jobId, { trigger: "manual" });
     expect(res.counters.deleted).toBe(2);
-    const docs = await collectionDocuments(backend, collection);
+    const docs = await collectionDocuments(fx.backend, collection);
     expect(docs.has("99999")).toBe(false);
     expect(docs.has("not-a-number")).toBe(false);
     expect(docs.get("5000")?.name).toBe("late");

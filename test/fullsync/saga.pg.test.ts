@@ -1,44 +1,12 @@
-import { afterAll, beforeAll, expect } from "vitest";
-import { FAULT_BODIES } from "../../src/emulator/index.js";
-import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
-import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
-import { silentLogger } from "../support/log.js";
-import { useTestDatabase } from "../support/pg.js";
-import { describeEmulatorOnly, itEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { expect } from "vitest";
+import { describeEmulatorOnly, itEmulatorOnly } from "../support/typesense.js";
 import { insertJob } from "./helpers.js";
-import { collectionDocuments, createProducts, runRows, useSourceDatabase } from "./support.js";
+import { collectionDocuments, createProducts, runRows, useEngineFixture } from "./support.js";
 
-const db = useTestDatabase();
-const source = useSourceDatabase();
-const ts = useTypesense();
-let backend: TypesenseBackend;
-
-beforeAll(() => {
-  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
-});
-afterAll(async () => {
-  await backend.close();
-});
+const fx = useEngineFixture({ owner: "test", windowSize: 100 });
+const { db, source, ts, engine } = fx;
 
 const ATTEMPTS = 3;
-
-function engine(over: Partial<FullSyncEngineOptions> = {}) {
-  return createFullSyncEngine({
-    control: db.pool,
-    source: () => source.pool,
-    backendFor: async () => backend,
-    owner: "test",
-    log: silentLogger(),
-    importMaxAttempts: ATTEMPTS,
-    importRetryBaseMs: 1,
-    sagaBackupEnabled: true,
-    leaseTtlMs: 30_000,
-    // hooks below inject faults for "the next window": one window in flight
-    maxWindowsInFlight: 1,
-    windowSize: 100,
-    ...over,
-  });
-}
 
 /**
  * A synced table, then changes the next run will write: every even row edited,
@@ -54,19 +22,13 @@ async function syncedThenChanged(table: string) {
   await source.pool.query(
     `insert into ${table} (id, name) values (0, 'new zero'), (-1, 'new minus one')`,
   );
-  return { jobId, collection, before: await collectionDocuments(backend, collection) };
+  return { jobId, collection, before: await collectionDocuments(fx.backend, collection) };
 }
 
 /** Exhausts the import retry budget of the window after seq 500. */
 const failAfter500 = (w: { toSeq: number }) => {
   if (w.toSeq !== 500) return;
-  ts.emulator!.faults.failNext({
-    method: "POST",
-    path: "/collections/*/documents/import",
-    status: 503,
-    body: FAULT_BODIES.notReady,
-    times: ATTEMPTS,
-  });
+  fx.failNextImports(ATTEMPTS);
 };
 
 async function sagaRecords(runId: string) {
@@ -91,7 +53,7 @@ describeEmulatorOnly("saga rollback", () => {
       const res = await engine().runJob(jobId, { trigger: "manual" });
       expect(res.status).toBe("succeeded");
       expect(await sagaRecords(res.runId)).toEqual({ backups: 0, createdUpto: 1000 });
-      expect((await collectionDocuments(backend, collection)).size).toBe(1000);
+      expect((await collectionDocuments(fx.backend, collection)).size).toBe(1000);
     },
   );
 
@@ -107,7 +69,7 @@ describeEmulatorOnly("saga rollback", () => {
       expect(res.status).toBe("failed");
       // windows 0-4 imported, window 5 covered before its failed import: seqs 0..599
       expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 600 });
-      expect((await collectionDocuments(backend, collection)).size).toBe(0);
+      expect((await collectionDocuments(fx.backend, collection)).size).toBe(0);
       expect(await sagaRecords(res.runId)).toEqual({ backups: 0, createdUpto: 0 });
       const [run] = await runRows(db.pool, jobId);
       expect(run).toMatchObject({
@@ -131,7 +93,7 @@ describeEmulatorOnly("saga rollback", () => {
       expect(res.error).toMatch(/import failed after 3 attempt\(s\)/);
       expect(res.rollback?.status).toBe("succeeded");
 
-      const after = await collectionDocuments(backend, collection);
+      const after = await collectionDocuments(fx.backend, collection);
       expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
       for (const [id, doc] of before) expect(after.get(id), `doc ${id}`).toEqual(doc);
 
@@ -190,7 +152,7 @@ describeEmulatorOnly("saga rollback", () => {
       );
       expect(n.rows[0].n).toBe(0);
       // the windows before the failure stay applied
-      const after = await collectionDocuments(backend, collection);
+      const after = await collectionDocuments(fx.backend, collection);
       expect(after.get("2")?.name).toBe("product 2 v2");
       expect(after.get("0")?.name).toBe("new zero");
       expect(after.get("998")?.name).toBe("product 998");

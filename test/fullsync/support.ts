@@ -1,8 +1,16 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect } from "vitest";
 import { createDocumentMapper, describeTable, quoteIdent } from "../../src/catalog/index.js";
-import type { Document, TypesenseBackend } from "../../src/typesense/index.js";
-import { createDatabase } from "../support/pg.js";
+import { FAULT_BODIES } from "../../src/emulator/index.js";
+import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
+import {
+  createTypesenseBackend,
+  type Document,
+  type TypesenseBackend,
+} from "../../src/typesense/index.js";
+import { silentLogger } from "../support/log.js";
+import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTypesense } from "../support/typesense.js";
 
 /** A separate source database for the calling test file. */
 export function useSourceDatabase(): { readonly pool: pg.Pool; readonly url: string } {
@@ -92,4 +100,61 @@ export async function runRows(control: pg.Pool, jobId: string) {
     [jobId],
   );
   return r.rows;
+}
+
+/**
+ * What the engine tests share: control DB, source DB, Typesense (emulator or
+ * real), one backend, and an engine factory with test defaults (fast retries,
+ * saga on, one window in flight because the tests' hooks inject faults for
+ * "the next window").
+ */
+export function useEngineFixture(defaults: Partial<FullSyncEngineOptions> & { owner: string }) {
+  const db = useTestDatabase();
+  const source = useSourceDatabase();
+  const ts = useTypesense();
+  let backend: TypesenseBackend | undefined;
+  beforeAll(() => {
+    backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+  const theBackend = () => {
+    if (!backend) throw new Error("backend used outside a test");
+    return backend;
+  };
+  return {
+    db,
+    source,
+    ts,
+    get backend() {
+      return theBackend();
+    },
+    engine(over: Partial<FullSyncEngineOptions> = {}) {
+      return createFullSyncEngine({
+        control: db.pool,
+        source: () => source.pool,
+        backendFor: async () => theBackend(),
+        log: silentLogger(),
+        importMaxAttempts: 3,
+        importRetryBaseMs: 1,
+        sagaBackupEnabled: true,
+        leaseTtlMs: 30_000,
+        maxWindowsInFlight: 1,
+        ...defaults,
+        ...over,
+      });
+    },
+    /** The emulator's next `times` imports answer 503 Not Ready (retryable). */
+    failNextImports(times: number) {
+      if (!ts.emulator) throw new Error("fault injection needs the embedded emulator");
+      ts.emulator.faults.failNext({
+        method: "POST",
+        path: "/collections/*/documents/import",
+        status: 503,
+        body: FAULT_BODIES.notReady,
+        times,
+      });
+    },
+  };
 }
