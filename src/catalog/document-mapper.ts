@@ -2,6 +2,7 @@ import type { CollectionSchema, Document, TypesenseField } from "../typesense/ty
 import { type ColumnInfo, findColumn, type TableInfo } from "./describe-table.js";
 import { CatalogError } from "./errors.js";
 import { type ColumnMapping, type MappingOptions, mapColumn } from "./map-column.js";
+import { renderDocumentSql, type SqlDocument } from "./sql-document.js";
 
 export interface DroppedValue {
   column: string;
@@ -60,6 +61,12 @@ export interface DocumentMapper {
   readonly selectExpressions: readonly string[];
   /** selectExpressions joined with ", " for `select <selectList> from ...`. */
   readonly selectList: string;
+  /**
+   * The whole document as one SQL text expression whose JSON equals
+   * rowToDocument's document (sql-document.ts), or null with the reason when
+   * some column has no proven rendering (then only the JS path is used).
+   */
+  readonly documentSql: SqlDocument;
   rowToDocument(row: TextRow, options?: RowToDocumentOptions): Document;
   collectionSchema(name: string): CollectionSchema;
 }
@@ -155,6 +162,10 @@ export function createDocumentMapper(table: TableInfo, job: DocumentMapperJob): 
     fields,
     selectExpressions,
     selectList: selectExpressions.join(", "),
+    documentSql: renderDocumentSql(idColumn, mappings, {
+      quote: quoteIdent,
+      hasDropListener: onDrop !== undefined,
+    }),
     rowToDocument(row, options) {
       const id = row[idColumn.name];
       if (id === null || id === undefined) {

@@ -27,6 +27,7 @@ export {
   mapColumn,
 } from "./map-column.js";
 export { flattenPgArray, type PgArrayItem, PgArrayParseError, parsePgArray } from "./pg-array.js";
+export { renderDocumentSql, type SqlDocument, sqlStringLiteral } from "./sql-document.js";
 export {
   type GeoPoint,
   type ParsedInstant,

@@ -95,23 +95,12 @@ function parseInstantParts(
   let year = Number(y);
   // 1 BC is astronomical year 0, 2 BC is -1, ...
   if (bc) year = 1 - year;
-  let wholeMs: number;
-  if (year >= 100) {
-    wholeMs = Date.UTC(
-      year,
-      Number(mo) - 1,
-      Number(d),
-      Number(h ?? 0),
-      Number(mi ?? 0),
-      Number(s ?? 0),
-    );
-  } else {
-    // Date.UTC maps years 0..99 to 1900..1999; setUTCFullYear does not.
-    const date = new Date(0);
-    date.setUTCFullYear(year, Number(mo) - 1, Number(d));
-    date.setUTCHours(Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), 0);
-    wholeMs = date.getTime();
-  }
+  // Exact day arithmetic (not Date.UTC): the local wall time may lie outside
+  // Date's range while the instant (offset applied) does not, e.g.
+  // 275760-09-13 02:00:00+02; the result must not depend on the session TimeZone.
+  let wholeMs =
+    daysFromCivil(year, Number(mo), Number(d)) * 86_400_000 +
+    (Number(h ?? 0) * 3600 + Number(mi ?? 0) * 60 + Number(s ?? 0)) * 1000;
   if (sign) {
     const off = (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)) * 1000;
     wholeMs += sign === "+" ? -off : off;
@@ -122,6 +111,20 @@ function parseInstantParts(
   }
   const micros = frac ? Number(frac.padEnd(6, "0")) : 0;
   return { ms: wholeMs + Math.floor(micros / 1000), wholeMs, frac };
+}
+
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (astronomical year;
+ * Hinnant's days_from_civil), exact for any year Postgres can output.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (month + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** Value of the 2 ASCII digits at i, or NaN. */
