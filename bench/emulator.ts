@@ -6,9 +6,10 @@
  * Client and server share this process (and the machine's cores), so the numbers include
  * the cost of producing and sending the requests.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type EmulatorHandle, startEmulator } from "../src/emulator/index.js";
 
@@ -104,7 +105,7 @@ function bodies(total: number): { bodies: string[]; bytes: number } {
 }
 
 async function call(
-  h: EmulatorHandle,
+  h: { url: string },
   method: string,
   path: string,
   body?: string,
@@ -231,6 +232,10 @@ if (process.argv.includes("--child")) {
   await child();
   process.exit(0);
 }
+if (process.argv.includes("--sink-cpu")) {
+  await sinkCpu();
+  process.exit(0);
+}
 
 const CONFIGS: [string, string[]][] = [
   ["default V8 flags", []],
@@ -300,3 +305,123 @@ vocabulary (target p50 <= 5 ms):
 ${searchRows}
 `;
 console.log(`wrote ${writeSection(section)}`);
+
+/**
+ * `--sink-cpu [--null-sink[=MODE] ...]`: CPU per import line of the null-sink emulator on its
+ * own, as the sidecar's benchmarks run it (a separate `typesense-emulator` process, read from
+ * /proc/<pid>/stat, so the client's cost is not counted). Each given flag (default: the fast
+ * and the validating sink) gets a fresh process; two workloads each: ~1 KB docs in batches of
+ * 5000 (as above), and ~470-byte docs in batches of 1000 with return_id=true (what the
+ * sidecar's imports look like).
+ */
+async function sinkCpu(): Promise<void> {
+  const flags = process.argv.filter((a) => a.startsWith("--null-sink"));
+  if (flags.length === 0) flags.push("--null-sink", "--null-sink=validate");
+  const rounds = 3;
+  const big = bodies(100_000).bodies;
+  const small: string[] = [];
+  for (let start = 0; start < 200_000; start += 1000) {
+    const lines: string[] = [];
+    for (let i = start; i < start + 1000; i++) {
+      lines.push(
+        JSON.stringify({
+          id: String(i + 1),
+          title: words(4),
+          description: words(40),
+          category: CATEGORIES[i % CATEGORIES.length],
+          tags: [word(), word()],
+          price: Math.round(rand() * 100_000) / 100,
+          stock: Math.floor(rand() * 1000),
+          rating: Math.round(rand() * 50) / 10,
+          in_stock: rand() > 0.2,
+          created_at: 1_700_000_000 + i,
+        }),
+      );
+    }
+    small.push(lines.join("\n"));
+  }
+  const avg = (bs: string[], n: number) => bs.reduce((a, b) => a + b.length, 0) / n;
+  console.log(
+    `sink CPU: load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(
+        " / ",
+      )}; docs ${Math.round(avg(big, 100_000))} and ${Math.round(avg(small, 200_000))} bytes`,
+  );
+  for (let r = 0; r < rounds; r++) {
+    for (const flag of flags) {
+      const h = await startSinkProcess(flag);
+      try {
+        await call(h, "POST", "/collections", JSON.stringify({ name: "items", ...SCHEMA }));
+        const a = await timedImports(h, big, "?action=upsert", 100_000);
+        const b = await timedImports(h, small, "?action=upsert&return_id=true", 200_000);
+        console.log(
+          `round ${r + 1} ${flag.padEnd(22)} 1 KB docs x5000: ${a.toFixed(2)} us/line; ` +
+            `~470 B docs x1000 return_id: ${b.toFixed(2)} us/line`,
+        );
+      } finally {
+        await h.close();
+      }
+    }
+  }
+}
+
+/** Server CPU (user + system, us) per line for importing `bs` into the sink process `h`. */
+async function timedImports(h: SinkProcess, bs: string[], query: string, lines: number) {
+  // warm-up: the first requests pay for JIT compilation
+  for (const b of bs.slice(0, 5))
+    await call(h, "POST", `/collections/items/documents/import${query}`, b);
+  const t0 = h.cpuMicros();
+  for (const b of bs) {
+    const res = await call(h, "POST", `/collections/items/documents/import${query}`, b);
+    if (res.includes('"success":false')) throw new Error(`import failed: ${res.slice(0, 300)}`);
+  }
+  return (h.cpuMicros() - t0) / lines;
+}
+
+interface SinkProcess {
+  url: string;
+  cpuMicros(): number;
+  close(): Promise<void>;
+}
+
+async function startSinkProcess(flag: string): Promise<SinkProcess> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      main,
+      "typesense-emulator",
+      "--port",
+      String(port),
+      "--api-key",
+      API_KEY,
+      flag,
+    ],
+    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "warn" } },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {}
+    if (i > 300) throw new Error("the emulator process did not start");
+    await sleep(50);
+  }
+  return {
+    url,
+    cpuMicros() {
+      // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second)
+      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return (Number(f[11]) + Number(f[12])) * 10_000;
+    },
+    close: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}

@@ -32,7 +32,8 @@ async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: rest,
+      // `--null-sink` alone means the fast sink; `--null-sink=validate` selects the other mode
+      args: rest.map((a) => (a === "--null-sink" ? "--null-sink=fast" : a)),
       allowPositionals: true,
       strict: true,
       options: {
@@ -42,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: "string" },
         host: { type: "string" },
         "api-key": { type: "string" },
-        "null-sink": { type: "boolean" },
+        "null-sink": { type: "string" },
         "no-migrate": { type: "boolean" },
         "no-writes": { type: "boolean" },
         rows: { type: "string" },
@@ -104,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
           port: values.port === undefined ? 8108 : Number(values.port),
           host: String(values.host ?? "127.0.0.1"),
           apiKey: values["api-key"] === undefined ? undefined : String(values["api-key"]),
-          nullSink: Boolean(values["null-sink"]),
+          nullSink: values["null-sink"] === undefined ? false : String(values["null-sink"]),
           logLevel: process.env.LOG_LEVEL ?? "info",
           exit: (code) => process.exit(code),
         });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { createEmulatorService } from "../emulator/index.js";
+import { createEmulatorService, type NullSinkOption } from "../emulator/index.js";
 import { createLogger, runServices, signalOnTermination } from "../lifecycle/index.js";
 
 export interface EmulatorCommandOptions {
@@ -7,7 +7,8 @@ export interface EmulatorCommandOptions {
   host: string;
   /** Key clients must send; a random one is generated (and printed) when absent. */
   apiKey: string | undefined;
-  nullSink: boolean;
+  /** false, or the value of `--null-sink[=fast|validate]` ("fast" when given bare). */
+  nullSink: false | string;
   logLevel: string;
   exit: (code: number) => void;
 }
@@ -18,6 +19,12 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions): Promise<
     process.stderr.write(`--port must be an integer between 0 and 65535\n`);
     return 2;
   }
+  const sink = opts.nullSink;
+  if (sink !== false && sink !== "fast" && sink !== "validate") {
+    process.stderr.write(`--null-sink must be fast or validate (got "${sink}")\n`);
+    return 2;
+  }
+  const nullSink: NullSinkOption = sink;
   const log = createLogger({ level: opts.logLevel });
   const generated = opts.apiKey === undefined;
   const apiKey = opts.apiKey ?? randomBytes(16).toString("hex");
@@ -25,11 +32,11 @@ export async function runEmulatorCommand(opts: EmulatorCommandOptions): Promise<
     apiKey,
     host: opts.host,
     port: opts.port,
-    nullSink: opts.nullSink,
+    nullSink,
     log,
     onListening: (h) => {
       log.info(
-        { component: "typesense-emulator", url: h.url, nullSink: opts.nullSink },
+        { component: "typesense-emulator", url: h.url, nullSink },
         "typesense emulator listening",
       );
       // The key is printed only when we generated it: the user has no other way to learn it.

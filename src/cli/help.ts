@@ -71,7 +71,8 @@ Options:
       --no-writes       do not write a small change every few seconds
   -h, --help            show this help
 `,
-  "typesense-emulator": `Usage: athena-typesense-sync typesense-emulator [--port P] [--api-key K] [--null-sink]
+  "typesense-emulator": `Usage: athena-typesense-sync typesense-emulator [--port P] [--api-key K]
+                                          [--null-sink[=fast|validate]]
 
 Runs the embedded Typesense-compatible server (Typesense v29 HTTP API as
 documented in docs/emulator.md), in memory.
@@ -80,7 +81,10 @@ Options:
       --port P          listen port (default 8108; 0 = any free port)
       --host H          listen address (default 127.0.0.1)
       --api-key K       API key clients must send (default: a random key, printed)
-      --null-sink       validate imports and count them, store nothing (benchmarks)
+      --null-sink       store nothing, answer imports like Typesense (benchmarks):
+                        lines are scanned for their id, not parsed or validated
+      --null-sink=validate
+                        the same, but every line is parsed and validated
   -h, --help            show this help
 `,
 };

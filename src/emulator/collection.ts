@@ -223,6 +223,11 @@ export class Collection {
     return out;
   }
 
+  /** The next auto id of a null sink (nothing is stored, so the counter is its own). */
+  nextSinkId(): string {
+    return String(this.#sinkSeq++);
+  }
+
   /**
    * Validates and applies one document write. With `nullSink` nothing is read or stored: every
    * id counts as new, and update validates the given fields only.
@@ -234,7 +239,7 @@ export class Collection {
     if (rawId === undefined) {
       if (action === "update") return fail(400, "For update, the `id` key must be provided.");
       // Auto ids are the seq number as a string ("0", "1", ...).
-      id = String(nullSink ? this.#sinkSeq++ : this.#created);
+      id = nullSink ? this.nextSinkId() : String(this.#created);
     } else if (typeof rawId !== "string") {
       return fail(400, "Document's `id` field should be a string.");
     } else if (rawId === "") {

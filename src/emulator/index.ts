@@ -21,6 +21,7 @@ export {
   type EmulatorHandle,
   type EmulatorOptions,
   type EmulatorStatsSnapshot,
+  type NullSinkOption,
   startEmulator,
 } from "./server.js";
 export { createEmulatorService, type EmulatorServiceOptions } from "./service.js";

@@ -22,6 +22,8 @@ export interface EmulatorState {
   /** alias -> collection name */
   readonly aliases: Map<string, string>;
   readonly nullSink: boolean;
+  /** With nullSink: scan import lines instead of parsing and validating them. */
+  readonly fastSink: boolean;
   readonly stats: EmulatorStats;
   /** Creation counter for collections (newest-first listing). */
   serial: number;
@@ -65,7 +67,13 @@ function docRoute(
     needsBody,
     handle: (state, params, body) =>
       fn(
-        { coll: mustResolve(state, name), params, nullSink: state.nullSink, stats: state.stats },
+        {
+          coll: mustResolve(state, name),
+          params,
+          nullSink: state.nullSink,
+          fastSink: state.fastSink,
+          stats: state.stats,
+        },
         body,
       ),
   };

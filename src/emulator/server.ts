@@ -11,8 +11,13 @@ import { type EmulatorState, matchRoute } from "./routes.js";
 export interface EmulatorOptions {
   /** The admin API key clients must send (header or `x-typesense-api-key` query param). */
   apiKey: string;
-  /** Validate imports and answer per line, but store nothing (benchmarks). Default false. */
-  nullSink?: boolean;
+  /**
+   * Store nothing, answer every import line like Typesense (benchmarks). `true` or "fast": the
+   * lines are scanned for their id, not parsed or validated (cheap; a line that is not a
+   * `{...}` object or has an odd id still gets the full answer). "validate": every line is
+   * parsed and validated against the schema as a storing server would. Default false.
+   */
+  nullSink?: NullSinkOption;
   /** Interface to bind (default 127.0.0.1). */
   host?: string;
   /** Port to bind; 0 (default) picks a free one. */
@@ -20,6 +25,9 @@ export interface EmulatorOptions {
   /** Logger for start/stop and unexpected errors; silent when absent. */
   log?: Logger;
 }
+
+/** See EmulatorOptions.nullSink. */
+export type NullSinkOption = boolean | "fast" | "validate";
 
 /** Counters plus current sizes. */
 export interface EmulatorStatsSnapshot extends EmulatorStats {
@@ -47,7 +55,8 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   const state: EmulatorState = {
     collections: new Map(),
     aliases: new Map(),
-    nullSink: opts.nullSink === true,
+    nullSink: opts.nullSink !== undefined && opts.nullSink !== false,
+    fastSink: opts.nullSink === true || opts.nullSink === "fast",
     stats: emptyStats(),
     serial: 0,
   };
@@ -246,7 +255,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       log?.debug({ url }, "typesense emulator stopped");
     },
   };
-  log?.debug({ url, nullSink: state.nullSink }, "typesense emulator listening");
+  log?.debug({ url, nullSink: opts.nullSink ?? false }, "typesense emulator listening");
   return handle_;
 }
 

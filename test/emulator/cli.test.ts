@@ -72,4 +72,43 @@ describe("emulator as a process (issue 4: done when)", () => {
     }
     expect(await exitCode(child)).toBe(0);
   });
+
+  it("--null-sink scans lines, --null-sink=validate validates them, other values exit 2", async () => {
+    const answers: string[] = [];
+    for (const flag of ["--null-sink", "--null-sink=validate"]) {
+      const args = [MAIN, "typesense-emulator", "--port", "0", "--api-key", "k", flag];
+      const { child, url } = await spawnAndWaitForUrl(args);
+      try {
+        const headers = { "X-TYPESENSE-API-KEY": "k" };
+        const schema = { name: "s", fields: [{ name: "t", type: "string" }] };
+        await fetch(`${url}/collections`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify(schema),
+        });
+        const r = await fetch(`${url}/collections/s/documents/import?return_id=true`, {
+          method: "POST",
+          headers,
+          body: '{"id":"a","t":1}',
+        });
+        answers.push(await r.text());
+      } finally {
+        child.kill("SIGTERM");
+      }
+      expect(await exitCode(child)).toBe(0);
+    }
+    expect(answers).toEqual([
+      '{"id":"a","success":true}',
+      '{"code":400,"error":"Field `t` must be a string.","success":false}',
+    ]);
+    const bad = spawn(
+      process.execPath,
+      ["--import", "tsx", MAIN, "typesense-emulator", "--null-sink=x"],
+      {
+        cwd: ROOT,
+        stdio: "ignore",
+      },
+    );
+    expect(await exitCode(bad)).toBe(2);
+  });
 });

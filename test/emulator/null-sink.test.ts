@@ -1,16 +1,54 @@
-import { expect, it } from "vitest";
-import { describeEmulatorOnly, useTypesense } from "../support/typesense.js";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type EmulatorHandle,
+  type NullSinkOption,
+  startEmulator,
+} from "../../src/emulator/index.js";
+import { clientFor, describeEmulatorOnly, type TypesenseTarget } from "../support/typesense.js";
 import { importLines, jsonl, makeCollection, raw } from "./helpers.js";
 
-const ts = useTypesense({ nullSink: true });
+/** An emulator in the given null-sink mode for this file (always the emulator, never real). */
+function useSink(mode: NullSinkOption): TypesenseTarget & { emulator: EmulatorHandle } {
+  let h: EmulatorHandle | undefined;
+  const apiKey = `k-${randomBytes(4).toString("hex")}`;
+  let n = 0;
+  beforeAll(async () => {
+    h = await startEmulator({ apiKey, nullSink: mode });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+  return {
+    get url() {
+      return h!.url;
+    },
+    apiKey,
+    get client() {
+      return clientFor(h!.url, apiKey);
+    },
+    get emulator() {
+      return h!;
+    },
+    isReal: false,
+    uniqueName: (prefix = "c") => `${prefix}_${++n}_${randomBytes(3).toString("hex")}`,
+    makeClient: (o) => clientFor(h!.url, apiKey, o),
+  };
+}
 
-describeEmulatorOnly("null-sink mode (issue 4)", () => {
+const validating = useSink("validate");
+const fast = useSink(true);
+
+const FIELDS = [
+  { name: "t", type: "string" },
+  { name: "n", type: "int32", optional: true },
+];
+
+describe("null sink, --null-sink=validate (issue 4)", () => {
+  const ts = validating;
   it("validates every line, returns correct result lines, stores nothing, counts", async () => {
-    const name = await makeCollection(ts, [
-      { name: "t", type: "string" },
-      { name: "n", type: "int32", optional: true },
-    ]);
-    const before = ts.emulator!.stats();
+    const name = await makeCollection(ts, FIELDS);
+    const before = ts.emulator.stats();
     const r = await importLines(
       ts,
       name,
@@ -31,7 +69,7 @@ describeEmulatorOnly("null-sink mode (issue 4)", () => {
     // Creating the same id twice is not a conflict: nothing is stored.
     const again = await importLines(ts, name, jsonl([{ id: "a", t: "x" }]));
     expect(again.text).toBe('{"success":true}');
-    const after = ts.emulator!.stats();
+    const after = ts.emulator.stats();
     expect(after.importRequests - before.importRequests).toBe(2);
     expect(after.importedLines - before.importedLines).toBe(5);
     expect(after.importSucceeded - before.importSucceeded).toBe(3);
@@ -56,5 +94,112 @@ describeEmulatorOnly("null-sink mode (issue 4)", () => {
     expect(r.text).toBe(
       '{"success":true}\n{"code":400,"error":"Field `t` must be a string.","success":false}',
     );
+  });
+});
+
+/**
+ * Schema-valid lines, odd shapes included: the fast sink must answer each exactly like the
+ * validating one (which parses every line), whether it scans the line or falls back.
+ */
+const SAME_ANSWER_LINES = [
+  '{"id":"a","t":"x"}',
+  '{"t":"x","id":"b","n":3}',
+  '{"t":"no id"}',
+  '{"t":"nested","meta":{"id":"inner"},"id":"outer"}',
+  '{"t":"nested only","meta":{"id":"inner"}}',
+  '{"t":"{ in a string","id":"c"}',
+  '{"id":"a\\"b\\\\c","t":"escaped id"}',
+  '{"id":"\\u00e9t\\u00e9","t":"unicode escape"}',
+  '{"id":"été ✓","t":"raw unicode"}',
+  '{"id":"first","t":"dup","id":"second"}',
+  '{ "id" : "spaced", "t": "x" }',
+  '{"id":1,"t":"numeric id"}',
+  '{"id":"","t":"empty id"}',
+  '{"id":null,"t":"null id"}',
+  '{"id":"tab\there","t":"raw control character"}',
+  '{"id":"unterminated}',
+  "{oops",
+  "{oops}x",
+  "[1,2]",
+  '"a string"',
+  "42",
+  "null",
+  ' {"id":"leading space","t":"x"}',
+  '{"id":"cr","t":"x"}\r',
+];
+
+describeEmulatorOnly("null sink, default (fast) mode", () => {
+  it("answers every line like the validating sink for schema-valid input", async () => {
+    for (const query of [
+      "",
+      "?return_id=true",
+      "?action=upsert&return_id=true",
+      "?action=emplace",
+    ]) {
+      const a = await makeCollection(fast, FIELDS);
+      const b = await makeCollection(validating, FIELDS);
+      const body = SAME_ANSWER_LINES.join("\n");
+      const got = await importLines(fast, a, body, query);
+      const want = await importLines(validating, b, body, query);
+      expect(got.status).toBe(200);
+      expect(got.text.split("\n")).toHaveLength(SAME_ANSWER_LINES.length);
+      expect(got.text).toBe(want.text);
+    }
+  });
+
+  it("update: an object without id is rejected, ids are answered as given", async () => {
+    const a = await makeCollection(fast, FIELDS);
+    const b = await makeCollection(validating, FIELDS);
+    const body = ['{"id":"u1","n":2}', '{"n":2}', '{"id":"u2"}'].join("\n");
+    const q = "?action=update&return_id=true";
+    const got = await importLines(fast, a, body, q);
+    expect(got.text).toBe((await importLines(validating, b, body, q)).text);
+    expect(got.text.split("\n")[1]).toBe(
+      '{"code":400,"error":"For update, the `id` key must be provided.","success":false}',
+    );
+  });
+
+  it("sidecar-shaped import: one {id, success} per line, stores nothing, counts", async () => {
+    const name = await makeCollection(fast, FIELDS);
+    const before = fast.emulator.stats();
+    const docs = Array.from({ length: 500 }, (_, i) => ({ id: String(i), t: `row ${i}`, n: i }));
+    const r = await importLines(fast, name, `${jsonl(docs)}\n`, "?action=upsert&return_id=true");
+    expect(r.status).toBe(200);
+    expect(r.contentType).toMatch(/^text\/plain/);
+    expect(r.text).toBe(docs.map((d) => `{"id":"${d.id}","success":true}`).join("\n"));
+    const after = fast.emulator.stats();
+    expect(after.importRequests - before.importRequests).toBe(1);
+    expect(after.importedLines - before.importedLines).toBe(500);
+    expect(after.importSucceeded - before.importSucceeded).toBe(500);
+    expect(after.importFailed - before.importFailed).toBe(0);
+    expect(after.documents).toBe(0);
+    expect((await raw(fast, "GET", `/collections/${name}`)).json.num_documents).toBe(0);
+    expect((await raw(fast, "GET", `/collections/${name}/documents/export`)).text).toBe("");
+  });
+
+  it("does not validate the schema (that is --null-sink=validate), except with return_doc", async () => {
+    const name = await makeCollection(fast, FIELDS);
+    const body = jsonl([{ id: "x", t: 1 }]);
+    expect((await importLines(fast, name, body, "?return_id=true")).text).toBe(
+      '{"id":"x","success":true}',
+    );
+    // return_doc answers with the validated document, so such requests take the full path
+    expect((await importLines(fast, name, body, "?return_doc=true")).text).toBe(
+      '{"code":400,"document":"{\\"id\\":\\"x\\",\\"t\\":1}","error":"Field `t` must be a string.","success":false}',
+    );
+  });
+
+  it("malformed requests get the same 4xx as the validating sink", async () => {
+    const a = await makeCollection(fast, FIELDS);
+    const b = await makeCollection(validating, FIELDS);
+    const body = jsonl([{ id: "a", t: "x" }]);
+    for (const q of ["?action=replace", "?batch_size=0", "?return_id=maybe", "?return_doc=1"]) {
+      const got = await importLines(fast, a, body, q);
+      const want = await importLines(validating, b, body, q);
+      expect(got.status).toBe(400);
+      expect([got.status, got.text]).toEqual([want.status, want.text]);
+    }
+    const missing = await importLines(fast, "nope", body);
+    expect([missing.status, missing.json]).toEqual([404, { message: "Collection not found" }]);
   });
 });
