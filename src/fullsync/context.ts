@@ -18,7 +18,9 @@ export type SyncBackend = Pick<
   | "exportIds"
   | "ensureCollection"
   | "getCollection"
->;
+> &
+  // optional: without it (test doubles) every window takes the JS document path
+  Partial<Pick<TypesenseBackend, "importJsonLines">>;
 
 /** State shared by the stages of one run attempt. */
 export interface RunContext {

@@ -85,3 +85,41 @@ export function forEachCopyRow(
   }
   return rows;
 }
+
+const BINARY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+
+/**
+ * Decoder for `COPY ... TO STDOUT (FORMAT binary)` of exactly two non-NULL
+ * text columns (full sync's id + rendered document): an 11-byte signature,
+ * int32 flags, int32 header-extension length (+ extension); per row an int16
+ * field count and per field an int32 length and that many bytes (text in the
+ * client encoding, unescaped); an int16 -1 trailer. Calls `row` with the byte
+ * ranges of both fields; anything else is a protocol error, never skipped.
+ */
+export function forEachBinaryPair(
+  buf: Buffer,
+  row: (aStart: number, aEnd: number, bStart: number, bEnd: number) => void,
+): void {
+  if (buf.length < 19 || !buf.subarray(0, 11).equals(BINARY_SIGNATURE)) {
+    throw new Error("COPY binary: bad signature");
+  }
+  let at = 19 + buf.readInt32BE(15);
+  for (;;) {
+    if (at + 2 > buf.length) throw new Error("COPY binary: truncated (no trailer)");
+    const fields = buf.readInt16BE(at);
+    at += 2;
+    if (fields === -1) return;
+    if (fields !== 2) throw new Error(`COPY binary: ${fields} fields, expected 2`);
+    const aLen = buf.readInt32BE(at);
+    const aStart = at + 4;
+    const aEnd = aStart + aLen;
+    const bLen = buf.readInt32BE(aEnd);
+    const bStart = aEnd + 4;
+    const bEnd = bStart + bLen;
+    if (aLen < 0 || bLen < 0 || bEnd > buf.length) {
+      throw new Error("COPY binary: NULL or truncated field");
+    }
+    row(aStart, aEnd, bStart, bEnd);
+    at = bEnd;
+  }
+}

@@ -99,6 +99,8 @@ const NO_READER: WindowReader = {
   read: () => Promise.reject(new Error("window reader used before the table was described")),
   readOrdered: () => Promise.reject(new Error("window reader used before the table was described")),
   existing: () => Promise.reject(new Error("window reader used before the table was described")),
+  readOrderedRendered: () =>
+    Promise.reject(new Error("window reader used before the table was described")),
 };
 
 export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngine {

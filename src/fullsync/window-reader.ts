@@ -2,7 +2,7 @@ import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { DocumentMapper, Queryable } from "../catalog/index.js";
 import type { Document } from "../typesense/types.js";
-import { forEachCopyRow } from "./copy-text.js";
+import { forEachBinaryPair, forEachCopyRow } from "./copy-text.js";
 import { qualifiedTable } from "./manifest.js";
 
 /**
@@ -26,6 +26,18 @@ export interface WindowRead {
   missing: string[];
 }
 
+/**
+ * A window's documents as Postgres rendered them (mapper.documentSql): one
+ * compact JSON line per row, in `ids` order, forwarded to the import as bytes.
+ */
+export interface RenderedRead {
+  ids: string[];
+  /** JSON text of each document (views into one buffer). */
+  lines: Buffer[];
+  /** Requested ids whose row no longer exists (deleted since the manifest). */
+  missing: string[];
+}
+
 export interface WindowReader {
   /** Reads the rows of `ids` (document id texts); `db` overrides the source for this call. */
   read(ids: readonly string[], db?: Queryable): Promise<WindowRead>;
@@ -41,6 +53,13 @@ export interface WindowReader {
    * pool, not a client in a transaction: a bad id's cast error is retried.
    */
   existing(ids: readonly string[], db?: Queryable): Promise<Set<string>>;
+  /**
+   * Like readOrdered, but Postgres renders the documents (one range COPY in
+   * binary format: id text + document text per row). null when the mapper has
+   * no SQL rendering, the server does not qualify (sql-document.ts), or `db`
+   * is not a pool: the caller then uses readOrdered.
+   */
+  readOrderedRendered(ids: readonly string[], db?: Queryable): Promise<RenderedRead | null>;
 }
 
 export function createWindowReader(opts: WindowReaderOptions): WindowReader {
@@ -62,6 +81,23 @@ export function createWindowReader(opts: WindowReaderOptions): WindowReader {
   const rangeCopySql = (first: string, last: string) =>
     `copy (select ${mapper.selectList} from ${qualifiedTable(mapper)}
             where ${id} between ${literal(first)} and ${literal(last)}) to stdout`;
+  const docSql = mapper.documentSql.expression;
+  const idText = `pg_catalog.textin(${mapper.idColumn.outputFunction}(${id}))`;
+  const renderedCopySql = (first: string, last: string) =>
+    `copy (select ${idText}, ${docSql} from ${qualifiedTable(mapper)}
+            where ${id} between ${literal(first)} and ${literal(last)}) to stdout (format binary)`;
+  // Checked once per reader: the renderings assume numeric extract(epoch)
+  // (PG >= 14) and shortest-exact float output (extra_float_digits >= 1).
+  let serverQualifies: Promise<boolean> | undefined;
+  const qualifies = (pool: pg.Pool) => {
+    serverQualifies ??= pool
+      .query<{ ok: boolean }>(
+        `select current_setting('server_version_num')::int >= 140000
+            and current_setting('extra_float_digits')::int >= 1 as ok`,
+      )
+      .then((r) => r.rows[0]?.ok === true);
+    return serverQualifies;
+  };
   const existsSql = `select pg_catalog.textin(${mapper.idColumn.outputFunction}(${id})) as id
                        from ${qualifiedTable(mapper)} where ${id} = any(${idArray})`;
   return {
@@ -108,11 +144,37 @@ export function createWindowReader(opts: WindowReaderOptions): WindowReader {
     async existing(ids, db) {
       return existingIds(db ?? opts.source, existsSql, ids);
     },
+    async readOrderedRendered(ids, db) {
+      const pool = db ?? opts.source;
+      if (docSql === null || !(pool instanceof pg.Pool) || !(await qualifies(pool))) return null;
+      const first = ids[0];
+      const last = ids[ids.length - 1];
+      if (first === undefined || last === undefined) return { ids: [], lines: [], missing: [] };
+      const wanted = new Set(ids);
+      const buf = await copyBytes(pool, renderedCopySql(first, last));
+      const out: RenderedRead = { ids: [], lines: [], missing: [] };
+      forEachBinaryPair(buf, (idStart, idEnd, docStart, docEnd) => {
+        const docId = buf.toString("utf8", idStart, idEnd);
+        // rows inserted into the range after the manifest are not in this window
+        if (!wanted.has(docId)) return;
+        wanted.delete(docId); // an id column without a unique index may repeat
+        out.ids.push(docId);
+        out.lines.push(buf.subarray(docStart, docEnd));
+      });
+      for (const x of ids) if (wanted.has(x)) out.missing.push(x);
+      return out;
+    },
   };
 }
 
 /** Runs `COPY ... TO STDOUT` on a pooled connection; the whole output as UTF-8 text. */
 async function copyText(pool: pg.Pool, sql: string): Promise<string> {
+  // Decoded once, whole: a multi-byte character may span two chunks.
+  return (await copyBytes(pool, sql)).toString("utf8");
+}
+
+/** Runs `COPY ... TO STDOUT` on a pooled connection; the whole output. */
+async function copyBytes(pool: pg.Pool, sql: string): Promise<Buffer> {
   const client = await pool.connect();
   let broken = false;
   try {
@@ -124,8 +186,7 @@ async function copyText(pool: pg.Pool, sql: string): Promise<string> {
       broken = true;
       throw e;
     }
-    // Decoded once, whole: a multi-byte character may span two chunks.
-    return Buffer.concat(chunks).toString("utf8");
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   } finally {
     client.release(broken ? true : undefined);
   }

@@ -25,8 +25,13 @@ export interface WindowSummary {
 /** A window read and diffed, nothing written yet (safe to discard). */
 export interface PreparedWindow {
   rows: readonly { seq: number; docId: string }[];
-  /** New or changed documents to upsert. */
+  /** New or changed documents to upsert (empty when `rendered` holds them). */
   changed: Document[];
+  /**
+   * The documents as Postgres rendered them, all to upsert (a first sync:
+   * nothing to compare against), or null: `changed` holds them.
+   */
+  rendered: RenderedDocs | null;
   /** Pre-images of the window's ids that exist in Typesense now. */
   pre: Map<string, Document>;
   unchanged: number;
@@ -34,6 +39,12 @@ export interface PreparedWindow {
   vanished: string[];
   /** The window's watermark registration while CDC streams the job (watermarked.ts), else null. */
   bracket: WatermarkWindow | null;
+}
+
+/** SQL-rendered documents: JSON lines in import order, ids in the same order. */
+export interface RenderedDocs {
+  ids: string[];
+  lines: Buffer[];
 }
 
 /**
@@ -54,6 +65,18 @@ export async function prepareWindow(
   const bracket = openBracket(ctx, ids);
   let read: Awaited<ReturnType<typeof ctx.reader.readOrdered>>;
   let pre: Map<string, Document>;
+  // Postgres renders the documents when nothing needs them as objects: no
+  // pre-image to compare (empty collection at start), no CDC bracket (the
+  // stream writes Document objects), and a backend that imports raw lines.
+  // Otherwise (or when the mapper/server does not qualify) the JS path.
+  if (ctx.collectionEmptyAtStart && !bracket && ctx.backend.importJsonLines) {
+    const r = await ctx.reader.readOrderedRendered(ids);
+    if (r) {
+      const rendered = { ids: r.ids, lines: r.lines };
+      // Rows deleted since the manifest have no doc (empty collection): nothing vanished.
+      return { rows, changed: [], rendered, pre: new Map(), unchanged: 0, vanished: [], bracket };
+    }
+  }
   try {
     read = await ctx.reader.readOrdered(ids);
     pre = ctx.collectionEmptyAtStart
@@ -74,7 +97,7 @@ export async function prepareWindow(
   }
   // Rows deleted from the source since the manifest: their docs are orphans now.
   const vanished = read.missing.filter((id) => pre.has(id));
-  return { rows, changed, pre, unchanged, vanished, bracket };
+  return { rows, changed, rendered: null, pre, unchanged, vanished, bracket };
 }
 
 /** A window's confirmed Typesense writes, not yet checkpointed. */
@@ -105,7 +128,8 @@ export interface WrittenWindow {
  * its write. Callers run it for windows in seq order (the marker only rises).
  */
 export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Promise<void> {
-  const { rows, changed, pre, vanished } = w;
+  const { rows, pre, vanished } = w;
+  const changedIds = w.rendered ? w.rendered.ids : w.changed.map((d) => d.id);
   const first = rows[0]!;
   const last = rows[rows.length - 1]!;
 
@@ -117,17 +141,17 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
       await raiseCreatedUpto(ctx.control, ctx.runId, toSeq);
       ctx.sagaCreatedUpto = toSeq;
     }
-  } else if (ctx.sagaEnabled && (changed.length > 0 || vanished.length > 0)) {
+  } else if (ctx.sagaEnabled && (changedIds.length > 0 || vanished.length > 0)) {
     const seqOf = new Map(rows.map((r) => [r.docId, r.seq]));
     const backups: Backup[] = [];
     // Seqs below the created-range marker were written first by this run into
     // an empty collection: their true pre-image is "did not exist", which the
     // marker already records (an export now would see the run's own write).
     const covered = (seq: number) => seq < ctx.sagaCreatedUpto;
-    for (const doc of changed) {
-      const seq = seqOf.get(doc.id) ?? first.seq;
+    for (const id of changedIds) {
+      const seq = seqOf.get(id) ?? first.seq;
       if (covered(seq)) continue;
-      backups.push({ docId: doc.id, preImage: pre.get(doc.id) ?? null, manifestSeq: seq });
+      backups.push({ docId: id, preImage: pre.get(id) ?? null, manifestSeq: seq });
     }
     for (const id of vanished) {
       const seq = seqOf.get(id)!;
@@ -147,6 +171,7 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
 export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<WrittenWindow> {
   const { changed, vanished } = w;
   const collection = ctx.job.collectionName;
+  if (w.rendered) return writeRendered(ctx, w.rendered);
   const direct = async (
     changed: readonly Document[],
     vanished: readonly string[],
@@ -183,6 +208,39 @@ export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<W
   return w.bracket && (changed.length > 0 || vanished.length > 0)
     ? await writeThroughStream(ctx, w.bracket, changed, vanished, direct)
     : await direct(changed, vanished);
+}
+
+/**
+ * Import of SQL-rendered lines. The result lines come in body order, so line i
+ * is the document of rendered.ids[i] (dead letters get that id and the line
+ * as payload). Never bracketed, never has vanished ids (see prepareWindow).
+ */
+async function writeRendered(ctx: RunContext, r: RenderedDocs): Promise<WrittenWindow> {
+  const importedIds: string[] = [];
+  const rejected: Rejected[] = [];
+  if (r.lines.length > 0) {
+    const backend = ctx.backend;
+    const results = await ctx.retry("import", () =>
+      backend.importJsonLines!(ctx.job.collectionName, r.lines, r.ids, { action: "upsert" }),
+    );
+    if (results.length !== r.lines.length) {
+      throw new Error(
+        `import of ${r.lines.length} documents returned ${results.length} result lines`,
+      );
+    }
+    for (let i = 0; i < results.length; i++) {
+      const res = results[i]!;
+      if (res.ok) importedIds.push(r.ids[i]!);
+      else
+        rejected.push({
+          docId: r.ids[i]!,
+          code: res.code,
+          error: res.error,
+          payload: r.lines[i]!.toString("utf8"),
+        });
+    }
+  }
+  return { importedIds, deletedIds: [], rejected, superseded: [] };
 }
 
 /**

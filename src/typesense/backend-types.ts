@@ -104,6 +104,19 @@ export interface TypesenseBackend {
     docs: readonly Document[] | readonly string[],
     options: ImportOptions,
   ): Promise<ImportLineResult[]>;
+  /**
+   * Import of pre-rendered JSONL lines (full sync's SQL-rendered documents),
+   * sent as bytes without a parse or stringify. Each line must be one compact
+   * JSON object with no raw newline (the caller guarantees it); `ids[i]` is
+   * line i's document id (for result lines without one). One result per line,
+   * in line order.
+   */
+  importJsonLines(
+    collection: string,
+    lines: readonly Uint8Array[],
+    ids: readonly string[],
+    options: ImportOptions,
+  ): Promise<ImportLineResult[]>;
   exportDocuments(collection: string, options?: ExportOptions): Promise<Document[]>;
   /** Streams the export; memory stays bounded by one chunk. */
   iterateDocuments(

@@ -34,6 +34,20 @@ import type { Document } from "./types.js";
 const enc = encodeURIComponent;
 const docsPath = (c: string) => `/collections/${enc(c)}/documents`;
 
+/** The lines joined with "\n" into one buffer (one copy). */
+function joinLines(lines: readonly Uint8Array[]): Buffer {
+  let size = lines.length - 1;
+  for (const l of lines) size += l.length;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (i > 0) body[at++] = 10;
+    body.set(lines[i]!, at);
+    at += lines[i]!.length;
+  }
+  return body;
+}
+
 export function createTypesenseBackend(opts: TypesenseBackendOptions): TypesenseBackend {
   const http = new TypesenseHttp(opts);
   const maxFilter = opts.maxIdFilterLength ?? 3000;
@@ -157,6 +171,21 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
         timeoutMs: o.timeoutMs,
       });
       return parseImportResults(r.body, docs.length, idOf);
+    },
+
+    async importJsonLines(collection, lines, ids, o) {
+      if (lines.length === 0) return [];
+      if (ids.length !== lines.length) throw new TypeError("importJsonLines: one id per line");
+      const r = await http.request({
+        method: "POST",
+        path: `${docsPath(collection)}/import`,
+        query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
+        body: joinLines(lines),
+        contentType: "text/plain",
+        signal: o.signal,
+        timeoutMs: o.timeoutMs,
+      });
+      return parseImportResults(r.body, lines.length, (i) => ids[i] ?? "");
     },
 
     async exportDocuments(collection, o = {}) {

@@ -15,7 +15,7 @@ export interface RequestSpec {
   /** Path with its segments already encoded, e.g. `/collections/${enc(name)}`. */
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
-  body?: string;
+  body?: string | Buffer;
   /** Default application/json when there is a body. */
   contentType?: string;
   signal?: AbortSignal;
