@@ -165,7 +165,7 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
         method: "POST",
         path: `${docsPath(collection)}/import`,
         query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
-        body,
+        body: Buffer.from(body, "utf8"), // node:http path (see http.ts)
         contentType: "text/plain",
         signal: o.signal,
         timeoutMs: o.timeoutMs,
