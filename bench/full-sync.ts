@@ -2,11 +2,13 @@
  * Full-sync benchmark (issue 6 point 7).
  *
  *   npx tsx bench/full-sync.ts [rows] [--window N] [--indexed-rows N] [--in-flight N]
- *                              [--alternate K]
+ *                              [--alternate K] [--quick] [--js]
  *
  * --in-flight N: the engine's maxWindowsInFlight (default: the engine's, 2).
- * --alternate K: first runs "null sink, saga off" K times with 1 and with 2
- *   windows in flight, alternating (before/after of the pipelining on one machine).
+ * --alternate K: first runs "null sink, saga off" K times with documents built
+ *   in JS and rendered by Postgres, alternating (A/B on one machine).
+ * --js: the main scenarios use the JS document path (renderDocumentsInSql off).
+ * --quick: only the null-sink scenarios (no indexing emulator).
  *
  * Measures in ONE run, on one machine:
  *   1. baseline: `COPY (SELECT row_to_json(t) FROM t) TO STDOUT` of the table (rows/s);
@@ -47,6 +49,8 @@ interface ChildConfig {
   saga: boolean;
   windowSize: number;
   maxWindowsInFlight?: number;
+  /** false: documents built in JS (engine renderDocumentsInSql). */
+  sqlDocuments: boolean;
 }
 
 interface ChildReport {
@@ -82,6 +86,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     sagaBackupEnabled: cfg.saga,
     leaseTtlMs: 60_000,
     windowSize: cfg.windowSize,
+    renderDocumentsInSql: cfg.sqlDocuments,
     ...(cfg.maxWindowsInFlight ? { maxWindowsInFlight: cfg.maxWindowsInFlight } : {}),
   });
   const t0 = performance.now();
@@ -271,6 +276,7 @@ async function main(): Promise<void> {
       n: number,
       existingJob?: string,
       inFlight = arg("--in-flight"),
+      sqlDocuments = !process.argv.includes("--js"),
     ) => {
       // existingJob: run that job again (its collection holds the first run's docs)
       const jobId =
@@ -285,11 +291,12 @@ async function main(): Promise<void> {
         jobId,
         saga,
         windowSize,
+        sqlDocuments,
         ...(inFlight ? { maxWindowsInFlight: inFlight } : {}),
       });
       if (report.result.status !== "succeeded") throw new Error(`${name}: ${report.result.error}`);
       const rate = (n / report.elapsedMs) * 1000;
-      (name.includes("in flight") ? alt : results).push({ name, rows: n, rate, report });
+      (name.includes(" #") ? alt : results).push({ name, rows: n, rate, report });
       const emu = process.cpuUsage(emu0);
       const c = report.result.counters;
       log(`  imported ${fmt(c.imported)}, unchanged ${fmt(c.unchanged)}, failed ${fmt(c.failed)}`);
@@ -300,51 +307,55 @@ async function main(): Promise<void> {
     };
     const alternate = arg("--alternate") ?? 0;
     for (let k = 0; k < alternate; k++) {
-      for (const inFlight of [1, 2]) {
-        const name = `null sink, saga off, ${inFlight} in flight #${k + 1}`;
-        await scenario(name, nullSink.url, false, "items", rows, undefined, inFlight);
+      for (const sql of [false, true]) {
+        const name = `null sink, saga off, ${sql ? "SQL-rendered" : "JS"} documents #${k + 1}`;
+        await scenario(name, nullSink.url, false, "items", rows, undefined, undefined, sql);
       }
     }
     await scenario("null sink, saga off", nullSink.url, false, "items", rows);
     await scenario("null sink, saga on", nullSink.url, true, "items", rows);
-    await source.query(
-      `create table items_indexed as select * from items where id <= $1;
+    const quick = process.argv.includes("--quick");
+    let ceiling = Number.NaN;
+    if (!quick) {
+      await source.query(
+        `create table items_indexed as select * from items where id <= $1;
        alter table items_indexed add primary key (id); analyze items_indexed`.replace(
-        "$1",
-        String(indexedRows),
-      ),
-    );
-    const ceiling = await importCeiling(indexing.url, source, "items", indexedRows);
-    log(`indexing emulator ceiling: ${fmt(ceiling)} docs/s`);
-    const indexedJob = await scenario(
-      "indexing emulator, saga off",
-      indexing.url,
-      false,
-      "items_indexed",
-      indexedRows,
-    );
-    await scenario(
-      "indexing emulator, saga on, first sync",
-      indexing.url,
-      true,
-      "items_indexed",
-      indexedRows,
-    );
-    // the first job again: every document exists and is unchanged
-    await scenario(
-      "indexing emulator, saga on (2nd run: all unchanged)",
-      indexing.url,
-      true,
-      "items_indexed",
-      indexedRows,
-      indexedJob,
-    );
+          "$1",
+          String(indexedRows),
+        ),
+      );
+      ceiling = await importCeiling(indexing.url, source, "items", indexedRows);
+      log(`indexing emulator ceiling: ${fmt(ceiling)} docs/s`);
+      const indexedJob = await scenario(
+        "indexing emulator, saga off",
+        indexing.url,
+        false,
+        "items_indexed",
+        indexedRows,
+      );
+      await scenario(
+        "indexing emulator, saga on, first sync",
+        indexing.url,
+        true,
+        "items_indexed",
+        indexedRows,
+      );
+      // the first job again: every document exists and is unchanged
+      await scenario(
+        "indexing emulator, saga on (2nd run: all unchanged)",
+        indexing.url,
+        true,
+        "items_indexed",
+        indexedRows,
+        indexedJob,
+      );
+    }
 
     const off = results[0]!;
     const on = results[1]!;
     const lines = [
       `Full sync benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GB RAM, Node ${process.version}`,
-      `${fmt(rows)} rows, avg row_to_json ${avgBytes} bytes, window ${windowSize}`,
+      `${fmt(rows)} rows, avg row_to_json ${avgBytes} bytes, window ${windowSize}, documents ${process.argv.includes("--js") ? "built in JS" : "rendered by Postgres where possible"}`,
       "",
       "| Measure | Rows | Rate (rows/s) | vs COPY | Peak RSS (MB) |",
       "|---|---|---|---|---|",

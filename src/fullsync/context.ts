@@ -39,6 +39,8 @@ export interface RunContext {
    * orphan sweep has nothing to find.
    */
   collectionEmptyAtStart: boolean;
+  /** Postgres may render documents for windows that need no comparison (window.ts). */
+  renderDocuments: boolean;
   /**
    * The run's saga created-range marker (saga.ts): manifest seqs below it did
    * not exist before the run, so they need no per-document backup; 0 = none.

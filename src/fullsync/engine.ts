@@ -61,6 +61,12 @@ export interface FullSyncEngineOptions {
    * onWindowCommitted hook injects a fault "for the next window" pin 1.
    */
   maxWindowsInFlight?: number;
+  /**
+   * Let Postgres render the documents of first-sync windows when the mapper
+   * has a proven SQL rendering (catalog/sql-document.ts). Default true; false
+   * forces the JS path (bench A/B).
+   */
+  renderDocumentsInSql?: boolean;
   /** Test hook: called after each window's checkpoint committed (awaited). */
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
   /** Test hook: called after each rollback batch committed (awaited). */
@@ -168,6 +174,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       reader: NO_READER, // replaced once the table is described
       sagaEnabled: opts.sagaBackupEnabled,
       collectionEmptyAtStart: false,
+      renderDocuments: opts.renderDocumentsInSql ?? true,
       sagaCreatedUpto: 0,
       sagaMarkerMode: false,
       counters,

@@ -69,7 +69,12 @@ export async function prepareWindow(
   // pre-image to compare (empty collection at start), no CDC bracket (the
   // stream writes Document objects), and a backend that imports raw lines.
   // Otherwise (or when the mapper/server does not qualify) the JS path.
-  if (ctx.collectionEmptyAtStart && !bracket && ctx.backend.importJsonLines) {
+  if (
+    ctx.renderDocuments &&
+    ctx.collectionEmptyAtStart &&
+    !bracket &&
+    ctx.backend.importJsonLines
+  ) {
     const r = await ctx.reader.readOrderedRendered(ids);
     if (r) {
       const rendered = { ids: r.ids, lines: r.lines };
