@@ -113,30 +113,55 @@ export class Applier {
     return this.#pipeline.oldestCommitMs ?? this.#oldestUnapplied;
   }
 
-  async handle(ev: ChangeEvent, signal: AbortSignal): Promise<void> {
+  /**
+   * One event, in stream order. Returns a promise only when the event has to wait (a flush
+   * with the pipeline full, a truncate, DDL, a watermark, a heartbeat): a row change or a
+   * begin/commit is usually handled synchronously (no promise per change). The caller must
+   * not pass the next event before a returned promise settled.
+   */
+  handle(ev: ChangeEvent, signal: AbortSignal): Promise<void> | undefined {
     switch (ev.kind) {
       case "begin":
         this.#inTxn = true;
         this.#txnCommitTime = ev.commitTimeMs;
         this.#oldestUnapplied ??= ev.commitTimeMs;
-        return;
+        this.#limit = this.#batchLimit();
+        return undefined;
       case "commit":
         this.#inTxn = false;
         this.#received = ev.endLsn;
         this.#receivedTime = ev.commitTimeMs;
         this.#committedSinceCheckpoint = true;
         this.#oldestUnapplied ??= ev.commitTimeMs;
-        if (this.#pending >= this.#batchLimit()) await this.flush(signal, { wait: false });
-        return;
-      case "relation":
-        await this.#opts.onRelation?.(ev.relation);
-        return;
+        this.#limit = this.#batchLimit();
+        return this.#pending >= this.#limit ? this.flush(signal, { wait: false }) : undefined;
       case "insert":
       case "update":
       case "delete":
         this.#row(ev);
         // a big transaction is written in chunks; its LSN is acknowledged only at commit
-        if (this.#pending >= this.#batchLimit()) await this.flush(signal, { wait: false });
+        return this.#full() ? this.flush(signal, { wait: false }) : undefined;
+      default:
+        return this.#handleOther(ev, signal);
+    }
+  }
+
+  /**
+   * Batch size in force: #batchLimit() as of the last begin/commit, re-read when the batch
+   * reaches it (so a long transaction still switches to catch-up batches), not per row.
+   */
+  #limit = 0;
+
+  #full(): boolean {
+    if (this.#pending < this.#limit) return false;
+    this.#limit = this.#batchLimit();
+    return this.#pending >= this.#limit;
+  }
+
+  async #handleOther(ev: ChangeEvent, signal: AbortSignal): Promise<void> {
+    switch (ev.kind) {
+      case "relation":
+        await this.#opts.onRelation?.(ev.relation);
         return;
       case "truncate":
         // a write in flight may hold docs of this table: it must land before the truncate
@@ -189,27 +214,35 @@ export class Applier {
     }
     if (!targets) return;
     for (const t of targets) {
-      const r = rowOps(t, ev);
-      if ("failure" in r) {
+      this.#emitTo = t.jobId;
+      const failure = rowOps(t, ev, this.#emit);
+      if (failure) {
         // A row that cannot become a document (NULL id, ...) is a dead letter
         // like a rejected doc; the stream goes on.
-        this.#rowFailures.push(r.failure);
+        this.#rowFailures.push(failure);
         this.#opts.log.error(
-          { jobId: t.jobId, err: r.failure.error },
+          { jobId: t.jobId, err: failure.error },
           "row change cannot be applied",
         );
-        continue;
-      }
-      for (const op of r.ops) {
-        this.#opts.watermarks.observe(t.jobId, op.id);
-        const b = this.#batches.get(t.jobId) ?? new JobBatch();
-        this.#batches.set(t.jobId, b);
-        const before = b.size;
-        b.add(op);
-        this.#pending += b.size - before;
       }
     }
   }
+
+  /** Job whose batch #emit feeds (set by #row before each rowOps call). */
+  #emitTo = "";
+  /** Receives rowOps' ops (one bound function: no closure per change). */
+  readonly #emit = (op: PendingOp): void => {
+    const jobId = this.#emitTo;
+    this.#opts.watermarks.observe(jobId, op.id);
+    let b = this.#batches.get(jobId);
+    if (!b) {
+      b = new JobBatch();
+      this.#batches.set(jobId, b);
+    }
+    const before = b.size;
+    b.add(op);
+    this.#pending += b.size - before;
+  };
 
   async #watermark(content: string, signal: AbortSignal): Promise<void> {
     const due = this.#opts.watermarks.due(content);

@@ -1,8 +1,13 @@
+import { parseJson, serializeDocument } from "../catalog/json.js";
 import type { Document } from "../typesense/types.js";
 
 /**
  * One pending write for one document id:
- * - upsert:  the whole document (insert, update with every value known);
+ * - upsert:  the whole document (insert, update with every value known), as
+ *            an object or already serialized (`line`, the JSONL of
+ *            serializeDocument: what the stream's row changes carry, so the
+ *            batch holds one flat string per document instead of an object
+ *            graph, and nothing is serialized twice);
  * - partial: only the known fields (an update whose unchanged TOAST values the
  *            server did not send), NULLs explicit; written with action
  *            "update", and re-read from the source when the doc is missing;
@@ -10,8 +15,21 @@ import type { Document } from "../typesense/types.js";
  */
 export type PendingOp =
   | { kind: "upsert"; id: string; doc: Document }
+  | { kind: "upsert"; id: string; line: string }
   | { kind: "partial"; id: string; doc: Document }
   | { kind: "delete"; id: string };
+
+export type UpsertOp = Extract<PendingOp, { kind: "upsert" }>;
+
+/** The document of an upsert (parsed back from its line: dead letters, coalescing). */
+export function upsertDoc(op: UpsertOp): Document {
+  return "line" in op ? (parseJson(op.line) as Document) : op.doc;
+}
+
+/** The JSONL line of an upsert. */
+export function upsertLine(op: UpsertOp): string {
+  return "line" in op ? op.line : serializeDocument(op.doc);
+}
 
 /**
  * Folds `next` into the op already pending for the same id, so that writing
@@ -31,7 +49,7 @@ export type PendingOp =
 export function coalesce(prev: PendingOp | undefined, next: PendingOp): PendingOp {
   if (!prev || next.kind !== "partial") return next;
   if (prev.kind === "upsert") {
-    const doc: Document = { ...prev.doc };
+    const doc: Document = { ...upsertDoc(prev) };
     for (const [k, v] of Object.entries(next.doc)) {
       // a full document leaves NULL fields out; a partial sends them as null
       if (v === null) delete doc[k];
@@ -60,7 +78,9 @@ export class JobBatch {
   }
 
   add(op: PendingOp): void {
-    this.#ops.set(op.id, coalesce(this.#ops.get(op.id), op));
+    // only a partial folds into what is pending; anything else replaces it (same entry, so the
+    // id keeps its first-seen position)
+    this.#ops.set(op.id, op.kind === "partial" ? coalesce(this.#ops.get(op.id), op) : op);
   }
 
   /** Removes and returns everything pending. */

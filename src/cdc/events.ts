@@ -73,7 +73,7 @@ export interface UpdateEvent {
   old: TextTuple | null;
   new: TextTuple;
   /** Columns of `new` left undefined because their TOAST value did not change. */
-  unchangedToast: string[];
+  unchangedToast: readonly string[];
 }
 
 export interface DeleteEvent {

@@ -101,8 +101,14 @@ function tuple(t: Record<string, unknown> | null, plain?: boolean): TextTuple | 
   return out;
 }
 
-function unchangedColumns(rel: RelationInfo, t: TextTuple): string[] {
-  return rel.columns.filter((c) => t[c] === undefined);
+const NONE: readonly string[] = Object.freeze([]);
+
+/** Columns the update did not send (unchanged TOAST); a shared empty list in the usual case. */
+function unchangedColumns(rel: RelationInfo, t: TextTuple): readonly string[] {
+  for (const c of rel.columns) {
+    if (t[c] === undefined) return rel.columns.filter((x) => t[x] === undefined);
+  }
+  return NONE;
 }
 
 /** µs since the Unix epoch (bigint, as the library returns it) -> ms. */

@@ -119,9 +119,24 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
       // server is, not what we have made durable (rule 6 of the recipe).
       if (shouldRespond) sendStatus();
     });
-    service.on("data", async (wire: string, msg: unknown) => {
-      if (failure || ctl.signal.aborted) return;
+    const handled = () => {
+      busy--;
+      lastHeard = now();
+      if (busy === 0 && idleWaiters.length > 0) {
+        const ws = idleWaiters;
+        idleWaiters = [];
+        for (const w of ws) w();
+      }
+    };
+    const failWith = (e: unknown) => fail(e instanceof Error ? e : new Error(String(e)));
+    // Not an async function: most events are handled synchronously and return no promise
+    // (the library awaits whatever we return before it reads the next message, flow control).
+    // Never let the library see a rejection or a throw: with flow control it would log it and
+    // go on with the NEXT message, skipping this one; every failure goes to fail() instead.
+    service.on("data", (wire: string, msg: unknown): Promise<void> | undefined => {
+      if (failure || ctl.signal.aborted) return undefined;
       busy++;
+      let pending: Promise<void> | undefined;
       try {
         if (isParseFailure(msg)) {
           throw new DecodeError(`cannot decode a replication message: ${msg.error.message}`, true, {
@@ -132,20 +147,18 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
         const ev = decoder
           ? decoder.decode(msg as Wal2JsonV2Record, wireLsn)
           : decodePgoutput(msg as Pgoutput.Message, wireLsn);
-        if (ev) await opts.handler.onEvent(ev, ctl.signal);
+        if (ev) pending = opts.handler.onEvent(ev, ctl.signal);
       } catch (e) {
-        // Never let the library see a rejection: with flow control it would
-        // log it and go on with the NEXT message, skipping this one.
-        fail(e instanceof Error ? e : new Error(String(e)));
-      } finally {
-        busy--;
-        lastHeard = now();
-        if (busy === 0 && idleWaiters.length > 0) {
-          const ws = idleWaiters;
-          idleWaiters = [];
-          for (const w of ws) w();
-        }
+        failWith(e);
       }
+      if (pending === undefined) {
+        handled();
+        return undefined;
+      }
+      return pending.then(handled, (e: unknown) => {
+        failWith(e);
+        handled();
+      });
     });
 
     const timer = setInterval(

@@ -1,3 +1,4 @@
+import { serializeDocument } from "../catalog/json.js";
 import type { PendingOp } from "./batch.js";
 import type { RowEvent, TextTuple } from "./events.js";
 import type { JobTarget, Rejection } from "./writer.js";
@@ -13,18 +14,22 @@ import type { JobTarget, Rejection } from "./writer.js";
  *
  * The old id comes from `key` (DEFAULT/INDEX identity: only when the key
  * changed) or `old` (FULL identity); setup makes sure one of them carries the
- * id column. A row that cannot become a document is returned as a failure.
+ * id column. The ops go to `emit` in order (no array per change); a row that
+ * cannot become a document emits nothing and is returned as a failure.
+ * A full document is serialized here, once: the batch holds its JSONL line.
  */
 export function rowOps(
   t: JobTarget & { idColumn: string },
   ev: RowEvent,
-): { ops: PendingOp[] } | { failure: Rejection } {
+  emit: (op: PendingOp) => void,
+): Rejection | undefined {
   const idCol = t.idColumn;
   try {
     if (ev.kind === "delete") {
       const id = idOf(ev.key, idCol) ?? idOf(ev.old, idCol);
       if (id === undefined) throw new Error("the delete carries no document id");
-      return { ops: [{ kind: "delete", id }] };
+      emit({ kind: "delete", id });
+      return undefined;
     }
     const row = ev.new;
     let partial = false;
@@ -39,30 +44,31 @@ export function rowOps(
     if (newId === undefined) throw new Error("the row carries no document id");
     // (a copy only when the id must come from the old key: no spread per row)
     const source = row[idCol] === newId ? row : { ...row, [idCol]: newId };
-    const doc = t.mapper.rowToDocument(source, { explicitNulls: partial });
+    const doc = t.mapper.rowToDocument(source, partial ? EXPLICIT_NULLS : undefined);
     const op: PendingOp = partial
       ? { kind: "partial", id: doc.id, doc }
-      : { kind: "upsert", id: doc.id, doc };
-    // the document id changed (primary key update): the old doc must go
-    if (oldId !== undefined && oldId !== newId) return { ops: [{ kind: "delete", id: oldId }, op] };
-    return { ops: [op] };
+      : { kind: "upsert", id: doc.id, line: serializeDocument(doc) };
+    // the document id changed (primary key update): the old doc must go first
+    if (oldId !== undefined && oldId !== newId) emit({ kind: "delete", id: oldId });
+    emit(op);
+    return undefined;
   } catch (e) {
     const id =
       idOf(ev.kind === "delete" ? ev.key : ev.new, idCol) ??
       idOf(ev.kind === "insert" ? null : ev.old, idCol) ??
       "";
     return {
-      failure: {
-        jobId: t.jobId,
-        docId: id,
-        operation: ev.kind === "delete" ? "delete" : "upsert",
-        payload: null,
-        code: null,
-        error: e instanceof Error ? e.message : String(e),
-      },
+      jobId: t.jobId,
+      docId: id,
+      operation: ev.kind === "delete" ? "delete" : "upsert",
+      payload: null,
+      code: null,
+      error: e instanceof Error ? e.message : String(e),
     };
   }
 }
+
+const EXPLICIT_NULLS = { explicitNulls: true } as const;
 
 function idOf(tuple: TextTuple | null, idColumn: string): string | undefined {
   return tuple?.[idColumn] ?? undefined;

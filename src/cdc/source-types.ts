@@ -16,8 +16,13 @@ export interface ReplicationHandler {
    * its BEGIN.
    */
   onConnect(startLsn: Lsn): Promise<void> | void;
-  /** One event. `signal` aborts when this connection failed or the source stops. */
-  onEvent(event: ChangeEvent, signal: AbortSignal): Promise<void>;
+  /**
+   * One event. `signal` aborts when this connection failed or the source stops. Returns a
+   * promise only when the event needs to wait (a flush, DDL...): most row changes are
+   * handled synchronously, without a promise per change. A synchronous throw is a failure
+   * like a rejection.
+   */
+  onEvent(event: ChangeEvent, signal: AbortSignal): Promise<void> | undefined;
   /** Called on a clean stop while the connection is still open (final flush + acknowledge). */
   onStop?(): Promise<void>;
 }

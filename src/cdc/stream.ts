@@ -121,14 +121,29 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
     const stop = () => inner.abort();
     signal.addEventListener("abort", stop, { once: true });
 
-    // Every applier call runs under this lock: events, timer flushes, the final flush.
+    // Every applier call runs under this lock: events, timer flushes, the final flush, one at a
+    // time in call order. When nothing holds it, a call runs at once (synchronously: no promise
+    // per row change); a call that returns a promise holds it until that settles.
     let tail: Promise<unknown> = Promise.resolve();
+    let held = 0;
+    const release = () => {
+      held--;
+    };
     const locked = <T>(fn: () => Promise<T> | T): Promise<T> => {
       const p = tail.then(fn);
-      tail = p.catch(() => {});
+      held++;
+      tail = p.then(release, release);
       return p;
     };
-    let lastMessageAt: Date | null = null;
+    const lockedNow = (fn: () => Promise<void> | undefined): Promise<void> | undefined => {
+      if (held > 0) return locked(fn);
+      const r = fn(); // a synchronous throw reaches the source's handler, which fails the connection
+      if (r === undefined) return undefined;
+      held++;
+      tail = r.then(release, release);
+      return r;
+    };
+    let lastMessageMs: number | null = null;
     let unavailable: Error | null = null;
     let source: ReplicationSource | null = null;
     const applier = new Applier({
@@ -198,8 +213,8 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       handler: {
         onConnect: (lsn) => locked(() => applier.reset(lsn)),
         onEvent: (ev, sig) => {
-          lastMessageAt = new Date(now());
-          return locked(() => applier.handle(ev, sig));
+          lastMessageMs = now();
+          return lockedNow(() => applier.handle(ev, sig));
         },
         onStop: () => locked(() => applier.flush(AbortSignal.timeout(5000))),
       },
@@ -247,7 +262,7 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
         // while something waits (Typesense down), lag is the age of the oldest unapplied commit
         ...(oldest !== null && Number.isFinite(oldest) ? { lagMs: now() - oldest } : {}),
         retainedWalBytes: await retainedWalBytes(opts.source, name),
-        lastMessageAt,
+        lastMessageAt: lastMessageMs === null ? null : new Date(lastMessageMs),
         leaderInstance: opts.instanceId ?? null,
       });
     });

@@ -235,9 +235,11 @@ export function createWatermarkRegistry(): WatermarkRegistry {
     },
 
     observe(jobId, docId) {
-      for (const watch of watches.get(jobId) ?? []) watch.ids.add(docId);
+      // (called for every change the stream applies: no allocation when nothing watches)
+      const ws = watches.get(jobId);
+      if (ws) for (const watch of ws) watch.ids.add(docId);
       const set = byJob.get(jobId);
-      if (!set) return;
+      if (!set || set.size === 0) return;
       for (const w of set) {
         if (w.pending.delete(docId)) w.superseded.add(docId);
       }

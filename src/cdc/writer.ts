@@ -1,10 +1,11 @@
 import type { DocumentMapper } from "../catalog/index.js";
+import { parseJson, serializeDocument } from "../catalog/json.js";
 import type { WindowReader } from "../fullsync/window-reader.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { ImportLineResult } from "../typesense/index.js";
 import type { CollectionSchema, Document } from "../typesense/types.js";
-import type { PendingOp } from "./batch.js";
+import { type PendingOp, upsertLine } from "./batch.js";
 import { errorMessage } from "./errors.js";
 
 /**
@@ -12,9 +13,10 @@ import { errorMessage } from "./errors.js";
  * (and so of typesense/'s backend), plus an optional fast truncate.
  */
 export interface CdcBackend {
+  /** `docs` as objects or as JSONL lines (one compact JSON object each, no newline). */
   importDocuments(
     collection: string,
-    docs: readonly Document[],
+    docs: readonly Document[] | readonly string[],
     options: { action: "upsert" | "emplace" | "create" | "update" },
   ): Promise<ImportLineResult[]>;
   /** Deletes by id; a missing id is not an error. */
@@ -140,40 +142,48 @@ export async function writeOps(
     );
     written.push(...deletes);
   }
-  const upserts: Document[] = [];
-  const partials: Document[] = [];
+  // Every import body is JSONL lines: row changes arrive serialized (rowOps), anything else
+  // is serialized here, once. `payload` gives a rejected line's document back (dead letters).
+  const upserts: Lines = { lines: [], ids: [] };
+  const partials: Lines = { lines: [], ids: [] };
   for (const o of ops) {
-    if (o.kind === "upsert") upserts.push(o.doc);
-    else if (o.kind === "partial") partials.push(o.doc);
+    if (o.kind === "upsert") {
+      upserts.lines.push(upsertLine(o));
+      upserts.ids.push(o.id);
+    } else if (o.kind === "partial") {
+      partials.lines.push(serializeDocument(o.doc));
+      partials.ids.push(o.id);
+    }
   }
-  const importAll = async (docs: Document[], action: "upsert" | "update") => {
-    if (docs.length === 0) return [] as ImportLineResult[];
+  const importAll = async (docs: Lines, action: "upsert" | "update") => {
+    if (docs.lines.length === 0) return [] as ImportLineResult[];
     const r = await untilDone(
       opts,
-      `${action} ${docs.length} into ${collection}`,
-      () => backend.importDocuments(collection, docs, { action }),
+      `${action} ${docs.lines.length} into ${collection}`,
+      () => backend.importDocuments(collection, docs.lines, { action }),
       signal,
       createIfMissing,
     );
     return r ?? [];
   };
-  const sort = (docs: Document[], results: ImportLineResult[], action: "upsert" | "update") => {
+  const sort = (docs: Lines, results: ImportLineResult[], action: "upsert" | "update") => {
     const missing: string[] = [];
-    docs.forEach((doc, i) => {
+    for (let i = 0; i < docs.ids.length; i++) {
+      const id = docs.ids[i]!;
       const r = results[i];
-      if (r?.ok) written.push(doc.id);
-      else if (action === "update" && r?.code === 404) missing.push(doc.id);
+      if (r?.ok) written.push(id);
+      else if (action === "update" && r?.code === 404) missing.push(id);
       else {
         rejected.push({
           jobId,
-          docId: doc.id,
+          docId: id,
           operation: action,
-          payload: doc,
+          payload: parseJson(docs.lines[i]!) as Document,
           code: r?.code ?? null,
           error: r?.error ?? "no result line for this document",
         });
       }
-    });
+    }
     return missing;
   };
   sort(upserts, await importAll(upserts, "upsert"), "upsert");
@@ -183,10 +193,20 @@ export async function writeOps(
     // partial update cannot complete it, so read the whole row again. A row
     // that is gone now was deleted later; its delete is still to come.
     const read = await target.reader.read(missing);
-    const docs = [...read.documents.values()];
+    const docs: Lines = { lines: [], ids: [] };
+    for (const d of read.documents.values()) {
+      docs.lines.push(serializeDocument(d));
+      docs.ids.push(d.id);
+    }
     sort(docs, await importAll(docs, "upsert"), "upsert");
   }
   return { written, rejected };
+}
+
+/** JSONL lines and their document ids, index by index. */
+interface Lines {
+  lines: string[];
+  ids: string[];
 }
 
 /** Empties a collection: the backend's truncate, else delete every exported id. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { coalesce, JobBatch } from "../../src/cdc/batch.js";
+import { coalesce, JobBatch, type UpsertOp, upsertLine } from "../../src/cdc/batch.js";
 import { streamObjectName } from "../../src/cdc/jobs.js";
 import { formatLsn, parseLsn } from "../../src/cdc/lsn.js";
 
@@ -21,6 +21,24 @@ describe("coalescing per document id", () => {
     expect(coalesce(p, { kind: "delete", id: "1" })).toEqual({ kind: "delete", id: "1" });
     const up = { kind: "upsert" as const, id: "1", doc: { id: "1", z: 1 } };
     expect(coalesce({ kind: "delete", id: "1" }, up)).toBe(up);
+  });
+
+  it("folds a partial into a serialized upsert (the stream's usual op), int64 exact", () => {
+    const r = coalesce(
+      { kind: "upsert", id: "1", line: '{"id":"1","a":"x","big":9223372036854775807,"b":2}' },
+      { kind: "partial", id: "1", doc: { id: "1", a: "y", b: null } },
+    );
+    expect(r).toEqual({
+      kind: "upsert",
+      id: "1",
+      doc: { id: "1", a: "y", big: 9223372036854775807n },
+    });
+    expect(upsertLine(r as UpsertOp)).toBe('{"id":"1","a":"y","big":9223372036854775807}');
+    // a later full write replaces the pending op, serialized or not
+    const b = new JobBatch();
+    b.add({ kind: "partial", id: "1", doc: { id: "1", a: "x" } });
+    b.add({ kind: "upsert", id: "1", line: '{"id":"1","a":"z"}' });
+    expect(b.take()).toEqual([{ kind: "upsert", id: "1", line: '{"id":"1","a":"z"}' }]);
   });
 
   it("keeps one op per id in first-seen order", () => {

@@ -1,6 +1,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentMapper, describeTable, serializeDocument } from "../../src/catalog/index.js";
+import {
+  createDocumentMapper,
+  describeTable,
+  parseJson,
+  serializeDocument,
+} from "../../src/catalog/index.js";
 import type { CdcBackend } from "../../src/cdc/writer.js";
 import { createWindowReader } from "../../src/fullsync/window-reader.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
@@ -41,7 +46,11 @@ function recording(inner: TypesenseBackend, log: Log): TypesenseBackend {
   };
   const over: CdcBackend = {
     async importDocuments(collection, docs, options) {
-      for (const d of docs) add(String(d.id), `${options.action} ${serializeDocument(d)}`);
+      for (const d of docs) {
+        // the CDC writer sends JSONL lines (serialized once, when the change was decoded)
+        const line = typeof d === "string" ? d : serializeDocument(d);
+        add(String((parseJson(line) as { id: unknown }).id), `${options.action} ${line}`);
+      }
       return inner.importDocuments(collection, docs, options);
     },
     async deleteDocuments(collection, ids) {
