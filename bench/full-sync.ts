@@ -23,6 +23,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
@@ -51,6 +52,8 @@ interface ChildConfig {
   maxWindowsInFlight?: number;
   /** false: documents built in JS (engine renderDocumentsInSql). */
   sqlDocuments: boolean;
+  /** The Postgres server's postmaster (its CPU is sampled at the first checkpoint). */
+  postmasterPid: number;
 }
 
 interface ChildReport {
@@ -60,6 +63,8 @@ interface ChildReport {
   maxRssMb: number;
   /** CPU time of the sidecar process (user + system) during the run, ms. */
   cpuMs: number;
+  /** Until the first window's checkpoint (manifest build + one window): wall, sidecar and Postgres CPU, ms. */
+  firstWindow: { wallMs: number; cpuMs: number; pgCpuMs: number };
 }
 
 // ---------------------------------------------------------------- child: one engine run
@@ -70,6 +75,10 @@ async function child(cfg: ChildConfig): Promise<void> {
   }, 50);
   const control = new pg.Pool({ connectionString: cfg.controlUrl, max: 4 });
   const source = new pg.Pool({ connectionString: cfg.sourceUrl, max: 4 });
+  const firstWindow = { wallMs: 0, cpuMs: 0, pgCpuMs: 0 };
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  let pg0 = 0;
   const backend = createTypesenseBackend({
     nodes: [cfg.typesenseUrl],
     apiKey: API_KEY,
@@ -87,10 +96,18 @@ async function child(cfg: ChildConfig): Promise<void> {
     leaseTtlMs: 60_000,
     windowSize: cfg.windowSize,
     renderDocumentsInSql: cfg.sqlDocuments,
+    onWindowCommitted: () => {
+      if (firstWindow.wallMs > 0) return;
+      const c = process.cpuUsage(cpu0);
+      firstWindow.wallMs = performance.now() - t0;
+      firstWindow.cpuMs = (c.user + c.system) / 1000;
+      firstWindow.pgCpuMs = postgresCpuMs(cfg.postmasterPid) - pg0;
+    },
     ...(cfg.maxWindowsInFlight ? { maxWindowsInFlight: cfg.maxWindowsInFlight } : {}),
   });
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
+  t0 = performance.now();
+  cpu0 = process.cpuUsage();
+  pg0 = postgresCpuMs(cfg.postmasterPid);
   const result = await engine.runJob(cfg.jobId, { trigger: "cli" });
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -102,6 +119,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     peakRssMb: peak / 2 ** 20,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    firstWindow,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await backend.close();
@@ -233,6 +251,35 @@ async function importCeiling(url: string, source: pg.Pool, table: string, rows: 
   return (lines.length / ms) * 1000;
 }
 
+/**
+ * CPU (ms) used so far by one Postgres server: its postmaster and the
+ * postmaster's children, including children it already reaped
+ * (cutime/cstime): the server's share of a scenario, by difference. Linux
+ * /proc, 100 ticks/s.
+ */
+function postgresCpuMs(postmaster: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // after the comm: state ppid ... utime(11) stime(12) cutime(13) cstime(14)
+      if (Number(pid) !== postmaster && Number(f[1]) !== postmaster) continue;
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  return ticks * 10;
+}
+
+async function postmasterPid(pool: pg.Pool): Promise<number> {
+  const r = await pool.query<{ pid: number }>("select pg_backend_pid() as pid");
+  const stat = readFileSync(`/proc/${r.rows[0]!.pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function main(): Promise<void> {
@@ -258,9 +305,12 @@ async function main(): Promise<void> {
     for (const p of [control, source]) p.on("error", () => {});
     await migrate({ pool: control, dir: SQL_DIR, log: createLogger({ level: "silent" }) });
     log(`filling ${fmt(rows)} rows ...`);
+    const pmPid = await postmasterPid(source);
     const avgBytes = await fillTable(source, "items", rows);
     await copyBaseline(source, "items"); // warm the cache
+    const pgCopy0 = postgresCpuMs(pmPid);
     const copyMs = await copyBaseline(source, "items");
+    log(`baseline Postgres CPU ${fmt(postgresCpuMs(pmPid) - pgCopy0)} ms`);
     const copyRate = (rows / copyMs) * 1000;
     log(`baseline COPY row_to_json: ${fmt(copyRate)} rows/s`);
 
@@ -284,6 +334,7 @@ async function main(): Promise<void> {
         (await insertJob(control, table, `${table}_${name.replace(/\W+/g, "_")}`, url));
       log(`running: ${name} ...`);
       const emu0 = process.cpuUsage();
+      const pg0 = postgresCpuMs(pmPid);
       const report = await runChild({
         controlUrl,
         sourceUrl,
@@ -292,16 +343,22 @@ async function main(): Promise<void> {
         saga,
         windowSize,
         sqlDocuments,
+        postmasterPid: pmPid,
         ...(inFlight ? { maxWindowsInFlight: inFlight } : {}),
       });
       if (report.result.status !== "succeeded") throw new Error(`${name}: ${report.result.error}`);
       const rate = (n / report.elapsedMs) * 1000;
       (name.includes(" #") ? alt : results).push({ name, rows: n, rate, report });
       const emu = process.cpuUsage(emu0);
+      const pgMs = postgresCpuMs(pmPid) - pg0;
       const c = report.result.counters;
       log(`  imported ${fmt(c.imported)}, unchanged ${fmt(c.unchanged)}, failed ${fmt(c.failed)}`);
       log(
-        `  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB, wall ${fmt(report.elapsedMs)} ms, sidecar CPU ${fmt(report.cpuMs)} ms, emulator CPU ${fmt((emu.user + emu.system) / 1000)} ms`,
+        `  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB, wall ${fmt(report.elapsedMs)} ms, sidecar CPU ${fmt(report.cpuMs)} ms, emulator CPU ${fmt((emu.user + emu.system) / 1000)} ms, Postgres CPU ${fmt(pgMs)} ms (${((pgMs * 1000) / n).toFixed(1)} us/row)`,
+      );
+      const f = report.firstWindow;
+      log(
+        `  until the first checkpoint (manifest + 1 window): wall ${fmt(f.wallMs)} ms, sidecar CPU ${fmt(f.cpuMs)} ms, Postgres CPU ${fmt(f.pgCpuMs)} ms`,
       );
       return jobId;
     };

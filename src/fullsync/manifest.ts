@@ -13,7 +13,8 @@ import { type DocumentMapper, quoteIdent } from "../catalog/index.js";
  * escaping COPY writes is the escaping COPY reads.
  *
  * Safe ordering: the rows and `manifest_complete = true` commit in ONE
- * control-DB transaction. A crash mid-COPY leaves no partial manifest; the
+ * control-DB transaction (which also checks that the run exists: the table
+ * has no foreign key, whose per-row check cost more than the COPY, sql/003). A crash mid-COPY leaves no partial manifest; the
  * resumed run rebuilds it. Windows start only once manifest_complete is true.
  */
 export interface ManifestOptions {
@@ -83,7 +84,9 @@ export async function buildManifest(opts: ManifestOptions): Promise<number> {
         throw e;
       }
       const total = writer.rowCount;
-      await dst.query(
+      // The manifest rows have no foreign key (sql/003): this UPDATE is the
+      // run's existence check, in the same transaction as the rows.
+      const marked = await dst.query(
         `update typesense_sync_runs
             set manifest_complete = true, manifest_total_rows = $2, progress_total_kind = 'exact',
                 source_row_count = $2, next_manifest_seq = 0, manifest_processed_rows = 0,
@@ -91,6 +94,7 @@ export async function buildManifest(opts: ManifestOptions): Promise<number> {
           where id = $1`,
         [opts.runId, total, `manifest of ${total} ids built`],
       );
+      if (marked.rowCount !== 1) throw new Error(`run ${opts.runId} does not exist`);
       await dst.query("commit");
       return total;
     } catch (e) {

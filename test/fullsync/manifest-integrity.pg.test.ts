@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
+import { buildManifest } from "../../src/fullsync/manifest.js";
+import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { insertJob, insertRun } from "./helpers.js";
+
+/*
+ * The manifest rows lost their foreign key to the run (sql/003: its per-row
+ * check cost more than the COPY). What the key guaranteed must still hold:
+ * no manifest rows for a run that does not exist, and deleting a run (also
+ * through its job's cascade) deletes its manifest rows.
+ */
+
+const db = useTestDatabase();
+let source: pg.Pool;
+let dropSource: () => Promise<void>;
+
+beforeAll(async () => {
+  const s = await createDatabase("src");
+  dropSource = s.drop;
+  source = new pg.Pool({ connectionString: s.url, max: 2 });
+  await source.query("create table items (id bigint primary key, name text)");
+  await source.query("insert into items select g, 'n' || g from generate_series(1, 300) g");
+});
+afterAll(async () => {
+  await source.end();
+  await dropSource();
+});
+
+async function mapper() {
+  const table = await describeTable(source, { schema: "public", table: "items" });
+  return createDocumentMapper(table, {
+    documentIdColumn: "id",
+    includedColumns: [],
+    queryableFields: [],
+  });
+}
+
+const manifestRows = async (runId: string) =>
+  (
+    await db.pool.query<{ n: number }>(
+      "select count(*)::int n from typesense_sync_run_manifest_rows where run_id = $1",
+      [runId],
+    )
+  ).rows[0]!.n;
+
+describe("manifest rows without a foreign key", () => {
+  it("refuses to build a manifest for a run that does not exist, leaving no rows", async () => {
+    const runId = randomUUID();
+    await expect(
+      buildManifest({ control: db.pool, source, runId, mapper: await mapper() }),
+    ).rejects.toThrow(/does not exist/);
+    expect(await manifestRows(runId)).toBe(0);
+  });
+
+  it("deleting a run, directly or through its job, deletes its manifest rows", async () => {
+    const m = await mapper();
+    const jobA = await insertJob(db.pool, { collection: "ma", table: "items" });
+    const jobB = await insertJob(db.pool, { collection: "mb", table: "items" });
+    const runA = await insertRun(db.pool, jobA);
+    const runB = await insertRun(db.pool, jobB);
+    // one open run per job: runB finished, runC open
+    await db.pool.query("update typesense_sync_runs set status = 'succeeded' where id = $1", [
+      runB,
+    ]);
+    const runC = await insertRun(db.pool, jobB);
+    for (const runId of [runA, runB, runC]) {
+      expect(await buildManifest({ control: db.pool, source, runId, mapper: m })).toBe(300);
+    }
+    await db.pool.query("delete from typesense_sync_runs where id = $1", [runA]);
+    expect(await manifestRows(runA)).toBe(0);
+    expect(await manifestRows(runB)).toBe(300);
+    await db.pool.query("delete from typesense_sync_jobs where id = $1", [jobB]);
+    expect(await manifestRows(runB)).toBe(0);
+    expect(await manifestRows(runC)).toBe(0);
+  });
+});
