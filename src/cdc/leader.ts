@@ -70,6 +70,9 @@ export async function runWhileLeader(
       const ctl = new AbortController();
       const stop = () => ctl.abort();
       signal.addEventListener("abort", stop, { once: true });
+      // aborted while the lock was being taken: the listener came too late to
+      // see it, and lead() would run on with nothing left to stop it
+      if (signal.aborted) ctl.abort();
       const timer = setInterval(() => {
         if (broken) return ctl.abort();
         c.query("select 1").catch((e: Error) => {

@@ -57,6 +57,8 @@ export interface CdcStreamOptions {
   requestResync?(jobId: string): Promise<void>;
   /** Test hook: after each checkpoint was persisted and acknowledged. */
   onCheckpoint?(c: Checkpoint): void;
+  /** A session (setup or streaming) failed; the stream retries after a delay. */
+  onSessionFailed?(err: unknown): void;
   now?: () => number;
 }
 
@@ -120,6 +122,9 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
     const inner = new AbortController();
     const stop = () => inner.abort();
     signal.addEventListener("abort", stop, { once: true });
+    // An abort during setup fired before this listener existed: without this
+    // check the session would stream on and its stop() would never return.
+    if (signal.aborted) inner.abort();
 
     // Every applier call runs under this lock: events, timer flushes, the final flush, one at a
     // time in call order. When nothing holds it, a call runs at once (synchronously: no promise
@@ -295,6 +300,7 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
           failures = 0;
         } catch (e) {
           if (signal.aborted) break;
+          opts.onSessionFailed?.(e);
           failures++;
           const kind = classifyReplicationError(e, name);
           const retryable = !(e instanceof CdcError) || e.retryable || kind === "slot_lost";

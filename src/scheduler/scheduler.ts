@@ -181,7 +181,11 @@ function listenForRequests(
         c.on("notification", () => onRequest());
         await c.query(`listen ${RUN_REQUESTED_CHANNEL}`);
         failures = 0;
-        const aborted = new Promise<null>((r) => signal.addEventListener("abort", () => r(null)));
+        // checked too: an abort during connect/LISTEN fired before this listener
+        const aborted = new Promise<null>((r) => {
+          if (signal.aborted) r(null);
+          else signal.addEventListener("abort", () => r(null), { once: true });
+        });
         const err = await Promise.race([broken, aborted]);
         if (err) {
           c.release(err);
