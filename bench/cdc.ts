@@ -2,27 +2,31 @@
  * CDC benchmark (issue 7 point 8).
  *
  *   npx tsx bench/cdc.ts [backlog-changes] [--rate N] [--seconds N] [--flush-max-docs N]
+ *     [--embedded] [--emulator-in-process] [--profile-catchup FILE]
  *
  * Measures in ONE run, on one machine:
- *   1. baseline: the server decoding the backlog with pgoutput, read through
- *      pg_logical_slot_peek_binary_changes on a second slot (changes/s). The
- *      issue names pg_recvlogical; embedded Postgres ships no client binaries,
- *      and the SQL function runs the same walsender-side decoder (it does not
- *      pay for the network protocol, which makes the baseline stricter);
- *   2. catch-up: our stream (pgoutput, flow control, per-job batches) applying
- *      the same backlog into the null-sink emulator until the slot is
- *      acknowledged past its end (changes/s; ratio to 1, target >= 0.5x);
+ *   1. baseline: `pg_recvlogical` (Debian's postgresql-client-15) decoding the backlog with
+ *      pgoutput into /dev/null, process start to exit; also the server-side decode alone
+ *      (pg_logical_slot_peek_binary_changes, no network protocol). Without pg_recvlogical
+ *      (embedded Postgres) the peek is the baseline, a stricter one;
+ *   2. catch-up: our stream (pgoutput, flow control, per-job batches) applying the same
+ *      backlog into the null-sink emulator (`typesense-emulator --null-sink` in its own
+ *      process, as Typesense would be) until the slot is acknowledged past its end
+ *      (changes/s; ratio to 1, target >= 0.5x), with this process's CPU per change and the
+ *      time its main thread waited for a core (CPU starvation on a shared machine);
  *   3. steady load: a writer at --rate single-row updates/s for --seconds;
  *      end-to-end lag = Typesense confirmation minus commit time, per flush
  *      (lower bound: its last commit; upper bound: its oldest commit), p50/p99;
- *   4. peak RSS of this process (stream + writer + emulator: an upper bound for
- *      the sidecar alone), sampled every 50 ms (target <= 256 MB).
+ *   4. peak RSS of this process (stream + load writer), sampled every 50 ms
+ *      (target <= 256 MB).
  *
- * Uses BENCH_DATABASE_URL (a superuser URL) when set, else starts embedded Postgres.
+ * Source: BENCH_DATABASE_URL (a superuser URL) when set; else a throwaway Debian
+ * PostgreSQL 15 cluster when .ci/install-postgres-wal2json.sh installed it; else (or with
+ * --embedded) embedded PostgreSQL 18.
  */
 
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,7 +58,7 @@ const load0 = loadavg()
   .join(" ");
 let peakRss = 0;
 const rssTimer = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 50);
 const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 const pct = (xs: number[], p: number) => {
@@ -240,6 +244,7 @@ const stream2 = createCdcStream({
 const ctl2 = new AbortController();
 t0 = performance.now();
 const cpu0 = process.cpuUsage();
+const runDelay0 = runQueueWaitMs();
 // --profile-catchup FILE: a CPU profile of the catch-up only (chrome devtools format)
 const profFile = args.includes("--profile-catchup")
   ? (args[args.indexOf("--profile-catchup") + 1] ?? "catchup.cpuprofile")
@@ -257,6 +262,10 @@ while (parseLsn(await slotRow()) < endLsn) await new Promise((r) => setTimeout(r
 const catchSecs = (performance.now() - t0) / 1000;
 const catchRate = BACKLOG / catchSecs;
 const cpu1 = process.cpuUsage(cpu0);
+const catchRunDelay = runQueueWaitMs() - runDelay0;
+const loadCatch = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ");
 const catchRss = peakRss;
 if (inspector) {
   const { profile } = (await post("Profiler.stop")) as { profile: unknown };
@@ -296,7 +305,8 @@ const lines = [
   `baseline pgoutput decode (peek_binary_changes, ${peek.rows[0]!.n} messages): ${baseRate.toFixed(0)} changes/s (${baseSecs.toFixed(2)} s)`,
   `baseline pg_recvlogical pgoutput -> /dev/null: ${recvRate.toFixed(0)} changes/s (${recvSecs.toFixed(2)} s)`,
   `stream catch-up into null sink: ${catchRate.toFixed(0)} changes/s (${catchSecs.toFixed(2)} s), ratio ${(catchRate / base).toFixed(2)}x of ${Number.isFinite(recvRate) ? "pg_recvlogical" : "peek"} (target >= 0.5x)`,
-  `  this process's CPU during catch-up: ${catchCpu.toFixed(2)} s of ${catchSecs.toFixed(2)} s wall (${((100 * catchCpu) / catchSecs).toFixed(0)}%), peak RSS so far ${mb(catchRss)}`,
+  `  this process's CPU during catch-up: ${catchCpu.toFixed(2)} s of ${catchSecs.toFixed(2)} s wall (${((100 * catchCpu) / catchSecs).toFixed(0)}%, ${((1e6 * catchCpu) / BACKLOG).toFixed(1)} us per change), main thread runnable but waiting for a core ${(catchRunDelay / 1000).toFixed(2)} s; peak RSS so far ${mb(catchRss)}`,
+  `  load average after catch-up: ${loadCatch}`,
   `steady load: ${sent} updates in ${SECONDS} s (${(sent / SECONDS).toFixed(0)}/s), ${fresh.length} flushes`,
   `  lag per flush, last commit:   p50 ${pct(low, 50).toFixed(0)} ms, p99 ${pct(low, 99).toFixed(0)} ms`,
   `  lag per flush, oldest commit: p50 ${pct(high, 50).toFixed(0)} ms, p99 ${pct(high, 99).toFixed(0)} ms (targets p50 <= 100, p99 <= 500)`,
@@ -344,4 +354,17 @@ async function startEmulatorProcess(): Promise<{ url: string; close(): Promise<v
       await new Promise((r) => child.once("exit", r));
     },
   };
+}
+
+/**
+ * Time the main thread spent runnable but not running (waiting for a core), from
+ * /proc/self/schedstat (2nd field, ns; Linux only, else NaN): tells CPU starvation on a
+ * shared machine apart from waiting on Postgres or the sink.
+ */
+function runQueueWaitMs(): number {
+  try {
+    return Number(readFileSync("/proc/self/schedstat", "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
 }
