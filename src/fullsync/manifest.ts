@@ -122,3 +122,35 @@ export async function readManifestWindow(
   );
   return r.rows.map((x) => ({ seq: Number(x.seq), docId: x.doc_id }));
 }
+
+/**
+ * Serves manifest windows from reads of `windowsPerRead` windows at a time
+ * (one control-DB round trip per read instead of per window). The manifest of
+ * a run is immutable once complete, so a window served from the buffer is the
+ * same as a fresh read of its seqs. Windows are asked for in ascending order.
+ */
+export function createManifestCursor(
+  control: pg.Pool,
+  runId: string,
+  windowSize: number,
+  windowsPerRead: number,
+): (fromSeq: number) => Promise<{ seq: number; docId: string }[]> {
+  let buf: { seq: number; docId: string }[] = [];
+  let bufFrom = 0;
+  let bufEnd = 0; // exclusive seq end of what the last read asked for
+  return async (fromSeq) => {
+    const toSeq = fromSeq + windowSize;
+    if (fromSeq < bufFrom || toSeq > bufEnd) {
+      const n = windowSize * Math.max(1, windowsPerRead);
+      buf = await readManifestWindow(control, runId, fromSeq, n);
+      bufFrom = fromSeq;
+      bufEnd = fromSeq + n;
+    }
+    // seqs are dense (0..total-1), so offsets in the buffer are seq - bufFrom
+    const out = buf.slice(fromSeq - bufFrom, toSeq - bufFrom);
+    if (out.length > 0 && (out[0]!.seq !== fromSeq || out[out.length - 1]!.seq >= toSeq)) {
+      throw new Error(`manifest of run ${runId} is not dense at seq ${fromSeq}`);
+    }
+    return out;
+  };
+}

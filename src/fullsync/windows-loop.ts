@@ -1,5 +1,5 @@
 import type { RunContext } from "./context.js";
-import { readManifestWindow } from "./manifest.js";
+import { createManifestCursor } from "./manifest.js";
 import { setStage } from "./runs.js";
 import {
   checkpointWindow,
@@ -59,8 +59,10 @@ export async function runWindows(
   if (o.nextSeq >= o.total) return "done";
   await setStage(ctx.control, ctx.runId, "windows", `at seq ${o.nextSeq} of ${o.total}`);
   const max = Math.max(1, Math.floor(o.maxWindowsInFlight));
+  // manifest ids of 4 windows per control-DB read (fewer small round trips)
+  const manifestWindow = createManifestCursor(ctx.control, ctx.runId, o.windowSize, 4);
   const fetchWindow = async (from: number): Promise<PreparedWindow | null> => {
-    const rows = await readManifestWindow(ctx.control, ctx.runId, from, o.windowSize);
+    const rows = await manifestWindow(from);
     return rows.length === 0 ? null : prepareWindow(ctx, rows);
   };
   let processed = o.processed;

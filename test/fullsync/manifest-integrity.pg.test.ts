@@ -2,7 +2,11 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
-import { buildManifest } from "../../src/fullsync/manifest.js";
+import {
+  buildManifest,
+  createManifestCursor,
+  readManifestWindow,
+} from "../../src/fullsync/manifest.js";
 import { createDatabase, useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
 
@@ -75,5 +79,29 @@ describe("manifest rows without a foreign key", () => {
     await db.pool.query("delete from typesense_sync_jobs where id = $1", [jobB]);
     expect(await manifestRows(runB)).toBe(0);
     expect(await manifestRows(runC)).toBe(0);
+  });
+
+  it("the manifest cursor serves the same windows as one read per window", async () => {
+    const jobId = await insertJob(db.pool, { collection: "mc", table: "items" });
+    const runId = await insertRun(db.pool, jobId);
+    await buildManifest({ control: db.pool, source, runId, mapper: await mapper() });
+    for (const [from, size, per] of [
+      [0, 7, 4],
+      [0, 100, 2],
+      [45, 10, 3], // resumed mid-manifest
+      [0, 300, 4],
+      [0, 1000, 1],
+    ] as const) {
+      const cursor = createManifestCursor(db.pool, runId, size, per);
+      const got: unknown[] = [];
+      const want: unknown[] = [];
+      for (let seq = from; seq < 300; seq += size) {
+        got.push(await cursor(seq));
+        want.push(await readManifestWindow(db.pool, runId, seq, size));
+      }
+      expect(got).toEqual(want);
+      expect(got.flat()).toHaveLength(300 - from);
+      expect(await cursor(300)).toEqual([]);
+    }
   });
 });
