@@ -7,6 +7,8 @@
  * --in-flight N: the engine's maxWindowsInFlight (default: the engine's, 2).
  * --alternate K: first runs "null sink, saga off" K times with documents built
  *   in JS and rendered by Postgres, alternating (A/B on one machine).
+ *   With --alternate-read-ahead: 1 vs 2 windows read ahead instead.
+ * --read-ahead N: the engine's readAheadWindows (default: the engine's, 2).
  * --js: the main scenarios use the JS document path (renderDocumentsInSql off).
  * --quick: only the null-sink scenarios (no indexing emulator).
  *
@@ -50,6 +52,7 @@ interface ChildConfig {
   saga: boolean;
   windowSize: number;
   maxWindowsInFlight?: number;
+  readAheadWindows?: number;
   /** false: documents built in JS (engine renderDocumentsInSql). */
   sqlDocuments: boolean;
   /** The Postgres server's postmaster (its CPU is sampled at the first checkpoint). */
@@ -96,6 +99,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     leaseTtlMs: 60_000,
     windowSize: cfg.windowSize,
     renderDocumentsInSql: cfg.sqlDocuments,
+    ...(cfg.readAheadWindows ? { readAheadWindows: cfg.readAheadWindows } : {}),
     onWindowCommitted: () => {
       if (firstWindow.wallMs > 0) return;
       const c = process.cpuUsage(cpu0);
@@ -327,6 +331,7 @@ async function main(): Promise<void> {
       existingJob?: string,
       inFlight = arg("--in-flight"),
       sqlDocuments = !process.argv.includes("--js"),
+      readAhead = arg("--read-ahead"),
     ) => {
       // existingJob: run that job again (its collection holds the first run's docs)
       const jobId =
@@ -344,6 +349,7 @@ async function main(): Promise<void> {
         windowSize,
         sqlDocuments,
         postmasterPid: pmPid,
+        ...(readAhead ? { readAheadWindows: readAhead } : {}),
         ...(inFlight ? { maxWindowsInFlight: inFlight } : {}),
       });
       if (report.result.status !== "succeeded") throw new Error(`${name}: ${report.result.error}`);
@@ -363,10 +369,24 @@ async function main(): Promise<void> {
       return jobId;
     };
     const alternate = arg("--alternate") ?? 0;
+    // --alternate-read-ahead: A/B of 1 vs 2 windows read ahead instead of JS vs SQL documents
+    const byReadAhead = process.argv.includes("--alternate-read-ahead");
     for (let k = 0; k < alternate; k++) {
-      for (const sql of [false, true]) {
-        const name = `null sink, saga off, ${sql ? "SQL-rendered" : "JS"} documents #${k + 1}`;
-        await scenario(name, nullSink.url, false, "items", rows, undefined, undefined, sql);
+      for (const b of [false, true]) {
+        const what = byReadAhead
+          ? `read-ahead ${b ? 2 : 1}`
+          : `${b ? "SQL-rendered" : "JS"} documents`;
+        await scenario(
+          `null sink, saga off, ${what} #${k + 1}`,
+          nullSink.url,
+          false,
+          "items",
+          rows,
+          undefined,
+          undefined,
+          byReadAhead ? !process.argv.includes("--js") : b,
+          byReadAhead ? (b ? 2 : 1) : arg("--read-ahead"),
+        );
       }
     }
     await scenario("null sink, saga off", nullSink.url, false, "items", rows);

@@ -62,6 +62,11 @@ export interface FullSyncEngineOptions {
    */
   maxWindowsInFlight?: number;
   /**
+   * Windows read ahead while earlier ones are written (default 2; 1 while CDC
+   * coordinates the job): two window reads may run in Postgres at once.
+   */
+  readAheadWindows?: number;
+  /**
    * Let Postgres render the documents of first-sync windows when the mapper
    * has a proven SQL rendering (catalog/sql-document.ts). Default true; false
    * forces the JS path (bench A/B).
@@ -311,6 +316,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         processed,
         windowSize: opts.windowSize ?? job.windowSize,
         maxWindowsInFlight: opts.maxWindowsInFlight ?? 2,
+        readAhead: opts.readAheadWindows ?? 2,
         stopped,
         onWindowCommitted: opts.onWindowCommitted,
       });

@@ -135,19 +135,28 @@ export function createManifestCursor(
   windowSize: number,
   windowsPerRead: number,
 ): (fromSeq: number) => Promise<{ seq: number; docId: string }[]> {
-  let buf: { seq: number; docId: string }[] = [];
-  let bufFrom = 0;
-  let bufEnd = 0; // exclusive seq end of what the last read asked for
+  // The last read, as a promise: concurrent calls (read-ahead) share it, and
+  // each call slices the rows of the read it looked at, never a newer one.
+  let cache: { from: number; end: number; rows: Promise<{ seq: number; docId: string }[]> } = {
+    from: 0,
+    end: 0,
+    rows: Promise.resolve([]),
+  };
   return async (fromSeq) => {
     const toSeq = fromSeq + windowSize;
-    if (fromSeq < bufFrom || toSeq > bufEnd) {
+    if (fromSeq < cache.from || toSeq > cache.end) {
       const n = windowSize * Math.max(1, windowsPerRead);
-      buf = await readManifestWindow(control, runId, fromSeq, n);
-      bufFrom = fromSeq;
-      bufEnd = fromSeq + n;
+      cache = {
+        from: fromSeq,
+        end: fromSeq + n,
+        rows: readManifestWindow(control, runId, fromSeq, n),
+      };
+      cache.rows.catch(() => {}); // observed by the awaiting call(s)
     }
-    // seqs are dense (0..total-1), so offsets in the buffer are seq - bufFrom
-    const out = buf.slice(fromSeq - bufFrom, toSeq - bufFrom);
+    const read = cache;
+    const rows = await read.rows;
+    // seqs are dense (0..total-1), so offsets in the read are seq - read.from
+    const out = rows.slice(fromSeq - read.from, toSeq - read.from);
     if (out.length > 0 && (out[0]!.seq !== fromSeq || out[out.length - 1]!.seq >= toSeq)) {
       throw new Error(`manifest of run ${runId} is not dense at seq ${fromSeq}`);
     }

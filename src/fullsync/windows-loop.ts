@@ -24,6 +24,12 @@ export interface WindowsLoopOptions {
    * bracketed by CDC watermarks are always written one at a time.
    */
   maxWindowsInFlight: number;
+  /**
+   * Windows read ahead (manifest ids, rows, pre-images; reads only) while
+   * earlier ones are written (>= 1). 1 while CDC coordinates the job (each
+   * read-ahead window holds a watermark registration).
+   */
+  readAhead: number;
   /** Checked before each window: abort or lost lease. */
   stopped: () => boolean;
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
@@ -50,7 +56,7 @@ interface InFlight {
  * starts only once nothing is being written. On stop (abort, lost lease) the
  * windows in flight are finished and checkpointed in order. A read-ahead
  * window that is not written (abort, failure) has changed nothing and is
- * dropped. Memory: at most maxWindowsInFlight + 1 windows.
+ * dropped. Memory: at most maxWindowsInFlight + readAhead windows.
  */
 export async function runWindows(
   ctx: RunContext,
@@ -66,7 +72,19 @@ export async function runWindows(
     return rows.length === 0 ? null : prepareWindow(ctx, rows);
   };
   let processed = o.processed;
-  let next: Promise<PreparedWindow | null> | null = fetchWindow(o.nextSeq);
+  const depth = ctx.watermarks ? 1 : Math.max(1, Math.floor(o.readAhead));
+  // Window starts are known in advance: the manifest's seqs are dense, so the
+  // window after [from, from + size) starts at from + size (the cursor checks).
+  let nextFrom = o.nextSeq;
+  const ahead: Promise<PreparedWindow | null>[] = [];
+  const fill = () => {
+    while (ahead.length < depth && nextFrom < o.total) {
+      const p = fetchWindow(nextFrom);
+      p.catch(() => {}); // observed when its turn comes, or settled below
+      ahead.push(p);
+      nextFrom += o.windowSize;
+    }
+  };
   const inFlight: InFlight[] = [];
   // a watermarked window is written alone (the stream writes it at its watermark)
   const limit = () => (inFlight.some((x) => x.prepared.bracket) ? 1 : max);
@@ -79,17 +97,16 @@ export async function runWindows(
     await o.onWindowCommitted?.(w);
   };
   try {
-    while (next) {
+    fill();
+    while (ahead.length > 0) {
       while (inFlight.length >= limit()) await checkpointOldest();
       if (o.stopped()) break;
-      const prepared: PreparedWindow | null = await next;
-      next = null;
+      const prepared: PreparedWindow | null = await ahead.shift()!;
       if (!prepared) break;
       if (prepared.bracket) {
         while (inFlight.length > 0) await checkpointOldest();
       }
-      const to = prepared.rows[prepared.rows.length - 1]!.seq + 1;
-      if (to < o.total) next = fetchWindow(to);
+      fill();
       let write: Promise<WrittenWindow>;
       try {
         await saveWindowBackups(ctx, prepared);
@@ -109,12 +126,14 @@ export async function runWindows(
   } finally {
     // no rollback (or return) while a write is still in flight
     await Promise.allSettled(inFlight.map((x) => x.write));
-    // settle a prefetch that will not be written, so its rejection is not unhandled
-    // (and forget its watermark registration, if any)
-    next?.then(
-      (p) => p?.bracket?.abandon(),
-      () => {},
-    );
+    // settle read-ahead windows that will not be written, so their rejections
+    // are not unhandled (and forget their watermark registrations, if any)
+    for (const p of ahead) {
+      p.then(
+        (w) => w?.bracket?.abandon(),
+        () => {},
+      );
+    }
   }
   return o.stopped() ? "interrupted" : "done";
 }
