@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { Config } from "../config/index.js";
 import type { Pools } from "../db/index.js";
+import { JobNotFoundError, RunConflictError, requestRun } from "../fullsync/request-run.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Service } from "../lifecycle/service.js";
@@ -39,13 +40,23 @@ export interface CdcSupervisorOptions {
       | "backoff"
       | "requestResync"
       | "onCheckpoint"
+      | "onSessionFailed"
     >
   >;
 }
 
 export interface CdcSupervisor extends Service {
-  /** Whether this instance leads `clientName` now: only the leader runs its full syncs. */
+  /** Whether this instance holds the leadership lock of `clientName` now. */
   isLeader(clientName: string): boolean;
+  /**
+   * Whether this instance may run `clientName`'s full syncs now: it leads the
+   * client AND its stream has finished its first setup of this leadership
+   * term (attached to the watermark registry, or failed). Until then the slot
+   * may not exist yet: rows a full sync read then could miss changes made
+   * before the slot, and the resync the new slot requests would find the
+   * run's lease taken. So the scheduler's gate (serve) uses this, not isLeader.
+   */
+  mayRunFullSyncs(clientName: string): boolean;
   readonly watermarks: WatermarkRegistry;
 }
 
@@ -60,13 +71,43 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
   const log = opts.log.child({ component: "cdc-supervisor" });
   const watermarks = opts.watermarks ?? createWatermarkRegistry();
   const leading = new Set<string>();
+  // leading clients whose stream finished its first setup of this term
+  const settled = new Set<string>();
   const running = new Map<string, { ctl: AbortController; done: Promise<void> }>();
   const unknownReported = new Set<string>();
+  // jobs whose resync request found a run holding the lease: asked again every poll
+  const pendingResync = new Set<string>();
+
+  /**
+   * A new slot (or a job joining the stream) needs a full run that reads every
+   * row after the slot exists. A run holding the lease now began before that
+   * (it may have read windows earlier), so it does not count: the request is
+   * repeated until it is accepted after that run ends.
+   */
+  async function requestResync(jobId: string): Promise<void> {
+    try {
+      await requestRun(opts.control, { jobId, trigger: "resync" });
+      pendingResync.delete(jobId);
+    } catch (e) {
+      if (e instanceof JobNotFoundError) {
+        pendingResync.delete(jobId);
+      } else if (e instanceof RunConflictError) {
+        if (!pendingResync.has(jobId)) {
+          log.info({ jobId }, "a run holds the job; its resync is requested again after it");
+        }
+        pendingResync.add(jobId);
+      } else {
+        throw e;
+      }
+    }
+  }
 
   function start(client: string, outer: AbortSignal): void {
     const ctl = new AbortController();
     const stop = () => ctl.abort();
     outer.addEventListener("abort", stop, { once: true });
+    // aborted before the listener existed: it would never fire
+    if (outer.aborted) ctl.abort();
     const stream = createCdcStream({
       clientName: client,
       control: opts.control,
@@ -74,10 +115,21 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       sourceUrl: opts.pools.sourceUrl(client),
       cdc: opts.cdc,
       backendFor: opts.backendFor,
-      watermarks,
+      // attach() is the end of a successful setup: slot and publication exist,
+      // resyncs of joining jobs are requested
+      watermarks: onAttach(watermarks, () => {
+        if (leading.has(client)) settled.add(client);
+      }),
       log: opts.log,
       instanceId: opts.instanceId,
+      requestResync,
       ...opts.streamOptions,
+      onSessionFailed: (e) => {
+        // a stream that cannot be set up must not stop this client's full
+        // syncs: they run unbracketed (direct writes), as without CDC
+        if (leading.has(client)) settled.add(client);
+        opts.streamOptions?.onSessionFailed?.(e);
+      },
     });
     const done = runWhileLeader(
       {
@@ -93,6 +145,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
           await stream.run(leaderSignal);
         } finally {
           leading.delete(client);
+          settled.delete(client);
         }
       },
     )
@@ -107,6 +160,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
     name: "cdc",
     watermarks,
     isLeader: (client) => leading.has(client),
+    mayRunFullSyncs: (client) => leading.has(client) && settled.has(client),
     async run(signal) {
       if (!opts.cdc.enabled) {
         log.info("CDC disabled (cdc.enabled: false)");
@@ -129,7 +183,12 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
               }
               continue;
             }
-            start(client, signal);
+            if (!signal.aborted) start(client, signal);
+          }
+          for (const jobId of [...pendingResync]) {
+            await requestResync(jobId).catch((e: unknown) =>
+              log.warn({ jobId, err: { message: errorMessage(e) } }, "cannot request a resync"),
+            );
           }
           for (const [client, r] of running) {
             if (wanted.has(client)) continue;
@@ -147,5 +206,22 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       await Promise.all([...running.values()].map((r) => r.done));
       running.clear();
     },
+  };
+}
+
+/** The registry, with `onAttached` called right after every stream attaches. */
+function onAttach(registry: WatermarkRegistry, onAttached: () => void): WatermarkRegistry {
+  return {
+    isStreaming: (jobId) => registry.isStreaming(jobId),
+    openWindow: (jobId, ids) => registry.openWindow(jobId, ids),
+    watchChanges: (jobId) => registry.watchChanges(jobId),
+    attach: (stream) => {
+      const detach = registry.attach(stream);
+      onAttached();
+      return detach;
+    },
+    observe: (jobId, docId) => registry.observe(jobId, docId),
+    observeTruncate: (jobId) => registry.observeTruncate(jobId),
+    due: (content) => registry.due(content),
   };
 }

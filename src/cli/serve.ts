@@ -92,8 +92,9 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         pollMs: config.typesense.sync_worker_poll_ms,
         maxConcurrentRuns: config.fullsync.max_concurrent_runs,
         // With CDC, only the instance leading a source client's stream runs
-        // that client's full syncs (DESIGN section 5); other clients run anywhere.
-        canRun: fullSyncGate(config.cdc.enabled, (client) => cdc.isLeader(client)),
+        // that client's full syncs (DESIGN section 5), and only once that
+        // stream is set up (its slot exists); other clients run anywhere.
+        canRun: fullSyncGate(config.cdc.enabled, (client) => cdc.mayRunFullSyncs(client)),
       }),
       createControlSampler({ control: pools.control, metrics, log }),
     ];

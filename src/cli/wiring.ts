@@ -42,14 +42,15 @@ export function createBackendResolver(deps: { config: Config; pools: Pools; log:
 
 /**
  * The scheduler's canRun in serve: with CDC enabled, a job whose source client
- * has CDC jobs runs only on the instance leading that client's stream (its
- * windows are then bracketed by watermarks); other clients' jobs run anywhere.
+ * has CDC jobs runs only on the instance leading that client's stream, once
+ * that stream is set up (CdcSupervisor.mayRunFullSyncs: its windows are then
+ * bracketed by watermarks); other clients' jobs run anywhere.
  */
 export function fullSyncGate(
   cdcEnabled: boolean,
-  isLeader: (clientName: string) => boolean,
+  mayRun: (clientName: string) => boolean,
 ): (job: { sourceClientName: string; clientHasCdc: boolean }) => boolean {
-  return (job) => !cdcEnabled || !job.clientHasCdc || isLeader(job.sourceClientName);
+  return (job) => !cdcEnabled || !job.clientHasCdc || mayRun(job.sourceClientName);
 }
 
 export function createEngine(deps: {
