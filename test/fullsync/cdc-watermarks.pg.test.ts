@@ -496,6 +496,60 @@ describe("leader gating", () => {
     expect(row.rows.map((r) => r.status)).toEqual(["stopped"]);
   }, 120_000);
 
+  it("a resync that finds a run holding the job is requested again once that run ends", async () => {
+    await table("wm_led_resync", 10);
+    const jobId = await insertJob(db.pool, {
+      profileId: profile,
+      client: "fsw_g",
+      table: "wm_led_resync",
+      collection: ts.uniqueName("wm_led_resync"),
+    });
+    // a run of another process holds the lease while the new slot is created
+    await db.pool.query(
+      `update typesense_sync_jobs set lease_owner = 'elsewhere', lease_token = gen_random_uuid(),
+              lease_expires_at = now() + interval '1 hour'
+        where id = $1`,
+      [jobId],
+    );
+    const stop = new AbortController();
+    const cdc = createCdcSupervisor({
+      control: db.pool,
+      pools: { source: () => db.pool, sourceUrl: () => db.url, sourceNames: () => ["fsw_g"] },
+      cdc: cdcConfig({ slot_prefix: SLOT_PREFIX }),
+      backendFor: async () => backend,
+      log: silentLogger(),
+      instanceId: "inst-resync",
+      pollMs: 100,
+      leaderPollMs: 100,
+      streamOptions: { jobsPollMs: 200, statsIntervalMs: 100, backoff: { baseMs: 20, maxMs: 300 } },
+    });
+    const done = cdc.run(stop.signal);
+    const runs = async () =>
+      (
+        await db.pool.query<{ trigger: string; status: string }>(
+          "select trigger, status from typesense_sync_runs where job_id = $1",
+          [jobId],
+        )
+      ).rows;
+    try {
+      // set up: the resync request of the joining job has met the lease
+      await waitFor("the stream set up", () => cdc.mayRunFullSyncs("fsw_g"), 90_000);
+      expect(await runs()).toEqual([]);
+      // that run ends (it read rows before the slot existed): a resync follows it
+      await db.pool.query(
+        `update typesense_sync_jobs set lease_owner = null, lease_token = null,
+                lease_expires_at = null
+          where id = $1`,
+        [jobId],
+      );
+      await waitFor("a queued resync", async () => (await runs()).length > 0);
+      expect(await runs()).toEqual([{ trigger: "resync", status: "queued" }]);
+    } finally {
+      stop.abort();
+      await done;
+    }
+  }, 120_000);
+
   it("jobs of a client without CDC jobs run anywhere; CDC off runs everything", () => {
     const gate = fullSyncGate(true, () => false);
     expect(gate({ sourceClientName: "x", clientHasCdc: false })).toBe(true);
