@@ -23,10 +23,14 @@ export interface SchedulerOptions {
   /** LISTEN on RUN_REQUESTED_CHANNEL to start requested runs at once (default true). */
   listen?: boolean;
   /**
-   * Whether this instance may run the job now (checked at every pick).
+   * Whether this instance may run the job now (checked at every pick, and
+   * every poll for the runs in flight: a run whose job may no longer run here
+   * is stopped after its current window's checkpoint and releases its lease,
+   * so the instance that may run it resumes it).
    * serve: with CDC enabled, a job of a source client that has CDC jobs runs
    * only on the instance leading that client's stream (DESIGN section 5), so
-   * its windows can be bracketed by watermarks. Default: every job.
+   * its windows can be bracketed by watermarks; a leader that lost its lock
+   * must not go on writing that client's windows directly. Default: every job.
    */
   canRun?: (job: DueJob) => boolean;
   /** Test hook: every settled run (result) or run error. */
@@ -59,13 +63,13 @@ export interface DueJob {
 export function createScheduler(opts: SchedulerOptions): Service {
   const log = opts.log.child({ component: "scheduler" });
   const now = opts.now ?? Date.now;
-  const running = new Map<string, Promise<void>>();
+  const running = new Map<string, { job: DueJob; ctl: AbortController; done: Promise<void> }>();
   // After an error (not a normal failure) a job waits before it is picked again,
   // so a run that throws at once cannot spin the loop.
   const cooldown = new Map<string, { until: number; errors: number }>();
   let wake: () => void = () => {};
 
-  async function dueJobs(limit: number): Promise<string[]> {
+  async function dueJobs(limit: number): Promise<DueJob[]> {
     const t = now();
     for (const [id, c] of cooldown) if (c.until <= t) cooldown.delete(id);
     const exclude = [...running.keys(), ...cooldown.keys()];
@@ -87,19 +91,21 @@ export function createScheduler(opts: SchedulerOptions): Service {
       [exclude, opts.canRun ? Math.max(limit * 10, 100) : limit],
     );
     const jobs = r.rows.map((x) => ({ id: x.id, sourceClientName: x.c, clientHasCdc: x.cdc }));
-    return jobs
-      .filter((j) => !opts.canRun || opts.canRun(j))
-      .slice(0, limit)
-      .map((j) => j.id);
+    return jobs.filter((j) => !opts.canRun || opts.canRun(j)).slice(0, limit);
   }
 
-  function start(jobId: string, signal: AbortSignal): void {
+  function start(job: DueJob, signal: AbortSignal): void {
+    const jobId = job.id;
+    // aborted by the scheduler's signal, or when canRun turns false for the job
+    const ctl = new AbortController();
+    const run = AbortSignal.any([signal, ctl.signal]);
     const p = opts.engine
-      .runJob(jobId, { trigger: "schedule", signal })
+      .runJob(jobId, { trigger: "schedule", signal: run })
       .then(
         (res) => {
-          if (res.status === "interrupted" && !signal.aborted) backOff(jobId);
-          else cooldown.delete(jobId);
+          if (res.status === "interrupted" && !signal.aborted && !ctl.signal.aborted) {
+            backOff(jobId);
+          } else cooldown.delete(jobId);
           opts.onRunSettled?.(jobId, res);
         },
         (e: unknown) => {
@@ -115,7 +121,20 @@ export function createScheduler(opts: SchedulerOptions): Service {
         running.delete(jobId);
         wake();
       });
-    running.set(jobId, p);
+    running.set(jobId, { job, ctl, done: p });
+  }
+
+  /** Stops the runs in flight whose job may no longer run here (canRun turned false). */
+  function stopDisallowed(): void {
+    if (!opts.canRun) return;
+    for (const r of running.values()) {
+      if (r.ctl.signal.aborted || opts.canRun(r.job)) continue;
+      log.warn(
+        { jobId: r.job.id, client: r.job.sourceClientName },
+        "this instance may no longer run the job (CDC leadership lost); stopping the run after its current window",
+      );
+      r.ctl.abort();
+    }
   }
 
   function backOff(jobId: string): void {
@@ -139,10 +158,11 @@ export function createScheduler(opts: SchedulerOptions): Service {
           const woken = new Promise<void>((r) => {
             wake = r;
           });
+          stopDisallowed();
           const free = opts.maxConcurrentRuns - running.size;
           if (free > 0) {
             try {
-              for (const jobId of await dueJobs(free)) start(jobId, signal);
+              for (const job of await dueJobs(free)) start(job, signal);
             } catch (err) {
               log.warn({ err }, "could not look for due jobs; retrying at the next tick");
             }
@@ -156,7 +176,7 @@ export function createScheduler(opts: SchedulerOptions): Service {
         }
       } finally {
         // Drain: every run stops after its current window's checkpoint.
-        await Promise.allSettled([...running.values()]);
+        await Promise.allSettled([...running.values()].map((r) => r.done));
         await listener?.close();
       }
     },

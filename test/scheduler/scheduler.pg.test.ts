@@ -248,4 +248,55 @@ describe("scheduler", () => {
     ]);
     expect(j.rows[0].lease_token).toBeNull();
   });
+
+  it("a run whose job may no longer run here (canRun turned false: leadership lost) stops after its window's checkpoint and is resumed where it may run", async () => {
+    await createProducts(source.pool, "sch_gate", 300);
+    const collection = ts.uniqueName("sch_gate");
+    const jobId = await insertJob(db.pool, { collection, table: "sch_gate" });
+    await db.pool.query("update typesense_sync_jobs set enabled = (id = $1)", [jobId]);
+    let allowed = true;
+    let runSignal: AbortSignal | undefined;
+    const settled: (RunResult | Error)[] = [];
+    const base = engine("gate-a", {
+      onWindowCommitted: async () => {
+        if (!allowed) return;
+        // leadership lost after the first window: the scheduler must stop the run
+        allowed = false;
+        await until("the scheduler to stop the run", async () => runSignal?.aborted);
+      },
+    });
+    const ctlA = new AbortController();
+    const a = scheduler({
+      engine: {
+        runJob: (id, o) => {
+          runSignal = o?.signal;
+          return base.runJob(id, o);
+        },
+      },
+      canRun: () => allowed,
+      onRunSettled: (_id, o) => settled.push(o),
+    });
+    const runningA = a.run(ctlA.signal);
+    await until("the run stopped", async () => settled.length > 0);
+    expect(settled).toMatchObject([{ status: "interrupted" }]);
+    const [open] = await runRows(db.pool, jobId);
+    expect(open).toMatchObject({ status: "running", next_manifest_seq: "50" });
+    const j = await db.pool.query("select lease_token from typesense_sync_jobs where id = $1", [
+      jobId,
+    ]);
+    expect(j.rows[0].lease_token).toBeNull();
+    // the instance that may run it resumes the same run
+    const ctlB = new AbortController();
+    const b = scheduler({ engine: engine("gate-b"), canRun: () => true });
+    const runningB = b.run(ctlB.signal);
+    await until("the run resumed and finished", async () => {
+      const rows = await runRows(db.pool, jobId);
+      return rows.length === 1 && rows[0]!.status === "succeeded";
+    });
+    ctlA.abort();
+    ctlB.abort();
+    await Promise.all([runningA, runningB]);
+    expect(settled).toHaveLength(1);
+    await expectCollectionEqualsTable(backend, collection, source.pool, "sch_gate");
+  });
 });
