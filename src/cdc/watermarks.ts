@@ -188,6 +188,12 @@ export function createWatermarkRegistry(): WatermarkRegistry {
             forget(w);
             w.reject(new Error("window abandoned: aborted"));
           };
+          // aborted before close: a listener added now would never fire, and the
+          // window would wait for the stream (which may be backing off)
+          if (opts?.signal?.aborted) {
+            forget(w);
+            throw new Error("window abandoned: aborted");
+          }
           opts?.signal?.addEventListener("abort", onAbort, { once: true });
           try {
             await stream.emit(WATERMARK_PREFIX, w.id);

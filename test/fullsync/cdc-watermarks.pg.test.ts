@@ -550,6 +550,22 @@ describe("leader gating", () => {
     }
   }, 120_000);
 
+  it("closing a window with an already-aborted signal rejects at once, without waiting for the stream", async () => {
+    const registry = createWatermarkRegistry();
+    let emitted = 0;
+    const detach = registry.attach({
+      jobIds: new Set(["job"]),
+      emit: async () => {
+        emitted++;
+      },
+    });
+    const w = registry.openWindow("job", ["1"]);
+    // the stream never reaches a watermark here: before the fix this waited forever
+    await expect(w.close(new Map(), { signal: AbortSignal.abort() })).rejects.toThrow(/aborted/);
+    expect(emitted).toBe(0);
+    detach();
+  });
+
   it("jobs of a client without CDC jobs run anywhere; CDC off runs everything", () => {
     const gate = fullSyncGate(true, () => false);
     expect(gate({ sourceClientName: "x", clientHasCdc: false })).toBe(true);
