@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { describe, expect, it } from "vitest";
 import { quoteIdent } from "../../src/catalog/index.js";
 import type { SyncBackend } from "../../src/fullsync/index.js";
 import { itEmulatorOnly } from "../support/typesense.js";
+import { spawnSyncChild } from "./child.js";
 import { insertJob } from "./helpers.js";
 import {
   collectionDocuments,
@@ -148,4 +150,51 @@ describe("full sync with SQL-rendered documents", () => {
     expect(res.rollback).toMatchObject({ status: "succeeded", restored: 0, deleted: 600 });
     expect((await collectionDocuments(fx.backend, collection)).size).toBe(0);
   });
+
+  itEmulatorOnly(
+    "SIGKILL after 4 rendered windows: the resumed run continues at the checkpoint",
+    async () => {
+      const { jobId, collection } = await job("r_crash", 1000);
+      const child = spawnSyncChild({
+        controlUrl: db.url,
+        sourceUrl: source.url,
+        typesenseUrl: ts.url,
+        apiKey: ts.apiKey,
+        jobId,
+        windowSize: 100,
+        leaseTtlMs: 1500,
+        saga: true,
+        step: true,
+        maxWindowsInFlight: 1,
+      });
+      try {
+        for (let n = 1; n <= 4; n++) {
+          expect(await child.next()).toMatchObject({ event: "window", toSeq: n * 100 });
+          if (n < 4) child.go();
+        }
+      } finally {
+        await child.kill(); // dies after its 4th checkpoint
+      }
+      expect((await collectionDocuments(fx.backend, collection)).size).toBe(400);
+      for (let i = 0; ; i++) {
+        const r = await db.pool.query<{ expired: boolean }>(
+          "select lease_expires_at <= now() as expired from typesense_sync_jobs where id = $1",
+          [jobId],
+        );
+        if (r.rows[0]!.expired) break;
+        if (i > 200) throw new Error("lease never expired");
+        await sleep(50);
+      }
+      // the collection is not empty now: the resumed attempt compares (JS path)
+      const spy = countingBackend();
+      const res = await engine({ backendFor: async () => spy.backend, windowSize: 100 }).runJob(
+        jobId,
+        { trigger: "schedule" },
+      );
+      expect(res).toMatchObject({ status: "succeeded", resumed: true });
+      expect(res.counters).toMatchObject({ imported: 1000, failed: 0 });
+      expect(spy.calls()).toBe(0);
+      await expectCollectionEqualsTable(fx.backend, collection, source.pool, "r_crash");
+    },
+  );
 });
