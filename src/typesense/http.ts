@@ -187,7 +187,9 @@ export class TypesenseHttp {
       try {
         res = await this.#send(node, spec, body);
       } catch (err) {
-        if (err instanceof TypesenseError && err.kind !== "rejected") {
+        // like #open: only failures before the response headers mark the node
+        // down (a body cut short after them does not, as on the fetch path)
+        if (err instanceof TypesenseError && err.kind !== "rejected" && !afterHeaders.has(err)) {
           this.#markDown(idx);
           if (err.kind === "network" && notSent(err.cause) && tried.size < this.#nodes.length) {
             this.#opts.log?.warn(
@@ -230,6 +232,7 @@ export class TypesenseHttp {
     spec.signal?.addEventListener("abort", onAbort, { once: true });
     this.#inflight.add(ctl);
     const secure = url.protocol === "https:";
+    let headers = false;
     try {
       return await new Promise((resolve, reject) => {
         const req = (secure ? https : http).request(
@@ -245,6 +248,7 @@ export class TypesenseHttp {
             },
           },
           (res) => {
+            headers = true;
             const chunks: Buffer[] = [];
             res.on("data", (c: Buffer) => chunks.push(c));
             res.on("error", reject);
@@ -263,7 +267,9 @@ export class TypesenseHttp {
         req.end(body);
       });
     } catch (err) {
-      throw this.#wrap(err, node, spec, timedOut);
+      const wrapped = this.#wrap(err, node, spec, timedOut);
+      if (headers && typeof wrapped === "object" && wrapped !== null) afterHeaders.add(wrapped);
+      throw wrapped;
     } finally {
       clearTimeout(timer);
       spec.signal?.removeEventListener("abort", onAbort);
@@ -387,6 +393,9 @@ export class TypesenseHttp {
     });
   }
 }
+
+/** Errors of a node:http exchange that failed after the response headers arrived. */
+const afterHeaders = new WeakSet<object>();
 
 function notSent(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
