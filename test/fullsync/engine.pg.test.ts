@@ -190,7 +190,10 @@ describe("full sync", () => {
         insert into p_churn (id, name) values (10000, 'new a'), (10001, 'new b'), (7, 'x')
           on conflict (id) do update set name = 'dup';`);
     };
-    const first = await engine({ onWindowCommitted: churn }).runJob(jobId, { trigger: "manual" });
+    // one window read ahead: the windows after the next one read the churned rows
+    const first = await engine({ onWindowCommitted: churn, readAheadWindows: 1 }).runJob(jobId, {
+      trigger: "manual",
+    });
     expect(first.status).toBe("succeeded");
     const mid = await collectionDocuments(fx.backend, collection);
     // later windows saw the change; deleted rows are gone: 420/430 vanished before their
