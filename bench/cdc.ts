@@ -163,6 +163,8 @@ await pool.query("select pg_create_logical_replication_slot('bench_peek', 'pgout
 const canRecv = existsSync(RECVLOGICAL);
 if (canRecv) {
   await pool.query("select pg_create_logical_replication_slot('bench_recv', 'pgoutput')");
+  // a second pg_recvlogical run after the catch-up shows how much the baseline itself moves
+  await pool.query("select pg_create_logical_replication_slot('bench_recv2', 'pgoutput')");
 }
 
 // Backlog: inserts then updates, in transactions of 1000 rows.
@@ -187,15 +189,14 @@ const endLsn = parseLsn(
 
 // 1a. baseline: pg_recvlogical with pgoutput decoding the same backlog over the
 // replication protocol (the issue's baseline), to /dev/null, up to the backlog's end
-let recvRate = Number.NaN;
-let recvSecs = Number.NaN;
-if (canRecv) {
+/** pg_recvlogical on `slot` up to the backlog's end: seconds, then the slot is dropped. */
+async function recvlogical(slot: string): Promise<number> {
   const t = performance.now();
   await promisify(execFile)(RECVLOGICAL, [
     "-d",
     dbUrl,
     "--slot",
-    "bench_recv",
+    slot,
     "--start",
     "--no-loop",
     "-E",
@@ -207,10 +208,12 @@ if (canRecv) {
     "-f",
     "/dev/null",
   ]);
-  recvSecs = (performance.now() - t) / 1000;
-  recvRate = BACKLOG / recvSecs;
-  await pool.query("select pg_drop_replication_slot('bench_recv')");
+  const secs = (performance.now() - t) / 1000;
+  await pool.query("select pg_drop_replication_slot($1)", [slot]);
+  return secs;
 }
+const recvSecs = canRecv ? await recvlogical("bench_recv") : Number.NaN;
+const recvRate = BACKLOG / recvSecs;
 
 // 1b. server-side pgoutput decoding of the same backlog without the network protocol
 let t0 = performance.now();
@@ -274,6 +277,10 @@ if (inspector) {
 }
 const catchCpu = (cpu1.user + cpu1.system) / 1e6;
 
+// 1c. the baseline again, after the catch-up (same backlog, its own slot)
+const recv2Secs = canRecv ? await recvlogical("bench_recv2") : Number.NaN;
+const recv2Rate = BACKLOG / recv2Secs;
+
 // 3. steady load
 checkpoints.length = 0;
 const interval = 1000 / RATE;
@@ -305,6 +312,7 @@ const lines = [
   `baseline pgoutput decode (peek_binary_changes, ${peek.rows[0]!.n} messages): ${baseRate.toFixed(0)} changes/s (${baseSecs.toFixed(2)} s)`,
   `baseline pg_recvlogical pgoutput -> /dev/null: ${recvRate.toFixed(0)} changes/s (${recvSecs.toFixed(2)} s)`,
   `stream catch-up into null sink: ${catchRate.toFixed(0)} changes/s (${catchSecs.toFixed(2)} s), ratio ${(catchRate / base).toFixed(2)}x of ${Number.isFinite(recvRate) ? "pg_recvlogical" : "peek"} (target >= 0.5x)`,
+  `baseline pg_recvlogical again, after the catch-up: ${recv2Rate.toFixed(0)} changes/s (${recv2Secs.toFixed(2)} s); ratio to it ${(catchRate / recv2Rate).toFixed(2)}x`,
   `  this process's CPU during catch-up: ${catchCpu.toFixed(2)} s of ${catchSecs.toFixed(2)} s wall (${((100 * catchCpu) / catchSecs).toFixed(0)}%, ${((1e6 * catchCpu) / BACKLOG).toFixed(1)} us per change), main thread runnable but waiting for a core ${(catchRunDelay / 1000).toFixed(2)} s; peak RSS so far ${mb(catchRss)}`,
   `  load average after catch-up: ${loadCatch}`,
   `steady load: ${sent} updates in ${SECONDS} s (${(sent / SECONDS).toFixed(0)}/s), ${fresh.length} flushes`,
