@@ -31,6 +31,15 @@ export function ensureWal2jsonInstalled(): void {
   );
 }
 
+/** Whether this postgres build has a server setting (Debian point releases differ). */
+function knowsSetting(name: string): boolean {
+  const config = execFileSync(join(PG15_BIN, "postgres"), ["--describe-config"], {
+    // the server refuses to run as root, except for --describe-config
+    maxBuffer: 16 * 1024 * 1024,
+  }).toString();
+  return config.split("\n").some((line) => line.startsWith(`${name}\t`));
+}
+
 export interface DebianCluster {
   /** Superuser URL of the `postgres` database. */
   readonly adminUrl: string;
@@ -89,8 +98,11 @@ export async function startDebianCluster(
     listen_addresses: "127.0.0.1",
     port: String(port),
     unix_socket_directories: base,
-    // Debian's 15.20 only lets REPLICATION users name listed output plugins
-    output_plugin_libraries: "pgoutput,test_decoding,wal2json",
+    // Debian's 15.20 only lets REPLICATION users name listed output plugins;
+    // older 15.x builds do not know the setting (and refuse to start with it)
+    ...(knowsSetting("output_plugin_libraries")
+      ? { output_plugin_libraries: "pgoutput,test_decoding,wal2json" }
+      : {}),
     ...settings,
   };
   const opts = Object.entries(all)
