@@ -1,7 +1,6 @@
-import http from "node:http";
-import https from "node:https";
 import type { Logger } from "../lifecycle/logger.js";
 import { errorForStatus, messageOf, TypesenseError } from "./errors.js";
+import { createKeepAliveAgents, exchangeBuffer } from "./http-node.js";
 
 export interface HttpOptions {
   nodes: readonly string[];
@@ -69,10 +68,7 @@ export class TypesenseHttp {
   readonly #inflight = new Set<AbortController>();
   #closed: Error | undefined;
   #next = 0;
-  readonly #agents = {
-    http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true }),
-  };
+  readonly #agents = createKeepAliveAgents();
 
   constructor(opts: HttpOptions) {
     if (opts.nodes.length === 0) throw new Error("Typesense backend needs at least one node URL");
@@ -231,40 +227,18 @@ export class TypesenseHttp {
     const onAbort = () => ctl.abort(spec.signal?.reason);
     spec.signal?.addEventListener("abort", onAbort, { once: true });
     this.#inflight.add(ctl);
-    const secure = url.protocol === "https:";
     let headers = false;
     try {
-      return await new Promise((resolve, reject) => {
-        const req = (secure ? https : http).request(
-          url,
-          {
-            method: spec.method,
-            agent: secure ? this.#agents.https : this.#agents.http,
-            signal: ctl.signal,
-            headers: {
-              "X-TYPESENSE-API-KEY": this.#opts.apiKey,
-              "Content-Type": spec.contentType ?? "application/json",
-              "Content-Length": body.length,
-            },
-          },
-          (res) => {
-            headers = true;
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("error", reject);
-            // a connection cut mid-body ends the response early: not a full answer
-            res.on("aborted", () => reject(new Error("response aborted")));
-            res.on("end", () => {
-              if (!res.complete) return reject(new Error("response incomplete"));
-              resolve({
-                status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks).toString("utf8"),
-              });
-            });
-          },
-        );
-        req.on("error", reject);
-        req.end(body);
+      return await exchangeBuffer(url, {
+        method: spec.method,
+        apiKey: this.#opts.apiKey,
+        contentType: spec.contentType ?? "application/json",
+        body,
+        signal: ctl.signal,
+        agents: this.#agents,
+        onHeaders: () => {
+          headers = true;
+        },
       });
     } catch (err) {
       const wrapped = this.#wrap(err, node, spec, timedOut);
