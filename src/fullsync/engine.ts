@@ -23,7 +23,7 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
-import type { WatermarkCoordinator } from "./watermarked.js";
+import { StreamStoppedError, type WatermarkCoordinator } from "./watermarked.js";
 import type { WindowSummary } from "./window.js";
 import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
@@ -245,6 +245,10 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
     };
 
     const interrupted = (e: unknown) => {
+      if (e instanceof StreamStoppedError) {
+        log.warn({ err: e }, "the CDC stream stopped under a window; the run resumes later");
+        return true;
+      }
       if (!(e instanceof LeaseLostError) && !lost.aborted) return false;
       log.warn({ err: e }, "lease lost; the new holder resumes this run");
       return true;

@@ -83,10 +83,7 @@ export async function sweepOrphans(ctx: RunContext, backupSeq: number): Promise<
       bracket?.abandon();
       r = { importedIds: [], deletedIds: [], rejected: [], superseded: [] };
     } else if (!bracket) r = await deleteDirect(ctx, gone);
-    else
-      r = await writeThroughStream(ctx, bracket, [], gone, (_changed, vanished) =>
-        deleteDirect(ctx, vanished),
-      );
+    else r = await writeThroughStream(ctx, bracket, [], gone);
     deleted += r.deletedIds.length;
     superseded += r.superseded.length;
     ctx.counters.deleted += r.deletedIds.length;

@@ -29,9 +29,11 @@ import type { RunContext } from "./context.js";
  * So a full sync never writes a row version older than one the stream wrote.
  * When the job is not streamed here (CDC disabled, another instance leads the
  * client, stream down) windows are written directly, as before. When the
- * stream stops while a window waits for its watermark, close() rejects: if no
- * stream applies the job any more the window is written directly; if a stream
- * is back, the window is registered again and its rows are read again.
+ * stream stops while a window waits for its watermark, close() rejects: if a
+ * stream is back, the window is registered again and its rows are read again;
+ * if no stream applies the job here any more, the run stops and resumes at its
+ * checkpoint (StreamStoppedError): never a direct write of rows read under a
+ * bracket (the leadership may have moved to an instance that streams on).
  *
  * Counters: `imported` = docs the stream wrote for the window, `failed` =
  * rejected by Typesense (dead letters with the run, origin full_sync),
@@ -47,6 +49,30 @@ import type { RunContext } from "./context.js";
  * changes since it started (plus the bracket); documented limit.
  */
 export type { ChangeWatch, WatermarkCoordinator };
+
+/**
+ * The CDC stream that bracketed a window (or a rollback batch) stopped before
+ * the window's watermark and no stream applies the job on this instance now.
+ *
+ * The run stops here, interrupted: the engine releases its lease and the open
+ * run is resumed later at its checkpoint (by this instance once its stream is
+ * back, or by the instance that leads the client now). Writing the window
+ * directly instead would be unsafe: its rows were read before the stream
+ * stopped, and when the leadership moved, the new leader's stream may already
+ * have written newer versions that nothing would deliver again.
+ */
+export class StreamStoppedError extends Error {
+  constructor(
+    readonly jobId: string,
+    cause: unknown,
+  ) {
+    super(
+      `the CDC stream of job ${jobId} stopped before a window's watermark; the run stops and resumes at its checkpoint`,
+      { cause },
+    );
+    this.name = "StreamStoppedError";
+  }
+}
 
 /** (1) of a window: registers its ids when the job streams here, else null. */
 export function openBracket(ctx: RunContext, ids: readonly string[]): WatermarkWindow | null {
@@ -73,13 +99,11 @@ export async function writeThroughStream(
   bracket: WatermarkWindow,
   changed: readonly Document[],
   vanished: readonly string[],
-  direct: (changed: readonly Document[], vanished: readonly string[]) => Promise<BracketedWrite>,
 ): Promise<BracketedWrite> {
-  let w: WatermarkWindow | null = bracket;
+  let w: WatermarkWindow = bracket;
   let docs = new Map(changed.map((d) => [d.id, d]));
   let deletes: readonly string[] = vanished;
   for (let attempt = 1; ; attempt++) {
-    if (!w) return direct([...docs.values()], deletes);
     let outcome: WindowOutcome;
     try {
       outcome = await w.close(docs, {
@@ -95,10 +119,12 @@ export async function writeThroughStream(
       );
       if (attempt >= MAX_REOPEN) throw e;
       // A stream is back: register again and re-read (the ids must be
-      // registered BEFORE the read). No stream: write directly.
+      // registered BEFORE the read). No stream: the run stops here (see
+      // StreamStoppedError), it never writes the window directly.
       const ids = [...docs.keys(), ...deletes];
-      w = openBracket(ctx, ids);
-      if (!w) continue;
+      const again = openBracket(ctx, ids);
+      if (!again) throw new StreamStoppedError(ctx.job.id, e);
+      w = again;
       try {
         const read = await ctx.reader.read(ids);
         docs = read.documents;
@@ -183,9 +209,11 @@ export async function compensate(
         signal: ctx.signal,
       });
     } catch (e) {
-      // stream gone: direct, unless another stream applies the job (the rollback is retried)
+      // The stream stopped: a stream that is back retries the batch (the
+      // rollback is resumed); none: the run stops (StreamStoppedError), it
+      // never compensates this batch directly.
       if (ctx.signal?.aborted || ctx.watermarks?.isStreaming(ctx.job.id)) throw e;
-      return finish(await direct());
+      throw new StreamStoppedError(ctx.job.id, e);
     }
     const delSet = new Set(dels);
     r = {

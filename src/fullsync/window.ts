@@ -211,7 +211,7 @@ export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<W
   };
   // CDC streams the job: the stream writes the window at its high watermark
   return w.bracket && (changed.length > 0 || vanished.length > 0)
-    ? await writeThroughStream(ctx, w.bracket, changed, vanished, direct)
+    ? await writeThroughStream(ctx, w.bracket, changed, vanished)
     : await direct(changed, vanished);
 }
 

@@ -156,6 +156,70 @@ describe("full sync bracketed by CDC watermarks", () => {
     stream = undefined;
   });
 
+  it("a stream that stops while a window waits for its watermark stops the run; nothing is written directly", async () => {
+    await table("wm_stop", 300);
+    const s = await streamed("fsw_stop", "wm_stop");
+    stream = s.stream;
+    expect((await engine(s.registry).runJob(s.jobId, { trigger: "manual" })).status).toBe(
+      "succeeded",
+    );
+    // drifted docs make the next run write window 2 (ids 101..200)
+    await drift(s.collection, [150, 151]);
+    // The pre-image export runs after the window's rows were read and before
+    // they are handed to the stream: stop the stream right there (as when the
+    // leadership moves to another instance).
+    let stopped = false;
+    const stopping: SyncBackend = {
+      importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
+      deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
+      exportIds: (c) => backend.exportIds(c),
+      ensureCollection: (c) => backend.ensureCollection(c),
+      getCollection: (c) => backend.getCollection(c),
+      getDocuments: async (collection, ids) => {
+        if (!stopped && ids.includes("150")) {
+          stopped = true;
+          await s.stream.stop();
+        }
+        return backend.getDocuments(collection, ids);
+      },
+    };
+    const res = await engine(s.registry, { backendFor: async () => stopping }).runJob(s.jobId, {
+      trigger: "manual",
+    });
+    expect(stopped).toBe(true);
+    expect(res.status).toBe("interrupted");
+    // the window read under the stopped bracket was not written directly
+    const docs = await docsOf(backend, s.collection);
+    expect(docs.get("150")?.v).toBe("stale 150");
+    expect(docs.get("151")?.v).toBe("stale 151");
+    // the run stays open at its checkpoint, its lease released
+    const open = await db.pool.query(
+      `select r.id, r.next_manifest_seq::int seq, j.lease_owner
+         from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
+        where r.job_id = $1 and r.status = 'running'`,
+      [s.jobId],
+    );
+    expect(open.rows).toEqual([{ id: res.runId, seq: 100, lease_owner: null }]);
+    // a stream is back (here, or on the new leader): the run resumes and ends equal
+    const again = runStream({
+      control: db.pool,
+      source: db.pool,
+      sourceUrl: db.url,
+      client: "fsw_stop",
+      backend,
+      log: silentLogger(),
+      watermarks: s.registry,
+      cdc: { slot_prefix: SLOT_PREFIX },
+    });
+    stream = again;
+    await waitFor("streaming again", () => s.registry.isStreaming(s.jobId));
+    const resumed = await engine(s.registry).runJob(s.jobId, { trigger: "manual" });
+    expect(resumed).toMatchObject({ status: "succeeded", resumed: true, runId: res.runId });
+    await expectEqualsTable("wm_stop", s.collection);
+    await again.stop();
+    stream = undefined;
+  });
+
   it("a full sync during heavy concurrent updates ends with the collection equal to the table", async () => {
     await table("wm_heavy", 3000);
     const s = await streamed("fsw_b", "wm_heavy");
