@@ -59,6 +59,15 @@ export interface RunContext {
   watermarks?: WatermarkCoordinator;
   /** Ids the CDC stream changed for the job since this attempt began (saga rollback skips them). */
   cdcChanges?: ChangeWatch;
+  /**
+   * Saga rollback refreshes docs from the source instead of restoring
+   * pre-images (rollback.ts): the job streams through CDC and this attempt
+   * resumed a run, so the stream may have written docs during an earlier
+   * attempt that cdcChanges never saw.
+   */
+  refreshOnRollback: boolean;
+  /** Sets `reader` up when it is not yet (a resumed rollback skips the windows stage). */
+  ensureReader(): Promise<void>;
   /** Aborted when the lease is lost: a window waiting for its watermark gives up. */
   signal?: AbortSignal;
   /** Mutated in place; persisted by every checkpoint. */

@@ -177,6 +177,11 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       lease,
       leaseTtlMs: opts.leaseTtlMs,
       reader: NO_READER, // replaced once the table is described
+      refreshOnRollback: job.cdcEnabled && resumed,
+      ensureReader: async () => {
+        if (ctx.reader === NO_READER)
+          ctx.reader = createWindowReader({ source, mapper: (await describe()).mapper });
+      },
       sagaEnabled: opts.sagaBackupEnabled,
       collectionEmptyAtStart: false,
       renderDocuments: opts.renderDocumentsInSql ?? true,
@@ -224,6 +229,18 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       }
     };
     const stopped = () => signal?.aborted === true || lost.aborted;
+    async function describe() {
+      const table = await describeTable(source, {
+        schema: job.sourceSchemaName,
+        table: job.sourceTableName,
+      });
+      const mapper = createDocumentMapper(table, {
+        documentIdColumn: job.documentIdColumn,
+        includedColumns: job.includedColumns,
+        queryableFields: job.queryableFields,
+      });
+      return { table, mapper };
+    }
 
     const fail = async (cause: string): Promise<RunResult> => {
       let rollback: RollbackOutcome | null = null;
@@ -283,15 +300,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
     }
 
     async function main(): Promise<RunResult> {
-      const table = await describeTable(source, {
-        schema: job.sourceSchemaName,
-        table: job.sourceTableName,
-      });
-      const mapper = createDocumentMapper(table, {
-        documentIdColumn: job.documentIdColumn,
-        includedColumns: job.includedColumns,
-        queryableFields: job.queryableFields,
-      });
+      const { table, mapper } = await describe();
       ctx.reader = createWindowReader({ source, mapper });
       ctx.collectionEmptyAtStart = await prepareCollection(ctx, mapper);
 

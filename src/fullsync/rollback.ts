@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { RunContext } from "./context.js";
 import { LeaseLostError, renewLease } from "./lease.js";
 import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
-import { compensate } from "./watermarked.js";
+import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
 
 /**
  * Saga compensation of a WHOLE run (retries exhausted, or any failure after
@@ -28,6 +28,14 @@ import { compensate } from "./watermarked.js";
  * here the compensation writes go through the stream at a watermark, so a
  * change arriving during the rollback wins too (watermarked.ts `compensate`).
  * Skipped docs count as done (marked restored), not as restored/deleted.
+ *
+ * CDC and a resumed run (ctx.refreshOnRollback): the watch of this attempt
+ * cannot know what the stream wrote during an earlier (dead) attempt, so a
+ * pre-image may be older than a doc the stream wrote then. Such a rollback
+ * sets every doc it would restore or delete to the source's current row
+ * instead (deleted when the row is gone), bracketed like the rest: never
+ * older than the source, though not the pre-run state. Counted as restored
+ * (upserts) and deleted.
  */
 export interface RollbackOutcome {
   status: "succeeded" | "failed";
@@ -60,6 +68,12 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
   const problems: string[] = [];
   let after: string | null = null;
   try {
+    if (ctx.refreshOnRollback) {
+      await ctx.ensureReader();
+      ctx.log.warn(
+        "rollback of a resumed run of a CDC job: docs are refreshed from the source, not restored to their pre-images",
+      );
+    }
     for (;;) {
       const batch = await pendingBackups(ctx.control, ctx.runId, after, BATCH);
       const lastOfBatch = batch[batch.length - 1];
@@ -67,11 +81,16 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       after = lastOfBatch.docId;
       const toRestore = batch.filter((b) => b.preImage !== null);
       const toDelete = batch.filter((b) => b.preImage === null).map((b) => b.docId);
-      const c = await compensate(
-        ctx,
-        toRestore.map((b) => b.preImage!),
-        toDelete,
-      );
+      const c: Compensated = ctx.refreshOnRollback
+        ? await refreshFromSource(
+            ctx,
+            batch.map((b) => b.docId),
+          )
+        : await compensate(
+            ctx,
+            toRestore.map((b) => b.preImage!),
+            toDelete,
+          );
       for (const r of c.rejected) {
         if (problems.length < 5) {
           problems.push(`restore of ${r.docId} rejected (${r.code}): ${r.error}`);
@@ -95,7 +114,13 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
     for (let upto = await createdUpto(ctx.control, ctx.runId); upto > 0; ) {
       const from = Math.max(0, upto - BATCH);
       const ids = await createdIds(ctx.control, ctx.runId, from, upto);
-      if (ids.length > 0) deleted += (await compensate(ctx, [], ids)).deleted;
+      if (ids.length > 0) {
+        const c = ctx.refreshOnRollback
+          ? await refreshFromSource(ctx, ids)
+          : await compensate(ctx, [], ids);
+        restored += c.restored;
+        deleted += c.deleted;
+      }
       await inTransaction(ctx, async (client) => {
         await lowerCreatedUpto(client, ctx.runId, from);
         await writeRollbackCounts(client, ctx.runId, restored, deleted);

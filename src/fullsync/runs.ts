@@ -33,6 +33,8 @@ export interface JobRow {
   syncIntervalSeconds: number;
   windowSize: number;
   enabled: boolean;
+  /** CDC streams the job's table (a stream may write its docs during a run). */
+  cdcEnabled: boolean;
 }
 
 /** Counters a run accumulates; persisted with every checkpoint. */
@@ -68,7 +70,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
   const r = await db.query<Record<string, unknown>>(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
-            sync_interval_seconds, window_size, enabled
+            sync_interval_seconds, window_size, enabled, cdc_enabled
        from typesense_sync_jobs where id = $1`,
     [jobId],
   );
@@ -87,6 +89,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     syncIntervalSeconds: Number(j.sync_interval_seconds),
     windowSize: Number(j.window_size),
     enabled: Boolean(j.enabled),
+    cdcEnabled: Boolean(j.cdc_enabled),
   };
 }
 

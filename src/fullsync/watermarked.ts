@@ -45,8 +45,8 @@ import type { RunContext } from "./context.js";
  * those ids (their doc is CDC's newer version), and while streaming its writes
  * are bracketed the same way (open -> skip watched ids -> close), so a change
  * arriving during the rollback is not overwritten either. The watch is in
- * memory: a rollback resumed by another process after a crash only knows the
- * changes since it started (plus the bracket); documented limit.
+ * memory and starts with the attempt: the rollback of a resumed run of a CDC
+ * job refreshes docs from the source instead (refreshFromSource).
  */
 export type { ChangeWatch, WatermarkCoordinator };
 
@@ -150,26 +150,59 @@ export async function writeThroughStream(
   }
 }
 
-/**
- * Saga compensation of one batch with CDC in mind: ids the stream changed
- * since the run began (ctx.cdcChanges) or during this batch are skipped.
- * Returns per id: "done" (written / deleted / skipped) or a rejection.
- */
-export async function compensate(
-  ctx: RunContext,
-  restore: readonly Document[],
-  remove: readonly string[],
-): Promise<{
+export interface Compensated {
   done: string[];
   skipped: string[];
   restored: number;
   deleted: number;
   rejected: Rejected[];
-}> {
-  const collection = ctx.job.collectionName;
+}
+
+/**
+ * Saga compensation of one batch with CDC in mind: ids the stream changed
+ * since the run began (ctx.cdcChanges) or during this batch are skipped.
+ * Returns per id: "done" (written / deleted / skipped) or a rejection.
+ */
+export function compensate(
+  ctx: RunContext,
+  restore: readonly Document[],
+  remove: readonly string[],
+): Promise<Compensated> {
   const ids = [...restore.map((d) => d.id), ...remove];
-  // open BEFORE the watch is consulted: a change after this point supersedes the id
+  return compensateIds(ctx, ids, async () => ({ restore, remove }));
+}
+
+/**
+ * Rollback of a batch when the pre-images cannot be trusted (ctx.refreshOnRollback:
+ * the stream may have written newer versions during an earlier attempt that
+ * no watch saw): each doc is set to its row as the source holds it now, read
+ * AFTER the ids are registered (so a change after the read supersedes it),
+ * and deleted when the row no longer exists. Never older than the source.
+ */
+export function refreshFromSource(ctx: RunContext, ids: readonly string[]): Promise<Compensated> {
+  return compensateIds(ctx, ids, async () => {
+    const r = await ctx.reader.read(ids);
+    return { restore: [...r.documents.values()], remove: r.missing };
+  });
+}
+
+async function compensateIds(
+  ctx: RunContext,
+  ids: readonly string[],
+  load: () => Promise<{ restore: readonly Document[]; remove: readonly string[] }>,
+): Promise<Compensated> {
+  const collection = ctx.job.collectionName;
+  // open BEFORE the watch is consulted and the batch loaded: a change after
+  // this point supersedes the id
   const w = openBracket(ctx, ids);
+  let restore: readonly Document[];
+  let remove: readonly string[];
+  try {
+    ({ restore, remove } = await load());
+  } catch (e) {
+    w?.abandon();
+    throw e;
+  }
   const watched = (id: string) => ctx.cdcChanges?.has(id) ?? false;
   const skipped = ids.filter(watched);
   const docs = restore.filter((d) => !watched(d.id));

@@ -306,6 +306,53 @@ describe("full sync bracketed by CDC watermarks", () => {
     stream = undefined;
   });
 
+  it("the rollback of a resumed run refreshes from the source: a doc the stream wrote during the earlier attempt keeps that version", async () => {
+    await table("wm_resumed", 300);
+    const s = await streamed("fsw_r", "wm_resumed");
+    stream = s.stream;
+    expect((await engine(s.registry).runJob(s.jobId, { trigger: "manual" })).status).toBe(
+      "succeeded",
+    );
+    await drift(
+      s.collection,
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+    // Attempt 1 writes window 1 (ids 1..100, pre-images "stale N" backed up),
+    // the stream then writes a newer row 50, and the attempt stops (as if its
+    // process died): its in-memory watch of the stream's changes is gone.
+    const stop = new AbortController();
+    const first = await engine(s.registry, {
+      onWindowCommitted: async () => {
+        if (stop.signal.aborted) return;
+        await db.pool.query("update wm_resumed set v = 'cdc' where id = 50");
+        await waitFor(
+          "the stream wrote row 50",
+          async () => (await docsOf(backend, s.collection)).get("50")?.v === "cdc",
+        );
+        stop.abort();
+      },
+    }).runJob(s.jobId, { trigger: "manual", signal: stop.signal });
+    expect(first.status).toBe("interrupted");
+    // Attempt 2 resumes at window 2 and fails: the whole run is rolled back.
+    const second = await engine(s.registry, {
+      onWindowCommitted: () => {
+        throw new Error("boom in the resumed attempt");
+      },
+    }).runJob(s.jobId, { trigger: "manual" });
+    expect(second).toMatchObject({ status: "failed", resumed: true, runId: first.runId });
+    expect(second.rollback?.status).toBe("succeeded");
+    const docs = await docsOf(backend, s.collection);
+    // restoring the pre-image would have put "stale 50" over the stream's newer doc
+    expect(docs.get("50")?.v).toBe("cdc");
+    // the other docs the run wrote are the source's rows, never older
+    expect(docs.get("1")?.v).toBe("v1 1");
+    expect(docs.get("150")?.v).toBe("v1 150");
+    // docs the run never reached keep what they had
+    expect(docs.get("250")?.v).toBe("stale 250");
+    await s.stream.stop();
+    stream = undefined;
+  });
+
   it("orphan sweep: a row inserted after the existence check keeps the doc the stream wrote", async () => {
     await table("wm_orphan", 50);
     const s = await streamed("fsw_e", "wm_orphan");
