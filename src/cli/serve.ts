@@ -10,7 +10,13 @@ import {
 } from "../lifecycle/index.js";
 import { createControlSampler, createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
-import { createBackendResolver, createEngine, fullSyncGate, instanceName } from "./wiring.js";
+import {
+  createBackendResolver,
+  createEngine,
+  fullSyncGate,
+  fullSyncWriteGate,
+  instanceName,
+} from "./wiring.js";
 
 export interface ServeOptions {
   config: Config;
@@ -62,7 +68,6 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     // this instance streams a job, its full-sync windows are bracketed by
     // watermarks (src/fullsync/watermarked.ts).
     const watermarks = createWatermarkRegistry();
-    const engine = createEngine({ config, pools, log, owner, backendFor, watermarks });
     const cdc = createCdcSupervisor({
       control: pools.control,
       pools,
@@ -71,6 +76,17 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       watermarks,
       log,
       instanceId: owner,
+    });
+    const mayRunFullSyncs = (client: string) => cdc.mayRunFullSyncs(client);
+    const engine = createEngine({
+      config,
+      pools,
+      log,
+      owner,
+      backendFor,
+      watermarks,
+      // a run in flight stops before its next window once the leadership moved
+      mayRun: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
     });
     const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics });
     closers.push(() => clients.close());
@@ -94,7 +110,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         // With CDC, only the instance leading a source client's stream runs
         // that client's full syncs (DESIGN section 5), and only once that
         // stream is set up (its slot exists); other clients run anywhere.
-        canRun: fullSyncGate(config.cdc.enabled, (client) => cdc.mayRunFullSyncs(client)),
+        canRun: fullSyncGate(config.cdc.enabled, mayRunFullSyncs),
       }),
       createControlSampler({ control: pools.control, metrics, log }),
     ];

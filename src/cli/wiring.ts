@@ -53,6 +53,18 @@ export function fullSyncGate(
   return (job) => !cdcEnabled || !job.clientHasCdc || mayRun(job.sourceClientName);
 }
 
+/**
+ * The engine's per-window check (FullSyncEngineOptions.mayRun): a CDC job's
+ * windows are written only while this instance may run the client's full
+ * syncs; when the leadership moves, the run stops and the new leader resumes it.
+ */
+export function fullSyncWriteGate(
+  cdcEnabled: boolean,
+  mayRun: (clientName: string) => boolean,
+): (job: { sourceClientName: string; cdcEnabled: boolean }) => boolean {
+  return (job) => !cdcEnabled || !job.cdcEnabled || mayRun(job.sourceClientName);
+}
+
 export function createEngine(deps: {
   config: Config;
   pools: Pools;
@@ -63,6 +75,8 @@ export function createEngine(deps: {
   watermarks?: FullSyncEngineOptions["watermarks"];
   /** Progress hook (the `sync run` command draws its bar from it). */
   onWindowCommitted?: FullSyncEngineOptions["onWindowCommitted"];
+  /** Per-window check (see fullSyncWriteGate). */
+  mayRun?: FullSyncEngineOptions["mayRun"];
 }): FullSyncEngine {
   const { config } = deps;
   return createFullSyncEngine({
@@ -77,5 +91,6 @@ export function createEngine(deps: {
     leaseTtlMs: config.fullsync.lease_ttl_ms,
     ...(deps.onWindowCommitted ? { onWindowCommitted: deps.onWindowCommitted } : {}),
     ...(deps.watermarks ? { watermarks: deps.watermarks } : {}),
+    ...(deps.mayRun ? { mayRun: deps.mayRun } : {}),
   });
 }

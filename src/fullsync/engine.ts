@@ -52,6 +52,16 @@ export interface FullSyncEngineOptions {
    * saga rollback skips ids the stream changed (watermarked.ts). Omitted: never.
    */
   watermarks?: WatermarkCoordinator;
+  /**
+   * Whether this instance may still write the job's windows (serve: with CDC,
+   * a CDC job only on the leader of its client's stream, once that stream is
+   * set up). Checked before each window is written: when it turns false (the
+   * leadership moved) the run stops after the windows in flight, interrupted,
+   * and the instance that may run the job resumes it at the checkpoint, so no
+   * window read here is written unbracketed beside the new leader's stream.
+   * Omitted: always.
+   */
+  mayRun?: (job: JobRow) => boolean;
   /** Test hook: overrides the job's window_size. */
   windowSize?: number;
   /**
@@ -228,7 +238,8 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         client.release();
       }
     };
-    const stopped = () => signal?.aborted === true || lost.aborted;
+    const stopped = () =>
+      signal?.aborted === true || lost.aborted || (opts.mayRun !== undefined && !opts.mayRun(job));
     async function describe() {
       const table = await describeTable(source, {
         schema: job.sourceSchemaName,

@@ -103,6 +103,11 @@ export async function runWindows(
       if (o.stopped()) break;
       const prepared: PreparedWindow | null = await ahead.shift()!;
       if (!prepared) break;
+      // checked again right before the write: the read may have taken a while
+      if (o.stopped()) {
+        prepared.bracket?.abandon();
+        break;
+      }
       if (prepared.bracket) {
         while (inFlight.length > 0) await checkpointOldest();
       }

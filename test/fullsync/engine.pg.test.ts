@@ -100,6 +100,34 @@ describe("full sync", () => {
     expect(j.rows[0].lease_owner).toBe("thief");
   });
 
+  it("stops before its next window once it may no longer run here (mayRun), and resumes elsewhere", async () => {
+    const { jobId, collection } = await job("p_mayrun", 500);
+    let allowed = true;
+    const written: number[] = [];
+    const res = await engine({
+      // as if this instance lost the CDC leadership of the job's client after window 1
+      mayRun: () => allowed,
+      onWindowCommitted: (w) => {
+        written.push(w.fromSeq);
+        allowed = false;
+      },
+    }).runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("interrupted");
+    // window 2 may already have been read ahead; it was not written
+    expect(written).toEqual([0]);
+    expect((await collectionDocuments(fx.backend, collection)).size).toBe(100);
+    const [run] = await runRows(db.pool, jobId);
+    expect(run).toMatchObject({ status: "running", next_manifest_seq: "100" });
+    const j = await db.pool.query("select lease_owner from typesense_sync_jobs where id = $1", [
+      jobId,
+    ]);
+    expect(j.rows[0].lease_owner).toBeNull();
+    // the instance that may run it resumes at the checkpoint
+    const resumed = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(resumed).toMatchObject({ status: "succeeded", resumed: true, runId: res.runId });
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_mayrun");
+  });
+
   itEmulatorOnly("retries injected 503s and counts the retries", async () => {
     const { jobId, collection } = await job("p_503", 300);
     fx.failNextImports(2);
