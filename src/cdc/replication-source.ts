@@ -1,4 +1,5 @@
 import { LogicalReplicationService, type Pgoutput } from "pg-logical-replication";
+import { SOURCE_SESSION_OPTIONS } from "../db/pool.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import { redactText } from "../lifecycle/logger.js";
 import { classifyReplicationError, DecodeError, errorMessage, WatchdogError } from "./errors.js";
@@ -52,6 +53,8 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
     const service = new LogicalReplicationService(
       {
         connectionString: opts.connectionString,
+        // the walsender formats pgoutput's values with these settings
+        options: SOURCE_SESSION_OPTIONS,
         application_name: `athena-typesense-sync:cdc:${opts.slotName}`,
         keepAlive: true,
       },

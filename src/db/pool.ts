@@ -6,6 +6,20 @@ import { redactText } from "../lifecycle/logger.js";
 // timestamptz stays a Date. We set no global type parsers here: catalog/
 // decides conversions per column from text values.
 
+/**
+ * Session settings of every source connection (pools and the replication
+ * connection), sent as startup options so they win over database and role
+ * defaults. Documents are built from the values' output text, and the same
+ * row must give the same document whatever the source's defaults are:
+ * - DateStyle ISO: date/timestamp text the catalog parses (other styles would
+ *   make it drop the field; the SQL rendering uses extract(epoch), unaffected);
+ * - extra_float_digits 1: shortest exact float text, what JS parses (0 would
+ *   round to 15 digits);
+ * - IntervalStyle postgres, bytea_output hex: the text of string-mapped types.
+ */
+export const SOURCE_SESSION_OPTIONS =
+  "-c DateStyle=ISO,MDY -c extra_float_digits=1 -c IntervalStyle=postgres -c bytea_output=hex";
+
 export interface PoolOptions {
   url: string;
   /** For logs: "control" or the source client name. */
@@ -16,6 +30,8 @@ export interface PoolOptions {
   applicationName?: string;
   /** statement_timeout for every connection, ms (0 = none). */
   statementTimeoutMs?: number;
+  /** Startup `options` of every connection (e.g. SOURCE_SESSION_OPTIONS). */
+  sessionOptions?: string;
 }
 
 /**
@@ -30,6 +46,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
+    ...(opts.sessionOptions ? { options: opts.sessionOptions } : {}),
   });
   pool.on("error", (err) => {
     opts.log.warn(
@@ -72,7 +89,13 @@ export function createPools(opts: {
       if (!cfg) throw new UnknownClientError(name);
       let p = sources.get(name);
       if (!p) {
-        p = createPool({ url: cfg.url, name, log: opts.log, max: cfg.pool_max ?? 10 });
+        p = createPool({
+          url: cfg.url,
+          name,
+          log: opts.log,
+          max: cfg.pool_max ?? 10,
+          sessionOptions: SOURCE_SESSION_OPTIONS,
+        });
         sources.set(name, p);
       }
       return p;

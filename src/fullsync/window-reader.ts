@@ -87,15 +87,25 @@ export function createWindowReader(opts: WindowReaderOptions): WindowReader {
     `copy (select ${idText}, ${docSql} from ${qualifiedTable(mapper)}
             where ${id} between ${literal(first)} and ${literal(last)}) to stdout (format binary)`;
   // Checked once per reader: the renderings assume numeric extract(epoch)
-  // (PG >= 14) and shortest-exact float output (extra_float_digits >= 1).
+  // (PG >= 14), shortest-exact float output (extra_float_digits >= 1) and ISO
+  // DateStyle (the JS path parses ISO text only; both must agree). Source pools
+  // pin these settings (SOURCE_SESSION_OPTIONS); a pool without them may fall
+  // back to the JS path. A failed check is not cached (asked again next time).
   let serverQualifies: Promise<boolean> | undefined;
   const qualifies = (pool: pg.Pool) => {
     serverQualifies ??= pool
       .query<{ ok: boolean }>(
         `select current_setting('server_version_num')::int >= 140000
-            and current_setting('extra_float_digits')::int >= 1 as ok`,
+            and current_setting('extra_float_digits')::int >= 1
+            and current_setting('DateStyle') like 'ISO%' as ok`,
       )
-      .then((r) => r.rows[0]?.ok === true);
+      .then(
+        (r) => r.rows[0]?.ok === true,
+        (e: unknown) => {
+          serverQualifies = undefined;
+          throw e;
+        },
+      );
     return serverQualifies;
   };
   const existsSql = `select pg_catalog.textin(${mapper.idColumn.outputFunction}(${id})) as id
