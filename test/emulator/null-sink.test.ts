@@ -110,6 +110,9 @@ const SAME_ANSWER_LINES = [
   '{"t":"{ in a string","id":"c"}',
   '{"id":"a\\"b\\\\c","t":"escaped id"}',
   '{"id":"\\u00e9t\\u00e9","t":"unicode escape"}',
+  '{"a\\"id":"fake","t":"escaped quote before id:, a key named a\\"id"}',
+  '{"\\u0069d":5,"t":"escaped id key with a numeric value"}',
+  '{"\\u0069d":"esc","t":"escaped id key"}',
   '{"id":"été ✓","t":"raw unicode"}',
   '{"id":"first","t":"dup","id":"second"}',
   '{ "id" : "spaced", "t": "x" }',
@@ -150,7 +153,9 @@ describeEmulatorOnly("null sink, default (fast) mode", () => {
   it("update: an object without id is rejected, ids are answered as given", async () => {
     const a = await makeCollection(fast, FIELDS);
     const b = await makeCollection(validating, FIELDS);
-    const body = ['{"id":"u1","n":2}', '{"n":2}', '{"id":"u2"}'].join("\n");
+    const body = ['{"id":"u1","n":2}', '{"n":2}', '{"id":"u2"}', '{"a\\"id":"fake","n":2}'].join(
+      "\n",
+    );
     const q = "?action=update&return_id=true";
     const got = await importLines(fast, a, body, q);
     expect(got.text).toBe((await importLines(validating, b, body, q)).text);
