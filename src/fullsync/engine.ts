@@ -23,7 +23,11 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
-import { StreamStoppedError, type WatermarkCoordinator } from "./watermarked.js";
+import {
+  StreamAttachedError,
+  StreamStoppedError,
+  type WatermarkCoordinator,
+} from "./watermarked.js";
 import type { WindowSummary } from "./window.js";
 import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
@@ -273,7 +277,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
     };
 
     const interrupted = (e: unknown) => {
-      if (e instanceof StreamStoppedError) {
+      if (e instanceof StreamStoppedError || e instanceof StreamAttachedError) {
         log.warn({ err: e }, "the CDC stream stopped under a window; the run resumes later");
         return true;
       }

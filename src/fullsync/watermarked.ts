@@ -74,6 +74,22 @@ export class StreamStoppedError extends Error {
   }
 }
 
+/**
+ * The CDC stream attached to the job (this instance streams it now) while a
+ * window read WITHOUT a bracket waited to be written: writing it directly
+ * could put a row read before a change the stream has just written over that
+ * change. The run stops, interrupted, and resumes at its checkpoint with
+ * bracketed windows.
+ */
+export class StreamAttachedError extends Error {
+  constructor(readonly jobId: string) {
+    super(
+      `the CDC stream attached to job ${jobId} under a window read without watermarks; the run stops and resumes bracketed at its checkpoint`,
+    );
+    this.name = "StreamAttachedError";
+  }
+}
+
 /** (1) of a window: registers its ids when the job streams here, else null. */
 export function openBracket(ctx: RunContext, ids: readonly string[]): WatermarkWindow | null {
   const wm = ctx.watermarks;

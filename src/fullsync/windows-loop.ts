@@ -1,6 +1,7 @@
 import type { RunContext } from "./context.js";
 import { createManifestCursor } from "./manifest.js";
 import { setStage } from "./runs.js";
+import { StreamAttachedError } from "./watermarked.js";
 import {
   checkpointWindow,
   type PreparedWindow,
@@ -107,6 +108,10 @@ export async function runWindows(
       if (o.stopped()) {
         prepared.bracket?.abandon();
         break;
+      }
+      // read unbracketed, but the job streams here now: never write it directly
+      if (!prepared.bracket && ctx.watermarks?.isStreaming(ctx.job.id)) {
+        throw new StreamAttachedError(ctx.job.id);
       }
       if (prepared.bracket) {
         while (inFlight.length > 0) await checkpointOldest();
