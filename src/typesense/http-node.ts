@@ -26,10 +26,33 @@ export function createKeepAliveAgents(): KeepAliveAgents {
   return { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 }
 
-export function exchangeBuffer(
+export async function exchangeBuffer(
   url: URL,
   o: BufferExchange,
 ): Promise<{ status: number; body: string }> {
+  // A keep-alive socket the server closed while idle fails the next request
+  // with ECONNRESET/EPIPE before any answer: the server never saw it, so it is
+  // sent again on another socket (Node's documented keep-alive race), instead
+  // of marking the node down. Bounded: the agent keeps few idle sockets.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await exchangeOnce(url, o);
+    } catch (e) {
+      if (!(e instanceof StaleSocketError) || attempt >= 4 || o.signal.aborted) {
+        throw e instanceof StaleSocketError ? e.cause : e;
+      }
+    }
+  }
+}
+
+/** The request failed on a reused keep-alive socket before any answer. */
+class StaleSocketError extends Error {
+  constructor(override readonly cause: unknown) {
+    super("stale keep-alive socket");
+  }
+}
+
+function exchangeOnce(url: URL, o: BufferExchange): Promise<{ status: number; body: string }> {
   const secure = url.protocol === "https:";
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(
@@ -57,7 +80,15 @@ export function exchangeBuffer(
         });
       },
     );
-    req.on("error", reject);
+    let answered = false;
+    req.on("response", () => {
+      answered = true;
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      const stale =
+        !answered && req.reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE");
+      reject(stale ? new StaleSocketError(err) : err);
+    });
     req.end(o.body);
   });
 }
