@@ -28,7 +28,9 @@ export interface WindowRead {
 
 /**
  * A window's documents as Postgres rendered them (mapper.documentSql): one
- * compact JSON line per row, in `ids` order, forwarded to the import as bytes.
+ * compact JSON line per row, forwarded to the import as bytes. Lines come in
+ * the COPY's row order (not necessarily the order of the requested ids);
+ * `lines[i]` is the document of `ids[i]`, which is all the import needs.
  */
 export interface RenderedRead {
   ids: string[];
