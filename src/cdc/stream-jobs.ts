@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { createDocumentMapper, type TableInfo } from "../catalog/index.js";
-import { RunConflictError, requestRun } from "../fullsync/request-run.js";
+import { RunConflictError, requestJoinResync } from "../fullsync/request-run.js";
 import { createWindowReader } from "../fullsync/window-reader.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { CdcJob } from "./jobs.js";
@@ -37,9 +37,10 @@ export async function buildTarget(
 
 /**
  * After setup: makes a lost slot visible (status "lost", last_error, error
- * log), requests a full resync of every job that missed changes (all of them
- * after a lost slot; otherwise those joining the stream), records stream
- * membership in cdc_applied_lsn, and reports jobs whose tables were rejected.
+ * log), records and requests a full resync of every job that missed changes
+ * (all of them after a lost slot; otherwise those joining the stream, and
+ * those whose earlier resync is still pending), records stream membership in
+ * cdc_applied_lsn, and reports jobs whose tables were rejected.
  */
 export async function afterSetup(
   ctx: {
@@ -61,15 +62,34 @@ export async function afterSetup(
     await ctx.status("lost", msg);
   }
   const toResync = setup.slotLostReason ? accepted : accepted.filter((j) => !j.cdcAppliedLsn);
-  for (const j of toResync) {
-    await ctx.resync(j.id);
-    log.info({ jobId: j.id }, "full resync requested: the job missed changes");
-  }
+  // Write order (what makes the resync durable):
+  //   (1) cdc_resync_requested_at = now(): the slot and publication exist, so a
+  //       run first started after this time reads every window after the join
+  //   (2) the resync is requested (requestJoinResync clears (1) when it queues
+  //       or accepts the run, in the same transaction)
+  //   (3) the job is marked joined (cdc_applied_lsn)
+  // A crash before (3) leaves cdc_applied_lsn null: the next setup sees the job
+  // as joining again. After (3), the marker of (1) stays until a run is
+  // accepted: the supervisor of whichever instance leads retries it every poll.
+  await ctx.control.query(
+    `update typesense_sync_jobs set cdc_resync_requested_at = now() where id = any($1::uuid[])`,
+    [toResync.map((j) => j.id)],
+  );
   if (setup.slotLostReason) {
     await ctx.control.query(
       "update typesense_sync_jobs set cdc_applied_lsn = null where id = any($1::uuid[])",
       [ids],
     );
+  }
+  // the joining jobs, and those whose resync from an earlier setup is still pending
+  const pending = await ctx.control.query<{ id: string }>(
+    `select id from typesense_sync_jobs
+      where id = any($1::uuid[]) and cdc_resync_requested_at is not null order by id`,
+    [ids],
+  );
+  for (const { id } of pending.rows) {
+    await ctx.resync(id);
+    log.info({ jobId: id }, "full resync requested: the job missed changes");
   }
   await markStreamJobs(ctx.control, ctx.clientName, ids, ids, setup.startLsn);
   if (setup.rejected.length > 0) {
@@ -81,11 +101,14 @@ export async function afterSetup(
   }
 }
 
-/** requestRun(trigger "resync"); a run going on now reads the rows after this point anyway. */
+/**
+ * requestJoinResync: a run holding the lease now leaves the job's marker set;
+ * the supervisor (or this stream's next setup) requests it again.
+ */
 export function defaultResync(control: pg.Pool): (jobId: string) => Promise<void> {
   return async (jobId) => {
     try {
-      await requestRun(control, { jobId, trigger: "resync" });
+      await requestJoinResync(control, jobId);
     } catch (e) {
       if (!(e instanceof RunConflictError)) throw e;
     }

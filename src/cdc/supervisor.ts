@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Config } from "../config/index.js";
 import type { Pools } from "../db/index.js";
-import { JobNotFoundError, RunConflictError, requestRun } from "../fullsync/request-run.js";
+import { JobNotFoundError, RunConflictError, requestJoinResync } from "../fullsync/request-run.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Service } from "../lifecycle/service.js";
@@ -75,31 +75,49 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
   const settled = new Set<string>();
   const running = new Map<string, { ctl: AbortController; done: Promise<void> }>();
   const unknownReported = new Set<string>();
-  // jobs whose resync request found a run holding the lease: asked again every poll
-  const pendingResync = new Set<string>();
+  // jobs whose resync request found a run holding the lease (logged once)
+  const blockedReported = new Set<string>();
 
   /**
    * A new slot (or a job joining the stream) needs a full run that reads every
-   * row after the slot exists. A run holding the lease now began before that
-   * (it may have read windows earlier), so it does not count: the request is
-   * repeated until it is accepted after that run ends.
+   * row after the slot exists. The need is durable: the stream's setup records
+   * it (typesense_sync_jobs.cdc_resync_requested_at) before it marks the job
+   * joined, and requestJoinResync clears it only in the transaction that queues
+   * a run started after the join (an older unfinished run is cancelled, never
+   * resumed for it). A run holding the lease now began before the join, so the
+   * request stays pending and pendingResyncs() asks again every poll, on
+   * whichever instance leads the client then, also after a restart.
    */
   async function requestResync(jobId: string): Promise<void> {
     try {
-      await requestRun(opts.control, { jobId, trigger: "resync" });
-      pendingResync.delete(jobId);
+      const r = await requestJoinResync(opts.control, jobId);
+      blockedReported.delete(jobId);
+      if (r?.disposition === "queued") log.info({ jobId, runId: r.runId }, "resync run queued");
     } catch (e) {
       if (e instanceof JobNotFoundError) {
-        pendingResync.delete(jobId);
+        blockedReported.delete(jobId);
       } else if (e instanceof RunConflictError) {
-        if (!pendingResync.has(jobId)) {
+        if (!blockedReported.has(jobId)) {
           log.info({ jobId }, "a run holds the job; its resync is requested again after it");
         }
-        pendingResync.add(jobId);
+        blockedReported.add(jobId);
       } else {
         throw e;
       }
     }
+  }
+
+  /** Pending join resyncs of the CDC jobs of the clients this instance leads now. */
+  async function pendingResyncs(): Promise<string[]> {
+    if (leading.size === 0) return [];
+    const r = await opts.control.query<{ id: string }>(
+      `select id from typesense_sync_jobs
+        where cdc_resync_requested_at is not null and enabled and cdc_enabled
+          and source_client_name = any($1::text[])
+        order by id`,
+      [[...leading]],
+    );
+    return r.rows.map((row) => row.id);
   }
 
   function start(client: string, outer: AbortSignal): void {
@@ -185,7 +203,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
             }
             if (!signal.aborted) start(client, signal);
           }
-          for (const jobId of [...pendingResync]) {
+          for (const jobId of await pendingResyncs()) {
             await requestResync(jobId).catch((e: unknown) =>
               log.warn({ jobId, err: { message: errorMessage(e) } }, "cannot request a resync"),
             );

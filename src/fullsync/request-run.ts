@@ -100,3 +100,106 @@ export async function requestRun(
     client.release();
   }
 }
+
+/**
+ * Accepts the pending CDC join resync of a job (typesense_sync_jobs.
+ * cdc_resync_requested_at, set by the stream's setup after the job joined its
+ * stream): the run that satisfies it must read EVERY window after the join,
+ * so an unfinished run that started before the marker is never resumed for it.
+ *
+ * In ONE transaction, under the job row's lock:
+ * - no marker                           -> null (nothing pending, nothing done)
+ * - job leased by a live run            -> RunConflictError; the marker stays
+ * - an open run never started, or first started at/after the marker
+ *                                        -> that run ("resumable"); marker cleared
+ * - an open run in stage `rollback` that started before
+ *                                        -> that run ("resumable"), marker KEPT:
+ *   its saga rollback resumes and finishes it; the next request (no open run
+ *   then) queues the resync
+ * - an open run that started before     -> it is closed `cancelled` (stage
+ *   finished, error_message says why) and a new `queued` resync run is
+ *   inserted; marker cleared
+ * - no open run                         -> a new `queued` resync run; marker cleared
+ *
+ * Cancelling the old run without its rollback is safe data-wise: the new run
+ * upserts every source row and its orphan sweep deletes every doc whose row is
+ * gone, so the collection ends equal to the table; the old run's manifest and
+ * saga records are simply never used again. Clearing the marker in the same
+ * transaction as queueing the run is what makes the need durable: a crash
+ * before the commit leaves both undone, after it both done.
+ */
+export async function requestJoinResync(
+  pool: pg.Pool,
+  jobId: string,
+): Promise<RequestedRun | null> {
+  if (!UUID_RE.test(jobId)) throw new JobNotFoundError(jobId);
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const job = await client.query<{
+      lease_live: boolean;
+      lease_expires_at: Date | null;
+      marker: Date | null;
+    }>(
+      `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
+              cdc_resync_requested_at as marker
+         from typesense_sync_jobs where id = $1 for update`,
+      [jobId],
+    );
+    const row = job.rows[0];
+    if (!row) throw new JobNotFoundError(jobId);
+    if (row.marker === null) {
+      await client.query("commit");
+      return null;
+    }
+    const open = await client.query<{ id: string; stage: string; after_join: boolean }>(
+      `select r.id, r.stage,
+              (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
+         from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
+        where r.job_id = $1 and r.status in ('queued', 'running')`,
+      [jobId],
+    );
+    const openRun = open.rows[0];
+    if (row.lease_live) {
+      throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
+    }
+    let result: RequestedRun;
+    if (openRun && (openRun.after_join || openRun.stage === "rollback")) {
+      result = { runId: openRun.id, disposition: "resumable" };
+    } else {
+      if (openRun) {
+        await client.query(
+          `update typesense_sync_runs
+              set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
+                  error_message = 'superseded by a CDC resync: this run started before the job joined its stream, so windows it read earlier may miss changes the stream never carried; a new run reads every window again'
+            where id = $1`,
+          [openRun.id],
+        );
+      }
+      const ins = await client.query<{ id: string }>(
+        `insert into typesense_sync_runs (job_id, trigger, status, stage)
+         values ($1, 'resync', 'queued', 'queued') returning id`,
+        [jobId],
+      );
+      result = { runId: ins.rows[0]!.id, disposition: "queued" };
+    }
+    if (openRun?.after_join || result.disposition === "queued") {
+      await client.query(
+        "update typesense_sync_jobs set cdc_resync_requested_at = null where id = $1",
+        [jobId],
+      );
+    }
+    await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
+    await client.query("commit");
+    return result;
+  } catch (e) {
+    await client.query("rollback").catch(() => {});
+    // a concurrent request created the open run first
+    if ((e as { code?: string }).code === "23505") {
+      throw new RunConflictError(jobId, null, null);
+    }
+    throw e;
+  } finally {
+    client.release();
+  }
+}

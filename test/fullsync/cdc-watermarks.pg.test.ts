@@ -689,3 +689,144 @@ describe("leader gating", () => {
     );
   });
 });
+
+describe("CDC join resync", () => {
+  function supervisor(client: string, instanceId: string) {
+    return createCdcSupervisor({
+      control: db.pool,
+      pools: { source: () => db.pool, sourceUrl: () => db.url, sourceNames: () => [client] },
+      cdc: cdcConfig({ slot_prefix: SLOT_PREFIX }),
+      backendFor: async () => backend,
+      log: silentLogger(),
+      instanceId,
+      pollMs: 100,
+      leaderPollMs: 100,
+      streamOptions: { jobsPollMs: 200, statsIntervalMs: 100, backoff: { baseMs: 20, maxMs: 300 } },
+    });
+  }
+  const runsOf = async (jobId: string) =>
+    (
+      await db.pool.query<{ id: string; trigger: string; status: string; stage: string }>(
+        `select id, trigger, status, stage from typesense_sync_runs
+          where job_id = $1 order by created_at, id`,
+        [jobId],
+      )
+    ).rows;
+
+  // The old run's first window was read before the job joined the stream; a
+  // row changed after that read and before the join is in neither that window
+  // nor the stream. Resuming the old run at its checkpoint (what requestRun
+  // does for an unfinished run) would never read it again.
+  it("a job with an interrupted run that joins a stream gets a new run that reads every window after the join; the old run is not resumed", async () => {
+    await table("wm_join_old", 300);
+    const collection = ts.uniqueName("wm_join_old");
+    const jobId = await insertJob(db.pool, {
+      profileId: profile,
+      client: "fsw_j",
+      table: "wm_join_old",
+      collection,
+      cdc: false,
+    });
+    // a full sync (no CDC yet) stops after its first window (ids 1..100), as on a shutdown drain
+    const halt = new AbortController();
+    const first = await engine(undefined, {
+      maxWindowsInFlight: 1,
+      onWindowCommitted: () => halt.abort(),
+    }).runJob(jobId, { trigger: "manual", signal: halt.signal });
+    expect(first.status).toBe("interrupted");
+    expect((await docsOf(backend, collection)).get("5")?.v).toBe("v1 5");
+    await db.pool.query("update wm_join_old set v = 'changed before the join' where id = 5");
+    await db.pool.query("update typesense_sync_jobs set cdc_enabled = true where id = $1", [jobId]);
+    const stop = new AbortController();
+    const cdc = supervisor("fsw_j", "inst-join");
+    const done = cdc.run(stop.signal);
+    try {
+      // set up: the slot exists and the joining job's resync was requested
+      await waitFor("the stream set up", () => cdc.mayRunFullSyncs("fsw_j"), 90_000);
+      const res = await engine(cdc.watermarks).runJob(jobId, { trigger: "schedule" });
+      expect(res).toMatchObject({ status: "succeeded", resumed: false });
+      expect(await runsOf(jobId)).toEqual([
+        { id: first.runId, trigger: "manual", status: "cancelled", stage: "finished" },
+        { id: res.runId, trigger: "resync", status: "succeeded", stage: "finished" },
+      ]);
+      const cancelled = await db.pool.query<{ error_message: string }>(
+        "select error_message from typesense_sync_runs where id = $1",
+        [first.runId],
+      );
+      expect(cancelled.rows[0]?.error_message).toMatch(/superseded by a CDC resync/);
+      await expectEqualsTable("wm_join_old", collection);
+      expect((await docsOf(backend, collection)).get("5")?.v).toBe("changed before the join");
+    } finally {
+      stop.abort();
+      await done;
+    }
+  }, 120_000);
+
+  it("a pending join resync survives a supervisor restart while a run holds the job's lease", async () => {
+    await table("wm_join_restart", 10);
+    const jobId = await insertJob(db.pool, {
+      profileId: profile,
+      client: "fsw_k",
+      table: "wm_join_restart",
+      collection: ts.uniqueName("wm_join_restart"),
+    });
+    // a run of another process, started before the join, holds the lease
+    const old = await db.pool.query<{ id: string }>(
+      `insert into typesense_sync_runs (job_id, trigger, status, stage, owner, started_at)
+       values ($1, 'schedule', 'running', 'windows', 'elsewhere', now()) returning id`,
+      [jobId],
+    );
+    const oldRunId = old.rows[0]!.id;
+    await db.pool.query(
+      `update typesense_sync_jobs set lease_owner = 'elsewhere', lease_token = gen_random_uuid(),
+              lease_expires_at = now() + interval '1 hour'
+        where id = $1`,
+      [jobId],
+    );
+    const stopA = new AbortController();
+    const a = supervisor("fsw_k", "inst-a");
+    const doneA = a.run(stopA.signal);
+    try {
+      await waitFor("A set up", () => a.mayRunFullSyncs("fsw_k"), 90_000);
+    } finally {
+      // this instance stops (restart, or the leadership moves) before that run ends
+      stopA.abort();
+      await doneA;
+    }
+    expect(await runsOf(jobId)).toEqual([
+      { id: oldRunId, trigger: "schedule", status: "running", stage: "windows" },
+    ]);
+    const stopB = new AbortController();
+    const b = supervisor("fsw_k", "inst-b");
+    const doneB = b.run(stopB.signal);
+    try {
+      // the job is already part of the stream: B's setup does not see it joining
+      await waitFor("B set up", () => b.mayRunFullSyncs("fsw_k"), 90_000);
+      expect(await runsOf(jobId)).toHaveLength(1);
+      // the other process dies: its lease is gone, its run stays open at its checkpoint
+      await db.pool.query(
+        `update typesense_sync_jobs set lease_owner = null, lease_token = null,
+                lease_expires_at = null
+          where id = $1`,
+        [jobId],
+      );
+      await waitFor("a queued resync", async () => (await runsOf(jobId)).length === 2, 20_000);
+      const runs = await runsOf(jobId);
+      expect(runs[0]).toEqual({
+        id: oldRunId,
+        trigger: "schedule",
+        status: "cancelled",
+        stage: "finished",
+      });
+      expect(runs[1]).toMatchObject({ trigger: "resync", status: "queued", stage: "queued" });
+      const job = await db.pool.query<{ pending: boolean }>(
+        "select cdc_resync_requested_at is not null as pending from typesense_sync_jobs where id = $1",
+        [jobId],
+      );
+      expect(job.rows[0]?.pending).toBe(false);
+    } finally {
+      stopB.abort();
+      await doneB;
+    }
+  }, 120_000);
+});
