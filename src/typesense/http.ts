@@ -1,48 +1,8 @@
-import type { Logger } from "../lifecycle/logger.js";
 import { errorForStatus, messageOf, TypesenseError } from "./errors.js";
 import { createKeepAliveAgents, exchangeBuffer } from "./http-node.js";
+import type { HttpOptions, HttpResponse, RequestSpec, StreamResponse } from "./http-types.js";
 
-export interface HttpOptions {
-  nodes: readonly string[];
-  apiKey: string;
-  timeoutMs: number;
-  log?: Logger;
-  /** How long a node that failed at the network level is skipped. Default 10 s. */
-  nodeCooldownMs?: number;
-}
-
-export interface RequestSpec {
-  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
-  /** Path with its segments already encoded, e.g. `/collections/${enc(name)}`. */
-  path: string;
-  query?: Record<string, string | number | boolean | undefined>;
-  /**
-   * A Buffer body goes through node:http (imports: one write of the bytes, no
-   * fetch body copy); a string body, and every body-less call, through fetch.
-   */
-  body?: string | Buffer;
-  /** Default application/json when there is a body. */
-  contentType?: string;
-  signal?: AbortSignal;
-  /** Overrides the backend's timeout for a slow call (big imports/exports). */
-  timeoutMs?: number;
-  /** Statuses returned to the caller instead of thrown (e.g. 404 for getCollection). */
-  accept?: readonly number[];
-}
-
-export interface HttpResponse {
-  status: number;
-  body: string;
-  node: string;
-}
-
-export interface StreamResponse {
-  status: number;
-  body: ReadableStream<Uint8Array>;
-  node: string;
-  /** Aborts the transfer (stop reading early). */
-  cancel: () => void;
-}
+export type { HttpOptions, HttpResponse, RequestSpec, StreamResponse } from "./http-types.js";
 
 /** Node errors raised before any byte was sent: safe to send elsewhere, even a non-idempotent write. */
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -211,6 +171,44 @@ export class TypesenseHttp {
     spec: RequestSpec,
     body: Buffer,
   ): Promise<{ status: number; body: string }> {
+    const x = this.#begin(node, spec);
+    let headers = false;
+    try {
+      return await exchangeBuffer(x.url, {
+        method: spec.method,
+        apiKey: this.#opts.apiKey,
+        contentType: spec.contentType ?? "application/json",
+        body,
+        signal: x.ctl.signal,
+        agents: this.#agents,
+        onHeaders: () => {
+          headers = true;
+        },
+      });
+    } catch (err) {
+      const wrapped = this.#wrap(err, node, spec, x.timedOut());
+      if (headers && typeof wrapped === "object" && wrapped !== null) afterHeaders.add(wrapped);
+      throw wrapped;
+    } finally {
+      x.release();
+    }
+  }
+
+  /**
+   * The URL and the controller of one request, fed by the timer, the caller's
+   * signal and close(); release() removes the listeners (no AbortSignal.any,
+   * whose dependants pile up on long-lived signals).
+   */
+  #begin(
+    node: string,
+    spec: RequestSpec,
+  ): {
+    url: URL;
+    ctl: AbortController;
+    timedOut: () => boolean;
+    stopTimer: () => void;
+    release: () => void;
+  } {
     const url = new URL(`${node}${spec.path}`);
     for (const [k, v] of Object.entries(spec.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -227,28 +225,17 @@ export class TypesenseHttp {
     const onAbort = () => ctl.abort(spec.signal?.reason);
     spec.signal?.addEventListener("abort", onAbort, { once: true });
     this.#inflight.add(ctl);
-    let headers = false;
-    try {
-      return await exchangeBuffer(url, {
-        method: spec.method,
-        apiKey: this.#opts.apiKey,
-        contentType: spec.contentType ?? "application/json",
-        body,
-        signal: ctl.signal,
-        agents: this.#agents,
-        onHeaders: () => {
-          headers = true;
-        },
-      });
-    } catch (err) {
-      const wrapped = this.#wrap(err, node, spec, timedOut);
-      if (headers && typeof wrapped === "object" && wrapped !== null) afterHeaders.add(wrapped);
-      throw wrapped;
-    } finally {
-      clearTimeout(timer);
-      spec.signal?.removeEventListener("abort", onAbort);
-      this.#inflight.delete(ctl);
-    }
+    return {
+      url,
+      ctl,
+      timedOut: () => timedOut,
+      stopTimer: () => clearTimeout(timer),
+      release: () => {
+        clearTimeout(timer);
+        spec.signal?.removeEventListener("abort", onAbort);
+        this.#inflight.delete(ctl);
+      },
+    };
   }
 
   async #read<T>(
@@ -292,30 +279,7 @@ export class TypesenseHttp {
     spec: RequestSpec,
     headersOnly: boolean,
   ): Promise<{ res: Response; timeout: () => boolean; clear: () => void; cancel: () => void }> {
-    const url = new URL(`${node}${spec.path}`);
-    for (const [k, v] of Object.entries(spec.query ?? {})) {
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    }
-    const timeoutMs = spec.timeoutMs ?? this.#opts.timeoutMs;
-    if (this.#closed) throw this.#closed;
-    spec.signal?.throwIfAborted();
-    // One controller per request, fed by the timer, the caller's signal and
-    // close(); listeners are removed on release (no AbortSignal.any, whose
-    // dependants pile up on long-lived signals).
-    const ctl = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      ctl.abort(new Error("timeout"));
-    }, timeoutMs);
-    const onAbort = () => ctl.abort(spec.signal?.reason);
-    spec.signal?.addEventListener("abort", onAbort, { once: true });
-    this.#inflight.add(ctl);
-    const release = () => {
-      clearTimeout(timer);
-      spec.signal?.removeEventListener("abort", onAbort);
-      this.#inflight.delete(ctl);
-    };
+    const { url, ctl, timedOut, stopTimer, release } = this.#begin(node, spec);
     const headers: Record<string, string> = { "X-TYPESENSE-API-KEY": this.#opts.apiKey };
     if (spec.body !== undefined) headers["Content-Type"] = spec.contentType ?? "application/json";
     try {
@@ -327,10 +291,10 @@ export class TypesenseHttp {
       });
       // Buffered reads stay under the timer until the body is read (request()
       // calls clear); for streams it covers the headers only.
-      if (headersOnly) clearTimeout(timer);
+      if (headersOnly) stopTimer();
       return {
         res,
-        timeout: () => timedOut,
+        timeout: timedOut,
         clear: release,
         cancel: () => {
           release();
@@ -339,7 +303,7 @@ export class TypesenseHttp {
       };
     } catch (err) {
       release();
-      throw this.#wrap(err, node, spec, timedOut);
+      throw this.#wrap(err, node, spec, timedOut());
     }
   }
 
