@@ -53,7 +53,11 @@ export interface CdcStreamOptions {
   watchdogMs?: number;
   /** Backoff for reconnects, setup retries and Typesense retries. Default 250 ms .. 15 s. */
   backoff?: { baseMs: number; maxMs: number };
-  /** Requests a full resync of a job (lost slot, job joined the stream). Default: requestRun(trigger "resync"). */
+  /**
+   * Requests a full resync of a job (lost slot, job joined the stream).
+   * Default: requestJoinResync (fullsync/request-run.ts: a run started before
+   * the join is cancelled and a new "resync" run queued, never resumed).
+   */
   requestResync?(jobId: string): Promise<void>;
   /** Test hook: after each checkpoint was persisted and acknowledged. */
   onCheckpoint?(c: Checkpoint): void;
