@@ -91,6 +91,24 @@ async function expectEqualsTable(tbl: string, collection: string) {
   for (const [id, doc] of want) expect(got.get(id), `doc ${id}`).toEqual(doc);
 }
 
+/**
+ * The real backend with a hook before each pre-image export, i.e. after a
+ * window's rows were read and before they are handed over for writing.
+ */
+function beforePreImages(hook: (ids: readonly string[]) => Promise<void>): SyncBackend {
+  return {
+    importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
+    deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
+    exportIds: (c) => backend.exportIds(c),
+    ensureCollection: (c) => backend.ensureCollection(c),
+    getCollection: (c) => backend.getCollection(c),
+    getDocuments: async (collection, ids) => {
+      await hook(ids);
+      return backend.getDocuments(collection, ids);
+    },
+  };
+}
+
 /** Overwrites docs in Typesense with a drifted version (so the next run must write them). */
 async function drift(collection: string, ids: number[]) {
   const docs: Document[] = ids.map((id) => ({ id: String(id), v: `stale ${id}` }));
@@ -118,24 +136,16 @@ describe("full sync bracketed by CDC watermarks", () => {
     // before they are written) first lets a concurrent update of row 150 reach
     // Typesense through the stream.
     let raced = false;
-    const racing: SyncBackend = {
-      importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
-      deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
-      exportIds: (c) => backend.exportIds(c),
-      ensureCollection: (c) => backend.ensureCollection(c),
-      getCollection: (c) => backend.getCollection(c),
-      getDocuments: async (collection, ids) => {
-        if (!raced && ids.includes("150")) {
-          raced = true;
-          await db.pool.query("update wm_target set v = 'newer' where id = 150");
-          await waitFor(
-            "the stream wrote row 150",
-            async () => (await docsOf(backend, s.collection)).get("150")?.v === "newer",
-          );
-        }
-        return backend.getDocuments(collection, ids);
-      },
-    };
+    const racing = beforePreImages(async (ids) => {
+      if (!raced && ids.includes("150")) {
+        raced = true;
+        await db.pool.query("update wm_target set v = 'newer' where id = 150");
+        await waitFor(
+          "the stream wrote row 150",
+          async () => (await docsOf(backend, s.collection)).get("150")?.v === "newer",
+        );
+      }
+    });
     const windows: WindowSummary[] = [];
     const res = await engine(s.registry, {
       backendFor: async () => racing,
@@ -169,20 +179,12 @@ describe("full sync bracketed by CDC watermarks", () => {
     // they are handed to the stream: stop the stream right there (as when the
     // leadership moves to another instance).
     let stopped = false;
-    const stopping: SyncBackend = {
-      importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
-      deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
-      exportIds: (c) => backend.exportIds(c),
-      ensureCollection: (c) => backend.ensureCollection(c),
-      getCollection: (c) => backend.getCollection(c),
-      getDocuments: async (collection, ids) => {
-        if (!stopped && ids.includes("150")) {
-          stopped = true;
-          await s.stream.stop();
-        }
-        return backend.getDocuments(collection, ids);
-      },
-    };
+    const stopping = beforePreImages(async (ids) => {
+      if (!stopped && ids.includes("150")) {
+        stopped = true;
+        await s.stream.stop();
+      }
+    });
     const res = await engine(s.registry, { backendFor: async () => stopping }).runJob(s.jobId, {
       trigger: "manual",
     });
@@ -374,24 +376,16 @@ describe("full sync bracketed by CDC watermarks", () => {
     // checked, before they are deleted) first lets an insert of row 1001
     // reach Typesense through the stream.
     let raced = false;
-    const racing: SyncBackend = {
-      importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
-      deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
-      exportIds: (c) => backend.exportIds(c),
-      ensureCollection: (c) => backend.ensureCollection(c),
-      getCollection: (c) => backend.getCollection(c),
-      getDocuments: async (collection, ids) => {
-        if (!raced && ids.includes("1001")) {
-          raced = true;
-          await db.pool.query("insert into wm_orphan values (1001, 'fresh')");
-          await waitFor(
-            "the stream wrote row 1001",
-            async () => (await docsOf(backend, s.collection)).get("1001")?.v === "fresh",
-          );
-        }
-        return backend.getDocuments(collection, ids);
-      },
-    };
+    const racing = beforePreImages(async (ids) => {
+      if (!raced && ids.includes("1001")) {
+        raced = true;
+        await db.pool.query("insert into wm_orphan values (1001, 'fresh')");
+        await waitFor(
+          "the stream wrote row 1001",
+          async () => (await docsOf(backend, s.collection)).get("1001")?.v === "fresh",
+        );
+      }
+    });
     const res = await engine(s.registry, { backendFor: async () => racing }).runJob(s.jobId, {
       trigger: "manual",
     });
