@@ -103,28 +103,12 @@ export class TypesenseHttp {
   }
 
   /** Sends to a healthy node; fails over only when nothing was sent (see class comment). */
-  async #open(spec: RequestSpec, headersOnly: boolean) {
-    const tried = new Set<number>();
-    for (;;) {
-      const idx = this.#pick(tried);
-      tried.add(idx);
-      const node = this.#nodes[idx] as string;
-      try {
-        return { ...(await this.#fetch(node, spec, headersOnly)), node, idx };
-      } catch (err) {
-        if (err instanceof TypesenseError && err.kind !== "rejected") {
-          this.#markDown(idx);
-          if (err.kind === "network" && notSent(err.cause) && tried.size < this.#nodes.length) {
-            this.#opts.log?.warn(
-              { component: "typesense", node, err: err.message },
-              "Typesense node unreachable, failing over",
-            );
-            continue;
-          }
-        }
-        throw err;
-      }
-    }
+  #open(spec: RequestSpec, headersOnly: boolean) {
+    return this.#withFailover(async (node, idx) => ({
+      ...(await this.#fetch(node, spec, headersOnly)),
+      node,
+      idx,
+    }));
   }
 
   /**
@@ -134,18 +118,38 @@ export class TypesenseHttp {
    * exchange (headers and body), like request()'s.
    */
   async #requestBuffer(spec: RequestSpec, body: Buffer): Promise<HttpResponse> {
+    const { res, node, idx } = await this.#withFailover(
+      async (node, idx) => ({ res: await this.#send(node, spec, body), node, idx }),
+      // like #open: only failures before the response headers mark the node
+      // down (a body cut short after them does not, as on the fetch path)
+      (err) => !afterHeaders.has(err),
+    );
+    if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
+      return { status: res.status, body: res.body, node };
+    }
+    if (res.status >= 500) this.#markDown(idx);
+    throw errorForStatus(res.status, messageOf(res.body, res.status), node);
+  }
+
+  /**
+   * Tries healthy nodes in turn. A failure that counts against the node
+   * (`countsAgainstNode`, default all) marks it down; the call fails over to
+   * the next node only when the connection could not be opened (nothing was
+   * sent), else the error surfaces (withRetry owns the attempts).
+   */
+  async #withFailover<T>(
+    send: (node: string, idx: number) => Promise<T>,
+    countsAgainstNode: (err: TypesenseError) => boolean = () => true,
+  ): Promise<T> {
     const tried = new Set<number>();
     for (;;) {
       const idx = this.#pick(tried);
       tried.add(idx);
       const node = this.#nodes[idx] as string;
-      let res: { status: number; body: string };
       try {
-        res = await this.#send(node, spec, body);
+        return await send(node, idx);
       } catch (err) {
-        // like #open: only failures before the response headers mark the node
-        // down (a body cut short after them does not, as on the fetch path)
-        if (err instanceof TypesenseError && err.kind !== "rejected" && !afterHeaders.has(err)) {
+        if (err instanceof TypesenseError && err.kind !== "rejected" && countsAgainstNode(err)) {
           this.#markDown(idx);
           if (err.kind === "network" && notSent(err.cause) && tried.size < this.#nodes.length) {
             this.#opts.log?.warn(
@@ -157,11 +161,6 @@ export class TypesenseHttp {
         }
         throw err;
       }
-      if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
-        return { status: res.status, body: res.body, node };
-      }
-      if (res.status >= 500) this.#markDown(idx);
-      throw errorForStatus(res.status, messageOf(res.body, res.status), node);
     }
   }
 
