@@ -66,6 +66,8 @@ export interface RunContext {
    * attempt that cdcChanges never saw.
    */
   refreshOnRollback: boolean;
+  /** Whether this instance may still write the job (engine option mayRun); omitted: always. */
+  mayRun?: () => boolean;
   /** Sets `reader` up when it is not yet (a resumed rollback skips the windows stage). */
   ensureReader(): Promise<void>;
   /** Aborted when the lease is lost: a window waiting for its watermark gives up. */

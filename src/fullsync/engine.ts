@@ -192,6 +192,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       leaseTtlMs: opts.leaseTtlMs,
       reader: NO_READER, // replaced once the table is described
       refreshOnRollback: job.cdcEnabled && resumed,
+      ...(opts.mayRun ? { mayRun: () => opts.mayRun!(job) } : {}),
       ensureReader: async () => {
         if (ctx.reader === NO_READER)
           ctx.reader = createWindowReader({ source, mapper: (await describe()).mapper });

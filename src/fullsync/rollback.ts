@@ -2,7 +2,12 @@ import type pg from "pg";
 import type { RunContext } from "./context.js";
 import { LeaseLostError, renewLease } from "./lease.js";
 import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
-import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
+import {
+  type Compensated,
+  compensate,
+  refreshFromSource,
+  StreamStoppedError,
+} from "./watermarked.js";
 
 /**
  * Saga compensation of a WHOLE run (retries exhausted, or any failure after
@@ -66,6 +71,11 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
   let restored = Number(counts.rows[0]?.r ?? 0);
   let deleted = Number(counts.rows[0]?.d ?? 0);
   const problems: string[] = [];
+  const noteRejected = (r: { docId: string; code: number; error: string }) => {
+    if (problems.length < 5)
+      problems.push(`restore of ${r.docId} rejected (${r.code}): ${r.error}`);
+    else problems.push("");
+  };
   let after: string | null = null;
   try {
     if (ctx.refreshOnRollback) {
@@ -81,6 +91,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       after = lastOfBatch.docId;
       const toRestore = batch.filter((b) => b.preImage !== null);
       const toDelete = batch.filter((b) => b.preImage === null).map((b) => b.docId);
+      ensureMayRun(ctx);
       const c: Compensated = ctx.refreshOnRollback
         ? await refreshFromSource(
             ctx,
@@ -91,11 +102,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
             toRestore.map((b) => b.preImage!),
             toDelete,
           );
-      for (const r of c.rejected) {
-        if (problems.length < 5) {
-          problems.push(`restore of ${r.docId} rejected (${r.code}): ${r.error}`);
-        } else problems.push("");
-      }
+      for (const r of c.rejected) noteRejected(r);
       if (c.skipped.length > 0) {
         ctx.log.info(
           { skipped: c.skipped.length },
@@ -115,11 +122,16 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       const from = Math.max(0, upto - BATCH);
       const ids = await createdIds(ctx.control, ctx.runId, from, upto);
       if (ids.length > 0) {
+        ensureMayRun(ctx);
         const c = ctx.refreshOnRollback
           ? await refreshFromSource(ctx, ids)
           : await compensate(ctx, [], ids);
         restored += c.restored;
         deleted += c.deleted;
+        // refresh upserts can be rejected: reported like failed restores
+        // (the marker still moves down: those docs were not in the collection
+        // before the run, and a doc Typesense refused was not written)
+        for (const r of c.rejected) noteRejected(r);
       }
       await inTransaction(ctx, async (client) => {
         await lowerCreatedUpto(client, ctx.runId, from);
@@ -129,8 +141,11 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       await ctx.onRollbackBatch?.({ runId: ctx.runId, restored, deleted });
     }
   } catch (e) {
-    // Not ours any more: the new lease holder resumes the rollback.
-    if (e instanceof LeaseLostError) throw e;
+    // Not ours any more: the new lease holder resumes the rollback. The same
+    // for a CDC stream that stopped under a batch or a leadership that moved
+    // (StreamStoppedError): the run stays in stage rollback, interrupted, and
+    // whoever may run the job resumes the rollback from the unmarked backups.
+    if (e instanceof LeaseLostError || e instanceof StreamStoppedError) throw e;
     const error = `rollback stopped: ${(e as Error).message}`;
     return finishRollback(ctx, { status: "failed", restored, deleted, error });
   }
@@ -140,6 +155,20 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
     return finishRollback(ctx, { status: "failed", restored, deleted, error });
   }
   return finishRollback(ctx, { status: "succeeded", restored, deleted, error: null });
+}
+
+/**
+ * Compensation writes, like window writes, happen only while this instance
+ * may run the job (CDC leadership): else the rollback stops, interrupted, and
+ * the new leader resumes it (its stream brackets the writes).
+ */
+function ensureMayRun(ctx: RunContext): void {
+  if (ctx.mayRun && !ctx.mayRun()) {
+    throw new StreamStoppedError(
+      ctx.job.id,
+      new Error("this instance may no longer run the job (CDC leadership moved)"),
+    );
+  }
 }
 
 /** One control-DB transaction, fenced by the lease (renewed in it). */

@@ -197,8 +197,11 @@ export function compensate(
  */
 export function refreshFromSource(ctx: RunContext, ids: readonly string[]): Promise<Compensated> {
   return compensateIds(ctx, ids, async () => {
-    const r = await ctx.reader.read(ids);
-    return { restore: [...r.documents.values()], remove: r.missing };
+    // backups can hold ids that are not even of the id column's type (orphans
+    // swept from the collection): existing() tolerates those, read() would not
+    const present = await ctx.reader.existing(ids);
+    const r = await ctx.reader.read([...present]);
+    return { restore: [...r.documents.values()], remove: ids.filter((id) => !r.documents.has(id)) };
   });
 }
 
@@ -258,10 +261,11 @@ async function compensateIds(
         signal: ctx.signal,
       });
     } catch (e) {
-      // The stream stopped: a stream that is back retries the batch (the
-      // rollback is resumed); none: the run stops (StreamStoppedError), it
-      // never compensates this batch directly.
-      if (ctx.signal?.aborted || ctx.watermarks?.isStreaming(ctx.job.id)) throw e;
+      // The stream stopped before the batch's watermark: the run stops
+      // (StreamStoppedError: interrupted, still in stage rollback) and the
+      // rollback resumes from the unmarked backups, bracketed by whichever
+      // stream applies the job then; it never compensates this batch directly.
+      if (ctx.signal?.aborted) throw e;
       throw new StreamStoppedError(ctx.job.id, e);
     }
     const delSet = new Set(dels);

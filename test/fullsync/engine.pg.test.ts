@@ -128,6 +128,38 @@ describe("full sync", () => {
     await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_mayrun");
   });
 
+  it("a rollback stops, interrupted, once the run may no longer run here; the next holder finishes it", async () => {
+    const { jobId, collection } = await job("p_mayrun_rb", 300);
+    expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+    await source.pool.query("update p_mayrun_rb set name = name || ' v2'");
+    const before = await collectionDocuments(fx.backend, collection);
+    let allowed = true;
+    const res = await engine({
+      mayRun: () => allowed,
+      onWindowCommitted: () => {
+        // window 1 is written; then the run fails and, as the rollback
+        // starts, this instance loses the right to write the job
+        allowed = false;
+        throw new Error("boom after window 1");
+      },
+    }).runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("interrupted");
+    const [, open] = await runRows(db.pool, jobId);
+    expect(open).toMatchObject({
+      status: "running",
+      stage: "rollback",
+      rollback_status: "running",
+      rollback_restored_count: "0",
+    });
+    // nothing was compensated here: window 1 still holds the run's writes
+    expect((await collectionDocuments(fx.backend, collection)).get("1")?.name).toBe("product 1 v2");
+    const resumed = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(resumed).toMatchObject({ status: "failed", resumed: true, runId: res.runId });
+    expect(resumed.rollback).toMatchObject({ status: "succeeded", restored: 100, deleted: 0 });
+    const after = await collectionDocuments(fx.backend, collection);
+    for (const [id, doc] of before) expect(after.get(id), `doc ${id}`).toEqual(doc);
+  });
+
   itEmulatorOnly("retries injected 503s and counts the retries", async () => {
     const { jobId, collection } = await job("p_503", 300);
     fx.failNextImports(2);
