@@ -1,5 +1,5 @@
 import { LogicalReplicationService, type Pgoutput } from "pg-logical-replication";
-import { SOURCE_SESSION_OPTIONS } from "../db/pool.js";
+import { sourceConnection } from "../db/pool.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import { redactText } from "../lifecycle/logger.js";
 import { classifyReplicationError, DecodeError, errorMessage, WatchdogError } from "./errors.js";
@@ -52,9 +52,8 @@ export function createReplicationSource(opts: ReplicationSourceOptions): Replica
   async function attempt(signal: AbortSignal): Promise<void> {
     const service = new LogicalReplicationService(
       {
-        connectionString: opts.connectionString,
         // the walsender formats pgoutput's values with these settings
-        options: SOURCE_SESSION_OPTIONS,
+        ...sourceConnection(opts.connectionString),
         application_name: `athena-typesense-sync:cdc:${opts.slotName}`,
         keepAlive: true,
       },

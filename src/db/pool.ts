@@ -20,6 +20,31 @@ import { redactText } from "../lifecycle/logger.js";
 export const SOURCE_SESSION_OPTIONS =
   "-c DateStyle=ISO,MDY -c extra_float_digits=1 -c IntervalStyle=postgres -c bytea_output=hex";
 
+/**
+ * The connection settings of a source: the URL without its own `options`
+ * parameter, and that parameter (if any) followed by SOURCE_SESSION_OPTIONS.
+ * pg lets a URL's `options` replace a config's, so the two are merged here;
+ * ours come last, and Postgres applies `-c` flags in order, so they win.
+ */
+export function sourceConnection(url: string): { connectionString: string; options: string } {
+  let own: string | null = null;
+  let connectionString = url;
+  try {
+    const u = new URL(url);
+    own = u.searchParams.get("options");
+    if (own !== null) {
+      u.searchParams.delete("options");
+      connectionString = u.toString();
+    }
+  } catch {
+    // not a URL pg would parse either (e.g. a key=value string): left as is
+  }
+  return {
+    connectionString,
+    options: own ? `${own} ${SOURCE_SESSION_OPTIONS}` : SOURCE_SESSION_OPTIONS,
+  };
+}
+
 export interface PoolOptions {
   url: string;
   /** For logs: "control" or the source client name. */
@@ -30,8 +55,8 @@ export interface PoolOptions {
   applicationName?: string;
   /** statement_timeout for every connection, ms (0 = none). */
   statementTimeoutMs?: number;
-  /** Startup `options` of every connection (e.g. SOURCE_SESSION_OPTIONS). */
-  sessionOptions?: string;
+  /** A source pool: SOURCE_SESSION_OPTIONS on every connection (sourceConnection). */
+  source?: boolean;
 }
 
 /**
@@ -39,14 +64,14 @@ export interface PoolOptions {
  * process (pg emits 'error' on the pool when a server restarts).
  */
 export function createPool(opts: PoolOptions): pg.Pool {
+  const conn = opts.source ? sourceConnection(opts.url) : { connectionString: opts.url };
   const pool = new pg.Pool({
-    connectionString: opts.url,
+    ...conn,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? `athena-typesense-sync:${opts.name}`,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,
     ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
-    ...(opts.sessionOptions ? { options: opts.sessionOptions } : {}),
   });
   pool.on("error", (err) => {
     opts.log.warn(
@@ -94,7 +119,7 @@ export function createPools(opts: {
           name,
           log: opts.log,
           max: cfg.pool_max ?? 10,
-          sessionOptions: SOURCE_SESSION_OPTIONS,
+          source: true,
         });
         sources.set(name, p);
       }

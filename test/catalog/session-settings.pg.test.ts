@@ -79,6 +79,21 @@ describe("source session settings win over the database's defaults", () => {
     expect(rendered!.lines.map((l) => parseJson(l.toString("utf8")))).toEqual([want]);
   });
 
+  it("a source URL with its own options keeps them, and ours still apply", async () => {
+    const url = `${db.url}${db.url.includes("?") ? "&" : "?"}options=${encodeURIComponent("-c work_mem=7MB")}`;
+    const own = createPools({ controlUrl: db.url, clients: { x: { url } }, log: silentLogger() });
+    try {
+      const r = await own
+        .source("x")
+        .query<{ w: string; d: string; f: string }>(
+          "select current_setting('work_mem') w, current_setting('DateStyle') d, current_setting('extra_float_digits') f",
+        );
+      expect(r.rows[0]).toEqual({ w: "7MB", d: "ISO, MDY", f: "1" });
+    } finally {
+      await own.close();
+    }
+  });
+
   it("the replication stream sends the values in the same text the catalog parses", async () => {
     await admin.query("create publication sess_pub for table t");
     const slot = await admin.query<{ lsn: string }>(
