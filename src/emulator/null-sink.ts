@@ -25,15 +25,16 @@ export function scanLineId(line: string): string | undefined {
   if (n < 2 || line.charCodeAt(0) !== 123 /* { */ || line.charCodeAt(n - 1) !== 125 /* } */) {
     return undefined;
   }
-  // A backslash before the id's end may hide or fake the key (`{"\u0069d":..}`,
-  // `{"a\"id":..}`): only the parser can tell, so any such line falls back.
-  const slash = line.indexOf("\\");
+  // Any backslash may hide or fake an id key (`{"\u0069d":..}`, `{"a\"id":..}`,
+  // a second, escaped `"i\u0064"` after the real one): only the parser can
+  // tell, so every line with an escape falls back (the sidecar's documents
+  // rarely have one; the answer is then exact, just slower).
+  if (line.includes("\\")) return undefined;
   const k = line.indexOf(ID_KEY, 1);
   if (k < 0) {
-    // `"id" :` (whitespace), an escaped key, or an id elsewhere: let the parser decide
-    return slash >= 0 || line.includes('"id"') ? undefined : NO_ID;
+    // `"id" :` (whitespace) or an id elsewhere: let the parser decide
+    return line.includes('"id"') ? undefined : NO_ID;
   }
-  if (slash >= 0 && slash < k) return undefined;
   // `"id":` can only be a key (a string value cannot hold an unescaped quote); it is the
   // top-level object's key when no other `{` opens before it. A `{` inside a string before it
   // only costs the fallback.

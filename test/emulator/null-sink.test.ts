@@ -113,6 +113,8 @@ const SAME_ANSWER_LINES = [
   '{"a\\"id":"fake","t":"escaped quote before id:, a key named a\\"id"}',
   '{"\\u0069d":5,"t":"escaped id key with a numeric value"}',
   '{"\\u0069d":"esc","t":"escaped id key"}',
+  '{"id":"a","t":"x","\\u0069d":"b"}',
+  '{"id":"a","t":"x","i\\u0064":5}',
   '{"id":"été ✓","t":"raw unicode"}',
   '{"id":"first","t":"dup","id":"second"}',
   '{ "id" : "spaced", "t": "x" }',
