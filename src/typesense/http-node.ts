@@ -31,9 +31,12 @@ export async function exchangeBuffer(
   o: BufferExchange,
 ): Promise<{ status: number; body: string }> {
   // A keep-alive socket the server closed while idle fails the next request
-  // with ECONNRESET/EPIPE before any answer: the server never saw it, so it is
-  // sent again on another socket (Node's documented keep-alive race), instead
-  // of marking the node down. Bounded: the agent keeps few idle sockets.
+  // with ECONNRESET/EPIPE before any answer (Node's documented keep-alive
+  // race): it is sent again at once on another socket instead of surfacing as
+  // a network error that marks the node down. Resending is safe because the
+  // sidecar's imports are idempotent (upsert/emplace/update; withRetry would
+  // resend them too), and bounded: after 4 stale sockets (e.g. every pooled
+  // one after a Typesense restart) the error surfaces as before.
   for (let attempt = 1; ; attempt++) {
     try {
       return await exchangeOnce(url, o);
