@@ -92,6 +92,13 @@ export async function runWindows(
   const checkpointOldest = async () => {
     const head = inFlight[0]!;
     const written = await head.write;
+    // Written without watermarks while the job's stream attached here: the
+    // write may have landed after a newer version the stream wrote. The window
+    // is not checkpointed; the run resumes at it, bracketed (rows read again
+    // and written at a watermark), which repairs such a doc.
+    if (!head.prepared.bracket && ctx.watermarks?.isStreaming(ctx.job.id)) {
+      throw new StreamAttachedError(ctx.job.id);
+    }
     const w = await checkpointWindow(ctx, head.prepared, written, processed);
     inFlight.shift();
     processed += w.rows;
