@@ -1,5 +1,5 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
 import {
   claimLease,
@@ -9,17 +9,16 @@ import {
   renewLease,
 } from "../../src/fullsync/index.js";
 import { buildManifest, readManifestWindow, recordEstimate } from "../../src/fullsync/manifest.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
+import { useSourceDatabase } from "./support.js";
 
 const db = useTestDatabase();
+const sourceDb = useSourceDatabase();
 let source: pg.Pool;
-let dropSource: () => Promise<void>;
 
 beforeAll(async () => {
-  const s = await createDatabase("src");
-  dropSource = s.drop;
-  source = new pg.Pool({ connectionString: s.url, max: 4 });
+  source = sourceDb.pool;
   await source.query(`create table items (id bigint primary key, name text not null)`);
   await source.query(
     `insert into items select g, 'item ' || g from generate_series(1, 2500) g where g % 7 <> 0`,
@@ -30,10 +29,6 @@ beforeAll(async () => {
     `insert into odd values ('a\tb', '1'), (E'c\\\\d', '2'), ('e\nf', '3'), ('ü', '4'), ('z', '5')`,
   );
   await source.query("analyze items");
-});
-afterAll(async () => {
-  await source.end();
-  await dropSource();
 });
 
 describe("lease", () => {

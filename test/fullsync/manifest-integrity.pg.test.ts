@@ -1,14 +1,15 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type pg from "pg";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
 import {
   buildManifest,
   createManifestCursor,
   readManifestWindow,
 } from "../../src/fullsync/manifest.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
+import { useSourceDatabase } from "./support.js";
 
 /*
  * The manifest rows lost their foreign key to the run (sql/003: its per-row
@@ -18,19 +19,13 @@ import { insertJob, insertRun } from "./helpers.js";
  */
 
 const db = useTestDatabase();
+const sourceDb = useSourceDatabase();
 let source: pg.Pool;
-let dropSource: () => Promise<void>;
 
 beforeAll(async () => {
-  const s = await createDatabase("src");
-  dropSource = s.drop;
-  source = new pg.Pool({ connectionString: s.url, max: 2 });
+  source = sourceDb.pool;
   await source.query("create table items (id bigint primary key, name text)");
   await source.query("insert into items select g, 'n' || g from generate_series(1, 300) g");
-});
-afterAll(async () => {
-  await source.end();
-  await dropSource();
 });
 
 async function mapper() {
