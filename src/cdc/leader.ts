@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { linkedAbort } from "../lifecycle/abort.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { errorMessage } from "./errors.js";
@@ -67,12 +68,8 @@ export async function runWhileLeader(
       }
       announcedStandby = false;
       log.info("leading the CDC stream of this source client");
-      const ctl = new AbortController();
-      const stop = () => ctl.abort();
-      signal.addEventListener("abort", stop, { once: true });
-      // aborted while the lock was being taken: the listener came too late to
-      // see it, and lead() would run on with nothing left to stop it
-      if (signal.aborted) ctl.abort();
+      // (also aborted at once when the stop came while the lock was taken)
+      const { ctl, unlink } = linkedAbort(signal);
       const timer = setInterval(() => {
         if (broken) return ctl.abort();
         c.query("select 1").catch((e: Error) => {
@@ -84,7 +81,7 @@ export async function runWhileLeader(
         await lead(ctl.signal);
       } finally {
         clearInterval(timer);
-        signal.removeEventListener("abort", stop);
+        unlink();
       }
       if (broken) throw broken;
       await c.query("select pg_advisory_unlock($1, $2)", [LEADER_LOCK_CLASS, key]);

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
+import { linkedAbort } from "../lifecycle/abort.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { redactText } from "../lifecycle/logger.js";
@@ -123,12 +124,8 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       buildTarget(job, table, opts.source, opts.backendFor);
     const targets = await Promise.all(setup.accepted.map((a) => target(a.job, a.table)));
     const jobIds = new Set(targets.map((t) => t.jobId));
-    const inner = new AbortController();
-    const stop = () => inner.abort();
-    signal.addEventListener("abort", stop, { once: true });
-    // An abort during setup fired before this listener existed: without this
-    // check the session would stream on and its stop() would never return.
-    if (signal.aborted) inner.abort();
+    // (also aborted at once when the stop came during setup)
+    const { ctl: inner, unlink } = linkedAbort(signal);
 
     // Every applier call runs under this lock: events, timer flushes, the final flush, one at a
     // time in call order. When nothing holds it, a call runs at once (synchronously: no promise
@@ -289,7 +286,7 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       await source.run(inner.signal);
     } finally {
       for (const t of timers) clearInterval(t);
-      signal.removeEventListener("abort", stop);
+      unlink();
       detach();
     }
   }

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Config } from "../config/index.js";
 import type { Pools } from "../db/index.js";
 import { JobNotFoundError, RunConflictError, requestJoinResync } from "../fullsync/request-run.js";
+import { linkedAbort } from "../lifecycle/abort.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Service } from "../lifecycle/service.js";
@@ -121,11 +122,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
   }
 
   function start(client: string, outer: AbortSignal): void {
-    const ctl = new AbortController();
-    const stop = () => ctl.abort();
-    outer.addEventListener("abort", stop, { once: true });
-    // aborted before the listener existed: it would never fire
-    if (outer.aborted) ctl.abort();
+    const { ctl, unlink } = linkedAbort(outer);
     const stream = createCdcStream({
       clientName: client,
       control: opts.control,
@@ -170,7 +167,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       .catch((e: unknown) =>
         log.error({ client, err: { message: errorMessage(e) } }, "stream failed"),
       )
-      .finally(() => outer.removeEventListener("abort", stop));
+      .finally(unlink);
     running.set(client, { ctl, done });
   }
 

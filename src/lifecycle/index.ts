@@ -1,3 +1,4 @@
+export { linkedAbort } from "./abort.js";
 export { type BackoffOptions, backoffDelay, sleepUnlessAborted } from "./backoff.js";
 export {
   createLogger,
