@@ -120,12 +120,13 @@ export interface FullSyncEngine {
   runJob(jobId: string, opts: RunJobOptions): Promise<RunResult>;
 }
 
+const notDescribed = () =>
+  Promise.reject(new Error("window reader used before the table was described"));
 const NO_READER: WindowReader = {
-  read: () => Promise.reject(new Error("window reader used before the table was described")),
-  readOrdered: () => Promise.reject(new Error("window reader used before the table was described")),
-  existing: () => Promise.reject(new Error("window reader used before the table was described")),
-  readOrderedRendered: () =>
-    Promise.reject(new Error("window reader used before the table was described")),
+  read: notDescribed,
+  readOrdered: notDescribed,
+  existing: notDescribed,
+  readOrderedRendered: notDescribed,
 };
 
 export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngine {
@@ -243,8 +244,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         client.release();
       }
     };
-    const stopped = () =>
-      signal?.aborted === true || lost.aborted || (opts.mayRun !== undefined && !opts.mayRun(job));
+    const stopped = () => signal?.aborted === true || lost.aborted || ctx.mayRun?.() === false;
     async function describe() {
       const table = await describeTable(source, {
         schema: job.sourceSchemaName,
@@ -279,7 +279,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
 
     const interrupted = (e: unknown) => {
       if (e instanceof StreamStoppedError || e instanceof StreamAttachedError) {
-        log.warn({ err: e }, "the CDC stream stopped under a window; the run resumes later");
+        log.warn({ err: e }, "the CDC stream changed under the run; it resumes at its checkpoint");
         return true;
       }
       if (!(e instanceof LeaseLostError) && !lost.aborted) return false;

@@ -89,8 +89,6 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       const lastOfBatch = batch[batch.length - 1];
       if (!lastOfBatch) break;
       after = lastOfBatch.docId;
-      const toRestore = batch.filter((b) => b.preImage !== null);
-      const toDelete = batch.filter((b) => b.preImage === null).map((b) => b.docId);
       ensureMayRun(ctx);
       const c: Compensated = ctx.refreshOnRollback
         ? await refreshFromSource(
@@ -99,8 +97,8 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
           )
         : await compensate(
             ctx,
-            toRestore.map((b) => b.preImage!),
-            toDelete,
+            batch.flatMap((b) => (b.preImage === null ? [] : [b.preImage])),
+            batch.filter((b) => b.preImage === null).map((b) => b.docId),
           );
       for (const r of c.rejected) noteRejected(r);
       if (c.skipped.length > 0) {

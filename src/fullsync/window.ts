@@ -2,9 +2,9 @@ import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
 import type { WatermarkWindow } from "../cdc/watermarks.js";
 import type { Document } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";
-import type { RunContext } from "./context.js";
+import type { ImportLineResult, RunContext } from "./context.js";
 import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
-import { type BracketedWrite, openBracket, writeThroughStream } from "./watermarked.js";
+import { openBracket, writeThroughStream } from "./watermarked.js";
 
 /** What one window did (also passed to the onWindowCommitted hook). */
 export interface WindowSummary {
@@ -174,45 +174,28 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
  * dead letters are applied by checkpointWindow, in seq order.
  */
 export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<WrittenWindow> {
-  const { changed, vanished } = w;
-  const collection = ctx.job.collectionName;
   if (w.rendered) return writeRendered(ctx, w.rendered);
-  const direct = async (
-    changed: readonly Document[],
-    vanished: readonly string[],
-  ): Promise<BracketedWrite> => {
-    const rejected: Rejected[] = [];
-    const importedIds: string[] = [];
-    if (changed.length > 0) {
-      const results = await ctx.retry("import", () =>
-        ctx.backend.importDocuments(collection, changed, { action: "upsert" }),
-      );
-      if (results.length !== changed.length) {
-        throw new Error(
-          `import of ${changed.length} documents returned ${results.length} result lines`,
-        );
-      }
-      results.forEach((res, i) => {
-        const doc = changed[i]!;
-        if (res.ok) importedIds.push(doc.id);
-        else
-          rejected.push({
-            docId: doc.id,
-            code: res.code,
-            error: res.error,
-            payload: serializeDocument(doc),
-          });
-      });
-    }
-    if (vanished.length > 0) {
-      await ctx.retry("delete", () => ctx.backend.deleteDocuments(collection, vanished));
-    }
-    return { importedIds, deletedIds: [...vanished], rejected, superseded: [] };
-  };
+  const { changed, vanished } = w;
   // CDC streams the job: the stream writes the window at its high watermark
-  return w.bracket && (changed.length > 0 || vanished.length > 0)
-    ? await writeThroughStream(ctx, w.bracket, changed, vanished)
-    : await direct(changed, vanished);
+  if (w.bracket && (changed.length > 0 || vanished.length > 0)) {
+    return writeThroughStream(ctx, w.bracket, changed, vanished);
+  }
+  const collection = ctx.job.collectionName;
+  let imported: ImportSplit = { importedIds: [], rejected: [] };
+  if (changed.length > 0) {
+    const results = await ctx.retry("import", () =>
+      ctx.backend.importDocuments(collection, changed, { action: "upsert" }),
+    );
+    imported = splitImportResults(
+      changed.map((d) => d.id),
+      results,
+      (i) => serializeDocument(changed[i]!),
+    );
+  }
+  if (vanished.length > 0) {
+    await ctx.retry("delete", () => ctx.backend.deleteDocuments(collection, vanished));
+  }
+  return { ...imported, deletedIds: [...vanished], superseded: [] };
 }
 
 /**
@@ -221,31 +204,42 @@ export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<W
  * as payload). Never bracketed, never has vanished ids (see prepareWindow).
  */
 async function writeRendered(ctx: RunContext, r: RenderedDocs): Promise<WrittenWindow> {
-  const importedIds: string[] = [];
-  const rejected: Rejected[] = [];
+  let imported: ImportSplit = { importedIds: [], rejected: [] };
   if (r.lines.length > 0) {
     const backend = ctx.backend;
     const results = await ctx.retry("import", () =>
       backend.importJsonLines!(ctx.job.collectionName, r.lines, r.ids, { action: "upsert" }),
     );
-    if (results.length !== r.lines.length) {
-      throw new Error(
-        `import of ${r.lines.length} documents returned ${results.length} result lines`,
-      );
-    }
-    for (let i = 0; i < results.length; i++) {
-      const res = results[i]!;
-      if (res.ok) importedIds.push(r.ids[i]!);
-      else
-        rejected.push({
-          docId: r.ids[i]!,
-          code: res.code,
-          error: res.error,
-          payload: r.lines[i]!.toString("utf8"),
-        });
-    }
+    imported = splitImportResults(r.ids, results, (i) => r.lines[i]!.toString("utf8"));
   }
-  return { importedIds, deletedIds: [], rejected, superseded: [] };
+  return { ...imported, deletedIds: [], superseded: [] };
+}
+
+interface ImportSplit {
+  importedIds: string[];
+  rejected: Rejected[];
+}
+
+/**
+ * An import's result lines (in body order: line i is `ids[i]`) split into the
+ * imported ids and the dead letters (`payload(i)`: the line's document). A
+ * result count other than the line count is an error, never guessed around.
+ */
+function splitImportResults(
+  ids: readonly string[],
+  results: readonly ImportLineResult[],
+  payload: (i: number) => string,
+): ImportSplit {
+  if (results.length !== ids.length) {
+    throw new Error(`import of ${ids.length} documents returned ${results.length} result lines`);
+  }
+  const importedIds: string[] = [];
+  const rejected: Rejected[] = [];
+  results.forEach((res, i) => {
+    if (res.ok) importedIds.push(ids[i]!);
+    else rejected.push({ docId: ids[i]!, code: res.code, error: res.error, payload: payload(i) });
+  });
+  return { importedIds, rejected };
 }
 
 /**

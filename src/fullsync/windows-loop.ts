@@ -89,6 +89,9 @@ export async function runWindows(
   const inFlight: InFlight[] = [];
   // a watermarked window is written alone (the stream writes it at its watermark)
   const limit = () => (inFlight.some((x) => x.prepared.bracket) ? 1 : max);
+  // read (or written) without watermarks, but the job's stream attached here since
+  const attachedSince = (w: PreparedWindow) =>
+    !w.bracket && ctx.watermarks?.isStreaming(ctx.job.id) === true;
   const checkpointOldest = async () => {
     const head = inFlight[0]!;
     const written = await head.write;
@@ -96,9 +99,7 @@ export async function runWindows(
     // write may have landed after a newer version the stream wrote. The window
     // is not checkpointed; the run resumes at it, bracketed (rows read again
     // and written at a watermark), which repairs such a doc.
-    if (!head.prepared.bracket && ctx.watermarks?.isStreaming(ctx.job.id)) {
-      throw new StreamAttachedError(ctx.job.id);
-    }
+    if (attachedSince(head.prepared)) throw new StreamAttachedError(ctx.job.id);
     const w = await checkpointWindow(ctx, head.prepared, written, processed);
     inFlight.shift();
     processed += w.rows;
@@ -117,9 +118,7 @@ export async function runWindows(
         break;
       }
       // read unbracketed, but the job streams here now: never write it directly
-      if (!prepared.bracket && ctx.watermarks?.isStreaming(ctx.job.id)) {
-        throw new StreamAttachedError(ctx.job.id);
-      }
+      if (attachedSince(prepared)) throw new StreamAttachedError(ctx.job.id);
       if (prepared.bracket) {
         while (inFlight.length > 0) await checkpointOldest();
       }
