@@ -51,54 +51,14 @@ export async function requestRun(
   pool: pg.Pool,
   opts: { jobId: string; trigger: RunTrigger },
 ): Promise<RequestedRun> {
-  if (!UUID_RE.test(opts.jobId)) throw new JobNotFoundError(opts.jobId);
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    const job = await client.query<{
-      id: string;
-      lease_live: boolean;
-      lease_expires_at: Date | null;
-    }>(
-      `select id, coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at
-         from typesense_sync_jobs where id = $1 for update`,
-      [opts.jobId],
-    );
-    const row = job.rows[0];
-    if (!row) throw new JobNotFoundError(opts.jobId);
-    const open = await client.query<{ id: string; status: string }>(
-      `select id, status from typesense_sync_runs
-        where job_id = $1 and status in ('queued', 'running')`,
-      [opts.jobId],
-    );
-    const openRun = open.rows[0];
-    if (row.lease_live) {
-      throw new RunConflictError(opts.jobId, openRun?.id ?? null, row.lease_expires_at);
-    }
-    let result: RequestedRun;
-    if (openRun) {
-      result = { runId: openRun.id, disposition: "resumable" };
-    } else {
-      const ins = await client.query<{ id: string }>(
-        `insert into typesense_sync_runs (job_id, trigger, status, stage)
-         values ($1, $2, 'queued', 'queued') returning id`,
-        [opts.jobId, opts.trigger],
-      );
-      result = { runId: ins.rows[0]!.id, disposition: "queued" };
-    }
-    await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, opts.jobId]);
-    await client.query("commit");
+  return withLockedJob(pool, opts.jobId, async (j) => {
+    j.assertNotLeased();
+    const result: RequestedRun = j.openRun
+      ? { runId: j.openRun.id, disposition: "resumable" }
+      : { runId: await j.queue(opts.trigger), disposition: "queued" };
+    await j.announce();
     return result;
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    // a concurrent request created the open run first
-    if ((e as { code?: string }).code === "23505") {
-      throw new RunConflictError(opts.jobId, null, null);
-    }
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
@@ -132,6 +92,64 @@ export async function requestJoinResync(
   pool: pg.Pool,
   jobId: string,
 ): Promise<RequestedRun | null> {
+  return withLockedJob(pool, jobId, async (j) => {
+    if (j.marker === null) return null;
+    j.assertNotLeased();
+    const open = j.openRun;
+    let result: RequestedRun;
+    if (open && (open.afterJoin || open.stage === "rollback")) {
+      result = { runId: open.id, disposition: "resumable" };
+    } else {
+      if (open) {
+        await j.client.query(
+          `update typesense_sync_runs
+              set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
+                  error_message = 'superseded by a CDC resync: this run started before the job joined its stream, so windows it read earlier may miss changes the stream never carried; a new run reads every window again'
+            where id = $1`,
+          [open.id],
+        );
+      }
+      result = { runId: await j.queue("resync"), disposition: "queued" };
+    }
+    if (open?.afterJoin || result.disposition === "queued") {
+      await j.client.query(
+        "update typesense_sync_jobs set cdc_resync_requested_at = null where id = $1",
+        [jobId],
+      );
+    }
+    await j.announce();
+    return result;
+  });
+}
+
+/** A job row locked in an open transaction, with what run requests decide on. */
+interface LockedJob {
+  client: pg.PoolClient;
+  /** The pending CDC join resync marker (cdc_resync_requested_at), or null. */
+  marker: Date | null;
+  /**
+   * The job's open (queued or running) run; afterJoin: it never started, or
+   * first started at or after the marker.
+   */
+  openRun: { id: string; stage: string; afterJoin: boolean } | undefined;
+  /** RunConflictError (409) while a live run holds the job's lease. */
+  assertNotLeased(): void;
+  /** Inserts a new queued run; its id. */
+  queue(trigger: RunTrigger): Promise<string>;
+  /** NOTIFY on RUN_REQUESTED_CHANNEL (sent at commit) so a worker picks it up at once. */
+  announce(): Promise<void>;
+}
+
+/**
+ * One transaction under the job row's lock (FOR UPDATE): concurrent requests
+ * for a job serialize here. A unique violation (a concurrent request created
+ * the open run first, typesense_sync_runs_one_open_idx) becomes a 409.
+ */
+async function withLockedJob<T>(
+  pool: pg.Pool,
+  jobId: string,
+  body: (j: LockedJob) => Promise<T>,
+): Promise<T> {
   if (!UUID_RE.test(jobId)) throw new JobNotFoundError(jobId);
   const client = await pool.connect();
   try {
@@ -148,48 +166,36 @@ export async function requestJoinResync(
     );
     const row = job.rows[0];
     if (!row) throw new JobNotFoundError(jobId);
-    if (row.marker === null) {
-      await client.query("commit");
-      return null;
-    }
-    const open = await client.query<{ id: string; stage: string; after_join: boolean }>(
+    const open = await client.query<{ id: string; stage: string; after_join: boolean | null }>(
       `select r.id, r.stage,
               (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
          from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
         where r.job_id = $1 and r.status in ('queued', 'running')`,
       [jobId],
     );
-    const openRun = open.rows[0];
-    if (row.lease_live) {
-      throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
-    }
-    let result: RequestedRun;
-    if (openRun && (openRun.after_join || openRun.stage === "rollback")) {
-      result = { runId: openRun.id, disposition: "resumable" };
-    } else {
-      if (openRun) {
-        await client.query(
-          `update typesense_sync_runs
-              set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
-                  error_message = 'superseded by a CDC resync: this run started before the job joined its stream, so windows it read earlier may miss changes the stream never carried; a new run reads every window again'
-            where id = $1`,
-          [openRun.id],
+    const o = open.rows[0];
+    const openRun = o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
+    const result = await body({
+      client,
+      marker: row.marker,
+      openRun,
+      assertNotLeased() {
+        if (row.lease_live) {
+          throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
+        }
+      },
+      async queue(trigger) {
+        const ins = await client.query<{ id: string }>(
+          `insert into typesense_sync_runs (job_id, trigger, status, stage)
+           values ($1, $2, 'queued', 'queued') returning id`,
+          [jobId, trigger],
         );
-      }
-      const ins = await client.query<{ id: string }>(
-        `insert into typesense_sync_runs (job_id, trigger, status, stage)
-         values ($1, 'resync', 'queued', 'queued') returning id`,
-        [jobId],
-      );
-      result = { runId: ins.rows[0]!.id, disposition: "queued" };
-    }
-    if (openRun?.after_join || result.disposition === "queued") {
-      await client.query(
-        "update typesense_sync_jobs set cdc_resync_requested_at = null where id = $1",
-        [jobId],
-      );
-    }
-    await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
+        return ins.rows[0]!.id;
+      },
+      async announce() {
+        await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
+      },
+    });
     await client.query("commit");
     return result;
   } catch (e) {
