@@ -2,6 +2,7 @@ import { parseJson } from "../catalog/json.js";
 import type {
   CollectionSummary,
   ExportOptions,
+  ImportOptions,
   SearchResponse,
   TypesenseBackend,
   TypesenseBackendOptions,
@@ -12,7 +13,7 @@ import { readExportLines } from "./export-stream.js";
 import { checkHealth } from "./health.js";
 import { type HttpResponse, TypesenseHttp } from "./http.js";
 import { idFilterChunks, isFilterSafeId } from "./id-filter.js";
-import { importBody, parseImportResults } from "./import-results.js";
+import { type ImportLineResult, importBody, parseImportResults } from "./import-results.js";
 import type { Document } from "./types.js";
 
 /*
@@ -50,6 +51,26 @@ function joinLines(lines: readonly Uint8Array[]): Buffer {
 
 export function createTypesenseBackend(opts: TypesenseBackendOptions): TypesenseBackend {
   const http = new TypesenseHttp(opts);
+
+  /** POST .../documents/import of a JSONL body; one result per line (idOf: line i's id). */
+  async function postImport(
+    collection: string,
+    body: Buffer,
+    lines: number,
+    idOf: (i: number) => string,
+    o: ImportOptions,
+  ): Promise<ImportLineResult[]> {
+    const r = await http.request({
+      method: "POST",
+      path: `${docsPath(collection)}/import`,
+      query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
+      body,
+      contentType: "text/plain",
+      signal: o.signal,
+      timeoutMs: o.timeoutMs,
+    });
+    return parseImportResults(r.body, lines, idOf);
+  }
   const maxFilter = opts.maxIdFilterLength ?? 3000;
   const json = (r: HttpResponse) => JSON.parse(r.body) as unknown;
 
@@ -161,31 +182,14 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
     async importDocuments(collection, docs, o) {
       if (docs.length === 0) return [];
       const { body, idOf } = importBody(docs);
-      const r = await http.request({
-        method: "POST",
-        path: `${docsPath(collection)}/import`,
-        query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
-        body: Buffer.from(body, "utf8"), // node:http path (see http.ts)
-        contentType: "text/plain",
-        signal: o.signal,
-        timeoutMs: o.timeoutMs,
-      });
-      return parseImportResults(r.body, docs.length, idOf);
+      // a Buffer body takes the node:http path (see http.ts)
+      return postImport(collection, Buffer.from(body, "utf8"), docs.length, idOf, o);
     },
 
     async importJsonLines(collection, lines, ids, o) {
       if (lines.length === 0) return [];
       if (ids.length !== lines.length) throw new TypeError("importJsonLines: one id per line");
-      const r = await http.request({
-        method: "POST",
-        path: `${docsPath(collection)}/import`,
-        query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
-        body: joinLines(lines),
-        contentType: "text/plain",
-        signal: o.signal,
-        timeoutMs: o.timeoutMs,
-      });
-      return parseImportResults(r.body, lines.length, (i) => ids[i] ?? "");
+      return postImport(collection, joinLines(lines), lines.length, (i) => ids[i] ?? "", o);
     },
 
     async exportDocuments(collection, o = {}) {
