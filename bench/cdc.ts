@@ -25,7 +25,7 @@
  * --embedded) embedded PostgreSQL 18.
  */
 
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -36,11 +36,12 @@ import type { Checkpoint } from "../src/cdc/applier.js";
 import { formatLsn, parseLsn } from "../src/cdc/lsn.js";
 import { createCdcStream } from "../src/cdc/stream.js";
 import { migrate } from "../src/db/migrate.js";
-import { freePort, startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
+import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
 import { startEmulator } from "../src/emulator/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
 import { PG15_BIN, startDebianCluster } from "../test/support/debian-postgres.js";
+import { startEmulatorProcess } from "./emulator-process.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -99,7 +100,7 @@ await migrate({ pool, dir: join(HERE, "..", "sql"), log });
 // 2026-11-23: an upper bound that also pays for the sink's JSON parsing).
 const emulator = args.includes("--emulator-in-process")
   ? await startEmulator({ apiKey: "bench", nullSink: true })
-  : await startEmulatorProcess();
+  : await startEmulatorProcess({ apiKey: "bench", flag: "--null-sink" });
 const backend = createTypesenseBackend({
   nodes: [emulator.url],
   apiKey: "bench",
@@ -328,41 +329,6 @@ await pool.end();
 await admin.query(`drop database ${dbName} with (force)`).catch(() => {});
 await admin.end();
 await server?.stop();
-
-/** `athena-typesense-sync typesense-emulator --null-sink` as a child process. */
-async function startEmulatorProcess(): Promise<{ url: string; close(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(HERE, "..", "src", "main.ts"),
-      "typesense-emulator",
-      "--port",
-      String(port),
-      "--api-key",
-      "bench",
-      "--null-sink",
-    ],
-    { stdio: ["ignore", "ignore", "inherit"] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error("the emulator process did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url,
-    close: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
-  };
-}
 
 /**
  * Time the main thread spent runnable but not running (waiting for a core), from

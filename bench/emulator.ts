@@ -6,12 +6,12 @@
  * Client and server share this process (and the machine's cores), so the numbers include
  * the cost of producing and sending the requests.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type EmulatorHandle, startEmulator } from "../src/emulator/index.js";
+import { startEmulatorProcess } from "./emulator-process.js";
 
 const API_KEY = "bench";
 const BATCH = 5000;
@@ -386,42 +386,15 @@ interface SinkProcess {
 }
 
 async function startSinkProcess(flag: string): Promise<SinkProcess> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      main,
-      "typesense-emulator",
-      "--port",
-      String(port),
-      "--api-key",
-      API_KEY,
-      flag,
-    ],
-    { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, LOG_LEVEL: "warn" } },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {}
-    if (i > 300) throw new Error("the emulator process did not start");
-    await sleep(50);
-  }
+  const p = await startEmulatorProcess({ apiKey: API_KEY, flag });
   return {
-    url,
+    url: p.url,
     cpuMicros() {
       // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 per second)
-      const stat = readFileSync(`/proc/${child.pid}/stat`, "utf8");
+      const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       return (Number(f[11]) + Number(f[12])) * 10_000;
     },
-    close: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
+    close: () => p.close(),
   };
 }
