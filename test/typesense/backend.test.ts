@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createTypesenseBackend,
@@ -8,6 +7,7 @@ import {
   type TypesenseField,
   withRetry,
 } from "../../src/typesense/index.js";
+import { closedPort } from "../support/net.js";
 import { itEmulatorOnly, useTypesense } from "../support/typesense.js";
 
 const ts = useTypesense();
@@ -306,15 +306,6 @@ describe("export, getDocuments and deleteDocuments by id", () => {
 });
 
 describe("nodes and health", () => {
-  async function closedPort(): Promise<string> {
-    const srv = createServer();
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const addr = srv.address();
-    const port = typeof addr === "object" && addr ? addr.port : 0;
-    await new Promise<void>((r) => srv.close(() => r()));
-    return `http://127.0.0.1:${port}`;
-  }
-
   it("fails over from an unreachable node and reports per-node health", async () => {
     const dead = await closedPort();
     const multi = createTypesenseBackend({

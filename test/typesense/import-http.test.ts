@@ -1,11 +1,11 @@
 import { createServer as createHttpServer, type Server } from "node:http";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   createTypesenseBackend,
   type TypesenseBackend,
   TypesenseError,
 } from "../../src/typesense/index.js";
+import { closedPort } from "../support/net.js";
 import { itEmulatorOnly, useTypesense } from "../support/typesense.js";
 
 /*
@@ -29,15 +29,6 @@ async function freshCollection(): Promise<string> {
   const name = ts.uniqueName("ih");
   await backend.createCollection({ name, fields: [{ name: "title", type: "string" }] });
   return name;
-}
-
-async function closedPort(): Promise<string> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const addr = srv.address();
-  const port = typeof addr === "object" && addr ? addr.port : 0;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return `http://127.0.0.1:${port}`;
 }
 
 /** An HTTP server whose handler decides what to do with each request. */
