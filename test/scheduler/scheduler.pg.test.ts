@@ -1,53 +1,24 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
-  createFullSyncEngine,
   type FullSyncEngineOptions,
   type RunResult,
   requestRun,
 } from "../../src/fullsync/index.js";
 import { createScheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
-import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
 import { insertJob } from "../fullsync/helpers.js";
 import {
   createProducts,
   expectCollectionEqualsTable,
   runRows,
-  useSourceDatabase,
+  useEngineFixture,
 } from "../fullsync/support.js";
 import { silentLogger } from "../support/log.js";
-import { useTestDatabase } from "../support/pg.js";
-import { useTypesense } from "../support/typesense.js";
 
-const db = useTestDatabase();
-const source = useSourceDatabase();
-const ts = useTypesense();
-let backend: TypesenseBackend;
-
-beforeAll(() => {
-  backend = createTypesenseBackend({ nodes: [ts.url], apiKey: ts.apiKey, timeoutMs: 20_000 });
-});
-afterAll(async () => {
-  await backend.close();
-});
-
-function engine(owner: string, over: Partial<FullSyncEngineOptions> = {}) {
-  return createFullSyncEngine({
-    control: db.pool,
-    source: () => source.pool,
-    backendFor: async () => backend,
-    owner,
-    log: silentLogger(),
-    importMaxAttempts: 3,
-    importRetryBaseMs: 1,
-    sagaBackupEnabled: true,
-    leaseTtlMs: 30_000,
-    // hooks below inject faults for "the next window": one window in flight
-    maxWindowsInFlight: 1,
-    windowSize: 50,
-    ...over,
-  });
-}
+const fx = useEngineFixture({ owner: "scheduler", windowSize: 50 });
+const { db, source, ts } = fx;
+const engine = (owner: string, over: Partial<FullSyncEngineOptions> = {}) =>
+  fx.engine({ owner, ...over });
 
 function scheduler(over: Partial<SchedulerOptions> & Pick<SchedulerOptions, "engine">) {
   return createScheduler({
@@ -126,7 +97,7 @@ describe("scheduler", () => {
     );
     expect(open.rows[0].n).toBe(0);
     expect(settled.filter((s) => s instanceof Error && s.name !== "RunConflictError")).toEqual([]);
-    await expectCollectionEqualsTable(backend, collection, source.pool, "sch_two");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "sch_two");
   });
 
   it("starts a requested run at once on NOTIFY (polling alone would take a minute)", async () => {
@@ -191,7 +162,7 @@ describe("scheduler", () => {
     const runs = await runRows(db.pool, jobId);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ resume_attempt_count: 1, owner: "alive" });
-    await expectCollectionEqualsTable(backend, collection, source.pool, "sch_dead");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "sch_dead");
   });
 
   it("bounds concurrency and, on abort, stops after the window's checkpoint and frees the lease", async () => {
@@ -297,6 +268,6 @@ describe("scheduler", () => {
     ctlB.abort();
     await Promise.all([runningA, runningB]);
     expect(settled).toHaveLength(1);
-    await expectCollectionEqualsTable(backend, collection, source.pool, "sch_gate");
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "sch_gate");
   });
 });
