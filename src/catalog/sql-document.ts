@@ -48,15 +48,26 @@ const SCALAR: Partial<Record<ColumnInfo["kind"], Render>> = {
   // that parses to Number(text). Integers >= 1e15 would parse as bigint, so
   // they go through float8 (numeric -> float8 is strtod of the same text:
   // correctly rounded, like Number), NaN/+-Infinity/overflow are omitted.
-  numeric: (_c, _txt, val) =>
-    `case when abs(${val}) >= ${FLOAT_OVERFLOW} then null` +
-    ` when scale(${val}) = 0 and abs(${val}) >= 1000000000000000 then ((${val})::pg_catalog.float8)::text` +
-    ` else (${val})::text end`,
-  // boolout writes t/f (an element's bool::text true/false); parseBool accepts these four.
-  bool: (_c, txt) =>
-    `case ${txt} when 't' then 'true' when 'true' then 'true' when 'f' then 'false' when 'false' then 'false' end`,
-  // Strings are the output text unchanged (char(n) padding, citext case, enum label).
-  string: (_c, txt) => `pg_catalog.to_json(${txt})::text`,
+  // A numeric(p,s) column with p - s <= 15 holds |x| < 1e15 and no infinity
+  // (Postgres refuses it with a typmod): only NaN needs the check.
+  numeric: (c, _txt, val) =>
+    boundedNumeric(c)
+      ? `case when ${val} = 'NaN'::pg_catalog.numeric then null else (${val})::text end`
+      : `case when abs(${val}) >= ${FLOAT_OVERFLOW} then null` +
+        ` when scale(${val}) = 0 and abs(${val}) >= 1000000000000000 then ((${val})::pg_catalog.float8)::text` +
+        ` else (${val})::text end`,
+  // boolout writes t/f, which parseBool maps to true/false: compared as a bool
+  // (no output text). NULL matches no branch and stays NULL (omitted).
+  bool: (_c, _txt, val) => `case ${val} when true then 'true' when false then 'false' end`,
+  // Strings are the output text unchanged (char(n) padding, citext case, enum
+  // label). text/varchar: their output text is the value itself, so to_json of
+  // the value (cast to text, a no-op relabel) skips the textin(textout()) copy.
+  string: (c, txt, val) =>
+    TEXT_BASES.has(c.baseTypeName)
+      ? `pg_catalog.to_json((${val})::pg_catalog.text)::text`
+      : c.baseTypeName === "uuid"
+        ? `'"' || (${val})::text || '"'` // hex digits and dashes: nothing to escape
+        : `pg_catalog.to_json(${txt})::text`,
   enum: (_c, txt) => `pg_catalog.to_json(${txt})::text`,
   other: (_c, txt) => `pg_catalog.to_json(${txt})::text`,
   // parseInstantMs: the instant's whole seconds (offset applied; timestamp and
@@ -68,13 +79,31 @@ const SCALAR: Partial<Record<ColumnInfo["kind"], Render>> = {
   timestamptz: epochMs,
 };
 
-function epochMs(_c: ColumnInfo, _txt: string, val: string): string {
-  const e = `extract(epoch from ${val})`;
+function epochMs(c: ColumnInfo, _txt: string, val: string): string {
+  // The bounds compare the value itself (an integer compare), so the numeric
+  // extract runs once: a whole-seconds epoch above 8.64e12 is 275760-09-13
+  // 00:00:01 UTC and later (for a date: the days after 275760-09-13, whose
+  // epoch is days * 86400), +infinity included; the smallest timestamp Postgres
+  // stores (4713 BC) is far above -8.64e12 s, so below only -infinity is out.
+  // The literals carry their offset (+00), so the session time zone cannot move them.
+  const t = `pg_catalog.${c.baseTypeName}`;
+  const tooLate =
+    c.baseTypeName === "date"
+      ? `${val} > '275760-09-13'::${t}`
+      : `${val} >= '275760-09-13 00:00:01${c.baseTypeName === "timestamptz" ? "+00" : ""}'::${t}`;
   return (
-    `case when not pg_catalog.isfinite(${val}) then null` +
-    ` when abs(floor(${e})) > 8640000000000 then null` +
-    ` else floor(${e} * 1000)::text end`
+    `case when ${tooLate} or ${val} = '-infinity'::${t} then null` +
+    ` else floor(extract(epoch from ${val}) * 1000)::text end`
   );
+}
+
+/** Base types whose output text is the stored text itself. */
+const TEXT_BASES = new Set(["text", "varchar"]);
+
+/** numeric(p,s) with at most 15 integer digits (p - s <= 15; s may be negative). */
+function boundedNumeric(c: ColumnInfo): boolean {
+  const m = /^numeric\((\d+)(?:,(-?\d+))?\)$/.exec(c.typeName);
+  return m !== null && Number(m[1]) - Number(m[2] ?? 0) <= 15;
 }
 
 /** Element kinds whose renderer works on an unnested element (see arrayRender). */
@@ -122,6 +151,21 @@ function arrayRender(col: ColumnInfo, sqlCol: string): string | null {
   return generic;
 }
 
+/**
+ * The id member's value: the id column's output text as a JSON string. Integer
+ * and uuid texts need no escaping; text/varchar skip the textin(textout()) copy.
+ */
+function idRender(col: ColumnInfo, sqlCol: string, txt: string): string {
+  if (col.isArray) return `pg_catalog.to_json(${txt})::text`;
+  const val = `(${sqlCol})::pg_catalog.${col.baseTypeName}`;
+  if (col.kind === "int32" || col.kind === "int64" || col.baseTypeName === "uuid") {
+    return `'"' || (${val})::text || '"'`;
+  }
+  if (TEXT_BASES.has(col.baseTypeName))
+    return `pg_catalog.to_json((${val})::pg_catalog.text)::text`;
+  return `pg_catalog.to_json(${txt})::text`;
+}
+
 /** SQL text literal that survives either standard_conforming_strings setting. */
 export function sqlStringLiteral(text: string): string {
   return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
@@ -136,7 +180,7 @@ export function renderDocumentSql(
     return { expression: null, reason: "dropped values are reported (onDroppedValue)" };
   }
   const text = (c: ColumnInfo) => `pg_catalog.textin(${c.outputFunction}(${opts.quote(c.name)}))`;
-  const parts = [`'{"id":' || pg_catalog.to_json(${text(idColumn)})::text`];
+  const parts = [`'{"id":' || ${idRender(idColumn, opts.quote(idColumn.name), text(idColumn))}`];
   for (const m of mappings) {
     const col = m.column;
     if (m.isoField) return { expression: null, reason: `${col.name}: _iso field` };

@@ -28,12 +28,15 @@ const OVER = (2n ** 1024n - 2n ** 970n).toString();
 const UNDER = (2n ** 1024n - 2n ** 970n - 1n).toString();
 
 const EDGE_DDL = `
+  create domain txtdom as varchar(10) check (value <> 'x');
   create table edge_values (
     id text primary key,
     n numeric, f4 float4, f8 float8, i8 int8, b bool, ch char(4), ct citext, m mood,
     d date, ts timestamp, tstz timestamptz, iv interval, dom posint,
     na numeric[], f4a float4[], ba bool[], taa text[], cha char(3)[], ua uuid[], ma mood[],
-    tsa timestamp[], da date[], i8aa int8[][], cta citext[], doma posint[], i2a int2[]
+    tsa timestamp[], da date[], i8aa int8[][], cta citext[], doma posint[], i2a int2[],
+    nb numeric(10,2), n15 numeric(15,0), n16 numeric(16,0), nneg numeric(3,-2), vc varchar(8),
+    dt txtdom
   );
 `;
 
@@ -67,7 +70,16 @@ const EDGE_ROWS = `
     ('t11', '5874897-12-31', '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00'),
     ('t12', '1000-01-01', '1835-01-01 00:00:00', '1835-01-01 00:00:00+00'),
     ('t13', '4713-01-01 BC', '999-12-31 23:59:59.999999', '1901-12-13 20:45:52.123+00'),
-    ('t14', '2000-01-01', '2000-01-01 00:00:00.5', '2000-01-01 00:00:00.5-03:30');
+    ('t14', '2000-01-01', '2000-01-01 00:00:00.5', '2000-01-01 00:00:00.5-03:30'),
+    ('t15', '275760-09-12', '275760-09-13 00:00:00.999999', '275760-09-13 00:00:00.999999+00'),
+    ('t16', null, '275760-09-12 23:59:59.999', '275760-09-13 05:30:00.5+05:30'),
+    ('t17', null, null, '275760-09-13 05:30:01+05:30');
+  -- numeric(p,s) with p - s <= 15 skips the range checks (NaN only); n16 does not
+  insert into edge_values (id, nb, n15, n16, nneg, vc, dt) values
+    ('b1', 'NaN', 999999999999999, 9999999999999999, 99900, E'tab\t"q"', 'ü'),
+    ('b2', 12345678.99, -999999999999999, 1000000000000000, -12345, '\\ ✓', E'\u0001'),
+    ('b3', -0.01, 0, -1234567890123456, 0, '', ''),
+    ('b4', 0.5, null, 'NaN', null, null, null);
   insert into edge_values (id, na, f4a, ba, taa, cha, ua, ma, tsa, da, i8aa, cta, doma, i2a) values
     ('a1', '{1.5,NaN,Infinity,null,12345678901234567890,-0.5}', '{1.5,NaN,null,-Infinity,3.4e38}',
      '{t,null,f}', '{{a,"b c"},{null,"\\"q\\""}}', '{a,null,abc}',
@@ -174,6 +186,25 @@ describe("SQL-rendered documents equal rowToDocument", () => {
     expect(
       mapperFor(everyType, ["i4"], { onDroppedValue: () => {} }).documentSql.expression,
     ).toBeNull();
+  });
+
+  it("ids of every specialised type (int, uuid, varchar, a domain) render like rowToDocument", async () => {
+    await db.pool.query(`
+      create table id_i4 (id int4 primary key, v text);
+      create table id_uuid (id uuid primary key, v text);
+      create table id_vc (id varchar(12) primary key, v text);
+      create table id_dom (id txtdom primary key, v text);
+      insert into id_i4 values (-2147483648, 'a'), (0, null), (2147483647, 'c'), (7, '');
+      insert into id_uuid values ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'a'),
+        ('00000000-0000-0000-0000-000000000000', null), ('ffffffff-ffff-ffff-ffff-ffffffffffff', 'c'),
+        ('A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12', '');
+      insert into id_vc values (E'q"\\\\\\t', 'a'), ('日本 ✓', null), ('plain', 'c'), ('', '');
+      insert into id_dom values (E'q"\\\\', 'a'), ('ü', null), ('plain', 'c'), ('', '');
+    `);
+    for (const name of ["id_i4", "id_uuid", "id_vc", "id_dom"]) {
+      const t = await describeTable(db.pool, { schema: "public", table: name });
+      await compare(t, mapperFor(t, ["v"]), "UTC");
+    }
   });
 
   it("the bigint beyond 2^53 survives as digits (not rounded)", async () => {
