@@ -15,7 +15,9 @@ import { useSourceDatabase } from "./support.js";
  * The manifest rows lost their foreign key to the run (sql/003: its per-row
  * check cost more than the COPY). What the key guaranteed must still hold:
  * no manifest rows for a run that does not exist, and deleting a run (also
- * through its job's cascade) deletes its manifest rows.
+ * through its job's cascade) deletes its manifest rows. Since sql/005 each
+ * run's manifest is its own partition, attached whole in the build's
+ * transaction and dropped with the run.
  */
 
 const db = useTestDatabase();
@@ -37,6 +39,14 @@ async function mapper() {
   });
 }
 
+const partitionOf = async (runId: string) =>
+  (
+    await db.pool.query<{ p: string | null }>(
+      "select typesense_sync_manifest_partition($1)::text as p",
+      [runId],
+    )
+  ).rows[0]!.p;
+
 const manifestRows = async (runId: string) =>
   (
     await db.pool.query<{ n: number }>(
@@ -52,6 +62,24 @@ describe("manifest rows without a foreign key", () => {
       buildManifest({ control: db.pool, source, runId, mapper: await mapper() }),
     ).rejects.toThrow(/does not exist/);
     expect(await manifestRows(runId)).toBe(0);
+    expect(await partitionOf(runId)).toBeNull();
+  });
+
+  it("a run's manifest is its own partition; a rebuild replaces it", async () => {
+    const m = await mapper();
+    const jobId = await insertJob(db.pool, { collection: "mp", table: "items" });
+    const runId = await insertRun(db.pool, jobId);
+    expect(await buildManifest({ control: db.pool, source, runId, mapper: m })).toBe(300);
+    expect(await partitionOf(runId)).toBe(`typesense_sync_manifest_${runId.replaceAll("-", "")}`);
+    await source.query("delete from items where id > 250");
+    try {
+      expect(await buildManifest({ control: db.pool, source, runId, mapper: m })).toBe(250);
+      expect(await manifestRows(runId)).toBe(250);
+      const w = await readManifestWindow(db.pool, runId, 245, 10);
+      expect(w.map((x) => x.seq)).toEqual([245, 246, 247, 248, 249]);
+    } finally {
+      await source.query("insert into items select g, 'n' || g from generate_series(251, 300) g");
+    }
   });
 
   it("deleting a run, directly or through its job, deletes its manifest rows", async () => {
@@ -70,6 +98,7 @@ describe("manifest rows without a foreign key", () => {
     }
     await db.pool.query("delete from typesense_sync_runs where id = $1", [runA]);
     expect(await manifestRows(runA)).toBe(0);
+    expect(await partitionOf(runA)).toBeNull();
     expect(await manifestRows(runB)).toBe(300);
     await db.pool.query("delete from typesense_sync_jobs where id = $1", [jobB]);
     expect(await manifestRows(runB)).toBe(0);
