@@ -66,6 +66,8 @@ interface ChildReport {
   maxRssMb: number;
   /** CPU time of the sidecar process (user + system) during the run, ms. */
   cpuMs: number;
+  /** Of which kernel time (system), ms: mostly socket reads and writes. */
+  sysMs: number;
   /** Until the first window's checkpoint (manifest build + one window): wall, sidecar and Postgres CPU, ms. */
   firstWindow: { wallMs: number; cpuMs: number; pgCpuMs: number };
 }
@@ -123,6 +125,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     peakRssMb: peak / 2 ** 20,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    sysMs: cpu.system / 1000,
     firstWindow,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -360,7 +363,7 @@ async function main(): Promise<void> {
       const c = report.result.counters;
       log(`  imported ${fmt(c.imported)}, unchanged ${fmt(c.unchanged)}, failed ${fmt(c.failed)}`);
       log(
-        `  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB, wall ${fmt(report.elapsedMs)} ms, sidecar CPU ${fmt(report.cpuMs)} ms, emulator CPU ${fmt((emu.user + emu.system) / 1000)} ms, Postgres CPU ${fmt(pgMs)} ms (${((pgMs * 1000) / n).toFixed(1)} us/row)`,
+        `  ${fmt(rate)} rows/s, peak RSS ${report.peakRssMb.toFixed(0)} MB, wall ${fmt(report.elapsedMs)} ms, sidecar CPU ${fmt(report.cpuMs)} ms (system ${fmt(report.sysMs)}), emulator CPU ${fmt((emu.user + emu.system) / 1000)} ms (system ${fmt(emu.system / 1000)}), Postgres CPU ${fmt(pgMs)} ms (${((pgMs * 1000) / n).toFixed(1)} us/row)`,
       );
       const f = report.firstWindow;
       log(

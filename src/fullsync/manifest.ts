@@ -65,7 +65,8 @@ export async function buildManifest(opts: ManifestOptions): Promise<number> {
   if (!UUID_RE.test(opts.runId)) throw new Error(`invalid run id ${opts.runId}`);
   const id = opts.mapper.idColumnSql;
   // NULL ids cannot be documents (rowToDocument rejects them): left out of the snapshot.
-  const select = `select '${opts.runId}'::uuid, row_number() over (order by ${id}) - 1, ${idTextSql(opts.mapper)}
+  // run_id is not sent per row: the partition's column default fills it in
+  const select = `select row_number() over (order by ${id}) - 1, ${idTextSql(opts.mapper)}
                     from ${qualifiedTable(opts.mapper)} where ${id} is not null order by ${id}`;
   const src = await opts.source.connect();
   const dst = await opts.control.connect();
@@ -79,10 +80,11 @@ export async function buildManifest(opts: ManifestOptions): Promise<number> {
       // before: the rebuild replaces it (like deleting its rows)
       await dst.query(`drop table if exists ${part}`);
       await dst.query(`create table ${part} (like typesense_sync_run_manifest_rows including constraints);
-        alter table ${part} add check (run_id = '${opts.runId}'::uuid)`);
+        alter table ${part} add check (run_id = '${opts.runId}'::uuid),
+          alter column run_id set default '${opts.runId}'::uuid`);
       const reader = src.query(copyTo(`copy (${select}) to stdout`));
       // FREEZE: the partition was created in this transaction (no later hint-bit writes)
-      const writer = dst.query(copyFrom(`copy ${part} (run_id, seq, doc_id) from stdin (freeze)`));
+      const writer = dst.query(copyFrom(`copy ${part} (seq, doc_id) from stdin (freeze)`));
       try {
         await pipeline(reader, writer);
       } catch (e) {
@@ -91,7 +93,9 @@ export async function buildManifest(opts: ManifestOptions): Promise<number> {
         throw e;
       }
       // The check constraint proves the partition bound: attach skips its scan.
-      await dst.query(`alter table ${part} add primary key (run_id, seq);
+      // The default was only for the load (the parent's column has none).
+      await dst.query(`alter table ${part} add primary key (run_id, seq),
+          alter column run_id drop default;
         alter table typesense_sync_run_manifest_rows attach partition ${part}
           for values in ('${opts.runId}'::uuid)`);
       const total = writer.rowCount;

@@ -221,6 +221,37 @@ describe("full sync", () => {
     expect(open.rows[0].n).toBe(0);
   });
 
+  it("resolves the open dead letters of ids that need escaping once they import", async () => {
+    await source.pool.query(
+      `create table p_odd_ids (id text primary key, note text);
+       insert into p_odd_ids values ('q"1', null), (E'b\\\\2', null), ('u ✓3', null),
+         (E'tab\\t4', null), ('[5]', null), ('ok', 'fine')`,
+    );
+    const collection = ts.uniqueName("p_odd_ids");
+    await fx.backend.createCollection({
+      name: collection,
+      fields: [{ name: "note", type: "string", optional: false }],
+    });
+    const jobId = await insertJob(db.pool, { collection, table: "p_odd_ids" });
+    const first = await engine().runJob(jobId, { trigger: "manual" });
+    expect(first.counters).toMatchObject({ imported: 1, failed: 5 });
+    const open = async () =>
+      (
+        await db.pool.query<{ doc_id: string }>(
+          "select doc_id from typesense_dead_letters where job_id = $1 and status = 'open' order by doc_id",
+          [jobId],
+        )
+      ).rows.map((r) => r.doc_id);
+    expect(await open()).toEqual(["[5]", "b\\2", 'q"1', "tab\t4", "u ✓3"].sort());
+    // three of them fixed: exactly their letters close
+    await source.pool.query(
+      `update p_odd_ids set note = 'x' where id in ('q"1', E'tab\\t4', E'b\\\\2')`,
+    );
+    const second = await engine().runJob(jobId, { trigger: "manual" });
+    expect(second.counters).toMatchObject({ imported: 3, failed: 2 });
+    expect(await open()).toEqual(["[5]", "u ✓3"]);
+  });
+
   it("fails with a message naming the field when the collection's type differs", async () => {
     await createProducts(source.pool, "p_conflict", 20);
     const collection = ts.uniqueName("p_conflict");
