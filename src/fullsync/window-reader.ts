@@ -1,7 +1,7 @@
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import type { DocumentMapper, Queryable } from "../catalog/index.js";
-import type { Document } from "../typesense/types.js";
+import type { Document, JsonLines } from "../typesense/types.js";
 import { forEachBinaryPair, forEachCopyRow } from "./copy-text.js";
 import { qualifiedTable } from "./manifest.js";
 
@@ -34,8 +34,8 @@ export interface WindowRead {
  */
 export interface RenderedRead {
   ids: string[];
-  /** JSON text of each document (views into one buffer). */
-  lines: Buffer[];
+  /** The documents' JSON lines, already joined into the import body. */
+  lines: JsonLines;
   /** Requested ids whose row no longer exists (deleted since the manifest). */
   missing: string[];
 }
@@ -161,20 +161,42 @@ export function createWindowReader(opts: WindowReaderOptions): WindowReader {
       if (docSql === null || !(pool instanceof pg.Pool) || !(await qualifies(pool))) return null;
       const first = ids[0];
       const last = ids[ids.length - 1];
-      if (first === undefined || last === undefined) return { ids: [], lines: [], missing: [] };
+      if (first === undefined || last === undefined) {
+        return {
+          ids: [],
+          lines: { body: Buffer.alloc(0), count: 0, starts: new Int32Array(1) },
+          missing: [],
+        };
+      }
       const wanted = new Set(ids);
       const buf = await copyBytes(pool, renderedCopySql(first, last));
-      const out: RenderedRead = { ids: [], lines: [], missing: [] };
+      // The import body is built here: each document is copied once, after the
+      // previous one and a "\n" (the COPY data is larger than the body).
+      const body = Buffer.allocUnsafe(buf.length);
+      const starts = new Int32Array(ids.length + 1);
+      const out: string[] = [];
+      let at = 0;
       forEachBinaryPair(buf, (idStart, idEnd, docStart, docEnd) => {
         const docId = buf.toString("utf8", idStart, idEnd);
         // rows inserted into the range after the manifest are not in this window
         if (!wanted.has(docId)) return;
         wanted.delete(docId); // an id column without a unique index may repeat
-        out.ids.push(docId);
-        out.lines.push(buf.subarray(docStart, docEnd));
+        starts[out.length] = at;
+        out.push(docId);
+        at += buf.copy(body, at, docStart, docEnd);
+        body[at++] = 10; // "\n"
       });
-      for (const x of ids) if (wanted.has(x)) out.missing.push(x);
-      return out;
+      starts[out.length] = at;
+      const missing: string[] = [];
+      for (const x of ids) if (wanted.has(x)) missing.push(x);
+      const count = out.length;
+      // no trailing newline: the body ends before the last separator
+      const lines = {
+        body: body.subarray(0, Math.max(0, at - 1)),
+        count,
+        starts: starts.subarray(0, count + 1),
+      };
+      return { ids: out, lines, missing };
     },
   };
 }

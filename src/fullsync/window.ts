@@ -1,6 +1,6 @@
 import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
 import type { WatermarkWindow } from "../cdc/watermarks.js";
-import type { Document } from "../typesense/types.js";
+import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { ImportLineResult, RunContext } from "./context.js";
 import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
@@ -44,7 +44,7 @@ export interface PreparedWindow {
 /** SQL-rendered documents: JSON lines in import order, ids in the same order. */
 export interface RenderedDocs {
   ids: string[];
-  lines: Buffer[];
+  lines: JsonLines;
 }
 
 /**
@@ -205,12 +205,12 @@ export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<W
  */
 async function writeRendered(ctx: RunContext, r: RenderedDocs): Promise<WrittenWindow> {
   let imported: ImportSplit = { importedIds: [], rejected: [] };
-  if (r.lines.length > 0) {
+  if (r.lines.count > 0) {
     const backend = ctx.backend;
     const results = await ctx.retry("import", () =>
       backend.importJsonLines!(ctx.job.collectionName, r.lines, r.ids, { action: "upsert" }),
     );
-    imported = splitImportResults(r.ids, results, (i) => r.lines[i]!.toString("utf8"));
+    imported = splitImportResults(r.ids, results, (i) => jsonLine(r.lines, i).toString("utf8"));
   }
   return { ...imported, deletedIds: [], superseded: [] };
 }

@@ -1,7 +1,13 @@
 import type { Logger } from "../lifecycle/logger.js";
 import type { EnsureCollectionResult } from "./ensure-collection.js";
 import type { ImportAction, ImportLineResult } from "./import-results.js";
-import type { CollectionSchema, Document, DocumentValue, TypesenseField } from "./types.js";
+import type {
+  CollectionSchema,
+  Document,
+  DocumentValue,
+  JsonLines,
+  TypesenseField,
+} from "./types.js";
 
 export interface TypesenseBackendOptions {
   /** Base URLs of the nodes ("http://host:8108"); used round-robin with failover. */
@@ -109,11 +115,11 @@ export interface TypesenseBackend {
    * sent as bytes without a parse or stringify. Each line must be one compact
    * JSON object with no raw newline (the caller guarantees it); `ids[i]` is
    * line i's document id (for result lines without one). One result per line,
-   * in line order.
+   * in line order. A JsonLines body is sent as it is (already joined).
    */
   importJsonLines(
     collection: string,
-    lines: readonly Uint8Array[],
+    lines: readonly Uint8Array[] | JsonLines,
     ids: readonly string[],
     options: ImportOptions,
   ): Promise<ImportLineResult[]>;

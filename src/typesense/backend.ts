@@ -59,11 +59,12 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
     lines: number,
     idOf: (i: number) => string,
     o: ImportOptions,
+    returnId = true,
   ): Promise<ImportLineResult[]> {
     const r = await http.request({
       method: "POST",
       path: `${docsPath(collection)}/import`,
-      query: { action: o.action, dirty_values: o.dirtyValues, return_id: true },
+      query: { action: o.action, dirty_values: o.dirtyValues, return_id: returnId || undefined },
       body,
       contentType: "text/plain",
       signal: o.signal,
@@ -187,9 +188,13 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
     },
 
     async importJsonLines(collection, lines, ids, o) {
-      if (lines.length === 0) return [];
-      if (ids.length !== lines.length) throw new TypeError("importJsonLines: one id per line");
-      return postImport(collection, joinLines(lines), lines.length, (i) => ids[i] ?? "", o);
+      const count = "body" in lines ? lines.count : lines.length;
+      if (count === 0) return [];
+      if (ids.length !== count) throw new TypeError("importJsonLines: one id per line");
+      const body = "body" in lines ? lines.body : joinLines(lines);
+      // The caller names every line's id, so the answer need not repeat them:
+      // an all-success answer is then N times `{"success":true}`, checked as a whole.
+      return postImport(collection, body, count, (i) => ids[i] ?? "", o, false);
     },
 
     async exportDocuments(collection, o = {}) {

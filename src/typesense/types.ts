@@ -63,3 +63,20 @@ export interface CollectionSchema {
   token_separators?: string[];
   symbols_to_index?: string[];
 }
+
+/**
+ * JSONL already joined into one body: `count` compact JSON lines separated by
+ * "\n" (no trailing newline). `starts[i]` is where line i begins and
+ * `starts[count]` is body.length + 1, so line i is
+ * body[starts[i], starts[i + 1] - 1). Built without one Buffer per line.
+ */
+export interface JsonLines {
+  readonly body: Buffer;
+  readonly count: number;
+  readonly starts: Int32Array;
+}
+
+/** Line i of a JsonLines body (a view, not a copy). */
+export function jsonLine(lines: JsonLines, i: number): Buffer {
+  return lines.body.subarray(lines.starts[i]!, lines.starts[i + 1]! - 1);
+}

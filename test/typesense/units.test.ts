@@ -135,6 +135,24 @@ describe("parseImportResults", () => {
     ]);
   });
 
+  it("an all-success answer (no return_id) gives every line's own id, like the line-by-line parse", () => {
+    const ok = (n: number) => Array.from({ length: n }, () => '{"success":true}');
+    for (const n of [1, 2, 1000]) {
+      const want = Array.from({ length: n }, (_, i) => ({ ok: true, id: idOf(i) }));
+      expect(parseImportResults(ok(n).join("\n"), n, idOf)).toEqual(want);
+      // a trailing newline or one failed line takes the general path, same shape
+      expect(parseImportResults(`${ok(n).join("\n")}\n`, n, idOf)).toEqual(want);
+    }
+    const mixed = [...ok(2), '{"success":false,"code":400,"error":"bad"}'].join("\n");
+    expect(parseImportResults(mixed, 3, idOf)[2]).toEqual({
+      ok: false,
+      id: "doc2",
+      code: 400,
+      error: "bad",
+    });
+    expect(() => parseImportResults(ok(3).join("\n"), 2, idOf)).toThrow(/3 result line/);
+  });
+
   it("throws when the line count does not match the input", () => {
     expect(() => parseImportResults('{"success":true}', 2, idOf)).toThrow(
       /1 result line\(s\) for 2 document/,
