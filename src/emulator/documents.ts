@@ -1,10 +1,9 @@
-import { parseJson, serializeDocument } from "../catalog/json.js";
+import { serializeDocument } from "../catalog/json.js";
 import type { DocumentValue } from "../typesense/types.js";
 import type { Collection, WriteAction } from "./collection.js";
 import { ApiError } from "./errors.js";
 import { evaluateFilter, parseFilter } from "./filter.js";
 import { boolFlag, json, message, parseJsonBody, type Reply, text } from "./http.js";
-import { NO_ID, scanLineId } from "./null-sink.js";
 import { projectDocument } from "./search.js";
 import { parseDirtyValues } from "./validate.js";
 
@@ -54,95 +53,10 @@ export interface DocContext {
   stats: EmulatorStats;
 }
 
-function parseAction(params: Record<string, string>): WriteAction {
+export function parseAction(params: Record<string, string>): WriteAction {
   const a = params.action ?? "create";
   if (a === "create" || a === "upsert" || a === "update" || a === "emplace") return a;
   throw new ApiError(400, "Parameter `action` must be a create|update|upsert.");
-}
-
-const SUCCESS_LINE = '{"success":true}';
-
-/** Turns a JSON.parse failure into Typesense's "Bad JSON: [json.exception...]" text. */
-function badJson(line: string, e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  const pos = /position (\d+)/.exec(msg);
-  const column = pos ? Number(pos[1]) + 1 : line.length;
-  const detail = msg.includes("end of JSON") ? "unexpected end of input" : msg.toLowerCase();
-  return `Bad JSON: [json.exception.parse_error.101] parse error at line 1, column ${column}: syntax error while parsing value - ${detail}`;
-}
-
-/**
- * POST /collections/:c/documents/import. One result line per non-empty input line, in order;
- * whole-request errors throw before any line is applied. Lines are applied one at a time, so a
- * repeated id sees the earlier line.
- */
-export function importDocuments(ctx: DocContext, body: string): Reply {
-  const { coll, params, stats } = ctx;
-  const action = parseAction(params);
-  const bs = params.batch_size;
-  if (bs !== undefined && (!/^\d+$/.test(bs) || Number(bs) === 0)) {
-    throw new ApiError(400, "Parameter `batch_size` must be a positive integer.");
-  }
-  const returnId = boolFlag(params, "return_id");
-  const returnDoc = boolFlag(params, "return_doc");
-  const mode = parseDirtyValues(params.dirty_values, coll.hasDynamicFields);
-  stats.importRequests++;
-  stats.importBytes += body.length;
-  // The fast sink answers a line from its id alone; return_doc needs the validated document.
-  const scan = ctx.nullSink && ctx.fastSink && !returnDoc;
-  const out: string[] = [];
-  let pos = 0;
-  const len = body.length;
-  while (pos <= len) {
-    let nl = body.indexOf("\n", pos);
-    if (nl < 0) nl = len;
-    const line = body.slice(pos, nl);
-    pos = nl + 1;
-    if (line.length === 0) continue;
-    if (scan) {
-      let id = scanLineId(line);
-      if (id === NO_ID) id = action === "update" ? undefined : coll.nextSinkId();
-      if (id !== undefined) {
-        stats.importSucceeded++;
-        // the id holds no quote, backslash or control character (scanLineId): no escaping
-        out.push(returnId ? `{"id":"${id}","success":true}` : SUCCESS_LINE);
-        continue;
-      }
-      // anything the scan cannot vouch for gets the full answer below
-    }
-    let parsed: unknown;
-    let result:
-      | { ok: true; id: string; doc: Record<string, unknown> }
-      | { ok: false; code: number; error: string };
-    try {
-      // exact: integers beyond 2^53 stay bigints (Typesense keeps int64 exactly)
-      parsed = parseJson(line);
-      result = coll.write(parsed, action, mode, ctx.nullSink);
-    } catch (e) {
-      result = { ok: false, code: 400, error: badJson(line, e) };
-    }
-    if (result.ok) {
-      stats.importSucceeded++;
-      if (!returnId && !returnDoc) out.push(SUCCESS_LINE);
-      else {
-        // Keys in alphabetical order, like every Typesense JSON response.
-        const r: Record<string, unknown> = {};
-        if (returnDoc) r.document = result.doc;
-        if (returnId) r.id = result.id;
-        r.success = true;
-        out.push(serializeDocument(r as DocumentValue));
-      }
-    } else {
-      stats.importFailed++;
-      const r: Record<string, unknown> = { code: result.code };
-      if (returnDoc) r.document = line;
-      r.error = result.error;
-      r.success = false;
-      out.push(JSON.stringify(r));
-    }
-  }
-  stats.importedLines += out.length;
-  return text(200, out.join("\n"));
 }
 
 /** GET /collections/:c/documents/export: stored docs in ascending seq order, no trailing \n. */

@@ -55,10 +55,16 @@ export function parseQuery(qs: string): Record<string, string> {
   return out;
 }
 
-/** Reads the whole request body as UTF-8. */
-export async function readBody(req: IncomingMessage): Promise<string> {
+/** Reads the whole request body as its raw chunks (not joined). */
+export async function readRaw(req: IncomingMessage): Promise<Buffer[]> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
+  return chunks;
+}
+
+/** Reads the whole request body as UTF-8. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks = await readRaw(req);
   return chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
 }
 

@@ -7,12 +7,12 @@ import {
   type EmulatorStats,
   exportDocuments,
   getDocument,
-  importDocuments,
   patchDocument,
   updateByFilter,
 } from "./documents.js";
 import { ApiError } from "./errors.js";
 import { json, message, parseJsonBody, type Reply } from "./http.js";
+import { importDocuments } from "./import.js";
 import { parseAlter, parseCollectionSchema } from "./schema.js";
 import { type SearchParams, search } from "./search.js";
 
@@ -40,6 +40,11 @@ export interface Route {
     body: string,
     rawQuery: string,
   ): Reply;
+  /**
+   * When set, the server calls this with the body's raw chunks instead of `handle` with the
+   * decoded body (the import route: the fast null sink decodes it line-aligned, null-sink.ts).
+   */
+  handleChunks?(state: EmulatorState, params: Record<string, string>, chunks: Buffer[]): Reply;
 }
 
 const MAX_GET_QUERY = 4000;
@@ -58,25 +63,26 @@ function mustResolve(state: EmulatorState, name: string): Collection {
   return c;
 }
 
+function docContext(
+  state: EmulatorState,
+  name: string,
+  params: Record<string, string>,
+): DocContext {
+  return {
+    coll: mustResolve(state, name),
+    params,
+    nullSink: state.nullSink,
+    fastSink: state.fastSink,
+    stats: state.stats,
+  };
+}
+
 function docRoute(
   name: string,
   needsBody: boolean,
   fn: (ctx: DocContext, body: string) => Reply,
 ): Route {
-  return {
-    needsBody,
-    handle: (state, params, body) =>
-      fn(
-        {
-          coll: mustResolve(state, name),
-          params,
-          nullSink: state.nullSink,
-          fastSink: state.fastSink,
-          stats: state.stats,
-        },
-        body,
-      ),
-  };
+  return { needsBody, handle: (state, params, body) => fn(docContext(state, name, params), body) };
 }
 
 function decodeSegment(s: string): string {
@@ -123,7 +129,13 @@ export function matchRoute(method: string, path: string): Route | undefined {
     }
     if (n !== 4) return undefined;
     const id = d!;
-    if (id === "import" && method === "POST") return docRoute(name, true, importDocuments);
+    if (id === "import" && method === "POST") {
+      return {
+        ...docRoute(name, true, importDocuments),
+        handleChunks: (state, params, chunks) =>
+          importDocuments(docContext(state, name, params), chunks),
+      };
+    }
     if (id === "export" && method === "GET") return docRoute(name, false, exportDocuments);
     if (id === "search" && method === "GET") {
       return {

@@ -5,7 +5,7 @@ import type { Logger } from "../lifecycle/logger.js";
 import { type EmulatorStats, emptyStats } from "./documents.js";
 import { ApiError } from "./errors.js";
 import { type FaultInjector, FaultRules } from "./faults.js";
-import { json, message, parseJsonBody, parseQuery, type Reply, readBody } from "./http.js";
+import { json, message, parseJsonBody, parseQuery, type Reply, readBody, readRaw } from "./http.js";
 import { type EmulatorState, matchRoute } from "./routes.js";
 
 export interface EmulatorOptions {
@@ -120,6 +120,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       const route = matchRoute(method, path);
       if (!route) reply = message(404, "Not Found");
       else if (!route.public && !authorized(req, params)) reply = forbidden();
+      else if (route.handleChunks) reply = route.handleChunks(state, params, await readRaw(req));
       else {
         const body = route.needsBody ? await readBody(req) : "";
         reply = route.handle(state, params, body, rawQuery);

@@ -36,6 +36,16 @@ function useSink(mode: NullSinkOption): TypesenseTarget & { emulator: EmulatorHa
   };
 }
 
+/** An import of raw bytes (the helpers send strings, always valid UTF-8). */
+async function postBytes(ts: TypesenseTarget, name: string, body: Buffer, query: string) {
+  const res = await fetch(`${ts.url}/collections/${name}/documents/import${query}`, {
+    method: "POST",
+    headers: { "X-TYPESENSE-API-KEY": ts.apiKey, "Content-Type": "text/plain" },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
 const validating = useSink("validate");
 const fast = useSink(true);
 
@@ -131,6 +141,12 @@ const SAME_ANSWER_LINES = [
   "null",
   ' {"id":"leading space","t":"x"}',
   '{"id":"cr","t":"x"}\r',
+  '{"valid":"a key ending in id","t":"no id key"}',
+  '{"valid":"x","id":"after valid","t":"x"}',
+  '{"t":"id","id":"the string id before the key"}',
+  '{"t":"x","id":"id":"y"}',
+  '{"t":"nested later","meta":{"id":"inner"},"n":1}',
+  '{"id":"{","t":"brace id"}',
 ];
 
 describeEmulatorOnly("null sink, default (fast) mode", () => {
@@ -150,6 +166,44 @@ describeEmulatorOnly("null sink, default (fast) mode", () => {
       expect(got.text.split("\n")).toHaveLength(SAME_ANSWER_LINES.length);
       expect(got.text).toBe(want.text);
     }
+  });
+
+  it("bodies of many chunks, non-ASCII and invalid UTF-8: same answers and stats", async () => {
+    // ~250 KB: the server reads it in several chunks, lines and characters cut between them
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const doc = { id: String(i), t: `row ${i} ${"x".repeat(i % 200)}` };
+      const kind = i % 6;
+      if (kind === 0) {
+        const bad = Buffer.from([0xff, 0xe2, 0x82]); // decoded as U+FFFD, in the id
+        lines.push(Buffer.concat([Buffer.from(`{"id":"b${i}`), bad, Buffer.from('","t":"x"}')]));
+      } else if (kind === 1) {
+        lines.push(Buffer.from(JSON.stringify({ id: `é${i}✓𝄞`, t: "ü".repeat(i % 90) })));
+      } else if (kind === 2) {
+        lines.push(Buffer.concat([Buffer.from('{"t":"cut '), Buffer.from([0xf0, 0x9f])]));
+      } else if (kind === 3) {
+        lines.push(Buffer.from(JSON.stringify({ t: `no id ${"é".repeat(i % 70)}` })));
+      } else {
+        lines.push(Buffer.from(JSON.stringify(doc)));
+      }
+    }
+    const body = Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")]));
+    expect(body.length).toBeGreaterThan(200_000);
+    const a = await makeCollection(fast, FIELDS);
+    const b = await makeCollection(validating, FIELDS);
+    const q = "?action=upsert&return_id=true";
+    const delta = async (ts: typeof fast, name: string) => {
+      const before = ts.emulator.stats();
+      const r = await postBytes(ts, name, body, q);
+      const after = ts.emulator.stats();
+      const keys = ["importedLines", "importSucceeded", "importFailed", "importBytes"] as const;
+      return { ...r, stats: keys.map((k) => after[k] - before[k]) };
+    };
+    const got = await delta(fast, a);
+    const want = await delta(validating, b);
+    expect(got.text.split("\n")).toHaveLength(3000);
+    expect(got).toEqual(want);
+    expect(got.stats[3]).toBe(body.toString("utf8").length);
   });
 
   it("update: an object without id is rejected, ids are answered as given", async () => {
