@@ -1,17 +1,12 @@
--- Full-sync manifest writes, second step (issue 6 point 7; sql/003 was the first).
+-- Full-sync manifests, second step (issue 6 point 7; sql/003 was the first).
 -- typesense_sync_run_manifest_rows becomes a table partitioned by run: each
--- run's manifest is its own partition, loaded while nobody else can see it and
--- attached whole (src/fullsync/manifest.ts):
---
---   create the partition (no index) -> COPY ... FREEZE -> add the primary key
---   (ONE bottom-up index build) -> attach -> mark the run's manifest complete,
---   all in ONE transaction.
---
--- Measured on 1,000,000 ids (2 cores, fsync off): COPY into the shared indexed
--- table 1.5 s of server time, into a fresh partition plus the index build
--- 0.95 s: the index is built once from sorted input instead of one descent and
--- one WAL record per id. Deleting a run drops its partition (no row deletes,
--- no vacuum of a million dead rows).
+-- run's manifest is its own partition (src/fullsync/manifest-build.ts), created
+-- with its key and attached empty, then filled chunk by chunk with COPY while
+-- the run's windows already read the committed chunks. Why a partition:
+-- - deleting a run drops its partition: no delete of a million rows, no vacuum
+--   of them (before, every run's manifest stayed in one shared table and heap);
+-- - a run's ids go into its own index in seq order (always the rightmost leaf),
+--   never into the middle of other runs' keys.
 --
 -- The table keeps its name, columns, key and meaning: (run_id, seq) -> doc_id.
 -- Queries on it name the run, so Postgres reads only that run's partition.

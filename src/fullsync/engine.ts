@@ -1,10 +1,16 @@
 import type pg from "pg";
 import { createDocumentMapper, describeTable } from "../catalog/index.js";
-import type { Logger } from "../lifecycle/index.js";
+import { type Logger, linkedAbort } from "../lifecycle/index.js";
 import { prepareCollection } from "./collection.js";
 import type { RunContext, SyncBackend } from "./context.js";
 import { claimLease, keepLease, type Lease, LeaseLostError, releaseLease } from "./lease.js";
-import { buildManifest, recordEstimate } from "./manifest.js";
+import { manifestRowCount, recordEstimate } from "./manifest.js";
+import {
+  completeManifest,
+  ManifestBuildStopped,
+  type ManifestProgress,
+  startManifestBuild,
+} from "./manifest-build.js";
 import { sweepOrphans } from "./orphan-sweep.js";
 
 export { RunFailure } from "./collection.js";
@@ -86,6 +92,16 @@ export interface FullSyncEngineOptions {
    * forces the JS path (bench A/B).
    */
   renderDocumentsInSql?: boolean;
+  /**
+   * Manifest chunk sizes (manifest-build.ts; defaults 10,000 then 100,000
+   * rows): the windows start once the first chunk is committed.
+   */
+  manifestChunks?: {
+    firstChunkRows?: number;
+    chunkRows?: number;
+    /** Test hook: after each committed chunk but the last (awaited). */
+    onChunk?: (built: number) => void | Promise<void>;
+  };
   /** Test hook: called after each window's checkpoint committed (awaited). */
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
   /** Test hook: called after each rollback batch committed (awaited). */
@@ -278,6 +294,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
     };
 
     const interrupted = (e: unknown) => {
+      if (e instanceof ManifestBuildStopped) return true; // stopped with the run: resumes later
       if (e instanceof StreamStoppedError || e instanceof StreamAttachedError) {
         log.warn({ err: e }, "the CDC stream changed under the run; it resumes at its checkpoint");
         return true;
@@ -320,17 +337,54 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       ctx.reader = createWindowReader({ source, mapper });
       ctx.collectionEmptyAtStart = await prepareCollection(ctx, mapper);
 
-      let total = run.manifestTotalRows ?? 0;
       let nextSeq = run.nextManifestSeq;
       let processed = run.manifestProcessedRows;
+      // The manifest is built in committed chunks while the windows run
+      // (manifest-build.ts); a resumed run continues it after its last chunk.
+      let manifest = completeManifest(run.manifestTotalRows ?? 0);
+      const build = linkedAbort(lost);
+      const stopBuild = () => build.ctl.abort();
+      signal?.addEventListener("abort", stopBuild, { once: true });
+      if (signal?.aborted) stopBuild();
       if (!run.manifestComplete) {
-        await recordEstimate(control, run.id, table.estimatedRows);
-        total = await buildManifest({ control, source, runId: run.id, mapper });
-        run.manifestTotalRows = total;
-        nextSeq = 0;
-        processed = 0;
-        log.info({ total }, "manifest built");
+        const builtRows = await manifestRowCount(control, run.id);
+        if (builtRows === 0) {
+          await recordEstimate(control, run.id, table.estimatedRows);
+          nextSeq = 0;
+          processed = 0;
+        }
+        manifest = startManifestBuild({
+          control,
+          source,
+          runId: run.id,
+          mapper,
+          builtRows,
+          signal: build.ctl.signal,
+          ...opts.manifestChunks,
+        });
+        manifest.done.then(
+          (total) => log.info({ total }, "manifest built"),
+          () => {},
+        );
       }
+      try {
+        return await windowsAndFinish(manifest, nextSeq, processed);
+      } finally {
+        build.unlink();
+        signal?.removeEventListener("abort", stopBuild);
+        // nothing of the build may outlive the attempt (its connections, its open chunk)
+        if (manifest.total === null) {
+          stopBuild();
+          await manifest.done.catch(() => {});
+        }
+      }
+    }
+
+    async function windowsAndFinish(
+      manifest: ManifestProgress,
+      nextSeq: number,
+      processed: number,
+    ): Promise<RunResult> {
       if (ctx.sagaEnabled) {
         ctx.sagaCreatedUpto = await createdUpto(control, run.id);
         // The manifest stands in for "did not exist" backups only when nothing
@@ -340,7 +394,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
           ctx.collectionEmptyAtStart && nextSeq === 0 && !(await hasBackups(control, run.id));
       }
       const pass = await runWindows(ctx, {
-        total,
+        manifest,
         nextSeq,
         processed,
         windowSize: opts.windowSize ?? job.windowSize,
@@ -351,6 +405,9 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       });
       if (pass === "interrupted") return result("interrupted");
       if (stopped()) return result("interrupted");
+      // the windows ended on an empty window of the completed manifest
+      const total = await manifest.done;
+      run.manifestTotalRows = total;
       if (!ctx.collectionEmptyAtStart) {
         await setStage(control, run.id, "orphan_sweep", "deleting docs whose rows are gone");
         const orphans = await sweepOrphans(ctx, total);

@@ -15,7 +15,8 @@ export {
   releaseLease,
   renewLease,
 } from "./lease.js";
-export { buildManifest, readManifestWindow } from "./manifest.js";
+export { readManifestWindow } from "./manifest.js";
+export { buildManifest, type ManifestProgress, startManifestBuild } from "./manifest-build.js";
 export {
   JobNotFoundError,
   type RequestedRun,

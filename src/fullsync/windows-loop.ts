@@ -1,5 +1,6 @@
 import type { RunContext } from "./context.js";
 import { createManifestCursor } from "./manifest.js";
+import type { ManifestProgress } from "./manifest-build.js";
 import { setStage } from "./runs.js";
 import { StreamAttachedError } from "./watermarked.js";
 import {
@@ -13,8 +14,8 @@ import {
 } from "./window.js";
 
 export interface WindowsLoopOptions {
-  /** Manifest rows (exact). */
-  total: number;
+  /** The run's manifest, complete or still being built (windows wait for its chunks). */
+  manifest: ManifestProgress;
   /** First seq to process (the checkpoint). */
   nextSeq: number;
   /** manifest_processed_rows at the checkpoint. */
@@ -63,11 +64,20 @@ export async function runWindows(
   ctx: RunContext,
   o: WindowsLoopOptions,
 ): Promise<"done" | "interrupted"> {
-  if (o.nextSeq >= o.total) return "done";
-  await setStage(ctx.control, ctx.runId, "windows", `at seq ${o.nextSeq} of ${o.total}`);
+  const { manifest } = o;
+  // the exact total once the manifest is complete; until then windows go on
+  // until a window comes back empty from the completed manifest
+  const total = () => manifest.total ?? Number.POSITIVE_INFINITY;
+  if (o.nextSeq >= total()) return "done";
+  await setStage(
+    ctx.control,
+    ctx.runId,
+    "windows",
+    `at seq ${o.nextSeq} of ${manifest.total ?? "a manifest still being built"}`,
+  );
   const max = Math.max(1, Math.floor(o.maxWindowsInFlight));
   // manifest ids of 4 windows per control-DB read (fewer small round trips)
-  const manifestWindow = createManifestCursor(ctx.control, ctx.runId, o.windowSize, 4);
+  const manifestWindow = createManifestCursor(ctx.control, ctx.runId, o.windowSize, 4, manifest);
   const fetchWindow = async (from: number): Promise<PreparedWindow | null> => {
     const rows = await manifestWindow(from);
     return rows.length === 0 ? null : prepareWindow(ctx, rows);
@@ -79,7 +89,7 @@ export async function runWindows(
   let nextFrom = o.nextSeq;
   const ahead: Promise<PreparedWindow | null>[] = [];
   const fill = () => {
-    while (ahead.length < depth && nextFrom < o.total) {
+    while (ahead.length < depth && nextFrom < total()) {
       const p = fetchWindow(nextFrom);
       p.catch(() => {}); // observed when its turn comes, or settled below
       ahead.push(p);

@@ -7,7 +7,7 @@ import type { ChildConfig } from "./fixtures/run-child.js";
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "run-child.ts");
 
 export interface ChildEvent {
-  event: "window" | "rollback" | "done";
+  event: "window" | "rollback" | "chunk" | "done";
   [key: string]: unknown;
 }
 

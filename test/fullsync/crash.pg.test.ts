@@ -72,6 +72,77 @@ async function killDuringRollback(jobId: string, expected: Record<string, unknow
 }
 
 describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
+  itEmulatorOnly(
+    "killed while its manifest is still being built: the committed chunks stay, the resumed run continues the manifest and the windows",
+    async () => {
+      await createProducts(source.pool, "c_chunks", 3000);
+      const collection = ts.uniqueName("c_chunks");
+      const jobId = await insertJob(db.pool, { collection, table: "c_chunks" });
+      const child = spawnSyncChild({
+        controlUrl: db.url,
+        sourceUrl: source.url,
+        typesenseUrl: ts.url,
+        apiKey: ts.apiKey,
+        jobId,
+        windowSize: 100,
+        leaseTtlMs: LEASE_TTL_MS,
+        saga: true,
+        step: true,
+        // chunks of 200 and 300 rows commit, then the build stops at 500 rows
+        manifestChunks: { firstChunkRows: 200, chunkRows: 300, freezeAfterChunk: 2 },
+      });
+      try {
+        let frozenAt = 0;
+        let windowsTo = 0;
+        while (frozenAt === 0 || windowsTo < 500) {
+          const ev = await child.next();
+          if (ev.event === "chunk") frozenAt = ev.built as number;
+          else {
+            expect(ev).toMatchObject({ event: "window", toSeq: windowsTo + 100 });
+            windowsTo = ev.toSeq as number;
+            if (windowsTo < 500) child.go();
+          }
+        }
+        expect(frozenAt).toBe(500);
+      } finally {
+        await child.kill();
+      }
+      // the windows ran ahead of the incomplete manifest, up to its committed rows
+      const killed = await openRun(jobId);
+      expect(killed).toMatchObject({ status: "running", manifest_complete: false });
+      expect(Number(killed.next_manifest_seq)).toBe(500);
+      const count = async () =>
+        (
+          await db.pool.query<{ n: number; max: number }>(
+            `select count(*)::int n, max(seq)::int max, count(distinct doc_id)::int d
+               from typesense_sync_run_manifest_rows where run_id = $1`,
+            [killed.id],
+          )
+        ).rows[0];
+      expect(await count()).toMatchObject({ n: 500, max: 499 });
+      // changes before the resume: a synced row and a not yet listed one go, new rows come
+      await source.pool.query("delete from c_chunks where id in (50, 2500)");
+      await source.pool.query(
+        "insert into c_chunks (id, name) select g, 'late ' || g from generate_series(3001, 3050) g",
+      );
+
+      await waitForLeaseExpiry(jobId);
+      const fromSeqs: number[] = [];
+      const res = await engine({
+        windowSize: 100,
+        onWindowCommitted: (w) => void fromSeqs.push(w.fromSeq),
+      }).runJob(jobId, { trigger: "schedule" });
+      expect(res).toMatchObject({ status: "succeeded", resumed: true, runId: killed.id });
+      expect(fromSeqs[0]).toBe(500);
+      // 500 listed before the kill + ids 501..3050 without 2500
+      expect(await count()).toMatchObject({ n: 3049, max: 3048, d: 3049 });
+      const runs = await runRows(db.pool, jobId);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]).toMatchObject({ manifest_complete: true, manifest_total_rows: "3049" });
+      await expectCollectionEqualsTable(fx.backend, collection, source.pool, "c_chunks");
+    },
+  );
+
   itEmulatorOnly("resumes the same run at its checkpoint, not at window 1", async () => {
     await createProducts(source.pool, "c_resume", 1000);
     const collection = ts.uniqueName("c_resume");

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { RunConflictError, type WindowSummary } from "../../src/fullsync/index.js";
 import { itEmulatorOnly } from "../support/typesense.js";
@@ -250,6 +251,47 @@ describe("full sync", () => {
     const second = await engine().runJob(jobId, { trigger: "manual" });
     expect(second.counters).toMatchObject({ imported: 3, failed: 2 });
     expect(await open()).toEqual(["[5]", "u ✓3"]);
+  });
+
+  it("windows start on the manifest's first chunk; a stop during the build interrupts the run and the next one finishes it", async () => {
+    await createProducts(source.pool, "p_chunked", 1000);
+    const collection = ts.uniqueName("p_chunked");
+    const jobId = await insertJob(db.pool, { collection, table: "p_chunked" });
+    const ctl = new AbortController();
+    const seen: { toSeq: number; complete: boolean }[] = [];
+    const runOf = async () =>
+      (
+        await db.pool.query(
+          "select * from typesense_sync_runs where job_id = $1 order by created_at desc limit 1",
+          [jobId],
+        )
+      ).rows[0];
+    const first = await engine({
+      windowSize: 100,
+      manifestChunks: {
+        firstChunkRows: 200,
+        chunkRows: 200,
+        onChunk: async (built) => {
+          if (built < 600) return;
+          // wait until the windows used the committed rows, then stop
+          for (let i = 0; i < 200 && seen.length < 6; i++) await sleep(10);
+          ctl.abort();
+        },
+      },
+      onWindowCommitted: async (w) => {
+        seen.push({ toSeq: w.toSeq, complete: (await runOf()).manifest_complete });
+      },
+    }).runJob(jobId, { trigger: "manual", signal: ctl.signal });
+    expect(first.status).toBe("interrupted");
+    expect(seen.slice(0, 6)).toEqual(
+      [100, 200, 300, 400, 500, 600].map((toSeq) => ({ toSeq, complete: false })),
+    );
+    const open = await runOf();
+    expect(open).toMatchObject({ status: "running", manifest_complete: false });
+    const again = await engine({ windowSize: 100 }).runJob(jobId, { trigger: "manual" });
+    expect(again).toMatchObject({ status: "succeeded", resumed: true, runId: open.id });
+    expect(await runOf()).toMatchObject({ manifest_complete: true, manifest_total_rows: "1000" });
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_chunked");
   });
 
   it("fails with a message naming the field when the collection's type differs", async () => {

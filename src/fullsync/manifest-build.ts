@@ -1,0 +1,277 @@
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import type pg from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../catalog/index.js";
+import { idTextSql, qualifiedTable } from "./manifest.js";
+
+/**
+ * Builds a run's manifest (every document id of the table, in id order, as
+ * (run_id, seq, doc_id) rows of typesense_sync_run_manifest_rows) in committed
+ * chunks, so the windows can start on the first chunk while the rest is built.
+ *
+ *   [fresh] create + attach the run's partition (sql/005), empty, with its key
+ *      |
+ *   source COPY (ONE statement, one snapshot) --> split at row boundaries:
+ *      chunk 1: BEGIN; COPY FROM; UPDATE run (existence check); COMMIT -> onChunk
+ *      chunk 2: ... (the source stream waits while a chunk commits)
+ *      last:    ... + manifest_complete, exact total, progress_total_kind exact
+ *
+ * Safe ordering: a window only reads seqs of committed chunks (waitFor), so a
+ * checkpoint never names a seq that a crash could take back. A crash leaves
+ * the committed chunks: the resumed run continues the build after the last
+ * committed id (a new source snapshot for the rest: rows inserted or deleted
+ * in between are handled like changes during any run, by the next run and the
+ * orphan sweep) and the windows at their checkpoint. The run row stays the
+ * single source of truth: `manifest_complete` turns true only in the
+ * transaction of the last chunk.
+ *
+ * Neither side buffers the table: the source COPY is read with backpressure
+ * and written into the control COPY as it comes; NULL ids cannot be
+ * documents and are left out.
+ */
+export interface ManifestBuildOptions {
+  control: pg.Pool;
+  source: pg.Pool;
+  runId: string;
+  mapper: DocumentMapper;
+  /** Rows the run's manifest already holds (committed by an earlier attempt). */
+  builtRows?: number;
+  /** Rows of the first chunk (the windows wait for it). Default 10,000. */
+  firstChunkRows?: number;
+  /** Rows of every later chunk. Default 100,000. */
+  chunkRows?: number;
+  /** Stops the build (its open chunk rolls back; committed chunks stay). */
+  signal?: AbortSignal;
+  /** Test hook: after each committed chunk but the last (awaited; the build waits). */
+  onChunk?: (built: number) => void | Promise<void>;
+}
+
+export interface ManifestProgress {
+  /** Committed rows: seqs below it can be read. */
+  readonly built: number;
+  /** The exact total once the manifest is complete, else null. */
+  readonly total: number | null;
+  /** Resolves once seqs below `seq` are committed or the manifest is complete; rejects if the build failed. */
+  waitFor(seq: number): Promise<void>;
+  /** The build itself: the exact total. */
+  readonly done: Promise<number>;
+}
+
+/** The build was stopped (the run stops): not a failure; the resumed run continues it. */
+export class ManifestBuildStopped extends Error {
+  override readonly name = "ManifestBuildStopped";
+  constructor() {
+    super("manifest build stopped");
+  }
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A manifest that is already complete (a resumed run whose manifest was built). */
+export function completeManifest(total: number): ManifestProgress {
+  return { built: total, total, waitFor: async () => {}, done: Promise.resolve(total) };
+}
+
+export function startManifestBuild(o: ManifestBuildOptions): ManifestProgress {
+  let built = o.builtRows ?? 0;
+  let total: number | null = null;
+  let failed: { error: unknown } | null = null;
+  let waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const notify = () => {
+    waiters = waiters.filter((w) => {
+      if (failed) w.reject(failed.error);
+      else if (total !== null || built >= w.seq) w.resolve();
+      else return true;
+      return false;
+    });
+  };
+  const done = build(o, (n) => {
+    built = n;
+    notify();
+  }).then(
+    (n) => {
+      built = n;
+      total = n;
+      notify();
+      return n;
+    },
+    (e: unknown) => {
+      failed = { error: e };
+      notify();
+      throw e;
+    },
+  );
+  done.catch(() => {}); // observed by the engine (and by waitFor callers)
+  return {
+    get built() {
+      return built;
+    },
+    get total() {
+      return total;
+    },
+    waitFor(seq) {
+      if (failed) return Promise.reject(failed.error);
+      if (total !== null || built >= seq) return Promise.resolve();
+      return new Promise((resolve, reject) => waiters.push({ seq, resolve, reject }));
+    },
+    done,
+  };
+}
+
+/** Builds (or, with builtRows, finishes) the manifest in one call; returns the exact total. */
+export function buildManifest(o: ManifestBuildOptions): Promise<number> {
+  return startManifestBuild(o).done;
+}
+
+/** The schema-qualified name of the run's manifest partition (sql/005 names them alike). */
+async function manifestPartition(db: pg.ClientBase, runId: string): Promise<string> {
+  const r = await db.query<{ schema: string }>(
+    `select n.nspname as schema from pg_catalog.pg_class c
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where c.oid = 'typesense_sync_run_manifest_rows'::regclass`,
+  );
+  const name = `typesense_sync_manifest_${runId.replaceAll("-", "")}`;
+  return `${quoteIdent(r.rows[0]!.schema)}.${quoteIdent(name)}`;
+}
+
+async function build(o: ManifestBuildOptions, onChunk: (built: number) => void): Promise<number> {
+  // COPY and DDL take no bind parameters: the run id is a uuid we generated, checked anyway.
+  if (!UUID_RE.test(o.runId)) throw new Error(`invalid run id ${o.runId}`);
+  const first = Math.max(1, o.firstChunkRows ?? 10_000);
+  const size = Math.max(1, o.chunkRows ?? 100_000);
+  const id = o.mapper.idColumnSql;
+  const src = await o.source.connect();
+  let dst: pg.PoolClient;
+  try {
+    dst = await o.control.connect();
+  } catch (e) {
+    src.release();
+    throw e;
+  }
+  // A connection whose COPY or transaction was cut off is in an unknown state.
+  let broken = false;
+  let reader: ReturnType<typeof copyTo> | null = null;
+  const stop = () => reader?.destroy(new ManifestBuildStopped());
+  o.signal?.addEventListener("abort", stop, { once: true });
+  try {
+    if (o.signal?.aborted) throw new ManifestBuildStopped();
+    const part = await manifestPartition(dst, o.runId);
+    let built = o.builtRows ?? 0;
+    let after = "";
+    if (built === 0) {
+      await inTransaction(dst, async () => {
+        // a partition can only exist here from a rebuild: replaced
+        await dst.query(`drop table if exists ${part}`);
+        await dst.query(
+          `create table ${part} (like typesense_sync_run_manifest_rows including constraints);
+           alter table ${part} add check (run_id = '${o.runId}'::uuid),
+             alter column run_id set default '${o.runId}'::uuid, add primary key (run_id, seq);
+           alter table typesense_sync_run_manifest_rows attach partition ${part}
+             for values in ('${o.runId}'::uuid)`,
+        );
+        await markRun(
+          dst,
+          o.runId,
+          `set next_manifest_seq = 0, manifest_processed_rows = 0,
+              stage_message = 'building manifest', updated_at = now()`,
+        );
+      });
+    } else {
+      const r = await dst.query<{ doc_id: string }>(
+        "select doc_id from typesense_sync_run_manifest_rows where run_id = $1 and seq = $2",
+        [o.runId, built - 1],
+      );
+      const last = r.rows[0]?.doc_id;
+      if (last === undefined) throw new Error(`manifest of run ${o.runId} has no seq ${built - 1}`);
+      // the same text -> type input as the window reads (the inverse of the id text)
+      after = `and ${id} > ${sqlStringLiteral(last)}::text::${o.mapper.idColumn.typeName}`;
+    }
+    // run_id is not sent per row: the partition's column default fills it in
+    const select = `select row_number() over (order by ${id}) - 1 + ${built}, ${idTextSql(o.mapper)}
+                      from ${qualifiedTable(o.mapper)} where ${id} is not null ${after} order by ${id}`;
+    const open = async () => {
+      await dst.query("begin");
+      const w = dst.query(copyFrom(`copy ${part} (seq, doc_id) from stdin`));
+      w.on("error", () => {}); // surfaced by put/close
+      return w;
+    };
+    const close = async (w: Writable, complete: boolean) => {
+      // the source may have been read to its end already: the stop is checked here too
+      if (o.signal?.aborted) throw new ManifestBuildStopped();
+      w.end();
+      await once(w, "finish");
+      await markRun(
+        dst,
+        o.runId,
+        complete
+          ? `set manifest_complete = true, manifest_total_rows = ${built},
+                 progress_total_kind = 'exact', source_row_count = ${built},
+                 stage_message = 'manifest of ${built} ids built', updated_at = now()`
+          : `set stage_message = 'manifest: ${built} ids so far', updated_at = now()`,
+      );
+      await dst.query("commit");
+    };
+    reader = src.query(copyTo(`copy (${select}) to stdout`));
+    let writer = await open();
+    let target = built === 0 ? first : size;
+    let rows = 0;
+    for await (const data of reader) {
+      let buf = data as Buffer;
+      // text COPY: one "\n" per row (a newline inside a value is escaped)
+      while (buf.length > 0) {
+        let cut = -1;
+        let from = 0;
+        while (rows < target) {
+          const k = buf.indexOf(10, from);
+          if (k < 0) break;
+          rows++;
+          cut = k + 1;
+          from = k + 1;
+        }
+        if (rows < target) {
+          await put(writer, buf);
+          break;
+        }
+        await put(writer, buf.subarray(0, cut));
+        built += rows;
+        await close(writer, false);
+        onChunk(built);
+        await o.onChunk?.(built);
+        rows = 0;
+        target = size;
+        writer = await open();
+        buf = buf.subarray(cut);
+      }
+    }
+    built += rows;
+    await close(writer, true);
+    return built;
+  } catch (e) {
+    broken = true;
+    throw e;
+  } finally {
+    o.signal?.removeEventListener("abort", stop);
+    src.release(broken ? true : undefined);
+    dst.release(broken ? true : undefined);
+  }
+}
+
+async function put(w: Writable, buf: Buffer): Promise<void> {
+  if (!w.write(buf)) await once(w, "drain");
+}
+
+async function inTransaction(db: pg.ClientBase, f: () => Promise<void>): Promise<void> {
+  await db.query("begin");
+  await f();
+  await db.query("commit");
+}
+
+/**
+ * The run row's update in the chunk's transaction; also its existence check
+ * (the manifest rows have no foreign key, sql/003).
+ */
+async function markRun(db: pg.ClientBase, runId: string, set: string): Promise<void> {
+  const r = await db.query(`update typesense_sync_runs ${set} where id = $1`, [runId]);
+  if (r.rowCount !== 1) throw new Error(`run ${runId} does not exist`);
+}
