@@ -8,8 +8,8 @@ import {
   releaseLease,
   renewLease,
 } from "../../src/fullsync/index.js";
-import { buildManifest } from "../../src/fullsync/manifest-build.js";
 import { readManifestWindow, recordEstimate } from "../../src/fullsync/manifest.js";
+import { buildManifest } from "../../src/fullsync/manifest-build.js";
 import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
 import { useSourceDatabase } from "./support.js";
