@@ -1,12 +1,14 @@
 -- Full-sync manifests, second step (issue 6 point 7; sql/003 was the first).
 -- typesense_sync_run_manifest_rows becomes a table partitioned by run: each
--- run's manifest is its own partition (src/fullsync/manifest-build.ts), created
--- with its key and attached empty, then filled chunk by chunk with COPY while
--- the run's windows already read the committed chunks. Why a partition:
--- - deleting a run drops its partition: no delete of a million rows, no vacuum
---   of them (before, every run's manifest stayed in one shared table and heap);
--- - a run's ids go into its own index in seq order (always the rightmost leaf),
---   never into the middle of other runs' keys.
+-- run's manifest is its own partition (src/fullsync/manifest-build.ts),
+-- attached empty and itself partitioned by seq range, one leaf per chunk: a
+-- chunk is loaded unindexed (COPY FREEZE), its key is built once from the
+-- loaded rows, and it is attached whole, while the run's windows already read
+-- the committed chunks. Why:
+-- - 1M ids: 1.5 s of server time into one indexed table, 0.95 s this way (the
+--   key built from sorted input instead of one descent + WAL record per id);
+-- - a finished or deleted run drops its partition: no delete of a million
+--   rows, no vacuum of them (before, every run's manifest stayed forever).
 --
 -- The table keeps its name, columns, key and meaning: (run_id, seq) -> doc_id.
 -- Queries on it name the run, so Postgres reads only that run's partition.

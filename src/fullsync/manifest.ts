@@ -51,12 +51,14 @@ export async function readManifestWindow(
   fromSeq: number,
   size: number,
 ): Promise<{ seq: number; docId: string }[]> {
-  const r = await control.query<{ seq: string; doc_id: string }>({
-    name: "fullsync-manifest-window", // planned once per connection
-    text: `select seq, doc_id from typesense_sync_run_manifest_rows
-            where run_id = $1 and seq >= $2 and seq < $3 order by seq`,
-    values: [runId, fromSeq, fromSeq + size],
-  });
+  // Not a named statement: a generic plan of a query on the partitioned table
+  // would lock every run's partitions on each execution; a custom plan prunes
+  // to this run's partition before locking.
+  const r = await control.query<{ seq: string; doc_id: string }>(
+    `select seq, doc_id from typesense_sync_run_manifest_rows
+      where run_id = $1 and seq >= $2 and seq < $3 order by seq`,
+    [runId, fromSeq, fromSeq + size],
+  );
   return r.rows.map((x) => ({ seq: Number(x.seq), docId: x.doc_id }));
 }
 

@@ -242,6 +242,16 @@ export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promis
         c.retries,
       ],
     );
+    // A finished run never reads its manifest again (only a resumed one
+    // does): its partition goes with the finish, so the control DB does not
+    // keep every run's ids. Dropping a partition locks the parent table for
+    // the rest of this short transaction.
+    const part = await client.query<{ p: string | null }>(
+      "select typesense_sync_manifest_partition($1)::text as p",
+      [f.runId],
+    );
+    const name = part.rows[0]?.p;
+    if (name) await client.query(`drop table ${name}`);
     await client.query("commit");
     return true;
   } catch (e) {

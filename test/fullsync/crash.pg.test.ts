@@ -128,14 +128,20 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
 
       await waitForLeaseExpiry(jobId);
       const fromSeqs: number[] = [];
+      let atLastWindow: unknown;
       const res = await engine({
         windowSize: 100,
-        onWindowCommitted: (w) => void fromSeqs.push(w.fromSeq),
+        onWindowCommitted: async (w) => {
+          fromSeqs.push(w.fromSeq);
+          if (w.toSeq === 3049) atLastWindow = await count();
+        },
       }).runJob(jobId, { trigger: "schedule" });
       expect(res).toMatchObject({ status: "succeeded", resumed: true, runId: killed.id });
       expect(fromSeqs[0]).toBe(500);
       // 500 listed before the kill + ids 501..3050 without 2500
-      expect(await count()).toMatchObject({ n: 3049, max: 3048, d: 3049 });
+      expect(atLastWindow).toMatchObject({ n: 3049, max: 3048, d: 3049 });
+      // the finished run's manifest is dropped with the finish
+      expect(await count()).toMatchObject({ n: 0 });
       const runs = await runRows(db.pool, jobId);
       expect(runs).toHaveLength(1);
       expect(runs[0]).toMatchObject({ manifest_complete: true, manifest_total_rows: "3049" });

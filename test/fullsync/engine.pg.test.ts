@@ -292,6 +292,12 @@ describe("full sync", () => {
     expect(again).toMatchObject({ status: "succeeded", resumed: true, runId: open.id });
     expect(await runOf()).toMatchObject({ manifest_complete: true, manifest_total_rows: "1000" });
     await expectCollectionEqualsTable(fx.backend, collection, source.pool, "p_chunked");
+    // a finished run's manifest partition (and its chunks' leaves) goes with the finish
+    const left = await db.pool.query(
+      "select typesense_sync_manifest_partition($1) as p, (select count(*)::int from pg_class where relname like $2) as leaves",
+      [open.id, `tsm_${String(open.id).replaceAll("-", "")}_%`],
+    );
+    expect(left.rows[0]).toEqual({ p: null, leaves: 0 });
   });
 
   it("fails with a message naming the field when the collection's type differs", async () => {
