@@ -54,12 +54,30 @@ export async function readManifestWindow(
   // Not a named statement: a generic plan of a query on the partitioned table
   // would lock every run's partitions on each execution; a custom plan prunes
   // to this run's partition before locking.
-  const r = await control.query<{ seq: string; doc_id: string }>(
-    `select seq, doc_id from typesense_sync_run_manifest_rows
-      where run_id = $1 and seq >= $2 and seq < $3 order by seq`,
+  // The ids come as ONE JSON array (json_agg): one native JSON.parse instead
+  // of one protocol row and one parsed result row per id.
+  const r = await control.query<{
+    lo: string | null;
+    hi: string | null;
+    n: string;
+    ids: string | null;
+  }>(
+    `select min(seq) as lo, max(seq) as hi, count(*) as n, json_agg(doc_id order by seq)::text as ids
+       from typesense_sync_run_manifest_rows
+      where run_id = $1 and seq >= $2 and seq < $3`,
     [runId, fromSeq, fromSeq + size],
   );
-  return r.rows.map((x) => ({ seq: Number(x.seq), docId: x.doc_id }));
+  const row = r.rows[0];
+  if (!row || row.ids === null || row.lo === null) return [];
+  const ids = JSON.parse(row.ids) as string[];
+  const lo = Number(row.lo);
+  // seqs are dense: n rows from lo to hi (checked, not assumed)
+  if (ids.length !== Number(row.n) || Number(row.hi) - lo + 1 !== ids.length) {
+    throw new Error(
+      `manifest of run ${runId} is not dense in seqs ${fromSeq}..${fromSeq + size - 1}`,
+    );
+  }
+  return ids.map((docId, i) => ({ seq: lo + i, docId }));
 }
 
 /**
