@@ -1,21 +1,21 @@
-import type pg from "pg";
 import { createDocumentMapper, describeTable } from "../catalog/index.js";
-import { type Logger, linkedAbort } from "../lifecycle/index.js";
+import type { Logger } from "../lifecycle/index.js";
 import { prepareCollection } from "./collection.js";
-import type { RunContext, SyncBackend } from "./context.js";
+import type { RunContext } from "./context.js";
+import type {
+  FullSyncEngine,
+  FullSyncEngineOptions,
+  RunJobOptions,
+  RunResult,
+} from "./engine-types.js";
 import { claimLease, keepLease, type Lease, LeaseLostError, releaseLease } from "./lease.js";
-import { manifestRowCount, recordEstimate } from "./manifest.js";
-import {
-  completeManifest,
-  ManifestBuildStopped,
-  type ManifestProgress,
-  startManifestBuild,
-} from "./manifest-build.js";
+import { ManifestBuildStopped } from "./manifest-build.js";
+import { type ManifestProgress, openRunManifest } from "./manifest-progress.js";
 import { sweepOrphans } from "./orphan-sweep.js";
 
 export { RunFailure } from "./collection.js";
 
-import { JobNotFoundError, RunConflictError, type RunTrigger } from "./request-run.js";
+import { JobNotFoundError, RunConflictError } from "./request-run.js";
 import { withImportRetry } from "./retry.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import {
@@ -29,112 +29,11 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
-import {
-  StreamAttachedError,
-  StreamStoppedError,
-  type WatermarkCoordinator,
-} from "./watermarked.js";
-import type { WindowSummary } from "./window.js";
+import { StreamAttachedError, StreamStoppedError } from "./watermarked.js";
 import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
 
-export interface FullSyncEngineOptions {
-  /** Control DB pool (jobs, runs, manifest, backups, dead letters). */
-  control: pg.Pool;
-  /** Pool of a source client by name (Pools.source). */
-  source: (clientName: string) => pg.Pool;
-  /** The Typesense backend of a job's profile (main.ts decrypts the key and builds it). */
-  backendFor: (profileId: string) => Promise<SyncBackend>;
-  /** This instance's name: lease_owner and runs.owner. */
-  owner: string;
-  log: Logger;
-  /** typesense.import_max_attempts: attempts per Typesense call, the first included. */
-  importMaxAttempts: number;
-  /** typesense.import_retry_base_ms: delay before retry n is base * 2^(n-1), jittered. */
-  importRetryBaseMs: number;
-  /** typesense.sync_saga_backup_enabled. */
-  sagaBackupEnabled: boolean;
-  /** fullsync.lease_ttl_ms; the lease is renewed every ttl/3 and at every checkpoint. */
-  leaseTtlMs: number;
-  /**
-   * CDC coordination (shared with the CDC supervisor): while this instance
-   * streams a job, its windows are written by the stream at watermarks and
-   * saga rollback skips ids the stream changed (watermarked.ts). Omitted: never.
-   */
-  watermarks?: WatermarkCoordinator;
-  /**
-   * Whether this instance may still write the job's windows (serve: with CDC,
-   * a CDC job only on the leader of its client's stream, once that stream is
-   * set up). Checked before each window is written: when it turns false (the
-   * leadership moved) the run stops after the windows in flight, interrupted,
-   * and the instance that may run the job resumes it at the checkpoint, so no
-   * window read here is written unbracketed beside the new leader's stream.
-   * Omitted: always.
-   */
-  mayRun?: (job: JobRow) => boolean;
-  /** Test hook: overrides the job's window_size. */
-  windowSize?: number;
-  /**
-   * Windows whose Typesense writes may be in flight at once (default 2):
-   * window N+1 is imported while window N's import and checkpoint finish;
-   * checkpoints stay strictly in seq order (windows-loop.ts). Tests whose
-   * onWindowCommitted hook injects a fault "for the next window" pin 1.
-   */
-  maxWindowsInFlight?: number;
-  /**
-   * Windows read ahead while earlier ones are written (default 2; 1 while CDC
-   * coordinates the job): two window reads may run in Postgres at once.
-   */
-  readAheadWindows?: number;
-  /**
-   * Let Postgres render the documents of first-sync windows when the mapper
-   * has a proven SQL rendering (catalog/sql-document.ts). Default true; false
-   * forces the JS path (bench A/B).
-   */
-  renderDocumentsInSql?: boolean;
-  /**
-   * Manifest chunk sizes (manifest-build.ts; defaults 10,000 then 100,000
-   * rows): the windows start once the first chunk is committed.
-   */
-  manifestChunks?: {
-    firstChunkRows?: number;
-    chunkRows?: number;
-    /** Test hook: after each committed chunk but the last (awaited). */
-    onChunk?: (built: number) => void | Promise<void>;
-  };
-  /** Test hook: called after each window's checkpoint committed (awaited). */
-  onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
-  /** Test hook: called after each rollback batch committed (awaited). */
-  onRollbackBatch?: RunContext["onRollbackBatch"];
-  /** Injectable randomness for retry jitter. */
-  random?: () => number;
-}
-
-export interface RunJobOptions {
-  trigger: RunTrigger;
-  /** Aborting stops the run after the current window's checkpoint; the run stays open for resume. */
-  signal?: AbortSignal;
-}
-
-export interface RunResult {
-  runId: string;
-  jobId: string;
-  /** interrupted: stopped by the signal or a lost lease; the open run resumes later. */
-  status: "succeeded" | "failed" | "interrupted";
-  /** True when an unfinished run was continued (resume_attempt_count was raised). */
-  resumed: boolean;
-  counters: RunCounters;
-  error: string | null;
-  rollback: RollbackOutcome | null;
-}
-
-export interface FullSyncEngine {
-  /**
-   * Claims the job's lease and runs (or resumes) its full sync to the end.
-   * Throws JobNotFoundError, or RunConflictError when another holder has the lease.
-   */
-  runJob(jobId: string, opts: RunJobOptions): Promise<RunResult>;
-}
+export type { FullSyncEngine, FullSyncEngineOptions, RunJobOptions, RunResult };
 
 const notDescribed = () =>
   Promise.reject(new Error("window reader used before the table was described"));
@@ -337,46 +236,25 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       ctx.reader = createWindowReader({ source, mapper });
       ctx.collectionEmptyAtStart = await prepareCollection(ctx, mapper);
 
-      let nextSeq = run.nextManifestSeq;
-      let processed = run.manifestProcessedRows;
       // The manifest is built in committed chunks while the windows run
       // (manifest-build.ts); a resumed run continues it after its last chunk.
-      let manifest = completeManifest(run.manifestTotalRows ?? 0);
-      const build = linkedAbort(lost);
-      const stopBuild = () => build.ctl.abort();
-      signal?.addEventListener("abort", stopBuild, { once: true });
-      if (signal?.aborted) stopBuild();
-      if (!run.manifestComplete) {
-        const builtRows = await manifestRowCount(control, run.id);
-        if (builtRows === 0) {
-          await recordEstimate(control, run.id, table.estimatedRows);
-          nextSeq = 0;
-          processed = 0;
-        }
-        manifest = startManifestBuild({
-          control,
-          source,
-          runId: run.id,
-          mapper,
-          builtRows,
-          signal: build.ctl.signal,
-          ...opts.manifestChunks,
-        });
-        manifest.done.then(
-          (total) => log.info({ total }, "manifest built"),
-          () => {},
-        );
-      }
+      const m = await openRunManifest({
+        control,
+        source,
+        run,
+        mapper,
+        estimatedRows: table.estimatedRows,
+        lost,
+        signal,
+        chunks: opts.manifestChunks,
+        log,
+      });
       try {
-        return await windowsAndFinish(manifest, nextSeq, processed);
+        return m.fresh
+          ? await windowsAndFinish(m.manifest, 0, 0)
+          : await windowsAndFinish(m.manifest, run.nextManifestSeq, run.manifestProcessedRows);
       } finally {
-        build.unlink();
-        signal?.removeEventListener("abort", stopBuild);
-        // nothing of the build may outlive the attempt (its connections, its open chunk)
-        if (manifest.total === null) {
-          stopBuild();
-          await manifest.done.catch(() => {});
-        }
+        await m.close();
       }
     }
 

@@ -16,7 +16,11 @@ export {
   renewLease,
 } from "./lease.js";
 export { readManifestWindow } from "./manifest.js";
-export { buildManifest, type ManifestProgress, startManifestBuild } from "./manifest-build.js";
+export {
+  buildManifest,
+  type ManifestProgress,
+  startManifestBuild,
+} from "./manifest-progress.js";
 export {
   JobNotFoundError,
   type RequestedRun,

@@ -48,18 +48,6 @@ export interface ManifestBuildOptions {
   onChunk?: (built: number) => void | Promise<void>;
 }
 
-export interface ManifestProgress {
-  /** Committed rows: seqs below it can be read. */
-  readonly built: number;
-  /** The exact total once the manifest is complete, else null. */
-  readonly total: number | null;
-  /** Resolves once seqs below `seq` are committed or the manifest is complete; rejects if the build failed. */
-  waitFor(seq: number): Promise<void>;
-  /** The build itself: the exact total. */
-  readonly done: Promise<number>;
-}
-
-/** The build was stopped (the run stops): not a failure; the resumed run continues it. */
 export class ManifestBuildStopped extends Error {
   override readonly name = "ManifestBuildStopped";
   constructor() {
@@ -68,62 +56,6 @@ export class ManifestBuildStopped extends Error {
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A manifest that is already complete (a resumed run whose manifest was built). */
-export function completeManifest(total: number): ManifestProgress {
-  return { built: total, total, waitFor: async () => {}, done: Promise.resolve(total) };
-}
-
-export function startManifestBuild(o: ManifestBuildOptions): ManifestProgress {
-  let built = o.builtRows ?? 0;
-  let total: number | null = null;
-  let failed: { error: unknown } | null = null;
-  let waiters: { seq: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  const notify = () => {
-    waiters = waiters.filter((w) => {
-      if (failed) w.reject(failed.error);
-      else if (total !== null || built >= w.seq) w.resolve();
-      else return true;
-      return false;
-    });
-  };
-  const done = build(o, (n) => {
-    built = n;
-    notify();
-  }).then(
-    (n) => {
-      built = n;
-      total = n;
-      notify();
-      return n;
-    },
-    (e: unknown) => {
-      failed = { error: e };
-      notify();
-      throw e;
-    },
-  );
-  done.catch(() => {}); // observed by the engine (and by waitFor callers)
-  return {
-    get built() {
-      return built;
-    },
-    get total() {
-      return total;
-    },
-    waitFor(seq) {
-      if (failed) return Promise.reject(failed.error);
-      if (total !== null || built >= seq) return Promise.resolve();
-      return new Promise((resolve, reject) => waiters.push({ seq, resolve, reject }));
-    },
-    done,
-  };
-}
-
-/** Builds (or, with builtRows, finishes) the manifest in one call; returns the exact total. */
-export function buildManifest(o: ManifestBuildOptions): Promise<number> {
-  return startManifestBuild(o).done;
-}
 
 /**
  * Names in the schema of typesense_sync_run_manifest_rows: the run's partition
@@ -146,7 +78,11 @@ async function manifestNames(
   };
 }
 
-async function build(o: ManifestBuildOptions, onChunk: (built: number) => void): Promise<number> {
+/** The build itself (startManifestBuild in manifest-progress.ts runs it); resolves with the exact total. */
+export async function buildChunks(
+  o: ManifestBuildOptions,
+  onChunk: (built: number) => void,
+): Promise<number> {
   // COPY and DDL take no bind parameters: the run id is a uuid we generated, checked anyway.
   if (!UUID_RE.test(o.runId)) throw new Error(`invalid run id ${o.runId}`);
   const first = Math.max(1, o.firstChunkRows ?? 10_000);

@@ -1,6 +1,6 @@
 import type { RunContext } from "./context.js";
 import { createManifestCursor } from "./manifest.js";
-import type { ManifestProgress } from "./manifest-build.js";
+import type { ManifestProgress } from "./manifest-progress.js";
 import { setStage } from "./runs.js";
 import { StreamAttachedError } from "./watermarked.js";
 import {

@@ -9,7 +9,7 @@ import {
   renewLease,
 } from "../../src/fullsync/index.js";
 import { readManifestWindow, recordEstimate } from "../../src/fullsync/manifest.js";
-import { buildManifest } from "../../src/fullsync/manifest-build.js";
+import { buildManifest } from "../../src/fullsync/manifest-progress.js";
 import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
 import { useSourceDatabase } from "./support.js";

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
 import { createManifestCursor, readManifestWindow } from "../../src/fullsync/manifest.js";
-import { buildManifest } from "../../src/fullsync/manifest-build.js";
+import { buildManifest } from "../../src/fullsync/manifest-progress.js";
 import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
 import { useSourceDatabase } from "./support.js";
