@@ -1,11 +1,9 @@
 import { errorForStatus, messageOf, TypesenseError } from "./errors.js";
+import { NodePool } from "./http-failover.js";
 import { createKeepAliveAgents, exchangeBuffer } from "./http-node.js";
 import type { HttpOptions, HttpResponse, RequestSpec, StreamResponse } from "./http-types.js";
 
 export type { HttpOptions, HttpResponse, RequestSpec, StreamResponse } from "./http-types.js";
-
-/** Node errors raised before any byte was sent: safe to send elsewhere, even a non-idempotent write. */
-const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /**
  * Raw HTTP to a set of Typesense nodes (Node 20's fetch; node:http with a
@@ -18,27 +16,25 @@ const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREAC
  * within the same call only when the connection could not be opened (nothing
  * was sent); anything else (reset mid-request, timeout, 5xx) surfaces as a
  * retryable TypesenseError so that withRetry, not this layer, owns the attempt
- * count and the backoff.
+ * count and the backoff. The node choice and failover live in NodePool
+ * (http-failover.ts).
  */
 export class TypesenseHttp {
-  readonly #nodes: string[];
-  readonly #downUntil: number[];
+  readonly #pool: NodePool;
   readonly #opts: HttpOptions;
   /** Controllers of requests in flight, aborted by close(). */
   readonly #inflight = new Set<AbortController>();
   #closed: Error | undefined;
-  #next = 0;
   readonly #agents = createKeepAliveAgents();
 
   constructor(opts: HttpOptions) {
     if (opts.nodes.length === 0) throw new Error("Typesense backend needs at least one node URL");
-    this.#nodes = opts.nodes.map((n) => n.replace(/\/+$/, ""));
-    this.#downUntil = this.#nodes.map(() => 0);
+    this.#pool = new NodePool(opts);
     this.#opts = opts;
   }
 
   get nodes(): readonly string[] {
-    return this.#nodes;
+    return this.#pool.nodes;
   }
 
   close(): void {
@@ -61,7 +57,7 @@ export class TypesenseHttp {
     if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
       return { status: res.status, body, node };
     }
-    if (res.status >= 500) this.#markDown(idx);
+    if (res.status >= 500) this.#pool.markDown(idx);
     throw errorForStatus(res.status, messageOf(body, res.status), node);
   }
 
@@ -78,7 +74,7 @@ export class TypesenseHttp {
     }
     const text = await this.#read(() => res.text(), node, spec, timeout);
     cancel();
-    if (res.status >= 500) this.#markDown(idx);
+    if (res.status >= 500) this.#pool.markDown(idx);
     throw errorForStatus(res.status, messageOf(text, res.status), node);
   }
 
@@ -104,7 +100,7 @@ export class TypesenseHttp {
 
   /** Sends to a healthy node; fails over only when nothing was sent (see class comment). */
   #open(spec: RequestSpec, headersOnly: boolean) {
-    return this.#withFailover(async (node, idx) => ({
+    return this.#pool.withFailover(async (node, idx) => ({
       ...(await this.#fetch(node, spec, headersOnly)),
       node,
       idx,
@@ -118,7 +114,7 @@ export class TypesenseHttp {
    * exchange (headers and body), like request()'s.
    */
   async #requestBuffer(spec: RequestSpec, body: Buffer): Promise<HttpResponse> {
-    const { res, node, idx } = await this.#withFailover(
+    const { res, node, idx } = await this.#pool.withFailover(
       async (node, idx) => ({ res: await this.#send(node, spec, body), node, idx }),
       // like #open: only failures before the response headers mark the node
       // down (a body cut short after them does not, as on the fetch path)
@@ -127,41 +123,8 @@ export class TypesenseHttp {
     if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
       return { status: res.status, body: res.body, node };
     }
-    if (res.status >= 500) this.#markDown(idx);
+    if (res.status >= 500) this.#pool.markDown(idx);
     throw errorForStatus(res.status, messageOf(res.body, res.status), node);
-  }
-
-  /**
-   * Tries healthy nodes in turn. A failure that counts against the node
-   * (`countsAgainstNode`, default all) marks it down; the call fails over to
-   * the next node only when the connection could not be opened (nothing was
-   * sent), else the error surfaces (withRetry owns the attempts).
-   */
-  async #withFailover<T>(
-    send: (node: string, idx: number) => Promise<T>,
-    countsAgainstNode: (err: TypesenseError) => boolean = () => true,
-  ): Promise<T> {
-    const tried = new Set<number>();
-    for (;;) {
-      const idx = this.#pick(tried);
-      tried.add(idx);
-      const node = this.#nodes[idx] as string;
-      try {
-        return await send(node, idx);
-      } catch (err) {
-        if (err instanceof TypesenseError && err.kind !== "rejected" && countsAgainstNode(err)) {
-          this.#markDown(idx);
-          if (err.kind === "network" && notSent(err.cause) && tried.size < this.#nodes.length) {
-            this.#opts.log?.warn(
-              { component: "typesense", node, err: err.message },
-              "Typesense node unreachable, failing over",
-            );
-            continue;
-          }
-        }
-        throw err;
-      }
-    }
   }
 
   /** One node:http exchange; failures wrapped like #fetch's. */
@@ -250,29 +213,6 @@ export class TypesenseHttp {
     }
   }
 
-  #pick(tried: Set<number>): number {
-    const n = this.#nodes.length;
-    const now = Date.now();
-    let fallback = -1;
-    for (let k = 0; k < n; k++) {
-      const i = (this.#next + k) % n;
-      if (tried.has(i)) continue;
-      if (this.#downUntil[i]! <= now) {
-        this.#next = (i + 1) % n;
-        return i;
-      }
-      // Every node cooling down: use the one that recovers first.
-      if (fallback < 0 || this.#downUntil[i]! < this.#downUntil[fallback]!) fallback = i;
-    }
-    const i = fallback < 0 ? this.#next % n : fallback;
-    this.#next = (i + 1) % n;
-    return i;
-  }
-
-  #markDown(i: number): void {
-    this.#downUntil[i] = Date.now() + (this.#opts.nodeCooldownMs ?? 10_000);
-  }
-
   async #fetch(
     node: string,
     spec: RequestSpec,
@@ -333,8 +273,3 @@ export class TypesenseHttp {
 
 /** Errors of a node:http exchange that failed after the response headers arrived. */
 const afterHeaders = new WeakSet<object>();
-
-function notSent(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && NOT_SENT.has(code);
-}
