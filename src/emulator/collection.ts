@@ -1,20 +1,18 @@
-import { NumColumn } from "./column.js";
+import type { NumColumn } from "./column.js";
 import { isPlainObject, readField, sortKeys } from "./doc.js";
+import { compileDynamicFields, type DynamicField, dynamicFieldsFor } from "./dynamic-fields.js";
 import { ApiError, fail, type WriteResult } from "./errors.js";
+import { indexDoc, reindexDoc, syncIndexes } from "./field-indexes.js";
 import {
   type AlterOp,
   type CollectionSchema,
   collectionSummary,
   type Field,
   isDynamicField,
-  isStringType,
-  normalizeField,
 } from "./schema.js";
-import { type TokenizerOptions, tokenize } from "./text.js";
-import { TextIndex } from "./text-index.js";
-import { type DirtyMode, inferType, validateDocument } from "./validate.js";
-
-const NUMERIC_SCALAR = new Set(["int32", "int64", "float", "bool"]);
+import type { TokenizerOptions } from "./text.js";
+import type { TextIndex } from "./text-index.js";
+import { type DirtyMode, validateDocument } from "./validate.js";
 
 export { readField, sortKeys } from "./doc.js";
 
@@ -53,7 +51,7 @@ export class Collection {
    */
   readonly values = new Map<string, unknown[]>();
   #concrete: Field[] = [];
-  #dynamic: { field: Field; re: RegExp }[] = [];
+  #dynamic: DynamicField[] = [];
   #byName = new Map<string, Field>();
   #tokenizer: TokenizerOptions = { separators: new Set(), symbols: new Set() };
   /** Auto-id counter in null-sink mode, where nothing is stored. */
@@ -96,87 +94,19 @@ export class Collection {
 
   #refreshSchema(): void {
     this.#concrete = this.schema.fields.filter((f) => !isDynamicField(f));
-    this.#dynamic = this.schema.fields
-      .filter((f) => isDynamicField(f))
-      .map((field) => ({ field, re: new RegExp(`^${field.name}$`) }));
+    this.#dynamic = compileDynamicFields(this.schema.fields);
     this.#byName = new Map(this.#concrete.map((f) => [f.name, f]));
     const chars = (xs: string[]) => new Set(xs.map((c) => c.charCodeAt(0)));
     this.#tokenizer = {
       separators: chars(this.schema.token_separators),
       symbols: chars(this.schema.symbols_to_index),
     };
-    for (const f of this.#concrete) {
-      if (f.index && isStringType(f.type) && !this.textIndexes.has(f.name)) {
-        const idx = new TextIndex();
-        this.textIndexes.set(f.name, idx);
-        for (const d of this.docs.values()) idx.add(d.seq, this.#fieldTokens(d.doc, f.name));
-      }
-    }
-    for (const f of this.#concrete) {
-      if (NUMERIC_SCALAR.has(f.type) && !this.columns.has(f.name)) {
-        const col = new NumColumn();
-        this.columns.set(f.name, col);
-        for (const d of this.docs.values()) col.set(d.seq, readField(d.doc, f.name, this.#nested));
-      }
-    }
-    for (const f of this.#concrete) {
-      if (f.facet && !this.values.has(f.name)) {
-        const vals: unknown[] = [];
-        this.values.set(f.name, vals);
-        for (const d of this.docs.values()) vals[d.seq] = readField(d.doc, f.name, this.#nested);
-      }
-    }
-    for (const name of [...this.values.keys()])
-      if (!this.#byName.has(name)) this.values.delete(name);
-    for (const name of [...this.columns.keys()]) {
-      const f = this.#byName.get(name);
-      if (!f || !NUMERIC_SCALAR.has(f.type)) this.columns.delete(name);
-    }
-    for (const name of [...this.textIndexes.keys()]) {
-      const f = this.#byName.get(name);
-      if (!f?.index || !isStringType(f.type)) this.textIndexes.delete(name);
-    }
-  }
-
-  #fieldTokens(doc: Record<string, unknown>, name: string): string[] {
-    const v = readField(doc, name, this.schema.enable_nested_fields);
-    if (typeof v === "string") return tokenize(v, this.#tokenizer);
-    if (Array.isArray(v)) {
-      const out: string[] = [];
-      for (const e of v) if (typeof e === "string") out.push(...tokenize(e, this.#tokenizer));
-      return out;
-    }
-    return [];
+    // The indexes live on this object (field-indexes.ts keeps them in step with the schema).
+    syncIndexes(this, this.#concrete, this.#byName, this.docs, this.#tokenizer, this.#nested);
   }
 
   get #nested(): boolean {
     return this.schema.enable_nested_fields;
-  }
-
-  /** Indexes a new doc (its seq is the highest so far). */
-  #index(d: StoredDoc): void {
-    const nested = this.#nested;
-    for (const [name, idx] of this.textIndexes) {
-      const v = readField(d.doc, name, nested);
-      if (typeof v === "string") idx.addText(d.seq, v, this.#tokenizer);
-      else if (Array.isArray(v)) {
-        for (const e of v) if (typeof e === "string") idx.addText(d.seq, e, this.#tokenizer);
-      }
-    }
-    for (const [name, col] of this.columns) col.set(d.seq, readField(d.doc, name, nested));
-    for (const [name, vals] of this.values) vals[d.seq] = readField(d.doc, name, nested);
-  }
-
-  /** Re-indexes only the tokens that changed between two versions of a live doc. */
-  #reindex(seq: number, before: Record<string, unknown>, after: Record<string, unknown>): void {
-    for (const [name, idx] of this.textIndexes) {
-      const a = readField(before, name, this.schema.enable_nested_fields);
-      const b = readField(after, name, this.schema.enable_nested_fields);
-      if (a === b) continue;
-      idx.update(seq, this.#fieldTokens(before, name), this.#fieldTokens(after, name));
-    }
-    for (const [name, col] of this.columns) col.set(seq, readField(after, name, this.#nested));
-    for (const [name, vals] of this.values) vals[seq] = readField(after, name, this.#nested);
   }
 
   /**
@@ -203,24 +133,6 @@ export class Collection {
     this.values.clear();
     this.#dead = 0;
     this.#refreshSchema();
-  }
-
-  /** Concrete fields for keys matched only by a dynamic pattern (not yet in the schema). */
-  #dynamicFieldsFor(doc: Record<string, unknown>): Field[] {
-    const out: Field[] = [];
-    for (const key of Object.keys(doc)) {
-      if (key === "id" || this.#byName.has(key)) continue;
-      const match = this.#dynamic.find((d) => d.re.test(key));
-      if (!match) continue;
-      const v = doc[key];
-      let type = match.field.type;
-      if (type === "auto") type = inferType(v) ?? "";
-      else if (type === "string*") type = Array.isArray(v) ? "string[]" : "string";
-      if (type === "" || type === "object" || type === "object[]") continue;
-      const { name: _n, type: _t, ...props } = match.field;
-      out.push(normalizeField({ ...props, name: key, type, optional: true }, false));
-    }
-    return out;
   }
 
   /** The next auto id of a null sink (nothing is stored, so the counter is its own). */
@@ -269,7 +181,8 @@ export class Collection {
     // pruned) in place instead of copied.
     const doc = input;
     if (rawId === undefined) doc.id = id;
-    const extra = this.#dynamic.length > 0 ? this.#dynamicFieldsFor(doc) : [];
+    const extra =
+      this.#dynamic.length > 0 ? dynamicFieldsFor(doc, this.#byName, this.#dynamic) : [];
     const fields = extra.length > 0 ? [...this.#concrete, ...extra] : this.#concrete;
     const ctx = {
       fields,
@@ -299,14 +212,14 @@ export class Collection {
     if (existing) {
       const before = existing.doc;
       existing.doc = doc;
-      this.#reindex(existing.seq, before, doc);
+      reindexDoc(this, existing.seq, before, doc, this.#tokenizer, this.#nested);
       return doc;
     }
     const stored: StoredDoc = { seq: this.bySeq.length, id, doc };
     this.#created++;
     this.bySeq.push(stored);
     this.docs.set(id, stored);
-    this.#index(stored);
+    indexDoc(this, stored, this.#tokenizer, this.#nested);
     return doc;
   }
 
