@@ -3,17 +3,17 @@ import type {
   CollectionSummary,
   ExportOptions,
   ImportOptions,
-  SearchResponse,
   TypesenseBackend,
   TypesenseBackendOptions,
 } from "./backend-types.js";
 import { ensureCollection } from "./ensure-collection.js";
-import { errorForStatus, TypesenseError } from "./errors.js";
+import { TypesenseError } from "./errors.js";
 import { readExportLines } from "./export-stream.js";
 import { checkHealth } from "./health.js";
 import { type HttpResponse, TypesenseHttp } from "./http.js";
 import { idFilterChunks, isFilterSafeId } from "./id-filter.js";
 import { type ImportLineResult, importBody, parseImportResults } from "./import-results.js";
+import { searchDocuments } from "./search.js";
 import type { Document } from "./types.js";
 
 /*
@@ -271,40 +271,7 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
       return backend.deleteDocuments(collection, ids, o);
     },
 
-    async search(collection, params, o = {}) {
-      const query = Object.entries(params).filter(([, v]) => v !== undefined);
-      const qs = new URLSearchParams(
-        query.map(([k, v]): [string, string] => [k, String(v)]),
-      ).toString();
-      if (qs.length <= 3500) {
-        const r = await http.request({
-          method: "GET",
-          path: `${docsPath(collection)}/search`,
-          query: params,
-          ...o,
-        });
-        return parseJson(r.body) as unknown as SearchResponse;
-      }
-      // Long queries (big filter_by): Typesense refuses GET query strings over
-      // 4000 characters, multi_search takes the same params in the body.
-      const r = await http.request({
-        method: "POST",
-        path: "/multi_search",
-        body: JSON.stringify({ searches: [{ collection, ...Object.fromEntries(query) }] }),
-        ...o,
-      });
-      const first = (parseJson(r.body) as unknown as { results: Array<Record<string, unknown>> })
-        .results[0];
-      if (!first || typeof first.error === "string") {
-        const code = typeof first?.code === "number" ? first.code : 500;
-        throw errorForStatus(
-          code,
-          String(first?.error ?? "multi_search returned no result"),
-          r.node,
-        );
-      }
-      return first as unknown as SearchResponse;
-    },
+    search: (collection, params, o) => searchDocuments(http, collection, params, o),
 
     ensureCollection: (desired, o) => ensureCollection(backend, desired, o),
 
