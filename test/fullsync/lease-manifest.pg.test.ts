@@ -8,7 +8,11 @@ import {
   releaseLease,
   renewLease,
 } from "../../src/fullsync/index.js";
-import { readManifestWindow, recordEstimate } from "../../src/fullsync/manifest.js";
+import {
+  manifestRowCount,
+  readManifestWindow,
+  recordEstimate,
+} from "../../src/fullsync/manifest.js";
 import { buildManifest } from "../../src/fullsync/manifest-progress.js";
 import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
@@ -133,6 +137,54 @@ describe("manifest", () => {
     expect([...read.documents.keys()].sort()).toEqual([...ids].sort());
     expect(ids).toContain("a\tb   ");
     expect(ids).toContain("e\nf   ");
+  });
+});
+
+describe("manifest chunks", () => {
+  it("chunks of 1-2 rows and a build continued after its last committed chunk give the one-shot manifest, escapes included", async () => {
+    const table = await describeTable(source, { schema: "public", table: "odd" });
+    const mapper = createDocumentMapper(table, {
+      documentIdColumn: "k",
+      includedColumns: [],
+      queryableFields: [],
+    });
+    const rowsOf = async (runId: string) =>
+      (await readManifestWindow(db.pool, runId, 0, 100)).map((x) => [x.seq, x.docId]);
+    const job = await insertJob(db.pool, { collection: "m3", table: "odd", idColumn: "k" });
+    const oneShot = await insertRun(db.pool, job);
+    expect(await buildManifest({ control: db.pool, source, runId: oneShot, mapper })).toBe(5);
+    const want = await rowsOf(oneShot);
+    await db.pool.query("update typesense_sync_runs set status = 'failed' where id = $1", [
+      oneShot,
+    ]);
+
+    const chunked = await insertRun(db.pool, job);
+    // the build fails after its 2nd chunk (3 rows committed: 1 + 2)...
+    const failing = buildManifest({
+      control: db.pool,
+      source,
+      runId: chunked,
+      mapper,
+      firstChunkRows: 1,
+      chunkRows: 2,
+      onChunk: (built) => {
+        if (built === 3) throw new Error("killed");
+      },
+    });
+    await expect(failing).rejects.toThrow("killed");
+    expect(await manifestRowCount(db.pool, chunked)).toBe(3);
+    // ...and a new build continues after the last committed id (a quoted, escaped char(6) text)
+    expect(
+      await buildManifest({
+        control: db.pool,
+        source,
+        runId: chunked,
+        mapper,
+        builtRows: 3,
+        chunkRows: 1,
+      }),
+    ).toBe(5);
+    expect(await rowsOf(chunked)).toEqual(want);
   });
 });
 
