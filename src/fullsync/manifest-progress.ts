@@ -1,7 +1,6 @@
 import type pg from "pg";
 import type { DocumentMapper } from "../catalog/index.js";
-import type { Logger } from "../lifecycle/index.js";
-import { linkedAbort } from "../lifecycle/index.js";
+import { type Logger, linkedAbort } from "../lifecycle/index.js";
 import { manifestRowCount, recordEstimate } from "./manifest.js";
 import { buildChunks, type ManifestBuildOptions } from "./manifest-build.js";
 
@@ -21,7 +20,6 @@ export interface ManifestProgress {
   readonly done: Promise<number>;
 }
 
-/** The build was stopped (the run stops): not a failure; the resumed run continues it. */
 /** A manifest that is already complete (a resumed run whose manifest was built). */
 export function completeManifest(total: number): ManifestProgress {
   return { built: total, total, waitFor: async () => {}, done: Promise.resolve(total) };
@@ -112,10 +110,7 @@ export async function openRunManifest(o: {
   }
   const builtRows = await manifestRowCount(o.control, o.run.id);
   if (builtRows === 0) await recordEstimate(o.control, o.run.id, o.estimatedRows);
-  const build = linkedAbort(o.lost);
-  const stop = () => build.ctl.abort();
-  o.signal?.addEventListener("abort", stop, { once: true });
-  if (o.signal?.aborted) stop();
+  const build = linkedAbort(o.lost, o.signal);
   const manifest = startManifestBuild({
     control: o.control,
     source: o.source,
@@ -134,9 +129,8 @@ export async function openRunManifest(o: {
     fresh: builtRows === 0,
     close: async () => {
       build.unlink();
-      o.signal?.removeEventListener("abort", stop);
       if (manifest.total === null) {
-        stop();
+        build.ctl.abort();
         await manifest.done.catch(() => {});
       }
     },

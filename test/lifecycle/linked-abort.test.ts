@@ -17,4 +17,16 @@ describe("linkedAbort", () => {
     parent.abort();
     expect(linkedAbort(parent.signal).ctl.signal.aborted).toBe(true);
   });
+
+  it("with several parents, aborts with whichever aborts first; unlink drops every listener", () => {
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = linkedAbort(a.signal, undefined, b.signal);
+    b.abort();
+    expect(first.ctl.signal.aborted).toBe(true);
+    const second = linkedAbort(a.signal, new AbortController().signal);
+    second.unlink();
+    a.abort();
+    expect(second.ctl.signal.aborted).toBe(false);
+  });
 });
