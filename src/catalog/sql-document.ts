@@ -153,17 +153,14 @@ function arrayRender(col: ColumnInfo, sqlCol: string): string | null {
 
 /**
  * The id member's value: the id column's output text as a JSON string. Integer
- * and uuid texts need no escaping; text/varchar skip the textin(textout()) copy.
+ * texts need no escaping; any other id renders like a string column (whose
+ * text/varchar and uuid cases skip the textin(textout()) copy).
  */
 function idRender(col: ColumnInfo, sqlCol: string, txt: string): string {
   if (col.isArray) return `pg_catalog.to_json(${txt})::text`;
   const val = `(${sqlCol})::pg_catalog.${col.baseTypeName}`;
-  if (col.kind === "int32" || col.kind === "int64" || col.baseTypeName === "uuid") {
-    return `'"' || (${val})::text || '"'`;
-  }
-  if (TEXT_BASES.has(col.baseTypeName))
-    return `pg_catalog.to_json((${val})::pg_catalog.text)::text`;
-  return `pg_catalog.to_json(${txt})::text`;
+  if (col.kind === "int32" || col.kind === "int64") return `'"' || (${val})::text || '"'`;
+  return SCALAR.string!(col, txt, val)!;
 }
 
 /** SQL text literal that survives either standard_conforming_strings setting. */
