@@ -3,6 +3,7 @@ import type { Writable } from "node:stream";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../catalog/index.js";
+import { isUuid } from "../control/errors.js";
 import { idTextSql, qualifiedTable } from "./manifest.js";
 
 /**
@@ -55,8 +56,6 @@ export class ManifestBuildStopped extends Error {
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Names in the schema of typesense_sync_run_manifest_rows: the run's partition
  * (sql/005 names them alike) and its chunks' leaf partitions (by first seq).
@@ -84,7 +83,7 @@ export async function buildChunks(
   onChunk: (built: number) => void,
 ): Promise<number> {
   // COPY and DDL take no bind parameters: the run id is a uuid we generated, checked anyway.
-  if (!UUID_RE.test(o.runId)) throw new Error(`invalid run id ${o.runId}`);
+  if (!isUuid(o.runId)) throw new Error(`invalid run id ${o.runId}`);
   const first = Math.max(1, o.firstChunkRows ?? 10_000);
   const size = Math.max(1, o.chunkRows ?? 100_000);
   const id = o.mapper.idColumnSql;
@@ -108,25 +107,26 @@ export async function buildChunks(
     let built = o.builtRows ?? 0;
     let after = "";
     if (built === 0) {
-      await inTransaction(dst, async () => {
-        // a partition can only exist here from a rebuild: replaced (with its chunks)
-        await dst.query(`drop table if exists ${names.run}`);
-        // The run's partition is itself partitioned by seq: one leaf per chunk.
-        // (Attached while empty: nothing to check. A CHECK on it would have to
-        // be repeated, by name, on every leaf.)
-        await dst.query(
-          `create table ${names.run} (like typesense_sync_run_manifest_rows including constraints)
-             partition by range (seq);
-           alter table typesense_sync_run_manifest_rows attach partition ${names.run}
-             for values in (${run})`,
-        );
-        await markRun(
-          dst,
-          o.runId,
-          `set next_manifest_seq = 0, manifest_processed_rows = 0,
-              stage_message = 'building manifest', updated_at = now()`,
-        );
-      });
+      // (a failure rolls back with the connection, released as broken below)
+      await dst.query("begin");
+      // a partition can only exist here from a rebuild: replaced (with its chunks)
+      await dst.query(`drop table if exists ${names.run}`);
+      // The run's partition is itself partitioned by seq: one leaf per chunk.
+      // (Attached while empty: nothing to check. A CHECK on it would have to
+      // be repeated, by name, on every leaf.)
+      await dst.query(
+        `create table ${names.run} (like typesense_sync_run_manifest_rows including constraints)
+           partition by range (seq);
+         alter table typesense_sync_run_manifest_rows attach partition ${names.run}
+           for values in (${run})`,
+      );
+      await markRun(
+        dst,
+        o.runId,
+        `set next_manifest_seq = 0, manifest_processed_rows = 0,
+            stage_message = 'building manifest', updated_at = now()`,
+      );
+      await dst.query("commit");
     } else {
       const r = await dst.query<{ doc_id: string }>(
         "select doc_id from typesense_sync_run_manifest_rows where run_id = $1 and seq = $2",
@@ -137,7 +137,7 @@ export async function buildChunks(
       // the same text -> type input as the window reads (the inverse of the id text)
       after = `and ${id} > ${sqlStringLiteral(last)}::text::${o.mapper.idColumn.typeName}`;
     }
-    // run_id is not sent per row: the partition's column default fills it in
+    // run_id is not sent per row: the leaf's column default fills it in
     const select = `select row_number() over (order by ${id}) - 1 + ${built}, ${idTextSql(o.mapper)}
                       from ${qualifiedTable(o.mapper)} where ${id} is not null ${after} order by ${id}`;
     // A chunk is a new leaf for seqs [lo, lo + rows): loaded unindexed (COPY
@@ -227,12 +227,6 @@ export async function buildChunks(
 
 async function put(w: Writable, buf: Buffer): Promise<void> {
   if (!w.write(buf)) await once(w, "drain");
-}
-
-async function inTransaction(db: pg.ClientBase, f: () => Promise<void>): Promise<void> {
-  await db.query("begin");
-  await f();
-  await db.query("commit");
 }
 
 /**

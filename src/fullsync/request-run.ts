@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { isUuid } from "../control/errors.js";
 
 /** Who asked for a run (typesense_sync_runs.trigger). */
 export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
@@ -32,8 +33,6 @@ export interface RequestedRun {
 
 /** Channel on which a run request is announced so a worker picks it up at once. */
 export const RUN_REQUESTED_CHANNEL = "athena_ts_run_requested";
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Records that a job should run now; the full-sync engine picks the run up
@@ -150,7 +149,7 @@ async function withLockedJob<T>(
   jobId: string,
   body: (j: LockedJob) => Promise<T>,
 ): Promise<T> {
-  if (!UUID_RE.test(jobId)) throw new JobNotFoundError(jobId);
+  if (!isUuid(jobId)) throw new JobNotFoundError(jobId);
   const client = await pool.connect();
   try {
     await client.query("begin");
