@@ -67,3 +67,36 @@ export function spawnSyncChild(cfg: ChildConfig): SyncChild {
     stderr: () => err,
   };
 }
+
+/** The URLs and key of a test fixture (useEngineFixture) that a child connects to. */
+export interface ChildFixture {
+  db: { url: string };
+  source: { url: string };
+  ts: { url: string; apiKey: string };
+}
+
+/**
+ * A stepping child (it waits after each event) for the fixture's databases and
+ * Typesense: saga on, a 1.5 s lease (a dead child's lease soon expires), one
+ * window in flight unless `more` says otherwise.
+ */
+export function steppingChild(
+  fx: ChildFixture,
+  jobId: string,
+  windowSize: number,
+  more: Partial<ChildConfig> = {},
+): SyncChild {
+  return spawnSyncChild({
+    controlUrl: fx.db.url,
+    sourceUrl: fx.source.url,
+    typesenseUrl: fx.ts.url,
+    apiKey: fx.ts.apiKey,
+    jobId,
+    windowSize,
+    leaseTtlMs: 1500,
+    saga: true,
+    step: true,
+    maxWindowsInFlight: 1,
+    ...more,
+  });
+}

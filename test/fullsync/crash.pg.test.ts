@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "vitest";
 import { describeEmulatorOnly, itEmulatorOnly } from "../support/typesense.js";
-import { spawnSyncChild } from "./child.js";
+import { steppingChild } from "./child.js";
 import { insertJob } from "./helpers.js";
 import {
   collectionDocuments,
@@ -14,21 +14,8 @@ import {
 const fx = useEngineFixture({ owner: "parent" });
 const { db, source, ts, engine } = fx;
 
-const LEASE_TTL_MS = 1500;
-
 function childFor(jobId: string, windowSize: number, maxWindowsInFlight = 1) {
-  return spawnSyncChild({
-    controlUrl: db.url,
-    sourceUrl: source.url,
-    typesenseUrl: ts.url,
-    apiKey: ts.apiKey,
-    jobId,
-    windowSize,
-    leaseTtlMs: LEASE_TTL_MS,
-    saga: true,
-    step: true,
-    maxWindowsInFlight,
-  });
+  return steppingChild(fx, jobId, windowSize, { maxWindowsInFlight });
 }
 
 /** The dead child's lease runs out on its own (it can no longer renew it). */
@@ -78,17 +65,8 @@ describeEmulatorOnly("crash and resume (SIGKILL of a child process)", () => {
       await createProducts(source.pool, "c_chunks", 3000);
       const collection = ts.uniqueName("c_chunks");
       const jobId = await insertJob(db.pool, { collection, table: "c_chunks" });
-      const child = spawnSyncChild({
-        controlUrl: db.url,
-        sourceUrl: source.url,
-        typesenseUrl: ts.url,
-        apiKey: ts.apiKey,
-        jobId,
-        windowSize: 100,
-        leaseTtlMs: LEASE_TTL_MS,
-        saga: true,
-        step: true,
-        // chunks of 200 and 300 rows commit, then the build stops at 500 rows
+      // chunks of 200 and 300 rows commit, then the build stops at 500 rows
+      const child = steppingChild(fx, jobId, 100, {
         manifestChunks: { firstChunkRows: 200, chunkRows: 300, freezeAfterChunk: 2 },
       });
       try {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { quoteIdent } from "../../src/catalog/index.js";
 import type { SyncBackend } from "../../src/fullsync/index.js";
 import { itEmulatorOnly } from "../support/typesense.js";
-import { spawnSyncChild } from "./child.js";
+import { steppingChild } from "./child.js";
 import { insertJob } from "./helpers.js";
 import {
   collectionDocuments,
@@ -155,18 +155,7 @@ describe("full sync with SQL-rendered documents", () => {
     "SIGKILL after 4 rendered windows: the resumed run continues at the checkpoint",
     async () => {
       const { jobId, collection } = await job("r_crash", 1000);
-      const child = spawnSyncChild({
-        controlUrl: db.url,
-        sourceUrl: source.url,
-        typesenseUrl: ts.url,
-        apiKey: ts.apiKey,
-        jobId,
-        windowSize: 100,
-        leaseTtlMs: 1500,
-        saga: true,
-        step: true,
-        maxWindowsInFlight: 1,
-      });
+      const child = steppingChild(fx, jobId, 100);
       try {
         for (let n = 1; n <= 4; n++) {
           expect(await child.next()).toMatchObject({ event: "window", toSeq: n * 100 });
