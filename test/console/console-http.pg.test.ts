@@ -129,6 +129,21 @@ describe("console over HTTP", () => {
     expect(gone.headers.get("location")).toContain("/console/login");
   });
 
+  it("an id in a console path stays one segment of the API path (a crafted id cannot reach another route)", async () => {
+    const s = await signIn(admin["X-Athena-Key"]);
+    const victim = await gatewayKey(["gateway.typesense_proxy"]);
+    // decoded by the console router to "../../admin/api-keys/<id>"; unencoded, the API
+    // call DELETE /typesense/backends/../../admin/api-keys/<id> deleted that API key
+    const crafted = encodeURIComponent(`../../admin/api-keys/${victim.id}`);
+    const res = await t.app.request(
+      `/console/backends/${crafted}/delete`,
+      formInit({ _csrf: s.csrf }, { cookie: s.cookie }),
+    );
+    expect(res.status).toBe(303);
+    const still = await t.app.request(`/admin/api-keys/${victim.id}`, { headers: admin });
+    expect(still.status).toBe(200);
+  });
+
   it("the bypass is the console's only: the API still needs a key", async () => {
     expect((await t.app.request("/typesense/backends")).status).toBe(401);
     expect((await t.app.request("/consolex")).status).toBe(401);
