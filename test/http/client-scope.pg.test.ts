@@ -1,9 +1,8 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
-import { admin, jsonInit, useTestApp } from "./fixture.js";
+import { admin, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
 
 /**
  * Two source clients ("app" and "other", the same source database under two
@@ -13,20 +12,11 @@ import { admin, jsonInit, useTestApp } from "./fixture.js";
  */
 const db = useTestDatabase();
 const ts = useTypesense();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query("create table items (id int primary key, name text)");
-  await c.query("insert into items select i, 'item ' || i from generate_series(1, 3) i");
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
-const t = useTestApp(db, silentLogger, { clients: () => ({ app: src.url!, other: src.url! }) });
+const src = useSourceDatabase(
+  "create table items (id int primary key, name text)",
+  "insert into items select i, 'item ' || i from generate_series(1, 3) i",
+);
+const t = useTestApp(db, silentLogger, { clients: () => ({ app: src.url, other: src.url }) });
 
 interface Fixture {
   jobId: string;
@@ -105,49 +95,38 @@ beforeAll(async () => {
 });
 
 /**
- * Every route that names or lists jobs, runs, dead letters, streams or
- * searches, with a request for the OTHER client's object (`o`) made with the
- * key of client `me`. `own` is the same request for `me`'s object.
+ * Every route that names one job, run, dead letter, stream or search binding.
+ * Each is called with the key of one client for the OTHER client's object:
+ * its path parameters are filled from that client's fixture.
  */
-type Probe = (me: Fixture, o: Fixture, oName: string) => [string, string, unknown?];
-const BY_ID: Record<string, Probe> = {
-  "GET /typesense/sync-jobs/:job_id": (_m, o) => ["GET", `/typesense/sync-jobs/${o.jobId}`],
-  "PATCH /typesense/sync-jobs/:job_id": (_m, o) => [
-    "PATCH",
-    `/typesense/sync-jobs/${o.jobId}`,
-    { enabled: false },
-  ],
-  "DELETE /typesense/sync-jobs/:job_id": (_m, o) => ["DELETE", `/typesense/sync-jobs/${o.jobId}`],
-  "GET /typesense/sync-jobs/:job_id/status": (_m, o) => [
-    "GET",
-    `/typesense/sync-jobs/${o.jobId}/status`,
-  ],
-  "POST /typesense/sync-jobs/:job_id/run": (_m, o) => [
-    "POST",
-    `/typesense/sync-jobs/${o.jobId}/run`,
-    {},
-  ],
-  "GET /typesense/sync-runs/:run_id": (_m, o) => ["GET", `/typesense/sync-runs/${o.runId}`],
-  "GET /typesense/dead-letters/:dead_letter_id": (_m, o) => [
-    "GET",
-    `/typesense/dead-letters/${o.letterId}`,
-  ],
-  "POST /typesense/dead-letters/:dead_letter_id/retry": (_m, o) => [
-    "POST",
-    `/typesense/dead-letters/${o.letterId}/retry`,
-    {},
-  ],
-  "POST /typesense/dead-letters/:dead_letter_id/discard": (_m, o) => [
-    "POST",
-    `/typesense/dead-letters/${o.letterId}/discard`,
-    {},
-  ],
-  "GET /typesense/cdc-streams/:source_client_name": (_m, _o, name) => [
-    "GET",
-    `/typesense/cdc-streams/${name}`,
-  ],
-  "POST /typesense/search": (_m, o) => ["POST", "/typesense/search", { job_id: o.jobId }],
-};
+const BY_ID = [
+  "GET /typesense/sync-jobs/:job_id",
+  "PATCH /typesense/sync-jobs/:job_id",
+  "DELETE /typesense/sync-jobs/:job_id",
+  "GET /typesense/sync-jobs/:job_id/status",
+  "POST /typesense/sync-jobs/:job_id/run",
+  "GET /typesense/sync-runs/:run_id",
+  "GET /typesense/dead-letters/:dead_letter_id",
+  "POST /typesense/dead-letters/:dead_letter_id/retry",
+  "POST /typesense/dead-letters/:dead_letter_id/discard",
+  "GET /typesense/cdc-streams/:source_client_name",
+  "POST /typesense/search",
+];
+/** The request `label` makes for the objects of client `name`. */
+function requestFor(label: string, name: string): [string, string, unknown?] {
+  const o = fx[name as keyof typeof fx];
+  const value: Record<string, string> = {
+    job_id: o.jobId,
+    run_id: o.runId,
+    dead_letter_id: o.letterId,
+    source_client_name: name,
+  };
+  const [method, tpl] = label.split(" ") as [string, string];
+  const path = tpl.replace(/:(\w+)/g, (_m, p: string) => value[p]!);
+  if (label === "POST /typesense/search") return [method, path, { job_id: o.jobId }];
+  if (method === "PATCH") return [method, path, { enabled: false }];
+  return method === "POST" ? [method, path, {}] : [method, path];
+}
 /** Lists: checked for their filtering below. */
 const LISTS = [
   "GET /typesense/sync-jobs",
@@ -171,7 +150,7 @@ describe("client-bound gateway keys see only their client", () => {
       const label = `${r.method} ${r.path}`;
       if (!NOT_CLIENT_OBJECTS.test(label)) labels.add(label);
     }
-    expect([...labels].sort()).toEqual([...Object.keys(BY_ID), ...LISTS].sort());
+    expect([...labels].sort()).toEqual([...BY_ID, ...LISTS].sort());
   });
 
   it("the other client's jobs, runs, dead letters, stream and search are 404 on every route", async () => {
@@ -179,8 +158,8 @@ describe("client-bound gateway keys see only their client", () => {
       ["app", "other"],
       ["other", "app"],
     ] as const) {
-      for (const [label, probe] of Object.entries(BY_ID)) {
-        const [method, path, body] = probe(fx[me], fx[other], other);
+      for (const label of BY_ID) {
+        const [method, path, body] = requestFor(label, other);
         const r = await call(method, path, fx[me].headers, body);
         expect(r.status, `${me} -> ${label}: ${JSON.stringify(r.json)}`).toBe(404);
       }

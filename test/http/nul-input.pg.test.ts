@@ -1,9 +1,8 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { capturingLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
-import { admin, jsonInit, useTestApp } from "./fixture.js";
+import { admin, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
 
 /**
  * A NUL character (U+0000; Postgres refuses it in text and jsonb: 22021) in
@@ -17,20 +16,9 @@ import { admin, jsonInit, useTestApp } from "./fixture.js";
  */
 const db = useTestDatabase();
 const ts = useTypesense();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query("create table items (id int primary key, name text)");
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
+const src = useSourceDatabase("create table items (id int primary key, name text)");
 const cap = capturingLogger("info");
-const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url! }) });
+const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url }) });
 
 const BAD = "a\u0000b";
 /** Real ids for the path parameters the document names (filled in beforeAll). */
