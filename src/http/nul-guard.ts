@@ -38,7 +38,7 @@ export const refuseNulBytes: MiddlewareHandler<AppEnv> = async (c, next) => {
   );
 };
 
-const issue = (path: string): IssueView => ({ path, message: MESSAGE, code: "invalid_string" });
+const issue = (path: string): IssueView => ({ path, message: MESSAGE, code: "invalid_format" });
 
 /** Decoded path segments; a segment matching `:name` in the route is named `param.name`. */
 function pathIssues(c: Parameters<MiddlewareHandler<AppEnv>>[0]): IssueView[] {
