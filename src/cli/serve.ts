@@ -16,6 +16,7 @@ import {
   fullSyncGate,
   fullSyncWriteGate,
   instanceName,
+  warnIfKeysUnencrypted,
 } from "./wiring.js";
 
 export interface ServeOptions {
@@ -61,6 +62,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         return 2;
       }
     }
+    warnIfKeysUnencrypted(config, log);
     const metrics = createMetrics();
     const owner = instanceName();
     const { backendFor, clients } = createBackendResolver({ config, pools, log });

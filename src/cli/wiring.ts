@@ -41,6 +41,21 @@ export function createBackendResolver(deps: { config: Config; pools: Pools; log:
 }
 
 /**
+ * Without security.encryption_key, saved backends' Typesense API keys are
+ * stored as `plain:<key>` in the control DB (control/secret-box.ts). That is
+ * allowed (the demo, a trusted DB) but must not go unnoticed: serve says so
+ * once, at startup. The key itself is never logged.
+ */
+export function warnIfKeysUnencrypted(config: Config, log: Logger): void {
+  if (config.security.encryption_key !== "") return;
+  log.warn(
+    { component: "serve", setting: "security.encryption_key" },
+    "backend API keys are stored unencrypted: security.encryption_key is not set " +
+      "(set ATHENA_ENCRYPTION_KEY to 64 hex chars; keys saved without it stay plain until their api_key is saved again)",
+  );
+}
+
+/**
  * The scheduler's canRun in serve: with CDC enabled, a job whose source client
  * has CDC jobs runs only on the instance leading that client's stream, once
  * that stream is set up (CdcSupervisor.mayRunFullSyncs: its windows are then

@@ -6,6 +6,7 @@ import { type FieldErrors, fieldErrors, formLevel } from "./form-errors.js";
 import { num } from "./format.js";
 import { Csrf, FieldError, invalid, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
+import { seg } from "./url.js";
 
 interface Backend {
   id: string;
@@ -74,7 +75,11 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
                 <td class="num">{num(b.timeout_ms)} ms</td>
                 <td>
                   <div class="actions">
-                    <form method="post" action={`/console/backends/${b.id}/test`} class="inline">
+                    <form
+                      method="post"
+                      action={`/console/backends/${seg(b.id)}/test`}
+                      class="inline"
+                    >
                       <Csrf session={s} />
                       <button type="submit" class="small" aria-label={`Test ${b.name}`}>
                         Test
@@ -82,11 +87,15 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
                     </form>
                     <a
                       class="button small secondary"
-                      href={`/console/backends/${b.id}/collections`}
+                      href={`/console/backends/${seg(b.id)}/collections`}
                     >
                       Collections
                     </a>
-                    <form method="post" action={`/console/backends/${b.id}/delete`} class="inline">
+                    <form
+                      method="post"
+                      action={`/console/backends/${seg(b.id)}/delete`}
+                      class="inline"
+                    >
                       <Csrf session={s} />
                       <button type="submit" class="small danger" aria-label={`Remove ${b.name}`}>
                         Remove
@@ -162,7 +171,7 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
 
 async function collectionsPage(c: ConsoleContext, id: string) {
   const api = c.get("api");
-  const backend = await must(api.call<Backend>("GET", `/typesense/backends/${id}`));
+  const backend = await must(api.call<Backend>("GET", `/typesense/backends/${seg(id)}`));
   const list = await must(
     api.call<{ collections: Collection[] }>("POST", "/typesense/collections/list", {
       profile_id: id,
@@ -266,7 +275,7 @@ export function backendRoutes(r: Hono<ConsoleEnv>): void {
   });
 
   r.post("/backends/:id/delete", async (c) => {
-    const res = await c.get("api").call("DELETE", `/typesense/backends/${c.req.param("id")}`);
+    const res = await c.get("api").call("DELETE", `/typesense/backends/${seg(c.req.param("id"))}`);
     return res.ok
       ? redirectWith(c, "/console/backends", "ok", "Backend removed.")
       : redirectWith(c, "/console/backends", "error", res.message);

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { ImportAction } from "../typesense/index.js";
+import type { ClientScope } from "./client-scope.js";
 import { inTransaction } from "./db.js";
 import {
   assertOpen,
@@ -35,9 +36,10 @@ export async function retryDeadLetter(
   box: SecretBox,
   clients: TypesenseClients,
   id: string,
+  scope: ClientScope,
 ): Promise<RetryOutcome> {
   return inTransaction(pool, async (db) => {
-    const letter = await getDeadLetter(db, id, true);
+    const letter = await getDeadLetter(db, id, scope, true);
     assertOpen(letter, "retried");
     const r = await db.query<{
       payload_text: string | null;

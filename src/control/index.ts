@@ -6,6 +6,7 @@
 export * from "./api-keys.js";
 export * from "./backends.js";
 export * from "./cdc-streams.js";
+export * from "./client-scope.js";
 export * from "./dead-letter-retry.js";
 export * from "./dead-letters.js";
 export * from "./errors.js";

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Pools } from "../db/pool.js";
+import { assertClientAllowed, type ClientScope, clientInScope } from "./client-scope.js";
 import { type Db, inTransaction } from "./db.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import { validateJobSource } from "./job-validation.js";
@@ -58,20 +59,24 @@ function toRecord(row: Record<string, unknown>): JobRecord {
 
 export async function listJobs(
   pool: pg.Pool,
-  f: { client?: string | undefined; enabled?: boolean | undefined } = {},
+  f: { scope: ClientScope; client?: string | undefined; enabled?: boolean | undefined },
 ): Promise<JobRecord[]> {
   const r = await pool.query(
     `select * from typesense_sync_jobs
       where ($1::text is null or source_client_name = $1) and ($2::boolean is null or enabled = $2)
+        and ${clientInScope("source_client_name", 3)}
       order by source_client_name, source_schema_name, source_table_name, collection_name`,
-    [f.client ?? null, f.enabled ?? null],
+    [f.client ?? null, f.enabled ?? null, f.scope],
   );
   return r.rows.map(toRecord);
 }
 
-export async function getJob(db: Db, id: string): Promise<JobRecord> {
+export async function getJob(db: Db, id: string, scope: ClientScope): Promise<JobRecord> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
-  const r = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
+  const r = await db.query(
+    `select * from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}`,
+    [id, scope],
+  );
   if (!r.rows[0]) throw new NotFoundError(`sync job ${id} not found`);
   return toRecord(r.rows[0]);
 }
@@ -91,7 +96,12 @@ function writeError(e: unknown, collection: unknown): never {
   throw e;
 }
 
-export async function createJob(pools: Pools, input: JobInput): Promise<JobRecord> {
+export async function createJob(
+  pools: Pools,
+  input: JobInput,
+  scope: ClientScope,
+): Promise<JobRecord> {
+  assertClientAllowed(scope, input.source_client_name);
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
   const cols = EDITABLE.filter((c) => input[c] !== undefined);
@@ -110,20 +120,27 @@ export async function createJob(pools: Pools, input: JobInput): Promise<JobRecor
 /**
  * Applies a partial update. When a source field changes, the merged job is
  * validated against the source table again before anything is written; the
- * row is locked meanwhile so two edits cannot interleave.
+ * row is locked meanwhile so two edits cannot interleave. A scoped caller
+ * reaches only its client's jobs and cannot move one to another client.
  */
 export async function updateJob(
   pools: Pools,
   id: string,
   patch: Partial<JobInput>,
+  scope: ClientScope,
 ): Promise<JobRecord> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   return inTransaction(pools.control, async (db) => {
-    const cur = await db.query("select * from typesense_sync_jobs where id = $1 for update", [id]);
+    const cur = await db.query(
+      `select * from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
+         for update`,
+      [id, scope],
+    );
     const row = cur.rows[0] as Record<string, unknown> | undefined;
     if (!row) throw new NotFoundError(`sync job ${id} not found`);
     const cols = EDITABLE.filter((c) => patch[c] !== undefined);
     if (cols.length === 0) return toRecord(row);
+    assertClientAllowed(scope, patch.source_client_name);
     if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);
     if (SOURCE_FIELDS.some((c) => patch[c] !== undefined)) {
       const merged = { ...row, ...patch } as unknown as JobInput;
@@ -143,18 +160,18 @@ export async function updateJob(
 }
 
 /** Deletes a job with its runs and dead letters; refused while a run holds the lease. */
-export async function deleteJob(pool: pg.Pool, id: string): Promise<void> {
+export async function deleteJob(pool: pg.Pool, id: string, scope: ClientScope): Promise<void> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   const r = await pool.query<{ leased: boolean }>(
     `with target as (
        select id, coalesce(lease_expires_at > now(), false) as leased
-         from typesense_sync_jobs where id = $1
+         from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
      ), del as (
        delete from typesense_sync_jobs j using target t where j.id = t.id and not t.leased
        returning j.id
      )
      select t.leased from target t`,
-    [id],
+    [id, scope],
   );
   const row = r.rows[0];
   if (!row) throw new NotFoundError(`sync job ${id} not found`);

@@ -11,6 +11,7 @@ import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
 import { errorResponse } from "./error-map.js";
+import { refuseNulBytes } from "./nul-guard.js";
 import { mountOpenApi } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { backendRoutes } from "./routes/backends.js";
@@ -24,8 +25,8 @@ import { typesenseOpsRoutes } from "./routes/typesense-ops.js";
 /**
  * The whole HTTP API. Middleware order is part of the contract:
  *
- *   request id -> request log -> auth (headers only) -> body limit -> route
- *                                                         (zod parses the body)
+ *   request id -> request log -> auth (headers only) -> body limit -> NUL guard
+ *                                                         -> route (zod parses the body)
  *
  * Auth never reads the body, so bad credentials give 401 even with a
  * malformed or oversized body; only authenticated requests reach parsing.
@@ -92,6 +93,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
         ),
     }),
   );
+
+  // NUL in a path segment, query parameter or JSON string: 400 naming the field
+  app.use(refuseNulBytes);
 
   app.route("/", healthRoutes(deps));
   app.route("/admin", apiKeyRoutes(deps));

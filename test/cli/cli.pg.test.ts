@@ -110,5 +110,7 @@ cdc:
     expect(r.stdout).toContain("signal received: draining");
     // the admin key never reaches the logs
     expect(r.stdout + r.stderr).not.toContain("0123456789abcdef0123");
+    // no security.encryption_key in this config: said once, at startup
+    expect(r.stdout.split("backend API keys are stored unencrypted").length - 1).toBe(1);
   });
 });

@@ -5,7 +5,8 @@ import { useTestDatabase } from "../support/pg.js";
 
 const db = useTestDatabase();
 const cap = capturingLogger();
-const t = useTestApp(db, () => cap.log);
+// two source clients (both on the test database) for the client-bound session below
+const t = useTestApp(db, () => cap.log, { clients: () => ({ app: db.url, other: db.url }) });
 
 const TS_KEY = "typesense-secret-key-0123456789";
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
@@ -16,8 +17,11 @@ const formInit = (body: Record<string, string>, headers: Record<string, string> 
 });
 
 /** Signs in through the form; returns the cookie header and the session's CSRF token. */
-async function signIn(key: string): Promise<{ cookie: string; csrf: string; location: string }> {
-  const res = await t.app.request("/console/login", formInit({ key }));
+async function signIn(
+  key: string,
+  client = "",
+): Promise<{ cookie: string; csrf: string; location: string }> {
+  const res = await t.app.request("/console/login", formInit({ key, client }));
   expect(res.status).toBe(303);
   const set = res.headers.get("set-cookie") ?? "";
   const cookie = set.split(";")[0]!;
@@ -26,8 +30,14 @@ async function signIn(key: string): Promise<{ cookie: string; csrf: string; loca
   return { cookie, csrf, location: res.headers.get("location") ?? "" };
 }
 
-async function gatewayKey(rights: string[]): Promise<{ id: string; token: string }> {
-  const r = await t.app.request("/admin/api-keys", jsonInit("POST", { name: "k", rights }, admin));
+async function gatewayKey(
+  rights: string[],
+  client_name?: string,
+): Promise<{ id: string; token: string }> {
+  const r = await t.app.request(
+    "/admin/api-keys",
+    jsonInit("POST", { name: "k", rights, client_name }, admin),
+  );
   const j = (await r.json()) as { data: { key: { id: string }; api_key: string } };
   return { id: j.data.key.id, token: j.data.api_key };
 }
@@ -127,6 +137,33 @@ describe("console over HTTP", () => {
     const gone = await t.app.request("/console/backends", { headers: { cookie: p.cookie } });
     expect(gone.status).toBe(303);
     expect(gone.headers.get("location")).toContain("/console/login");
+  });
+
+  it("an id in a console path stays one segment of the API path (a crafted id cannot reach another route)", async () => {
+    const s = await signIn(admin["X-Athena-Key"]);
+    const victim = await gatewayKey(["gateway.typesense_proxy"]);
+    // decoded by the console router to "../../admin/api-keys/<id>"; unencoded, the API
+    // call DELETE /typesense/backends/../../admin/api-keys/<id> deleted that API key
+    const crafted = encodeURIComponent(`../../admin/api-keys/${victim.id}`);
+    const res = await t.app.request(
+      `/console/backends/${crafted}/delete`,
+      formInit({ _csrf: s.csrf }, { cookie: s.cookie }),
+    );
+    expect(res.status).toBe(303);
+    const still = await t.app.request(`/admin/api-keys/${victim.id}`, { headers: admin });
+    expect(still.status).toBe(200);
+  });
+
+  it("a client-bound operator session offers only its own client on the new-job form", async () => {
+    const bound = await gatewayKey(["gateway.typesense_proxy"], "app");
+    const s = await signIn(bound.token, "app");
+    const page = await t.app.request("/console/jobs/new", { headers: { cookie: s.cookie } });
+    expect(page.status).toBe(200);
+    const options = [...(await page.text()).matchAll(/<option[^>]*>([^<]*)<\/option>/g)].map(
+      (m) => m[1],
+    );
+    expect(options).toContain("app");
+    expect(options).not.toContain("other");
   });
 
   it("the bypass is the console's only: the API still needs a key", async () => {

@@ -1,29 +1,19 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { capturingLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
-import { admin, ENC_KEY, jsonInit, useTestApp } from "./fixture.js";
+import { useTestDatabase } from "../support/pg.js";
+import { admin, ENC_KEY, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query(`create table products (
+const src = useSourceDatabase(
+  `create table products (
     id bigint primary key, sku text unique, title text not null, body varchar(200),
-    price numeric, tags text[], category text, created_at timestamptz default now())`);
-  await c.query("create table no_key (code text, name text)");
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
+    price numeric, tags text[], category text, created_at timestamptz default now())`,
+  "create table no_key (code text, name text)",
+);
 
 const cap = capturingLogger();
 const t = useTestApp(db, () => cap.log, {
-  clients: () => ({ app: src.url! }),
+  clients: () => ({ app: src.url }),
   encryptionKey: ENC_KEY,
   allowHttp: false,
 });

@@ -1,10 +1,11 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { type Config, configSchema } from "../../src/config/index.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
 import { type AppEnv, createApp } from "../../src/http/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
-import { SQL_DIR, type TestDatabase } from "../support/pg.js";
+import { createDatabase, SQL_DIR, type TestDatabase } from "../support/pg.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 export const ENC_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -28,6 +29,33 @@ export function testConfig(over: {
     security: { encryption_key: over.encryptionKey ?? "" },
     typesense: { allow_http: over.allowHttp ?? true },
   });
+}
+
+/**
+ * A source database of the file (a "client" for the app), made in beforeAll
+ * with `sql` run in order and dropped in afterAll. Call it before useTestApp,
+ * so the app's pools close before the database is dropped.
+ */
+export function useSourceDatabase(...sql: string[]): { readonly url: string } {
+  const st: { url?: string; drop?: () => Promise<void> } = {};
+  beforeAll(async () => {
+    Object.assign(st, await createDatabase("src"));
+    const c = new pg.Client({ connectionString: st.url });
+    await c.connect();
+    try {
+      for (const q of sql) await c.query(q);
+    } finally {
+      await c.end();
+    }
+  });
+  afterAll(async () => {
+    await st.drop?.();
+  });
+  return {
+    get url() {
+      return st.url!;
+    },
+  };
 }
 
 export interface TestApp {

@@ -1,10 +1,9 @@
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpService } from "../../src/http/index.js";
 import { capturingLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
-import { ADMIN_KEY, jsonInit, useTestApp } from "./fixture.js";
+import { ADMIN_KEY, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
 
 /**
  * Throws a few thousand random or malformed requests (methods, paths, headers,
@@ -18,21 +17,12 @@ const CONCURRENCY = 8;
 
 const db = useTestDatabase();
 const ts = useTypesense();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query("create table items (id int primary key, name text, n int)");
-  await c.query("insert into items select i, 'item ' || i, i from generate_series(1, 5) i");
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
+const src = useSourceDatabase(
+  "create table items (id int primary key, name text, n int)",
+  "insert into items select i, 'item ' || i, i from generate_series(1, 5) i",
+);
 const cap = capturingLogger("info");
-const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url! }), bodyLimit: 8192 });
+const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url }), bodyLimit: 8192 });
 
 function prng(seed: number) {
   let s = seed >>> 0;

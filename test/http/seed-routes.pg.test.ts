@@ -1,34 +1,24 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { backendConnection, createSecretBox } from "../../src/control/index.js";
 import { createFullSyncEngine } from "../../src/fullsync/index.js";
 import { createTypesenseBackend } from "../../src/typesense/index.js";
 import { capturingLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { itEmulatorOnly, useTypesense } from "../support/typesense.js";
-import { admin, jsonInit, useTestApp } from "./fixture.js";
+import { admin, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
 const ts = useTypesense();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query(`create table products (id bigint primary key, title text not null, body text,
-    category text not null, price numeric)`);
-  await c.query(`insert into products
+const src = useSourceDatabase(
+  `create table products (id bigint primary key, title text not null, body text,
+    category text not null, price numeric)`,
+  `insert into products
     select i, case when i % 4 = 0 then 'Blue widget ' || i else 'Gadget ' || i end,
            'body of ' || i, case when i % 2 = 0 then 'tools' else 'toys' end, i * 1.5
-      from generate_series(1, 20) i`);
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
+      from generate_series(1, 20) i`,
+);
 const cap = capturingLogger();
-const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url! }) });
+const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url }) });
 
 /** Every response body seen, checked for secrets at the end. */
 const seen: string[] = [];

@@ -119,7 +119,7 @@ describe("scheduler", () => {
     });
     const running = svc.run(ctl.signal);
     await sleep(300); // LISTEN is up, the first (empty) poll is over
-    const requested = await requestRun(db.pool, { jobId, trigger: "manual" });
+    const requested = await requestRun(db.pool, { jobId, trigger: "manual", scope: null });
     const res = await until("the requested run", async () => done[0]);
     ctl.abort();
     await running;

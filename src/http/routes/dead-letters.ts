@@ -16,6 +16,7 @@ import {
 import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { idParam, Paging } from "../schemas/common.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["dead-letters"];
 const Id = z.object({ dead_letter_id: idParam("dead_letter_id") });
@@ -60,6 +61,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
       async (c) => {
         const q = c.req.valid("query");
         const rows = await listDeadLetters(pool, {
+          scope: clientScopeOf(c),
           jobId: q.job_id,
           status: q.status,
           limit: q.limit,
@@ -83,7 +85,10 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
       }),
       async (c) =>
         c.json(
-          success("dead letter", await getDeadLetter(pool, c.req.valid("param").dead_letter_id)),
+          success(
+            "dead letter",
+            await getDeadLetter(pool, c.req.valid("param").dead_letter_id, clientScopeOf(c)),
+          ),
           200,
         ),
     )
@@ -108,6 +113,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
           policy.box,
           clients,
           c.req.valid("param").dead_letter_id,
+          clientScopeOf(c),
         );
         if (r.outcome === "resolved") return c.json(success("dead letter resolved", r.letter), 200);
         throw new ApiError(400, `Typesense rejected the document again: ${r.error}`, {
@@ -134,7 +140,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
         c.json(
           success(
             "dead letter discarded",
-            await discardDeadLetter(pool, c.req.valid("param").dead_letter_id),
+            await discardDeadLetter(pool, c.req.valid("param").dead_letter_id, clientScopeOf(c)),
           ),
           200,
         ),

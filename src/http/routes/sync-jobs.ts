@@ -14,6 +14,7 @@ import {
 import { createRouter } from "../router.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
 import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["sync-jobs"];
 const JobId = z.object({ job_id: idParam("job_id") });
@@ -45,7 +46,10 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const rows = await listJobStatus(pool, { health: c.req.valid("query").sync_health });
+        const rows = await listJobStatus(pool, {
+          scope: clientScopeOf(c),
+          health: c.req.valid("query").sync_health,
+        });
         return c.json(success(`${rows.length} jobs`, rows), 200);
       },
     )
@@ -66,6 +70,7 @@ export function syncJobRoutes(deps: AppDeps) {
       async (c) => {
         const q = c.req.valid("query");
         const jobs = await listJobs(pool, {
+          scope: clientScopeOf(c),
           client: q.source_client_name,
           enabled: q.enabled === undefined ? undefined : q.enabled === "true",
         });
@@ -85,8 +90,10 @@ export function syncJobRoutes(deps: AppDeps) {
           ...conflictError,
         },
       }),
-      async (c) =>
-        c.json(success("sync job created", await createJob(deps.pools, c.req.valid("json"))), 201),
+      async (c) => {
+        const job = await createJob(deps.pools, c.req.valid("json"), clientScopeOf(c));
+        return c.json(success("sync job created", job), 201);
+      },
     )
     .openapi(
       createRoute({
@@ -102,7 +109,10 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) =>
-        c.json(success("sync job", await getJob(pool, c.req.valid("param").job_id)), 200),
+        c.json(
+          success("sync job", await getJob(pool, c.req.valid("param").job_id, clientScopeOf(c))),
+          200,
+        ),
     )
     .openapi(
       createRoute({
@@ -119,7 +129,8 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const job = await updateJob(deps.pools, c.req.valid("param").job_id, c.req.valid("json"));
+        const { job_id } = c.req.valid("param");
+        const job = await updateJob(deps.pools, job_id, c.req.valid("json"), clientScopeOf(c));
         return c.json(success("sync job updated", job), 200);
       },
     )
@@ -139,7 +150,7 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const id = c.req.valid("param").job_id;
-        await deleteJob(pool, id);
+        await deleteJob(pool, id, clientScopeOf(c));
         return c.json(success("sync job deleted", { id }), 200);
       },
     )
@@ -158,7 +169,10 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) =>
         c.json(
-          success("sync job status", await getJobStatus(pool, c.req.valid("param").job_id)),
+          success(
+            "sync job status",
+            await getJobStatus(pool, c.req.valid("param").job_id, clientScopeOf(c)),
+          ),
           200,
         ),
     )
@@ -190,7 +204,7 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const jobId = c.req.valid("param").job_id;
-        const run = await requestRun(pool, { jobId, trigger: "manual" });
+        const run = await requestRun(pool, { jobId, trigger: "manual", scope: clientScopeOf(c) });
         return c.json(
           success(run.disposition === "queued" ? "sync run queued" : "unfinished run will resume", {
             run_id: run.runId,

@@ -23,6 +23,7 @@ import { createRouter } from "../router.js";
 import { BackendTarget, BackendTestResult, CollectionSummary } from "../schemas/backends.js";
 import { jsonBody as body } from "../schemas/common.js";
 import { SearchBody, SearchResult, searchParams } from "../schemas/search.js";
+import { clientScopeOf } from "../scope.js";
 
 /**
  * Athena's seed routes under /typesense: backends/test, collections/list,
@@ -135,6 +136,7 @@ export function typesenseOpsRoutes(
                 source_schema_name: b.source_schema_name ?? "public",
                 source_table_name: b.source_table_name!,
               },
+          clientScopeOf(c),
         );
         const backend = clients.forSaved(binding.backendVersion, binding.backend);
         const params = searchParams(b, binding.queryableFields);
