@@ -11,7 +11,11 @@ export async function checkHealth(http: TypesenseHttp, timeoutMs: number): Promi
         const r = await http.requestNode(node, "/health", timeoutMs);
         const latencyMs = Math.round(performance.now() - started);
         if (r.status === 200 && healthyBody(r.body)) return { node, ok: true, latencyMs };
-        return { node, ok: false, latencyMs, error: messageOf(r.body, r.status) };
+        const error =
+          r.status === 200
+            ? `GET /health: ${node} answered HTTP 200 without Typesense's {"ok": true}; is this a Typesense node?`
+            : messageOf(r.body, r.status);
+        return { node, ok: false, latencyMs, error };
       } catch (err) {
         const latencyMs = Math.round(performance.now() - started);
         return {

@@ -12,6 +12,7 @@ import type { DocumentValue } from "../../typesense/index.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,
+  badGatewayError,
   conflictError,
   envelopeOf,
   jsonResponse,
@@ -92,6 +93,7 @@ export function typesenseOpsRoutes(
           ...authErrors,
           ...notFoundError,
           ...timeoutError,
+          ...badGatewayError,
         },
       }),
       async (c) => {
@@ -123,6 +125,7 @@ export function typesenseOpsRoutes(
           ...notFoundError,
           ...conflictError,
           ...timeoutError,
+          ...badGatewayError,
         },
       }),
       async (c) => {
