@@ -161,6 +161,16 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
 
     health: () => checkHealth(http, opts.timeoutMs),
 
+    async verifyKey(o = {}) {
+      // limit/exclude_fields keep the answer small (v27+; older versions ignore them)
+      await http.request({
+        method: "GET",
+        path: "/collections",
+        query: { limit: 1, exclude_fields: "fields" },
+        ...o,
+      });
+    },
+
     async listCollections(o = {}) {
       const r = await http.request({ method: "GET", path: "/collections", ...o });
       const list = json(r, "GET /collections");
