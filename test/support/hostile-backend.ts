@@ -91,3 +91,35 @@ export function useHostileServers<K extends string>(
   });
   return out;
 }
+
+/** A Typesense-shaped 400 whose message is long and ends in the secret page. */
+export const longError: Handler = (_req, res) =>
+  send(
+    res,
+    400,
+    "application/json",
+    JSON.stringify({ message: `${"m".repeat(300)}${SECRET_PAGE}` }),
+  );
+
+/** An HTML page with 500 (a proxy's error page). */
+export const htmlError: Handler = (_req, res) => send(res, 500, "text/html", SECRET_PAGE);
+
+/**
+ * The set the SSRF tests drive: `target` records whether the Typesense key
+ * reached it, `redirect` sends every request there with a 302, the others
+ * answer as their handler's name says.
+ */
+export function useHostileBackends() {
+  const { target } = useHostileServers({ target: recorder });
+  return {
+    target,
+    ...useHostileServers({
+      redirect: redirectTo(() => target.url),
+      html: htmlPage,
+      nonArray: nonArrayCollections,
+      empty: emptyBody,
+      longError,
+      htmlError,
+    }),
+  };
+}

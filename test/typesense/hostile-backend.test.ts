@@ -1,33 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createTypesenseBackend, TypesenseError } from "../../src/typesense/index.js";
-import {
-  emptyBody,
-  htmlPage,
-  nonArrayCollections,
-  recorder,
-  redirectTo,
-  SECRET_PAGE,
-  useHostileServers,
-} from "../support/hostile-backend.js";
+import { useHostileBackends } from "../support/hostile-backend.js";
 
 const KEY = "typesense-key-that-must-stay-home";
-/** The redirect's target: records whether the Typesense key reached it. */
-const { target } = useHostileServers({ target: recorder });
-const s = useHostileServers({
-  redirect: redirectTo(() => target.url),
-  html: htmlPage,
-  nonArray: nonArrayCollections,
-  empty: emptyBody,
-  longError: (_req, res) => {
-    const body = JSON.stringify({ message: `${"m".repeat(300)}${SECRET_PAGE}` });
-    res.writeHead(400, { "content-type": "application/json" });
-    res.end(body);
-  },
-  htmlError: (_req, res) => {
-    res.writeHead(500, { "content-type": "text/html" });
-    res.end(SECRET_PAGE);
-  },
-});
+const s = useHostileBackends();
 const backendAt = (url: string) =>
   createTypesenseBackend({ nodes: [url], apiKey: KEY, timeoutMs: 2000 });
 
@@ -56,7 +32,7 @@ describe("a backend that is not Typesense: no redirect followed, no remote body 
     expect(health.nodes[0]?.error).toMatch(/HTTP 302/);
     await b.close();
     expect(s.redirect.seen.length).toBeGreaterThanOrEqual(4);
-    expect(target.seen).toEqual([]);
+    expect(s.target.seen).toEqual([]);
   });
 
   it("an HTML page (200 or 500) is a reply error or a status; its text is never in the error", async () => {
