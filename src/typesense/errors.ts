@@ -76,7 +76,7 @@ export function messageOf(body: string, status: number): string {
   } catch {
     // not JSON: fall through
   }
-  return `HTTP ${status} (not a Typesense error reply)`;
+  return `HTTP ${status}`;
 }
 
 /**
