@@ -163,12 +163,16 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
 
     async verifyKey(o = {}) {
       // limit/exclude_fields keep the answer small (v27+; older versions ignore them)
-      await http.request({
+      const r = await http.request({
         method: "GET",
         path: "/collections",
         query: { limit: 1, exclude_fields: "fields" },
         ...o,
       });
+      // a server that only mimics /health does not pass as Typesense
+      if (!Array.isArray(json(r, "GET /collections"))) {
+        throw badReplyError("GET /collections", r.node, r.status, "a list of collections");
+      }
     },
 
     async listCollections(o = {}) {

@@ -47,6 +47,10 @@ describe("backends/test and collections/list against backends that are not Types
   });
 
   it("a non-array /collections and an empty body are 502 with a clear message, never 500", async () => {
+    // healthy /health, but the authenticated call's reply is not Typesense's: not ok
+    const test = await post("/typesense/backends/test", s.nonArray.url);
+    expect(test.json).toMatchObject({ message: "backend unhealthy", data: { ok: false } });
+    expect(String(test.json.data?.error)).toMatch(/not a list of collections/);
     const nonArray = await post("/typesense/collections/list", s.nonArray.url);
     expect(nonArray.status).toBe(502);
     expect(String(nonArray.json.error)).toMatch(/not a list of collections/);
