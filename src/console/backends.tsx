@@ -270,7 +270,7 @@ export function backendRoutes(r: Hono<ConsoleEnv>): void {
           c,
           "/console/backends",
           "error",
-          `Backend unhealthy: ${d.error ?? "no healthy node"}`,
+          `Test failed (${res.message}): ${d.error ?? "no healthy node"}`,
         );
   });
 

@@ -25,6 +25,8 @@ export interface TypesenseBackendOptions {
 export interface NodeHealth {
   node: string;
   ok: boolean;
+  /** The node answered HTTP (any status); false when it could not be reached or timed out. */
+  reachable: boolean;
   latencyMs: number;
   error?: string;
 }
@@ -88,6 +90,12 @@ export interface TypesenseBackend {
   readonly nodes: readonly string[];
   /** GET /health on every node; never throws. */
   health(): Promise<HealthResult>;
+  /**
+   * One cheap authenticated call (GET /collections?limit=1, /health needs no
+   * key): resolves when the key is accepted; a refused key throws a
+   * TypesenseError with status 401/403.
+   */
+  verifyKey(options?: CallOptions): Promise<void>;
   listCollections(options?: CallOptions): Promise<CollectionSummary[]>;
   /** null when the collection (or alias) does not exist. */
   getCollection(name: string, options?: CallOptions): Promise<CollectionSummary | null>;

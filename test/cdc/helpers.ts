@@ -111,6 +111,8 @@ export function runStream(o: {
   sourceUrl: string;
   client: string;
   backend: TypesenseBackend;
+  /** Backend by profile id (the real wiring's resolver); default: `backend` for every profile. */
+  backendFor?: (profileId: string) => Promise<TypesenseBackend>;
   log: Logger;
   cdc?: Partial<Config["cdc"]>;
   watermarks?: WatermarkRegistry;
@@ -124,7 +126,7 @@ export function runStream(o: {
     source: o.source,
     sourceUrl: o.sourceUrl,
     cdc: cdcConfig(o.cdc),
-    backendFor: async () => o.backend,
+    backendFor: o.backendFor ?? (async () => o.backend),
     watermarks: o.watermarks,
     log: o.log,
     instanceId: "test",

@@ -99,6 +99,37 @@ describe("backends", () => {
     const bad = await call("PATCH", `/typesense/backends/${backendId}`, { timeout_ms: -1 });
     expect(bad.status).toBe(400);
   });
+
+  it("a PATCH that moves the address without a new api_key is 400 and the saved key stays on its host", async () => {
+    const path = `/typesense/backends/${backendId}`;
+    for (const patch of [
+      { base_url: "https://attacker.example.com" },
+      { additional_node_urls: ["https://attacker.example.com"] },
+      { name: "renamed", base_url: "https://elsewhere.example.com:8108" },
+    ]) {
+      const r = await call("PATCH", path, patch);
+      expect(r.status, JSON.stringify(patch)).toBe(400);
+      expect(r.json.message).toBe("api_key is required when the address changes");
+      expect(r.json.error).toEqual({ field: "api_key" });
+    }
+    const kept = await call("GET", path);
+    expect(kept.json.data).toMatchObject({
+      name: "main",
+      base_url: "https://ts.example.com:8108",
+      additional_node_urls: [],
+    });
+    // the stored address given again is no change; with a new key the address may move
+    expect((await call("PATCH", path, { base_url: "https://ts.example.com:8108/" })).status).toBe(
+      200,
+    );
+    const moved = await call("PATCH", path, {
+      base_url: "https://ts2.example.com",
+      api_key: `${SECRET}-2`,
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.json.data).toMatchObject({ base_url: "https://ts2.example.com" });
+    await call("PATCH", path, { base_url: "https://ts.example.com:8108", api_key: SECRET });
+  });
 });
 
 describe("sync jobs: validation against the real source table", () => {

@@ -88,6 +88,9 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
         path: "/{backend_id}",
         tags,
         summary: "Update a backend; a new api_key replaces the stored one",
+        description:
+          "A change of base_url or additional_node_urls must carry api_key (400 `api_key is " +
+          "required when the address changes`): a saved key never leaves for a new host.",
         request: { params: Id, ...json(BackendPatch) },
         responses: {
           200: jsonResponse(envelopeOf(BackendSchema), "Updated"),
