@@ -31,7 +31,7 @@ const Id = z.object({ backend_id: idParam("backend_id") });
  * Saved backends are shared by every client's jobs, so a client-bound key may
  * read and test them but never create, change or delete one: it could point
  * a backend other clients' jobs use at its own host and receive their
- * documents. Route middleware, so it runs before the body is parsed, and for
+ * documents. Route middleware, so it runs before the body is validated, and for
  * an unknown id too (the answer tells nothing about which ids exist).
  */
 const sharedBackendWrite: MiddlewareHandler<AppEnv> = async (c, next) => {
