@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { type ClientScope, clientInScope } from "./client-scope.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -243,4 +244,26 @@ export async function backendConnection(
     apiKey: box.open(row.api_key_stored, id),
     timeoutMs: row.timeout_ms,
   };
+}
+
+/**
+ * The collections a scope may see on saved backend `profileId`: those its
+ * own jobs (enabled or not) write to. null when unscoped (every collection).
+ * A saved backend is shared by every client, so a client-bound caller must
+ * not learn the names or sizes of other clients' collections through it;
+ * (profile_id, collection_name) is unique, so a name here belongs to the
+ * scope's job alone.
+ */
+export async function collectionsInScope(
+  pool: pg.Pool,
+  profileId: string,
+  scope: ClientScope,
+): Promise<Set<string> | null> {
+  if (scope === null) return null;
+  const r = await pool.query<{ collection_name: string }>(
+    `select collection_name from typesense_sync_jobs
+      where profile_id = $1 and ${clientInScope("source_client_name", 2)}`,
+    [profileId, scope],
+  );
+  return new Set(r.rows.map((x) => x.collection_name));
 }

@@ -166,6 +166,39 @@ describe("console over HTTP", () => {
     expect(options).not.toContain("other");
   });
 
+  it("a client-bound session gets no form to change the shared backends, and a forced one shows the 403", async () => {
+    const a = await signIn(admin["X-Athena-Key"]);
+    await t.app.request(
+      "/console/backends",
+      formInit(
+        { _csrf: a.csrf, name: "shared", base_url: "http://127.0.0.1:9", api_key: TS_KEY },
+        { cookie: a.cookie },
+      ),
+    );
+    const bound = await gatewayKey(["gateway.typesense_proxy"], "app");
+    const s = await signIn(bound.token, "app");
+    const page = await (
+      await t.app.request("/console/backends", { headers: { cookie: s.cookie } })
+    ).text();
+    expect(page).toContain("shared");
+    expect(page).toMatch(/aria-label="Test shared"/);
+    expect(page).not.toMatch(/aria-label="Remove shared"/);
+    expect(page).not.toContain("Add a backend");
+    const forced = await t.app.request(
+      "/console/backends",
+      formInit(
+        { _csrf: s.csrf, name: "mine", base_url: "http://127.0.0.1:9", api_key: TS_KEY },
+        { cookie: s.cookie },
+      ),
+    );
+    expect(forced.status).toBe(303);
+    const after = await (
+      await t.app.request("/console/backends", { headers: { cookie: s.cookie } })
+    ).text();
+    expect(after).toContain("client-bound keys cannot change shared backends");
+    expect(after).not.toContain("mine");
+  });
+
   it("the bypass is the console's only: the API still needs a key", async () => {
     expect((await t.app.request("/typesense/backends")).status).toBe(401);
     expect((await t.app.request("/consolex")).status).toBe(401);

@@ -138,7 +138,8 @@ const LISTS = [
 ];
 /**
  * Routes that do not name a client's objects: saved backends are shared by
- * every client (docs/api.md), /metrics is refused to bound keys (tested below).
+ * every client (docs/api.md; bound keys cannot change them and list only their
+ * own collections on them, tested below), /metrics is refused to bound keys.
  */
 const NOT_CLIENT_OBJECTS = /^(\w+) \/typesense\/(backends|collections)|^GET \/metrics$/;
 
@@ -244,5 +245,77 @@ describe("client-bound gateway keys see only their client", () => {
 
   it("GET /metrics (every client's labels) is refused to a bound key", async () => {
     expect((await call("GET", "/metrics", fx.app.headers)).status).toBe(403);
+  });
+
+  it("only client-bound keys are refused backend writes (403), and the row stays as it was", async () => {
+    const h = fx.app.headers;
+    const before = await call("GET", `/typesense/backends/${backendId}`, admin);
+    const spare = await call("POST", "/typesense/backends", admin, {
+      name: "spare",
+      base_url: ts.url,
+      api_key: ts.apiKey,
+    });
+    const spareId = (spare.json.data as { id: string }).id;
+    const writes: [string, string, unknown][] = [
+      ["POST", "/typesense/backends", { name: "mine", base_url: ts.url, api_key: ts.apiKey }],
+      // refused before the body is read: an invalid body is 403 too, not 400
+      ["POST", "/typesense/backends", {}],
+      [
+        "PATCH",
+        `/typesense/backends/${backendId}`,
+        { base_url: "http://127.0.0.1:9", api_key: "attacker-key-0000" },
+      ],
+      ["PATCH", `/typesense/backends/${backendId}`, { timeout_ms: 1 }],
+      ["DELETE", `/typesense/backends/${spareId}`, undefined],
+    ];
+    for (const [method, path, body] of writes) {
+      const r = await call(method, path, h, body);
+      expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBe(403);
+      expect(r.json.message).toBe("client-bound keys cannot change shared backends");
+    }
+    const after = await call("GET", `/typesense/backends/${backendId}`, admin);
+    expect(after.json.data).toEqual(before.json.data);
+    const names = (await call("GET", "/typesense/backends", admin)).json.data as { name: string }[];
+    expect(names.map((b) => b.name).sort()).toEqual(["emu", "spare"]);
+
+    // reading and testing stay open to the bound key, and show no key
+    const list = await call("GET", "/typesense/backends", h);
+    expect(list.status).toBe(200);
+    expect(JSON.stringify(list.json)).not.toContain(ts.apiKey);
+    expect((await call("GET", `/typesense/backends/${backendId}`, h)).status).toBe(200);
+    const test = await call("POST", "/typesense/backends/test", h, { profile_id: backendId });
+    expect(test.json.data).toMatchObject({ ok: true });
+
+    // an unbound proxy key keeps every write
+    const k = await call("POST", "/admin/api-keys", admin, { name: "unbound" });
+    const u = { "X-Athena-Key": (k.json.data as { api_key: string }).api_key };
+    const patched = await call("PATCH", `/typesense/backends/${spareId}`, u, { timeout_ms: 1234 });
+    expect(patched.status, JSON.stringify(patched.json)).toBe(200);
+    expect((await call("DELETE", `/typesense/backends/${spareId}`, u)).status).toBe(200);
+  });
+
+  it("collections/list on a saved backend shows a bound key only its own jobs' collections", async () => {
+    const stray = ts.uniqueName("stray");
+    await ts.client.collections().create({ name: stray, fields: [{ name: "x", type: "string" }] });
+    const names = async (headers: Record<string, string>, target: unknown) => {
+      const r = await call("POST", "/typesense/collections/list", headers, target);
+      expect(r.status, JSON.stringify(r.json)).toBe(200);
+      return (r.json.data as { collections: { name: string }[] }).collections.map((x) => x.name);
+    };
+    const saved = { profile_id: backendId };
+    const own = (client: "app" | "other") =>
+      call("GET", `/typesense/sync-jobs/${fx[client].jobId}`, admin).then(
+        (r) => (r.json.data as { collection_name: string }).collection_name,
+      );
+    const [appCol, otherCol] = [await own("app"), await own("other")];
+    expect(await names(fx.app.headers, saved)).toEqual([appCol]);
+    expect(await names(fx.other.headers, saved)).toEqual([otherCol]);
+    // the admin key, and a bound key on an inline backend (it holds that key), see everything
+    for (const all of [
+      await names(admin, saved),
+      await names(fx.app.headers, { base_url: ts.url, api_key: ts.apiKey }),
+    ]) {
+      expect(all).toEqual(expect.arrayContaining([appCol, otherCol, stray]));
+    }
   });
 });

@@ -5,6 +5,7 @@ import {
   type BackendPolicy,
   backendConnection,
   checkNodeUrl,
+  collectionsInScope,
 } from "../../control/backends.js";
 import type { SearchBindingCache } from "../../control/search-binding.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../../control/typesense-clients.js";
@@ -118,6 +119,10 @@ export function typesenseOpsRoutes(
         path: "/collections/list",
         tags: ["typesense"],
         summary: "List the collections of a saved or unsaved backend (seed route)",
+        description:
+          "With a saved backend (profile_id) and a client-bound key, only the collections of " +
+          "that client's sync jobs on the backend are listed; an unsaved backend (the caller's " +
+          "own base_url + api_key) and unbound keys get every collection.",
         request: body(BackendTarget),
         responses: {
           200: jsonResponse(
@@ -135,11 +140,19 @@ export function typesenseOpsRoutes(
         const list = await clients.once(conn, (b) =>
           onceMoreOnNetworkError(() => b.listCollections()),
         );
-        const collections = list.map((x) => ({
-          name: x.name,
-          num_documents: x.num_documents,
-          fields: x.fields as unknown as Record<string, unknown>[],
-        }));
+        // A saved backend is shared: a client-bound key sees only its own jobs'
+        // collections there. An inline backend is unfiltered: the caller holds its key.
+        const visible =
+          conn.profileId === null
+            ? null
+            : await collectionsInScope(pool, conn.profileId, clientScopeOf(c));
+        const collections = list
+          .filter((x) => visible === null || visible.has(x.name))
+          .map((x) => ({
+            name: x.name,
+            num_documents: x.num_documents,
+            fields: x.fields as unknown as Record<string, unknown>[],
+          }));
         return c.json(success(`${collections.length} collections`, { collections }), 200);
       },
     )
