@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { afterAll, beforeAll } from "vitest";
 import { type Config, configSchema } from "../../src/config/index.js";
+import type { AuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
 import { type AppEnv, createApp } from "../../src/http/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
@@ -34,6 +35,8 @@ export interface TestApp {
   readonly app: OpenAPIHono<AppEnv>;
   readonly pools: Pools;
   readonly config: Config;
+  /** The auth log writer given through opts.authLog (undefined: the app made its own). */
+  readonly authLog: AuthLogWriter | undefined;
 }
 
 /**
@@ -48,6 +51,8 @@ export function useTestApp(
     encryptionKey?: string;
     allowHttp?: boolean;
     bodyLimit?: number;
+    /** An auth log writer for the app (tests that flush and read the log). */
+    authLog?: (pools: Pools) => AuthLogWriter;
   } = {},
 ): TestApp {
   const state: Partial<TestApp> = {};
@@ -64,10 +69,18 @@ export function useTestApp(
       clients: config.postgres_clients,
       log: log(),
     });
+    const authLog = opts.authLog?.(pools);
     Object.assign(state, {
       config,
       pools,
-      app: createApp({ config, log: log(), pools, migrationsDir: SQL_DIR }),
+      authLog,
+      app: createApp({
+        config,
+        log: log(),
+        pools,
+        migrationsDir: SQL_DIR,
+        ...(authLog ? { authLog } : {}),
+      }),
     });
   });
   afterAll(async () => {
@@ -82,6 +95,9 @@ export function useTestApp(
     },
     get config() {
       return state.config!;
+    },
+    get authLog() {
+      return state.authLog;
     },
   };
 }

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import type { AuthLogRow } from "../../src/control/auth-log.js";
+import { createAuthLogWriter } from "../../src/control/auth-log-writer.js";
+import { silentLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+import { ADMIN_KEY, admin, jsonInit, useTestApp } from "./fixture.js";
+
+const db = useTestDatabase();
+// flushed by hand (flush()) so each test reads exactly what it caused
+const t = useTestApp(db, silentLogger, {
+  authLog: (pools) =>
+    createAuthLogWriter({ pool: pools.control, log: silentLogger(), flushIntervalMs: 60_000 }),
+});
+const UUID = "00000000-0000-4000-8000-000000000000";
+
+async function createKey(rights: string[]): Promise<{ token: string; publicId: string }> {
+  const res = await t.app.request(
+    "/admin/api-keys",
+    jsonInit("POST", { name: "k", rights }, admin),
+  );
+  expect(res.status).toBe(201);
+  const j = (await res.json()) as { data: { key: { public_id: string }; api_key: string } };
+  return { token: j.data.api_key, publicId: j.data.key.public_id };
+}
+
+/** Writes what is buffered, returns every row, and empties the table for the next test. */
+async function drain(): Promise<AuthLogRow[]> {
+  await t.authLog?.flush();
+  const r = await db.pool.query<AuthLogRow>(
+    "delete from api_key_auth_log returning *, attempts::int as attempts",
+  );
+  return r.rows;
+}
+
+const pick = (r: AuthLogRow) => ({
+  key: r.key_public_id,
+  method: r.method,
+  route: r.route,
+  right: r.right_needed,
+  outcome: r.outcome,
+  status: r.status,
+  reason: r.reason,
+  addr: r.client_addr,
+  n: Number(r.attempts),
+});
+
+describe("auth log: what is recorded", () => {
+  it("records each refusal with the route pattern, the right, the reason and the claimed key, never a secret", async () => {
+    const proxy = await createKey(["gateway.typesense_proxy"]);
+    await drain();
+    const wrongSecret = `ath_${proxy.publicId}.${"0".repeat(64)}`;
+    const unknown = `ath_0123456789abcdef.${"1".repeat(64)}`;
+    const calls: [string, RequestInit, number][] = [
+      [`/typesense/sync-jobs/${UUID}`, {}, 401],
+      [`/typesense/sync-jobs/${UUID}?api_key=${ADMIN_KEY}x`, {}, 401],
+      [`/typesense/sync-jobs/${UUID}`, { headers: { "X-Athena-Key": wrongSecret } }, 401],
+      ["/typesense/sync-jobs", { headers: { "X-Athena-Key": unknown } }, 401],
+      [`/admin/api-keys/${UUID}`, { headers: { "X-Athena-Key": proxy.token } }, 403],
+      ["/typesense/search", jsonInit("POST", "{bad", { Authorization: "Bearer not-a-key" }), 401],
+    ];
+    for (const [path, init, status] of calls) {
+      expect((await t.app.request(path, init)).status, path).toBe(status);
+    }
+    const rows = await drain();
+    expect(rows.map(pick)).toEqual(
+      expect.arrayContaining([
+        {
+          key: "none",
+          method: "GET",
+          route: "/typesense/sync-jobs/:job_id",
+          right: "gateway.typesense_proxy",
+          outcome: "refused",
+          status: 401,
+          reason: "API key required",
+          addr: "unknown",
+          n: 2,
+        },
+        expect.objectContaining({ key: proxy.publicId, reason: "Invalid API key", n: 1 }),
+        // an id no key has is stored as "none": random ids cannot make rows of their own
+        expect.objectContaining({
+          key: "none",
+          route: "/typesense/sync-jobs",
+          reason: "Invalid API key",
+        }),
+        expect.objectContaining({
+          key: proxy.publicId,
+          route: "/admin/api-keys/:id",
+          right: "admin",
+          status: 403,
+          reason: "Insufficient API key rights",
+        }),
+        expect.objectContaining({
+          key: "none",
+          method: "POST",
+          route: "/typesense/search",
+          status: 401,
+        }),
+      ]),
+    );
+    expect(rows).toHaveLength(5);
+    const text = JSON.stringify(rows);
+    for (const secret of [
+      proxy.token.split(".")[1]!,
+      "0".repeat(64),
+      "1".repeat(64),
+      ADMIN_KEY,
+      "not-a-key",
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).not.toContain("?");
+  });
+
+  it("records admin calls to admin routes with their status, not admin calls elsewhere or allowed gateway calls", async () => {
+    const proxy = await createKey(["gateway.typesense_proxy"]);
+    await drain();
+    expect((await t.app.request("/admin/api-keys", { headers: admin })).status).toBe(200);
+    expect((await t.app.request(`/admin/api-keys/${UUID}`, { headers: admin })).status).toBe(404);
+    expect((await t.app.request("/typesense/sync-jobs", { headers: admin })).status).toBe(200);
+    const ok = await t.app.request("/typesense/sync-jobs", {
+      headers: { "X-Athena-Key": proxy.token },
+    });
+    expect(ok.status).toBe(200);
+    expect((await t.app.request("/health")).status).toBe(200);
+    const rows = (await drain()).map(pick);
+    expect(rows).toHaveLength(2);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          key: "admin",
+          route: "/admin/api-keys",
+          outcome: "allowed",
+          status: 200,
+        }),
+        expect.objectContaining({
+          key: "admin",
+          route: "/admin/api-keys/:id",
+          status: 404,
+          right: "admin",
+        }),
+      ]),
+    );
+  });
+
+  it("identical attempts in one minute are one row whose count grows across flushes", async () => {
+    await drain();
+    for (let i = 0; i < 3; i++) await t.app.request("/typesense/sync-runs");
+    await t.authLog?.flush();
+    for (let i = 0; i < 4; i++) await t.app.request("/typesense/sync-runs");
+    const rows = await drain();
+    expect(rows.map(pick)).toEqual([
+      expect.objectContaining({ route: "/typesense/sync-runs", n: 7 }),
+    ]);
+  });
+
+  it("a path no route answers is logged as (no route), not as its raw text", async () => {
+    await drain();
+    await t.app.request(`/nope/${"x".repeat(50)}`);
+    await t.app.request("/other-random-path");
+    const rows = (await drain()).map(pick);
+    expect(rows).toEqual([expect.objectContaining({ route: "(no route)", n: 2 })]);
+  });
+});
