@@ -161,3 +161,68 @@ describe("auth log: what is recorded", () => {
     expect(rows).toEqual([expect.objectContaining({ route: "(no route)", n: 2 })]);
   });
 });
+
+describe("GET /admin/auth-log", () => {
+  const get = async (q: string, headers: Record<string, string> = admin) => {
+    const res = await t.app.request(`/admin/auth-log${q}`, { headers });
+    return {
+      status: res.status,
+      body: (await res.json()) as { data: { rows: AuthLogRow[]; next_cursor: string | null } },
+    };
+  };
+
+  it("401 without a key or with a wrong one, 403 for a gateway key, even with the right filters", async () => {
+    const proxy = await createKey(["*"]);
+    expect((await get("?outcome=refused", {})).status).toBe(401);
+    expect((await get("", { "X-Athena-Key": `${ADMIN_KEY}x` })).status).toBe(401);
+    expect((await get("", { "X-Athena-Key": proxy.token })).status).toBe(403);
+  });
+
+  it("filters by outcome, key_id, since and until, and pages newest first with next_cursor", async () => {
+    const proxy = await createKey(["gateway.typesense_proxy"]);
+    await drain();
+    await t.app.request("/typesense/sync-jobs"); // refused, none
+    await t.app.request("/admin/api-key-rights", { headers: { "X-Athena-Key": proxy.token } });
+    await t.app.request("/admin/api-key-rights", { headers: admin }); // allowed, admin
+    await t.authLog?.flush();
+
+    const refused = (await get("?outcome=refused")).body.data.rows;
+    expect(refused.map((r) => r.key_public_id).sort()).toEqual(["none", proxy.publicId].sort());
+    const byKey = (await get(`?key_id=${proxy.publicId}`)).body.data.rows;
+    expect(byKey.map((r) => [r.route, r.status])).toEqual([["/admin/api-key-rights", 403]]);
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await get(`?since=${encodeURIComponent(future)}`)).body.data.rows).toEqual([]);
+    const past = new Date(Date.now() - 3_600_000).toISOString();
+    expect((await get(`?until=${encodeURIComponent(past)}`)).body.data.rows).toEqual([]);
+
+    // the GET calls above are admin calls too: page through everything, two at a time
+    await t.authLog?.flush();
+    const all = (await get("?limit=500")).body.data.rows;
+    const seen: string[] = [];
+    let cursor = "";
+    for (let i = 0; i < 20; i++) {
+      const page = await get(`?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(page.body.data.rows.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.data.rows.map((r) => r.id));
+      if (!page.body.data.next_cursor) break;
+      cursor = page.body.data.next_cursor;
+    }
+    expect(seen).toEqual(all.map((r) => r.id));
+    expect(all.map((r) => Number(r.id))).toEqual(
+      [...all.map((r) => Number(r.id))].sort((a, b) => b - a),
+    );
+  });
+
+  it("bad filters are 400 naming the field", async () => {
+    for (const [q, field] of [
+      ["?outcome=maybe", "query.outcome"],
+      ["?since=yesterday", "query.since"],
+      ["?cursor=abc", "query.cursor"],
+      ["?limit=0", "query.limit"],
+    ] as const) {
+      const res = await t.app.request(`/admin/auth-log${q}`, { headers: admin });
+      expect(res.status, q).toBe(400);
+      expect(JSON.stringify(await res.json()), q).toContain(field);
+    }
+  });
+});
