@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createAuthLogWriter } from "../../src/control/auth-log-writer.js";
-import { createHttpService } from "../../src/http/index.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
-import { useTestApp } from "./fixture.js";
+import { useListeningServer, useTestApp } from "./fixture.js";
 
 /**
  * A flood of random gateway keys against a REAL listening server while the
@@ -20,26 +19,7 @@ const t = useTestApp(db, silentLogger, {
   authLog: (pools) =>
     createAuthLogWriter({ pool: pools.control, log: silentLogger(), flushIntervalMs: 50 }),
 });
-const ctl = new AbortController();
-let base = "";
-let served: Promise<void> | undefined;
-
-beforeAll(async () => {
-  served = createHttpService({
-    app: t.app,
-    host: "127.0.0.1",
-    port: 0,
-    log: silentLogger(),
-    onListening: (u) => {
-      base = u;
-    },
-  }).run(ctl.signal);
-  for (let i = 0; i < 100 && !base; i++) await new Promise((r) => setTimeout(r, 20));
-});
-afterAll(async () => {
-  ctl.abort();
-  await served;
-});
+const server = useListeningServer(t, silentLogger);
 
 const randomKey = () => `ath_${randomBytes(8).toString("hex")}.${randomBytes(32).toString("hex")}`;
 
@@ -53,7 +33,7 @@ describe("auth log under a flood of bad keys", () => {
     const worker = async () => {
       while (next < ATTEMPTS) {
         next++;
-        const res = await fetch(`${base}/typesense/sync-jobs?page=${next}`, {
+        const res = await fetch(`${server.base}/typesense/sync-jobs?page=${next}`, {
           headers: { "X-Athena-Key": randomKey() },
         });
         await res.arrayBuffer();
@@ -64,7 +44,7 @@ describe("auth log under a flood of bad keys", () => {
     let flooding = true;
     const probe = (async () => {
       while (flooding) {
-        const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2_000) });
+        const res = await fetch(`${server.base}/health`, { signal: AbortSignal.timeout(2_000) });
         health.push(res.status);
         await res.arrayBuffer();
         await new Promise((r) => setTimeout(r, 10));

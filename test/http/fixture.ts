@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from "vitest";
 import { type Config, configSchema } from "../../src/config/index.js";
 import type { AuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
-import { type AppEnv, createApp } from "../../src/http/index.js";
+import { type AppEnv, createApp, createHttpService } from "../../src/http/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
 import { SQL_DIR, type TestDatabase } from "../support/pg.js";
 
@@ -98,6 +98,37 @@ export function useTestApp(
     },
     get authLog() {
       return state.authLog;
+    },
+  };
+}
+
+/**
+ * Serves the test app on a free 127.0.0.1 port (a REAL listening server)
+ * from beforeAll until afterAll; `base` is its URL once listening.
+ */
+export function useListeningServer(t: TestApp, log: () => Logger): { readonly base: string } {
+  const ctl = new AbortController();
+  let base = "";
+  let served: Promise<void> | undefined;
+  beforeAll(async () => {
+    served = createHttpService({
+      app: t.app,
+      host: "127.0.0.1",
+      port: 0,
+      log: log(),
+      onListening: (u) => {
+        base = u;
+      },
+    }).run(ctl.signal);
+    for (let i = 0; i < 100 && !base; i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    ctl.abort();
+    await served;
+  });
+  return {
+    get base() {
+      return base;
     },
   };
 }
