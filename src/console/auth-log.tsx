@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleEnv } from "./context.js";
 import { ago, when } from "./format.js";
-import { Badge, Page } from "./layout.js";
+import { Badge, FilterSubmit, Page } from "./layout.js";
 import { html } from "./render.js";
 
 interface AuthLogRow {
@@ -21,6 +21,16 @@ interface AuthLogRow {
 }
 
 const OUTCOMES = ["refused", "allowed", "dropped"] as const;
+const COLUMNS = [
+  "Last seen",
+  "Key",
+  "Request",
+  "Right needed",
+  "Outcome",
+  "Reason",
+  "Address",
+  "Attempts",
+];
 const FILTERS = ["outcome", "key_id", "since", "until"] as const;
 
 /** A datetime-local value ("2026-12-07T16:05") is read as UTC; anything else goes to the API as typed. */
@@ -65,11 +75,7 @@ function FilterForm({ f }: { f: ReturnType<typeof filtersOf> }) {
           <input id="until" name="until" type="datetime-local" value={f.until} />
         </div>
       </div>
-      <div class="actions">
-        <button type="submit" class="secondary">
-          Filter
-        </button>
-      </div>
+      <FilterSubmit />
     </form>
   );
 }
@@ -80,20 +86,15 @@ function Rows({ rows }: { rows: AuthLogRow[] }) {
       <table>
         <thead>
           <tr>
-            <th scope="col">Last seen</th>
-            <th scope="col">Key</th>
-            <th scope="col">Request</th>
-            <th scope="col">Right needed</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Address</th>
-            <th scope="col">Attempts</th>
+            {COLUMNS.map((h) => (
+              <th scope="col">{h}</th>
+            ))}
           </tr>
         </thead>
         <tbody>
           {rows.length === 0 ? (
             <tr>
-              <td colspan={8} class="muted">
+              <td colspan={COLUMNS.length} class="muted">
                 No attempts match.
               </td>
             </tr>

@@ -94,6 +94,17 @@ export function Page(p: PageProps) {
   );
 }
 
+/** The submit row of a GET filter form above a list. */
+export function FilterSubmit() {
+  return (
+    <div class="actions">
+      <button type="submit" class="secondary">
+        Filter
+      </button>
+    </div>
+  );
+}
+
 /** The hidden CSRF field every POST form carries. */
 export function Csrf({ session }: { session: Session }) {
   return <input type="hidden" name="_csrf" value={session.csrf} />;

@@ -25,6 +25,22 @@ export interface AuthLogEntry {
 /** Key ids that are not public ids: kept as they are on write. */
 export const SPECIAL_KEY_IDS = ["admin", "none", "*"] as const;
 
+/** The entry fields in the order of the statement's $1..$12 arrays. */
+const COLUMNS = [
+  "bucketStart",
+  "firstSeenAt",
+  "lastSeenAt",
+  "keyPublicId",
+  "method",
+  "route",
+  "rightNeeded",
+  "outcome",
+  "status",
+  "reason",
+  "clientAddr",
+  "attempts",
+] as const satisfies readonly (keyof AuthLogEntry)[];
+
 /**
  * Adds a batch of aggregates in ONE statement: rows that resolve to the same
  * unique tuple are summed first (an upsert may touch a row only once), then
@@ -38,7 +54,6 @@ export const SPECIAL_KEY_IDS = ["admin", "none", "*"] as const;
  */
 export async function appendAuthLog(pool: pg.Pool, entries: AuthLogEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const col = <T>(f: (e: AuthLogEntry) => T) => entries.map(f);
   await pool.query(
     `insert into api_key_auth_log as l
        (bucket_start, first_seen_at, last_seen_at, key_public_id, method, route,
@@ -58,21 +73,7 @@ export async function appendAuthLog(pool: pg.Pool, entries: AuthLogEntry[]): Pro
      do update set attempts = l.attempts + excluded.attempts,
                    first_seen_at = least(l.first_seen_at, excluded.first_seen_at),
                    last_seen_at = greatest(l.last_seen_at, excluded.last_seen_at)`,
-    [
-      col((e) => e.bucketStart),
-      col((e) => e.firstSeenAt),
-      col((e) => e.lastSeenAt),
-      col((e) => e.keyPublicId),
-      col((e) => e.method),
-      col((e) => e.route),
-      col((e) => e.rightNeeded),
-      col((e) => e.outcome),
-      col((e) => e.status),
-      col((e) => e.reason),
-      col((e) => e.clientAddr),
-      col((e) => e.attempts),
-      [...SPECIAL_KEY_IDS],
-    ],
+    [...COLUMNS.map((k) => entries.map((e) => e[k])), [...SPECIAL_KEY_IDS]],
   );
 }
 
