@@ -60,9 +60,94 @@ function tupleKey(bucket: number, a: AuthAttempt): string {
   ]);
 }
 
+/** A dropped-attempts row: counted only, nothing else kept. */
+function droppedEntry(at: Date, bucketStart: Date): AuthLogEntry {
+  return {
+    bucketStart,
+    firstSeenAt: at,
+    lastSeenAt: at,
+    keyPublicId: "*",
+    method: "*",
+    route: "*",
+    rightNeeded: "*",
+    outcome: "dropped",
+    status: 0,
+    reason: "auth log buffer full: attempts not recorded in detail",
+    clientAddr: "*",
+    attempts: 0,
+  };
+}
+
+interface AggregateBuffer {
+  /** Folds one attempt in; returns false when it was only counted as dropped. */
+  add(a: AuthAttempt, at: Date): boolean;
+  /** Everything aggregated since the last take (the dropped row last), and empties the buffer. */
+  take(): AuthLogEntry[];
+  readonly size: number;
+}
+
 /**
- *   record (sync) -> fold into pending map (same tuple + bucket: count + 1)
- *                 -> bound: tuples per bucket (fold to "*"), pending size (drop)
+ * The in-memory aggregation. Same tuple + bucket: count + 1. Bounds: past
+ * maxTuples distinct tuples in a bucket, new ones fold to key and address
+ * "*"; past maxPending entries, new ones are only counted in one dropped row.
+ */
+function createAggregateBuffer(maxPending: number, maxTuples: number, bucketMs: number) {
+  let pending = new Map<string, AuthLogEntry>();
+  let dropped: AuthLogEntry | undefined;
+  let bucketOf = -1;
+  const tuples = new Set<string>();
+
+  function keyFor(a: AuthAttempt, bucket: number): { t: AuthAttempt; key: string } {
+    if (bucket !== bucketOf) {
+      bucketOf = bucket;
+      tuples.clear();
+    }
+    const key = tupleKey(bucket, a);
+    if (tuples.has(key)) return { t: a, key };
+    if (tuples.size < maxTuples) {
+      tuples.add(key);
+      return { t: a, key };
+    }
+    const t = { ...a, keyPublicId: "*", clientAddr: "*" };
+    return { t, key: tupleKey(bucket, t) };
+  }
+
+  const buffer: AggregateBuffer = {
+    add(a, at) {
+      const bucket = Math.floor(at.getTime() / bucketMs) * bucketMs;
+      const { t, key } = keyFor(a, bucket);
+      const hit = pending.get(key);
+      if (hit) {
+        hit.attempts++;
+        hit.lastSeenAt = at;
+        return true;
+      }
+      const bucketStart = new Date(bucket);
+      if (pending.size >= maxPending) {
+        dropped ??= droppedEntry(at, bucketStart);
+        dropped.attempts++;
+        dropped.lastSeenAt = at;
+        return false;
+      }
+      pending.set(key, { ...t, bucketStart, firstSeenAt: at, lastSeenAt: at, attempts: 1 });
+      return true;
+    },
+    take() {
+      const batch = [...pending.values()];
+      if (dropped) batch.push(dropped);
+      pending = new Map();
+      dropped = undefined;
+      return batch;
+    },
+    get size() {
+      return pending.size;
+    },
+  };
+  return buffer;
+}
+
+/**
+ *   record (sync) -> aggregate buffer (bounded, see createAggregateBuffer)
  *   timer (flushIntervalMs after the first pending record) -> appendAuthLog(batch)
  *
  * At most one write is in flight. A failed write is logged and its batch is
@@ -71,73 +156,19 @@ function tupleKey(bucket: number, a: AuthAttempt): string {
  */
 export function createAuthLogWriter(opts: AuthLogWriterOptions): AuthLogWriter {
   const flushMs = opts.flushIntervalMs ?? 1_000;
-  const maxPending = opts.maxPending ?? 2_000;
-  const maxTuples = opts.maxTuplesPerBucket ?? 1_000;
-  const bucketMs = opts.bucketMs ?? 60_000;
   const now = opts.now ?? Date.now;
-  let pending = new Map<string, AuthLogEntry>();
-  let dropped: AuthLogEntry | undefined;
-  let bucketOf = -1;
-  const tuples = new Set<string>();
+  const buffer = createAggregateBuffer(
+    opts.maxPending ?? 2_000,
+    opts.maxTuplesPerBucket ?? 1_000,
+    opts.bucketMs ?? 60_000,
+  );
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
   let closed = false;
   const counts = { recorded: 0, dropped: 0, lost: 0 };
 
-  function countDropped(at: Date, bucketStart: Date): void {
-    counts.dropped++;
-    dropped ??= {
-      bucketStart,
-      firstSeenAt: at,
-      lastSeenAt: at,
-      keyPublicId: "*",
-      method: "*",
-      route: "*",
-      rightNeeded: "*",
-      outcome: "dropped",
-      status: 0,
-      reason: "auth log buffer full: attempts not recorded in detail",
-      clientAddr: "*",
-      attempts: 0,
-    };
-    dropped.attempts++;
-    dropped.lastSeenAt = at;
-  }
-
-  function add(a: AuthAttempt, at: Date): void {
-    const bucket = Math.floor(at.getTime() / bucketMs) * bucketMs;
-    if (bucket !== bucketOf) {
-      bucketOf = bucket;
-      tuples.clear();
-    }
-    const bucketStart = new Date(bucket);
-    let t = a;
-    let key = tupleKey(bucket, t);
-    if (!tuples.has(key)) {
-      if (tuples.size < maxTuples) tuples.add(key);
-      else {
-        t = { ...a, keyPublicId: "*", clientAddr: "*" };
-        key = tupleKey(bucket, t);
-      }
-    }
-    const hit = pending.get(key);
-    if (hit) {
-      hit.attempts++;
-      hit.lastSeenAt = at;
-      return;
-    }
-    if (pending.size >= maxPending) {
-      countDropped(at, bucketStart);
-      return;
-    }
-    pending.set(key, { ...t, bucketStart, firstSeenAt: at, lastSeenAt: at, attempts: 1 });
-  }
-
   async function write(): Promise<void> {
-    const batch = [...pending.values()];
-    if (dropped) batch.push(dropped);
-    pending = new Map();
-    dropped = undefined;
+    const batch = buffer.take();
     if (batch.length === 0) return;
     try {
       await appendAuthLog(opts.pool, batch);
@@ -167,7 +198,7 @@ export function createAuthLogWriter(opts: AuthLogWriterOptions): AuthLogWriter {
         return;
       }
       counts.recorded++;
-      add(a, new Date(now()));
+      if (!buffer.add(a, new Date(now()))) counts.dropped++;
       // the timer is armed only while something waits, so an idle app holds none
       if (!timer) {
         timer = setTimeout(() => void flush(), flushMs);
@@ -179,6 +210,6 @@ export function createAuthLogWriter(opts: AuthLogWriterOptions): AuthLogWriter {
       closed = true;
       await flush();
     },
-    stats: () => ({ ...counts, pending: pending.size }),
+    stats: () => ({ ...counts, pending: buffer.size }),
   };
 }

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { AuthLogRow } from "../../src/control/auth-log.js";
 import { createAuthLogWriter } from "../../src/control/auth-log-writer.js";
+import { createPools } from "../../src/db/pool.js";
+import { createApp } from "../../src/http/index.js";
 import { silentLogger } from "../support/log.js";
-import { useTestDatabase } from "../support/pg.js";
-import { ADMIN_KEY, admin, jsonInit, useTestApp } from "./fixture.js";
+import { SQL_DIR, useTestDatabase } from "../support/pg.js";
+import { ADMIN_KEY, admin, jsonInit, testConfig, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
 // flushed by hand (flush()) so each test reads exactly what it caused
@@ -159,6 +161,36 @@ describe("auth log: what is recorded", () => {
     await t.app.request("/other-random-path");
     const rows = (await drain()).map(pick);
     expect(rows).toEqual([expect.objectContaining({ route: "(no route)", n: 2 })]);
+  });
+});
+
+describe("auth log: key store down", () => {
+  it("a 503 (key validation unavailable) is recorded like any refusal", async () => {
+    const dead = "postgres://postgres:postgres@127.0.0.1:1/none";
+    const pools = createPools({ controlUrl: dead, clients: {}, log: silentLogger() });
+    // the log itself writes to the live database: only the key store is down
+    const authLog = createAuthLogWriter({ pool: db.pool, log: silentLogger() });
+    try {
+      const config = testConfig({ controlUrl: dead });
+      const app = createApp({
+        config,
+        log: silentLogger(),
+        pools,
+        migrationsDir: SQL_DIR,
+        authLog,
+      });
+      const token = `ath_${"1".repeat(16)}.${"2".repeat(64)}`;
+      const res = await app.request("/typesense/sync-jobs", { headers: { "X-Athena-Key": token } });
+      expect(res.status).toBe(503);
+      await drain();
+      await authLog.flush();
+      const rows = (await drain()).map(pick);
+      expect(rows).toEqual([
+        expect.objectContaining({ status: 503, reason: "API key validation unavailable", n: 1 }),
+      ]);
+    } finally {
+      await pools.close();
+    }
   });
 });
 
