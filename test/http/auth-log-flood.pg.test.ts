@@ -23,45 +23,59 @@ const server = useListeningServer(t, silentLogger);
 
 const randomKey = () => `ath_${randomBytes(8).toString("hex")}.${randomBytes(32).toString("hex")}`;
 
+/** ATTEMPTS requests with random keys, CONCURRENCY at a time, while /health is polled. */
+async function flood(): Promise<{ statuses: number[]; health: number[] }> {
+  const statuses: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < ATTEMPTS) {
+      next++;
+      const res = await fetch(`${server.base}/typesense/sync-jobs?page=${next}`, {
+        headers: { "X-Athena-Key": randomKey() },
+        // a request held up by the locked table fails here instead of hanging the test
+        signal: AbortSignal.timeout(20_000),
+      });
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+  };
+  const health: number[] = [];
+  let flooding = true;
+  const probe = (async () => {
+    while (flooding) {
+      const res = await fetch(`${server.base}/health`, { signal: AbortSignal.timeout(2_000) });
+      health.push(res.status);
+      await res.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  try {
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  } finally {
+    flooding = false;
+    await probe;
+  }
+  return { statuses, health };
+}
+
 describe("auth log under a flood of bad keys", () => {
   it("1,500 random keys at concurrency 32: all 401, /health answers, rows stay bounded", async () => {
     const lock = await db.pool.connect();
-    await lock.query("begin");
-    await lock.query("lock table api_key_auth_log in access exclusive mode");
-    const statuses: number[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < ATTEMPTS) {
-        next++;
-        const res = await fetch(`${server.base}/typesense/sync-jobs?page=${next}`, {
-          headers: { "X-Athena-Key": randomKey() },
-          // a request held up by the locked table fails here instead of hanging the test
-          signal: AbortSignal.timeout(20_000),
-        });
-        await res.arrayBuffer();
-        statuses.push(res.status);
-      }
-    };
-    const health: number[] = [];
-    let flooding = true;
-    const probe = (async () => {
-      while (flooding) {
-        const res = await fetch(`${server.base}/health`, { signal: AbortSignal.timeout(2_000) });
-        health.push(res.status);
-        await res.arrayBuffer();
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    })();
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    flooding = false;
-    await probe;
+    let result: Awaited<ReturnType<typeof flood>>;
+    try {
+      await lock.query("begin");
+      await lock.query("lock table api_key_auth_log in access exclusive mode");
+      result = await flood();
+    } finally {
+      await lock.query("rollback");
+      lock.release();
+    }
+    const { statuses, health } = result;
     expect(statuses).toHaveLength(ATTEMPTS);
     expect(statuses.every((s) => s === 401)).toBe(true);
     expect(health.length).toBeGreaterThan(0);
     expect(health.every((s) => s === 200)).toBe(true);
     // nothing could be written while the table was locked: the requests above did not wait for it
-    await lock.query("rollback");
-    lock.release();
     await t.authLog?.flush();
     await t.authLog?.flush();
     const r = await db.pool.query<{ key_public_id: string; client_addr: string; attempts: number }>(
