@@ -1,5 +1,7 @@
 import { createCdcSupervisor, createWatermarkRegistry } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
+import { createAuthLogService } from "../control/auth-log-retention.js";
+import { createAuthLogWriter } from "../control/auth-log-writer.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
 import { createApp, createHttpService } from "../http/index.js";
 import {
@@ -34,8 +36,9 @@ export interface ServeOptions {
 /**
  * `serve`: build every module from the config and run them as Services.
  *
- *   start order: http -> cdc supervisor -> scheduler -> metrics sampler
- *   stop order:  sampler -> scheduler -> cdc -> http (reverse), then pools close
+ *   start order: auth log -> http -> cdc supervisor -> scheduler -> metrics sampler
+ *   stop order:  sampler -> scheduler -> cdc -> http -> auth log (its final
+ *                flush), then pools close
  *
  * The scheduler stops before CDC so a full-sync window bracketed by
  * watermarks can still be written by its stream and checkpointed. HTTP stops
@@ -90,9 +93,17 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       // a run in flight stops before its next window once the leadership moved
       mayRun: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
     });
-    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics });
+    const authLog = createAuthLogWriter({ pool: pools.control, log });
+    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics, authLog });
     closers.push(() => clients.close());
     const services: Service[] = [
+      // first, so it stops last: its final flush runs after HTTP stopped
+      createAuthLogService({
+        pool: pools.control,
+        writer: authLog,
+        log,
+        retentionDays: config.auth.auth_log_retention_days,
+      }),
       createHttpService({
         app,
         host: config.server.host,

@@ -2,7 +2,7 @@ import type { Hono } from "hono";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleEnv } from "./context.js";
 import { ago, when } from "./format.js";
-import { Badge, Csrf, Page } from "./layout.js";
+import { Badge, Csrf, FilterSubmit, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
 import { seg } from "./url.js";
 
@@ -81,11 +81,7 @@ async function listPage(c: ConsoleContext) {
             </select>
           </div>
         </div>
-        <div class="actions">
-          <button type="submit" class="secondary">
-            Filter
-          </button>
-        </div>
+        <FilterSubmit />
       </form>
       <div class="scroll card">
         <table>

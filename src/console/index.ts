@@ -4,6 +4,7 @@ import type { AppDeps } from "../http/deps.js";
 import type { AppEnv } from "../http/env.js";
 import { ApiFailure, apiClientFor, type RequestTarget } from "./api-client.js";
 import { assetRoutes } from "./assets.js";
+import { authLogRoutes } from "./auth-log.js";
 import { backendRoutes } from "./backends.js";
 import type { ConsoleDeps, ConsoleEnv } from "./context.js";
 import { deadLetterRoutes } from "./dead-letters.js";
@@ -126,6 +127,7 @@ export function consoleRoutes(deps: AppDeps, api: RequestTarget): Hono<AppEnv> {
   backendRoutes(r);
   jobRoutes(r, cd);
   deadLetterRoutes(r);
+  authLogRoutes(r);
   searchRoutes(r, cd);
   r.notFound((c) => errorPage(c, 404, `No console page at ${c.req.path}.`));
 

@@ -3,10 +3,12 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { consoleRoutes } from "../console/index.js";
+import { createAuthLogWriter } from "../control/auth-log-writer.js";
 import { createSearchBindingCache } from "../control/search-binding.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients } from "../control/typesense-clients.js";
 import { createAuth } from "./auth.js";
+import { withAuthLog } from "./auth-log-hook.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
@@ -14,6 +16,7 @@ import { errorResponse } from "./error-map.js";
 import { refuseNulBytes } from "./nul-guard.js";
 import { mountOpenApi } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { authLogRoutes } from "./routes/auth-log.js";
 import { backendRoutes } from "./routes/backends.js";
 import { cdcStreamRoutes } from "./routes/cdc-streams.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -69,7 +72,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     );
   });
   const auth = createAuth(deps);
-  app.use(auth.middleware);
+  // refusals and admin calls go to the buffered auth log (never awaited)
+  const authLog = deps.authLog ?? createAuthLogWriter({ pool: deps.pools.control, log: deps.log });
+  app.use(withAuthLog(authLog, auth.middleware));
   // A successful write through this API drops what it could have made stale.
   app.use(async (c, next) => {
     await next();
@@ -99,6 +104,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
 
   app.route("/", healthRoutes(deps));
   app.route("/admin", apiKeyRoutes(deps));
+  app.route("/admin", authLogRoutes(deps));
   app.route("/typesense/backends", backendRoutes(deps, policy));
   app.route("/typesense/sync-jobs", syncJobRoutes(deps));
   app.route("/typesense/sync-runs", runRoutes(deps));

@@ -29,17 +29,26 @@ const SEARCH_RIGHTS = ["gateway.typesense_search", ...PROXY_RIGHTS];
  */
 function allowed(p: Principal, method: string, path: string): boolean {
   if (p.kind === "admin") return true;
-  if (path === "/admin" || path.startsWith("/admin/")) return false;
+  const right = rightNeeded(method, path);
+  if (right === "admin") return false;
   // /metrics labels name every client's jobs and streams: not for a client-bound key
   if (path === "/metrics" && p.clientScope !== null) return false;
   // fail-open mode: an unverified key is treated as a proxy key, never as admin
   if (p.kind === "unverified") return true;
-  const needed = method === "POST" && path === "/typesense/search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
+  const needed = right === "gateway.typesense_search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
   return p.rights.some((r) => needed.includes(r));
 }
 
+/** The right a route needs ("admin": the static admin key only); the auth log names it. */
+export function rightNeeded(method: string, path: string): string {
+  if (path === "/admin" || path.startsWith("/admin/")) return "admin";
+  return method === "POST" && path === "/typesense/search"
+    ? "gateway.typesense_search"
+    : "gateway.typesense_proxy";
+}
+
 /** Every credential the request presents, deduplicated, in precedence order. */
-function presentedKeys(headers: Headers): string[] {
+export function presentedKeys(headers: Headers): string[] {
   const out: string[] = [];
   for (const h of KEY_HEADERS) {
     const v = headers.get(h)?.trim();

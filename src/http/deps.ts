@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import type { AuthLogWriter } from "../control/auth-log-writer.js";
 import type { Pools } from "../db/pool.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Metrics } from "../metrics/index.js";
@@ -13,4 +14,6 @@ export interface AppDeps {
   readiness?: () => Promise<Record<string, boolean>>;
   /** When given: HTTP metrics are recorded and served on GET /metrics (authenticated). */
   metrics?: Metrics;
+  /** Where refused attempts and admin calls are recorded; default: a writer on the control pool. */
+  authLog?: AuthLogWriter;
 }

@@ -207,3 +207,37 @@ describe("console over HTTP", () => {
     expect(asset.headers.get("content-type")).toContain("javascript");
   });
 });
+
+describe("console auth log page", () => {
+  it("lists refused attempts with the API's filters; the nav links it; a gateway key gets 403", async () => {
+    const proxy = await gatewayKey(["gateway.typesense_proxy"]);
+    const publicId = /^ath_([0-9a-f]{16})\./.exec(proxy.token)?.[1] ?? "";
+    const refused = await t.app.request("/admin/api-key-rights", {
+      headers: { "X-Athena-Key": proxy.token },
+    });
+    expect(refused.status).toBe(403);
+    const s = await signIn(admin["X-Athena-Key"]);
+    const open = async (q: string) => {
+      const res = await t.app.request(`/console/auth-log${q}`, { headers: { cookie: s.cookie } });
+      expect(res.status, q).toBe(200);
+      return res.text();
+    };
+    // the writer flushes on its own within a second: wait for the row, not for a time
+    let page = "";
+    const listed = () => page.includes("data-auth-log=");
+    for (let i = 0; i < 100 && !listed(); i++) {
+      page = await open(`?key_id=${publicId}`);
+      if (!listed()) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(page).toContain('href="/console/auth-log"');
+    expect(page).toContain("GET /admin/api-key-rights");
+    expect(page).toContain("Insufficient API key rights");
+    expect(page).not.toContain(proxy.token.split(".")[1]);
+    expect(await open(`?key_id=${publicId}&outcome=allowed`)).toContain("No attempts match.");
+    expect(await open("?outcome=allowed")).toContain("POST /admin/api-keys");
+
+    const p = await signIn(proxy.token);
+    const denied = await t.app.request("/console/auth-log", { headers: { cookie: p.cookie } });
+    expect(denied.status).toBe(403);
+  });
+});

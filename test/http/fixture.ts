@@ -2,8 +2,9 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { type Config, configSchema } from "../../src/config/index.js";
+import type { AuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
-import { type AppEnv, createApp } from "../../src/http/index.js";
+import { type AppEnv, createApp, createHttpService } from "../../src/http/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
 import { createDatabase, SQL_DIR, type TestDatabase } from "../support/pg.js";
 
@@ -62,6 +63,8 @@ export interface TestApp {
   readonly app: OpenAPIHono<AppEnv>;
   readonly pools: Pools;
   readonly config: Config;
+  /** The auth log writer given through opts.authLog (undefined: the app made its own). */
+  readonly authLog: AuthLogWriter | undefined;
 }
 
 /**
@@ -76,6 +79,8 @@ export function useTestApp(
     encryptionKey?: string;
     allowHttp?: boolean;
     bodyLimit?: number;
+    /** An auth log writer for the app (tests that flush and read the log). */
+    authLog?: (pools: Pools) => AuthLogWriter;
   } = {},
 ): TestApp {
   const state: Partial<TestApp> = {};
@@ -92,10 +97,18 @@ export function useTestApp(
       clients: config.postgres_clients,
       log: log(),
     });
+    const authLog = opts.authLog?.(pools);
     Object.assign(state, {
       config,
       pools,
-      app: createApp({ config, log: log(), pools, migrationsDir: SQL_DIR }),
+      authLog,
+      app: createApp({
+        config,
+        log: log(),
+        pools,
+        migrationsDir: SQL_DIR,
+        ...(authLog ? { authLog } : {}),
+      }),
     });
   });
   afterAll(async () => {
@@ -110,6 +123,40 @@ export function useTestApp(
     },
     get config() {
       return state.config!;
+    },
+    get authLog() {
+      return state.authLog;
+    },
+  };
+}
+
+/**
+ * Serves the test app on a free 127.0.0.1 port (a REAL listening server)
+ * from beforeAll until afterAll; `base` is its URL once listening.
+ */
+export function useListeningServer(t: TestApp, log: () => Logger): { readonly base: string } {
+  const ctl = new AbortController();
+  let base = "";
+  let served: Promise<void> | undefined;
+  beforeAll(async () => {
+    served = createHttpService({
+      app: t.app,
+      host: "127.0.0.1",
+      port: 0,
+      log: log(),
+      onListening: (u) => {
+        base = u;
+      },
+    }).run(ctl.signal);
+    for (let i = 0; i < 100 && !base; i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    ctl.abort();
+    await served;
+  });
+  return {
+    get base() {
+      return base;
     },
   };
 }

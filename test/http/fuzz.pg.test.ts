@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHttpService } from "../../src/http/index.js";
 import { capturingLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
-import { ADMIN_KEY, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
+import {
+  ADMIN_KEY,
+  jsonInit,
+  useListeningServer,
+  useSourceDatabase,
+  useTestApp,
+} from "./fixture.js";
 
 /**
  * Throws a few thousand random or malformed requests (methods, paths, headers,
@@ -40,23 +45,13 @@ const TYPESENSE_ROUTES =
   /^\/typesense\/(search|collections\/list|backends\/test|dead-letters\/[^/]+\/retry)$/;
 
 describe("fuzz", () => {
+  const server = useListeningServer(t, () => cap.log);
   let base = "";
   let jobId = "";
   let backendId = "";
-  const ctl = new AbortController();
-  let served: Promise<void> | undefined;
 
   beforeAll(async () => {
-    served = createHttpService({
-      app: t.app,
-      host: "127.0.0.1",
-      port: 0,
-      log: cap.log,
-      onListening: (u) => {
-        base = u;
-      },
-    }).run(ctl.signal);
-    for (let i = 0; i < 100 && !base; i++) await new Promise((r) => setTimeout(r, 20));
+    base = server.base;
     const h = { "X-Athena-Key": ADMIN_KEY };
     const b = await fetch(
       `${base}/typesense/backends`,
@@ -79,10 +74,6 @@ describe("fuzz", () => {
       ),
     );
     jobId = ((await j.json()) as { data: { id: string } }).data.id;
-  });
-  afterAll(async () => {
-    ctl.abort();
-    await served;
   });
 
   it(`${COUNT} random requests: no unintended 5xx, always an envelope, server still up`, async () => {
