@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { capturingLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
