@@ -19,7 +19,6 @@ export {
   type TextRow,
 } from "./document-mapper.js";
 export { CatalogError } from "./errors.js";
-export { documentValuesEqual, parseJson, serializeDocument } from "./json.js";
 export {
   type ColumnMapping,
   type Converted,

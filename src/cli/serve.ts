@@ -8,7 +8,8 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
-import { createControlSampler, createMetrics } from "../metrics/index.js";
+import { createControlSampler } from "../metrics/control-sampler.js";
+import { createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
 import {
   createBackendResolver,

@@ -1,9 +1,9 @@
 import type pg from "pg";
+import type { ChangeWatch, WatermarkCoordinator } from "../cdc/watermarks.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
 import type { Lease } from "./lease.js";
 import type { JobRow, RunCounters } from "./runs.js";
-import type { ChangeWatch, WatermarkCoordinator } from "./watermarked.js";
 import type { WindowReader } from "./window-reader.js";
 
 /**

@@ -1,10 +1,10 @@
-import { serializeDocument } from "../catalog/index.js";
 import type {
   ChangeWatch,
   WatermarkCoordinator,
   WatermarkWindow,
   WindowOutcome,
 } from "../cdc/watermarks.js";
+import { serializeDocument } from "../json/codec.js";
 import type { Document } from "../typesense/types.js";
 import type { Rejected } from "./checkpoint.js";
 import type { RunContext } from "./context.js";

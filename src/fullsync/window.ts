@@ -1,5 +1,5 @@
-import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
 import type { WatermarkWindow } from "../cdc/watermarks.js";
+import { documentValuesEqual, serializeDocument } from "../json/codec.js";
 import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { ImportLineResult, RunContext } from "./context.js";

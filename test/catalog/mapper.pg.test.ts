@@ -5,10 +5,10 @@ import {
   type DocumentMapper,
   type DroppedValue,
   describeTable,
-  serializeDocument,
   type TableInfo,
 } from "../../src/catalog/index.js";
 import { createWindowReader } from "../../src/fullsync/window-reader.js";
+import { serializeDocument } from "../../src/json/codec.js";
 import type { Document } from "../../src/typesense/types.js";
 import { BIG_TEXT, EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";
 import { useTestDatabase } from "../support/pg.js";

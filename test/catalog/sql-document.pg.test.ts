@@ -4,10 +4,9 @@ import {
   type DocumentMapper,
   type DocumentMapperOptions,
   describeTable,
-  parseJson,
-  serializeDocument,
   type TableInfo,
 } from "../../src/catalog/index.js";
+import { parseJson, serializeDocument } from "../../src/json/codec.js";
 import type { DocumentValue } from "../../src/typesense/types.js";
 import { EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";
 import { useTestDatabase } from "../support/pg.js";
