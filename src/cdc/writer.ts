@@ -1,5 +1,5 @@
 import type { DocumentMapper } from "../catalog/index.js";
-import type { WindowReader } from "../fullsync/window-reader.js";
+import type { WindowReader } from "../documents/window-reader.js";
 import { parseJson, serializeDocument } from "../json/codec.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";

@@ -1,5 +1,6 @@
-import { createCdcSupervisor, createWatermarkRegistry } from "../cdc/index.js";
+import { createCdcSupervisor } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
+import { createWatermarkRegistry } from "../coordination/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
 import { createApp, createHttpService } from "../http/index.js";
 import {

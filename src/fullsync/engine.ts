@@ -15,7 +15,9 @@ import { sweepOrphans } from "./orphan-sweep.js";
 
 export { RunFailure } from "./collection.js";
 
-import { JobNotFoundError, RunConflictError } from "./request-run.js";
+import { StreamAttachedError, StreamStoppedError } from "../coordination/errors.js";
+import { JobNotFoundError, RunConflictError } from "../coordination/request-run.js";
+import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import { withImportRetry } from "./retry.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import {
@@ -29,8 +31,6 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
-import { StreamAttachedError, StreamStoppedError } from "./watermarked.js";
-import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
 
 export type { FullSyncEngine, FullSyncEngineOptions, RunJobOptions, RunResult };

@@ -4,7 +4,8 @@ import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../catalog/index.js";
 import { isUuid } from "../control/errors.js";
-import { idTextSql, qualifiedTable } from "./manifest.js";
+import { qualifiedTable } from "../documents/window-reader.js";
+import { idTextSql } from "./manifest.js";
 
 /**
  * Builds a run's manifest (every document id of the table, in id order, as

@@ -1,4 +1,4 @@
-import type { WatermarkWindow } from "../cdc/watermarks.js";
+import type { WatermarkWindow } from "../coordination/watermarks.js";
 import { documentValuesEqual, serializeDocument } from "../json/codec.js";
 import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";

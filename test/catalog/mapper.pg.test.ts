@@ -7,7 +7,7 @@ import {
   describeTable,
   type TableInfo,
 } from "../../src/catalog/index.js";
-import { createWindowReader } from "../../src/fullsync/window-reader.js";
+import { createWindowReader } from "../../src/documents/window-reader.js";
 import { serializeDocument } from "../../src/json/codec.js";
 import type { Document } from "../../src/typesense/types.js";
 import { BIG_TEXT, EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
-import { createWindowReader } from "../../src/fullsync/window-reader.js";
+import { createWindowReader } from "../../src/documents/window-reader.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { createDatabase, useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
