@@ -1,6 +1,7 @@
 import type pg from "pg";
-import { createDocumentMapper, type TableInfo } from "../catalog/index.js";
+import type { TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
+import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { CdcJob } from "./jobs.js";

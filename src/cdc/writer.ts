@@ -1,4 +1,4 @@
-import type { DocumentMapper } from "../catalog/index.js";
+import type { DocumentMapper } from "../documents/index.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import { parseJson, serializeDocument } from "../json/codec.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";

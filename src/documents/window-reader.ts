@@ -1,8 +1,9 @@
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { type DocumentMapper, type Queryable, quoteIdent } from "../catalog/index.js";
+import type { Queryable } from "../catalog/index.js";
 import type { Document, JsonLines } from "../typesense/types.js";
 import { forEachBinaryPair, forEachCopyRow } from "./copy-text.js";
+import { type DocumentMapper, quoteIdent } from "./document-mapper.js";
 
 /**
  * Reads one window of rows by document id from the source, in ONE query, and

@@ -59,7 +59,7 @@ export interface FullSyncEngineOptions {
   readAheadWindows?: number;
   /**
    * Let Postgres render the documents of first-sync windows when the mapper
-   * has a proven SQL rendering (catalog/sql-document.ts). Default true; false
+   * has a proven SQL rendering (documents/sql-document.ts). Default true; false
    * forces the JS path (bench A/B).
    */
   renderDocumentsInSql?: boolean;

@@ -1,4 +1,5 @@
-import { createDocumentMapper, describeTable } from "../catalog/index.js";
+import { describeTable } from "../catalog/index.js";
+import { createDocumentMapper } from "../documents/index.js";
 import type { Logger } from "../lifecycle/index.js";
 import { prepareCollection } from "./collection.js";
 import type { RunContext } from "./context.js";

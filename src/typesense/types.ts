@@ -1,7 +1,7 @@
 import type { DocumentValue } from "../json/codec.js";
 
 /**
- * Wire types shared by catalog/ (which builds documents and schemas) and
+ * Wire types shared by documents/ (which builds documents and schemas) and
  * typesense/ (which sends them). Document values follow the number/bigint
  * invariant of json/codec.ts (DocumentValue is defined there).
  */

@@ -152,7 +152,12 @@ const FORBIDDEN: [string, string[] | "*", string][] = [
   ["fullsync", ["cdc"], "full sync and CDC talk through coordination/"],
   ["cdc", ["fullsync"], "full sync and CDC talk through coordination/"],
   ["coordination", ["fullsync", "cdc"], "the protocol sits below both of its sides"],
-  ["documents", ["fullsync", "cdc", "coordination"], "rows -> documents sits below its users"],
+  [
+    "documents",
+    ["fullsync", "cdc", "coordination", "control"],
+    "rows -> documents sits below its users",
+  ],
+  ["catalog", ["documents"], "table introspection sits below the mapper"],
 ];
 
 /** Modules everyone may import: they import nothing of the product themselves. */

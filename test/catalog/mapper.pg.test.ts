@@ -1,12 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { CatalogError, describeTable, type TableInfo } from "../../src/catalog/index.js";
 import {
-  CatalogError,
   createDocumentMapper,
   type DocumentMapper,
   type DroppedValue,
-  describeTable,
-  type TableInfo,
-} from "../../src/catalog/index.js";
+} from "../../src/documents/index.js";
 import { createWindowReader } from "../../src/documents/window-reader.js";
 import { serializeDocument } from "../../src/json/codec.js";
 import type { Document } from "../../src/typesense/types.js";

@@ -9,7 +9,7 @@ import {
   parsePgArray,
   parsePoint,
   UnrepresentableValue,
-} from "../../src/catalog/index.js";
+} from "../../src/documents/index.js";
 import { documentValuesEqual, parseJson, serializeDocument } from "../../src/json/codec.js";
 
 describe("parsePgArray", () => {

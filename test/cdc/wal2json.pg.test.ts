@@ -1,7 +1,8 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
+import { describeTable } from "../../src/catalog/index.js";
 import type { CdcBackend } from "../../src/cdc/writer.js";
+import { createDocumentMapper } from "../../src/documents/index.js";
 import { createWindowReader } from "../../src/documents/window-reader.js";
 import { parseJson, serializeDocument } from "../../src/json/codec.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
