@@ -1,7 +1,8 @@
-import { createCdcSupervisor, createWatermarkRegistry } from "../cdc/index.js";
+import { createCdcSupervisor } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
 import { createAuthLogService } from "../control/auth-log-retention.js";
 import { createAuthLogWriter } from "../control/auth-log-writer.js";
+import { createWatermarkRegistry } from "../coordination/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
 import { createApp, createHttpService } from "../http/index.js";
 import {
@@ -10,7 +11,8 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
-import { createControlSampler, createMetrics } from "../metrics/index.js";
+import { createControlSampler } from "../metrics/control-sampler.js";
+import { createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
 import {
   createBackendResolver,

@@ -2,7 +2,7 @@ import { UNSCOPED } from "../control/client-scope.js";
 import { resolveSearchBinding } from "../control/search-binding.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients } from "../control/typesense-clients.js";
-import type { AppDeps } from "../http/deps.js";
+import type { ConsoleHostDeps as AppDeps } from "./host.js";
 
 const TTL_MS = 30_000;
 

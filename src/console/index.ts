@@ -1,7 +1,5 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppDeps } from "../http/deps.js";
-import type { AppEnv } from "../http/env.js";
 import { ApiFailure, apiClientFor, type RequestTarget } from "./api-client.js";
 import { assetRoutes } from "./assets.js";
 import { authLogRoutes } from "./auth-log.js";
@@ -9,6 +7,7 @@ import { backendRoutes } from "./backends.js";
 import type { ConsoleDeps, ConsoleEnv } from "./context.js";
 import { deadLetterRoutes } from "./dead-letters.js";
 import { createFacetLookup } from "./facets.js";
+import type { ConsoleHostDeps as AppDeps, ConsoleHostEnv as AppEnv } from "./host.js";
 import { jobRoutes } from "./jobs.js";
 import { createLagSampler } from "./lag-sampler.js";
 import { loginRoutes } from "./login.js";

@@ -9,8 +9,8 @@ import {
   UnavailableError,
 } from "../control/errors.js";
 import { SecretBoxError } from "../control/secret-box.js";
+import { JobNotFoundError, RunConflictError } from "../coordination/request-run.js";
 import { UnknownClientError } from "../db/pool.js";
-import { JobNotFoundError, RunConflictError } from "../fullsync/request-run.js";
 import { TypesenseError } from "../typesense/errors.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";

@@ -1,5 +1,4 @@
 import type { Logger } from "../lifecycle/logger.js";
-import type { EnsureCollectionResult } from "./ensure-collection.js";
 import type { ImportAction, ImportLineResult } from "./import-results.js";
 import type {
   CollectionSchema,
@@ -8,6 +7,26 @@ import type {
   JsonLines,
   TypesenseField,
 } from "./types.js";
+
+export interface TypeConflict {
+  field: string;
+  /** Type in Typesense now. */
+  existing: string;
+  /** Type the mapping wants. */
+  desired: string;
+}
+
+export interface EnsureCollectionResult {
+  created: boolean;
+  /** Fields PATCHed in because the source gained columns since the collection was created. */
+  addedFields: string[];
+  /**
+   * Fields whose type differs from the mapping. Never coerced or re-created
+   * here: changing a type means dropping the field's data, which is an
+   * operator's decision (drop + re-add, or recreate the collection).
+   */
+  typeConflicts: TypeConflict[];
+}
 
 export interface TypesenseBackendOptions {
   /** Base URLs of the nodes ("http://host:8108"); used round-robin with failover. */

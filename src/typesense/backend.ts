@@ -1,4 +1,4 @@
-import { parseJson } from "../catalog/json.js";
+import { parseJson } from "../json/codec.js";
 import type {
   CollectionSummary,
   ExportOptions,

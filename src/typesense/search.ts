@@ -1,4 +1,4 @@
-import { parseJson } from "../catalog/json.js";
+import { parseJson } from "../json/codec.js";
 import type { CallOptions, SearchParams, SearchResponse } from "./backend-types.js";
 import { badReplyError, errorForStatus, parseReply } from "./errors.js";
 import type { TypesenseHttp } from "./http.js";

@@ -1,8 +1,8 @@
 import type pg from "pg";
 import type { Checkpoint } from "../../src/cdc/applier.js";
 import { createCdcStream } from "../../src/cdc/stream.js";
-import type { WatermarkRegistry } from "../../src/cdc/watermarks.js";
 import type { Config } from "../../src/config/index.js";
+import type { WatermarkRegistry } from "../../src/coordination/watermarks.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
 import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
 import type { Document } from "../../src/typesense/types.js";

@@ -1,10 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import {
-  type FullSyncEngineOptions,
-  type RunResult,
-  requestRun,
-} from "../../src/fullsync/index.js";
+import { requestRun } from "../../src/coordination/index.js";
+import type { FullSyncEngineOptions, RunResult } from "../../src/fullsync/index.js";
 import { createScheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
 import { insertJob } from "../fullsync/helpers.js";
 import {

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getJobStatus, listJobStatus } from "../../control/job-status.js";
 import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
-import { requestRun } from "../../fullsync/request-run.js";
+import { requestRun } from "../../coordination/request-run.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,

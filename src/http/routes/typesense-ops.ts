@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { serializeDocument } from "../../catalog/json.js";
 import {
   type BackendConnection,
   type BackendPolicy,
@@ -9,6 +8,7 @@ import {
 } from "../../control/backends.js";
 import type { SearchBindingCache } from "../../control/search-binding.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../../control/typesense-clients.js";
+import { serializeDocument } from "../../json/codec.js";
 import {
   type DocumentValue,
   type TypesenseBackend,
