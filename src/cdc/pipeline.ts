@@ -1,11 +1,12 @@
-import type { Checkpoint } from "./applier-types.js";
+import type { ChangeOp, Checkpoint } from "./applier-types.js";
 import type { PendingOp } from "./batch.js";
 import type { Lsn } from "./lsn.js";
 import type { JobTarget, Rejection } from "./writer.js";
 
 /** One flush of the applier: its ops and the checkpoint that follows their write. */
 export interface FlushJob {
-  work: { t: JobTarget; ops: PendingOp[] }[];
+  /** Ops per job, and the row changes they came from by operation (metrics). */
+  work: { t: JobTarget; ops: PendingOp[]; changes?: Record<ChangeOp, number> | undefined }[];
   /** Rows that could not become documents (dead letters with this checkpoint). */
   rejections: Rejection[];
   /** Durable LSN after this flush (end of a committed transaction), or null. */
@@ -13,6 +14,8 @@ export interface FlushJob {
   /** A transaction was received since the previous flush (lag is meaningful). */
   fresh: boolean;
   commitTimeMs: number;
+  /** Commit time of the newest transaction with changes in this flush (lag metrics). */
+  newestCommitMs?: number;
   /** Commit time of the oldest transaction this flush covers (null: none). */
   oldestCommitMs: number | null;
 }

@@ -108,13 +108,17 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
     }
   }
 
-  /** Pending join resyncs of the CDC jobs of the clients this instance leads now. */
+  /**
+   * Pending join resyncs of the CDC jobs of the clients this instance leads now.
+   * A parked job's marker waits: its backend refuses writes, so its resync
+   * runs once it is unparked and has joined the stream again.
+   */
   async function pendingResyncs(): Promise<string[]> {
     if (leading.size === 0) return [];
     const r = await opts.control.query<{ id: string }>(
       `select id from typesense_sync_jobs
         where cdc_resync_requested_at is not null and enabled and cdc_enabled
-          and source_client_name = any($1::text[])
+          and cdc_parked_at is null and source_client_name = any($1::text[])
         order by id`,
       [[...leading]],
     );
