@@ -174,6 +174,8 @@ function merge(entries: readonly Entry[]): Checkpoint {
   let oldest = Number.NaN;
   let applied = 0;
   const rejected = new Map<string, Rejection>();
+  // rows without a document id (aggregates with a count): no final state to reconcile, all kept
+  const unkeyed: Rejection[] = [];
   const written = new Map<string, Set<string>>();
   const key = (job: string, id: string) => `${job}\u0000${id}`;
   for (const e of entries) {
@@ -181,6 +183,10 @@ function merge(entries: readonly Entry[]): Checkpoint {
     const out = e.outcome!;
     applied += out.applied;
     for (const r of [...job.rejections, ...out.rejections]) {
+      if (r.docId === "") {
+        unkeyed.push(r);
+        continue;
+      }
       written.get(r.jobId)?.delete(r.docId);
       rejected.set(key(r.jobId, r.docId), r);
     }
@@ -210,7 +216,7 @@ function merge(entries: readonly Entry[]): Checkpoint {
     lagMs,
     oldestCommitTimeMs: oldest,
     applied,
-    rejections: [...rejected.values()],
+    rejections: [...rejected.values(), ...unkeyed],
     written: new Map([...written].map(([j, s]) => [j, [...s]])),
   };
 }
