@@ -9,7 +9,7 @@ import type { Service } from "../lifecycle/service.js";
 import { errorMessage } from "./errors.js";
 import { cdcClientNames } from "./jobs.js";
 import { runWhileLeader } from "./leader.js";
-import { type CdcStreamOptions, createCdcStream } from "./stream.js";
+import { type CdcStreamMetrics, type CdcStreamOptions, createCdcStream } from "./stream.js";
 import { createWatermarkRegistry, type WatermarkRegistry } from "./watermarks.js";
 import type { CdcBackend } from "./writer.js";
 
@@ -30,6 +30,8 @@ export interface CdcSupervisorOptions {
   pollMs?: number;
   /** Standby retry interval for leadership, ms. Default 2000. */
   leaderPollMs?: number;
+  /** Metrics hooks of a client's stream (serve: metrics/cdc-observer.ts). */
+  metricsFor?: (clientName: string) => CdcStreamMetrics;
   /** Test hooks and tuning passed to every stream. */
   streamOptions?: Partial<
     Pick<
@@ -142,6 +144,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       log: opts.log,
       instanceId: opts.instanceId,
       requestResync,
+      ...(opts.metricsFor ? { metrics: opts.metricsFor(client) } : {}),
       ...opts.streamOptions,
       onSessionFailed: (e) => {
         // a stream that cannot be set up must not stop this client's full

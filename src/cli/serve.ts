@@ -8,7 +8,7 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
-import { createControlSampler, createMetrics } from "../metrics/index.js";
+import { cdcStreamMetrics, createControlSampler, createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
 import {
   createBackendResolver,
@@ -76,6 +76,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       watermarks,
       log,
       instanceId: owner,
+      metricsFor: (client) => cdcStreamMetrics(metrics, client),
     });
     const mayRunFullSyncs = (client: string) => cdc.mayRunFullSyncs(client);
     const engine = createEngine({
