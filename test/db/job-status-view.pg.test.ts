@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { updateStreamRow } from "../../src/cdc/stream-store.js";
 import { useTestDatabase } from "../support/pg.js";
 
 // The view's freshness logic on real rows: is_stale and sync_health
@@ -207,6 +208,29 @@ describe("typesense_sync_job_status", () => {
         where source_client_name = 'bo_client'`,
     );
     expect((await status(id)).sync_health).toBe("failing");
+  });
+
+  it("a stream's status_changed_at moves when its status changes, not when the same status is reported again", async () => {
+    await db.pool.query(
+      `insert into typesense_cdc_streams (source_client_name, slot_name, publication_name, status,
+         status_changed_at)
+       values ('sc_client', 'slot_sc', 'pub', 'streaming', now() - interval '1 hour')`,
+    );
+    const changedAt = async () =>
+      (
+        await db.pool.query<{ t: Date }>(
+          "select status_changed_at as t from typesense_cdc_streams where source_client_name = 'sc_client'",
+        )
+      ).rows[0]!.t.getTime();
+    const start = await changedAt();
+    await updateStreamRow(db.pool, "sc_client", { status: "streaming", lagMs: 5 });
+    expect(await changedAt()).toBe(start);
+    await updateStreamRow(db.pool, "sc_client", { status: "backoff", error: "down" });
+    const backoffSince = await changedAt();
+    expect(backoffSince).toBeGreaterThan(start + 3_000_000);
+    await updateStreamRow(db.pool, "sc_client", { status: "backoff", error: "still down" });
+    await updateStreamRow(db.pool, "sc_client", { lagMs: 100 });
+    expect(await changedAt()).toBe(backoffSince);
   });
 
   it("constraints reject bad enums and non-positive intervals, and a second open run", async () => {
