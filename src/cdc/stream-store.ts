@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { inTransaction } from "../control/db.js";
 import type { Checkpoint } from "./applier.js";
 import { formatLsn, type Lsn } from "./lsn.js";
 import { MAX_SAMPLE_KEYS } from "./row-failures.js";
@@ -180,9 +181,7 @@ export async function parkJob(
   jobId: string,
   error: string,
 ): Promise<void> {
-  const client = await control.connect();
-  try {
-    await client.query("begin");
+  await inTransaction(control, async (client) => {
     await client.query(
       `update typesense_sync_jobs
           set cdc_parked_at = now(), cdc_parked_error = $2, cdc_resync_requested_at = now(),
@@ -195,13 +194,7 @@ export async function parkJob(
         where source_client_name = $1`,
       [clientName, `job ${jobId} parked: ${error}`],
     );
-    await client.query("commit");
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
