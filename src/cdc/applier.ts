@@ -49,7 +49,7 @@ export class Applier {
   /** Row changes per job since the last flush, by operation (metrics, once written). */
   #changes = new Map<string, Record<ChangeOp, number>>();
   /**
-   * Jobs parked in this session (durably, see #park): their changes are
+   * Jobs parked in this session (durably, see #parkOrThrow): their changes are
    * dropped from here on; the session is set up again without them.
    */
   readonly #parked = new Set<string>();
@@ -361,7 +361,7 @@ export class Applier {
    * Writes one flush, job after job. A job whose writes fail past its retry
    * budget (JobWriteFailedError) is parked and skipped; the other jobs of the
    * flush are written and the flush's checkpoint follows. Safe because the
-   * park is durable BEFORE this returns: its transaction (stream.ts, parkJob)
+   * park is durable BEFORE this returns: its transaction (stream-store.ts parkJob)
    * records the resync marker and takes the job out of the stream, and the
    * checkpoint that moves the slot past the dropped changes runs after it.
    */
