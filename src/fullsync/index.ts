@@ -22,6 +22,7 @@ export {
   startManifestBuild,
 } from "./manifest-progress.js";
 export {
+  JobDisabledError,
   JobNotFoundError,
   type RequestedRun,
   RUN_REQUESTED_CHANNEL,

@@ -10,7 +10,7 @@ import {
 } from "../control/errors.js";
 import { SecretBoxError } from "../control/secret-box.js";
 import { UnknownClientError } from "../db/pool.js";
-import { JobNotFoundError, RunConflictError } from "../fullsync/request-run.js";
+import { JobDisabledError, JobNotFoundError, RunConflictError } from "../fullsync/request-run.js";
 import { TypesenseError } from "../typesense/errors.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
@@ -42,7 +42,11 @@ export function errorResponse(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof NotFoundError || err instanceof JobNotFoundError) {
     return json(404, err.message);
   }
-  if (err instanceof ConflictError || err instanceof RunConflictError)
+  if (
+    err instanceof ConflictError ||
+    err instanceof RunConflictError ||
+    err instanceof JobDisabledError
+  )
     return json(409, err.message);
   if (err instanceof InvalidInputError) {
     return json(400, err.message, err.field ? { field: err.field } : undefined);
