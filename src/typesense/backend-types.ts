@@ -1,5 +1,5 @@
 import type { Logger } from "../lifecycle/logger.js";
-import type { EnsureCollectionResult } from "./ensure-collection.js";
+import type { EnsureCollectionResult, EnsureOptions } from "./ensure-collection.js";
 import type { ImportAction, ImportLineResult } from "./import-results.js";
 import type {
   CollectionSchema,
@@ -45,6 +45,8 @@ export interface CollectionSummary {
   fields: TypesenseField[];
   enable_nested_fields?: boolean;
   default_sorting_field?: string;
+  /** Present only when non-empty (the sidecar's ownership mark, collection-owner.ts). */
+  metadata?: Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -99,6 +101,12 @@ export interface TypesenseBackend {
     fields: Array<TypesenseField | { name: string; drop: true }>,
     options?: CallOptions,
   ): Promise<void>;
+  /** PATCH /collections/:c with `{metadata}` (replaces the collection's metadata as a whole). */
+  patchCollectionMetadata(
+    name: string,
+    metadata: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<void>;
   /** true when it existed. */
   deleteCollection(name: string, options?: CallOptions): Promise<boolean>;
   /**
@@ -149,7 +157,7 @@ export interface TypesenseBackend {
   /** See ensureCollection(). */
   ensureCollection(
     desired: CollectionSchema,
-    options?: CallOptions,
+    options: EnsureOptions,
   ): Promise<EnsureCollectionResult>;
   /** Aborts in-flight requests; later calls fail. */
   close(): Promise<void>;

@@ -13,7 +13,15 @@ export type {
   TypesenseBackendOptions,
 } from "./backend-types.js";
 export {
+  CollectionNotOwnedError,
+  MANAGED_BY,
+  type Ownership,
+  ownerMark,
+  ownershipOf,
+} from "./collection-owner.js";
+export {
   type EnsureCollectionResult,
+  type EnsureOptions,
   ensureCollection,
   type TypeConflict,
 } from "./ensure-collection.js";
