@@ -3,7 +3,13 @@ import type { WindowReader } from "../documents/window-reader.js";
 import { parseJson, serializeDocument } from "../json/codec.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
-import type { ImportLineResult } from "../typesense/index.js";
+import {
+  CollectionNotOwnedError,
+  type CollectionSummary,
+  type EnsureOptions,
+  type ImportLineResult,
+  ownershipOf,
+} from "../typesense/index.js";
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { type PendingOp, upsertLine } from "./batch.js";
 import { errorMessage, JobWriteFailedError } from "./errors.js";
@@ -23,7 +29,9 @@ export interface CdcBackend {
   deleteDocuments(collection: string, ids: readonly string[]): Promise<unknown>;
   /** Every document id of the collection (truncate fallback). */
   exportIds(collection: string): AsyncIterable<string>;
-  ensureCollection?(schema: CollectionSchema): Promise<unknown>;
+  /** null when the collection does not exist (the ownership check reads its metadata). */
+  getCollection(name: string): Promise<CollectionSummary | null>;
+  ensureCollection?(schema: CollectionSchema, options: EnsureOptions): Promise<unknown>;
   /** Empties the collection in one call, if the backend can. */
   truncate?(collection: string): Promise<unknown>;
 }
@@ -133,6 +141,68 @@ export async function untilDone<T>(
   }
 }
 
+/** How long a confirmed mark is trusted before it is read again (a full run of another job may adopt it). */
+const OWNED_RECHECK_MS = 10_000;
+/** Refusals of one job are logged at most this often. */
+const REFUSAL_LOG_MS = 60_000;
+const ownedAt = new WeakMap<JobTarget, number>();
+const refusalLoggedAt = new WeakMap<JobTarget, number>();
+
+/**
+ * The CDC side of "never touch a collection the sidecar did not create"
+ * (typesense/collection-owner.ts): a job's ops are written only into a
+ * collection that carries the job's mark. A missing one is created here with
+ * the mark (never adopting: adopting is a full run's step, with the job's
+ * adopt_existing_collection). Any other collection gets nothing: its ops are
+ * dropped (logged), the stream and the other jobs go on, and the check runs
+ * again at the job's next flush. Nothing dropped is lost for good: the run
+ * that adopts the collection writes the mark before its windows, and every
+ * window re-reads its rows after that.
+ */
+async function mayWrite(
+  opts: WriterOptions,
+  target: JobTarget,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const { backend, collection, jobId } = target;
+  const at = ownedAt.get(target);
+  if (at !== undefined && Date.now() - at < OWNED_RECHECK_MS) return true;
+  const summary = await untilDone(
+    opts,
+    { what: `read collection ${collection}`, jobId },
+    () => backend.getCollection(collection),
+    signal,
+  );
+  let own = ownershipOf(summary ?? null, jobId);
+  if (own.kind === "missing" && backend.ensureCollection) {
+    const schema = target.mapper.collectionSchema(collection);
+    const options = { owner: { jobId, adopt: false } };
+    // raced by a hand-made collection: refused below, never written
+    const made = await untilDone(
+      opts,
+      { what: `create collection ${collection}`, jobId },
+      () => backend.ensureCollection!(schema, options),
+      signal,
+      async (e) => (e instanceof CollectionNotOwnedError ? "skip" : "backoff"),
+    );
+    own = made === undefined ? { kind: "unmarked" } : { kind: "owned" };
+  }
+  if (own.kind === "owned" || own.kind === "missing") {
+    ownedAt.set(target, Date.now());
+    return true;
+  }
+  ownedAt.delete(target);
+  const last = refusalLoggedAt.get(target);
+  if (last === undefined || Date.now() - last >= REFUSAL_LOG_MS) {
+    refusalLoggedAt.set(target, Date.now());
+    opts.log.error(
+      { jobId, collection },
+      `CDC changes not written: ${new CollectionNotOwnedError(collection, own).message}`,
+    );
+  }
+  return false;
+}
+
 function isMissingCollection(e: unknown): boolean {
   const status = (e as { status?: unknown }).status;
   return status === 404 && /collection|not found/i.test(errorMessage(e));
@@ -144,9 +214,11 @@ function isMissingCollection(e: unknown): boolean {
  * for CDC writes goes through here (writes and the parked-job probe).
  */
 async function createMissingCollection(target: JobTarget, e: unknown): Promise<Recovery> {
-  const { backend, collection } = target;
+  const { backend, collection, jobId } = target;
   if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
-  await backend.ensureCollection(target.mapper.collectionSchema(collection));
+  // created with the job's mark; never adopts (a full run's step)
+  const options = { owner: { jobId, adopt: false } };
+  await backend.ensureCollection(target.mapper.collectionSchema(collection), options);
   return "retry";
 }
 
@@ -182,6 +254,9 @@ export async function writeOps(
   const written: string[] = [];
   const rejected: Rejection[] = [];
   const { backend, collection, jobId } = target;
+  if (ops.length === 0 || !(await mayWrite(opts, target, signal))) return { written, rejected };
+  // The collection went away since mayWrite (deleted by hand): created again with the
+  // job's mark; a collection someone else made meanwhile is refused (backoff, never written).
   const createIfMissing = (e: unknown) => createMissingCollection(target, e);
   // nothing to delete in a collection that does not exist
   const skipIfMissing = async (e: unknown): Promise<Recovery> =>
@@ -271,6 +346,7 @@ export async function truncateCollection(
   signal: AbortSignal,
 ): Promise<void> {
   const { backend, collection } = target;
+  if (!(await mayWrite(opts, target, signal))) return;
   await untilDone(
     opts,
     { what: `truncate ${collection}`, jobId: target.jobId },

@@ -46,7 +46,7 @@ export interface ServeOptions {
  * The scheduler stops before CDC so a full-sync window bracketed by
  * watermarks can still be written by its stream and checkpointed. HTTP stops
  * last so /health keeps answering while workers checkpoint (its handlers only
- * queue runs, so it starts no new work meanwhile).
+ * queue runs and hand them to the scheduler, which starts nothing once stopped).
  */
 export async function runServe(opts: ServeOptions): Promise<number> {
   const { config } = opts;
@@ -98,7 +98,28 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       mayRun: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
     });
     const authLog = createAuthLogWriter({ pool: pools.control, log });
-    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics, authLog });
+    const scheduler = createScheduler({
+      control: pools.control,
+      engine,
+      log,
+      enabled: config.typesense.sync_worker_enabled,
+      pollMs: config.typesense.sync_worker_poll_ms,
+      maxConcurrentRuns: config.fullsync.max_concurrent_runs,
+      // With CDC, only the instance leading a source client's stream runs
+      // that client's full syncs (DESIGN section 5), and only once that
+      // stream is set up (its slot exists); other clients run anywhere.
+      canRun: fullSyncGate(config.cdc.enabled, mayRunFullSyncs),
+    });
+    const app = createApp({
+      config,
+      log,
+      pools,
+      migrationsDir: opts.sqlDir,
+      metrics,
+      authLog,
+      // a manual run also runs here when this instance has no sync worker
+      onRunRequested: (jobId) => scheduler.runRequested(jobId),
+    });
     closers.push(() => clients.close());
     const services: Service[] = [
       // first, so it stops last: its final flush runs after HTTP stopped
@@ -117,18 +138,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         ...(opts.onListening ? { onListening: opts.onListening } : {}),
       }),
       cdc,
-      createScheduler({
-        control: pools.control,
-        engine,
-        log,
-        enabled: config.typesense.sync_worker_enabled,
-        pollMs: config.typesense.sync_worker_poll_ms,
-        maxConcurrentRuns: config.fullsync.max_concurrent_runs,
-        // With CDC, only the instance leading a source client's stream runs
-        // that client's full syncs (DESIGN section 5), and only once that
-        // stream is set up (its slot exists); other clients run anywhere.
-        canRun: fullSyncGate(config.cdc.enabled, mayRunFullSyncs),
-      }),
+      scheduler,
       createControlSampler({ control: pools.control, metrics, log }),
     ];
     const termination = signalOnTermination(log, opts.exit);

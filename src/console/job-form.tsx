@@ -20,6 +20,7 @@ export interface JobDraft {
   stale_after_seconds: string;
   enabled: boolean;
   cdc_enabled: boolean;
+  adopt_existing_collection: boolean;
 }
 
 export function draftFromForm(f: FormBody): JobDraft {
@@ -36,6 +37,7 @@ export function draftFromForm(f: FormBody): JobDraft {
     stale_after_seconds: field(f, "stale_after_seconds"),
     enabled: field(f, "enabled") === "on",
     cdc_enabled: field(f, "cdc_enabled") === "on",
+    adopt_existing_collection: field(f, "adopt_existing_collection") === "on",
   };
 }
 
@@ -50,6 +52,7 @@ export function jobBody(d: JobDraft, mode: "create" | "edit"): Record<string, un
     queryable_fields: d.queryable_fields,
     enabled: d.enabled,
     cdc_enabled: d.cdc_enabled,
+    adopt_existing_collection: d.adopt_existing_collection,
   };
   if (d.sync_interval_seconds !== "")
     body.sync_interval_seconds = asNumber(d.sync_interval_seconds);
@@ -161,6 +164,15 @@ export function JobFields(p: JobFieldsProps) {
           <label class="check">
             <input type="checkbox" name="cdc_enabled" checked={d.cdc_enabled} /> Stream changes
             (CDC)
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              name="adopt_existing_collection"
+              checked={d.adopt_existing_collection}
+            />{" "}
+            Adopt an existing collection not made by this job (its next run may change and delete
+            its documents)
           </label>
         </div>
       </div>

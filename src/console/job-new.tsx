@@ -39,6 +39,7 @@ export const emptyDraft = (q: Record<string, string>): JobDraft => ({
   stale_after_seconds: "900",
   enabled: true,
   cdc_enabled: false,
+  adopt_existing_collection: false,
 });
 
 /** Step 1 (a GET form: works without JS; htmx reloads the editor on every change). */

@@ -25,6 +25,7 @@ interface Job {
   stale_after_seconds: number;
   enabled: boolean;
   cdc_enabled: boolean;
+  adopt_existing_collection: boolean;
 }
 interface Backend {
   id: string;
@@ -88,6 +89,7 @@ function draftOf(j: Job): JobDraft {
     stale_after_seconds: String(j.stale_after_seconds),
     enabled: j.enabled,
     cdc_enabled: j.cdc_enabled,
+    adopt_existing_collection: j.adopt_existing_collection,
   };
 }
 

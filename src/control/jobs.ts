@@ -22,6 +22,7 @@ export interface JobInput {
   window_size?: number | undefined;
   enabled?: boolean | undefined;
   cdc_enabled?: boolean | undefined;
+  adopt_existing_collection?: boolean | undefined;
 }
 
 const EDITABLE = [
@@ -38,6 +39,7 @@ const EDITABLE = [
   "window_size",
   "enabled",
   "cdc_enabled",
+  "adopt_existing_collection",
 ] as const;
 
 /** Fields whose change needs the source table checked again. */

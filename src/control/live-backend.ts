@@ -112,6 +112,8 @@ export function createLiveBackend(o: LiveBackendOptions): TypesenseBackend {
     createCollection: (schema, opt) => use((b) => b.createCollection(schema, opt)),
     patchCollectionFields: (name, fields, opt) =>
       use((b) => b.patchCollectionFields(name, fields, opt)),
+    patchCollectionMetadata: (name, metadata, opt) =>
+      use((b) => b.patchCollectionMetadata(name, metadata, opt)),
     deleteCollection: (name, opt) => use((b) => b.deleteCollection(name, opt)),
     importDocuments: (c, docs, opt) => use((b) => b.importDocuments(c, docs, opt)),
     importJsonLines: (c, lines, ids, opt) => use((b) => b.importJsonLines(c, lines, ids, opt)),

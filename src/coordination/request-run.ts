@@ -12,6 +12,14 @@ export class JobNotFoundError extends Error {
   }
 }
 
+/** A manual run of a job whose `enabled` is false (HTTP 409): nothing would ever run it. */
+export class JobDisabledError extends Error {
+  override readonly name = "JobDisabledError";
+  constructor(readonly jobId: string) {
+    super("job is disabled");
+  }
+}
+
 /** The job is leased by a running sync (HTTP 409). */
 export class RunConflictError extends Error {
   override readonly name = "RunConflictError";
@@ -39,6 +47,8 @@ export const RUN_REQUESTED_CHANNEL = "athena_ts_run_requested";
  * Records that a job should run now; the full-sync engine picks the run up
  * (poll + NOTIFY). This never runs anything itself.
  *
+ * - job disabled                        -> JobDisabledError (409): no worker
+ *   picks a disabled job, so a queued run would wait forever
  * - job leased by a live run            -> RunConflictError (409)
  * - an unfinished run exists, lease free -> that run is returned: the engine
  *   resumes it at its checkpoint instead of starting a second run (seed 000)
@@ -53,6 +63,7 @@ export async function requestRun(
   opts: { jobId: string; trigger: RunTrigger; scope: ClientScope },
 ): Promise<RequestedRun> {
   return withLockedJob(pool, opts.jobId, opts.scope, async (j) => {
+    if (!j.enabled) throw new JobDisabledError(opts.jobId);
     j.assertNotLeased();
     const result: RequestedRun = j.openRun
       ? { runId: j.openRun.id, disposition: "resumable" }
@@ -126,6 +137,8 @@ export async function requestJoinResync(
 /** A job row locked in an open transaction, with what run requests decide on. */
 interface LockedJob {
   client: pg.PoolClient;
+  /** typesense_sync_jobs.enabled, read under the row lock. */
+  enabled: boolean;
   /** The pending CDC join resync marker (cdc_resync_requested_at), or null. */
   marker: Date | null;
   /**
@@ -160,9 +173,10 @@ async function withLockedJob<T>(
       lease_live: boolean;
       lease_expires_at: Date | null;
       marker: Date | null;
+      enabled: boolean;
     }>(
       `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
-              cdc_resync_requested_at as marker
+              cdc_resync_requested_at as marker, enabled
          from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
           for update`,
       [jobId, scope],
@@ -180,6 +194,7 @@ async function withLockedJob<T>(
     const openRun = o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
     const result = await body({
       client,
+      enabled: row.enabled,
       marker: row.marker,
       openRun,
       assertNotLeased() {

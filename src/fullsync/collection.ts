@@ -1,4 +1,5 @@
 import type { DocumentMapper } from "../documents/index.js";
+import { CollectionNotOwnedError } from "../typesense/index.js";
 import type { RunContext } from "./context.js";
 
 /** A failure that ends the run (as opposed to an interruption, which leaves it open). */
@@ -11,14 +12,28 @@ export class RunFailure extends Error {
  * (typesense/ ensureCollection). A field whose type differs fails the run with
  * a message naming it: changing a type drops data, which is the operator's call.
  *
+ * Ownership: this is the first call of a run attempt that touches the
+ * collection, so a collection that exists without the job's mark (and the
+ * job may not adopt it) fails the run here, before any window, backup,
+ * sweep or rollback could write in it.
+ *
  * Returns whether the collection is empty now (and ids are unique): then no
  * window needs pre-images and the orphan sweep has nothing to find.
  */
 export async function prepareCollection(ctx: RunContext, mapper: DocumentMapper): Promise<boolean> {
   const name = ctx.job.collectionName;
-  const ensured = await ctx.retry("ensure collection", () =>
-    ctx.backend.ensureCollection(mapper.collectionSchema(name)),
-  );
+  const owner = { jobId: ctx.job.id, adopt: ctx.job.adoptExistingCollection };
+  const ensured = await ctx
+    .retry("ensure collection", () =>
+      ctx.backend.ensureCollection(mapper.collectionSchema(name), { owner }),
+    )
+    .catch((e: unknown) => {
+      if (e instanceof CollectionNotOwnedError) throw new RunFailure(e.message);
+      throw e;
+    });
+  if (ensured.adopted) {
+    ctx.log.warn({ collection: name }, "existing collection adopted: marked as this job's");
+  }
   if (ensured.typeConflicts.length > 0) {
     const list = ensured.typeConflicts
       .map(

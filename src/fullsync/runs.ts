@@ -35,6 +35,8 @@ export interface JobRow {
   enabled: boolean;
   /** CDC streams the job's table (a stream may write its docs during a run). */
   cdcEnabled: boolean;
+  /** The job may take over an existing collection that lacks its mark (sql/007, collection-owner.ts). */
+  adoptExistingCollection: boolean;
 }
 
 /** Counters a run accumulates; persisted with every checkpoint. */
@@ -70,7 +72,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
   const r = await db.query<Record<string, unknown>>(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
-            sync_interval_seconds, window_size, enabled, cdc_enabled
+            sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection
        from typesense_sync_jobs where id = $1`,
     [jobId],
   );
@@ -90,6 +92,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     windowSize: Number(j.window_size),
     enabled: Boolean(j.enabled),
     cdcEnabled: Boolean(j.cdc_enabled),
+    adoptExistingCollection: Boolean(j.adopt_existing_collection),
   };
 }
 

@@ -12,6 +12,13 @@ export interface AppDeps {
   migrationsDir: string;
   /** extra readiness probes (e.g. CDC streams), name -> ok; optional */
   readiness?: () => Promise<Record<string, boolean>>;
+  /**
+   * Told after the run route queued (or re-opened) a run: serve hands it to
+   * this instance's scheduler, which with `typesense.sync_worker_enabled:
+   * false` is what executes it (scheduler/ runRequested). Optional: without
+   * it, runs are only picked up by workers (poll + NOTIFY).
+   */
+  onRunRequested?: (jobId: string) => void;
   /** When given: HTTP metrics are recorded and served on GET /metrics (authenticated). */
   metrics?: Metrics;
   /** Where refused attempts and admin calls are recorded; default: a writer on the control pool. */

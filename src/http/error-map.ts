@@ -9,7 +9,11 @@ import {
   UnavailableError,
 } from "../control/errors.js";
 import { SecretBoxError } from "../control/secret-box.js";
-import { JobNotFoundError, RunConflictError } from "../coordination/request-run.js";
+import {
+  JobDisabledError,
+  JobNotFoundError,
+  RunConflictError,
+} from "../coordination/request-run.js";
 import { UnknownClientError } from "../db/pool.js";
 import { TypesenseError } from "../typesense/errors.js";
 import type { AppEnv } from "./env.js";
@@ -42,7 +46,11 @@ export function errorResponse(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof NotFoundError || err instanceof JobNotFoundError) {
     return json(404, err.message);
   }
-  if (err instanceof ConflictError || err instanceof RunConflictError)
+  if (
+    err instanceof ConflictError ||
+    err instanceof RunConflictError ||
+    err instanceof JobDisabledError
+  )
     return json(409, err.message);
   if (err instanceof InvalidInputError) {
     return json(400, err.message, err.field ? { field: err.field } : undefined);

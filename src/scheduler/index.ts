@@ -1,1 +1,6 @@
-export { createScheduler, type DueJob, type SchedulerOptions } from "./scheduler.js";
+export {
+  createScheduler,
+  type DueJob,
+  type Scheduler,
+  type SchedulerOptions,
+} from "./scheduler.js";

@@ -10,7 +10,11 @@ export interface SchedulerOptions {
   /** Runs one job (the full-sync engine). */
   engine: Pick<FullSyncEngine, "runJob">;
   log: Logger;
-  /** typesense.sync_worker_enabled: when false, run() only waits for its signal. */
+  /**
+   * typesense.sync_worker_enabled: when false, nothing is scheduled and no
+   * NOTIFY is followed; only runs requested on THIS instance (runRequested)
+   * are started, under the same maxConcurrentRuns and canRun rules.
+   */
   enabled: boolean;
   /** typesense.sync_worker_poll_ms: how often due jobs are looked for. */
   pollMs: number;
@@ -56,13 +60,26 @@ export interface DueJob {
   clientHasCdc: boolean;
 }
 
-export function createScheduler(opts: SchedulerOptions): Service {
+/** The scheduler service plus the hand-off of manual runs requested on this instance. */
+export interface Scheduler extends Service {
+  /**
+   * A run of `jobId` was just queued here (the HTTP run route, after
+   * requestRun committed). With the worker enabled this only wakes the loop
+   * (NOTIFY does too); with it disabled, the job is remembered and started by
+   * this instance as soon as a run slot is free and canRun allows it.
+   */
+  runRequested(jobId: string): void;
+}
+
+export function createScheduler(opts: SchedulerOptions): Scheduler {
   const log = opts.log.child({ component: "scheduler" });
   const now = opts.now ?? Date.now;
   const running = new Map<string, { job: DueJob; ctl: AbortController; done: Promise<void> }>();
   // After an error (not a normal failure) a job waits before it is picked again,
   // so a run that throws at once cannot spin the loop.
   const cooldown = new Map<string, { until: number; errors: number }>();
+  // worker disabled: jobs whose manual run was requested on this instance, not started yet
+  const requested = new Set<string>();
   let wake: () => void = () => {};
 
   async function dueJobs(limit: number): Promise<DueJob[]> {
@@ -90,8 +107,40 @@ export function createScheduler(opts: SchedulerOptions): Service {
     return jobs.filter((j) => !opts.canRun || opts.canRun(j)).slice(0, limit);
   }
 
+  /**
+   * Worker disabled: the requested jobs that can start now (enabled, lease
+   * free, an open run to execute, canRun). A request whose run is gone (it
+   * finished elsewhere, the job was disabled or deleted) is forgotten; one
+   * that cannot start yet (no free slot, leased, not this instance's to run
+   * while CDC leadership is elsewhere) stays and is looked at every poll.
+   */
+  async function requestedJobs(limit: number): Promise<DueJob[]> {
+    const ids = [...requested].filter((id) => !running.has(id));
+    if (ids.length === 0) return [];
+    const r = await opts.control.query<{ id: string; c: string; cdc: boolean; free: boolean }>(
+      `select j.id, j.source_client_name as c,
+              exists (select 1 from typesense_sync_jobs k
+                       where k.source_client_name = j.source_client_name
+                         and k.enabled and k.cdc_enabled) as cdc,
+              (j.lease_expires_at is null or j.lease_expires_at <= now()) as free
+         from typesense_sync_jobs j
+        where j.id = any($1::uuid[]) and j.enabled
+          and exists (select 1 from typesense_sync_runs r
+                       where r.job_id = j.id and r.status in ('queued', 'running'))`,
+      [ids],
+    );
+    const wanted = new Set(r.rows.map((x) => x.id));
+    for (const id of ids) if (!wanted.has(id)) requested.delete(id);
+    return r.rows
+      .filter((x) => x.free)
+      .map((x) => ({ id: x.id, sourceClientName: x.c, clientHasCdc: x.cdc }))
+      .filter((j) => !opts.canRun || opts.canRun(j))
+      .slice(0, limit);
+  }
+
   function start(job: DueJob, signal: AbortSignal): void {
     const jobId = job.id;
+    requested.delete(jobId);
     // aborted by the scheduler's signal, or when canRun turns false for the job
     const ctl = new AbortController();
     const run = AbortSignal.any([signal, ctl.signal]);
@@ -141,14 +190,21 @@ export function createScheduler(opts: SchedulerOptions): Service {
 
   return {
     name: "scheduler",
+    runRequested(jobId) {
+      if (!opts.enabled) requested.add(jobId);
+      wake();
+    },
     async run(signal) {
       if (!opts.enabled) {
-        log.info("sync worker disabled (typesense.sync_worker_enabled=false)");
-        if (!signal.aborted) await new Promise((r) => signal.addEventListener("abort", r));
-        return;
+        log.info(
+          "sync worker disabled (typesense.sync_worker_enabled=false): only manual runs requested on this instance run",
+        );
       }
+      const pick = opts.enabled ? dueJobs : requestedJobs;
       const listener =
-        opts.listen === false ? null : listenForRequests(opts.control, log, signal, () => wake());
+        !opts.enabled || opts.listen === false
+          ? null
+          : listenForRequests(opts.control, log, signal, () => wake());
       try {
         while (!signal.aborted) {
           const woken = new Promise<void>((r) => {
@@ -158,7 +214,7 @@ export function createScheduler(opts: SchedulerOptions): Service {
           const free = opts.maxConcurrentRuns - running.size;
           if (free > 0) {
             try {
-              for (const job of await dueJobs(free)) start(job, signal);
+              for (const job of await pick(free)) start(job, signal);
             } catch (err) {
               log.warn({ err }, "could not look for due jobs; retrying at the next tick");
             }

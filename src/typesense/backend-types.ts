@@ -18,6 +18,8 @@ export interface TypeConflict {
 
 export interface EnsureCollectionResult {
   created: boolean;
+  /** The collection existed without this job's mark and was marked for it (owner.adopt). */
+  adopted: boolean;
   /** Fields PATCHed in because the source gained columns since the collection was created. */
   addedFields: string[];
   /**
@@ -66,6 +68,8 @@ export interface CollectionSummary {
   fields: TypesenseField[];
   enable_nested_fields?: boolean;
   default_sorting_field?: string;
+  /** Present only when non-empty (the sidecar's ownership mark, collection-owner.ts). */
+  metadata?: Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -73,6 +77,17 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the backend's timeoutMs for this call. */
   timeoutMs?: number;
+}
+
+export interface EnsureOptions extends CallOptions {
+  /**
+   * The sync job the collection belongs to. A new collection is created with
+   * its mark (metadata, collection-owner.ts); an existing one must carry it.
+   * `adopt` (the job's adopt_existing_collection): an existing collection
+   * without the job's mark is marked for the job (PATCH metadata) instead of
+   * refused.
+   */
+  owner: { jobId: string; adopt: boolean };
 }
 
 export interface ImportOptions extends CallOptions {
@@ -126,6 +141,12 @@ export interface TypesenseBackend {
     fields: Array<TypesenseField | { name: string; drop: true }>,
     options?: CallOptions,
   ): Promise<void>;
+  /** PATCH /collections/:c with `{metadata}` (replaces the collection's metadata as a whole). */
+  patchCollectionMetadata(
+    name: string,
+    metadata: Record<string, unknown>,
+    options?: CallOptions,
+  ): Promise<void>;
   /** true when it existed. */
   deleteCollection(name: string, options?: CallOptions): Promise<boolean>;
   /**
@@ -176,7 +197,7 @@ export interface TypesenseBackend {
   /** See ensureCollection(). */
   ensureCollection(
     desired: CollectionSchema,
-    options?: CallOptions,
+    options: EnsureOptions,
   ): Promise<EnsureCollectionResult>;
   /** Aborts in-flight requests; later calls fail. */
   close(): Promise<void>;

@@ -214,6 +214,15 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
       });
     },
 
+    async patchCollectionMetadata(name, metadata, o = {}) {
+      await http.request({
+        method: "PATCH",
+        path: `/collections/${enc(name)}`,
+        body: JSON.stringify({ metadata }),
+        ...o,
+      });
+    },
+
     async deleteCollection(name, o = {}) {
       const r = await http.request({
         method: "DELETE",

@@ -3,6 +3,7 @@ export type {
   CallOptions,
   CollectionSummary,
   EnsureCollectionResult,
+  EnsureOptions,
   ExportOptions,
   HealthResult,
   ImportOptions,
@@ -14,6 +15,13 @@ export type {
   TypesenseBackend,
   TypesenseBackendOptions,
 } from "./backend-types.js";
+export {
+  CollectionNotOwnedError,
+  MANAGED_BY,
+  type Ownership,
+  ownerMark,
+  ownershipOf,
+} from "./collection-owner.js";
 export { ensureCollection } from "./ensure-collection.js";
 export { errorForStatus, isRetryable, TypesenseError, type TypesenseErrorKind } from "./errors.js";
 export { idFilterChunks, isFilterSafeId } from "./id-filter.js";

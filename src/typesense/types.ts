@@ -52,6 +52,8 @@ export interface CollectionSchema {
   default_sorting_field?: string;
   token_separators?: string[];
   symbols_to_index?: string[];
+  /** Free-form collection metadata; the sidecar's ownership mark lives here (collection-owner.ts). */
+  metadata?: Record<string, unknown>;
 }
 
 /**

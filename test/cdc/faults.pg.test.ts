@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseLsn } from "../../src/cdc/lsn.js";
-import type { TypesenseBackend } from "../../src/typesense/index.js";
+import { ownerMark, type TypesenseBackend } from "../../src/typesense/index.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 import { describeEmulatorOnly, useTypesense } from "../support/typesense.js";
@@ -40,21 +40,23 @@ describe("CDC stream under faults", () => {
       create table faulty (id int primary key, title text not null, code text);
       create table big (id int primary key, v text not null);
     `);
-    // The collection exists already and declares `code` as int32: rows whose
-    // code is not a number are rejected by Typesense, one by one.
-    await backend.createCollection({
-      name: coll,
-      fields: [
-        { name: "title", type: "string" },
-        { name: "code", type: "int32", optional: true },
-      ],
-    });
     const profile = await insertProfile(db.pool, ts.url, ts.apiKey);
     jobId = await insertJob(db.pool, {
       profileId: profile,
       client: "faulty",
       table: "faulty",
       collection: coll,
+    });
+    // The collection exists already (made for the job: it carries the job's
+    // mark) and declares `code` as int32: rows whose code is not a number are
+    // rejected by Typesense, one by one.
+    await backend.createCollection({
+      name: coll,
+      fields: [
+        { name: "title", type: "string" },
+        { name: "code", type: "int32", optional: true },
+      ],
+      metadata: ownerMark(jobId),
     });
     await insertJob(db.pool, {
       profileId: profile,

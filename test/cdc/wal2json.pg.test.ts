@@ -55,6 +55,7 @@ function recording(inner: TypesenseBackend, log: Log): TypesenseBackend {
       return inner.deleteDocuments(collection, ids);
     },
     exportIds: (c) => inner.exportIds(c),
+    getCollection: (c) => inner.getCollection(c),
     ensureCollection: inner.ensureCollection?.bind(inner),
     truncate: inner.truncate
       ? async (c) => {

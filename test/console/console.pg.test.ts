@@ -117,6 +117,8 @@ describe.skipIf(skipReason !== undefined)("console in headless chromium", () => 
       .first()
       .check();
     await page.locator("input[name=queryable_fields][value=body]").check();
+    // the stack made the collection by hand (facets): the job must adopt it
+    await page.getByLabel(/Adopt an existing collection/).check();
     await page.getByRole("button", { name: "Create sync job" }).click();
     await page.waitForURL(/\/console\/status$/);
     await eventually(() => page.locator(".flash.ok").textContent()).toContain("created");

@@ -103,7 +103,7 @@ function beforePreImages(hook: (ids: readonly string[]) => Promise<void>): SyncB
     importDocuments: (c, d, o) => backend.importDocuments(c, d, o),
     deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
     exportIds: (c) => backend.exportIds(c),
-    ensureCollection: (c) => backend.ensureCollection(c),
+    ensureCollection: (c, o) => backend.ensureCollection(c, o),
     getCollection: (c) => backend.getCollection(c),
     getDocuments: async (collection, ids) => {
       await hook(ids);

@@ -182,7 +182,7 @@ describe("full sync", () => {
       enable_nested_fields: true,
       fields: [{ name: "note", type: "string", optional: false }],
     });
-    const jobId = await insertJob(db.pool, { collection, table: "p_reject" });
+    const jobId = await insertJob(db.pool, { collection, table: "p_reject", adopt: true });
     const res = await engine().runJob(jobId, { trigger: "manual" });
     expect(res.error).toBeNull();
     const rejected = Math.floor(250 / 3);
@@ -234,7 +234,7 @@ describe("full sync", () => {
       name: collection,
       fields: [{ name: "note", type: "string", optional: false }],
     });
-    const jobId = await insertJob(db.pool, { collection, table: "p_odd_ids" });
+    const jobId = await insertJob(db.pool, { collection, table: "p_odd_ids", adopt: true });
     const first = await engine().runJob(jobId, { trigger: "manual" });
     expect(first.counters).toMatchObject({ imported: 1, failed: 5 });
     const open = async () =>
@@ -308,7 +308,7 @@ describe("full sync", () => {
       name: collection,
       fields: [{ name: "qty", type: "string" }],
     });
-    const jobId = await insertJob(db.pool, { collection, table: "p_conflict" });
+    const jobId = await insertJob(db.pool, { collection, table: "p_conflict", adopt: true });
     const res = await engine().runJob(jobId, { trigger: "manual" });
     expect(res.status).toBe("failed");
     expect(res.error).toMatch(/field "qty" is string in the collection but int32 in the table/);

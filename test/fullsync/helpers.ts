@@ -14,6 +14,11 @@ export async function insertJob(
     queryable?: string[];
     nextSyncAt?: Date | null;
     enabled?: boolean;
+    /**
+     * adopt_existing_collection: the test made the collection by hand first
+     * (the column is named only then: some tests stop migrating before sql/007).
+     */
+    adopt?: boolean;
   },
 ): Promise<string> {
   const profile = await control.query<{ id: string }>(
@@ -23,8 +28,9 @@ export async function insertJob(
   );
   const job = await control.query<{ id: string }>(
     `insert into typesense_sync_jobs (profile_id, source_client_name, source_table_name,
-        collection_name, document_id_column, window_size, queryable_fields, next_sync_at, enabled)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
+        collection_name, document_id_column, window_size, queryable_fields, next_sync_at, enabled
+        ${opts.adopt ? ", adopt_existing_collection" : ""})
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9 ${opts.adopt ? ", true" : ""}) returning id`,
     [
       profile.rows[0]!.id,
       opts.client ?? "app",

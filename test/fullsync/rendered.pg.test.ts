@@ -56,7 +56,7 @@ function countingBackend(): { backend: SyncBackend; calls: () => number } {
     },
     deleteDocuments: (c, i) => real.deleteDocuments(c, i),
     exportIds: (c) => real.exportIds(c),
-    ensureCollection: (c) => real.ensureCollection(c),
+    ensureCollection: (c, o) => real.ensureCollection(c, o),
     getCollection: (c) => real.getCollection(c),
     getDocuments: (c, i) => real.getDocuments(c, i),
   };
@@ -98,7 +98,7 @@ describe("full sync with SQL-rendered documents", () => {
       name: collection,
       fields: [{ name: "note", type: "string", optional: false }],
     });
-    const jobId = await insertJob(db.pool, { collection, table: "r_reject" });
+    const jobId = await insertJob(db.pool, { collection, table: "r_reject", adopt: true });
     const spy = countingBackend();
     const res = await engine({ backendFor: async () => spy.backend }).runJob(jobId, {
       trigger: "manual",

@@ -128,7 +128,7 @@ describe("a CDC stream that attaches to a job during its full sync", () => {
       },
       deleteDocuments: (c, i) => backend.deleteDocuments(c, i),
       exportIds: (c) => backend.exportIds(c),
-      ensureCollection: (c) => backend.ensureCollection(c),
+      ensureCollection: (c, o) => backend.ensureCollection(c, o),
       getCollection: (c) => backend.getCollection(c),
       getDocuments: (c, i) => backend.getDocuments(c, i),
     };

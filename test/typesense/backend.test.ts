@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CollectionNotOwnedError,
   createTypesenseBackend,
   type Document,
+  ownerMark,
   type TypesenseBackend,
   TypesenseError,
   type TypesenseField,
@@ -194,31 +196,76 @@ describe("withRetry against injected faults", () => {
 });
 
 describe("ensureCollection", () => {
+  const owner = { jobId: "11111111-1111-4111-8111-111111111111", adopt: false };
+  /** A collection made by hand (with its own metadata); returns a schema that would add a field. */
+  const handMade = async (name: string) => {
+    await backend.createCollection({
+      name,
+      fields: [{ name: "t", type: "string" }],
+      metadata: { team: "search" },
+    });
+    return { name, fields: [{ name: "added", type: "string", optional: true }] };
+  };
+
+  it("creates the collection with the job's mark in its metadata", async () => {
+    const name = ts.uniqueName("ens_mark");
+    await backend.ensureCollection({ name, fields: [{ name: "t", type: "string" }] }, { owner });
+    expect((await backend.getCollection(name))?.metadata).toEqual(ownerMark(owner.jobId));
+  });
+
+  it("refuses a collection without the job's mark and changes nothing in it", async () => {
+    const name = ts.uniqueName("ens_foreign");
+    const desired = await handMade(name);
+    const err = await backend.ensureCollection(desired, { owner }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CollectionNotOwnedError);
+    expect((err as Error).message).toContain("adopt_existing_collection: true");
+    const other = { owner: { ...owner, jobId: "22222222-2222-4222-8222-222222222222" } };
+    await backend.patchCollectionMetadata(name, ownerMark(other.owner.jobId));
+    const err2 = await backend.ensureCollection(desired, { owner }).catch((e: unknown) => e);
+    expect((err2 as Error).message).toContain(`managed by sync job ${other.owner.jobId}`);
+    const remote = await backend.getCollection(name);
+    expect(remote?.fields.map((f) => f.name)).toEqual(["t"]);
+  });
+
+  it("adopts a collection when asked: marks it, keeps its other metadata, then adds fields", async () => {
+    const name = ts.uniqueName("ens_adopt");
+    const desired = await handMade(name);
+    const r = await backend.ensureCollection(desired, { owner: { ...owner, adopt: true } });
+    expect(r).toMatchObject({ created: false, adopted: true, addedFields: ["added"] });
+    const remote = await backend.getCollection(name);
+    expect(remote?.metadata).toEqual({ team: "search", ...ownerMark(owner.jobId) });
+    // from now on it is the job's own: no flag needed
+    expect(await backend.ensureCollection(desired, { owner })).toMatchObject({ adopted: false });
+  });
+
   it("creates, then adds new fields, and reports changed types without touching them", async () => {
     const name = ts.uniqueName("ens");
     const base: TypesenseField[] = [
       { name: "title", type: "string", optional: true },
       { name: "n", type: "int32", optional: true },
     ];
-    expect(await backend.ensureCollection({ name, fields: base })).toEqual({
+    expect(await backend.ensureCollection({ name, fields: base }, { owner })).toEqual({
       created: true,
+      adopted: false,
       addedFields: [],
       typeConflicts: [],
     });
     const grown = [...base, { name: "added", type: "string[]", optional: true }];
-    expect(await backend.ensureCollection({ name, fields: grown })).toEqual({
+    expect(await backend.ensureCollection({ name, fields: grown }, { owner })).toEqual({
       created: false,
+      adopted: false,
       addedFields: ["added"],
       typeConflicts: [],
     });
     const changed = grown.map((f) => (f.name === "n" ? { ...f, type: "int64" } : f));
     expect(
-      await backend.ensureCollection({
-        name,
-        fields: [...changed, { name: "obj", type: "object", optional: true }],
-      }),
+      await backend.ensureCollection(
+        { name, fields: [...changed, { name: "obj", type: "object", optional: true }] },
+        { owner },
+      ),
     ).toEqual({
       created: false,
+      adopted: false,
       addedFields: [],
       typeConflicts: [
         { field: "n", existing: "int32", desired: "int64" },

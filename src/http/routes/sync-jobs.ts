@@ -192,7 +192,9 @@ export function syncJobRoutes(deps: AppDeps) {
         summary: "Queue a manual run (seed route); the full-sync engine picks it up",
         description:
           "202 with the run id. If an unfinished run exists and no run holds the lease, that run is " +
-          "returned (disposition=resumable) and resumes at its checkpoint. 409 while a run holds the lease.",
+          "returned (disposition=resumable) and resumes at its checkpoint. 409 while a run holds the " +
+          "lease, and `job is disabled` for a disabled job. With typesense.sync_worker_enabled=false " +
+          "the instance that took the request runs it (within fullsync.max_concurrent_runs).",
         request: { params: JobId },
         responses: {
           202: jsonResponse(
@@ -213,6 +215,8 @@ export function syncJobRoutes(deps: AppDeps) {
       async (c) => {
         const jobId = c.req.valid("param").job_id;
         const run = await requestRun(pool, { jobId, trigger: "manual", scope: clientScopeOf(c) });
+        // after the commit: the run row exists when the scheduler looks for it
+        deps.onRunRequested?.(jobId);
         return c.json(
           success(run.disposition === "queued" ? "sync run queued" : "unfinished run will resume", {
             run_id: run.runId,

@@ -3,6 +3,12 @@ import { Name } from "./common.js";
 
 const columns = z.array(Name).max(1600);
 
+/** sql/007; typesense/collection-owner.ts. */
+const AdoptFlag = z.boolean().openapi({
+  description:
+    "let the job manage a collection that already exists without the sidecar's mark (metadata managed_by/job_id): its next run marks it and then writes, adds fields and deletes orphans in it. Default false: such a collection is never touched and the run fails",
+});
+
 export const JobCreate = z
   .object({
     profile_id: z.string().min(1).max(200),
@@ -20,6 +26,7 @@ export const JobCreate = z
     window_size: z.number().int().min(1).max(100_000).optional(),
     enabled: z.boolean().optional(),
     cdc_enabled: z.boolean().optional(),
+    adopt_existing_collection: AdoptFlag.optional(),
   })
   .strict()
   .openapi("SyncJobCreate");
@@ -39,6 +46,7 @@ export const JobPatch = z
     window_size: z.number().int().min(1).max(100_000),
     enabled: z.boolean(),
     cdc_enabled: z.boolean(),
+    adopt_existing_collection: AdoptFlag,
   })
   .partial()
   .strict()
