@@ -72,9 +72,13 @@ export async function persistCheckpoint(
     }
     if (c.lsn !== null) {
       const lsn = formatLsn(c.lsn);
+      // Never from null: null means "not (yet) a member with this shape" (setup's
+      // markStreamJobs marks members; a retarget clears it so the NEXT setup joins
+      // the job and resyncs it). A session still running with the old shape must
+      // not undo that.
       await client.query(
         `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
-          where id = any($1::uuid[]) and (cdc_applied_lsn is null or cdc_applied_lsn < $2::pg_lsn)`,
+          where id = any($1::uuid[]) and cdc_applied_lsn < $2::pg_lsn`,
         [jobIds, lsn],
       );
     }

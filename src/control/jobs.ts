@@ -2,6 +2,12 @@ import type pg from "pg";
 import type { Pools } from "../db/pool.js";
 import { type Db, inTransaction } from "./db.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
+import {
+  assertNoLiveRun,
+  type RetargetResync,
+  retargetedFields,
+  startRetargetResync,
+} from "./job-retarget.js";
 import { validateJobSource } from "./job-validation.js";
 import { withNumbers } from "./rows.js";
 
@@ -107,38 +113,59 @@ export async function createJob(pools: Pools, input: JobInput): Promise<JobRecor
   }
 }
 
+/** What updateJob wrote, and the resync a retarget started (null: no retarget). */
+export interface JobUpdate {
+  job: JobRecord;
+  resync: RetargetResync | null;
+}
+
 /**
  * Applies a partial update. When a source field changes, the merged job is
  * validated against the source table again before anything is written; the
  * row is locked meanwhile so two edits cannot interleave.
+ *
+ * A retarget (job-retarget.ts: profile, collection, source table, id column,
+ * included columns or queryable fields changed) is refused while a run holds
+ * the lease and otherwise starts a full resync of the new shape in the same
+ * transaction: the update and the resync request commit together or not at
+ * all. `cdcActive`: the config's `cdc.enabled` (a CDC job's resync goes
+ * through its stream only when streams run).
  */
 export async function updateJob(
   pools: Pools,
   id: string,
   patch: Partial<JobInput>,
-): Promise<JobRecord> {
+  opts: { cdcActive: boolean } = { cdcActive: true },
+): Promise<JobUpdate> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   return inTransaction(pools.control, async (db) => {
     const cur = await db.query("select * from typesense_sync_jobs where id = $1 for update", [id]);
     const row = cur.rows[0] as Record<string, unknown> | undefined;
     if (!row) throw new NotFoundError(`sync job ${id} not found`);
     const cols = EDITABLE.filter((c) => patch[c] !== undefined);
-    if (cols.length === 0) return toRecord(row);
+    if (cols.length === 0) return { job: toRecord(row), resync: null };
     if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);
     if (SOURCE_FIELDS.some((c) => patch[c] !== undefined)) {
       const merged = { ...row, ...patch } as unknown as JobInput;
       await validateJobSource(pools, merged);
     }
+    const changed = retargetedFields(row, patch);
+    if (changed.length > 0) await assertNoLiveRun(db, id);
+    let updated: JobRecord;
     try {
       const r = await db.query(
         `update typesense_sync_jobs set ${cols.map((c, i) => `${c} = $${i + 2}`).join(", ")},
            updated_at = now() where id = $1 returning *`,
         [id, ...cols.map((c) => patch[c])],
       );
-      return toRecord(r.rows[0]);
+      updated = toRecord(r.rows[0]);
     } catch (e) {
       writeError(e, patch.collection_name);
     }
+    if (changed.length === 0) return { job: updated, resync: null };
+    const resync = await startRetargetResync(db, updated, changed, opts.cdcActive);
+    const after = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
+    return { job: toRecord(after.rows[0]), resync };
   });
 }
 

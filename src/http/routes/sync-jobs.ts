@@ -110,6 +110,12 @@ export function syncJobRoutes(deps: AppDeps) {
         path: "/{job_id}",
         tags,
         summary: "Update a sync job (source fields are validated again)",
+        description:
+          "Changing profile_id, source_client_name, source_schema_name, source_table_name, " +
+          "collection_name, document_id_column, included_columns or queryable_fields retargets " +
+          "the job: a full resync of the new shape follows (resync_queued: true; an open run of " +
+          "the old shape is cancelled; 409 while a run holds the lease). The old collection is " +
+          "left as it was.",
         request: { params: JobId, ...json(JobPatch) },
         responses: {
           200: jsonResponse(envelopeOf(JobSchema), "Updated"),
@@ -119,8 +125,21 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const job = await updateJob(deps.pools, c.req.valid("param").job_id, c.req.valid("json"));
-        return c.json(success("sync job updated", job), 200);
+        const { job, resync } = await updateJob(
+          deps.pools,
+          c.req.valid("param").job_id,
+          c.req.valid("json"),
+          { cdcActive: deps.config.cdc.enabled },
+        );
+        if (!resync) return c.json(success("sync job updated", job), 200);
+        const data = { ...job, resync_queued: resync.queued, resync_run_id: resync.runId };
+        return c.json(
+          success(
+            `sync job updated; ${resync.changed.join(", ")} changed: ${resync.message}`,
+            data,
+          ),
+          200,
+        );
       },
     )
     .openapi(
