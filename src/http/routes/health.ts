@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import { pendingMigrations } from "../../db/migrate.js";
 import type { AppDeps } from "../deps.js";
@@ -6,8 +7,22 @@ import { createRouter } from "../router.js";
 
 const ReadySchema = z.object({
   checks: z.record(z.string(), z.boolean()),
-  pending_migrations: z.array(z.string()),
+  pending_migrations: z
+    .array(z.string())
+    .optional()
+    .openapi({ description: "only with the admin key (X-Athena-Key)" }),
 });
+
+const sha = (s: string) => createHash("sha256").update(s).digest();
+
+/**
+ * Whether the request carries the admin key in X-Athena-Key (digests compared
+ * in constant time, as in auth.ts). /ready is public: without the key it
+ * shows check names and states only, never migration file names.
+ */
+function hasAdminKey(header: string | undefined, adminKey: string): boolean {
+  return header !== undefined && timingSafeEqual(sha(header), sha(adminKey));
+}
 
 /** How long /ready waits for one probe before counting it as failed. */
 const PROBE_TIMEOUT_MS = 2_000;
@@ -45,6 +60,9 @@ export function healthRoutes(deps: AppDeps) {
         tags: ["health"],
         security: [],
         summary: "Readiness: control DB reachable, migrations applied, extra probes ok",
+        description:
+          "Public. Without a key only the check names and states; with the admin key " +
+          "(X-Athena-Key) also the names of pending migrations.",
         responses: {
           200: jsonResponse(envelopeOf(ReadySchema), "Ready"),
           503: jsonResponse(ErrorEnvelopeSchema, "Not ready; error lists the failing checks"),
@@ -61,7 +79,8 @@ export function healthRoutes(deps: AppDeps) {
           migrations: pending !== undefined && pending.length === 0,
           ...(extra ?? { readiness: false }),
         };
-        const body = { checks, pending_migrations: pending ?? [] };
+        const detailed = hasAdminKey(c.req.header("x-athena-key"), deps.config.auth.admin_key);
+        const body = detailed ? { checks, pending_migrations: pending ?? [] } : { checks };
         if (Object.values(checks).every(Boolean)) return c.json(success("ready", body), 200);
         return c.json(failure("not ready", body), 503);
       },

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { useTestDatabase } from "../support/pg.js";
+import { useServe } from "../support/serve.js";
+import { useTypesense } from "../support/typesense.js";
+
+const db = useTestDatabase();
+const ts = useTypesense();
+const serve = useServe(db, {
+  clients: () => ({ app: db.url }),
+  config: (c) => ({ ...c, fullsync: { ...c.fullsync, window_size: 7 } }),
+});
+
+describe("/ready", () => {
+  it("without a key shows check names and states only, no migration file names; the admin key adds them", async () => {
+    // a migration file the database has not applied: /ready is 503 and lists it for the admin only
+    const last = await db.pool.query<{ version: number; name: string; checksum: string }>(
+      `delete from athena_ts_schema_migrations
+        where version = (select max(version) from athena_ts_schema_migrations)
+        returning version, name, checksum`,
+    );
+    const row = last.rows[0]!;
+    try {
+      const anon = await serve.call("GET", "/ready", undefined, null);
+      expect(anon.status).toBe(503);
+      const text = JSON.stringify(anon.json);
+      expect(text).toMatch(/"migrations":false/);
+      expect(text).not.toContain(row.name);
+      expect(text).not.toMatch(/pending_migrations/);
+      const wrong = await serve.call("GET", "/ready", undefined, "not-the-admin-key-at-all");
+      expect(JSON.stringify(wrong.json)).not.toContain(row.name);
+      const admin = await serve.call("GET", "/ready");
+      expect(JSON.stringify(admin.json)).toContain(row.name);
+    } finally {
+      await db.pool.query(
+        "insert into athena_ts_schema_migrations (version, name, checksum) values ($1, $2, $3)",
+        [row.version, row.name, row.checksum],
+      );
+    }
+  });
+});
+
+describe("fullsync.window_size", () => {
+  it("is the window size of a job created without its own", async () => {
+    await db.pool.query("create table ws_items (id int primary key, t text)");
+    const b = await serve.call("POST", "/typesense/backends", {
+      name: "emu",
+      base_url: ts.url,
+      api_key: ts.apiKey,
+    });
+    const job = (windowSize?: number) =>
+      serve.call("POST", "/typesense/sync-jobs", {
+        profile_id: b.json.data.id,
+        source_client_name: "app",
+        source_table_name: "ws_items",
+        collection_name: ts.uniqueName(`ws_${windowSize ?? "default"}`),
+        document_id_column: "id",
+        queryable_fields: ["t"],
+        ...(windowSize === undefined ? {} : { window_size: windowSize }),
+      });
+    expect((await job()).json.data.window_size).toBe(7);
+    expect((await job(250)).json.data.window_size).toBe(250);
+  });
+});
