@@ -97,15 +97,25 @@ function writeError(e: unknown, collection: unknown): never {
   throw e;
 }
 
-export async function createJob(pools: Pools, input: JobInput): Promise<JobRecord> {
+/**
+ * Creates a job. `defaults.windowSize` (the config's `fullsync.window_size`) is
+ * stored as the job's window_size when the input has none: a later change of
+ * the config does not change existing jobs (PATCH their window_size).
+ */
+export async function createJob(
+  pools: Pools,
+  input: JobInput,
+  defaults: { windowSize?: number } = {},
+): Promise<JobRecord> {
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
-  const cols = EDITABLE.filter((c) => input[c] !== undefined);
+  const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
+  const cols = EDITABLE.filter((c) => row[c] !== undefined);
   try {
     const r = await pools.control.query(
       `insert into typesense_sync_jobs (${cols.join(", ")})
        values (${cols.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
-      cols.map((c) => input[c]),
+      cols.map((c) => row[c]),
     );
     return toRecord(r.rows[0]);
   } catch (e) {

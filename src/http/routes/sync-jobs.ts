@@ -85,8 +85,13 @@ export function syncJobRoutes(deps: AppDeps) {
           ...conflictError,
         },
       }),
-      async (c) =>
-        c.json(success("sync job created", await createJob(deps.pools, c.req.valid("json"))), 201),
+      async (c) => {
+        // a job without its own window_size gets the config's fullsync.window_size
+        const job = await createJob(deps.pools, c.req.valid("json"), {
+          windowSize: deps.config.fullsync.window_size,
+        });
+        return c.json(success("sync job created", job), 201);
+      },
     )
     .openapi(
       createRoute({
