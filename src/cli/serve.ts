@@ -88,7 +88,14 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       // a run in flight stops before its next window once the leadership moved
       mayRun: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
     });
-    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics });
+    const app = createApp({
+      config,
+      log,
+      pools,
+      migrationsDir: opts.sqlDir,
+      metrics,
+      watermarks,
+    });
     closers.push(() => clients.close());
     const services: Service[] = [
       createHttpService({

@@ -1,3 +1,4 @@
+import type { WatermarkCoordinator } from "../cdc/watermarks.js";
 import type { Config } from "../config/schema.js";
 import type { Pools } from "../db/pool.js";
 import type { Logger } from "../lifecycle/logger.js";
@@ -13,4 +14,9 @@ export interface AppDeps {
   readiness?: () => Promise<Record<string, boolean>>;
   /** When given: HTTP metrics are recorded and served on GET /metrics (authenticated). */
   metrics?: Metrics;
+  /**
+   * The watermark registry this instance's CDC streams attach to (serve): a
+   * dead-letter retry of a streamed job is written through it (never older).
+   */
+  watermarks?: WatermarkCoordinator;
 }
