@@ -92,6 +92,8 @@ export const configSchema = z
         flush_max_docs: int(1, 100000).default(1000),
         flush_interval_ms: int(1, 60000).default(50),
         heartbeat_ms: int(100).default(10000),
+        // /ready: a stream in error/backoff/lost (or re-setting up) longer than this is not ready
+        ready_max_unhealthy_ms: int(0).default(60000),
       })
       .strict()
       .prefault({}),

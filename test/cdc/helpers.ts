@@ -36,6 +36,7 @@ export function cdcConfig(over: Partial<Config["cdc"]> = {}): Config["cdc"] {
     flush_max_docs: 1000,
     flush_interval_ms: 20,
     heartbeat_ms: 300,
+    ready_max_unhealthy_ms: 60_000,
     ...over,
   };
 }

@@ -43,6 +43,7 @@ const supervisor = createCdcSupervisor({
     flush_max_docs: cfg.flushMaxDocs ?? 200,
     flush_interval_ms: 20,
     heartbeat_ms: 500,
+    ready_max_unhealthy_ms: 60_000,
   },
   backendFor: async () => backend,
   log,

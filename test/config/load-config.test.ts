@@ -38,6 +38,7 @@ describe("loadConfig", () => {
       flush_max_docs: 1000,
       flush_interval_ms: 50,
       heartbeat_ms: 10000,
+      ready_max_unhealthy_ms: 60000,
     });
     expect(c.security.encryption_key).toBe("");
     expect(c.postgres_clients).toEqual({});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../cdc/helpers.js";
 import { useTestDatabase } from "../support/pg.js";
 import { useServe } from "../support/serve.js";
 import { useTypesense } from "../support/typesense.js";
@@ -37,6 +38,39 @@ describe("/ready", () => {
       );
     }
   });
+});
+
+describe("/ready with CDC", () => {
+  it("is 503 while a CDC-enabled client's stream has not attached, 200 once it streams", async () => {
+    await db.pool.query("create table rd_items (id int primary key, t text)");
+    const b = await serve.call("POST", "/typesense/backends", {
+      name: "emu-ready",
+      base_url: ts.url,
+      api_key: ts.apiKey,
+    });
+    expect((await serve.call("GET", "/ready", undefined, null)).status).toBe(200);
+    const j = await serve.call("POST", "/typesense/sync-jobs", {
+      profile_id: b.json.data.id,
+      source_client_name: "app",
+      source_table_name: "rd_items",
+      collection_name: ts.uniqueName("rd_items"),
+      document_id_column: "id",
+      queryable_fields: ["t"],
+      cdc_enabled: true,
+    });
+    expect(j.status).toBe(201);
+    // the supervisor starts the stream within its 5 s poll: not attached until then
+    const before = await serve.call("GET", "/ready", undefined, null);
+    expect(before.status).toBe(503);
+    expect(JSON.stringify(before.json)).toMatch(/"cdc:app":false/);
+    await waitFor(
+      "the stream streams",
+      async () =>
+        JSON.stringify((await serve.call("GET", "/ready")).json).includes('"app":"streaming"'),
+      60_000,
+    );
+    expect((await serve.call("GET", "/ready", undefined, null)).status).toBe(200);
+  }, 90_000);
 });
 
 describe("fullsync.window_size", () => {

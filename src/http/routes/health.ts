@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
+import { type CdcStreamReadiness, cdcReadiness } from "../../control/cdc-readiness.js";
 import { pendingMigrations } from "../../db/migrate.js";
 import type { AppDeps } from "../deps.js";
 import { ErrorEnvelopeSchema, envelopeOf, failure, jsonResponse, success } from "../envelope.js";
@@ -11,6 +12,10 @@ const ReadySchema = z.object({
     .array(z.string())
     .optional()
     .openapi({ description: "only with the admin key (X-Athena-Key)" }),
+  cdc_streams: z
+    .record(z.string(), z.string())
+    .optional()
+    .openapi({ description: "state of each CDC stream; only with the admin key" }),
 });
 
 const sha = (s: string) => createHash("sha256").update(s).digest();
@@ -69,18 +74,35 @@ export function healthRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const [db, pending, extra] = await Promise.all([
+        const { cdc, postgres_clients } = deps.config;
+        const [db, pending, extra, streams] = await Promise.all([
           probe(deps.pools.control.query("select 1")),
           probe(pendingMigrations(deps.pools.control, deps.migrationsDir)),
           deps.readiness ? probe(deps.readiness()) : Promise.resolve({}),
+          cdc.enabled
+            ? probe(
+                cdcReadiness(deps.pools.control, {
+                  clients: Object.keys(postgres_clients),
+                  maxUnhealthyMs: cdc.ready_max_unhealthy_ms,
+                }),
+              )
+            : Promise.resolve<Record<string, CdcStreamReadiness>>({}),
         ]);
         const checks: Record<string, boolean> = {
           control_db: db !== undefined,
           migrations: pending !== undefined && pending.length === 0,
           ...(extra ?? { readiness: false }),
+          ...(streams === undefined
+            ? { cdc_streams: false }
+            : Object.fromEntries(Object.entries(streams).map(([k, v]) => [`cdc:${k}`, v.ready]))),
         };
         const detailed = hasAdminKey(c.req.header("x-athena-key"), deps.config.auth.admin_key);
-        const body = detailed ? { checks, pending_migrations: pending ?? [] } : { checks };
+        const states = Object.fromEntries(
+          Object.entries(streams ?? {}).map(([k, v]) => [k, v.state]),
+        );
+        const body = detailed
+          ? { checks, pending_migrations: pending ?? [], cdc_streams: states }
+          : { checks };
         if (Object.values(checks).every(Boolean)) return c.json(success("ready", body), 200);
         return c.json(failure("not ready", body), 503);
       },
