@@ -1,6 +1,31 @@
-import type { ColumnKind, Queryable } from "./describe-table.js";
+import type pg from "pg";
 
 /** pg_catalog queries behind describeTable: types (domains, arrays, output functions) and indexes. */
+
+/**
+ * What the mapper needs to know about the value of a column (of each element,
+ * for arrays), after resolving domains to their base type.
+ */
+export type ColumnKind =
+  | "int32" // int2, int4
+  | "int64" // int8
+  | "numeric"
+  | "float" // float4, float8
+  | "bool"
+  | "string" // text, varchar, bpchar, name, citext, uuid
+  | "enum"
+  | "date"
+  | "timestamp"
+  | "timestamptz"
+  | "json" // json, jsonb
+  | "point"
+  | "geometry" // PostGIS geometry or geography
+  | "other"; // anything else: its output text becomes a string
+
+/** Something that runs a parameterised query: a pg.Pool or a pg.Client. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
 
 export interface TypeRow {
   oid: number;

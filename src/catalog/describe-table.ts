@@ -1,26 +1,15 @@
-import type pg from "pg";
-import { kindOf, loadTypes, readIndexes, resolveDomain, VECTOR_TYPES } from "./catalog-queries.js";
+import {
+  type ColumnKind,
+  kindOf,
+  loadTypes,
+  type Queryable,
+  readIndexes,
+  resolveDomain,
+  VECTOR_TYPES,
+} from "./catalog-queries.js";
 import { CatalogError } from "./errors.js";
 
-/**
- * What the mapper needs to know about the value of a column (of each element,
- * for arrays), after resolving domains to their base type.
- */
-export type ColumnKind =
-  | "int32" // int2, int4
-  | "int64" // int8
-  | "numeric"
-  | "float" // float4, float8
-  | "bool"
-  | "string" // text, varchar, bpchar, name, citext, uuid
-  | "enum"
-  | "date"
-  | "timestamp"
-  | "timestamptz"
-  | "json" // json, jsonb
-  | "point"
-  | "geometry" // PostGIS geometry or geography
-  | "other"; // anything else: its output text becomes a string
+export type { ColumnKind, Queryable };
 
 export interface ColumnInfo {
   name: string;
@@ -77,11 +66,6 @@ export interface TableInfo {
   replicaIdentityColumns: string[];
   /** pg_class.reltuples (-1 or 0 when never analyzed): for estimated progress. */
   estimatedRows: number;
-}
-
-/** Something that runs a parameterised query: a pg.Pool or a pg.Client. */
-export interface Queryable {
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
 const RELKINDS: Record<string, RelationKind> = {

@@ -1,7 +1,7 @@
+import type { WatermarkRegistry } from "../coordination/watermarks.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { RelationInfo } from "./events.js";
 import type { Lsn } from "./lsn.js";
-import type { WatermarkRegistry } from "./watermarks.js";
 import type { Rejection, WriterOptions } from "./writer.js";
 
 /** What one flush made durable in Typesense, to be persisted before the acknowledgement. */

@@ -1,3 +1,4 @@
+import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "../coordination/watermarks.js";
 import type { ApplierOptions } from "./applier-types.js";
 import { JobBatch, type PendingOp } from "./batch.js";
 import type { ChangeEvent, RowEvent } from "./events.js";
@@ -5,7 +6,6 @@ import { tableKey } from "./events.js";
 import { type Lsn, maxLsn } from "./lsn.js";
 import { type FlushJob, type WriteOutcome, WritePipeline } from "./pipeline.js";
 import { rowOps } from "./row-ops.js";
-import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "./watermarks.js";
 import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./writer.js";
 
 /**

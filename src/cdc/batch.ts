@@ -1,4 +1,4 @@
-import { parseJson, serializeDocument } from "../catalog/json.js";
+import { parseJson, serializeDocument } from "../json/codec.js";
 import type { Document } from "../typesense/types.js";
 
 /**

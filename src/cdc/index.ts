@@ -24,13 +24,4 @@ export {
   type CdcSupervisorOptions,
   createCdcSupervisor,
 } from "./supervisor.js";
-export {
-  createWatermarkRegistry,
-  HEARTBEAT_PREFIX,
-  WATERMARK_PREFIX,
-  type WatermarkCoordinator,
-  type WatermarkRegistry,
-  type WatermarkWindow,
-  type WindowOutcome,
-} from "./watermarks.js";
 export type { CdcBackend, Rejection } from "./writer.js";

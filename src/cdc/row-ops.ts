@@ -1,4 +1,4 @@
-import { serializeDocument } from "../catalog/json.js";
+import { serializeDocument } from "../json/codec.js";
 import type { PendingOp } from "./batch.js";
 import type { RowEvent, TextTuple } from "./events.js";
 import type { JobTarget, Rejection } from "./writer.js";

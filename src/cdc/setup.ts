@@ -1,5 +1,6 @@
 import type pg from "pg";
-import { describeTable, quoteIdent, type TableInfo } from "../catalog/index.js";
+import { describeTable, type TableInfo } from "../catalog/index.js";
+import { quoteIdent } from "../documents/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
 import type { CdcJob } from "./jobs.js";

@@ -1,7 +1,7 @@
 import type pg from "pg";
+import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
 import { type Lsn, parseLsn } from "./lsn.js";
-import type { SetupOptions } from "./setup.js";
 
 interface SlotRow {
   plugin: string | null;
@@ -13,13 +13,23 @@ interface SlotRow {
   conflicting?: boolean | null;
 }
 
+/** What ensureSlot reads of the stream's setup options (setup.ts's SetupOptions fits). */
+export interface SlotOptions {
+  source: pg.Pool;
+  control: pg.Pool;
+  clientName: string;
+  slotName: string;
+  plugin: "pgoutput" | "wal2json";
+  log: Logger;
+}
+
 /**
  * Ensures the logical slot exists and is usable. A lost/invalidated slot, or
  * one of another plugin, is dropped and recreated: `lostReason` says why, and
  * the stream then resyncs every job (the changes in between are gone).
  */
 export async function ensureSlot(
-  opts: SetupOptions,
+  opts: SlotOptions,
 ): Promise<{ lsn: Lsn; created: boolean; lostReason: string | null }> {
   const { source, slotName } = opts;
   const found = await source.query<{ j: SlotRow; db: string }>(

@@ -1,7 +1,8 @@
 import type pg from "pg";
-import { createDocumentMapper, type TableInfo } from "../catalog/index.js";
-import { RunConflictError, requestJoinResync } from "../fullsync/request-run.js";
-import { createWindowReader } from "../fullsync/window-reader.js";
+import type { TableInfo } from "../catalog/index.js";
+import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
+import { createDocumentMapper } from "../documents/index.js";
+import { createWindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { CdcJob } from "./jobs.js";
 import { formatLsn } from "./lsn.js";

@@ -1,6 +1,12 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import type { Config } from "../config/index.js";
+import {
+  createWatermarkRegistry,
+  HEARTBEAT_PREFIX,
+  WATERMARK_PREFIX,
+  type WatermarkRegistry,
+} from "../coordination/watermarks.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
@@ -20,12 +26,6 @@ import {
   type StreamStatus,
   updateStreamRow,
 } from "./stream-store.js";
-import {
-  createWatermarkRegistry,
-  HEARTBEAT_PREFIX,
-  WATERMARK_PREFIX,
-  type WatermarkRegistry,
-} from "./watermarks.js";
 import type { CdcBackend } from "./writer.js";
 
 export interface CdcStreamOptions {
@@ -56,7 +56,7 @@ export interface CdcStreamOptions {
   backoff?: { baseMs: number; maxMs: number };
   /**
    * Requests a full resync of a job (lost slot, job joined the stream).
-   * Default: requestJoinResync (fullsync/request-run.ts: a run started before
+   * Default: requestJoinResync (coordination/request-run.ts: a run started before
    * the join is cancelled and a new "resync" run queued, never resumed).
    */
   requestResync?(jobId: string): Promise<void>;

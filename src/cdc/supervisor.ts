@@ -1,7 +1,12 @@
 import type pg from "pg";
 import type { Config } from "../config/index.js";
+import {
+  JobNotFoundError,
+  RunConflictError,
+  requestJoinResync,
+} from "../coordination/request-run.js";
+import { createWatermarkRegistry, type WatermarkRegistry } from "../coordination/watermarks.js";
 import type { Pools } from "../db/index.js";
-import { JobNotFoundError, RunConflictError, requestJoinResync } from "../fullsync/request-run.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
@@ -10,7 +15,6 @@ import { errorMessage } from "./errors.js";
 import { cdcClientNames } from "./jobs.js";
 import { runWhileLeader } from "./leader.js";
 import { type CdcStreamOptions, createCdcStream } from "./stream.js";
-import { createWatermarkRegistry, type WatermarkRegistry } from "./watermarks.js";
 import type { CdcBackend } from "./writer.js";
 
 export interface CdcSupervisorOptions {

@@ -1,6 +1,6 @@
-import type { DocumentMapper } from "../catalog/index.js";
-import { parseJson, serializeDocument } from "../catalog/json.js";
-import type { WindowReader } from "../fullsync/window-reader.js";
+import type { DocumentMapper } from "../documents/index.js";
+import type { WindowReader } from "../documents/window-reader.js";
+import { parseJson, serializeDocument } from "../json/codec.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { ImportLineResult } from "../typesense/index.js";

@@ -1,5 +1,8 @@
-import { createCdcSupervisor, createWatermarkRegistry } from "../cdc/index.js";
+import { createCdcSupervisor } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
+import { createAuthLogService } from "../control/auth-log-retention.js";
+import { createAuthLogWriter } from "../control/auth-log-writer.js";
+import { createWatermarkRegistry } from "../coordination/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
 import { createApp, createHttpService } from "../http/index.js";
 import {
@@ -8,7 +11,8 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
-import { createControlSampler, createMetrics } from "../metrics/index.js";
+import { createControlSampler } from "../metrics/control-sampler.js";
+import { createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
 import {
   createBackendResolver,
@@ -16,6 +20,7 @@ import {
   fullSyncGate,
   fullSyncWriteGate,
   instanceName,
+  warnIfKeysUnencrypted,
 } from "./wiring.js";
 
 export interface ServeOptions {
@@ -33,8 +38,9 @@ export interface ServeOptions {
 /**
  * `serve`: build every module from the config and run them as Services.
  *
- *   start order: http -> cdc supervisor -> scheduler -> metrics sampler
- *   stop order:  sampler -> scheduler -> cdc -> http (reverse), then pools close
+ *   start order: auth log -> http -> cdc supervisor -> scheduler -> metrics sampler
+ *   stop order:  sampler -> scheduler -> cdc -> http -> auth log (its final
+ *                flush), then pools close
  *
  * The scheduler stops before CDC so a full-sync window bracketed by
  * watermarks can still be written by its stream and checkpointed. HTTP stops
@@ -61,6 +67,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         return 2;
       }
     }
+    warnIfKeysUnencrypted(config, log);
     const metrics = createMetrics();
     const owner = instanceName();
     const { backendFor, clients } = createBackendResolver({ config, pools, log });
@@ -88,16 +95,25 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       // a run in flight stops before its next window once the leadership moved
       mayRun: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
     });
+    const authLog = createAuthLogWriter({ pool: pools.control, log });
     const app = createApp({
       config,
       log,
       pools,
       migrationsDir: opts.sqlDir,
       metrics,
+      authLog,
       watermarks,
     });
     closers.push(() => clients.close());
     const services: Service[] = [
+      // first, so it stops last: its final flush runs after HTTP stopped
+      createAuthLogService({
+        pool: pools.control,
+        writer: authLog,
+        log,
+        retentionDays: config.auth.auth_log_retention_days,
+      }),
       createHttpService({
         app,
         host: config.server.host,

@@ -1,8 +1,8 @@
 import type pg from "pg";
 import { LEADER_LOCK_CLASS, leaderLockKey } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
+import { JobNotFoundError, RunConflictError } from "../coordination/index.js";
 import { createPools } from "../db/index.js";
-import { JobNotFoundError, RunConflictError } from "../fullsync/index.js";
 import { createLogger, type Logger, signalOnTermination } from "../lifecycle/index.js";
 import { createBackendResolver, createEngine, instanceName } from "./wiring.js";
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "../config/index.js";
 import { backendConnection } from "../control/backends.js";
+import { createLiveBackend } from "../control/live-backend.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients, type TypesenseClients } from "../control/typesense-clients.js";
 import type { Pools } from "../db/index.js";
@@ -20,24 +21,67 @@ export function instanceName(): string {
 
 /**
  * Typesense backend of a saved profile, API key decrypted, one client per
- * profile version (URL, key or timeout change -> new client, old one closed).
+ * profile version (URL, key, nodes or timeout change -> new client, old one
+ * closed when its calls are done). backendFor returns one live backend per
+ * profile that re-reads the profile at most every `refreshMs` (default 2 s),
+ * so running CDC streams and full syncs follow an edited backend without a
+ * restart (control/live-backend.ts; docs/operations.md).
  */
-export function createBackendResolver(deps: { config: Config; pools: Pools; log: Logger }): {
+export function createBackendResolver(deps: {
+  config: Config;
+  pools: Pools;
+  log: Logger;
+  refreshMs?: number;
+}): {
   backendFor: (profileId: string) => Promise<TypesenseBackend>;
   clients: TypesenseClients;
 } {
   const box = createSecretBox(deps.config.security.encryption_key);
   const clients = createTypesenseClients(deps.log);
+  const live = new Map<string, TypesenseBackend>();
+  const load = async (profileId: string) => {
+    const conn = await backendConnection(deps.pools.control, box, profileId);
+    const version = createHash("sha256")
+      .update(JSON.stringify([conn.nodes, conn.apiKey, conn.timeoutMs]))
+      .digest("hex");
+    return { version: `${profileId}:${version}`, conn };
+  };
   return {
     clients,
     async backendFor(profileId) {
-      const conn = await backendConnection(deps.pools.control, box, profileId);
-      const version = createHash("sha256")
-        .update(JSON.stringify([conn.nodes, conn.apiKey, conn.timeoutMs]))
-        .digest("hex");
-      return clients.forSaved(`${profileId}:${version}`, conn);
+      const known = live.get(profileId);
+      if (known) return known;
+      // the first read happens here: an unknown profile fails at once, as before
+      const initial = await load(profileId);
+      const b =
+        live.get(profileId) ??
+        createLiveBackend({
+          profileId,
+          initial,
+          load: () => load(profileId),
+          clients,
+          refreshMs: deps.refreshMs ?? 2000,
+          log: deps.log,
+        });
+      live.set(profileId, b);
+      return b;
     },
   };
+}
+
+/**
+ * Without security.encryption_key, saved backends' Typesense API keys are
+ * stored as `plain:<key>` in the control DB (control/secret-box.ts). That is
+ * allowed (the demo, a trusted DB) but must not go unnoticed: serve says so
+ * once, at startup. The key itself is never logged.
+ */
+export function warnIfKeysUnencrypted(config: Config, log: Logger): void {
+  if (config.security.encryption_key !== "") return;
+  log.warn(
+    { component: "serve", setting: "security.encryption_key" },
+    "backend API keys are stored unencrypted: security.encryption_key is not set " +
+      "(set ATHENA_ENCRYPTION_KEY to 64 hex chars; keys saved without it stay plain until their api_key is saved again)",
+  );
 }
 
 /**

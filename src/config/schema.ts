@@ -56,6 +56,8 @@ export const configSchema = z
         admin_key: z.string().min(16, "must be at least 16 characters"),
         // Athena's default: when the key store is down, refuse (503).
         gateway_keys_fail_mode: z.enum(["closed", "open"]).default("closed"),
+        // api_key_auth_log rows whose last attempt is older are pruned (hourly)
+        auth_log_retention_days: int(1, 3650).default(30),
       })
       .strict(),
     security: z

@@ -6,6 +6,7 @@ import { type FieldErrors, fieldErrors, formLevel } from "./form-errors.js";
 import { num } from "./format.js";
 import { Csrf, FieldError, invalid, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
+import { seg } from "./url.js";
 
 interface Backend {
   id: string;
@@ -30,6 +31,10 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
   const s = c.get("session");
   const rows = await must(c.get("api").call<Backend[]>("GET", "/typesense/backends"));
   const top = formLevel(errors, SHOWN);
+  // Backends are shared by every client: a client-bound session may test them
+  // and see its own collections, but the API refuses it every change (403), so
+  // it gets no form for one (as job-new.tsx, a session naming a client is bound).
+  const canChange = !s.client;
   return html(
     c,
     <Page title="Backends" session={s} nav="backends" flash={flashOf(c)}>
@@ -74,7 +79,11 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
                 <td class="num">{num(b.timeout_ms)} ms</td>
                 <td>
                   <div class="actions">
-                    <form method="post" action={`/console/backends/${b.id}/test`} class="inline">
+                    <form
+                      method="post"
+                      action={`/console/backends/${seg(b.id)}/test`}
+                      class="inline"
+                    >
                       <Csrf session={s} />
                       <button type="submit" class="small" aria-label={`Test ${b.name}`}>
                         Test
@@ -82,16 +91,22 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
                     </form>
                     <a
                       class="button small secondary"
-                      href={`/console/backends/${b.id}/collections`}
+                      href={`/console/backends/${seg(b.id)}/collections`}
                     >
                       Collections
                     </a>
-                    <form method="post" action={`/console/backends/${b.id}/delete`} class="inline">
-                      <Csrf session={s} />
-                      <button type="submit" class="small danger" aria-label={`Remove ${b.name}`}>
-                        Remove
-                      </button>
-                    </form>
+                    {canChange ? (
+                      <form
+                        method="post"
+                        action={`/console/backends/${seg(b.id)}/delete`}
+                        class="inline"
+                      >
+                        <Csrf session={s} />
+                        <button type="submit" class="small danger" aria-label={`Remove ${b.name}`}>
+                          Remove
+                        </button>
+                      </form>
+                    ) : null}
                   </div>
                 </td>
               </tr>
@@ -99,62 +114,71 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
           </tbody>
         </table>
       </div>
-      <section class="card" aria-labelledby="add-backend">
-        <h2 id="add-backend">Add a backend</h2>
-        {top.length > 0 ? (
-          <p class="flash error" role="alert">
-            {top.join(" ")}
-          </p>
-        ) : null}
-        <form method="post" action="/console/backends">
-          <Csrf session={s} />
-          <label for="name">Name</label>
-          <input
-            id="name"
-            name="name"
-            type="text"
-            value={draft.name}
-            required
-            {...invalid("name", errors)}
-          />
-          <FieldError name="name" errors={errors} />
-          <label for="base_url">Base URL</label>
-          <input
-            id="base_url"
-            name="base_url"
-            type="url"
-            placeholder="https://typesense.example.com:443"
-            value={draft.base_url}
-            required
-            {...invalid("base_url", errors)}
-          />
-          <FieldError name="base_url" errors={errors} />
-          <label for="api_key">API key</label>
-          <input
-            id="api_key"
-            name="api_key"
-            type="password"
-            autocomplete="off"
-            required
-            {...invalid("api_key", errors)}
-          />
-          <FieldError name="api_key" errors={errors} />
-          <label for="timeout_ms">Timeout (ms)</label>
-          <input
-            id="timeout_ms"
-            name="timeout_ms"
-            type="number"
-            min="1"
-            max="600000"
-            value={draft.timeout_ms}
-            {...invalid("timeout_ms", errors)}
-          />
-          <FieldError name="timeout_ms" errors={errors} />
-          <div class="actions">
-            <button type="submit">Add backend</button>
-          </div>
-        </form>
-      </section>
+      {canChange ? null : (
+        <p class="hint">
+          Backends are shared by every client. This client-bound key can test them and list its own
+          jobs' collections on them; adding, changing or removing one needs the admin key or a key
+          bound to no client.
+        </p>
+      )}
+      {canChange ? (
+        <section class="card" aria-labelledby="add-backend">
+          <h2 id="add-backend">Add a backend</h2>
+          {top.length > 0 ? (
+            <p class="flash error" role="alert">
+              {top.join(" ")}
+            </p>
+          ) : null}
+          <form method="post" action="/console/backends">
+            <Csrf session={s} />
+            <label for="name">Name</label>
+            <input
+              id="name"
+              name="name"
+              type="text"
+              value={draft.name}
+              required
+              {...invalid("name", errors)}
+            />
+            <FieldError name="name" errors={errors} />
+            <label for="base_url">Base URL</label>
+            <input
+              id="base_url"
+              name="base_url"
+              type="url"
+              placeholder="https://typesense.example.com:443"
+              value={draft.base_url}
+              required
+              {...invalid("base_url", errors)}
+            />
+            <FieldError name="base_url" errors={errors} />
+            <label for="api_key">API key</label>
+            <input
+              id="api_key"
+              name="api_key"
+              type="password"
+              autocomplete="off"
+              required
+              {...invalid("api_key", errors)}
+            />
+            <FieldError name="api_key" errors={errors} />
+            <label for="timeout_ms">Timeout (ms)</label>
+            <input
+              id="timeout_ms"
+              name="timeout_ms"
+              type="number"
+              min="1"
+              max="600000"
+              value={draft.timeout_ms}
+              {...invalid("timeout_ms", errors)}
+            />
+            <FieldError name="timeout_ms" errors={errors} />
+            <div class="actions">
+              <button type="submit">Add backend</button>
+            </div>
+          </form>
+        </section>
+      ) : null}
     </Page>,
     status as 200,
   );
@@ -162,7 +186,7 @@ async function listPage(c: ConsoleContext, draft: Draft, errors: FieldErrors, st
 
 async function collectionsPage(c: ConsoleContext, id: string) {
   const api = c.get("api");
-  const backend = await must(api.call<Backend>("GET", `/typesense/backends/${id}`));
+  const backend = await must(api.call<Backend>("GET", `/typesense/backends/${seg(id)}`));
   const list = await must(
     api.call<{ collections: Collection[] }>("POST", "/typesense/collections/list", {
       profile_id: id,
@@ -234,6 +258,8 @@ export function backendRoutes(r: Hono<ConsoleEnv>): void {
     const res = await c.get("api").call<Backend>("POST", "/typesense/backends", body);
     if (res.ok)
       return redirectWith(c, "/console/backends", "ok", `Backend "${res.data.name}" added.`);
+    // refused (a client-bound key): the page has no form to show the message in
+    if (res.status === 403) return redirectWith(c, "/console/backends", "error", res.message);
     return listPage(c, draft, fieldErrors(res), res.status >= 500 ? 503 : 400);
   });
 
@@ -261,12 +287,12 @@ export function backendRoutes(r: Hono<ConsoleEnv>): void {
           c,
           "/console/backends",
           "error",
-          `Backend unhealthy: ${d.error ?? "no healthy node"}`,
+          `Test failed (${res.message}): ${d.error ?? "no healthy node"}`,
         );
   });
 
   r.post("/backends/:id/delete", async (c) => {
-    const res = await c.get("api").call("DELETE", `/typesense/backends/${c.req.param("id")}`);
+    const res = await c.get("api").call("DELETE", `/typesense/backends/${seg(c.req.param("id"))}`);
     return res.ok
       ? redirectWith(c, "/console/backends", "ok", "Backend removed.")
       : redirectWith(c, "/console/backends", "error", res.message);

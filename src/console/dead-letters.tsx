@@ -2,8 +2,9 @@ import type { Hono } from "hono";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleEnv } from "./context.js";
 import { ago, when } from "./format.js";
-import { Badge, Csrf, Page } from "./layout.js";
+import { Badge, Csrf, FilterSubmit, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
+import { seg } from "./url.js";
 
 interface Letter {
   id: string;
@@ -80,11 +81,7 @@ async function listPage(c: ConsoleContext) {
             </select>
           </div>
         </div>
-        <div class="actions">
-          <button type="submit" class="secondary">
-            Filter
-          </button>
-        </div>
+        <FilterSubmit />
       </form>
       <div class="scroll card">
         <table>
@@ -126,7 +123,7 @@ async function listPage(c: ConsoleContext) {
                       {(["retry", "discard"] as const).map((a) => (
                         <form
                           method="post"
-                          action={`/console/dead-letters/${l.id}/${a}`}
+                          action={`/console/dead-letters/${seg(l.id)}/${a}`}
                           class="inline"
                         >
                           <Csrf session={s} />
@@ -159,7 +156,7 @@ export function deadLetterRoutes(r: Hono<ConsoleEnv>): void {
   r.post("/dead-letters/:id/retry", async (c) => {
     const res = await c
       .get("api")
-      .call("POST", `/typesense/dead-letters/${c.req.param("id")}/retry`);
+      .call("POST", `/typesense/dead-letters/${seg(c.req.param("id"))}/retry`);
     return res.ok
       ? redirectWith(c, back(c), "ok", "Typesense accepted the document; letter resolved.")
       : redirectWith(c, back(c), "error", res.message);
@@ -167,7 +164,7 @@ export function deadLetterRoutes(r: Hono<ConsoleEnv>): void {
   r.post("/dead-letters/:id/discard", async (c) => {
     const res = await c
       .get("api")
-      .call("POST", `/typesense/dead-letters/${c.req.param("id")}/discard`);
+      .call("POST", `/typesense/dead-letters/${seg(c.req.param("id"))}/discard`);
     return res.ok
       ? redirectWith(c, back(c), "ok", "Letter discarded.")
       : redirectWith(c, back(c), "error", res.message);

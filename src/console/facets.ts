@@ -1,7 +1,8 @@
+import { UNSCOPED } from "../control/client-scope.js";
 import { resolveSearchBinding } from "../control/search-binding.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients } from "../control/typesense-clients.js";
-import type { AppDeps } from "../http/deps.js";
+import type { ConsoleHostDeps as AppDeps } from "./host.js";
 
 const TTL_MS = 30_000;
 
@@ -21,7 +22,8 @@ export function createFacetLookup(deps: AppDeps): (jobId: string) => Promise<str
     if (hit && hit.until > Date.now()) return hit.fields;
     let fields: string[] = [];
     try {
-      const b = await resolveSearchBinding(deps.pools.control, box, { job_id: jobId });
+      // unscoped: jobId is one of the session's own job options (search.tsx, scoped there)
+      const b = await resolveSearchBinding(deps.pools.control, box, { job_id: jobId }, UNSCOPED);
       const coll = await clients.once(b.backend, (t) => t.getCollection(b.collection));
       fields = (coll?.fields ?? [])
         .filter((f) => f.facet === true && !f.name.includes(".*"))

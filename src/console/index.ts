@@ -1,13 +1,13 @@
 import { type Context, Hono } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppDeps } from "../http/deps.js";
-import type { AppEnv } from "../http/env.js";
 import { ApiFailure, apiClientFor, type RequestTarget } from "./api-client.js";
 import { assetRoutes } from "./assets.js";
+import { authLogRoutes } from "./auth-log.js";
 import { backendRoutes } from "./backends.js";
 import type { ConsoleDeps, ConsoleEnv } from "./context.js";
 import { deadLetterRoutes } from "./dead-letters.js";
 import { createFacetLookup } from "./facets.js";
+import type { ConsoleHostDeps as AppDeps, ConsoleHostEnv as AppEnv } from "./host.js";
 import { jobRoutes } from "./jobs.js";
 import { createLagSampler } from "./lag-sampler.js";
 import { loginRoutes } from "./login.js";
@@ -126,6 +126,7 @@ export function consoleRoutes(deps: AppDeps, api: RequestTarget): Hono<AppEnv> {
   backendRoutes(r);
   jobRoutes(r, cd);
   deadLetterRoutes(r);
+  authLogRoutes(r);
   searchRoutes(r, cd);
   r.notFound((c) => errorPage(c, 404, `No console page at ${c.req.path}.`));
 

@@ -51,7 +51,8 @@ export async function newJobPage(
 ) {
   const s = c.get("session");
   const backends = await must(c.get("api").call<Backend[]>("GET", "/typesense/backends"));
-  const clients = cd.pools.sourceNames();
+  // a client-bound session browses only its own client's catalog (the API refuses the rest)
+  const clients = cd.pools.sourceNames().filter((n) => !s.client || n === s.client);
   if (!clients.includes(d.source_client_name)) d.source_client_name = clients[0] ?? "";
   if (!backends.some((b) => b.id === d.profile_id)) d.profile_id = backends[0]?.id ?? "";
   let tables: Awaited<ReturnType<typeof listSourceTables>> = [];

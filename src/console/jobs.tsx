@@ -9,6 +9,7 @@ import { emptyDraft, FIELDS, newJobPage } from "./job-new.js";
 import { Badge, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
 import { describeSourceColumns } from "./source-catalog.js";
+import { seg } from "./url.js";
 
 interface Job {
   id: string;
@@ -63,7 +64,7 @@ async function editPage(
       <section class="card">
         <JobFields
           session={c.get("session")}
-          action={`/console/jobs/${job.id}`}
+          action={`/console/jobs/${seg(job.id)}`}
           mode="edit"
           draft={d}
           columns={columns}
@@ -147,7 +148,10 @@ async function listPage(c: ConsoleContext) {
                   {j.cdc_enabled ? <Badge value="cdc" /> : null}
                 </td>
                 <td>
-                  <a href={`/console/jobs/${j.id}/edit`} aria-label={`Edit ${j.collection_name}`}>
+                  <a
+                    href={`/console/jobs/${seg(j.id)}/edit`}
+                    aria-label={`Edit ${j.collection_name}`}
+                  >
                     Edit
                   </a>
                 </td>
@@ -179,15 +183,19 @@ export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
   });
   r.get("/jobs/:id/edit", async (c) => {
     const job = await must(
-      c.get("api").call<Job>("GET", `/typesense/sync-jobs/${c.req.param("id")}`),
+      c.get("api").call<Job>("GET", `/typesense/sync-jobs/${seg(c.req.param("id"))}`),
     );
     return editPage(c, cd, job, draftOf(job), {});
   });
   r.post("/jobs/:id", async (c) => {
     const api = c.get("api");
-    const job = await must(api.call<Job>("GET", `/typesense/sync-jobs/${c.req.param("id")}`));
+    const job = await must(api.call<Job>("GET", `/typesense/sync-jobs/${seg(c.req.param("id"))}`));
     const d = { ...draftFromForm(c.get("form")), profile_id: job.profile_id };
-    const res = await api.call<Job>("PATCH", `/typesense/sync-jobs/${job.id}`, jobBody(d, "edit"));
+    const res = await api.call<Job>(
+      "PATCH",
+      `/typesense/sync-jobs/${seg(job.id)}`,
+      jobBody(d, "edit"),
+    );
     if (res.ok)
       return redirectWith(
         c,

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { listCdcStreams } from "../control/cdc-streams.js";
+import { UNSCOPED } from "../control/client-scope.js";
 
 /** One reading of one stream. */
 export interface LagSample {
@@ -53,7 +54,8 @@ export function createLagSampler(control: pg.Pool, opts: LagSamplerOptions = {})
   async function sample(): Promise<void> {
     const t = now();
     last = t;
-    const streams = await listCdcStreams(control);
+    // every stream: the status page shows only the rings of streams its API call listed
+    const streams = await listCdcStreams(control, UNSCOPED);
     for (const s of streams) {
       const prev = counters.get(s.source_client_name);
       const applied = Number(s.changes_applied ?? 0);

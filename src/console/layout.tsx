@@ -1,13 +1,14 @@
 import type { Child } from "hono/jsx";
 import type { Flash, Session } from "./session.js";
 
-export type NavKey = "status" | "backends" | "jobs" | "dead-letters" | "search";
+export type NavKey = "status" | "backends" | "jobs" | "dead-letters" | "auth-log" | "search";
 
 const NAV: { key: NavKey; href: string; label: string; operator: boolean }[] = [
   { key: "status", href: "/console/status", label: "Status", operator: true },
   { key: "backends", href: "/console/backends", label: "Backends", operator: true },
   { key: "jobs", href: "/console/jobs", label: "Sync jobs", operator: true },
   { key: "dead-letters", href: "/console/dead-letters", label: "Dead letters", operator: true },
+  { key: "auth-log", href: "/console/auth-log", label: "Auth log", operator: true },
   { key: "search", href: "/console/search", label: "Live search", operator: false },
 ];
 
@@ -90,6 +91,17 @@ export function Page(p: PageProps) {
         </main>
       </body>
     </html>
+  );
+}
+
+/** The submit row of a GET filter form above a list. */
+export function FilterSubmit() {
+  return (
+    <div class="actions">
+      <button type="submit" class="secondary">
+        Filter
+      </button>
+    </div>
   );
 }
 

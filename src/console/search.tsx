@@ -38,7 +38,7 @@ async function jobOptions(c: ConsoleContext, cd: ConsoleDeps): Promise<JobOption
   const jobs: J[] =
     s.role === "operator"
       ? await must(c.get("api").call<J[]>("GET", "/typesense/sync-jobs?enabled=true"))
-      : await listJobs(cd.pools.control, { enabled: true, client: s.client || undefined });
+      : await listJobs(cd.pools.control, { enabled: true, scope: s.client || null });
   return jobs.map((j) => ({
     id: j.id,
     label: `${j.collection_name} (${j.source_client_name}/${j.source_schema_name}.${j.source_table_name})`,

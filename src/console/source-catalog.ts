@@ -1,5 +1,6 @@
-import { CatalogError, describeTable, mapColumn } from "../catalog/index.js";
+import { CatalogError, describeTable } from "../catalog/index.js";
 import type { Pools } from "../db/pool.js";
+import { mapColumn } from "../documents/index.js";
 
 export interface SourceTable {
   schema: string;

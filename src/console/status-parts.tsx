@@ -1,6 +1,7 @@
 import { ago, bytes, lag, num, span, when } from "./format.js";
 import { Badge, Csrf } from "./layout.js";
 import type { Session } from "./session.js";
+import { seg } from "./url.js";
 
 /** Loose row types: the API returns the view and run rows as stored. */
 export type Row = Record<string, unknown>;
@@ -134,7 +135,7 @@ export function JobCard({
         ) : null}
       </dl>
       <div class="actions">
-        <form method="post" action={`/console/jobs/${j.id}/run`} class="inline">
+        <form method="post" action={`/console/jobs/${seg(j.id)}/run`} class="inline">
           <Csrf session={session} />
           <button
             type="submit"
@@ -145,14 +146,14 @@ export function JobCard({
             {active ? "Running…" : "Run now"}
           </button>
         </form>
-        <a class="button small secondary" href={`/console/jobs/${j.id}/edit`}>
+        <a class="button small secondary" href={`/console/jobs/${seg(j.id)}/edit`}>
           Edit
         </a>
-        <a class="button small secondary" href={`/console/search?job_id=${j.id}`}>
+        <a class="button small secondary" href={`/console/search?job_id=${seg(j.id)}`}>
           Search
         </a>
         {openLetters > 0 ? (
-          <a class="button small secondary" href={`/console/dead-letters?job_id=${j.id}`}>
+          <a class="button small secondary" href={`/console/dead-letters?job_id=${seg(j.id)}`}>
             Dead letters
           </a>
         ) : null}

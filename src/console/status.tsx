@@ -6,6 +6,7 @@ import { LagPlot } from "./lag-plot.js";
 import { Badge, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
 import { attentionReasons, JobCard, type Row, RunsTable } from "./status-parts.js";
+import { seg } from "./url.js";
 
 /**
  * Status: every job's freshness and health (typesense_sync_job_status via
@@ -138,7 +139,7 @@ export function statusRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
       .get("api")
       .call<{ run_id: string; disposition: string }>(
         "POST",
-        `/typesense/sync-jobs/${c.req.param("id")}/run`,
+        `/typesense/sync-jobs/${seg(c.req.param("id"))}/run`,
       );
     if (!res.ok) return redirectWith(c, "/console/status", "error", res.message);
     return redirectWith(

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { type ClientScope, clientInScope } from "./client-scope.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -154,18 +155,56 @@ export async function updateBackend(
     set("api_key_stored", policy.box.seal(patch.api_key, id));
     set("api_key_last4", last4(patch.api_key));
   }
+  const client = await pool.connect();
   let count = 0;
   try {
-    const r = await pool.query(
+    // Ordering that makes the key check safe: the row is locked (FOR UPDATE)
+    // before the stored address is compared, and updated in the same
+    // transaction, so a concurrent PATCH cannot move the address between the
+    // check and the write.
+    await client.query("begin");
+    if (patch.api_key === undefined) await refuseNewAddress(client, id, nodes);
+    const r = await client.query(
       `update typesense_profiles set ${[...sets, "updated_at = now()"].join(", ")} where id = $1`,
       values,
     );
     count = r.rowCount ?? 0;
+    await client.query("commit");
   } catch (e) {
+    await client.query("rollback").catch(() => {});
     uniqueName(e, patch.name);
+  } finally {
+    client.release();
   }
   if (count === 0) throw new NotFoundError(`backend ${id} not found`);
   return getBackend(pool, id);
+}
+
+/**
+ * A saved key never leaves for a new host: a PATCH that changes base_url or
+ * the node list must carry the key for the new address (whoever can edit a
+ * backend could otherwise point it at their own server and receive the key).
+ * Giving the stored value again is not a change.
+ */
+async function refuseNewAddress(
+  client: pg.PoolClient,
+  id: string,
+  nodes: { base_url: string | undefined; additional_node_urls: string[] | undefined },
+): Promise<void> {
+  if (nodes.base_url === undefined && nodes.additional_node_urls === undefined) return;
+  const r = await client.query<{ base_url: string; additional_node_urls: string[] }>(
+    "select base_url, additional_node_urls from typesense_profiles where id = $1 for update",
+    [id],
+  );
+  const row = r.rows[0];
+  if (!row) return; // the update finds nothing either: 404
+  const sameBase = nodes.base_url === undefined || nodes.base_url === row.base_url;
+  const sameNodes =
+    nodes.additional_node_urls === undefined ||
+    nodes.additional_node_urls.join("\n") === row.additional_node_urls.join("\n");
+  if (!sameBase || !sameNodes) {
+    throw new InvalidInputError("api_key is required when the address changes", "api_key");
+  }
 }
 
 export async function deleteBackend(pool: pg.Pool, id: string): Promise<void> {
@@ -205,4 +244,26 @@ export async function backendConnection(
     apiKey: box.open(row.api_key_stored, id),
     timeoutMs: row.timeout_ms,
   };
+}
+
+/**
+ * The collections a scope may see on saved backend `profileId`: those its
+ * own jobs (enabled or not) write to. null when unscoped (every collection).
+ * A saved backend is shared by every client, so a client-bound caller must
+ * not learn the names or sizes of other clients' collections through it;
+ * (profile_id, collection_name) is unique, so a name here belongs to the
+ * scope's job alone.
+ */
+export async function collectionsInScope(
+  pool: pg.Pool,
+  profileId: string,
+  scope: ClientScope,
+): Promise<Set<string> | null> {
+  if (scope === null) return null;
+  const r = await pool.query<{ collection_name: string }>(
+    `select collection_name from typesense_sync_jobs
+      where profile_id = $1 and ${clientInScope("source_client_name", 2)}`,
+    [profileId, scope],
+  );
+  return new Set(r.rows.map((x) => x.collection_name));
 }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type ClientScope, clientInScope } from "./client-scope.js";
 import { NotFoundError } from "./errors.js";
 import { withNumbers } from "./rows.js";
 
@@ -26,17 +27,27 @@ export interface CdcStreamRecord {
 const NUMS = ["lag_ms", "retained_wal_bytes", "changes_applied"];
 
 /** Read-only: the CDC streams write these rows; the API only reports them. */
-export async function listCdcStreams(pool: pg.Pool): Promise<CdcStreamRecord[]> {
+export async function listCdcStreams(
+  pool: pg.Pool,
+  scope: ClientScope,
+): Promise<CdcStreamRecord[]> {
   const r = await pool.query<CdcStreamRecord>(
-    "select * from typesense_cdc_streams order by source_client_name",
+    `select * from typesense_cdc_streams where ${clientInScope("source_client_name", 1)}
+      order by source_client_name`,
+    [scope],
   );
   return r.rows.map((x) => withNumbers(x, NUMS));
 }
 
-export async function getCdcStream(pool: pg.Pool, clientName: string): Promise<CdcStreamRecord> {
+export async function getCdcStream(
+  pool: pg.Pool,
+  clientName: string,
+  scope: ClientScope,
+): Promise<CdcStreamRecord> {
   const r = await pool.query<CdcStreamRecord>(
-    "select * from typesense_cdc_streams where source_client_name = $1",
-    [clientName],
+    `select * from typesense_cdc_streams
+      where source_client_name = $1 and ${clientInScope("source_client_name", 2)}`,
+    [clientName, scope],
   );
   const row = r.rows[0];
   if (!row) throw new NotFoundError(`no CDC stream for source client "${clientName}"`);

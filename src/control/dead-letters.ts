@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type ClientScope, jobInScope } from "./client-scope.js";
 import type { Db } from "./db.js";
 import { ConflictError, isUuid, NotFoundError } from "./errors.js";
 
@@ -20,6 +21,7 @@ export type DeadLetterRecord = {
 };
 
 export interface DeadLetterFilter {
+  scope: ClientScope;
   jobId?: string | undefined;
   status?: DeadLetterRecord["status"] | undefined;
   limit: number;
@@ -34,17 +36,24 @@ export async function listDeadLetters(
   const r = await pool.query<DeadLetterRecord>(
     `select * from typesense_dead_letters
       where ($1::uuid is null or job_id = $1) and ($2::text is null or status = $2)
+        and ${jobInScope("job_id", 5)}
       order by last_failed_at desc, id limit $3 offset $4`,
-    [f.jobId ?? null, f.status ?? null, f.limit, f.offset],
+    [f.jobId ?? null, f.status ?? null, f.limit, f.offset, f.scope],
   );
   return r.rows;
 }
 
-export async function getDeadLetter(db: Db, id: string, lock = false): Promise<DeadLetterRecord> {
+export async function getDeadLetter(
+  db: Db,
+  id: string,
+  scope: ClientScope,
+  lock = false,
+): Promise<DeadLetterRecord> {
   if (!isUuid(id)) throw new NotFoundError(`dead letter ${id} not found`);
   const r = await db.query<DeadLetterRecord>(
-    `select * from typesense_dead_letters where id = $1${lock ? " for update" : ""}`,
-    [id],
+    `select * from typesense_dead_letters
+      where id = $1 and ${jobInScope("job_id", 2)}${lock ? " for update" : ""}`,
+    [id, scope],
   );
   if (!r.rows[0]) throw new NotFoundError(`dead letter ${id} not found`);
   return r.rows[0];
@@ -59,15 +68,19 @@ export function assertOpen(letter: DeadLetterRecord, action: string): void {
   }
 }
 
-export async function discardDeadLetter(pool: pg.Pool, id: string): Promise<DeadLetterRecord> {
+export async function discardDeadLetter(
+  pool: pg.Pool,
+  id: string,
+  scope: ClientScope,
+): Promise<DeadLetterRecord> {
   if (!isUuid(id)) throw new NotFoundError(`dead letter ${id} not found`);
   const r = await pool.query<DeadLetterRecord>(
     `update typesense_dead_letters set status = 'discarded', resolved_at = now()
-      where id = $1 and status = 'open' returning *`,
-    [id],
+      where id = $1 and status = 'open' and ${jobInScope("job_id", 2)} returning *`,
+    [id, scope],
   );
   if (r.rows[0]) return r.rows[0];
-  assertOpen(await getDeadLetter(pool, id), "discarded");
+  assertOpen(await getDeadLetter(pool, id, scope), "discarded");
   throw new NotFoundError(`dead letter ${id} not found`);
 }
 

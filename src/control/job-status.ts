@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type ClientScope, clientInScope } from "./client-scope.js";
 import { isUuid, NotFoundError } from "./errors.js";
 import { withNumbers } from "./rows.js";
 
@@ -30,20 +31,28 @@ function toRecord(row: Record<string, unknown>): JobStatusRecord {
 
 export async function listJobStatus(
   pool: pg.Pool,
-  f: { health?: string | undefined } = {},
+  f: { scope: ClientScope; health?: string | undefined },
 ): Promise<JobStatusRecord[]> {
   const r = await pool.query(
     `select * from typesense_sync_job_status
-      where ($1::text is null or sync_health = $1)
+      where ($1::text is null or sync_health = $1) and ${clientInScope("source_client_name", 2)}
       order by source_client_name, source_schema_name, source_table_name, collection_name`,
-    [f.health ?? null],
+    [f.health ?? null, f.scope],
   );
   return r.rows.map(toRecord);
 }
 
-export async function getJobStatus(pool: pg.Pool, jobId: string): Promise<JobStatusRecord> {
+export async function getJobStatus(
+  pool: pg.Pool,
+  jobId: string,
+  scope: ClientScope,
+): Promise<JobStatusRecord> {
   if (!isUuid(jobId)) throw new NotFoundError(`sync job ${jobId} not found`);
-  const r = await pool.query("select * from typesense_sync_job_status where id = $1", [jobId]);
+  const r = await pool.query(
+    `select * from typesense_sync_job_status
+      where id = $1 and ${clientInScope("source_client_name", 2)}`,
+    [jobId, scope],
+  );
   if (!r.rows[0]) throw new NotFoundError(`sync job ${jobId} not found`);
   return toRecord(r.rows[0]);
 }

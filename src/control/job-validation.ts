@@ -1,5 +1,6 @@
-import { CatalogError, createDocumentMapper, describeTable } from "../catalog/index.js";
+import { CatalogError, describeTable } from "../catalog/index.js";
 import type { Pools } from "../db/pool.js";
+import { createDocumentMapper } from "../documents/index.js";
 import { InvalidInputError, UnavailableError } from "./errors.js";
 
 export interface JobSource {

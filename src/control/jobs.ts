@@ -1,13 +1,9 @@
 import type pg from "pg";
 import type { Pools } from "../db/pool.js";
+import { assertClientAllowed, type ClientScope, clientInScope } from "./client-scope.js";
 import { type Db, inTransaction } from "./db.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
-import {
-  assertNoLiveRun,
-  type RetargetResync,
-  retargetedFields,
-  startRetargetResync,
-} from "./job-retarget.js";
+import { assertNoLiveRun, retargetedFields } from "./job-retarget.js";
 import { validateJobSource } from "./job-validation.js";
 import { withNumbers } from "./rows.js";
 
@@ -64,20 +60,24 @@ function toRecord(row: Record<string, unknown>): JobRecord {
 
 export async function listJobs(
   pool: pg.Pool,
-  f: { client?: string | undefined; enabled?: boolean | undefined } = {},
+  f: { scope: ClientScope; client?: string | undefined; enabled?: boolean | undefined },
 ): Promise<JobRecord[]> {
   const r = await pool.query(
     `select * from typesense_sync_jobs
       where ($1::text is null or source_client_name = $1) and ($2::boolean is null or enabled = $2)
+        and ${clientInScope("source_client_name", 3)}
       order by source_client_name, source_schema_name, source_table_name, collection_name`,
-    [f.client ?? null, f.enabled ?? null],
+    [f.client ?? null, f.enabled ?? null, f.scope],
   );
   return r.rows.map(toRecord);
 }
 
-export async function getJob(db: Db, id: string): Promise<JobRecord> {
+export async function getJob(db: Db, id: string, scope: ClientScope): Promise<JobRecord> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
-  const r = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
+  const r = await db.query(
+    `select * from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}`,
+    [id, scope],
+  );
   if (!r.rows[0]) throw new NotFoundError(`sync job ${id} not found`);
   return toRecord(r.rows[0]);
 }
@@ -105,8 +105,10 @@ function writeError(e: unknown, collection: unknown): never {
 export async function createJob(
   pools: Pools,
   input: JobInput,
+  scope: ClientScope,
   defaults: { windowSize?: number } = {},
 ): Promise<JobRecord> {
+  assertClientAllowed(scope, input.source_client_name);
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
   const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
@@ -123,37 +125,50 @@ export async function createJob(
   }
 }
 
-/** What updateJob wrote, and the resync a retarget started (null: no retarget). */
-export interface JobUpdate {
+/** What updateJob wrote, and what `onRetarget` returned (null: no retarget). */
+export interface JobUpdate<R> {
   job: JobRecord;
-  resync: RetargetResync | null;
+  resync: R | null;
 }
+
+/**
+ * Called in updateJob's transaction after a retarget was written (the job row
+ * locked, no run holding its lease): starts the resync of the new shape
+ * (coordination/retarget.ts, passed in by the route).
+ */
+export type OnRetarget<R> = (db: pg.PoolClient, job: JobRecord, changed: string[]) => Promise<R>;
 
 /**
  * Applies a partial update. When a source field changes, the merged job is
  * validated against the source table again before anything is written; the
- * row is locked meanwhile so two edits cannot interleave.
+ * row is locked meanwhile so two edits cannot interleave. A scoped caller
+ * reaches only its client's jobs and cannot move one to another client.
  *
  * A retarget (job-retarget.ts: profile, collection, source table, id column,
  * included columns or queryable fields changed) is refused while a run holds
  * the lease and otherwise starts a full resync of the new shape in the same
  * transaction: the update and the resync request commit together or not at
- * all. `cdcActive`: the config's `cdc.enabled` (a CDC job's resync goes
- * through its stream only when streams run).
+ * all (`onRetarget`; without it a retarget is written like any edit).
  */
-export async function updateJob(
+export async function updateJob<R>(
   pools: Pools,
   id: string,
   patch: Partial<JobInput>,
-  opts: { cdcActive: boolean } = { cdcActive: true },
-): Promise<JobUpdate> {
+  scope: ClientScope,
+  onRetarget?: OnRetarget<R>,
+): Promise<JobUpdate<R>> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   return inTransaction(pools.control, async (db) => {
-    const cur = await db.query("select * from typesense_sync_jobs where id = $1 for update", [id]);
+    const cur = await db.query(
+      `select * from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
+         for update`,
+      [id, scope],
+    );
     const row = cur.rows[0] as Record<string, unknown> | undefined;
     if (!row) throw new NotFoundError(`sync job ${id} not found`);
     const cols = EDITABLE.filter((c) => patch[c] !== undefined);
     if (cols.length === 0) return { job: toRecord(row), resync: null };
+    assertClientAllowed(scope, patch.source_client_name);
     if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);
     if (SOURCE_FIELDS.some((c) => patch[c] !== undefined)) {
       const merged = { ...row, ...patch } as unknown as JobInput;
@@ -172,26 +187,26 @@ export async function updateJob(
     } catch (e) {
       writeError(e, patch.collection_name);
     }
-    if (changed.length === 0) return { job: updated, resync: null };
-    const resync = await startRetargetResync(db, updated, changed, opts.cdcActive);
+    if (changed.length === 0 || !onRetarget) return { job: updated, resync: null };
+    const resync = await onRetarget(db, updated, changed);
     const after = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
     return { job: toRecord(after.rows[0]), resync };
   });
 }
 
 /** Deletes a job with its runs and dead letters; refused while a run holds the lease. */
-export async function deleteJob(pool: pg.Pool, id: string): Promise<void> {
+export async function deleteJob(pool: pg.Pool, id: string, scope: ClientScope): Promise<void> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   const r = await pool.query<{ leased: boolean }>(
     `with target as (
        select id, coalesce(lease_expires_at > now(), false) as leased
-         from typesense_sync_jobs where id = $1
+         from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
      ), del as (
        delete from typesense_sync_jobs j using target t where j.id = t.id and not t.leased
        returning j.id
      )
      select t.leased from target t`,
-    [id],
+    [id, scope],
   );
   const row = r.rows[0];
   if (!row) throw new NotFoundError(`sync job ${id} not found`);

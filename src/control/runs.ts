@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type ClientScope, jobInScope } from "./client-scope.js";
 import { isUuid, NotFoundError } from "./errors.js";
 import { withNumbers } from "./rows.js";
 
@@ -53,6 +54,7 @@ function toRecord(row: Record<string, unknown>): RunRecord {
 }
 
 export interface ListRunsFilter {
+  scope: ClientScope;
   jobId?: string | undefined;
   status?: string | undefined;
   limit: number;
@@ -64,16 +66,20 @@ export async function listRuns(pool: pg.Pool, f: ListRunsFilter): Promise<RunRec
   const r = await pool.query(
     `select * from typesense_sync_runs
       where ($1::uuid is null or job_id = $1) and ($2::text is null or status = $2)
+        and ${jobInScope("job_id", 5)}
       order by created_at desc, id
       limit $3 offset $4`,
-    [f.jobId ?? null, f.status ?? null, f.limit, f.offset],
+    [f.jobId ?? null, f.status ?? null, f.limit, f.offset, f.scope],
   );
   return r.rows.map(toRecord);
 }
 
-export async function getRun(pool: pg.Pool, id: string): Promise<RunRecord> {
+export async function getRun(pool: pg.Pool, id: string, scope: ClientScope): Promise<RunRecord> {
   if (!isUuid(id)) throw new NotFoundError(`sync run ${id} not found`);
-  const r = await pool.query("select * from typesense_sync_runs where id = $1", [id]);
+  const r = await pool.query(
+    `select * from typesense_sync_runs where id = $1 and ${jobInScope("job_id", 2)}`,
+    [id, scope],
+  );
   if (!r.rows[0]) throw new NotFoundError(`sync run ${id} not found`);
   return toRecord(r.rows[0]);
 }

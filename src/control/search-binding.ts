@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { BackendConnection } from "./backends.js";
+import { type ClientScope, clientInScope } from "./client-scope.js";
 import { ConflictError, isUuid, NotFoundError } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
 
@@ -39,6 +40,7 @@ export async function resolveSearchBinding(
   pool: pg.Pool,
   box: SecretBox,
   target: SearchTarget,
+  scope: ClientScope,
 ): Promise<SearchBinding> {
   const byId = "job_id" in target;
   if (byId && !isUuid(target.job_id)) {
@@ -49,15 +51,15 @@ export async function resolveSearchBinding(
             p.base_url, p.additional_node_urls, p.api_key_stored, p.timeout_ms,
             p.updated_at as profile_updated_at
        from typesense_sync_jobs j join typesense_profiles p on p.id = j.profile_id
-      where j.enabled and ${
+      where j.enabled and ${clientInScope("j.source_client_name", byId ? 2 : 4)} and ${
         byId
           ? "j.id = $1"
           : "j.source_client_name = $1 and j.source_schema_name = $2 and j.source_table_name = $3"
       }
       order by j.created_at limit 5`,
     byId
-      ? [target.job_id]
-      : [target.source_client_name, target.source_schema_name, target.source_table_name],
+      ? [target.job_id, scope]
+      : [target.source_client_name, target.source_schema_name, target.source_table_name, scope],
   );
   const what = byId
     ? `sync job ${target.job_id}`
@@ -91,7 +93,8 @@ export async function resolveSearchBinding(
  * Misses (404/409) are never cached.
  */
 export interface SearchBindingCache {
-  resolve(target: SearchTarget): Promise<SearchBinding>;
+  /** A scoped caller finds only its client's jobs (404 for the rest, as for unknown ones). */
+  resolve(target: SearchTarget, scope: ClientScope): Promise<SearchBinding>;
   invalidate(): void;
 }
 
@@ -103,13 +106,14 @@ export function createSearchBindingCache(
   const entries = new Map<string, { binding: SearchBinding; until: number }>();
   let generation = 0;
   return {
-    async resolve(target) {
-      const key = JSON.stringify(target);
+    async resolve(target, scope) {
+      // the scope is part of the key: a hit for one client is never served to another
+      const key = JSON.stringify([scope, target]);
       const now = Date.now();
       const hit = entries.get(key);
       if (hit && hit.until > now) return hit.binding;
       const gen = generation;
-      const binding = await resolveSearchBinding(pool, box, target);
+      const binding = await resolveSearchBinding(pool, box, target, scope);
       // an invalidate() during the query means the row may be older than the write
       if (gen === generation) {
         if (entries.size >= (opts.maxEntries ?? 10_000)) entries.clear();

@@ -8,16 +8,33 @@ import {
 import type { BackendConnection } from "./backends.js";
 
 /**
- * Typesense backends for request handlers, one per saved backend VERSION
- * (profile id + updated_at): editing a backend (new key, new URL) yields a new
- * client, and the old one is closed. Unsaved backends (the test route) get a
- * throwaway client via `once`.
+ * Typesense backends, one per saved backend VERSION (profile id + a version
+ * of its connection): editing a backend (new key, new URL) yields a new
+ * client, and the old one is retired: closed at once, or, while leased calls
+ * still run on it, when the last of them is released (a full sync's import in
+ * flight finishes with the key it started with). Unsaved backends (the test
+ * route) get a throwaway client via `once`.
  */
 export interface TypesenseClients {
   forSaved(version: string, conn: BackendConnection): TypesenseBackend;
+  /** Like forSaved, but the client is not closed before `release()` (see createLiveBackend). */
+  lease(version: string, conn: BackendConnection): ClientLease;
   /** Runs fn with a fresh client and closes it afterwards. */
   once<T>(conn: BackendConnection, fn: (b: TypesenseBackend) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+export interface ClientLease {
+  backend: TypesenseBackend;
+  release(): void;
+}
+
+interface Entry {
+  profileId: string | null;
+  backend: TypesenseBackend;
+  /** Leases not yet released. */
+  users: number;
+  retired: boolean;
 }
 
 /** More distinct backend versions than this and the oldest clients are closed. */
@@ -25,7 +42,7 @@ const MAX_CLIENTS = 32;
 
 export function createTypesenseClients(log: Logger): TypesenseClients {
   // Map iteration order = insertion order: the first key is the oldest.
-  const byVersion = new Map<string, { profileId: string | null; backend: TypesenseBackend }>();
+  const byVersion = new Map<string, Entry>();
   const make = (conn: BackendConnection) =>
     createTypesenseBackend({
       nodes: conn.nodes,
@@ -36,17 +53,39 @@ export function createTypesenseClients(log: Logger): TypesenseClients {
   const evict = (key: string) => {
     const hit = byVersion.get(key);
     byVersion.delete(key);
-    void hit?.backend.close();
+    if (!hit) return;
+    hit.retired = true;
+    if (hit.users === 0) void hit.backend.close();
+  };
+  const entryFor = (version: string, conn: BackendConnection): Entry => {
+    const hit = byVersion.get(version);
+    if (hit) return hit;
+    for (const [k, v] of byVersion) if (v.profileId === conn.profileId) evict(k);
+    while (byVersion.size >= MAX_CLIENTS) evict(byVersion.keys().next().value as string);
+    const entry: Entry = {
+      profileId: conn.profileId,
+      backend: make(conn),
+      users: 0,
+      retired: false,
+    };
+    byVersion.set(version, entry);
+    return entry;
   };
   return {
-    forSaved(version, conn) {
-      const hit = byVersion.get(version);
-      if (hit) return hit.backend;
-      for (const [k, v] of byVersion) if (v.profileId === conn.profileId) evict(k);
-      while (byVersion.size >= MAX_CLIENTS) evict(byVersion.keys().next().value as string);
-      const backend = make(conn);
-      byVersion.set(version, { profileId: conn.profileId, backend });
-      return backend;
+    forSaved: (version, conn) => entryFor(version, conn).backend,
+    lease(version, conn) {
+      const entry = entryFor(version, conn);
+      entry.users++;
+      let released = false;
+      return {
+        backend: entry.backend,
+        release() {
+          if (released) return;
+          released = true;
+          entry.users--;
+          if (entry.retired && entry.users === 0) void entry.backend.close();
+        },
+      };
     },
     async once(conn, fn) {
       const b = make(conn);

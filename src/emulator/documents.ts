@@ -1,5 +1,4 @@
-import { serializeDocument } from "../catalog/json.js";
-import type { DocumentValue } from "../typesense/types.js";
+import { type DocumentValue, serializeDocument } from "../json/codec.js";
 import type { Collection, WriteAction } from "./collection.js";
 import { ApiError } from "./errors.js";
 import { evaluateFilter, parseFilter } from "./filter.js";

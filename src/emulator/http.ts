@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { parseJson, serializeDocument } from "../catalog/json.js";
-import type { DocumentValue } from "../typesense/types.js";
+import { type DocumentValue, parseJson, serializeDocument } from "../json/codec.js";
 import { ApiError } from "./errors.js";
 
 /** A response before it is written: handlers return these, the server sends them. */

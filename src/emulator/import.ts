@@ -1,5 +1,4 @@
-import { parseJson, serializeDocument } from "../catalog/json.js";
-import type { DocumentValue } from "../typesense/types.js";
+import { type DocumentValue, parseJson, serializeDocument } from "../json/codec.js";
 import type { WriteAction } from "./collection.js";
 import { type DocContext, parseAction } from "./documents.js";
 import { ApiError } from "./errors.js";

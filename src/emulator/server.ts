@@ -44,6 +44,8 @@ export interface EmulatorHandle {
   stats(): EmulatorStatsSnapshot;
   /** Drops every collection and alias and zeroes the counters. */
   reset(): void;
+  /** Replaces the admin API key (a rotated key: the old one is refused from now on). */
+  setApiKey(key: string): void;
   close(): Promise<void>;
 }
 
@@ -67,11 +69,12 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
   let closed = false;
   let comeBackTimer: NodeJS.Timeout | undefined;
 
+  let apiKey = opts.apiKey;
   const authorized = (req: IncomingMessage, params: Record<string, string>): boolean => {
     const header = req.headers["x-typesense-api-key"];
     // The header wins over the query parameter, even when it is wrong.
     const key = header !== undefined ? String(header) : params["x-typesense-api-key"];
-    return key === opts.apiKey;
+    return key === apiKey;
   };
 
   const send = (res: ServerResponse, reply: Reply): void => {
@@ -247,6 +250,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<EmulatorHand
       state.collections.clear();
       state.aliases.clear();
       Object.assign(state.stats, emptyStats());
+    },
+    setApiKey(key) {
+      apiKey = key;
     },
     async close() {
       if (closed) return;

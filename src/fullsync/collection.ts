@@ -1,4 +1,4 @@
-import type { DocumentMapper } from "../catalog/index.js";
+import type { DocumentMapper } from "../documents/index.js";
 import type { RunContext } from "./context.js";
 
 /** A failure that ends the run (as opposed to an interruption, which leaves it open). */

@@ -1,10 +1,10 @@
 import type pg from "pg";
+import type { ChangeWatch, WatermarkCoordinator } from "../coordination/watermarks.js";
+import type { WindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
 import type { Lease } from "./lease.js";
 import type { JobRow, RunCounters } from "./runs.js";
-import type { ChangeWatch, WatermarkCoordinator } from "./watermarked.js";
-import type { WindowReader } from "./window-reader.js";
 
 /**
  * What a run needs from a Typesense backend: the subset of typesense/'s

@@ -1,7 +1,7 @@
 import type pg from "pg";
+import type { RunTrigger } from "../coordination/request-run.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { RunContext, SyncBackend } from "./context.js";
-import type { RunTrigger } from "./request-run.js";
 import type { RollbackOutcome } from "./rollback.js";
 import type { JobRow, RunCounters } from "./runs.js";
 import type { WatermarkCoordinator } from "./watermarked.js";
@@ -59,7 +59,7 @@ export interface FullSyncEngineOptions {
   readAheadWindows?: number;
   /**
    * Let Postgres render the documents of first-sync windows when the mapper
-   * has a proven SQL rendering (catalog/sql-document.ts). Default true; false
+   * has a proven SQL rendering (documents/sql-document.ts). Default true; false
    * forces the JS path (bench A/B).
    */
   renderDocumentsInSql?: boolean;

@@ -1,4 +1,5 @@
-import { createDocumentMapper, describeTable } from "../catalog/index.js";
+import { describeTable } from "../catalog/index.js";
+import { createDocumentMapper } from "../documents/index.js";
 import type { Logger } from "../lifecycle/index.js";
 import { prepareCollection } from "./collection.js";
 import type { RunContext } from "./context.js";
@@ -15,7 +16,9 @@ import { sweepOrphans } from "./orphan-sweep.js";
 
 export { RunFailure } from "./collection.js";
 
-import { JobNotFoundError, RunConflictError } from "./request-run.js";
+import { StreamAttachedError, StreamStoppedError } from "../coordination/errors.js";
+import { JobNotFoundError, RunConflictError } from "../coordination/request-run.js";
+import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import { withImportRetry } from "./retry.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import {
@@ -29,8 +32,6 @@ import {
   startOrResumeRun,
 } from "./runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
-import { StreamAttachedError, StreamStoppedError } from "./watermarked.js";
-import { createWindowReader, type WindowReader } from "./window-reader.js";
 import { runWindows } from "./windows-loop.js";
 
 export type { FullSyncEngine, FullSyncEngineOptions, RunJobOptions, RunResult };

@@ -21,21 +21,7 @@ export {
   type ManifestProgress,
   startManifestBuild,
 } from "./manifest-progress.js";
-export {
-  JobNotFoundError,
-  type RequestedRun,
-  RUN_REQUESTED_CHANNEL,
-  RunConflictError,
-  type RunTrigger,
-  requestRun,
-} from "./request-run.js";
 export { RetriesExhaustedError, withImportRetry } from "./retry.js";
 export type { RollbackOutcome } from "./rollback.js";
 export type { JobRow, RunCounters, RunRow, RunStage } from "./runs.js";
 export type { WindowSummary } from "./window.js";
-export {
-  createWindowReader,
-  type WindowRead,
-  type WindowReader,
-  type WindowReaderOptions,
-} from "./window-reader.js";

@@ -2,9 +2,10 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../catalog/index.js";
 import { isUuid } from "../control/errors.js";
-import { idTextSql, qualifiedTable } from "./manifest.js";
+import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../documents/index.js";
+import { qualifiedTable } from "../documents/window-reader.js";
+import { idTextSql } from "./manifest.js";
 
 /**
  * Builds a run's manifest (every document id of the table, in id order, as

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { DocumentMapper } from "../catalog/index.js";
+import type { DocumentMapper } from "../documents/index.js";
 import { type Logger, linkedAbort } from "../lifecycle/index.js";
 import { manifestRowCount, recordEstimate } from "./manifest.js";
 import { buildChunks, type ManifestBuildOptions } from "./manifest-build.js";

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { type DocumentMapper, quoteIdent } from "../catalog/index.js";
+import type { DocumentMapper } from "../documents/index.js";
 
 /*
  * The run-scoped snapshot's reads: every document id of the table, in id
@@ -10,10 +10,6 @@ import { type DocumentMapper, quoteIdent } from "../catalog/index.js";
 /** SQL text of the document id as the mapper produces it (the column's output text). */
 export function idTextSql(mapper: DocumentMapper): string {
   return `pg_catalog.textin(${mapper.idColumn.outputFunction}(${mapper.idColumnSql}))`;
-}
-
-export function qualifiedTable(mapper: DocumentMapper): string {
-  return `${quoteIdent(mapper.table.schema)}.${quoteIdent(mapper.table.table)}`;
 }
 
 /**

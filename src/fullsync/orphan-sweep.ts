@@ -1,8 +1,9 @@
+import { openBracket } from "../coordination/bracket.js";
 import type { RunContext } from "./context.js";
 import { renewLease } from "./lease.js";
 import { writeCounters } from "./runs.js";
 import { type Backup, saveBackups } from "./saga.js";
-import { type BracketedWrite, openBracket, writeThroughStream } from "./watermarked.js";
+import { type BracketedWrite, writeThroughStream } from "./watermarked.js";
 
 /** Ids checked against the source per query. */
 const CHUNK = 2000;

@@ -1,13 +1,9 @@
 import type pg from "pg";
+import { StreamStoppedError } from "../coordination/errors.js";
 import type { RunContext } from "./context.js";
 import { LeaseLostError, renewLease } from "./lease.js";
 import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
-import {
-  type Compensated,
-  compensate,
-  refreshFromSource,
-  StreamStoppedError,
-} from "./watermarked.js";
+import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
 
 /**
  * Saga compensation of a WHOLE run (retries exhausted, or any failure after

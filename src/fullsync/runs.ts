@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { RunTrigger } from "./request-run.js";
+import type { RunTrigger } from "../coordination/request-run.js";
 
 /**
  * Typed access to typesense_sync_jobs / typesense_sync_runs for the engine.

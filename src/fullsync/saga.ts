@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { parseJson, serializeDocument } from "../catalog/index.js";
+import { parseJson, serializeDocument } from "../json/codec.js";
 import type { Document } from "../typesense/types.js";
 
 /**

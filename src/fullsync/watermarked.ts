@@ -1,16 +1,18 @@
-import { serializeDocument } from "../catalog/index.js";
+import { closeBracket, openBracket } from "../coordination/bracket.js";
 import type {
   ChangeWatch,
   WatermarkCoordinator,
   WatermarkWindow,
-  WindowOutcome,
-} from "../cdc/watermarks.js";
+} from "../coordination/watermarks.js";
+import { serializeDocument } from "../json/codec.js";
 import type { Document } from "../typesense/types.js";
 import type { Rejected } from "./checkpoint.js";
 import type { RunContext } from "./context.js";
 
 /**
- * Full sync <-> CDC coordination (DBLog, DESIGN section 5), the engine side.
+ * Full sync <-> CDC coordination (DBLog, DESIGN section 5), the engine side:
+ * the bracket itself (open, close, re-open when the stream stopped) is
+ * coordination/bracket.ts; this file holds what full sync makes of it.
  *
  * INVARIANT: while this instance streams the job (coordinator.isStreaming),
  * a full-sync write of a document happens only inside the CDC stream, at a
@@ -50,53 +52,6 @@ import type { RunContext } from "./context.js";
  */
 export type { ChangeWatch, WatermarkCoordinator };
 
-/**
- * The CDC stream that bracketed a window (or a rollback batch) stopped before
- * the window's watermark and no stream applies the job on this instance now.
- *
- * The run stops here, interrupted: the engine releases its lease and the open
- * run is resumed later at its checkpoint (by this instance once its stream is
- * back, or by the instance that leads the client now). Writing the window
- * directly instead would be unsafe: its rows were read before the stream
- * stopped, and when the leadership moved, the new leader's stream may already
- * have written newer versions that nothing would deliver again.
- */
-export class StreamStoppedError extends Error {
-  constructor(
-    readonly jobId: string,
-    cause: unknown,
-  ) {
-    super(
-      `the CDC stream of job ${jobId} stopped before a window's watermark; the run stops and resumes at its checkpoint`,
-      { cause },
-    );
-    this.name = "StreamStoppedError";
-  }
-}
-
-/**
- * The CDC stream attached to the job (this instance streams it now) while a
- * window read WITHOUT a bracket waited to be written: writing it directly
- * could put a row read before a change the stream has just written over that
- * change. The run stops, interrupted, and resumes at its checkpoint with
- * bracketed windows.
- */
-export class StreamAttachedError extends Error {
-  constructor(readonly jobId: string) {
-    super(
-      `the CDC stream attached to job ${jobId} under a window read without watermarks; the run stops and resumes bracketed at its checkpoint`,
-    );
-    this.name = "StreamAttachedError";
-  }
-}
-
-/** (1) of a window: registers its ids when the job streams here, else null. */
-export function openBracket(ctx: RunContext, ids: readonly string[]): WatermarkWindow | null {
-  const wm = ctx.watermarks;
-  if (!wm?.isStreaming(ctx.job.id)) return null;
-  return wm.openWindow(ctx.job.id, ids);
-}
-
 export interface BracketedWrite {
   importedIds: string[];
   deletedIds: string[];
@@ -104,11 +59,10 @@ export interface BracketedWrite {
   superseded: string[];
 }
 
-const MAX_REOPEN = 3;
-
 /**
- * (4): hands the changed docs and vanished ids to the stream. `direct` writes
- * the same window without watermarks (used when the stream went away).
+ * (4): hands the changed docs and vanished ids to the stream (closeBracket:
+ * re-registered and re-read if the stream stopped and is back, never written
+ * directly) and sorts what the stream wrote into imports and deletes.
  */
 export async function writeThroughStream(
   ctx: RunContext,
@@ -116,54 +70,23 @@ export async function writeThroughStream(
   changed: readonly Document[],
   vanished: readonly string[],
 ): Promise<BracketedWrite> {
-  let w: WatermarkWindow = bracket;
-  let docs = new Map(changed.map((d) => [d.id, d]));
-  let deletes: readonly string[] = vanished;
-  for (let attempt = 1; ; attempt++) {
-    let outcome: WindowOutcome;
-    try {
-      outcome = await w.close(docs, {
-        deletes,
-        recordRejections: false,
-        signal: ctx.signal,
-      });
-    } catch (e) {
-      if (ctx.signal?.aborted) throw e;
-      ctx.log.warn(
-        { err: { message: (e as Error).message } },
-        "the CDC stream stopped before the window's watermark",
-      );
-      if (attempt >= MAX_REOPEN) throw e;
-      // A stream is back: register again and re-read (the ids must be
-      // registered BEFORE the read). No stream: the run stops here (see
-      // StreamStoppedError), it never writes the window directly.
-      const ids = [...docs.keys(), ...deletes];
-      const again = openBracket(ctx, ids);
-      if (!again) throw new StreamStoppedError(ctx.job.id, e);
-      w = again;
-      try {
-        const read = await ctx.reader.read(ids);
-        docs = read.documents;
-        const wasDelete = new Set(deletes);
-        deletes = read.missing.filter((id) => wasDelete.has(id) || docs.has(id));
-      } catch (err) {
-        w.abandon();
-        throw err;
-      }
-      continue;
-    }
-    const deleteSet = new Set(deletes);
-    const importedIds: string[] = [];
-    const deletedIds: string[] = [];
-    for (const id of outcome.written) (deleteSet.has(id) ? deletedIds : importedIds).push(id);
-    const rejected: Rejected[] = outcome.rejections.map((r) => ({
-      docId: r.docId,
-      code: r.code ?? 0,
-      error: r.error,
-      payload: r.payload ? serializeDocument(r.payload) : "null",
-    }));
-    return { importedIds, deletedIds, rejected, superseded: outcome.superseded };
-  }
+  const docs = new Map(changed.map((d) => [d.id, d]));
+  const { outcome, deletes } = await closeBracket(
+    ctx,
+    bracket,
+    { docs, deletes: vanished },
+    (ids) => ctx.reader.read(ids),
+  );
+  const importedIds: string[] = [];
+  const deletedIds: string[] = [];
+  for (const id of outcome.written) (deletes.has(id) ? deletedIds : importedIds).push(id);
+  const rejected: Rejected[] = outcome.rejections.map((r) => ({
+    docId: r.docId,
+    code: r.code ?? 0,
+    error: r.error,
+    payload: r.payload ? serializeDocument(r.payload) : "null",
+  }));
+  return { importedIds, deletedIds, rejected, superseded: outcome.superseded };
 }
 
 export interface Compensated {
@@ -253,21 +176,14 @@ async function compensateIds(
   let r: BracketedWrite;
   if (!w) r = await direct();
   else {
-    let outcome: WindowOutcome;
-    try {
-      outcome = await w.close(new Map(docs.map((d) => [d.id, d])), {
-        deletes: dels,
-        recordRejections: false,
-        signal: ctx.signal,
-      });
-    } catch (e) {
-      // The stream stopped before the batch's watermark: the run stops
-      // (StreamStoppedError: interrupted, still in stage rollback) and the
-      // rollback resumes from the unmarked backups, bracketed by whichever
-      // stream applies the job then; it never compensates this batch directly.
-      if (ctx.signal?.aborted) throw e;
-      throw new StreamStoppedError(ctx.job.id, e);
-    }
+    // The stream stopped before the batch's watermark: closeBracket throws
+    // StreamStoppedError (interrupted, still in stage rollback) and the
+    // rollback resumes from the unmarked backups, bracketed by whichever
+    // stream applies the job then; it never compensates this batch directly.
+    const { outcome } = await closeBracket(ctx, w, {
+      docs: new Map(docs.map((d) => [d.id, d])),
+      deletes: dels,
+    });
     const delSet = new Set(dels);
     r = {
       importedIds: outcome.written.filter((id) => !delSet.has(id)),

@@ -1,10 +1,11 @@
-import { documentValuesEqual, serializeDocument } from "../catalog/index.js";
-import type { WatermarkWindow } from "../cdc/watermarks.js";
+import { openBracket } from "../coordination/bracket.js";
+import type { WatermarkWindow } from "../coordination/watermarks.js";
+import { documentValuesEqual, serializeDocument } from "../json/codec.js";
 import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
 import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { ImportLineResult, RunContext } from "./context.js";
 import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
-import { openBracket, writeThroughStream } from "./watermarked.js";
+import { writeThroughStream } from "./watermarked.js";
 
 /** What one window did (also passed to the onWindowCommitted hook). */
 export interface WindowSummary {

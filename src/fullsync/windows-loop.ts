@@ -1,8 +1,8 @@
+import { StreamAttachedError } from "../coordination/errors.js";
 import type { RunContext } from "./context.js";
 import { createManifestCursor } from "./manifest.js";
 import type { ManifestProgress } from "./manifest-progress.js";
 import { setStage } from "./runs.js";
-import { StreamAttachedError } from "./watermarked.js";
 import {
   checkpointWindow,
   type PreparedWindow,

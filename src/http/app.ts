@@ -3,16 +3,20 @@ import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { consoleRoutes } from "../console/index.js";
+import { createAuthLogWriter } from "../control/auth-log-writer.js";
 import { createSearchBindingCache } from "../control/search-binding.js";
 import { createSecretBox } from "../control/secret-box.js";
 import { createTypesenseClients } from "../control/typesense-clients.js";
 import { createAuth } from "./auth.js";
+import { withAuthLog } from "./auth-log-hook.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
 import { errorResponse } from "./error-map.js";
+import { refuseNulBytes } from "./nul-guard.js";
 import { mountOpenApi } from "./openapi.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
+import { authLogRoutes } from "./routes/auth-log.js";
 import { backendRoutes } from "./routes/backends.js";
 import { cdcStreamRoutes } from "./routes/cdc-streams.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
@@ -24,8 +28,8 @@ import { typesenseOpsRoutes } from "./routes/typesense-ops.js";
 /**
  * The whole HTTP API. Middleware order is part of the contract:
  *
- *   request id -> request log -> auth (headers only) -> body limit -> route
- *                                                         (zod parses the body)
+ *   request id -> request log -> auth (headers only) -> body limit -> NUL guard
+ *                                                         -> route (zod parses the body)
  *
  * Auth never reads the body, so bad credentials give 401 even with a
  * malformed or oversized body; only authenticated requests reach parsing.
@@ -68,7 +72,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     );
   });
   const auth = createAuth(deps);
-  app.use(auth.middleware);
+  // refusals and admin calls go to the buffered auth log (never awaited)
+  const authLog = deps.authLog ?? createAuthLogWriter({ pool: deps.pools.control, log: deps.log });
+  app.use(withAuthLog(authLog, auth.middleware));
   // A successful write through this API drops what it could have made stale.
   app.use(async (c, next) => {
     await next();
@@ -93,8 +99,12 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     }),
   );
 
+  // NUL in a path segment, query parameter or JSON string: 400 naming the field
+  app.use(refuseNulBytes);
+
   app.route("/", healthRoutes(deps));
   app.route("/admin", apiKeyRoutes(deps));
+  app.route("/admin", authLogRoutes(deps));
   app.route("/typesense/backends", backendRoutes(deps, policy));
   app.route("/typesense/sync-jobs", syncJobRoutes(deps));
   app.route("/typesense/sync-runs", runRoutes(deps));

@@ -25,19 +25,30 @@ const SEARCH_RIGHTS = ["gateway.typesense_search", ...PROXY_RIGHTS];
  * - /admin/*                 static admin key only
  * - POST /typesense/search   admin, or a gateway key with a search or proxy right
  * - everything else          admin, or a gateway key with gateway.typesense_proxy
- *                            (or gateway.* / *)
+ *                            (or gateway.* / *); GET /metrics not for client-bound keys
  */
 function allowed(p: Principal, method: string, path: string): boolean {
   if (p.kind === "admin") return true;
-  if (path === "/admin" || path.startsWith("/admin/")) return false;
+  const right = rightNeeded(method, path);
+  if (right === "admin") return false;
+  // /metrics labels name every client's jobs and streams: not for a client-bound key
+  if (path === "/metrics" && p.clientScope !== null) return false;
   // fail-open mode: an unverified key is treated as a proxy key, never as admin
   if (p.kind === "unverified") return true;
-  const needed = method === "POST" && path === "/typesense/search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
+  const needed = right === "gateway.typesense_search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
   return p.rights.some((r) => needed.includes(r));
 }
 
+/** The right a route needs ("admin": the static admin key only); the auth log names it. */
+export function rightNeeded(method: string, path: string): string {
+  if (path === "/admin" || path.startsWith("/admin/")) return "admin";
+  return method === "POST" && path === "/typesense/search"
+    ? "gateway.typesense_search"
+    : "gateway.typesense_proxy";
+}
+
 /** Every credential the request presents, deduplicated, in precedence order. */
-function presentedKeys(headers: Headers): string[] {
+export function presentedKeys(headers: Headers): string[] {
   const out: string[] = [];
   for (const h of KEY_HEADERS) {
     const v = headers.get(h)?.trim();
@@ -119,7 +130,7 @@ export function createAuth(deps: AppDeps): Auth {
     // Check every presented value against the admin key (constant time each).
     let admin = false;
     for (const k of keys) admin = timingSafeEqual(sha(k), adminDigest) || admin;
-    if (admin) return { kind: "admin" };
+    if (admin) return { kind: "admin", clientScope: null };
 
     const raw = keys.find((k) => parseGatewayToken(k) !== null);
     const token = raw === undefined ? null : parseGatewayToken(raw);
@@ -129,7 +140,9 @@ export function createAuth(deps: AppDeps): Auth {
       cred = await lookup(raw, token.publicId, token.secret);
     } catch (e) {
       log.warn({ component: "auth", err: e }, "API key store unavailable");
-      if (failOpen) return { kind: "unverified", publicId: token.publicId };
+      if (failOpen) {
+        return { kind: "unverified", publicId: token.publicId, clientScope: clientHeader || null };
+      }
       throw new ApiError(503, "API key validation unavailable");
     }
     if (!cred) throw new ApiError(401, "Invalid API key");
@@ -147,6 +160,7 @@ export function createAuth(deps: AppDeps): Auth {
       publicId: cred.public_id,
       clientName: cred.client_name,
       rights: cred.rights,
+      clientScope: cred.client_name,
     };
   }
 

@@ -1,5 +1,6 @@
-import type { WatermarkCoordinator } from "../cdc/watermarks.js";
 import type { Config } from "../config/schema.js";
+import type { AuthLogWriter } from "../control/auth-log-writer.js";
+import type { WatermarkCoordinator } from "../coordination/watermarks.js";
 import type { Pools } from "../db/pool.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Metrics } from "../metrics/index.js";
@@ -19,4 +20,6 @@ export interface AppDeps {
    * dead-letter retry of a streamed job is written through it (never older).
    */
   watermarks?: WatermarkCoordinator;
+  /** Where refused attempts and admin calls are recorded; default: a writer on the control pool. */
+  authLog?: AuthLogWriter;
 }

@@ -76,3 +76,6 @@ export const authErrors = {
 export const notFoundError = { 404: err("Not found") } as const;
 export const conflictError = { 409: err("Conflict") } as const;
 export const timeoutError = { 504: err("Typesense timed out") } as const;
+export const badGatewayError = {
+  502: err("The backend answered with a redirect or a body that is not Typesense's"),
+} as const;

@@ -9,8 +9,8 @@ import {
   UnavailableError,
 } from "../control/errors.js";
 import { SecretBoxError } from "../control/secret-box.js";
+import { JobNotFoundError, RunConflictError } from "../coordination/request-run.js";
 import { UnknownClientError } from "../db/pool.js";
-import { JobNotFoundError, RunConflictError } from "../fullsync/request-run.js";
 import { TypesenseError } from "../typesense/errors.js";
 import type { AppEnv } from "./env.js";
 import { failure } from "./envelope.js";
@@ -61,6 +61,11 @@ export function errorResponse(err: Error, c: Context<AppEnv>): Response {
       return json(400, err.message, { typesense_status: err.status ?? null });
     }
     if (err.kind === "timeout") return json(504, "Typesense timed out", err.message);
+    // a redirect or a body that is not Typesense's: a bad gateway; the message
+    // names the status, never the remote's body (typesense/errors.ts)
+    if (err.kind === "reply") {
+      return json(502, "the backend did not answer like Typesense", err.message);
+    }
     return json(503, "Typesense unavailable", err.message);
   }
   const log = c.get("log");

@@ -145,5 +145,3 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
 export function setStreamState(m: Metrics, client: string, state: string): void {
   for (const s of STREAM_STATES) m.streamState.set({ client, state: s }, s === state ? 1 : 0);
 }
-
-export { type ControlSamplerOptions, createControlSampler } from "./control-sampler.js";

@@ -1,10 +1,6 @@
 import type pg from "pg";
-import {
-  type FullSyncEngine,
-  RUN_REQUESTED_CHANNEL,
-  RunConflictError,
-  type RunResult,
-} from "../fullsync/index.js";
+import { RUN_REQUESTED_CHANNEL, RunConflictError } from "../coordination/index.js";
+import type { FullSyncEngine, RunResult } from "../fullsync/index.js";
 import type { Logger, Service } from "../lifecycle/index.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/index.js";
 

@@ -1,5 +1,4 @@
 import type { Logger } from "../lifecycle/logger.js";
-import type { EnsureCollectionResult } from "./ensure-collection.js";
 import type { ImportAction, ImportLineResult } from "./import-results.js";
 import type {
   CollectionSchema,
@@ -8,6 +7,26 @@ import type {
   JsonLines,
   TypesenseField,
 } from "./types.js";
+
+export interface TypeConflict {
+  field: string;
+  /** Type in Typesense now. */
+  existing: string;
+  /** Type the mapping wants. */
+  desired: string;
+}
+
+export interface EnsureCollectionResult {
+  created: boolean;
+  /** Fields PATCHed in because the source gained columns since the collection was created. */
+  addedFields: string[];
+  /**
+   * Fields whose type differs from the mapping. Never coerced or re-created
+   * here: changing a type means dropping the field's data, which is an
+   * operator's decision (drop + re-add, or recreate the collection).
+   */
+  typeConflicts: TypeConflict[];
+}
 
 export interface TypesenseBackendOptions {
   /** Base URLs of the nodes ("http://host:8108"); used round-robin with failover. */
@@ -25,6 +44,8 @@ export interface TypesenseBackendOptions {
 export interface NodeHealth {
   node: string;
   ok: boolean;
+  /** The node answered HTTP (any status); false when it could not be reached or timed out. */
+  reachable: boolean;
   latencyMs: number;
   error?: string;
 }
@@ -88,6 +109,12 @@ export interface TypesenseBackend {
   readonly nodes: readonly string[];
   /** GET /health on every node; never throws. */
   health(): Promise<HealthResult>;
+  /**
+   * One cheap authenticated call (GET /collections?limit=1, /health needs no
+   * key): resolves when the key is accepted; a refused key throws a
+   * TypesenseError with status 401/403.
+   */
+  verifyKey(options?: CallOptions): Promise<void>;
   listCollections(options?: CallOptions): Promise<CollectionSummary[]>;
   /** null when the collection (or alias) does not exist. */
   getCollection(name: string, options?: CallOptions): Promise<CollectionSummary | null>;

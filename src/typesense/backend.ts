@@ -1,4 +1,4 @@
-import { parseJson } from "../catalog/json.js";
+import { parseJson } from "../json/codec.js";
 import type {
   CollectionSummary,
   ExportOptions,
@@ -7,7 +7,7 @@ import type {
   TypesenseBackendOptions,
 } from "./backend-types.js";
 import { ensureCollection } from "./ensure-collection.js";
-import { TypesenseError } from "./errors.js";
+import { badReplyError, parseReply, TypesenseError } from "./errors.js";
 import { readExportLines } from "./export-stream.js";
 import { checkHealth } from "./health.js";
 import { type HttpResponse, TypesenseHttp } from "./http.js";
@@ -49,6 +49,28 @@ function joinLines(lines: readonly Uint8Array[]): Buffer {
   return body;
 }
 
+/** Typesense's collection summary: an object with a name and a field list. */
+function isCollectionSummary(v: unknown): v is CollectionSummary {
+  const c = v as Partial<CollectionSummary> | null;
+  return (
+    typeof c === "object" &&
+    c !== null &&
+    typeof c.name === "string" &&
+    Array.isArray(c.fields) &&
+    (c.num_documents === undefined || typeof c.num_documents === "number")
+  );
+}
+
+function summaryOf(r: HttpResponse, what: string): CollectionSummary {
+  const v = parseReply(r, what);
+  if (!isCollectionSummary(v)) throw badReplyError(what, r.node, r.status, "a collection");
+  return v;
+}
+
+function numDeleted(v: unknown): number {
+  return Number((v as { num_deleted?: unknown } | null)?.num_deleted ?? 0);
+}
+
 export function createTypesenseBackend(opts: TypesenseBackendOptions): TypesenseBackend {
   const http = new TypesenseHttp(opts);
 
@@ -73,7 +95,8 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
     return parseImportResults(r.body, lines, idOf);
   }
   const maxFilter = opts.maxIdFilterLength ?? 3000;
-  const json = (r: HttpResponse) => JSON.parse(r.body) as unknown;
+  /** The JSON of an answer; not JSON -> a "reply" TypesenseError (502 on the API), never a crash. */
+  const json = (r: HttpResponse, what: string) => parseReply(r, what);
 
   async function* iterate(
     collection: string,
@@ -109,8 +132,10 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
       timeoutMs: o.timeoutMs,
     });
     const out: Document[] = [];
-    for (const line of r.body.split("\n"))
-      if (line.trim() !== "") out.push(parseJson(line) as Document);
+    for (const line of r.body.split("\n")) {
+      if (line.trim() === "") continue;
+      out.push(parseReply({ ...r, body: line }, "GET export", parseJson) as Document);
+    }
     return out;
   }
 
@@ -128,7 +153,7 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
       timeoutMs: o.timeoutMs,
       accept: [404],
     });
-    return r.status === 404 ? null : (parseJson(r.body) as Document);
+    return r.status === 404 ? null : (parseReply(r, "GET document", parseJson) as Document);
   }
 
   const backend: TypesenseBackend = {
@@ -136,9 +161,27 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
 
     health: () => checkHealth(http, opts.timeoutMs),
 
+    async verifyKey(o = {}) {
+      // limit/exclude_fields keep the answer small (v27+; older versions ignore them)
+      const r = await http.request({
+        method: "GET",
+        path: "/collections",
+        query: { limit: 1, exclude_fields: "fields" },
+        ...o,
+      });
+      // a server that only mimics /health does not pass as Typesense
+      if (!Array.isArray(json(r, "GET /collections"))) {
+        throw badReplyError("GET /collections", r.node, r.status, "a list of collections");
+      }
+    },
+
     async listCollections(o = {}) {
       const r = await http.request({ method: "GET", path: "/collections", ...o });
-      return json(r) as CollectionSummary[];
+      const list = json(r, "GET /collections");
+      if (!Array.isArray(list) || !list.every(isCollectionSummary)) {
+        throw badReplyError("GET /collections", r.node, r.status, "a list of collections");
+      }
+      return list;
     },
 
     async getCollection(name, o = {}) {
@@ -148,7 +191,8 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
         accept: [404],
         ...o,
       });
-      return r.status === 404 ? null : (json(r) as CollectionSummary);
+      if (r.status === 404) return null;
+      return summaryOf(r, "GET /collections/:name");
     },
 
     async createCollection(schema, o = {}) {
@@ -158,7 +202,7 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
         body: JSON.stringify(schema),
         ...o,
       });
-      return json(r) as CollectionSummary;
+      return summaryOf(r, "POST /collections");
     },
 
     async patchCollectionFields(name, fields, o = {}) {
@@ -240,7 +284,7 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
           query: { filter_by: filterBy, batch_size: 500 },
           ...o,
         });
-        deleted += Number((json(r) as { num_deleted?: unknown }).num_deleted ?? 0);
+        deleted += numDeleted(json(r, "DELETE documents"));
       }
       for (const id of unique.filter((x) => !isFilterSafeId(x))) {
         const r = await http.request({
@@ -251,7 +295,8 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
           ...o,
         });
         // ignore_not_found answers {"id": ...} without the document (v26+); 404 on older versions.
-        if (r.status !== 404 && Object.keys(json(r) as object).length > 1) deleted++;
+        if (r.status !== 404 && Object.keys(Object(json(r, "DELETE document"))).length > 1)
+          deleted++;
       }
       return deleted;
     },
@@ -264,7 +309,7 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
         accept: [400],
         ...o,
       });
-      if (r.status !== 400) return Number((json(r) as { num_deleted?: unknown }).num_deleted ?? 0);
+      if (r.status !== 400) return numDeleted(json(r, "DELETE documents"));
       // Before v28 there is no truncate=true ("filter_by must be provided"): delete by id.
       const ids: string[] = [];
       for await (const id of backend.exportIds(collection, o)) ids.push(id);

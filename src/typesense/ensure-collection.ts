@@ -1,26 +1,11 @@
-import type { CallOptions, TypesenseBackend } from "./backend-types.js";
+import type {
+  CallOptions,
+  EnsureCollectionResult,
+  TypeConflict,
+  TypesenseBackend,
+} from "./backend-types.js";
 import { TypesenseError } from "./errors.js";
 import type { CollectionSchema, TypesenseField } from "./types.js";
-
-export interface TypeConflict {
-  field: string;
-  /** Type in Typesense now. */
-  existing: string;
-  /** Type the mapping wants. */
-  desired: string;
-}
-
-export interface EnsureCollectionResult {
-  created: boolean;
-  /** Fields PATCHed in because the source gained columns since the collection was created. */
-  addedFields: string[];
-  /**
-   * Fields whose type differs from the mapping. Never coerced or re-created
-   * here: changing a type means dropping the field's data, which is an
-   * operator's decision (drop + re-add, or recreate the collection).
-   */
-  typeConflicts: TypeConflict[];
-}
 
 /**
  * Makes the collection match `desired` as far as it safely can: create it when

@@ -10,11 +10,14 @@
  * |          | rate limit; 422 out-of-resource / concurrent |           |
  * |          | schema alter (both clear up by themselves)   |           |
  * | rejected | any other 4xx (bad request, auth, 404, 409)  | no        |
+ * | reply    | not a Typesense answer: a 3xx (redirects are | 3xx no,   |
+ * |          | never followed), or a 2xx body that is not   | body yes  |
+ * |          | the JSON Typesense sends (HTML, empty, ...)  |           |
  *
  * 429 is retried (unlike typesense-js): for a sync worker a rate limit is a
  * reason to slow down, not to fail the run; the backoff does the slowing.
  */
-export type TypesenseErrorKind = "network" | "timeout" | "server" | "rejected";
+export type TypesenseErrorKind = "network" | "timeout" | "server" | "rejected" | "reply";
 
 export class TypesenseError extends Error {
   override readonly name = "TypesenseError";
@@ -57,14 +60,64 @@ export function errorForStatus(status: number, message: string, node?: string): 
   return new TypesenseError({ message, status, kind: "rejected", node });
 }
 
-/** Typesense answers `{"message": "..."}`; anything else is shown as sent. */
+/** Longest part of a Typesense `message` that is passed on. */
+const MAX_MESSAGE = 200;
+
+/**
+ * Typesense answers `{"message": "..."}`: that message, cut to 200 chars.
+ * Anything else (HTML of a proxy, an empty body, other JSON) is never passed
+ * on, only its status: a backend URL comes from the caller, so its answer is
+ * untrusted text that must not be echoed back (SSRF read-out).
+ */
 export function messageOf(body: string, status: number): string {
   try {
     const v = JSON.parse(body) as { message?: unknown };
-    if (typeof v?.message === "string") return v.message;
+    if (typeof v?.message === "string") return v.message.slice(0, MAX_MESSAGE);
   } catch {
     // not JSON: fall through
   }
-  const text = body.trim();
-  return text === "" ? `HTTP ${status}` : text.slice(0, 500);
+  return `HTTP ${status}`;
+}
+
+/**
+ * A 3xx answer. Redirects are never followed (fetch `redirect: "manual"`;
+ * node:http does not follow): an https:// node redirecting to http:// or to
+ * another host would otherwise receive the API key. Not retryable.
+ */
+export function redirectError(status: number, what: string, node: string): TypesenseError {
+  return new TypesenseError({
+    message: `${what}: ${node} answered with a redirect (HTTP ${status}); redirects are not followed, set the node URL to the final address`,
+    kind: "reply",
+    status,
+    retryable: false,
+    node,
+  });
+}
+
+/** A 2xx answer whose body is not what Typesense sends (`expected` names it). */
+export function badReplyError(
+  what: string,
+  node: string | undefined,
+  status: number,
+  expected: string,
+): TypesenseError {
+  return new TypesenseError({
+    message: `${what}: ${node ?? "the backend"} answered HTTP ${status} with a body that is not ${expected}; is this a Typesense node?`,
+    kind: "reply",
+    status,
+    node,
+  });
+}
+
+/** JSON.parse of a Typesense answer; a body that is not JSON is a badReplyError. */
+export function parseReply(
+  r: { status: number; body: string; node: string },
+  what: string,
+  parse: (text: string) => unknown = JSON.parse,
+): unknown {
+  try {
+    return parse(r.body);
+  } catch {
+    throw badReplyError(what, r.node, r.status, "JSON");
+  }
 }

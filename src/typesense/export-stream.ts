@@ -1,4 +1,4 @@
-import { parseJson } from "../catalog/json.js";
+import { parseJson } from "../json/codec.js";
 import { TypesenseError } from "./errors.js";
 import type { StreamResponse } from "./http.js";
 import type { Document } from "./types.js";

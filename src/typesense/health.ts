@@ -1,5 +1,5 @@
 import type { HealthResult, NodeHealth } from "./backend-types.js";
-import { messageOf } from "./errors.js";
+import { messageOf, TypesenseError } from "./errors.js";
 import type { TypesenseHttp } from "./http.js";
 
 /** GET /health on every node in parallel (no key needed); never throws. */
@@ -10,13 +10,21 @@ export async function checkHealth(http: TypesenseHttp, timeoutMs: number): Promi
       try {
         const r = await http.requestNode(node, "/health", timeoutMs);
         const latencyMs = Math.round(performance.now() - started);
-        if (r.status === 200 && healthyBody(r.body)) return { node, ok: true, latencyMs };
-        return { node, ok: false, latencyMs, error: messageOf(r.body, r.status) };
+        if (r.status === 200 && healthyBody(r.body)) {
+          return { node, ok: true, reachable: true, latencyMs };
+        }
+        const error =
+          r.status === 200
+            ? `GET /health: ${node} answered HTTP 200 without Typesense's {"ok": true}; is this a Typesense node?`
+            : messageOf(r.body, r.status);
+        return { node, ok: false, reachable: true, latencyMs, error };
       } catch (err) {
         const latencyMs = Math.round(performance.now() - started);
         return {
           node,
           ok: false,
+          // a redirect is an answer (TypesenseError with a status); a timeout or refusal is not
+          reachable: err instanceof TypesenseError && err.status !== undefined,
           latencyMs,
           error: err instanceof Error ? err.message : String(err),
         };

@@ -1,4 +1,4 @@
-import { errorForStatus, messageOf, TypesenseError } from "./errors.js";
+import { errorForStatus, messageOf, redirectError, TypesenseError } from "./errors.js";
 import { NodePool } from "./http-failover.js";
 import { createKeepAliveAgents, exchangeBuffer } from "./http-node.js";
 import type { HttpOptions, HttpResponse, RequestSpec, StreamResponse } from "./http-types.js";
@@ -120,6 +120,8 @@ export class TypesenseHttp {
       // down (a body cut short after them does not, as on the fetch path)
       (err) => !afterHeaders.has(err),
     );
+    if (isRedirect(res.status))
+      throw redirectError(res.status, `${spec.method} ${spec.path}`, node);
     if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
       return { status: res.status, body: res.body, node };
     }
@@ -227,7 +229,14 @@ export class TypesenseHttp {
         headers,
         body: spec.body,
         signal: ctl.signal,
+        // never follow: a redirect would carry the API key to another address
+        // (https -> http, another host) that no allow_http check has seen
+        redirect: "manual",
       });
+      if (isRedirect(res.status)) {
+        void res.body?.cancel().catch(() => {});
+        throw redirectError(res.status, `${spec.method} ${spec.path}`, node);
+      }
       // Buffered reads stay under the timer until the body is read (request()
       // calls clear); for streams it covers the headers only.
       if (headersOnly) stopTimer();
@@ -269,6 +278,11 @@ export class TypesenseHttp {
       cause,
     });
   }
+}
+
+/** 3xx: a redirect, never followed (see redirectError). */
+function isRedirect(status: number): boolean {
+  return status >= 300 && status < 400;
 }
 
 /** Errors of a node:http exchange that failed after the response headers arrived. */

@@ -1,4 +1,4 @@
-import { parseJson, serializeDocument } from "../catalog/json.js";
+import { parseJson, serializeDocument } from "../json/codec.js";
 import { TypesenseError } from "./errors.js";
 import type { Document } from "./types.js";
 
@@ -68,20 +68,19 @@ export function parseImportResults(
   if (lines.length !== expected) {
     throw new TypesenseError({
       message: `import answered ${lines.length} result line(s) for ${expected} document(s)`,
-      kind: "server",
+      kind: "reply",
       retryable: false,
     });
   }
   return lines.map((line, i): ImportLineResult => {
     const fastId = successLineId(line);
     if (fastId !== undefined) return { ok: true, id: fastId };
-    let r: { success?: unknown; code?: unknown; error?: unknown; id?: unknown };
-    try {
-      r = JSON.parse(line) as typeof r;
-    } catch {
+    const r = resultObject(line);
+    if (r === null) {
+      // the line itself is not shown: it is the remote's text, not Typesense's
       throw new TypesenseError({
-        message: `unreadable import result line ${i}: ${line.slice(0, 200)}`,
-        kind: "server",
+        message: `import result line ${i} is not a Typesense result object`,
+        kind: "reply",
         retryable: false,
       });
     }
@@ -94,6 +93,18 @@ export function parseImportResults(
       id,
     };
   });
+}
+
+type ResultLine = { success?: unknown; code?: unknown; error?: unknown; id?: unknown };
+
+/** The line as a JSON object; null when it is not JSON or not an object. */
+function resultObject(line: string): ResultLine | null {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as ResultLine) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** `{"success":true}` n times, "\n"-separated: Typesense's answer when every line imported. */

@@ -2,6 +2,7 @@ export { createTypesenseBackend } from "./backend.js";
 export type {
   CallOptions,
   CollectionSummary,
+  EnsureCollectionResult,
   ExportOptions,
   HealthResult,
   ImportOptions,
@@ -9,14 +10,11 @@ export type {
   SearchHit,
   SearchParams,
   SearchResponse,
+  TypeConflict,
   TypesenseBackend,
   TypesenseBackendOptions,
 } from "./backend-types.js";
-export {
-  type EnsureCollectionResult,
-  ensureCollection,
-  type TypeConflict,
-} from "./ensure-collection.js";
+export { ensureCollection } from "./ensure-collection.js";
 export { errorForStatus, isRetryable, TypesenseError, type TypesenseErrorKind } from "./errors.js";
 export { idFilterChunks, isFilterSafeId } from "./id-filter.js";
 export { type ImportAction, type ImportLineResult, parseImportResults } from "./import-results.js";

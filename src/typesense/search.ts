@@ -1,6 +1,6 @@
-import { parseJson } from "../catalog/json.js";
+import { parseJson } from "../json/codec.js";
 import type { CallOptions, SearchParams, SearchResponse } from "./backend-types.js";
-import { errorForStatus } from "./errors.js";
+import { badReplyError, errorForStatus, parseReply } from "./errors.js";
 import type { TypesenseHttp } from "./http.js";
 
 /** Typesense refuses GET query strings over 4000 characters; this leaves room for the path. */
@@ -28,7 +28,7 @@ export async function searchDocuments(
       query: params,
       ...o,
     });
-    return parseJson(r.body) as unknown as SearchResponse;
+    return parseReply(r, "GET search", parseJson) as unknown as SearchResponse;
   }
   const r = await http.request({
     method: "POST",
@@ -36,11 +36,18 @@ export async function searchDocuments(
     body: JSON.stringify({ searches: [{ collection, ...Object.fromEntries(query) }] }),
     ...o,
   });
-  const first = (parseJson(r.body) as unknown as { results: Array<Record<string, unknown>> })
-    .results[0];
+  const reply = parseReply(r, "POST /multi_search", parseJson) as {
+    results?: unknown;
+  } | null;
+  if (!Array.isArray(reply?.results)) {
+    throw badReplyError("POST /multi_search", r.node, r.status, "a multi_search result");
+  }
+  const first = reply.results[0] as Record<string, unknown> | undefined;
   if (!first || typeof first.error === "string") {
     const code = typeof first?.code === "number" ? first.code : 500;
-    throw errorForStatus(code, String(first?.error ?? "multi_search returned no result"), r.node);
+    // Typesense's own words, cut like messageOf's
+    const message = String(first?.error ?? "multi_search returned no result").slice(0, 200);
+    throw errorForStatus(code, message, r.node);
   }
   return first as unknown as SearchResponse;
 }

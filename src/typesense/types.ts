@@ -1,21 +1,11 @@
+import type { DocumentValue } from "../json/codec.js";
+
 /**
- * Wire types shared by catalog/ (which builds documents and schemas) and
- * typesense/ (which sends them).
- *
- * Document value invariant (relied on by serializeDocument, parseJson and
- * documentsEqual): an integer whose magnitude is at most 2^53-1 is a `number`;
- * a larger one is a `bigint`. Both the mapper (int8 columns, json values) and the
- * JSON reader for Typesense responses follow this rule, so a document read back
- * from Typesense compares equal to the one we built.
+ * Wire types shared by documents/ (which builds documents and schemas) and
+ * typesense/ (which sends them). Document values follow the number/bigint
+ * invariant of json/codec.ts (DocumentValue is defined there).
  */
-export type DocumentValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | DocumentValue[]
-  | { [key: string]: DocumentValue };
+export type { DocumentValue };
 
 /** A Typesense document: `id` is always a string. */
 export interface Document {

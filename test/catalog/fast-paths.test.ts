@@ -4,8 +4,8 @@ import {
   parseInstant,
   parsePgArray,
   UnrepresentableValue,
-} from "../../src/catalog/index.js";
-import { parsePgArrayFlat } from "../../src/catalog/pg-array.js";
+} from "../../src/documents/index.js";
+import { parsePgArrayFlat } from "../../src/documents/pg-array.js";
 
 /*
  * The catalog's hot-path parsers (char-code timestamp parser, one-pass flat

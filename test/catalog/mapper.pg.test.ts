@@ -1,14 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { CatalogError, describeTable, type TableInfo } from "../../src/catalog/index.js";
 import {
-  CatalogError,
   createDocumentMapper,
   type DocumentMapper,
   type DroppedValue,
-  describeTable,
-  serializeDocument,
-  type TableInfo,
-} from "../../src/catalog/index.js";
-import { createWindowReader } from "../../src/fullsync/window-reader.js";
+} from "../../src/documents/index.js";
+import { createWindowReader } from "../../src/documents/window-reader.js";
+import { serializeDocument } from "../../src/json/codec.js";
 import type { Document } from "../../src/typesense/types.js";
 import { BIG_TEXT, EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";
 import { useTestDatabase } from "../support/pg.js";

@@ -1,18 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
-  documentValuesEqual,
   flattenPgArray,
   PgArrayParseError,
   parseEwkbPoint,
   parseFloatValue,
   parseInstant,
   parseInt64,
-  parseJson,
   parsePgArray,
   parsePoint,
-  serializeDocument,
   UnrepresentableValue,
-} from "../../src/catalog/index.js";
+} from "../../src/documents/index.js";
+import { documentValuesEqual, parseJson, serializeDocument } from "../../src/json/codec.js";
 
 describe("parsePgArray", () => {
   it.each([

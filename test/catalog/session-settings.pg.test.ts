@@ -1,11 +1,13 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentMapper, describeTable, parseJson } from "../../src/catalog/index.js";
+import { describeTable } from "../../src/catalog/index.js";
 import type { ChangeEvent } from "../../src/cdc/events.js";
 import { parseLsn } from "../../src/cdc/lsn.js";
 import { createReplicationSource } from "../../src/cdc/replication-source.js";
 import { createPools, type Pools } from "../../src/db/index.js";
-import { createWindowReader } from "../../src/fullsync/window-reader.js";
+import { createDocumentMapper } from "../../src/documents/index.js";
+import { createWindowReader } from "../../src/documents/window-reader.js";
+import { parseJson } from "../../src/json/codec.js";
 import { waitFor } from "../cdc/helpers.js";
 import { silentLogger } from "../support/log.js";
 import { createDatabase } from "../support/pg.js";

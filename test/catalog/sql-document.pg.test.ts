@@ -1,19 +1,17 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { describeTable, type TableInfo } from "../../src/catalog/index.js";
 import {
   createDocumentMapper,
   type DocumentMapper,
   type DocumentMapperOptions,
-  describeTable,
-  parseJson,
-  serializeDocument,
-  type TableInfo,
-} from "../../src/catalog/index.js";
+} from "../../src/documents/index.js";
+import { parseJson, serializeDocument } from "../../src/json/codec.js";
 import type { DocumentValue } from "../../src/typesense/types.js";
 import { EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";
 import { useTestDatabase } from "../support/pg.js";
 
 /*
- * Oracle for full sync's SQL-rendered documents (src/catalog/sql-document.ts):
+ * Oracle for full sync's SQL-rendered documents (src/documents/sql-document.ts):
  * for every column the renderer accepts, Postgres' document text, parsed with
  * the exact int64 parser, must equal rowToDocument's document of the same row
  * (canonical form: sorted keys, bigint as digits), in several session time

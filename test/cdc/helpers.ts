@@ -1,8 +1,8 @@
 import type pg from "pg";
 import type { Checkpoint } from "../../src/cdc/applier.js";
 import { createCdcStream } from "../../src/cdc/stream.js";
-import type { WatermarkRegistry } from "../../src/cdc/watermarks.js";
 import type { Config } from "../../src/config/index.js";
+import type { WatermarkRegistry } from "../../src/coordination/watermarks.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
 import { createTypesenseBackend, type TypesenseBackend } from "../../src/typesense/index.js";
 import type { Document } from "../../src/typesense/types.js";
@@ -112,6 +112,8 @@ export function runStream(o: {
   sourceUrl: string;
   client: string;
   backend: TypesenseBackend;
+  /** Backend by profile id (the real wiring's resolver); default: `backend` for every profile. */
+  backendFor?: (profileId: string) => Promise<TypesenseBackend>;
   log: Logger;
   cdc?: Partial<Config["cdc"]>;
   watermarks?: WatermarkRegistry;
@@ -125,7 +127,7 @@ export function runStream(o: {
     source: o.source,
     sourceUrl: o.sourceUrl,
     cdc: cdcConfig(o.cdc),
-    backendFor: async () => o.backend,
+    backendFor: o.backendFor ?? (async () => o.backend),
     watermarks: o.watermarks,
     log: o.log,
     instanceId: "test",

@@ -5,7 +5,7 @@ import { loadCdcJobs } from "../../src/cdc/jobs.js";
 import { parseLsn } from "../../src/cdc/lsn.js";
 import { setupStream } from "../../src/cdc/setup.js";
 import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
-import { createWatermarkRegistry } from "../../src/cdc/watermarks.js";
+import { createWatermarkRegistry } from "../../src/coordination/watermarks.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { silentLogger } from "../support/log.js";
 import { urlForDatabase, useTestDatabase } from "../support/pg.js";

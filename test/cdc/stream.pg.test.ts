@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
-import { createWindowReader } from "../../src/fullsync/window-reader.js";
+import { describeTable } from "../../src/catalog/index.js";
+import { createDocumentMapper } from "../../src/documents/index.js";
+import { createWindowReader } from "../../src/documents/window-reader.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";

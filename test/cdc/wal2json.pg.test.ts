@@ -1,13 +1,10 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createDocumentMapper,
-  describeTable,
-  parseJson,
-  serializeDocument,
-} from "../../src/catalog/index.js";
+import { describeTable } from "../../src/catalog/index.js";
 import type { CdcBackend } from "../../src/cdc/writer.js";
-import { createWindowReader } from "../../src/fullsync/window-reader.js";
+import { createDocumentMapper } from "../../src/documents/index.js";
+import { createWindowReader } from "../../src/documents/window-reader.js";
+import { parseJson, serializeDocument } from "../../src/json/codec.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { EVERY_TYPE_DDL, EVERY_TYPE_ROWS } from "../support/every-type.js";
 import { silentLogger } from "../support/log.js";

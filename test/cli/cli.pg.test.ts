@@ -79,7 +79,7 @@ cdc:
     );
   });
 
-  it("serve migrates, answers /health and /ready, and exits 0 on SIGTERM", async () => {
+  it("serve migrates, answers /health and /ready, exits 0 on SIGTERM and flushes the auth log on the way out", async () => {
     const dir = mkdtempSync(join(tmpdir(), "cli-serve-"));
     const file = join(dir, "c.yaml");
     writeFileSync(
@@ -104,11 +104,19 @@ cdc:
     expect(health.status).toBe(200);
     const ready = await fetch(`${url}/ready`);
     expect(ready.status).toBe(200);
+    expect((await fetch(`${url}/typesense/sync-jobs`)).status).toBe(401);
     child.kill("SIGTERM");
     const r = await child.result;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("signal received: draining");
+    // the auth-log service stops after HTTP and writes what was still buffered
+    const logged = await db.pool.query(
+      "select reason, attempts::int from api_key_auth_log where route = '/typesense/sync-jobs'",
+    );
+    expect(logged.rows).toEqual([{ reason: "API key required", attempts: 1 }]);
     // the admin key never reaches the logs
     expect(r.stdout + r.stderr).not.toContain("0123456789abcdef0123");
+    // no security.encryption_key in this config: said once, at startup
+    expect(r.stdout.split("backend API keys are stored unencrypted").length - 1).toBe(1);
   });
 });

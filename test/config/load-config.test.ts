@@ -146,6 +146,22 @@ log: { level: loud }
     expect(issues.find((i) => i.path === "auth.admin_key")?.message).toMatch(/at least 16/);
   });
 
+  it("auth.auth_log_retention_days defaults to 30 days; 0 or a word is refused by its key", () => {
+    expect(parseConfig(MIN, {}).auth.auth_log_retention_days).toBe(30);
+    const days = (v: string) =>
+      parseConfig(
+        `control_database_url: postgres://u:p@localhost/control
+auth: { admin_key: "0123456789abcdef", auth_log_retention_days: ${v} }`,
+        {},
+      );
+    expect(days('"7"').auth.auth_log_retention_days).toBe(7);
+    for (const bad of ["0", "many"]) {
+      expect(issuesOf(() => days(bad)).map((i) => i.path)).toEqual([
+        "auth.auth_log_retention_days",
+      ]);
+    }
+  });
+
   it("requires control_database_url and auth", () => {
     const issues = issuesOf(() => parseConfig("server: {port: 1}", {}));
     expect(issues.map((i) => i.path).sort()).toEqual(["auth", "control_database_url"]);

@@ -5,7 +5,8 @@ import { useTestDatabase } from "../support/pg.js";
 
 const db = useTestDatabase();
 const cap = capturingLogger();
-const t = useTestApp(db, () => cap.log);
+// two source clients (both on the test database) for the client-bound session below
+const t = useTestApp(db, () => cap.log, { clients: () => ({ app: db.url, other: db.url }) });
 
 const TS_KEY = "typesense-secret-key-0123456789";
 const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
@@ -16,8 +17,11 @@ const formInit = (body: Record<string, string>, headers: Record<string, string> 
 });
 
 /** Signs in through the form; returns the cookie header and the session's CSRF token. */
-async function signIn(key: string): Promise<{ cookie: string; csrf: string; location: string }> {
-  const res = await t.app.request("/console/login", formInit({ key }));
+async function signIn(
+  key: string,
+  client = "",
+): Promise<{ cookie: string; csrf: string; location: string }> {
+  const res = await t.app.request("/console/login", formInit({ key, client }));
   expect(res.status).toBe(303);
   const set = res.headers.get("set-cookie") ?? "";
   const cookie = set.split(";")[0]!;
@@ -26,8 +30,14 @@ async function signIn(key: string): Promise<{ cookie: string; csrf: string; loca
   return { cookie, csrf, location: res.headers.get("location") ?? "" };
 }
 
-async function gatewayKey(rights: string[]): Promise<{ id: string; token: string }> {
-  const r = await t.app.request("/admin/api-keys", jsonInit("POST", { name: "k", rights }, admin));
+async function gatewayKey(
+  rights: string[],
+  client_name?: string,
+): Promise<{ id: string; token: string }> {
+  const r = await t.app.request(
+    "/admin/api-keys",
+    jsonInit("POST", { name: "k", rights, client_name }, admin),
+  );
   const j = (await r.json()) as { data: { key: { id: string }; api_key: string } };
   return { id: j.data.key.id, token: j.data.api_key };
 }
@@ -129,11 +139,105 @@ describe("console over HTTP", () => {
     expect(gone.headers.get("location")).toContain("/console/login");
   });
 
+  it("an id in a console path stays one segment of the API path (a crafted id cannot reach another route)", async () => {
+    const s = await signIn(admin["X-Athena-Key"]);
+    const victim = await gatewayKey(["gateway.typesense_proxy"]);
+    // decoded by the console router to "../../admin/api-keys/<id>"; unencoded, the API
+    // call DELETE /typesense/backends/../../admin/api-keys/<id> deleted that API key
+    const crafted = encodeURIComponent(`../../admin/api-keys/${victim.id}`);
+    const res = await t.app.request(
+      `/console/backends/${crafted}/delete`,
+      formInit({ _csrf: s.csrf }, { cookie: s.cookie }),
+    );
+    expect(res.status).toBe(303);
+    const still = await t.app.request(`/admin/api-keys/${victim.id}`, { headers: admin });
+    expect(still.status).toBe(200);
+  });
+
+  it("a client-bound operator session offers only its own client on the new-job form", async () => {
+    const bound = await gatewayKey(["gateway.typesense_proxy"], "app");
+    const s = await signIn(bound.token, "app");
+    const page = await t.app.request("/console/jobs/new", { headers: { cookie: s.cookie } });
+    expect(page.status).toBe(200);
+    const options = [...(await page.text()).matchAll(/<option[^>]*>([^<]*)<\/option>/g)].map(
+      (m) => m[1],
+    );
+    expect(options).toContain("app");
+    expect(options).not.toContain("other");
+  });
+
+  it("a client-bound session gets no form to change the shared backends, and a forced one shows the 403", async () => {
+    const a = await signIn(admin["X-Athena-Key"]);
+    await t.app.request(
+      "/console/backends",
+      formInit(
+        { _csrf: a.csrf, name: "shared", base_url: "http://127.0.0.1:9", api_key: TS_KEY },
+        { cookie: a.cookie },
+      ),
+    );
+    const bound = await gatewayKey(["gateway.typesense_proxy"], "app");
+    const s = await signIn(bound.token, "app");
+    const page = await (
+      await t.app.request("/console/backends", { headers: { cookie: s.cookie } })
+    ).text();
+    expect(page).toContain("shared");
+    expect(page).toMatch(/aria-label="Test shared"/);
+    expect(page).not.toMatch(/aria-label="Remove shared"/);
+    expect(page).not.toContain("Add a backend");
+    const forced = await t.app.request(
+      "/console/backends",
+      formInit(
+        { _csrf: s.csrf, name: "mine", base_url: "http://127.0.0.1:9", api_key: TS_KEY },
+        { cookie: s.cookie },
+      ),
+    );
+    expect(forced.status).toBe(303);
+    const after = await (
+      await t.app.request("/console/backends", { headers: { cookie: s.cookie } })
+    ).text();
+    expect(after).toContain("client-bound keys cannot change shared backends");
+    expect(after).not.toContain("mine");
+  });
+
   it("the bypass is the console's only: the API still needs a key", async () => {
     expect((await t.app.request("/typesense/backends")).status).toBe(401);
     expect((await t.app.request("/consolex")).status).toBe(401);
     const asset = await t.app.request("/console/assets/htmx.min.js");
     expect(asset.status).toBe(200);
     expect(asset.headers.get("content-type")).toContain("javascript");
+  });
+});
+
+describe("console auth log page", () => {
+  it("lists refused attempts with the API's filters; the nav links it; a gateway key gets 403", async () => {
+    const proxy = await gatewayKey(["gateway.typesense_proxy"]);
+    const publicId = /^ath_([0-9a-f]{16})\./.exec(proxy.token)?.[1] ?? "";
+    const refused = await t.app.request("/admin/api-key-rights", {
+      headers: { "X-Athena-Key": proxy.token },
+    });
+    expect(refused.status).toBe(403);
+    const s = await signIn(admin["X-Athena-Key"]);
+    const open = async (q: string) => {
+      const res = await t.app.request(`/console/auth-log${q}`, { headers: { cookie: s.cookie } });
+      expect(res.status, q).toBe(200);
+      return res.text();
+    };
+    // the writer flushes on its own within a second: wait for the row, not for a time
+    let page = "";
+    const listed = () => page.includes("data-auth-log=");
+    for (let i = 0; i < 100 && !listed(); i++) {
+      page = await open(`?key_id=${publicId}`);
+      if (!listed()) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(page).toContain('href="/console/auth-log"');
+    expect(page).toContain("GET /admin/api-key-rights");
+    expect(page).toContain("Insufficient API key rights");
+    expect(page).not.toContain(proxy.token.split(".")[1]);
+    expect(await open(`?key_id=${publicId}&outcome=allowed`)).toContain("No attempts match.");
+    expect(await open("?outcome=allowed")).toContain("POST /admin/api-keys");
+
+    const p = await signIn(proxy.token);
+    const denied = await t.app.request("/console/auth-log", { headers: { cookie: p.cookie } });
+    expect(denied.status).toBe(403);
   });
 });

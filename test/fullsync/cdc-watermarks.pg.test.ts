@@ -1,8 +1,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
-import { createWatermarkRegistry, type WatermarkRegistry } from "../../src/cdc/watermarks.js";
 import { fullSyncGate } from "../../src/cli/wiring.js";
+import {
+  createWatermarkRegistry,
+  type WatermarkRegistry,
+} from "../../src/coordination/watermarks.js";
 import type { SyncBackend } from "../../src/fullsync/context.js";
 import type { RunResult } from "../../src/fullsync/engine.js";
 import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { RunConflictError, type WindowSummary } from "../../src/fullsync/index.js";
+import { RunConflictError } from "../../src/coordination/index.js";
+import type { WindowSummary } from "../../src/fullsync/index.js";
 import { itEmulatorOnly } from "../support/typesense.js";
 import { insertJob } from "./helpers.js";
 import {

@@ -1,13 +1,8 @@
 import type pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
-import {
-  claimLease,
-  createWindowReader,
-  LeaseLostError,
-  releaseLease,
-  renewLease,
-} from "../../src/fullsync/index.js";
+import { describeTable } from "../../src/catalog/index.js";
+import { createDocumentMapper, createWindowReader } from "../../src/documents/index.js";
+import { claimLease, LeaseLostError, releaseLease, renewLease } from "../../src/fullsync/index.js";
 import {
   manifestRowCount,
   readManifestWindow,

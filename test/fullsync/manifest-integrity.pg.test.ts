@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createDocumentMapper, describeTable } from "../../src/catalog/index.js";
+import { describeTable } from "../../src/catalog/index.js";
+import { createDocumentMapper } from "../../src/documents/index.js";
 import { createManifestCursor, readManifestWindow } from "../../src/fullsync/manifest.js";
 import { buildManifest } from "../../src/fullsync/manifest-progress.js";
 import { useTestDatabase } from "../support/pg.js";

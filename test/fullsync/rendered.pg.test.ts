@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { describe, expect, it } from "vitest";
-import { quoteIdent } from "../../src/catalog/index.js";
+import { quoteIdent } from "../../src/documents/index.js";
 import type { SyncBackend } from "../../src/fullsync/index.js";
 import { itEmulatorOnly } from "../support/typesense.js";
 import { steppingChild } from "./child.js";

@@ -1,5 +1,8 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createWatermarkRegistry, type WatermarkRegistry } from "../../src/cdc/watermarks.js";
+import {
+  createWatermarkRegistry,
+  type WatermarkRegistry,
+} from "../../src/coordination/watermarks.js";
 import { createFullSyncEngine, type SyncBackend } from "../../src/fullsync/index.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import {

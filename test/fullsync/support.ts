@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, expect } from "vitest";
-import { createDocumentMapper, describeTable, quoteIdent } from "../../src/catalog/index.js";
+import { describeTable } from "../../src/catalog/index.js";
+import { createDocumentMapper, quoteIdent } from "../../src/documents/index.js";
 import { FAULT_BODIES } from "../../src/emulator/index.js";
 import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
 import {

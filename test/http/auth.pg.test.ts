@@ -149,10 +149,13 @@ describe("auth: gateway keys", () => {
     const inactive = await t.app.request("/typesense/sync-jobs", { headers: h });
     expect(await body(inactive)).toEqual({ status: "error", message: "Inactive API key" });
 
-    const e = await createKey({
-      rights: ["*"],
-      expires_at: new Date(Date.now() - 1000).toISOString(),
-    });
+    // created valid (a past expires_at is refused at creation), then expired by PATCH
+    const e = await createKey({ rights: ["*"] });
+    const expire = await t.app.request(
+      `/admin/api-keys/${e.id}`,
+      jsonInit("PATCH", { expires_at: new Date(Date.now() - 1000).toISOString() }, admin),
+    );
+    expect(expire.status).toBe(200);
     const expired = await t.app.request("/typesense/sync-jobs", {
       headers: { "X-Athena-Key": e.token },
     });
@@ -166,6 +169,28 @@ describe("auth: gateway keys", () => {
       expect(res.status).toBe(401);
       expect(await body(res)).toEqual({ status: "error", message: "Invalid API key" });
     }
+  });
+
+  it("a key cannot be created already expired: 400 naming expires_at, no key made", async () => {
+    const before = await t.app.request("/admin/api-keys", { headers: admin });
+    const count = ((await before.json()) as { data: unknown[] }).data.length;
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const res = await t.app.request(
+      "/admin/api-keys",
+      jsonInit("POST", { name: "late", expires_at: past }, admin),
+    );
+    expect(res.status).toBe(400);
+    const j = (await res.json()) as { error: { issues: { path: string; message: string }[] } };
+    expect(j.error.issues).toEqual([
+      expect.objectContaining({
+        path: "body.expires_at",
+        message: "expires_at must be in the future",
+      }),
+    ]);
+    const after = await t.app.request("/admin/api-keys", { headers: admin });
+    expect(((await after.json()) as { data: unknown[] }).data.length).toBe(count);
+    // a future expiry is fine
+    await createKey({ expires_at: new Date(Date.now() + 3_600_000).toISOString() });
   });
 
   it("last_used_at is recorded after a successful call", async () => {

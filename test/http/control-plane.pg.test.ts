@@ -1,29 +1,19 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { capturingLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
-import { admin, ENC_KEY, jsonInit, useTestApp } from "./fixture.js";
+import { useTestDatabase } from "../support/pg.js";
+import { admin, ENC_KEY, jsonInit, useSourceDatabase, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query(`create table products (
+const src = useSourceDatabase(
+  `create table products (
     id bigint primary key, sku text unique, title text not null, body varchar(200),
-    price numeric, tags text[], category text, created_at timestamptz default now())`);
-  await c.query("create table no_key (code text, name text)");
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
+    price numeric, tags text[], category text, created_at timestamptz default now())`,
+  "create table no_key (code text, name text)",
+);
 
 const cap = capturingLogger();
 const t = useTestApp(db, () => cap.log, {
-  clients: () => ({ app: src.url! }),
+  clients: () => ({ app: src.url }),
   encryptionKey: ENC_KEY,
   allowHttp: false,
 });
@@ -108,6 +98,37 @@ describe("backends", () => {
     expect(p.json.data).toMatchObject({ timeout_ms: 3000, api_key_last4: "6789" });
     const bad = await call("PATCH", `/typesense/backends/${backendId}`, { timeout_ms: -1 });
     expect(bad.status).toBe(400);
+  });
+
+  it("a PATCH that moves the address without a new api_key is 400 and the saved key stays on its host", async () => {
+    const path = `/typesense/backends/${backendId}`;
+    for (const patch of [
+      { base_url: "https://attacker.example.com" },
+      { additional_node_urls: ["https://attacker.example.com"] },
+      { name: "renamed", base_url: "https://elsewhere.example.com:8108" },
+    ]) {
+      const r = await call("PATCH", path, patch);
+      expect(r.status, JSON.stringify(patch)).toBe(400);
+      expect(r.json.message).toBe("api_key is required when the address changes");
+      expect(r.json.error).toEqual({ field: "api_key" });
+    }
+    const kept = await call("GET", path);
+    expect(kept.json.data).toMatchObject({
+      name: "main",
+      base_url: "https://ts.example.com:8108",
+      additional_node_urls: [],
+    });
+    // the stored address given again is no change; with a new key the address may move
+    expect((await call("PATCH", path, { base_url: "https://ts.example.com:8108/" })).status).toBe(
+      200,
+    );
+    const moved = await call("PATCH", path, {
+      base_url: "https://ts2.example.com",
+      api_key: `${SECRET}-2`,
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.json.data).toMatchObject({ base_url: "https://ts2.example.com" });
+    await call("PATCH", path, { base_url: "https://ts.example.com:8108", api_key: SECRET });
   });
 });
 

@@ -1,10 +1,12 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { type Config, configSchema } from "../../src/config/index.js";
+import type { AuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
-import { type AppEnv, createApp } from "../../src/http/index.js";
+import { type AppEnv, createApp, createHttpService } from "../../src/http/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
-import { SQL_DIR, type TestDatabase } from "../support/pg.js";
+import { createDatabase, SQL_DIR, type TestDatabase } from "../support/pg.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 export const ENC_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -30,10 +32,39 @@ export function testConfig(over: {
   });
 }
 
+/**
+ * A source database of the file (a "client" for the app), made in beforeAll
+ * with `sql` run in order and dropped in afterAll. Call it before useTestApp,
+ * so the app's pools close before the database is dropped.
+ */
+export function useSourceDatabase(...sql: string[]): { readonly url: string } {
+  const st: { url?: string; drop?: () => Promise<void> } = {};
+  beforeAll(async () => {
+    Object.assign(st, await createDatabase("src"));
+    const c = new pg.Client({ connectionString: st.url });
+    await c.connect();
+    try {
+      for (const q of sql) await c.query(q);
+    } finally {
+      await c.end();
+    }
+  });
+  afterAll(async () => {
+    await st.drop?.();
+  });
+  return {
+    get url() {
+      return st.url!;
+    },
+  };
+}
+
 export interface TestApp {
   readonly app: OpenAPIHono<AppEnv>;
   readonly pools: Pools;
   readonly config: Config;
+  /** The auth log writer given through opts.authLog (undefined: the app made its own). */
+  readonly authLog: AuthLogWriter | undefined;
 }
 
 /**
@@ -48,6 +79,8 @@ export function useTestApp(
     encryptionKey?: string;
     allowHttp?: boolean;
     bodyLimit?: number;
+    /** An auth log writer for the app (tests that flush and read the log). */
+    authLog?: (pools: Pools) => AuthLogWriter;
   } = {},
 ): TestApp {
   const state: Partial<TestApp> = {};
@@ -64,10 +97,18 @@ export function useTestApp(
       clients: config.postgres_clients,
       log: log(),
     });
+    const authLog = opts.authLog?.(pools);
     Object.assign(state, {
       config,
       pools,
-      app: createApp({ config, log: log(), pools, migrationsDir: SQL_DIR }),
+      authLog,
+      app: createApp({
+        config,
+        log: log(),
+        pools,
+        migrationsDir: SQL_DIR,
+        ...(authLog ? { authLog } : {}),
+      }),
     });
   });
   afterAll(async () => {
@@ -82,6 +123,40 @@ export function useTestApp(
     },
     get config() {
       return state.config!;
+    },
+    get authLog() {
+      return state.authLog;
+    },
+  };
+}
+
+/**
+ * Serves the test app on a free 127.0.0.1 port (a REAL listening server)
+ * from beforeAll until afterAll; `base` is its URL once listening.
+ */
+export function useListeningServer(t: TestApp, log: () => Logger): { readonly base: string } {
+  const ctl = new AbortController();
+  let base = "";
+  let served: Promise<void> | undefined;
+  beforeAll(async () => {
+    served = createHttpService({
+      app: t.app,
+      host: "127.0.0.1",
+      port: 0,
+      log: log(),
+      onListening: (u) => {
+        base = u;
+      },
+    }).run(ctl.signal);
+    for (let i = 0; i < 100 && !base; i++) await new Promise((r) => setTimeout(r, 20));
+  });
+  afterAll(async () => {
+    ctl.abort();
+    await served;
+  });
+  return {
+    get base() {
+      return base;
     },
   };
 }

@@ -1,10 +1,14 @@
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHttpService } from "../../src/http/index.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { capturingLogger } from "../support/log.js";
-import { createDatabase, useTestDatabase } from "../support/pg.js";
+import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
-import { ADMIN_KEY, jsonInit, useTestApp } from "./fixture.js";
+import {
+  ADMIN_KEY,
+  jsonInit,
+  useListeningServer,
+  useSourceDatabase,
+  useTestApp,
+} from "./fixture.js";
 
 /**
  * Throws a few thousand random or malformed requests (methods, paths, headers,
@@ -18,21 +22,12 @@ const CONCURRENCY = 8;
 
 const db = useTestDatabase();
 const ts = useTypesense();
-const src: { url?: string; drop?: () => Promise<void> } = {};
-beforeAll(async () => {
-  const d = await createDatabase("src");
-  Object.assign(src, d);
-  const c = new pg.Client({ connectionString: d.url });
-  await c.connect();
-  await c.query("create table items (id int primary key, name text, n int)");
-  await c.query("insert into items select i, 'item ' || i, i from generate_series(1, 5) i");
-  await c.end();
-});
-afterAll(async () => {
-  await src.drop?.();
-});
+const src = useSourceDatabase(
+  "create table items (id int primary key, name text, n int)",
+  "insert into items select i, 'item ' || i, i from generate_series(1, 5) i",
+);
 const cap = capturingLogger("info");
-const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url! }), bodyLimit: 8192 });
+const t = useTestApp(db, () => cap.log, { clients: () => ({ app: src.url }), bodyLimit: 8192 });
 
 function prng(seed: number) {
   let s = seed >>> 0;
@@ -50,23 +45,13 @@ const TYPESENSE_ROUTES =
   /^\/typesense\/(search|collections\/list|backends\/test|dead-letters\/[^/]+\/retry)$/;
 
 describe("fuzz", () => {
+  const server = useListeningServer(t, () => cap.log);
   let base = "";
   let jobId = "";
   let backendId = "";
-  const ctl = new AbortController();
-  let served: Promise<void> | undefined;
 
   beforeAll(async () => {
-    served = createHttpService({
-      app: t.app,
-      host: "127.0.0.1",
-      port: 0,
-      log: cap.log,
-      onListening: (u) => {
-        base = u;
-      },
-    }).run(ctl.signal);
-    for (let i = 0; i < 100 && !base; i++) await new Promise((r) => setTimeout(r, 20));
+    base = server.base;
     const h = { "X-Athena-Key": ADMIN_KEY };
     const b = await fetch(
       `${base}/typesense/backends`,
@@ -89,10 +74,6 @@ describe("fuzz", () => {
       ),
     );
     jobId = ((await j.json()) as { data: { id: string } }).data.id;
-  });
-  afterAll(async () => {
-    ctl.abort();
-    await served;
   });
 
   it(`${COUNT} random requests: no unintended 5xx, always an envelope, server still up`, async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createControlSampler, createMetrics } from "../../src/metrics/index.js";
+import { createControlSampler } from "../../src/metrics/control-sampler.js";
+import { createMetrics } from "../../src/metrics/index.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 

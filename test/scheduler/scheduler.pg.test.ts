@@ -1,10 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import {
-  type FullSyncEngineOptions,
-  type RunResult,
-  requestRun,
-} from "../../src/fullsync/index.js";
+import { requestRun } from "../../src/coordination/index.js";
+import type { FullSyncEngineOptions, RunResult } from "../../src/fullsync/index.js";
 import { createScheduler, type SchedulerOptions } from "../../src/scheduler/index.js";
 import { insertJob } from "../fullsync/helpers.js";
 import {
@@ -119,7 +116,7 @@ describe("scheduler", () => {
     });
     const running = svc.run(ctl.signal);
     await sleep(300); // LISTEN is up, the first (empty) poll is over
-    const requested = await requestRun(db.pool, { jobId, trigger: "manual" });
+    const requested = await requestRun(db.pool, { jobId, trigger: "manual", scope: null });
     const res = await until("the requested run", async () => done[0]);
     ctl.abort();
     await running;

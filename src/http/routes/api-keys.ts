@@ -34,7 +34,12 @@ const CreateBody = z
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).nullish(),
     client_name: z.string().trim().min(1).max(200).nullish(),
-    expires_at: z.iso.datetime({ offset: true }).nullish(),
+    // a new key that is expired at birth is a mistake (a typo in the year, a UTC mix-up);
+    // PATCH may still set a past time: that expires an existing key at once
+    expires_at: z.iso
+      .datetime({ offset: true })
+      .refine((v) => Date.parse(v) > Date.now(), "expires_at must be in the future")
+      .nullish(),
     rights: z.array(rightName).max(50).default(["gateway.typesense_proxy"]),
   })
   .strict()

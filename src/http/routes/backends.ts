@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import {
   type BackendPolicy,
   createBackend,
@@ -8,6 +9,7 @@ import {
   updateBackend,
 } from "../../control/backends.js";
 import type { AppDeps } from "../deps.js";
+import type { AppEnv } from "../env.js";
 import {
   authErrors,
   conflictError,
@@ -16,12 +18,29 @@ import {
   notFoundError,
   success,
 } from "../envelope.js";
+import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { BackendCreate, BackendPatch, BackendSchema } from "../schemas/backends.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["backends"];
 const Id = z.object({ backend_id: idParam("backend_id") });
+
+/**
+ * Saved backends are shared by every client's jobs, so a client-bound key may
+ * read and test them but never create, change or delete one: it could point
+ * a backend other clients' jobs use at its own host and receive their
+ * documents. Route middleware, so it runs before the body is validated, and for
+ * an unknown id too (the answer tells nothing about which ids exist).
+ */
+const sharedBackendWrite: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (clientScopeOf(c) !== null) {
+    throw new ApiError(403, "client-bound keys cannot change shared backends");
+  }
+  await next();
+};
+const BOUND_403 = "A client-bound key gets 403 `client-bound keys cannot change shared backends`.";
 
 /**
  * /typesense/backends: saved Typesense backends. The API key is sealed by the
@@ -53,6 +72,8 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
         path: "/",
         tags,
         summary: "Save a backend (API key encrypted at rest when an encryption key is set)",
+        description: BOUND_403,
+        middleware: [sharedBackendWrite],
         request: json(BackendCreate),
         responses: {
           201: jsonResponse(envelopeOf(BackendSchema), "Created"),
@@ -88,6 +109,11 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
         path: "/{backend_id}",
         tags,
         summary: "Update a backend; a new api_key replaces the stored one",
+        description:
+          "A change of base_url or additional_node_urls must carry api_key (400 `api_key is " +
+          "required when the address changes`): a saved key never leaves for a new host. " +
+          BOUND_403,
+        middleware: [sharedBackendWrite],
         request: { params: Id, ...json(BackendPatch) },
         responses: {
           200: jsonResponse(envelopeOf(BackendSchema), "Updated"),
@@ -112,6 +138,8 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
         path: "/{backend_id}",
         tags,
         summary: "Delete a backend (409 while sync jobs use it)",
+        description: BOUND_403,
+        middleware: [sharedBackendWrite],
         request: { params: Id },
         responses: {
           200: jsonResponse(envelopeOf(z.object({ id: z.string() })), "Deleted"),

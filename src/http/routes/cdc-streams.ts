@@ -4,6 +4,7 @@ import type { AppDeps } from "../deps.js";
 import { authErrors, envelopeOf, jsonResponse, notFoundError, success } from "../envelope.js";
 import { createRouter } from "../router.js";
 import { idParam } from "../schemas/common.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["cdc-streams"];
 const StreamSchema = z
@@ -27,7 +28,7 @@ export function cdcStreamRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const rows = await listCdcStreams(pool);
+        const rows = await listCdcStreams(pool, clientScopeOf(c));
         return c.json(success(`${rows.length} CDC streams`, rows), 200);
       },
     )
@@ -46,7 +47,10 @@ export function cdcStreamRoutes(deps: AppDeps) {
       }),
       async (c) =>
         c.json(
-          success("CDC stream", await getCdcStream(pool, c.req.valid("param").source_client_name)),
+          success(
+            "CDC stream",
+            await getCdcStream(pool, c.req.valid("param").source_client_name, clientScopeOf(c)),
+          ),
           200,
         ),
     );

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { BackendPolicy } from "../../control/backends.js";
-import { retryDeadLetter } from "../../control/dead-letter-retry.js";
 import { discardDeadLetter, getDeadLetter, listDeadLetters } from "../../control/dead-letters.js";
 import type { TypesenseClients } from "../../control/typesense-clients.js";
+import { retryDeadLetter } from "../../coordination/dead-letter-retry.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,
@@ -16,6 +16,7 @@ import {
 import { ApiError } from "../errors.js";
 import { createRouter } from "../router.js";
 import { idParam, Paging } from "../schemas/common.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["dead-letters"];
 const Id = z.object({ dead_letter_id: idParam("dead_letter_id") });
@@ -35,7 +36,7 @@ const LetterSchema = z
  * /typesense/dead-letters: documents Typesense rejected for good. Retry
  * writes the row's current document (or deletes the doc when the row is gone)
  * synchronously, through the CDC stream when the job streams here
- * (see control/dead-letter-retry.ts):
+ * (see coordination/dead-letter-retry.ts):
  * 200 resolved, or 400 with Typesense's new message (letter stays open,
  * attempts + 1). Discard closes a letter without sending anything.
  */
@@ -68,6 +69,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
       async (c) => {
         const q = c.req.valid("query");
         const rows = await listDeadLetters(pool, {
+          scope: clientScopeOf(c),
           jobId: q.job_id,
           status: q.status,
           limit: q.limit,
@@ -91,7 +93,10 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
       }),
       async (c) =>
         c.json(
-          success("dead letter", await getDeadLetter(pool, c.req.valid("param").dead_letter_id)),
+          success(
+            "dead letter",
+            await getDeadLetter(pool, c.req.valid("param").dead_letter_id, clientScopeOf(c)),
+          ),
           200,
         ),
     )
@@ -121,6 +126,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
             cdcActive: deps.config.cdc.enabled,
           },
           c.req.valid("param").dead_letter_id,
+          clientScopeOf(c),
         );
         if (r.outcome === "resolved") {
           return c.json(success(`dead letter resolved (${RESOLVED[r.action]})`, r.letter), 200);
@@ -149,7 +155,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
         c.json(
           success(
             "dead letter discarded",
-            await discardDeadLetter(pool, c.req.valid("param").dead_letter_id),
+            await discardDeadLetter(pool, c.req.valid("param").dead_letter_id, clientScopeOf(c)),
           ),
           200,
         ),

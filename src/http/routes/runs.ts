@@ -5,6 +5,7 @@ import { authErrors, envelopeOf, jsonResponse, notFoundError, success } from "..
 import { createRouter } from "../router.js";
 import { idParam, Paging } from "../schemas/common.js";
 import { RunSchema } from "../schemas/jobs.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["sync-runs"];
 
@@ -29,6 +30,7 @@ export function runRoutes(deps: AppDeps) {
       async (c) => {
         const q = c.req.valid("query");
         const runs = await listRuns(pool, {
+          scope: clientScopeOf(c),
           jobId: q.job_id,
           status: q.status,
           limit: q.limit,
@@ -51,6 +53,9 @@ export function runRoutes(deps: AppDeps) {
         },
       }),
       async (c) =>
-        c.json(success("sync run", await getRun(pool, c.req.valid("param").run_id)), 200),
+        c.json(
+          success("sync run", await getRun(pool, c.req.valid("param").run_id, clientScopeOf(c))),
+          200,
+        ),
     );
 }

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getJobStatus, listJobStatus } from "../../control/job-status.js";
 import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
-import { requestRun } from "../../fullsync/request-run.js";
+import { requestRun } from "../../coordination/request-run.js";
+import { startRetargetResync } from "../../coordination/retarget.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,
@@ -14,6 +15,7 @@ import {
 import { createRouter } from "../router.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
 import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
+import { clientScopeOf } from "../scope.js";
 
 const tags = ["sync-jobs"];
 const JobId = z.object({ job_id: idParam("job_id") });
@@ -45,7 +47,10 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const rows = await listJobStatus(pool, { health: c.req.valid("query").sync_health });
+        const rows = await listJobStatus(pool, {
+          scope: clientScopeOf(c),
+          health: c.req.valid("query").sync_health,
+        });
         return c.json(success(`${rows.length} jobs`, rows), 200);
       },
     )
@@ -66,6 +71,7 @@ export function syncJobRoutes(deps: AppDeps) {
       async (c) => {
         const q = c.req.valid("query");
         const jobs = await listJobs(pool, {
+          scope: clientScopeOf(c),
           client: q.source_client_name,
           enabled: q.enabled === undefined ? undefined : q.enabled === "true",
         });
@@ -87,7 +93,7 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) => {
         // a job without its own window_size gets the config's fullsync.window_size
-        const job = await createJob(deps.pools, c.req.valid("json"), {
+        const job = await createJob(deps.pools, c.req.valid("json"), clientScopeOf(c), {
           windowSize: deps.config.fullsync.window_size,
         });
         return c.json(success("sync job created", job), 201);
@@ -107,7 +113,10 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) =>
-        c.json(success("sync job", await getJob(pool, c.req.valid("param").job_id)), 200),
+        c.json(
+          success("sync job", await getJob(pool, c.req.valid("param").job_id, clientScopeOf(c))),
+          200,
+        ),
     )
     .openapi(
       createRoute({
@@ -134,7 +143,8 @@ export function syncJobRoutes(deps: AppDeps) {
           deps.pools,
           c.req.valid("param").job_id,
           c.req.valid("json"),
-          { cdcActive: deps.config.cdc.enabled },
+          clientScopeOf(c),
+          (db, j, changed) => startRetargetResync(db, j, changed, deps.config.cdc.enabled),
         );
         if (!resync) return c.json(success("sync job updated", job), 200);
         const data = { ...job, resync_queued: resync.queued, resync_run_id: resync.runId };
@@ -163,7 +173,7 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const id = c.req.valid("param").job_id;
-        await deleteJob(pool, id);
+        await deleteJob(pool, id, clientScopeOf(c));
         return c.json(success("sync job deleted", { id }), 200);
       },
     )
@@ -182,7 +192,10 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) =>
         c.json(
-          success("sync job status", await getJobStatus(pool, c.req.valid("param").job_id)),
+          success(
+            "sync job status",
+            await getJobStatus(pool, c.req.valid("param").job_id, clientScopeOf(c)),
+          ),
           200,
         ),
     )
@@ -214,7 +227,7 @@ export function syncJobRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const jobId = c.req.valid("param").job_id;
-        const run = await requestRun(pool, { jobId, trigger: "manual" });
+        const run = await requestRun(pool, { jobId, trigger: "manual", scope: clientScopeOf(c) });
         return c.json(
           success(run.disposition === "queued" ? "sync run queued" : "unfinished run will resume", {
             run_id: run.runId,

@@ -1,17 +1,23 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { serializeDocument } from "../../catalog/json.js";
 import {
   type BackendConnection,
   type BackendPolicy,
   backendConnection,
   checkNodeUrl,
+  collectionsInScope,
 } from "../../control/backends.js";
 import type { SearchBindingCache } from "../../control/search-binding.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../../control/typesense-clients.js";
-import type { DocumentValue } from "../../typesense/index.js";
+import { serializeDocument } from "../../json/codec.js";
+import {
+  type DocumentValue,
+  type TypesenseBackend,
+  TypesenseError,
+} from "../../typesense/index.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,
+  badGatewayError,
   conflictError,
   envelopeOf,
   jsonResponse,
@@ -23,6 +29,40 @@ import { createRouter } from "../router.js";
 import { BackendTarget, BackendTestResult, CollectionSummary } from "../schemas/backends.js";
 import { jsonBody as body } from "../schemas/common.js";
 import { SearchBody, SearchResult, searchParams } from "../schemas/search.js";
+import { clientScopeOf } from "../scope.js";
+
+type TestResult = z.infer<typeof BackendTestResult>;
+
+/**
+ * backends/test: /health on every node, then, when one is healthy, one
+ * authenticated call, because /health needs no key and a wrong key would
+ * otherwise test "healthy". A refused key (401/403) is told apart from an
+ * unreachable or unhealthy backend.
+ */
+async function testBackend(b: TypesenseBackend): Promise<{ message: string; data: TestResult }> {
+  const h = await b.health();
+  const base = { latency_ms: h.latencyMs, reachable: h.nodes.some((n) => n.reachable) };
+  if (!h.ok) {
+    const error = h.nodes.find((n) => !n.ok)?.error ?? "no healthy node";
+    const message = base.reachable ? "backend unhealthy" : "backend unreachable";
+    return { message, data: { ok: false, ...base, key_accepted: null, error } };
+  }
+  try {
+    await onceMoreOnNetworkError(() => b.verifyKey());
+    return { message: "backend healthy", data: { ok: true, ...base, key_accepted: true } };
+  } catch (e) {
+    if (!(e instanceof TypesenseError)) throw e;
+    if (e.status === 401 || e.status === 403) {
+      const error = `Typesense refused the API key (HTTP ${e.status}): ${e.message}`;
+      return { message: "key refused", data: { ok: false, ...base, key_accepted: false, error } };
+    }
+    // healthy but the authenticated call failed otherwise (5xx, a redirect, not Typesense's reply)
+    return {
+      message: "backend unhealthy",
+      data: { ok: false, ...base, key_accepted: null, error: e.message },
+    };
+  }
+}
 
 /**
  * Athena's seed routes under /typesense: backends/test, collections/list,
@@ -53,9 +93,13 @@ export function typesenseOpsRoutes(
         method: "post",
         path: "/backends/test",
         tags: ["typesense"],
-        summary: "Check a saved or unsaved backend: health and latency (seed route)",
+        summary: "Check a saved or unsaved backend: health, latency and its key (seed route)",
         description:
-          "Always 200 when the check ran: data.ok false with data.error when no node is healthy.",
+          "Always 200 when the check ran. /health (no key) on every node, then one " +
+          "authenticated call (GET /collections?limit=1). message: `backend healthy`, " +
+          "`backend unreachable` (no node answered), `backend unhealthy` (a node answered, none " +
+          "healthy) or `key refused` (Typesense answered 401/403); data.ok is true only for the " +
+          "first, data.error says why otherwise.",
         request: body(BackendTarget),
         responses: {
           200: jsonResponse(envelopeOf(BackendTestResult), "Health result"),
@@ -65,16 +109,8 @@ export function typesenseOpsRoutes(
       }),
       async (c) => {
         const conn = await connectionOf(c.req.valid("json"));
-        const h = await clients.once(conn, (b) => b.health());
-        const error = h.nodes.find((n) => !n.ok)?.error;
-        return c.json(
-          success(h.ok ? "backend healthy" : "backend unhealthy", {
-            ok: h.ok,
-            latency_ms: h.latencyMs,
-            ...(h.ok || error === undefined ? {} : { error }),
-          }),
-          200,
-        );
+        const r = await clients.once(conn, testBackend);
+        return c.json(success(r.message, r.data), 200);
       },
     )
     .openapi(
@@ -83,6 +119,10 @@ export function typesenseOpsRoutes(
         path: "/collections/list",
         tags: ["typesense"],
         summary: "List the collections of a saved or unsaved backend (seed route)",
+        description:
+          "With a saved backend (profile_id) and a client-bound key, only the collections of " +
+          "that client's sync jobs on the backend are listed; an unsaved backend (the caller's " +
+          "own base_url + api_key) and unbound keys get every collection.",
         request: body(BackendTarget),
         responses: {
           200: jsonResponse(
@@ -92,6 +132,7 @@ export function typesenseOpsRoutes(
           ...authErrors,
           ...notFoundError,
           ...timeoutError,
+          ...badGatewayError,
         },
       }),
       async (c) => {
@@ -99,11 +140,19 @@ export function typesenseOpsRoutes(
         const list = await clients.once(conn, (b) =>
           onceMoreOnNetworkError(() => b.listCollections()),
         );
-        const collections = list.map((x) => ({
-          name: x.name,
-          num_documents: x.num_documents,
-          fields: x.fields as unknown as Record<string, unknown>[],
-        }));
+        // A saved backend is shared: a client-bound key sees only its own jobs'
+        // collections there. An inline backend is unfiltered: the caller holds its key.
+        const visible =
+          conn.profileId === null
+            ? null
+            : await collectionsInScope(pool, conn.profileId, clientScopeOf(c));
+        const collections = list
+          .filter((x) => visible === null || visible.has(x.name))
+          .map((x) => ({
+            name: x.name,
+            num_documents: x.num_documents,
+            fields: x.fields as unknown as Record<string, unknown>[],
+          }));
         return c.json(success(`${collections.length} collections`, { collections }), 200);
       },
     )
@@ -123,6 +172,7 @@ export function typesenseOpsRoutes(
           ...notFoundError,
           ...conflictError,
           ...timeoutError,
+          ...badGatewayError,
         },
       }),
       async (c) => {
@@ -135,6 +185,7 @@ export function typesenseOpsRoutes(
                 source_schema_name: b.source_schema_name ?? "public",
                 source_table_name: b.source_table_name!,
               },
+          clientScopeOf(c),
         );
         const backend = clients.forSaved(binding.backendVersion, binding.backend);
         const params = searchParams(b, binding.queryableFields);

@@ -49,6 +49,10 @@ export const BackendTarget = z
 export const BackendTestResult = z.object({
   ok: z.boolean(),
   latency_ms: z.number(),
+  /** Some node answered HTTP (false: refused, DNS, timeout on every node). */
+  reachable: z.boolean(),
+  /** The authenticated call's verdict; null when it was not made or failed otherwise. */
+  key_accepted: z.boolean().nullable(),
   error: z.string().optional(),
 });
 

@@ -1,13 +1,33 @@
-import type { Document, DocumentValue } from "../typesense/types.js";
-
 /**
  * JSON with int64 precision.
  *
  * Typesense int64 fields and Postgres int8/json values can exceed 2^53, where a
  * JS number silently rounds. We keep such integers as `bigint` (see the value
- * invariant in typesense/types.ts) and write them back as raw JSON digits, so
+ * invariant below) and write them back as raw JSON digits, so
  * 9223372036854775807 round-trips exactly through Typesense.
+ *
+ * A leaf module: the catalog, the Typesense client, CDC, full sync and the
+ * emulator all read and write documents through it, and it imports nothing of
+ * theirs.
  */
+
+/**
+ * A JSON value as documents hold it.
+ *
+ * Value invariant (relied on by serializeDocument, parseJson and
+ * documentValuesEqual): an integer whose magnitude is at most 2^53-1 is a
+ * `number`; a larger one is a `bigint`. Both the mapper (int8 columns, json
+ * values) and the JSON reader for Typesense responses follow this rule, so a
+ * document read back from Typesense compares equal to the one we built.
+ */
+export type DocumentValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | DocumentValue[]
+  | { [key: string]: DocumentValue };
 
 /** Any run of 16+ digits may be an integer beyond 2^53-1 (which has 16 digits). */
 const MAYBE_UNSAFE_INT = /\d{16}/;
@@ -27,7 +47,7 @@ export function parseJson(text: string): DocumentValue {
  * document that holds one is written by a small serializer that emits the
  * bigint as its decimal digits (a JSON number token with no rounding).
  */
-export function serializeDocument(doc: Document | DocumentValue): string {
+export function serializeDocument(doc: DocumentValue): string {
   try {
     return JSON.stringify(doc);
   } catch (err) {

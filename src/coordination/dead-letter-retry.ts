@@ -1,19 +1,21 @@
 import type pg from "pg";
-import { createDocumentMapper, describeTable, type Queryable } from "../catalog/index.js";
-import type { WatermarkCoordinator } from "../cdc/watermarks.js";
-import { createWindowReader, type WindowReader } from "../fullsync/window-reader.js";
-import type { Document, TypesenseBackend } from "../typesense/index.js";
-import { inTransaction } from "./db.js";
+import { describeTable, type Queryable } from "../catalog/index.js";
+import type { ClientScope } from "../control/client-scope.js";
+import { inTransaction } from "../control/db.js";
 import {
   assertOpen,
   type DeadLetterRecord,
   getDeadLetter,
   recordDeadLetterFailure,
   resolveDeadLetter,
-} from "./dead-letters.js";
-import { ConflictError, UnavailableError } from "./errors.js";
-import type { SecretBox } from "./secret-box.js";
-import { onceMoreOnNetworkError, type TypesenseClients } from "./typesense-clients.js";
+} from "../control/dead-letters.js";
+import { ConflictError, UnavailableError } from "../control/errors.js";
+import type { SecretBox } from "../control/secret-box.js";
+import { onceMoreOnNetworkError, type TypesenseClients } from "../control/typesense-clients.js";
+import { createDocumentMapper } from "../documents/index.js";
+import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
+import type { Document, TypesenseBackend } from "../typesense/index.js";
+import type { WatermarkCoordinator } from "./watermarks.js";
 
 export type RetryOutcome =
   | { outcome: "resolved"; letter: DeadLetterRecord; action: "written" | "deleted" | "superseded" }
@@ -80,9 +82,13 @@ type Current = { doc: Document | null };
  * The letter row is locked for the duration, so concurrent retries of one
  * letter run one after the other (the second sees it resolved: 409).
  */
-export async function retryDeadLetter(deps: RetryDeps, id: string): Promise<RetryOutcome> {
+export async function retryDeadLetter(
+  deps: RetryDeps,
+  id: string,
+  scope: ClientScope,
+): Promise<RetryOutcome> {
   const plan = await inTransaction(deps.control, async (db) => {
-    const letter = await getDeadLetter(db, id, true);
+    const letter = await getDeadLetter(db, id, scope, true);
     assertOpen(letter, "retried");
     if (letter.doc_id === null) {
       throw new ConflictError(
@@ -122,7 +128,7 @@ export async function retryDeadLetter(deps: RetryDeps, id: string): Promise<Retr
   const w = deps.watermarks!;
   const write = await bracketedWrite(deps, w, plan.reader, plan.row.job_id, plan.docId);
   return inTransaction(deps.control, async (db) => {
-    const letter = await getDeadLetter(db, id, true);
+    const letter = await getDeadLetter(db, id, scope, true);
     // resolved meanwhile (by the stream's checkpoint of this write) or discarded
     if (letter.status !== "open") return { outcome: "resolved", action: write.action, letter };
     if (write.rejection) return rejected(db, letter, write.rejection.code, write.rejection.error);

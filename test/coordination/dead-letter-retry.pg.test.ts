@@ -1,8 +1,9 @@
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createWatermarkRegistry } from "../../src/cdc/watermarks.js";
-import { retryDeadLetter } from "../../src/control/dead-letter-retry.js";
+import { UNSCOPED } from "../../src/control/client-scope.js";
 import { createSecretBox, createTypesenseClients } from "../../src/control/index.js";
+import { retryDeadLetter } from "../../src/coordination/dead-letter-retry.js";
+import { createWatermarkRegistry } from "../../src/coordination/watermarks.js";
 import { createFullSyncEngine } from "../../src/fullsync/index.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import {
@@ -116,6 +117,7 @@ describe("dead-letter retry of a CDC job", () => {
         cdcActive: true,
       },
       id,
+      UNSCOPED,
     );
     expect(r).toMatchObject({ outcome: "resolved", action: "superseded" });
     // the stream's newer version stays; the retry's read (v2) was never written over it
@@ -136,7 +138,7 @@ describe("dead-letter retry of a CDC job", () => {
     await db.pool.query("update typesense_dead_letters set payload = null where id = $1", [
       updated,
     ]);
-    expect(await retryDeadLetter(deps, updated)).toMatchObject({ outcome: "resolved" });
+    expect(await retryDeadLetter(deps, updated, UNSCOPED)).toMatchObject({ outcome: "resolved" });
     expect((await docsOf(backend, collection)).get("4")?.title).toBe("v1 4");
     await db.pool.query("delete from dlr_items where id = 5");
     await waitFor("delete streamed", async () => !(await docsOf(backend, collection)).has("5"));
@@ -145,7 +147,7 @@ describe("dead-letter retry of a CDC job", () => {
     await backend.importDocuments(collection, [{ id: "5", title: "stored payload" }], {
       action: "upsert",
     });
-    const r = await retryDeadLetter(deps, gone);
+    const r = await retryDeadLetter(deps, gone, UNSCOPED);
     expect(r).toMatchObject({
       outcome: "resolved",
       action: "deleted",
@@ -167,6 +169,7 @@ describe("dead-letter retry of a CDC job", () => {
           cdcActive: true,
         },
         id,
+        UNSCOPED,
       ),
     ).rejects.toThrow(/streamed by CDC, but not by this instance/);
   });

@@ -1,6 +1,6 @@
+import type { ColumnInfo } from "../catalog/describe-table.js";
+import { parseJson } from "../json/codec.js";
 import type { DocumentValue, TypesenseField, TypesenseFieldType } from "../typesense/types.js";
-import type { ColumnInfo } from "./describe-table.js";
-import { parseJson } from "./json.js";
 import { parsePgArrayFlat } from "./pg-array.js";
 import {
   parseBool,

@@ -1,9 +1,9 @@
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import type { DocumentMapper, Queryable } from "../catalog/index.js";
+import type { Queryable } from "../catalog/index.js";
 import type { Document, JsonLines } from "../typesense/types.js";
 import { forEachBinaryPair, forEachCopyRow } from "./copy-text.js";
-import { qualifiedTable } from "./manifest.js";
+import { type DocumentMapper, quoteIdent } from "./document-mapper.js";
 
 /**
  * Reads one window of rows by document id from the source, in ONE query, and
@@ -13,6 +13,11 @@ import { qualifiedTable } from "./manifest.js";
  * is bracketed by watermarks (register ids -> read -> emit high watermark), and
  * the CDC applier will call this reader between the two.
  */
+/** The source table of `mapper`, schema-qualified and quoted (also the manifest's source). */
+export function qualifiedTable(mapper: DocumentMapper): string {
+  return `${quoteIdent(mapper.table.schema)}.${quoteIdent(mapper.table.table)}`;
+}
+
 export interface WindowReaderOptions {
   /** Source database (pool or a client already inside a transaction). */
   source: Queryable;

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type ClientScope, clientInScope, UNSCOPED } from "../control/client-scope.js";
 import { isUuid } from "../control/errors.js";
 
 /** Who asked for a run (typesense_sync_runs.trigger). */
@@ -45,12 +46,13 @@ export const RUN_REQUESTED_CHANNEL = "athena_ts_run_requested";
  *
  * The partial unique index typesense_sync_runs_one_open_idx makes "one open
  * run per job" hold even when two requests race: the loser gets 409.
+ * A job outside the caller's client scope is not found (404), like an unknown id.
  */
 export async function requestRun(
   pool: pg.Pool,
-  opts: { jobId: string; trigger: RunTrigger },
+  opts: { jobId: string; trigger: RunTrigger; scope: ClientScope },
 ): Promise<RequestedRun> {
-  return withLockedJob(pool, opts.jobId, async (j) => {
+  return withLockedJob(pool, opts.jobId, opts.scope, async (j) => {
     j.assertNotLeased();
     const result: RequestedRun = j.openRun
       ? { runId: j.openRun.id, disposition: "resumable" }
@@ -91,7 +93,7 @@ export async function requestJoinResync(
   pool: pg.Pool,
   jobId: string,
 ): Promise<RequestedRun | null> {
-  return withLockedJob(pool, jobId, async (j) => {
+  return withLockedJob(pool, jobId, UNSCOPED, async (j) => {
     if (j.marker === null) return null;
     j.assertNotLeased();
     const open = j.openRun;
@@ -147,6 +149,7 @@ interface LockedJob {
 async function withLockedJob<T>(
   pool: pg.Pool,
   jobId: string,
+  scope: ClientScope,
   body: (j: LockedJob) => Promise<T>,
 ): Promise<T> {
   if (!isUuid(jobId)) throw new JobNotFoundError(jobId);
@@ -160,8 +163,9 @@ async function withLockedJob<T>(
     }>(
       `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
               cdc_resync_requested_at as marker
-         from typesense_sync_jobs where id = $1 for update`,
-      [jobId],
+         from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
+          for update`,
+      [jobId, scope],
     );
     const row = job.rows[0];
     if (!row) throw new JobNotFoundError(jobId);

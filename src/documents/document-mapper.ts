@@ -1,6 +1,6 @@
+import { type ColumnInfo, findColumn, type TableInfo } from "../catalog/describe-table.js";
+import { CatalogError } from "../catalog/errors.js";
 import type { CollectionSchema, Document, TypesenseField } from "../typesense/types.js";
-import { type ColumnInfo, findColumn, type TableInfo } from "./describe-table.js";
-import { CatalogError } from "./errors.js";
 import { type ColumnMapping, type MappingOptions, mapColumn } from "./map-column.js";
 import { renderDocumentSql, type SqlDocument } from "./sql-document.js";
 

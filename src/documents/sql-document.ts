@@ -1,4 +1,4 @@
-import type { ColumnInfo } from "./describe-table.js";
+import type { ColumnInfo } from "../catalog/describe-table.js";
 import type { ColumnMapping } from "./map-column.js";
 
 /**
