@@ -3,7 +3,6 @@ import type { Pools } from "../db/pool.js";
 import { assertClientAllowed, type ClientScope, clientInScope } from "./client-scope.js";
 import { type Db, inTransaction } from "./db.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
-import { assertNoLiveRun, retargetedFields } from "./job-retarget.js";
 import { validateJobSource } from "./job-validation.js";
 import { withNumbers } from "./rows.js";
 
@@ -50,6 +49,37 @@ const SOURCE_FIELDS = [
   "included_columns",
   "queryable_fields",
 ] as const;
+
+/**
+ * Fields that decide which documents a job writes and where: a change of any
+ * of them is a retarget (issue 19 point 9). The new target holds nothing of
+ * the new shape yet, so a full run of the new shape must follow.
+ */
+export const RETARGET_FIELDS = ["profile_id", "collection_name", ...SOURCE_FIELDS] as const;
+
+/** The retarget fields whose value the patch changes (arrays compared element-wise, in order). */
+export function retargetedFields(
+  row: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): string[] {
+  return RETARGET_FIELDS.filter(
+    (f) => patch[f] !== undefined && JSON.stringify(patch[f]) !== JSON.stringify(row[f]),
+  );
+}
+
+/** 409 while a run holds the job's lease: that run reads and writes the old target. */
+export async function assertNoLiveRun(db: pg.PoolClient, jobId: string): Promise<void> {
+  const r = await db.query<{ leased: boolean }>(
+    `select coalesce(lease_expires_at > now(), false) as leased
+       from typesense_sync_jobs where id = $1`,
+    [jobId],
+  );
+  if (r.rows[0]?.leased) {
+    throw new ConflictError(
+      `sync job ${jobId} is running; change its target (profile, collection, source table or fields) after the run`,
+    );
+  }
+}
 
 const NUMS = ["last_source_row_count", "last_imported_count", "last_failed_count"];
 
@@ -144,7 +174,7 @@ export type OnRetarget<R> = (db: pg.PoolClient, job: JobRecord, changed: string[
  * row is locked meanwhile so two edits cannot interleave. A scoped caller
  * reaches only its client's jobs and cannot move one to another client.
  *
- * A retarget (job-retarget.ts: profile, collection, source table, id column,
+ * A retarget (RETARGET_FIELDS: profile, collection, source table, id column,
  * included columns or queryable fields changed) is refused while a run holds
  * the lease and otherwise starts a full resync of the new shape in the same
  * transaction: the update and the resync request commit together or not at

@@ -40,24 +40,29 @@ describe("/ready", () => {
   });
 });
 
+/** A table `name (id, t)`, a backend on the test Typesense and a job on it with `extra` fields. */
+async function tableWithJob(name: string, extra: Record<string, unknown> = {}) {
+  await db.pool.query(`create table if not exists ${name} (id int primary key, t text)`);
+  const b = await serve.call("POST", "/typesense/backends", {
+    name: ts.uniqueName("emu"),
+    base_url: ts.url,
+    api_key: ts.apiKey,
+  });
+  return serve.call("POST", "/typesense/sync-jobs", {
+    profile_id: b.json.data.id,
+    source_client_name: "app",
+    source_table_name: name,
+    collection_name: ts.uniqueName(name),
+    document_id_column: "id",
+    queryable_fields: ["t"],
+    ...extra,
+  });
+}
+
 describe("/ready with CDC", () => {
   it("is 503 while a CDC-enabled client's stream has not attached, 200 once it streams", async () => {
-    await db.pool.query("create table rd_items (id int primary key, t text)");
-    const b = await serve.call("POST", "/typesense/backends", {
-      name: "emu-ready",
-      base_url: ts.url,
-      api_key: ts.apiKey,
-    });
     expect((await serve.call("GET", "/ready", undefined, null)).status).toBe(200);
-    const j = await serve.call("POST", "/typesense/sync-jobs", {
-      profile_id: b.json.data.id,
-      source_client_name: "app",
-      source_table_name: "rd_items",
-      collection_name: ts.uniqueName("rd_items"),
-      document_id_column: "id",
-      queryable_fields: ["t"],
-      cdc_enabled: true,
-    });
+    const j = await tableWithJob("rd_items", { cdc_enabled: true });
     expect(j.status).toBe(201);
     // the supervisor starts the stream within its 5 s poll: not attached until then
     const before = await serve.call("GET", "/ready", undefined, null);
@@ -75,22 +80,8 @@ describe("/ready with CDC", () => {
 
 describe("fullsync.window_size", () => {
   it("is the window size of a job created without its own", async () => {
-    await db.pool.query("create table ws_items (id int primary key, t text)");
-    const b = await serve.call("POST", "/typesense/backends", {
-      name: "emu",
-      base_url: ts.url,
-      api_key: ts.apiKey,
-    });
     const job = (windowSize?: number) =>
-      serve.call("POST", "/typesense/sync-jobs", {
-        profile_id: b.json.data.id,
-        source_client_name: "app",
-        source_table_name: "ws_items",
-        collection_name: ts.uniqueName(`ws_${windowSize ?? "default"}`),
-        document_id_column: "id",
-        queryable_fields: ["t"],
-        ...(windowSize === undefined ? {} : { window_size: windowSize }),
-      });
+      tableWithJob("ws_items", windowSize === undefined ? {} : { window_size: windowSize });
     expect((await job()).json.data.window_size).toBe(7);
     expect((await job(250)).json.data.window_size).toBe(250);
   });
