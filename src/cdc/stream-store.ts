@@ -80,12 +80,15 @@ export async function persistCheckpoint(
     }
     if (c.lsn !== null) {
       const lsn = formatLsn(c.lsn);
-      // (never a parked job: it left the stream, and its null cdc_applied_lsn
-      // is what makes it rejoin with a resync)
+      // Never from null: null means "not (yet) a member with this shape" (setup's
+      // markStreamJobs marks members; a retarget clears it so the NEXT setup joins
+      // the job and resyncs it). A session still running with the old shape must
+      // not undo that. Never a parked job either: it left the stream, and its null
+      // cdc_applied_lsn is what makes it rejoin with a resync.
       await client.query(
         `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
           where id = any($1::uuid[]) and cdc_parked_at is null
-            and (cdc_applied_lsn is null or cdc_applied_lsn < $2::pg_lsn)`,
+            and cdc_applied_lsn < $2::pg_lsn`,
         [jobIds, lsn],
       );
     }

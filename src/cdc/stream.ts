@@ -58,7 +58,7 @@ export interface CdcStreamOptions {
   backoff?: { baseMs: number; maxMs: number };
   /**
    * Requests a full resync of a job (lost slot, job joined the stream).
-   * Default: requestJoinResync (fullsync/request-run.ts: a run started before
+   * Default: requestJoinResync (coordination/request-run.ts: a run started before
    * the join is cancelled and a new "resync" run queued, never resumed).
    */
   requestResync?(jobId: string): Promise<void>;

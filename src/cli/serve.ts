@@ -119,6 +119,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       authLog,
       // a manual run also runs here when this instance has no sync worker
       onRunRequested: (jobId) => scheduler.runRequested(jobId),
+      watermarks,
     });
     closers.push(() => clients.close());
     const services: Service[] = [

@@ -98,6 +98,8 @@ export const configSchema = z
         park_after_ms: int(100).default(60000),
         // how often a parked job's backend is probed
         park_probe_ms: int(100).default(5000),
+        // /ready: a stream in error/backoff/lost (or re-setting up) longer than this is not ready
+        ready_max_unhealthy_ms: int(0).default(60000),
       })
       .strict()
       .prefault({}),

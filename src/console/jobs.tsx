@@ -26,6 +26,8 @@ interface Job {
   enabled: boolean;
   cdc_enabled: boolean;
   adopt_existing_collection: boolean;
+  /** PATCH responses: the edit retargeted the job and a resync follows. */
+  resync_queued?: boolean;
 }
 interface Backend {
   id: string;
@@ -201,7 +203,8 @@ export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
         c,
         "/console/jobs",
         "ok",
-        `Sync job "${res.data.collection_name}" saved.`,
+        // a retarget says that a resync follows and the old collection stays (the API's message)
+        `Sync job "${res.data.collection_name}" saved.${res.data.resync_queued === true ? ` ${res.message}` : ""}`,
       );
     return editPage(c, cd, job, d, jobErrors(res, d), res.status >= 500 ? 503 : 400);
   });

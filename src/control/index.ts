@@ -7,7 +7,6 @@ export * from "./api-keys.js";
 export * from "./backends.js";
 export * from "./cdc-streams.js";
 export * from "./client-scope.js";
-export * from "./dead-letter-retry.js";
 export * from "./dead-letters.js";
 export * from "./errors.js";
 export * from "./job-status.js";

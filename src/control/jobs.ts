@@ -52,6 +52,37 @@ const SOURCE_FIELDS = [
   "queryable_fields",
 ] as const;
 
+/**
+ * Fields that decide which documents a job writes and where: a change of any
+ * of them is a retarget (issue 19 point 9). The new target holds nothing of
+ * the new shape yet, so a full run of the new shape must follow.
+ */
+export const RETARGET_FIELDS = ["profile_id", "collection_name", ...SOURCE_FIELDS] as const;
+
+/** The retarget fields whose value the patch changes (arrays compared element-wise, in order). */
+export function retargetedFields(
+  row: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): string[] {
+  return RETARGET_FIELDS.filter(
+    (f) => patch[f] !== undefined && JSON.stringify(patch[f]) !== JSON.stringify(row[f]),
+  );
+}
+
+/** 409 while a run holds the job's lease: that run reads and writes the old target. */
+export async function assertNoLiveRun(db: pg.PoolClient, jobId: string): Promise<void> {
+  const r = await db.query<{ leased: boolean }>(
+    `select coalesce(lease_expires_at > now(), false) as leased
+       from typesense_sync_jobs where id = $1`,
+    [jobId],
+  );
+  if (r.rows[0]?.leased) {
+    throw new ConflictError(
+      `sync job ${jobId} is running; change its target (profile, collection, source table or fields) after the run`,
+    );
+  }
+}
+
 const NUMS = ["last_source_row_count", "last_imported_count", "last_failed_count"];
 
 function toRecord(row: Record<string, unknown>): JobRecord {
@@ -98,20 +129,27 @@ function writeError(e: unknown, collection: unknown): never {
   throw e;
 }
 
+/**
+ * Creates a job. `defaults.windowSize` (the config's `fullsync.window_size`) is
+ * stored as the job's window_size when the input has none: a later change of
+ * the config does not change existing jobs (PATCH their window_size).
+ */
 export async function createJob(
   pools: Pools,
   input: JobInput,
   scope: ClientScope,
+  defaults: { windowSize?: number } = {},
 ): Promise<JobRecord> {
   assertClientAllowed(scope, input.source_client_name);
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
-  const cols = EDITABLE.filter((c) => input[c] !== undefined);
+  const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
+  const cols = EDITABLE.filter((c) => row[c] !== undefined);
   try {
     const r = await pools.control.query(
       `insert into typesense_sync_jobs (${cols.join(", ")})
        values (${cols.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
-      cols.map((c) => input[c]),
+      cols.map((c) => row[c]),
     );
     return toRecord(r.rows[0]);
   } catch (e) {
@@ -119,18 +157,38 @@ export async function createJob(
   }
 }
 
+/** What updateJob wrote, and what `onRetarget` returned (null: no retarget). */
+export interface JobUpdate<R> {
+  job: JobRecord;
+  resync: R | null;
+}
+
+/**
+ * Called in updateJob's transaction after a retarget was written (the job row
+ * locked, no run holding its lease): starts the resync of the new shape
+ * (coordination/retarget.ts, passed in by the route).
+ */
+export type OnRetarget<R> = (db: pg.PoolClient, job: JobRecord, changed: string[]) => Promise<R>;
+
 /**
  * Applies a partial update. When a source field changes, the merged job is
  * validated against the source table again before anything is written; the
  * row is locked meanwhile so two edits cannot interleave. A scoped caller
  * reaches only its client's jobs and cannot move one to another client.
+ *
+ * A retarget (RETARGET_FIELDS: profile, collection, source table, id column,
+ * included columns or queryable fields changed) is refused while a run holds
+ * the lease and otherwise starts a full resync of the new shape in the same
+ * transaction: the update and the resync request commit together or not at
+ * all (`onRetarget`; without it a retarget is written like any edit).
  */
-export async function updateJob(
+export async function updateJob<R>(
   pools: Pools,
   id: string,
   patch: Partial<JobInput>,
   scope: ClientScope,
-): Promise<JobRecord> {
+  onRetarget?: OnRetarget<R>,
+): Promise<JobUpdate<R>> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   return inTransaction(pools.control, async (db) => {
     const cur = await db.query(
@@ -141,23 +199,30 @@ export async function updateJob(
     const row = cur.rows[0] as Record<string, unknown> | undefined;
     if (!row) throw new NotFoundError(`sync job ${id} not found`);
     const cols = EDITABLE.filter((c) => patch[c] !== undefined);
-    if (cols.length === 0) return toRecord(row);
+    if (cols.length === 0) return { job: toRecord(row), resync: null };
     assertClientAllowed(scope, patch.source_client_name);
     if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);
     if (SOURCE_FIELDS.some((c) => patch[c] !== undefined)) {
       const merged = { ...row, ...patch } as unknown as JobInput;
       await validateJobSource(pools, merged);
     }
+    const changed = retargetedFields(row, patch);
+    if (changed.length > 0) await assertNoLiveRun(db, id);
+    let updated: JobRecord;
     try {
       const r = await db.query(
         `update typesense_sync_jobs set ${cols.map((c, i) => `${c} = $${i + 2}`).join(", ")},
            updated_at = now() where id = $1 returning *`,
         [id, ...cols.map((c) => patch[c])],
       );
-      return toRecord(r.rows[0]);
+      updated = toRecord(r.rows[0]);
     } catch (e) {
       writeError(e, patch.collection_name);
     }
+    if (changed.length === 0 || !onRetarget) return { job: updated, resync: null };
+    const resync = await onRetarget(db, updated, changed);
+    const after = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
+    return { job: toRecord(after.rows[0]), resync };
   });
 }
 

@@ -1,5 +1,6 @@
 import type { Config } from "../config/schema.js";
 import type { AuthLogWriter } from "../control/auth-log-writer.js";
+import type { WatermarkCoordinator } from "../coordination/watermarks.js";
 import type { Pools } from "../db/pool.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Metrics } from "../metrics/index.js";
@@ -21,6 +22,11 @@ export interface AppDeps {
   onRunRequested?: (jobId: string) => void;
   /** When given: HTTP metrics are recorded and served on GET /metrics (authenticated). */
   metrics?: Metrics;
+  /**
+   * The watermark registry this instance's CDC streams attach to (serve): a
+   * dead-letter retry of a streamed job is written through it (never older).
+   */
+  watermarks?: WatermarkCoordinator;
   /** Where refused attempts and admin calls are recorded; default: a writer on the control pool. */
   authLog?: AuthLogWriter;
 }

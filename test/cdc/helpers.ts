@@ -38,6 +38,7 @@ export function cdcConfig(over: Partial<Config["cdc"]> = {}): Config["cdc"] {
     heartbeat_ms: 300,
     park_after_ms: 60_000,
     park_probe_ms: 5000,
+    ready_max_unhealthy_ms: 60_000,
     ...over,
   };
 }

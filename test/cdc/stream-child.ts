@@ -45,6 +45,7 @@ const supervisor = createCdcSupervisor({
     heartbeat_ms: 500,
     park_after_ms: 60_000,
     park_probe_ms: 5000,
+    ready_max_unhealthy_ms: 60_000,
   },
   backendFor: async () => backend,
   log,

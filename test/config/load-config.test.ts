@@ -40,6 +40,7 @@ describe("loadConfig", () => {
       heartbeat_ms: 10000,
       park_after_ms: 60000,
       park_probe_ms: 5000,
+      ready_max_unhealthy_ms: 60000,
     });
     expect(c.security.encryption_key).toBe("");
     expect(c.postgres_clients).toEqual({});

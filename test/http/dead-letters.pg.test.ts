@@ -19,33 +19,27 @@ describe("dead letters", () => {
     return r.rows[0]!.id;
   };
 
-  it("retry re-sends the payload: rejected again stays open (attempts + 1), accepted resolves", async () => {
-    const bad = await letter("upsert", "900", { id: "900", title: 42, category: "x" });
-    const r1 = await f.call("POST", `/typesense/dead-letters/${bad}/retry`);
-    expect(r1.status).toBe(400);
-    expect(r1.json.message).toMatch(/rejected the document again/);
-    const after = await f.call("GET", `/typesense/dead-letters/${bad}`);
-    expect(after.json.data).toMatchObject({ status: "open", attempts: 2 });
-
-    const good = await letter("upsert", "901", {
-      id: "901",
-      title: "Recovered widget",
-      category: "toys",
-      price: 1,
-    });
-    const r2 = await f.call("POST", `/typesense/dead-letters/${good}/retry`);
-    expect(r2.status).toBe(200);
-    expect(r2.json.data.status).toBe("resolved");
-    const doc = await ts.client.collections(f.collection).documents("901").retrieve();
-    expect(doc).toMatchObject({ title: "Recovered widget" });
-    expect((await f.call("POST", `/typesense/dead-letters/${good}/retry`)).status).toBe(409);
+  it("retry of a row updated after the dead letter writes the row's current version, not the stored payload", async () => {
+    const stale = await letter("upsert", "5", { id: "5", title: 42, category: "x" });
+    const src = f.t.pools.source("app");
+    await src.query("update products set title = 'Updated after the letter' where id = 5");
+    const r = await f.call("POST", `/typesense/dead-letters/${stale}/retry`);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.data.status).toBe("resolved");
+    expect(r.json.message).toMatch(/current document was written/);
+    const doc = await ts.client.collections(f.collection).documents("5").retrieve();
+    expect(doc).toMatchObject({ title: "Updated after the letter", category: "toys" });
+    expect((await f.call("POST", `/typesense/dead-letters/${stale}/retry`)).status).toBe(409);
   });
 
-  it("a delete letter deletes the document", async () => {
-    const del = await letter("delete", "901", null);
-    const r = await f.call("POST", `/typesense/dead-letters/${del}/retry`);
-    expect({ s: r.status, m: r.json.message, e: r.json.error }).toMatchObject({ s: 200 });
-    await expect(ts.client.collections(f.collection).documents("901").retrieve()).rejects.toThrow();
+  it("retry of a row deleted since deletes the document and resolves the letter", async () => {
+    const l = await letter("upsert", "6", { id: "6", title: "old", category: "tools" });
+    await f.t.pools.source("app").query("delete from products where id = 6");
+    const r = await f.call("POST", `/typesense/dead-letters/${l}/retry`);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.data.status).toBe("resolved");
+    expect(r.json.message).toMatch(/row is gone/);
+    await expect(ts.client.collections(f.collection).documents("6").retrieve()).rejects.toThrow();
   });
 
   it("a letter about rows without a document id is 409 on retry and sends nothing", async () => {
@@ -69,10 +63,9 @@ describe("dead letters", () => {
     const d = await f.call("POST", `/typesense/dead-letters/${l}/discard`);
     expect(d.json.data.status).toBe("discarded");
     expect((await f.call("POST", `/typesense/dead-letters/${l}/discard`)).status).toBe(409);
+    const kept = await letter("upsert", "903", { id: "903", title: "x", category: "y" });
     const open = await f.call("GET", `/typesense/dead-letters?job_id=${f.jobId}&status=open`);
-    expect((open.json.data as unknown as { doc_id: string }[]).map((x) => x.doc_id)).toEqual([
-      "900",
-    ]);
+    expect((open.json.data as unknown as { id: string }[]).map((x) => x.id)).toEqual([kept]);
     expect(
       (await f.call("POST", "/typesense/dead-letters/00000000-0000-4000-8000-000000000000/retry"))
         .status,

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { BackendPolicy } from "../../control/backends.js";
-import { retryDeadLetter } from "../../control/dead-letter-retry.js";
 import { discardDeadLetter, getDeadLetter, listDeadLetters } from "../../control/dead-letters.js";
 import type { TypesenseClients } from "../../control/typesense-clients.js";
+import { retryDeadLetter } from "../../coordination/dead-letter-retry.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,
@@ -34,10 +34,18 @@ const LetterSchema = z
 
 /**
  * /typesense/dead-letters: documents Typesense rejected for good. Retry
- * re-sends the stored operation synchronously (see control/dead-letter-retry.ts):
+ * writes the row's current document (or deletes the doc when the row is gone)
+ * synchronously, through the CDC stream when the job streams here
+ * (see coordination/dead-letter-retry.ts):
  * 200 resolved, or 400 with Typesense's new message (letter stays open,
  * attempts + 1). Discard closes a letter without sending anything.
  */
+const RESOLVED = {
+  written: "the row's current document was written",
+  deleted: "the row is gone: the document was deleted",
+  superseded: "the CDC stream wrote a newer version meanwhile",
+} as const;
+
 export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: TypesenseClients) {
   const pool = deps.pools.control;
   return createRouter()
@@ -97,7 +105,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
         method: "post",
         path: "/{dead_letter_id}/retry",
         tags,
-        summary: "Re-send the stored operation to Typesense now",
+        summary: "Write the row's current document (or delete the doc when the row is gone) now",
         request: { params: Id },
         responses: {
           200: jsonResponse(envelopeOf(LetterSchema), "Typesense accepted it; letter resolved"),
@@ -109,13 +117,20 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
       }),
       async (c) => {
         const r = await retryDeadLetter(
-          pool,
-          policy.box,
-          clients,
+          {
+            control: pool,
+            source: (name) => deps.pools.source(name),
+            box: policy.box,
+            clients,
+            watermarks: deps.watermarks,
+            cdcActive: deps.config.cdc.enabled,
+          },
           c.req.valid("param").dead_letter_id,
           clientScopeOf(c),
         );
-        if (r.outcome === "resolved") return c.json(success("dead letter resolved", r.letter), 200);
+        if (r.outcome === "resolved") {
+          return c.json(success(`dead letter resolved (${RESOLVED[r.action]})`, r.letter), 200);
+        }
         throw new ApiError(400, `Typesense rejected the document again: ${r.error}`, {
           typesense_status: r.code,
           attempts: r.letter.attempts,

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getJobStatus, listJobStatus } from "../../control/job-status.js";
 import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
 import { requestRun } from "../../coordination/request-run.js";
+import { startRetargetResync } from "../../coordination/retarget.js";
 import type { AppDeps } from "../deps.js";
 import {
   authErrors,
@@ -99,7 +100,10 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const job = await createJob(deps.pools, c.req.valid("json"), clientScopeOf(c));
+        // a job without its own window_size gets the config's fullsync.window_size
+        const job = await createJob(deps.pools, c.req.valid("json"), clientScopeOf(c), {
+          windowSize: deps.config.fullsync.window_size,
+        });
         return c.json(success("sync job created", job), 201);
       },
     )
@@ -128,6 +132,12 @@ export function syncJobRoutes(deps: AppDeps) {
         path: "/{job_id}",
         tags,
         summary: "Update a sync job (source fields are validated again)",
+        description:
+          "Changing profile_id, source_client_name, source_schema_name, source_table_name, " +
+          "collection_name, document_id_column, included_columns or queryable_fields retargets " +
+          "the job: a full resync of the new shape follows (resync_queued: true; an open run of " +
+          "the old shape is cancelled; 409 while a run holds the lease). The old collection is " +
+          "left as it was.",
         request: { params: JobId, ...json(JobPatch) },
         responses: {
           200: jsonResponse(envelopeOf(JobSchema), "Updated"),
@@ -137,9 +147,22 @@ export function syncJobRoutes(deps: AppDeps) {
         },
       }),
       async (c) => {
-        const { job_id } = c.req.valid("param");
-        const job = await updateJob(deps.pools, job_id, c.req.valid("json"), clientScopeOf(c));
-        return c.json(success("sync job updated", job), 200);
+        const { job, resync } = await updateJob(
+          deps.pools,
+          c.req.valid("param").job_id,
+          c.req.valid("json"),
+          clientScopeOf(c),
+          (db, j, changed) => startRetargetResync(db, j, changed, deps.config.cdc.enabled),
+        );
+        if (!resync) return c.json(success("sync job updated", job), 200);
+        const data = { ...job, resync_queued: resync.queued, resync_run_id: resync.runId };
+        return c.json(
+          success(
+            `sync job updated; ${resync.changed.join(", ")} changed: ${resync.message}`,
+            data,
+          ),
+          200,
+        );
       },
     )
     .openapi(
