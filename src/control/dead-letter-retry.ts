@@ -60,7 +60,7 @@ export async function retryDeadLetter(
       [id],
     );
     const row = r.rows[0]!;
-    const backend = clients.forSaved(`${row.profile_id}@${row.profile_updated_at.toISOString()}`, {
+    const backend = clients.forSaved({
       profileId: row.profile_id,
       nodes: [row.base_url, ...row.additional_node_urls],
       apiKey: box.open(row.api_key_stored, row.profile_id),
