@@ -14,7 +14,10 @@ import {
 import { createControlSampler } from "../metrics/control-sampler.js";
 import { createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
+import { createAppDeps } from "./app-deps.js";
+import { readinessOf, serveProbes } from "./readiness.js";
 import {
+  closingService,
   createBackendResolver,
   createEngine,
   fullSyncGate,
@@ -37,9 +40,15 @@ export interface ServeOptions {
 
 /**
  * `serve`: build every module from the config and run them as Services.
+ * This is the composition root: the SecretBox, the Typesense client cache and
+ * its live backends, the metrics, the readiness probes, the auth log and the
+ * console are built once here (createBackendResolver, createAppDeps) and
+ * passed to whoever uses them.
  *
- *   start order: auth log -> http -> cdc supervisor -> scheduler -> metrics sampler
- *   stop order:  sampler -> scheduler -> cdc -> http -> auth log (its final
+ *   start order: auth log -> typesense clients -> http -> cdc supervisor
+ *                -> scheduler -> metrics sampler
+ *   stop order:  sampler -> scheduler -> cdc -> http -> typesense clients
+ *                (closed: nothing uses them any more) -> auth log (its final
  *                flush), then pools close
  *
  * The scheduler stops before CDC so a full-sync window bracketed by
@@ -70,7 +79,9 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     warnIfKeysUnencrypted(config, log);
     const metrics = createMetrics();
     const owner = instanceName();
-    const { backendFor, clients } = createBackendResolver({ config, pools, log });
+    // the process's SecretBox, client cache and live backends: API, console and write paths share them
+    const backends = createBackendResolver({ config, pools, log });
+    const { backendFor, clients } = backends;
     // One registry shared by the CDC streams and the full-sync engine: while
     // this instance streams a job, its full-sync windows are bracketed by
     // watermarks (src/fullsync/watermarked.ts).
@@ -96,7 +107,21 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       mayRun: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
     });
     const authLog = createAuthLogWriter({ pool: pools.control, log });
-    const app = createApp({ config, log, pools, migrationsDir: opts.sqlDir, metrics, authLog });
+    const termination = signalOnTermination(log, opts.exit);
+    const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;
+    const app = createApp(
+      createAppDeps({
+        config,
+        log,
+        pools,
+        migrationsDir: opts.sqlDir,
+        backends,
+        metrics,
+        authLog,
+        readiness: readinessOf(serveProbes({ signal })),
+      }),
+    );
+    // a backstop when startup fails before the services run (close is idempotent)
     closers.push(() => clients.close());
     const services: Service[] = [
       // first, so it stops last: its final flush runs after HTTP stopped
@@ -106,6 +131,8 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         log,
         retentionDays: config.auth.auth_log_retention_days,
       }),
+      // stops right after HTTP, the last of its users
+      closingService("typesense-clients", () => clients.close()),
       createHttpService({
         app,
         host: config.server.host,
@@ -129,8 +156,6 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       }),
       createControlSampler({ control: pools.control, metrics, log }),
     ];
-    const termination = signalOnTermination(log, opts.exit);
-    const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;
     const { failed, timedOut } = await runServices(services, {
       log,
       signal,
