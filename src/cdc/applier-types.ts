@@ -21,6 +21,17 @@ export interface Checkpoint {
   written: Map<string, string[]>;
 }
 
+/** Row change operations, as counted in cdc_changes_total{op}. */
+export type ChangeOp = "insert" | "update" | "delete" | "truncate";
+
+/** Metrics hooks (metrics/cdc-observer.ts); the applier calls them after Typesense confirmed. */
+export interface ApplierObserver {
+  /** `n` row changes of one job were written. */
+  applied(jobId: string, op: ChangeOp, n: number): void;
+  /** One flush of one job was written: Typesense confirmation minus commit time, ms. */
+  lag(jobId: string, ms: number): void;
+}
+
 export interface ApplierOptions {
   log: Logger;
   /** cdc.flush_max_docs: pending docs (all jobs) that trigger a write, also inside a transaction. */
@@ -35,5 +46,13 @@ export interface ApplierOptions {
   checkpoint(c: Checkpoint): Promise<void>;
   /** A relation message: the stream re-reads the table if its columns changed. */
   onRelation?(relation: RelationInfo): Promise<void>;
+  /**
+   * Parks a job whose writes failed past their budget. Must be durable when it
+   * resolves (the job out of the stream, its resync marker set): the applier
+   * then drops the job's changes and lets later checkpoints move past them.
+   * Unset: the failure stops the pipeline like any other.
+   */
+  park?(jobId: string, err: Error): Promise<void>;
+  observer?: ApplierObserver;
   now?: () => number;
 }

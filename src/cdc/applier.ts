@@ -1,10 +1,12 @@
 import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "../coordination/watermarks.js";
-import type { ApplierOptions } from "./applier-types.js";
+import type { ApplierOptions, ChangeOp } from "./applier-types.js";
 import { JobBatch, type PendingOp } from "./batch.js";
+import { JobWriteFailedError } from "./errors.js";
 import type { ChangeEvent, RowEvent } from "./events.js";
 import { tableKey } from "./events.js";
 import { type Lsn, maxLsn } from "./lsn.js";
 import { type FlushJob, type WriteOutcome, WritePipeline } from "./pipeline.js";
+import { RowFailures } from "./row-failures.js";
 import { rowOps } from "./row-ops.js";
 import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./writer.js";
 
@@ -42,8 +44,15 @@ export class Applier {
   #committedSinceCheckpoint = false;
   /** Flushes written and checkpointed in order, several in flight (pipeline.ts). */
   readonly #pipeline: WritePipeline;
-  /** Rows that could not become documents; dead letters at the next flush. */
-  #rowFailures: Rejection[] = [];
+  /** Rows that could not become documents (bounded, counted in #pending); dead letters at the next flush. */
+  readonly #rowFailures = new RowFailures();
+  /** Row changes per job since the last flush, by operation (metrics, once written). */
+  #changes = new Map<string, Record<ChangeOp, number>>();
+  /**
+   * Jobs parked in this session (durably, see #parkOrThrow): their changes are
+   * dropped from here on; the session is set up again without them.
+   */
+  readonly #parked = new Set<string>();
 
   constructor(opts: ApplierOptions) {
     this.#opts = opts;
@@ -81,7 +90,8 @@ export class Applier {
     await this.#pipeline.reset();
     for (const b of this.#batches.values()) b.clear();
     this.#pending = 0;
-    this.#rowFailures = [];
+    this.#rowFailures.clear();
+    this.#changes = new Map();
     this.#inTxn = false;
     this.#received = lsn;
     this.#checkpointed = lsn;
@@ -168,13 +178,20 @@ export class Applier {
         await this.#settle();
         for (const rel of ev.relations) {
           for (const t of this.#targets.get(tableKey(rel.schema, rel.table)) ?? []) {
+            if (this.#parked.has(t.jobId)) continue;
             const b = this.#batches.get(t.jobId);
             if (b) {
               this.#pending -= b.size;
               b.clear();
             }
             this.#opts.watermarks.observeTruncate(t.jobId);
-            await truncateCollection(this.#opts.writer, t, signal);
+            try {
+              await truncateCollection(this.#opts.writer, t, signal);
+            } catch (e) {
+              await this.#parkOrThrow(e);
+              continue;
+            }
+            this.#opts.observer?.applied(t.jobId, "truncate", 1);
           }
         }
         return;
@@ -214,16 +231,27 @@ export class Applier {
     }
     if (!targets) return;
     for (const t of targets) {
+      if (this.#parked.has(t.jobId)) continue;
       this.#emitTo = t.jobId;
       const failure = rowOps(t, ev, this.#emit);
       if (failure) {
         // A row that cannot become a document (NULL id, ...) is a dead letter
-        // like a rejected doc; the stream goes on.
-        this.#rowFailures.push(failure);
-        this.#opts.log.error(
-          { jobId: t.jobId, err: failure.error },
-          "row change cannot be applied",
-        );
+        // like a rejected doc; the stream goes on. It counts toward the flush
+        // bound; rows without an id share one letter per error kind.
+        this.#pending++;
+        if (this.#rowFailures.add(failure, ev)) {
+          this.#opts.log.error(
+            { jobId: t.jobId, err: failure.error },
+            "row change cannot be applied",
+          );
+        }
+      } else if (this.#opts.observer) {
+        let c = this.#changes.get(t.jobId);
+        if (!c) {
+          c = { insert: 0, update: 0, delete: 0, truncate: 0 };
+          this.#changes.set(t.jobId, c);
+        }
+        c[ev.kind]++;
       }
     }
   }
@@ -248,7 +276,7 @@ export class Applier {
     const due = this.#opts.watermarks.due(content);
     if (!due) return;
     const t = [...this.#targets.values()].flat().find((x) => x.jobId === due.jobId);
-    if (!t) {
+    if (!t || this.#parked.has(due.jobId)) {
       due.fail(new Error(`job ${due.jobId} is no longer streamed`));
       return;
     }
@@ -272,7 +300,8 @@ export class Applier {
       due.finish({ written: res.written, rejections: res.rejected });
     } catch (e) {
       due.fail(e instanceof Error ? e : new Error(String(e)));
-      throw e;
+      // the job parked (durably) before the window's failure is passed on: the stream goes on
+      await this.#parkOrThrow(e);
     }
   }
 
@@ -291,15 +320,17 @@ export class Applier {
    */
   async flush(signal: AbortSignal, opts: { wait: boolean } = { wait: true }): Promise<void> {
     this.#pipeline.throwIfFailed();
-    const rejections: Rejection[] = this.#rowFailures;
-    this.#rowFailures = [];
-    const work: { t: JobTarget; ops: PendingOp[] }[] = [];
+    this.#pending -= this.#rowFailures.size;
+    const rejections: Rejection[] = this.#rowFailures.take();
+    const changes = this.#changes;
+    this.#changes = new Map();
+    const work: FlushJob["work"] = [];
     for (const [jobId, batch] of this.#batches) {
       if (batch.size === 0) continue;
       const t = [...this.#targets.values()].flat().find((x) => x.jobId === jobId);
       const ops = batch.take();
       this.#pending -= ops.length;
-      if (t) work.push({ t, ops });
+      if (t) work.push({ t, ops, changes: changes.get(jobId) });
     }
     const target = maxLsn(this.#received, this.#idleLsn);
     const lsn = target > this.#checkpointed ? target : null;
@@ -312,6 +343,7 @@ export class Applier {
         // a checkpoint moved only by a heartbeat applied no transaction: no new lag
         fresh: lsn !== null && this.#committedSinceCheckpoint,
         commitTimeMs: this.#receivedTime,
+        newestCommitMs: this.#inTxn ? this.#txnCommitTime : this.#receivedTime,
         oldestCommitMs: lsn !== null ? this.#oldestUnapplied : null,
       };
       if (lsn !== null) {
@@ -325,17 +357,70 @@ export class Applier {
     else await this.#pipeline.waitBelow(MAX_IN_FLIGHT);
   }
 
+  /**
+   * Writes one flush, job after job. A job whose writes fail past its retry
+   * budget (JobWriteFailedError) is parked and skipped; the other jobs of the
+   * flush are written and the flush's checkpoint follows. Safe because the
+   * park is durable BEFORE this returns: its transaction (stream-store.ts parkJob)
+   * records the resync marker and takes the job out of the stream, and the
+   * checkpoint that moves the slot past the dropped changes runs after it.
+   */
   async #writeJob(job: FlushJob, signal: AbortSignal): Promise<WriteOutcome> {
     const written = new Map<string, string[]>();
     const rejections: Rejection[] = [];
     let applied = 0;
-    for (const { t, ops } of job.work) {
-      const res = await writeOps(this.#opts.writer, t, ops, signal);
+    for (const { t, ops, changes } of job.work) {
+      if (this.#parked.has(t.jobId)) continue;
+      let res: Awaited<ReturnType<typeof writeOps>>;
+      try {
+        res = await writeOps(this.#opts.writer, t, ops, signal);
+      } catch (e) {
+        await this.#parkOrThrow(e);
+        continue;
+      }
       applied += res.written.length;
       rejections.push(...res.rejected);
       written.set(t.jobId, res.written);
+      this.#observeWrite(t.jobId, changes, job.newestCommitMs ?? job.commitTimeMs);
     }
     return { applied, rejections, written };
+  }
+
+  /** Metrics of one job's written flush: its changes by operation and its lag. */
+  #observeWrite(
+    jobId: string,
+    changes: Record<ChangeOp, number> | undefined,
+    commitMs: number,
+  ): void {
+    const o = this.#opts.observer;
+    if (!o) return;
+    if (changes) {
+      for (const op of ["insert", "update", "delete"] as const) {
+        if (changes[op] > 0) o.applied(jobId, op, changes[op]);
+      }
+    }
+    if (Number.isFinite(commitMs)) o.lag(jobId, Math.max(0, this.#now() - commitMs));
+  }
+
+  /**
+   * A job's writes failed past its budget: park it (durable first, then
+   * dropped from this session) and go on. Anything else is rethrown (the
+   * pipeline stops, the stream reconnects from the durable LSN).
+   */
+  async #parkOrThrow(e: unknown): Promise<void> {
+    if (!(e instanceof JobWriteFailedError) || !this.#opts.park) throw e;
+    await this.#opts.park(e.jobId, e);
+    this.#parked.add(e.jobId);
+    const b = this.#batches.get(e.jobId);
+    if (b) this.#pending -= b.take().length;
+    const failures = this.#rowFailures.size;
+    this.#rowFailures.dropJob(e.jobId);
+    this.#pending -= failures - this.#rowFailures.size;
+  }
+
+  /** Jobs parked during this session. */
+  get parkedJobs(): ReadonlySet<string> {
+    return this.#parked;
   }
 
   /** Waits until every flush is written and checkpointed; rethrows a failure (the stream then reconnects). */

@@ -14,6 +14,23 @@ export class CdcError extends Error {
   }
 }
 
+/**
+ * One job's Typesense writes kept failing for longer than cdc.park_after_ms
+ * (bad key, a whole-batch 4xx, a collection that cannot be created, a backend
+ * that stays down). The applier parks the job instead of holding the whole
+ * stream (docs/cdc.md, "Parked jobs").
+ */
+export class JobWriteFailedError extends Error {
+  override readonly name = "JobWriteFailedError";
+  constructor(
+    readonly jobId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The source database cannot do logical replication as configured. */
 export class CdcSetupError extends CdcError {
   override readonly name = "CdcSetupError";

@@ -17,7 +17,7 @@ export {
   type ReplicationSourceOptions,
 } from "./replication-source.js";
 export { identityProblem, type SetupResult, setupStream } from "./setup.js";
-export { type CdcStreamOptions, createCdcStream } from "./stream.js";
+export { type CdcStreamMetrics, type CdcStreamOptions, createCdcStream } from "./stream.js";
 export type { StreamStatus } from "./stream-store.js";
 export {
   type CdcSupervisor,

@@ -16,8 +16,17 @@ export interface CdcJob {
   cdcAppliedLsn: string | null;
 }
 
-/** Jobs of a source client that CDC streams: enabled and cdc_enabled. */
-export async function loadCdcJobs(control: pg.Pool, clientName: string): Promise<CdcJob[]> {
+/**
+ * Jobs of a source client that CDC streams: enabled, cdc_enabled and not
+ * parked (`parked: true`: the parked ones instead, for the probe). A parked
+ * job is out of the stream until its probe succeeds; it then joins again
+ * (and gets its watermarked resync, as any joining job).
+ */
+export async function loadCdcJobs(
+  control: pg.Pool,
+  clientName: string,
+  o: { parked?: boolean } = {},
+): Promise<CdcJob[]> {
   const r = await control.query<{
     id: string;
     profile_id: string;
@@ -35,8 +44,9 @@ export async function loadCdcJobs(control: pg.Pool, clientName: string): Promise
             cdc_applied_lsn::text as cdc_applied_lsn
        from typesense_sync_jobs
       where source_client_name = $1 and enabled and cdc_enabled
+        and (cdc_parked_at is not null) = $2
       order by created_at, id`,
-    [clientName],
+    [clientName, o.parked === true],
   );
   return r.rows.map((j) => ({
     id: j.id,
@@ -52,7 +62,7 @@ export async function loadCdcJobs(control: pg.Pool, clientName: string): Promise
   }));
 }
 
-/** Source clients that have at least one enabled, cdc_enabled job. */
+/** Source clients that have at least one enabled, cdc_enabled job (parked ones count: they are probed). */
 export async function cdcClientNames(control: pg.Pool): Promise<string[]> {
   const r = await control.query<{ c: string }>(
     `select distinct source_client_name as c from typesense_sync_jobs

@@ -1,11 +1,12 @@
-import type { Checkpoint } from "./applier-types.js";
+import type { ChangeOp, Checkpoint } from "./applier-types.js";
 import type { PendingOp } from "./batch.js";
 import type { Lsn } from "./lsn.js";
 import type { JobTarget, Rejection } from "./writer.js";
 
 /** One flush of the applier: its ops and the checkpoint that follows their write. */
 export interface FlushJob {
-  work: { t: JobTarget; ops: PendingOp[] }[];
+  /** Ops per job, and the row changes they came from by operation (metrics). */
+  work: { t: JobTarget; ops: PendingOp[]; changes?: Record<ChangeOp, number> | undefined }[];
   /** Rows that could not become documents (dead letters with this checkpoint). */
   rejections: Rejection[];
   /** Durable LSN after this flush (end of a committed transaction), or null. */
@@ -13,6 +14,8 @@ export interface FlushJob {
   /** A transaction was received since the previous flush (lag is meaningful). */
   fresh: boolean;
   commitTimeMs: number;
+  /** Commit time of the newest transaction with changes in this flush (lag metrics). */
+  newestCommitMs?: number;
   /** Commit time of the oldest transaction this flush covers (null: none). */
   oldestCommitMs: number | null;
 }
@@ -171,6 +174,8 @@ function merge(entries: readonly Entry[]): Checkpoint {
   let oldest = Number.NaN;
   let applied = 0;
   const rejected = new Map<string, Rejection>();
+  // rows without a document id (aggregates with a count): no final state to reconcile, all kept
+  const unkeyed: Rejection[] = [];
   const written = new Map<string, Set<string>>();
   const key = (job: string, id: string) => `${job}\u0000${id}`;
   for (const e of entries) {
@@ -178,6 +183,10 @@ function merge(entries: readonly Entry[]): Checkpoint {
     const out = e.outcome!;
     applied += out.applied;
     for (const r of [...job.rejections, ...out.rejections]) {
+      if (r.docId === "") {
+        unkeyed.push(r);
+        continue;
+      }
       written.get(r.jobId)?.delete(r.docId);
       rejected.set(key(r.jobId, r.docId), r);
     }
@@ -207,7 +216,7 @@ function merge(entries: readonly Entry[]): Checkpoint {
     lagMs,
     oldestCommitTimeMs: oldest,
     applied,
-    rejections: [...rejected.values()],
+    rejections: [...rejected.values(), ...unkeyed],
     written: new Map([...written].map(([j, s]) => [j, [...s]])),
   };
 }

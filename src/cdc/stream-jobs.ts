@@ -1,14 +1,15 @@
 import type pg from "pg";
-import type { TableInfo } from "../catalog/index.js";
+import { describeTable, type TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
 import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
-import type { Logger } from "../lifecycle/logger.js";
-import type { CdcJob } from "./jobs.js";
+import { type Logger, redactText } from "../lifecycle/logger.js";
+import { errorMessage } from "./errors.js";
+import { type CdcJob, loadCdcJobs } from "./jobs.js";
 import { formatLsn } from "./lsn.js";
 import type { SetupResult } from "./setup.js";
-import { markStreamJobs, type StreamStatus } from "./stream-store.js";
-import type { CdcBackend, JobTarget } from "./writer.js";
+import { markStreamJobs, recordProbe, type StreamStatus } from "./stream-store.js";
+import { type CdcBackend, type JobTarget, probeWrite } from "./writer.js";
 
 /** A job the stream applies: its mapper, backend and source reader. */
 export type StreamTarget = JobTarget & { schema: string; table: string; job: CdcJob };
@@ -114,4 +115,32 @@ export function defaultResync(control: pg.Pool): (jobId: string) => Promise<void
       if (!(e instanceof RunConflictError)) throw e;
     }
   };
+}
+
+/**
+ * Probes every parked job of a client with one authenticated write
+ * (writer.ts probeWrite, with the backend as it is configured now). A job
+ * whose backend accepts it is unparked: the stream's jobs poll then sets the
+ * stream up again with it, and as a joining job it gets its watermarked
+ * resync (afterSetup). A refusal only updates cdc_parked_error.
+ */
+export async function probeParkedJobs(ctx: {
+  control: pg.Pool;
+  source: pg.Pool;
+  clientName: string;
+  backendFor: (profileId: string) => Promise<CdcBackend>;
+  log: Logger;
+}): Promise<void> {
+  for (const job of await loadCdcJobs(ctx.control, ctx.clientName, { parked: true })) {
+    let error: string | null = null;
+    try {
+      const table = await describeTable(ctx.source, { schema: job.schema, table: job.table });
+      await probeWrite(await buildTarget(job, table, ctx.source, ctx.backendFor));
+    } catch (e) {
+      error = redactText(errorMessage(e));
+    }
+    await recordProbe(ctx.control, job.id, error);
+    if (error === null)
+      ctx.log.info({ jobId: job.id }, "parked CDC job accepted again; it rejoins");
+  }
 }

@@ -1,6 +1,9 @@
 import type pg from "pg";
+import { inTransaction } from "../control/db.js";
 import type { Checkpoint } from "./applier.js";
 import { formatLsn, type Lsn } from "./lsn.js";
+import { MAX_SAMPLE_KEYS } from "./row-failures.js";
+import type { Rejection } from "./writer.js";
 
 /** typesense_cdc_streams.status */
 export type StreamStatus = "starting" | "streaming" | "backoff" | "stopped" | "error" | "lost";
@@ -21,14 +24,19 @@ export async function persistCheckpoint(
   const client = await control.connect();
   try {
     await client.query("begin");
-    if (c.rejections.length > 0) {
+    const keyed = c.rejections.filter((r) => r.docId !== "");
+    await recordUnkeyedFailures(
+      client,
+      c.rejections.filter((r) => r.docId === ""),
+    );
+    if (keyed.length > 0) {
       // one row per (job, doc): ON CONFLICT cannot touch a row twice in one statement
-      const byKey = new Map(c.rejections.map((r) => [`${r.jobId}\u0000${r.docId}`, r]));
+      const byKey = new Map(keyed.map((r) => [`${r.jobId}\u0000${r.docId}`, r]));
       const list = [...byKey.values()];
       await client.query(
         `insert into typesense_dead_letters
            (job_id, origin, doc_id, operation, payload, error_code, error_message)
-         select d.job_id, 'cdc', nullif(d.doc_id, ''), d.op, d.payload::jsonb, d.code, d.error
+         select d.job_id, 'cdc', d.doc_id, d.op, d.payload::jsonb, d.code, d.error
            from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
                   as d(job_id, doc_id, op, payload, code, error)
          on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
@@ -72,9 +80,12 @@ export async function persistCheckpoint(
     }
     if (c.lsn !== null) {
       const lsn = formatLsn(c.lsn);
+      // (never a parked job: it left the stream, and its null cdc_applied_lsn
+      // is what makes it rejoin with a resync)
       await client.query(
         `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
-          where id = any($1::uuid[]) and (cdc_applied_lsn is null or cdc_applied_lsn < $2::pg_lsn)`,
+          where id = any($1::uuid[]) and cdc_parked_at is null
+            and (cdc_applied_lsn is null or cdc_applied_lsn < $2::pg_lsn)`,
         [jobIds, lsn],
       );
     }
@@ -104,6 +115,108 @@ export async function persistCheckpoint(
   }
 }
 
+/**
+ * Rows without a document id (row-failures.ts): ONE open letter per job and
+ * error kind, doc_id null, payload {count, sample_keys}. A kind seen again
+ * adds to the open letter's count (and attempts) instead of a new row.
+ */
+async function recordUnkeyedFailures(client: pg.PoolClient, list: readonly Rejection[]) {
+  if (list.length === 0) return;
+  const byKind = new Map<string, { r: Rejection; count: number; samples: string[] }>();
+  for (const r of list) {
+    const k = `${r.jobId}\u0000${r.error}`;
+    const agg = byKind.get(k) ?? { r, count: 0, samples: [] };
+    agg.count += r.count ?? 1;
+    for (const x of r.sampleKeys ?? [])
+      if (agg.samples.length < MAX_SAMPLE_KEYS) agg.samples.push(x);
+    byKind.set(k, agg);
+  }
+  const rows = [...byKind.values()];
+  await client.query(
+    `with d as (
+       select * from unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+         as d(job_id, op, error, n, samples)
+     ), upd as (
+       update typesense_dead_letters t
+          set attempts = t.attempts + 1, last_failed_at = now(),
+              payload = jsonb_build_object(
+                'count', coalesce((t.payload->>'count')::bigint, 1) + d.n,
+                'sample_keys', coalesce(t.payload->'sample_keys', '[]'::jsonb))
+         from d
+        where t.job_id = d.job_id and t.origin = 'cdc' and t.status = 'open'
+          and t.doc_id is null and t.error_message = d.error
+       returning t.job_id, t.error_message
+     )
+     insert into typesense_dead_letters (job_id, origin, doc_id, operation, payload, error_message)
+     select d.job_id, 'cdc', null, d.op,
+            jsonb_build_object('count', d.n, 'sample_keys', d.samples::jsonb), d.error
+       from d
+      where not exists (select 1 from upd u where u.job_id = d.job_id and u.error_message = d.error)`,
+    [
+      rows.map((x) => x.r.jobId),
+      rows.map((x) => x.r.operation),
+      rows.map((x) => x.r.error),
+      rows.map((x) => x.count),
+      rows.map((x) => JSON.stringify(x.samples)),
+    ],
+  );
+}
+
+/**
+ * Parks a job, in ONE transaction, BEFORE the stream checkpoints anything past
+ * its failed changes (applier.ts #parkOrThrow):
+ *   - cdc_parked_at / cdc_parked_error: the job leaves the stream (loadCdcJobs)
+ *     and its status names the error;
+ *   - cdc_resync_requested_at = now(): the durable need of a full resync;
+ *   - cdc_applied_lsn = null: when it is unparked, the stream's setup sees it
+ *     joining, sets the marker again (after its table is back in the
+ *     publication) and requests the watermarked join resync. Changes the slot
+ *     moves past meanwhile are read again by that resync: nothing is lost, and
+ *     the resync's windows are bracketed, so nothing older than the source is
+ *     written.
+ */
+export async function parkJob(
+  control: pg.Pool,
+  clientName: string,
+  jobId: string,
+  error: string,
+): Promise<void> {
+  await inTransaction(control, async (client) => {
+    await client.query(
+      `update typesense_sync_jobs
+          set cdc_parked_at = now(), cdc_parked_error = $2, cdc_resync_requested_at = now(),
+              cdc_applied_lsn = null, cdc_applied_at = null, updated_at = now()
+        where id = $1`,
+      [jobId, error],
+    );
+    await client.query(
+      `update typesense_cdc_streams set last_error = $2, last_error_at = now(), updated_at = now()
+        where source_client_name = $1`,
+      [clientName, `job ${jobId} parked: ${error}`],
+    );
+  });
+}
+
+/**
+ * After a probe: success unparks the job (it joins the stream at its next
+ * setup, with its resync); failure keeps it parked with the latest error.
+ */
+export async function recordProbe(
+  control: pg.Pool,
+  jobId: string,
+  error: string | null,
+): Promise<void> {
+  await control.query(
+    error === null
+      ? `update typesense_sync_jobs set cdc_parked_at = null, cdc_parked_error = null,
+                updated_at = now()
+          where id = $1 and cdc_parked_at is not null`
+      : `update typesense_sync_jobs set cdc_parked_error = $2
+          where id = $1 and cdc_parked_at is not null`,
+    error === null ? [jobId] : [jobId, error],
+  );
+}
+
 /** JSON with bigint values written as numbers (int64 document fields). */
 function serialize(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
@@ -128,6 +241,8 @@ export async function updateStreamRow(
   await control.query(
     `update typesense_cdc_streams
         set status = coalesce($2, status),
+            status_changed_at = case when $2::text is distinct from status and $2::text is not null
+                                     then now() else status_changed_at end,
             last_error = coalesce($3, last_error),
             last_error_at = case when $3::text is null then last_error_at else now() end,
             lag_ms = case when $4::boolean then $5::bigint else lag_ms end,
@@ -208,6 +323,8 @@ export async function recordStreamError(
      values ($1, $2, $2, $3, $4, $5, now())
      on conflict (source_client_name) do update
        set status = excluded.status, last_error = excluded.last_error,
+           status_changed_at = case when excluded.status is distinct from typesense_cdc_streams.status
+                                    then now() else typesense_cdc_streams.status_changed_at end,
            last_error_at = now(), updated_at = now()`,
     [s.clientName, s.slotName, s.plugin, s.status, s.error],
   );

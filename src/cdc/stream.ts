@@ -13,13 +13,15 @@ import type { Logger } from "../lifecycle/logger.js";
 import { redactText } from "../lifecycle/logger.js";
 import type { Service } from "../lifecycle/service.js";
 import { Applier, type Checkpoint } from "./applier.js";
+import type { ApplierObserver } from "./applier-types.js";
 import { CdcError, classifyReplicationError, errorMessage } from "./errors.js";
 import type { RelationInfo } from "./events.js";
 import { type CdcJob, loadCdcJobs, streamObjectName } from "./jobs.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { setupStream } from "./setup.js";
-import { afterSetup, buildTarget, defaultResync } from "./stream-jobs.js";
+import { afterSetup, buildTarget, defaultResync, probeParkedJobs } from "./stream-jobs.js";
 import {
+  parkJob,
   persistCheckpoint,
   recordStreamError,
   retainedWalBytes,
@@ -60,11 +62,19 @@ export interface CdcStreamOptions {
    * the join is cancelled and a new "resync" run queued, never resumed).
    */
   requestResync?(jobId: string): Promise<void>;
+  /** Metrics hooks (metrics/cdc-observer.ts), called after Typesense confirmed. */
+  metrics?: CdcStreamMetrics;
   /** Test hook: after each checkpoint was persisted and acknowledged. */
   onCheckpoint?(c: Checkpoint): void;
   /** A session (setup or streaming) failed; the stream retries after a delay. */
   onSessionFailed?(err: unknown): void;
   now?: () => number;
+}
+
+/** What a stream reports to the metrics (client-bound by the caller). */
+export interface CdcStreamMetrics extends ApplierObserver {
+  /** A failed Typesense call of `jobId` is tried again. */
+  retry(jobId: string): void;
 }
 
 /**
@@ -160,14 +170,28 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
       writer: {
         log,
         backoff,
+        parkAfterMs: opts.cdc.park_after_ms,
+        now,
         onUnavailable(err) {
           unavailable = err;
           void status(err ? "backoff" : "streaming", err ? redactText(err.message) : undefined);
         },
+        ...(opts.metrics ? { onRetry: (jobId: string) => opts.metrics?.retry(jobId) } : {}),
+      },
+      ...(opts.metrics ? { observer: opts.metrics } : {}),
+      // DURABILITY: parkJob commits (job out of the stream, resync marker set)
+      // before the applier drops the job's changes and checkpoints past them
+      async park(jobId, err) {
+        const message = redactText(errorMessage(err));
+        log.error({ jobId, err: { message } }, "CDC job parked: its writes keep failing");
+        await parkJob(opts.control, opts.clientName, jobId, message);
+        unavailable = null;
+        void status("streaming");
       },
       async checkpoint(c) {
         // (1) Typesense confirmed: the applier calls this only after writeOps returned
-        await persistCheckpoint(opts.control, opts.clientName, [...jobIds], c); // (2)
+        const members = [...jobIds].filter((id) => !applier.parkedJobs.has(id));
+        await persistCheckpoint(opts.control, opts.clientName, members, c); // (2)
         if (c.lsn !== null) source?.acknowledge(c.lsn); // (3)
         opts.onCheckpoint?.(c);
       },
@@ -272,6 +296,17 @@ export function createCdcStream(opts: CdcStreamOptions): Service {
         leaderInstance: opts.instanceId ?? null,
       });
     });
+    // parked jobs: one authenticated write each; a success unparks the job, and the
+    // jobs poll below then sets the stream up again with it (join -> resync)
+    every(opts.cdc.park_probe_ms, () =>
+      probeParkedJobs({
+        control: opts.control,
+        source: opts.source,
+        clientName: opts.clientName,
+        backendFor: opts.backendFor,
+        log,
+      }),
+    );
     // keep the publication in step with the jobs: a changed job set means a new session
     const signature = (js: CdcJob[]) => JSON.stringify(js.map((j) => ({ ...j, cdcAppliedLsn: 0 })));
     const sig0 = signature(jobs);

@@ -14,7 +14,7 @@ import type { Service } from "../lifecycle/service.js";
 import { errorMessage } from "./errors.js";
 import { cdcClientNames } from "./jobs.js";
 import { runWhileLeader } from "./leader.js";
-import { type CdcStreamOptions, createCdcStream } from "./stream.js";
+import { type CdcStreamMetrics, type CdcStreamOptions, createCdcStream } from "./stream.js";
 import type { CdcBackend } from "./writer.js";
 
 export interface CdcSupervisorOptions {
@@ -34,6 +34,8 @@ export interface CdcSupervisorOptions {
   pollMs?: number;
   /** Standby retry interval for leadership, ms. Default 2000. */
   leaderPollMs?: number;
+  /** Metrics hooks of a client's stream (serve: metrics/cdc-observer.ts). */
+  metricsFor?: (clientName: string) => CdcStreamMetrics;
   /** Test hooks and tuning passed to every stream. */
   streamOptions?: Partial<
     Pick<
@@ -112,13 +114,17 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
     }
   }
 
-  /** Pending join resyncs of the CDC jobs of the clients this instance leads now. */
+  /**
+   * Pending join resyncs of the CDC jobs of the clients this instance leads now.
+   * A parked job's marker waits: its backend refuses writes, so its resync
+   * runs once it is unparked and has joined the stream again.
+   */
   async function pendingResyncs(): Promise<string[]> {
     if (leading.size === 0) return [];
     const r = await opts.control.query<{ id: string }>(
       `select id from typesense_sync_jobs
         where cdc_resync_requested_at is not null and enabled and cdc_enabled
-          and source_client_name = any($1::text[])
+          and cdc_parked_at is null and source_client_name = any($1::text[])
         order by id`,
       [[...leading]],
     );
@@ -142,6 +148,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       log: opts.log,
       instanceId: opts.instanceId,
       requestResync,
+      ...(opts.metricsFor ? { metrics: opts.metricsFor(client) } : {}),
       ...opts.streamOptions,
       onSessionFailed: (e) => {
         // a stream that cannot be set up must not stop this client's full

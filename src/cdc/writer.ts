@@ -6,7 +6,7 @@ import type { Logger } from "../lifecycle/logger.js";
 import type { ImportLineResult } from "../typesense/index.js";
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { type PendingOp, upsertLine } from "./batch.js";
-import { errorMessage } from "./errors.js";
+import { errorMessage, JobWriteFailedError } from "./errors.js";
 
 /**
  * What CDC needs of a Typesense backend: a subset of fullsync's SyncBackend
@@ -36,6 +36,9 @@ export interface Rejection {
   payload: Document | null;
   code: number | null;
   error: string;
+  /** Rows without a document id folded into this one letter (row-failures.ts), and samples. */
+  count?: number;
+  sampleKeys?: string[];
 }
 
 export interface WriteResult {
@@ -59,27 +62,45 @@ export interface WriterOptions {
   backoff: { baseMs: number; maxMs: number };
   /** Told about every failed attempt (stream status "backoff", last_error) and each recovery. */
   onUnavailable?: (err: Error | null) => void;
+  /**
+   * A call of one job that has failed for this long (and at least
+   * PARK_MIN_ATTEMPTS times) throws JobWriteFailedError instead of retrying on:
+   * the applier parks the job. Unset: retried until it succeeds (or aborts).
+   */
+  parkAfterMs?: number;
+  /** A failed call of `jobId` is tried again (metrics: CDC import retries). */
+  onRetry?: (jobId: string) => void;
+  now?: () => number;
 }
+
+/** A call is given up (the job parked) only after this many attempts, whatever the time. */
+const PARK_MIN_ATTEMPTS = 3;
 
 /** After a failed call: try again at once, give up on it (nothing to do), or back off. */
 export type Recovery = "retry" | "skip" | "backoff";
 
 /**
- * Runs a Typesense call until it succeeds or `signal` aborts. A request that
- * fails as a whole (down, 5xx, timeout, even 401) is never skipped: the stream
+ * Runs a Typesense call of one job until it succeeds, `signal` aborts, or
+ * (with `parkAfterMs`) the job's retry budget is spent. A request that fails
+ * as a whole (down, 5xx, timeout, even 401) is never skipped: the stream
  * holds its position (no acknowledgement), reports the error, and retries with
- * backoff; the slot keeps the WAL meanwhile. Only single documents rejected
- * inside a 200 import become dead letters. `recover` may turn an error into
- * "retry" (after fixing its cause) or "skip" (the call has nothing to do);
- * skip returns undefined.
+ * backoff; the slot keeps the WAL meanwhile. After the budget it throws
+ * JobWriteFailedError, still without acknowledging anything: the applier
+ * parks the job durably before the stream moves on (applier.ts). Only single
+ * documents rejected inside a 200 import become dead letters. `recover` may
+ * turn an error into "retry" (after fixing its cause) or "skip" (the call has
+ * nothing to do); skip returns undefined.
  */
 export async function untilDone<T>(
   opts: WriterOptions,
-  what: string,
+  call: { what: string; jobId: string },
   fn: () => Promise<T>,
   signal: AbortSignal,
   recover?: (e: unknown) => Promise<Recovery>,
 ): Promise<T | undefined> {
+  const { what, jobId } = call;
+  const now = opts.now ?? Date.now;
+  let firstFailedAt = Number.NaN;
   for (let attempt = 1; ; attempt++) {
     signal.throwIfAborted();
     try {
@@ -88,10 +109,19 @@ export async function untilDone<T>(
       return v;
     } catch (e) {
       signal.throwIfAborted();
+      if (Number.isNaN(firstFailedAt)) firstFailedAt = now();
       const next = recover ? await recover(e).catch((): Recovery => "backoff") : "backoff";
       if (next === "skip") return undefined;
-      if (next === "retry" && attempt < 3) continue;
       const err = e instanceof Error ? e : new Error(String(e));
+      if (
+        opts.parkAfterMs !== undefined &&
+        attempt >= PARK_MIN_ATTEMPTS &&
+        now() - firstFailedAt >= opts.parkAfterMs
+      ) {
+        throw new JobWriteFailedError(jobId, `${what}: ${errorMessage(err)}`, { cause: err });
+      }
+      opts.onRetry?.(jobId);
+      if (next === "retry" && attempt < 3) continue;
       const delay = backoffDelay(attempt, opts.backoff);
       opts.log.warn(
         { err: { message: errorMessage(err) }, what, attempt, delayMs: delay },
@@ -109,6 +139,36 @@ function isMissingCollection(e: unknown): boolean {
 }
 
 /**
+ * A collection that does not exist yet (no full sync so far) is created from
+ * the mapping, then the call is retried. Every path that ensures a collection
+ * for CDC writes goes through here (writes and the parked-job probe).
+ */
+async function createMissingCollection(target: JobTarget, e: unknown): Promise<Recovery> {
+  const { backend, collection } = target;
+  if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
+  await backend.ensureCollection(target.mapper.collectionSchema(collection));
+  return "retry";
+}
+
+/** A document id no row can have (ids are the id column's text; this one is never written). */
+const PROBE_ID = "__athena_ts_probe__";
+
+/**
+ * One authenticated write for a parked job: deletes an id that does not exist
+ * (creating a missing collection first, as a write would). Throws when the
+ * backend still refuses; changes nothing in the collection otherwise.
+ */
+export async function probeWrite(target: JobTarget): Promise<void> {
+  const del = () => target.backend.deleteDocuments(target.collection, [PROBE_ID]);
+  try {
+    await del();
+  } catch (e) {
+    if ((await createMissingCollection(target, e)) !== "retry") throw e;
+    await del();
+  }
+}
+
+/**
  * Writes one job's coalesced ops: deletes, full upserts, partial updates
  * (action "update", so a missing doc fails with 404 instead of being created
  * half empty; those are re-read from the source and upserted whole).
@@ -122,12 +182,7 @@ export async function writeOps(
   const written: string[] = [];
   const rejected: Rejection[] = [];
   const { backend, collection, jobId } = target;
-  // A collection that does not exist yet (no full sync so far) is created from the mapping.
-  const createIfMissing = async (e: unknown): Promise<Recovery> => {
-    if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
-    await backend.ensureCollection(target.mapper.collectionSchema(collection));
-    return "retry";
-  };
+  const createIfMissing = (e: unknown) => createMissingCollection(target, e);
   // nothing to delete in a collection that does not exist
   const skipIfMissing = async (e: unknown): Promise<Recovery> =>
     isMissingCollection(e) ? "skip" : "backoff";
@@ -135,7 +190,7 @@ export async function writeOps(
   if (deletes.length > 0) {
     await untilDone(
       opts,
-      `delete ${deletes.length} from ${collection}`,
+      { what: `delete ${deletes.length} from ${collection}`, jobId },
       () => backend.deleteDocuments(collection, deletes),
       signal,
       skipIfMissing,
@@ -159,7 +214,7 @@ export async function writeOps(
     if (docs.lines.length === 0) return [] as ImportLineResult[];
     const r = await untilDone(
       opts,
-      `${action} ${docs.lines.length} into ${collection}`,
+      { what: `${action} ${docs.lines.length} into ${collection}`, jobId },
       () => backend.importDocuments(collection, docs.lines, { action }),
       signal,
       createIfMissing,
@@ -218,7 +273,7 @@ export async function truncateCollection(
   const { backend, collection } = target;
   await untilDone(
     opts,
-    `truncate ${collection}`,
+    { what: `truncate ${collection}`, jobId: target.jobId },
     async () => {
       if (backend.truncate) {
         await backend.truncate(collection);

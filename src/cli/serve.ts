@@ -11,6 +11,7 @@ import {
   type Service,
   signalOnTermination,
 } from "../lifecycle/index.js";
+import { cdcStreamMetrics } from "../metrics/cdc-observer.js";
 import { createControlSampler } from "../metrics/control-sampler.js";
 import { createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
@@ -94,6 +95,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       watermarks,
       log,
       instanceId: owner,
+      metricsFor: (client) => cdcStreamMetrics(metrics, client),
     });
     const mayRunFullSyncs = (client: string) => cdc.mayRunFullSyncs(client);
     const engine = createEngine({

@@ -94,6 +94,10 @@ export const configSchema = z
         flush_max_docs: int(1, 100000).default(1000),
         flush_interval_ms: int(1, 60000).default(50),
         heartbeat_ms: int(100).default(10000),
+        // a job whose Typesense writes fail this long is parked (docs/cdc.md, "Parked jobs")
+        park_after_ms: int(100).default(60000),
+        // how often a parked job's backend is probed
+        park_probe_ms: int(100).default(5000),
       })
       .strict()
       .prefault({}),

@@ -12,8 +12,13 @@ const LAG_ATTENTION_MS = 60_000;
 export function attentionReasons(j: Row, openLetters: number): string[] {
   const out: string[] = [];
   const health = String(j.sync_health);
-  if (health === "failing") {
+  if (j.cdc_parked_at) {
+    // the view reports a parked job as failing; say why instead of "last sync failed"
+    out.push(`CDC parked: ${String(j.cdc_parked_error ?? "its writes keep failing")}`);
+  } else if (health === "failing" && (j.last_sync_status === "failed" || j.last_sync_error)) {
     out.push(`Last sync failed${j.last_sync_error ? `: ${String(j.last_sync_error)}` : ""}`);
+  } else if (health === "failing") {
+    out.push("Failing: see the latest run and the CDC stream.");
   }
   if (health === "never_synced") out.push("Never synced: run it once.");
   if (j.enabled && j.is_stale && health !== "never_synced") {

@@ -55,7 +55,7 @@ fieldset[aria-invalid=true]{outline:none;border:2px solid var(--bad)}
 .badge{display:inline-block;border-radius:999px;padding:.05rem .55rem;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
 .b-healthy,.b-succeeded,.b-streaming,.b-resolved{background:var(--ok)}
 .b-running,.b-queued,.b-starting{background:var(--info)}
-.b-stale,.b-never_synced,.b-backoff,.b-open{background:var(--warn)}
+.b-stale,.b-never_synced,.b-backoff,.b-open,.b-degraded{background:var(--warn)}
 .b-failing,.b-failed,.b-error,.b-lost{background:var(--bad)}
 .b-disabled,.b-cancelled,.b-stopped,.b-discarded,.b-unknown{background:var(--idle)}
 .jobs{display:grid;grid-template-columns:1fr;gap:1rem}

@@ -41,6 +41,12 @@ export async function retryDeadLetter(
   return inTransaction(pool, async (db) => {
     const letter = await getDeadLetter(db, id, scope, true);
     assertOpen(letter, "retried");
+    // rows without a document id (CDC: payload {count, sample_keys}) have nothing to re-send
+    if (letter.doc_id === null) {
+      throw new ConflictError(
+        `dead letter ${id} is about rows without a document id: fix the rows (or the job's document_id_column) and discard it`,
+      );
+    }
     const r = await db.query<{
       payload_text: string | null;
       collection_name: string;
@@ -67,8 +73,6 @@ export async function retryDeadLetter(
       timeoutMs: row.timeout_ms,
     });
     if (letter.operation === "delete") {
-      if (letter.doc_id === null)
-        throw new ConflictError(`dead letter ${id} has no doc_id to delete`);
       const docId = letter.doc_id;
       await onceMoreOnNetworkError(() => backend.deleteDocuments(row.collection_name, [docId]));
       return { outcome: "resolved", letter: await resolveDeadLetter(db, id) };

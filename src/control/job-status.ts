@@ -18,6 +18,7 @@ const NUMS = [
   "latest_run_manifest_processed_rows",
   "cdc_lag_ms",
   "cdc_retained_wal_bytes",
+  "open_dead_letters",
 ];
 
 // Lease internals are not part of the status payload.

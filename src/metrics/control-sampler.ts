@@ -17,7 +17,6 @@ interface StreamRow {
   status: string;
   lag_ms: string | null;
   retained_wal_bytes: string | null;
-  changes_applied: string;
 }
 
 interface RunRow {
@@ -53,15 +52,15 @@ const ZERO_RUN: Omit<RunRow, "id" | "job_id" | "status" | "rollback_status" | "f
  * by other instances too.
  *
  * Gauges are set from the latest rows. Counters grow by the deltas this
- * process observes since it started (a run's counters, a stream's
- * changes_applied), so rate() works as usual; after a restart they start
- * from zero, as Prometheus counters may.
+ * process observes since it started (a run's counters), so rate() works as
+ * usual; after a restart they start from zero, as Prometheus counters may.
+ * What the tables cannot tell (CDC changes by operation, lag per flush and
+ * job, CDC retries) the streams report themselves (cdc-observer.ts).
  */
 export function createControlSampler(opts: ControlSamplerOptions): Service {
   const { metrics: m } = opts;
   const interval = opts.intervalMs ?? 5000;
   const lastRun = new Map<string, RunRow>();
-  const lastChanges = new Map<string, number>();
   const finished = new Set<string>();
   const startedAt = new Date();
   let lastSampleAt = Date.now();
@@ -69,8 +68,8 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
 
   async function sample(): Promise<void> {
     const streams = await opts.control.query<StreamRow>(
-      `select source_client_name, status, lag_ms::text, retained_wal_bytes::text,
-              changes_applied::text from typesense_cdc_streams`,
+      `select source_client_name, status, lag_ms::text, retained_wal_bytes::text
+         from typesense_cdc_streams`,
     );
     for (const s of streams.rows) {
       const client = s.source_client_name;
@@ -79,12 +78,6 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
       if (s.retained_wal_bytes !== null) {
         m.slotRetainedWalBytes.set({ client }, Number(s.retained_wal_bytes));
       }
-      const applied = Number(s.changes_applied);
-      const prev = lastChanges.get(client);
-      if (prev !== undefined && applied > prev) {
-        m.cdcChanges.inc({ client, op: "all" }, applied - prev);
-      }
-      lastChanges.set(client, applied);
     }
 
     // runs that were open at the previous sample or changed since
@@ -127,8 +120,10 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
         finished.add(r.id);
         const outcome = r.rollback_status === "succeeded" ? "rolled_back" : r.status;
         m.syncRuns.inc({ job_id, outcome });
-        if (r.rollback_status === "succeeded" || r.rollback_status === "failed") {
-          m.rollbacks.inc({ job_id, status: r.rollback_status });
+        // both series exist from a job's first finished run on (0 = no rollback yet), so
+        // the dashboard shows 0 instead of "no data"
+        for (const status of ["succeeded", "failed"] as const) {
+          m.rollbacks.inc({ job_id, status }, r.rollback_status === status ? 1 : 0);
         }
         m.syncRowsPerSecond.set({ job_id }, 0);
       }

@@ -21,9 +21,11 @@ export interface Metrics {
   importRetries: Counter<"job_id" | "origin">;
   rollbacks: Counter<"job_id" | "status">;
   deadLetters: Counter<"job_id" | "origin">;
+  /** Row changes written by CDC (this instance's streams), op = insert|update|delete|truncate. */
   cdcChanges: Counter<"client" | "op">;
   cdcLagSeconds: Gauge<"client">;
-  cdcLagHistogram: Histogram<"client">;
+  /** Observed once per flush per job: Typesense confirmation minus commit time. */
+  cdcLagHistogram: Histogram<"client" | "job_id">;
   slotRetainedWalBytes: Gauge<"client">;
   /** 1 for the stream's current state, 0 for the others. */
   streamState: Gauge<"client" | "state">;
@@ -121,8 +123,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     }),
     cdcLagHistogram: new Histogram({
       name: `${p}cdc_lag_distribution_seconds`,
-      help: "Distribution of commit -> Typesense confirmed lag",
-      labelNames: ["client"],
+      help: "Distribution of commit -> Typesense confirmed lag, one observation per flush and job",
+      labelNames: ["client", "job_id"],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       ...reg,
     }),

@@ -36,6 +36,8 @@ export function cdcConfig(over: Partial<Config["cdc"]> = {}): Config["cdc"] {
     flush_max_docs: 1000,
     flush_interval_ms: 20,
     heartbeat_ms: 300,
+    park_after_ms: 60_000,
+    park_probe_ms: 5000,
     ...over,
   };
 }

@@ -43,6 +43,8 @@ const supervisor = createCdcSupervisor({
     flush_max_docs: cfg.flushMaxDocs ?? 200,
     flush_interval_ms: 20,
     heartbeat_ms: 500,
+    park_after_ms: 60_000,
+    park_probe_ms: 5000,
   },
   backendFor: async () => backend,
   log,

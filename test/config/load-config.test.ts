@@ -38,6 +38,8 @@ describe("loadConfig", () => {
       flush_max_docs: 1000,
       flush_interval_ms: 50,
       heartbeat_ms: 10000,
+      park_after_ms: 60000,
+      park_probe_ms: 5000,
     });
     expect(c.security.encryption_key).toBe("");
     expect(c.postgres_clients).toEqual({});

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { fieldErrors } from "../../src/console/form-errors.js";
 import { LagPlot } from "../../src/console/lag-plot.js";
 import { Marked } from "../../src/console/search-hit.js";
-import { attentionReasons, Progress } from "../../src/console/status-parts.js";
+import { createSessionStore } from "../../src/console/session.js";
+import { attentionReasons, JobCard, Progress } from "../../src/console/status-parts.js";
 
 /** Components are called as functions here (the unit project runs *.test.ts, no JSX). */
 const html = (node: unknown) => String((node as { toString(): string }).toString());
@@ -45,6 +46,35 @@ describe("console rendering", () => {
     expect(r.join(" | ")).toMatch(
       /failed: boom.*Stale.*3 documents.*2 open dead letters.*error.*2 min/,
     );
+  });
+
+  it("the job badge follows the view's sync_health (degraded, failing) and a parked job says why", () => {
+    const store = createSessionStore();
+    const session = store.get(
+      store.create({ key: "k", client: "", role: "operator", label: "admin key" }),
+    )!;
+    const job = {
+      id: "00000000-0000-4000-8000-000000000001",
+      enabled: true,
+      cdc_enabled: true,
+      cdc_status: "streaming",
+      collection_name: "c",
+      is_stale: false,
+    };
+    const degraded = html(
+      JobCard({ j: { ...job, sync_health: "degraded" }, session, openLetters: 1 }),
+    );
+    expect(degraded).toContain('class="badge b-degraded"');
+    const parked = {
+      ...job,
+      sync_health: "failing",
+      cdc_parked_at: "2026-01-01T00:00:00Z",
+      cdc_parked_error: "upsert 2 into c: 401 Forbidden",
+    };
+    expect(html(JobCard({ j: parked, session, openLetters: 0 }))).toContain(
+      'class="badge b-failing"',
+    );
+    expect(attentionReasons(parked, 0)).toEqual(["CDC parked: upsert 2 into c: 401 Forbidden"]);
   });
 
   it("API errors land on their fields: zod issues, control fields, catalog columns", () => {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { updateStreamRow } from "../../src/cdc/stream-store.js";
 import { useTestDatabase } from "../support/pg.js";
 
 // The view's freshness logic on real rows: is_stale and sync_health
-// (disabled > running > failing > never_synced > stale > healthy).
+// (disabled > running > failing > degraded > never_synced > stale > healthy).
 describe("typesense_sync_job_status", () => {
   const db = useTestDatabase();
 
@@ -130,6 +131,106 @@ describe("typesense_sync_job_status", () => {
       "update typesense_cdc_streams set status = 'error' where source_client_name = 'cdc_client'",
     );
     expect(await status(id)).toEqual({ is_stale: true, sync_health: "failing" });
+  });
+
+  async function finishedRun(
+    jobId: string,
+    counts: { imported: number; unchanged: number; failed: number },
+  ) {
+    await db.pool.query(
+      `insert into typesense_sync_runs (job_id, trigger, status, stage, finished_at,
+         imported_count, unchanged_count, failed_count)
+       values ($1, 'manual', 'succeeded', 'finished', now(), $2, $3, $4)`,
+      [jobId, counts.imported, counts.unchanged, counts.failed],
+    );
+  }
+  const synced = { last_synced_at: ago(10), last_sync_status: "succeeded" };
+
+  it("a run that failed some rows is degraded, not healthy", async () => {
+    const id = await job(synced);
+    await finishedRun(id, { imported: 10, unchanged: 0, failed: 2 });
+    expect(await status(id)).toEqual({ is_stale: false, sync_health: "degraded" });
+  });
+
+  it("a run that wrote nothing while rows failed is failing", async () => {
+    const id = await job(synced);
+    await finishedRun(id, { imported: 0, unchanged: 0, failed: 3 });
+    expect(await status(id)).toEqual({ is_stale: false, sync_health: "failing" });
+  });
+
+  it("open dead letters make a job degraded until they are resolved", async () => {
+    const id = await job(synced);
+    await finishedRun(id, { imported: 10, unchanged: 0, failed: 0 });
+    expect((await status(id)).sync_health).toBe("healthy");
+    await db.pool.query(
+      `insert into typesense_dead_letters (job_id, origin, doc_id, operation, error_message)
+       values ($1, 'cdc', '7', 'upsert', 'bad field')`,
+      [id],
+    );
+    const r = await db.pool.query(
+      "select sync_health, open_dead_letters from typesense_sync_job_status where id = $1",
+      [id],
+    );
+    expect(r.rows[0]).toEqual({ sync_health: "degraded", open_dead_letters: "1" });
+    await db.pool.query("update typesense_dead_letters set status = 'resolved' where job_id = $1", [
+      id,
+    ]);
+    expect((await status(id)).sync_health).toBe("healthy");
+  });
+
+  it("a parked CDC job is failing and its status names the error", async () => {
+    const id = await job({
+      ...synced,
+      cdc_enabled: true,
+      cdc_parked_at: new Date(),
+      cdc_parked_error: "upsert 3 into c: 401 Forbidden",
+    });
+    const r = await db.pool.query(
+      "select sync_health, cdc_parked_error from typesense_sync_job_status where id = $1",
+      [id],
+    );
+    expect(r.rows[0]).toEqual({
+      sync_health: "failing",
+      cdc_parked_error: "upsert 3 into c: 401 Forbidden",
+    });
+  });
+
+  it("a stream in backoff is degraded for its first minute and failing after", async () => {
+    const id = await job({ ...synced, source_client_name: "bo_client", cdc_enabled: true });
+    await db.pool.query(
+      `insert into typesense_cdc_streams (source_client_name, slot_name, publication_name, status,
+         last_message_at, status_changed_at)
+       values ('bo_client', 'slot_bo', 'pub', 'backoff', now(), now() - interval '10 seconds')`,
+    );
+    expect((await status(id)).sync_health).toBe("degraded");
+    await db.pool.query(
+      `update typesense_cdc_streams set status_changed_at = now() - interval '61 seconds'
+        where source_client_name = 'bo_client'`,
+    );
+    expect((await status(id)).sync_health).toBe("failing");
+  });
+
+  it("a stream's status_changed_at moves when its status changes, not when the same status is reported again", async () => {
+    await db.pool.query(
+      `insert into typesense_cdc_streams (source_client_name, slot_name, publication_name, status,
+         status_changed_at)
+       values ('sc_client', 'slot_sc', 'pub', 'streaming', now() - interval '1 hour')`,
+    );
+    const changedAt = async () =>
+      (
+        await db.pool.query<{ t: Date }>(
+          "select status_changed_at as t from typesense_cdc_streams where source_client_name = 'sc_client'",
+        )
+      ).rows[0]!.t.getTime();
+    const start = await changedAt();
+    await updateStreamRow(db.pool, "sc_client", { status: "streaming", lagMs: 5 });
+    expect(await changedAt()).toBe(start);
+    await updateStreamRow(db.pool, "sc_client", { status: "backoff", error: "down" });
+    const backoffSince = await changedAt();
+    expect(backoffSince).toBeGreaterThan(start + 3_000_000);
+    await updateStreamRow(db.pool, "sc_client", { status: "backoff", error: "still down" });
+    await updateStreamRow(db.pool, "sc_client", { lagMs: 100 });
+    expect(await changedAt()).toBe(backoffSince);
   });
 
   it("constraints reject bad enums and non-positive intervals, and a second open run", async () => {

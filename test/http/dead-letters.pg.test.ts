@@ -48,6 +48,22 @@ describe("dead letters", () => {
     await expect(ts.client.collections(f.collection).documents("901").retrieve()).rejects.toThrow();
   });
 
+  it("a letter about rows without a document id is 409 on retry and sends nothing", async () => {
+    const before = (await ts.client.collections(f.collection).retrieve()).num_documents;
+    const agg = await db.pool.query<{ id: string }>(
+      `insert into typesense_dead_letters (job_id, origin, doc_id, operation, payload, error_message)
+       values ($1, 'cdc', null, 'upsert', '{"count": 3, "sample_keys": ["pk=1"]}',
+               'the row carries no document id') returning id`,
+      [f.jobId],
+    );
+    const r = await f.call("POST", `/typesense/dead-letters/${agg.rows[0]!.id}/retry`);
+    expect(r.status).toBe(409);
+    expect(r.json.message).toMatch(/without a document id/);
+    expect((await ts.client.collections(f.collection).retrieve()).num_documents).toBe(before);
+    const d = await f.call("POST", `/typesense/dead-letters/${agg.rows[0]!.id}/discard`);
+    expect(d.status).toBe(200);
+  });
+
   it("discard closes an open letter; list filters by job and status; unknown 404", async () => {
     const l = await letter("upsert", "902", { id: "902", title: "x", category: "y" });
     const d = await f.call("POST", `/typesense/dead-letters/${l}/discard`);

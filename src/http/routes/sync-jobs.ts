@@ -36,7 +36,15 @@ export function syncJobRoutes(deps: AppDeps) {
         request: {
           query: z.object({
             sync_health: z
-              .enum(["disabled", "running", "failing", "never_synced", "stale", "healthy"])
+              .enum([
+                "disabled",
+                "running",
+                "failing",
+                "degraded",
+                "never_synced",
+                "stale",
+                "healthy",
+              ])
               .optional(),
           }),
         },
