@@ -17,6 +17,8 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { createAppDeps } from "../src/cli/app-deps.js";
+import { createBackendResolver } from "../src/cli/wiring.js";
 import { configSchema } from "../src/config/index.js";
 import { backendConnection, createApiKey, createSecretBox } from "../src/control/index.js";
 import { createPools, migrate } from "../src/db/index.js";
@@ -135,7 +137,15 @@ async function main(): Promise<void> {
 
     let base = "";
     served = createHttpService({
-      app: createApp({ config, log, pools, migrationsDir: SQL_DIR }),
+      app: createApp(
+        createAppDeps({
+          config,
+          log,
+          pools,
+          migrationsDir: SQL_DIR,
+          backends: createBackendResolver({ config, pools, log }),
+        }),
+      ),
       host: "127.0.0.1",
       port: 0,
       log,

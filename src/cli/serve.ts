@@ -15,7 +15,10 @@ import { cdcStreamMetrics } from "../metrics/cdc-observer.js";
 import { createControlSampler } from "../metrics/control-sampler.js";
 import { createMetrics } from "../metrics/index.js";
 import { createScheduler } from "../scheduler/index.js";
+import { createAppDeps } from "./app-deps.js";
+import { readinessOf, serveProbes } from "./readiness.js";
 import {
+  closingService,
   createBackendResolver,
   createEngine,
   fullSyncGate,
@@ -38,9 +41,15 @@ export interface ServeOptions {
 
 /**
  * `serve`: build every module from the config and run them as Services.
+ * This is the composition root: the SecretBox, the Typesense client cache and
+ * its live backends, the metrics, the readiness probes, the auth log and the
+ * console are built once here (createBackendResolver, createAppDeps) and
+ * passed to whoever uses them.
  *
- *   start order: auth log -> http -> cdc supervisor -> scheduler -> metrics sampler
- *   stop order:  sampler -> scheduler -> cdc -> http -> auth log (its final
+ *   start order: auth log -> typesense clients -> http -> cdc supervisor
+ *                -> scheduler -> metrics sampler
+ *   stop order:  sampler -> scheduler -> cdc -> http -> typesense clients
+ *                (closed: nothing uses them any more) -> auth log (its final
  *                flush), then pools close
  *
  * The scheduler stops before CDC so a full-sync window bracketed by
@@ -71,7 +80,9 @@ export async function runServe(opts: ServeOptions): Promise<number> {
     warnIfKeysUnencrypted(config, log);
     const metrics = createMetrics();
     const owner = instanceName();
-    const { backendFor, clients } = createBackendResolver({ config, pools, log });
+    // the process's SecretBox, client cache and live backends: API, console and write paths share them
+    const backends = createBackendResolver({ config, pools, log });
+    const { backendFor, clients } = backends;
     // One registry shared by the CDC streams and the full-sync engine: while
     // this instance streams a job, its full-sync windows are bracketed by
     // watermarks (src/fullsync/watermarked.ts).
@@ -110,17 +121,24 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       // stream is set up (its slot exists); other clients run anywhere.
       canRun: fullSyncGate(config.cdc.enabled, mayRunFullSyncs),
     });
-    const app = createApp({
-      config,
-      log,
-      pools,
-      migrationsDir: opts.sqlDir,
-      metrics,
-      authLog,
-      // a manual run also runs here when this instance has no sync worker
-      onRunRequested: (jobId) => scheduler.runRequested(jobId),
-      watermarks,
-    });
+    const termination = signalOnTermination(log, opts.exit);
+    const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;
+    const app = createApp(
+      createAppDeps({
+        config,
+        log,
+        pools,
+        migrationsDir: opts.sqlDir,
+        backends,
+        metrics,
+        authLog,
+        readiness: readinessOf(serveProbes({ signal })),
+        // a manual run also runs here when this instance has no sync worker
+        onRunRequested: (jobId) => scheduler.runRequested(jobId),
+        watermarks,
+      }),
+    );
+    // a backstop when startup fails before the services run (close is idempotent)
     closers.push(() => clients.close());
     const services: Service[] = [
       // first, so it stops last: its final flush runs after HTTP stopped
@@ -130,6 +148,8 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         log,
         retentionDays: config.auth.auth_log_retention_days,
       }),
+      // stops right after HTTP, the last of its users
+      closingService("typesense-clients", () => clients.close()),
       createHttpService({
         app,
         host: config.server.host,
@@ -142,8 +162,6 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       scheduler,
       createControlSampler({ control: pools.control, metrics, log }),
     ];
-    const termination = signalOnTermination(log, opts.exit);
-    const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;
     const { failed, timedOut } = await runServices(services, {
       log,
       signal,

@@ -1,17 +1,21 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "../config/index.js";
 import { backendConnection } from "../control/backends.js";
 import { createLiveBackend } from "../control/live-backend.js";
-import { createSecretBox } from "../control/secret-box.js";
-import { createTypesenseClients, type TypesenseClients } from "../control/typesense-clients.js";
+import { createSecretBox, type SecretBox } from "../control/secret-box.js";
+import {
+  connectionVersion,
+  createTypesenseClients,
+  type TypesenseClients,
+} from "../control/typesense-clients.js";
 import type { Pools } from "../db/index.js";
 import {
   createFullSyncEngine,
   type FullSyncEngine,
   type FullSyncEngineOptions,
 } from "../fullsync/index.js";
-import type { Logger } from "../lifecycle/index.js";
+import type { Logger, Service } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
 
 /** A name for this process in leases and stream leadership: host, pid and a random tag. */
@@ -20,6 +24,11 @@ export function instanceName(): string {
 }
 
 /**
+ * The process's SecretBox and Typesense client cache, and its live backends.
+ * Built once per process (serve, sync run) and shared: the API, the console
+ * and the write paths get these instances (cli/app-deps.ts), and whoever
+ * built them closes `clients` on the way out.
+ *
  * Typesense backend of a saved profile, API key decrypted, one client per
  * profile version (URL, key, nodes or timeout change -> new client, old one
  * closed when its calls are done). backendFor returns one live backend per
@@ -34,6 +43,7 @@ export function createBackendResolver(deps: {
   refreshMs?: number;
 }): {
   backendFor: (profileId: string) => Promise<TypesenseBackend>;
+  box: SecretBox;
   clients: TypesenseClients;
 } {
   const box = createSecretBox(deps.config.security.encryption_key);
@@ -41,12 +51,10 @@ export function createBackendResolver(deps: {
   const live = new Map<string, TypesenseBackend>();
   const load = async (profileId: string) => {
     const conn = await backendConnection(deps.pools.control, box, profileId);
-    const version = createHash("sha256")
-      .update(JSON.stringify([conn.nodes, conn.apiKey, conn.timeoutMs]))
-      .digest("hex");
-    return { version: `${profileId}:${version}`, conn };
+    return { version: connectionVersion(conn), conn };
   };
   return {
+    box,
     clients,
     async backendFor(profileId) {
       const known = live.get(profileId);
@@ -137,4 +145,21 @@ export function createEngine(deps: {
     ...(deps.watermarks ? { watermarks: deps.watermarks } : {}),
     ...(deps.mayRun ? { mayRun: deps.mayRun } : {}),
   });
+}
+
+/**
+ * A Service that holds a shared resource and closes it when stopped. Placed in
+ * serve's service list, it closes the resource at its place in the stop
+ * order: after every service listed after it (the ones that use it) stopped.
+ */
+export function closingService(name: string, close: () => Promise<void>): Service {
+  return {
+    name,
+    async run(signal) {
+      if (!signal.aborted) {
+        await new Promise<void>((r) => signal.addEventListener("abort", () => r(), { once: true }));
+      }
+      await close();
+    },
+  };
 }

@@ -26,7 +26,7 @@ export interface ConsoleEnv {
 
 export type ConsoleContext = Context<ConsoleEnv>;
 
-/** What the page modules share: built once in consoleRoutes(). */
+/** What the page modules share: built once in createConsole(). */
 export interface ConsoleDeps {
   api: RequestTarget;
   sessions: SessionStore;

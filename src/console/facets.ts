@@ -1,8 +1,6 @@
 import { UNSCOPED } from "../control/client-scope.js";
 import { resolveSearchBinding } from "../control/search-binding.js";
-import { createSecretBox } from "../control/secret-box.js";
-import { createTypesenseClients } from "../control/typesense-clients.js";
-import type { ConsoleHostDeps as AppDeps } from "./host.js";
+import type { ConsoleHostDeps } from "./host.js";
 
 const TTL_MS = 30_000;
 
@@ -11,11 +9,11 @@ const TTL_MS = 30_000;
  * panel. Resolved with the same binding the search route uses and read from
  * Typesense's schema; only field names leave this function, so a search-only
  * session learns nothing its own searches would not show. Cached per job for
- * 30 s; a lookup failure means "no facets", never a failed page.
+ * 30 s; a lookup failure means "no facets", never a failed page. The
+ * SecretBox and the clients are the process's (ConsoleHostDeps).
  */
-export function createFacetLookup(deps: AppDeps): (jobId: string) => Promise<string[]> {
-  const box = createSecretBox(deps.config.security.encryption_key);
-  const clients = createTypesenseClients(deps.log);
+export function createFacetLookup(deps: ConsoleHostDeps): (jobId: string) => Promise<string[]> {
+  const { box, clients } = deps;
   const cache = new Map<string, { fields: string[]; until: number }>();
   return async (jobId) => {
     const hit = cache.get(jobId);

@@ -7,7 +7,7 @@ import { backendRoutes } from "./backends.js";
 import type { ConsoleDeps, ConsoleEnv } from "./context.js";
 import { deadLetterRoutes } from "./dead-letters.js";
 import { createFacetLookup } from "./facets.js";
-import type { ConsoleHostDeps as AppDeps, ConsoleHostEnv as AppEnv } from "./host.js";
+import type { ConsoleHostDeps, ConsoleHostEnv } from "./host.js";
 import { jobRoutes } from "./jobs.js";
 import { createLagSampler } from "./lag-sampler.js";
 import { loginRoutes } from "./login.js";
@@ -47,6 +47,25 @@ function sameOrigin(c: Context): boolean {
   }
 }
 
+/** The console, built: given the API app it calls back into, the routes createApp mounts. */
+export type ConsoleMount = (api: RequestTarget) => Hono<ConsoleHostEnv>;
+
+/**
+ * Builds the console once (composition root: cli/app-deps.ts): its session
+ * store, lag sampler and facet lookup live here, on the process's SecretBox
+ * and Typesense clients. createApp mounts the result at /console.
+ */
+export function createConsole(deps: ConsoleHostDeps): ConsoleMount {
+  const parts = {
+    sessions: createSessionStore(),
+    pools: deps.pools,
+    sampler: createLagSampler(deps.pools.control),
+    facetFieldsOf: createFacetLookup(deps),
+    log: deps.log,
+  };
+  return (api) => consoleRoutes({ ...parts, api });
+}
+
 /**
  * The operator console, mounted at /console by createApp. Server-rendered
  * (hono/jsx); every core form is a plain POST that works without JavaScript,
@@ -60,15 +79,7 @@ function sameOrigin(c: Context): boolean {
  * The console's routes sit behind one ALL handler, so the API's route table
  * (and its OpenAPI document) stays the API's.
  */
-export function consoleRoutes(deps: AppDeps, api: RequestTarget): Hono<AppEnv> {
-  const cd: ConsoleDeps = {
-    api,
-    sessions: createSessionStore(),
-    pools: deps.pools,
-    sampler: createLagSampler(deps.pools.control),
-    facetFieldsOf: createFacetLookup(deps),
-    log: deps.log,
-  };
+function consoleRoutes(cd: ConsoleDeps): Hono<ConsoleHostEnv> {
   const r = new Hono<ConsoleEnv>().basePath("/console");
   r.use(async (c, next) => {
     await next();
@@ -130,7 +141,7 @@ export function consoleRoutes(deps: AppDeps, api: RequestTarget): Hono<AppEnv> {
   searchRoutes(r, cd);
   r.notFound((c) => errorPage(c, 404, `No console page at ${c.req.path}.`));
 
-  const forward = (c: Context<AppEnv>) =>
+  const forward = (c: Context<ConsoleHostEnv>) =>
     r.fetch(c.req.raw, { log: c.get("log"), requestId: c.get("requestId") });
-  return new Hono<AppEnv>().all("/", forward).all("/*", forward);
+  return new Hono<ConsoleHostEnv>().all("/", forward).all("/*", forward);
 }

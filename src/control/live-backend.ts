@@ -77,7 +77,7 @@ export function createLiveBackend(o: LiveBackendOptions): TypesenseBackend {
     return pending;
   }
 
-  const lease = (v: BackendVersion): ClientLease => o.clients.lease(v.version, v.conn);
+  const lease = (v: BackendVersion): ClientLease => o.clients.lease(v.conn);
 
   async function use<T>(fn: (b: TypesenseBackend) => Promise<T>): Promise<T> {
     const v = await resolve(false);

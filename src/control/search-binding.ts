@@ -13,9 +13,8 @@ export interface SearchBinding {
   jobId: string;
   collection: string;
   queryableFields: string[];
+  /** The Typesense client for it: TypesenseClients.forSaved(backend). */
   backend: BackendConnection;
-  /** Changes whenever the backend row changes: a cache key for Typesense clients. */
-  backendVersion: string;
 }
 
 interface Row {
@@ -81,7 +80,6 @@ export async function resolveSearchBinding(
       apiKey: box.open(row.api_key_stored, row.profile_id),
       timeoutMs: row.timeout_ms,
     },
-    backendVersion: `${row.profile_id}@${row.profile_updated_at.toISOString()}`,
   };
 }
 

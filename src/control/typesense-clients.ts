@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Logger } from "../lifecycle/logger.js";
 import {
   createTypesenseBackend,
@@ -9,16 +10,22 @@ import type { BackendConnection } from "./backends.js";
 
 /**
  * Typesense backends, one per saved backend VERSION (profile id + a version
- * of its connection): editing a backend (new key, new URL) yields a new
- * client, and the old one is retired: closed at once, or, while leased calls
- * still run on it, when the last of them is released (a full sync's import in
- * flight finishes with the key it started with). Unsaved backends (the test
- * route) get a throwaway client via `once`.
+ * of its connection, `connectionVersion`): editing a backend (new key, new
+ * URL) yields a new client, and the old one is retired: closed at once, or,
+ * while leased calls still run on it, when the last of them is released (a
+ * full sync's import in flight finishes with the key it started with).
+ * Unsaved backends (the test route) get a throwaway client via `once`.
+ *
+ * One instance serves the whole process (built in cli/: the API's search and
+ * dead-letter retry, the console's facet lookup, the live backends of CDC and
+ * full sync). That is safe because the version is derived from the connection
+ * alone: every user of one saved backend asks for the same entry, so none
+ * retires another's client.
  */
 export interface TypesenseClients {
-  forSaved(version: string, conn: BackendConnection): TypesenseBackend;
+  forSaved(conn: BackendConnection): TypesenseBackend;
   /** Like forSaved, but the client is not closed before `release()` (see createLiveBackend). */
-  lease(version: string, conn: BackendConnection): ClientLease;
+  lease(conn: BackendConnection): ClientLease;
   /** Runs fn with a fresh client and closes it afterwards. */
   once<T>(conn: BackendConnection, fn: (b: TypesenseBackend) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -35,6 +42,18 @@ interface Entry {
   /** Leases not yet released. */
   users: number;
   retired: boolean;
+}
+
+/**
+ * The version of a saved backend's connection: profile id + a digest of
+ * nodes, key and timeout (the key never appears in clear). Same connection,
+ * same version, whoever reads it and whenever the row was last touched.
+ */
+export function connectionVersion(conn: BackendConnection): string {
+  const digest = createHash("sha256")
+    .update(JSON.stringify([conn.nodes, conn.apiKey, conn.timeoutMs]))
+    .digest("hex");
+  return `${conn.profileId}:${digest}`;
 }
 
 /** More distinct backend versions than this and the oldest clients are closed. */
@@ -57,7 +76,8 @@ export function createTypesenseClients(log: Logger): TypesenseClients {
     hit.retired = true;
     if (hit.users === 0) void hit.backend.close();
   };
-  const entryFor = (version: string, conn: BackendConnection): Entry => {
+  const entryFor = (conn: BackendConnection): Entry => {
+    const version = connectionVersion(conn);
     const hit = byVersion.get(version);
     if (hit) return hit;
     for (const [k, v] of byVersion) if (v.profileId === conn.profileId) evict(k);
@@ -72,9 +92,9 @@ export function createTypesenseClients(log: Logger): TypesenseClients {
     return entry;
   };
   return {
-    forSaved: (version, conn) => entryFor(version, conn).backend,
-    lease(version, conn) {
-      const entry = entryFor(version, conn);
+    forSaved: (conn) => entryFor(conn).backend,
+    lease(conn) {
+      const entry = entryFor(conn);
       entry.users++;
       let released = false;
       return {

@@ -55,7 +55,6 @@ interface LetterJob {
   additional_node_urls: string[];
   api_key_stored: string;
   timeout_ms: number;
-  profile_updated_at: Date;
 }
 
 /** What the source holds for the letter's id now: its document, or null (row gone). */
@@ -109,15 +108,12 @@ export async function retryDeadLetter(
     }
     const reader = await readerFor(deps, row);
     if (bracketed) return { bracketed: true as const, row, reader, docId: letter.doc_id };
-    const backend = deps.clients.forSaved(
-      `${row.profile_id}@${row.profile_updated_at.toISOString()}`,
-      {
-        profileId: row.profile_id,
-        nodes: [row.base_url, ...row.additional_node_urls],
-        apiKey: deps.box.open(row.api_key_stored, row.profile_id),
-        timeoutMs: row.timeout_ms,
-      },
-    );
+    const backend = deps.clients.forSaved({
+      profileId: row.profile_id,
+      nodes: [row.base_url, ...row.additional_node_urls],
+      apiKey: deps.box.open(row.api_key_stored, row.profile_id),
+      timeoutMs: row.timeout_ms,
+    });
     const current = await readCurrent(reader, letter.doc_id);
     return {
       bracketed: false as const,
@@ -147,7 +143,7 @@ async function letterJob(db: pg.PoolClient, id: string): Promise<LetterJob> {
             j.collection_name, j.document_id_column, j.included_columns, j.queryable_fields,
             (j.enabled and j.cdc_enabled) as streamed,
             p.id as profile_id, p.base_url, p.additional_node_urls, p.api_key_stored,
-            p.timeout_ms, p.updated_at as profile_updated_at
+            p.timeout_ms
        from typesense_dead_letters d
        join typesense_sync_jobs j on j.id = d.job_id
        join typesense_profiles p on p.id = j.profile_id

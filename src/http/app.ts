@@ -2,11 +2,6 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
-import { consoleRoutes } from "../console/index.js";
-import { createAuthLogWriter } from "../control/auth-log-writer.js";
-import { createSearchBindingCache } from "../control/search-binding.js";
-import { createSecretBox } from "../control/secret-box.js";
-import { createTypesenseClients } from "../control/typesense-clients.js";
 import { createAuth } from "./auth.js";
 import { withAuthLog } from "./auth-log-hook.js";
 import type { AppDeps } from "./deps.js";
@@ -33,17 +28,15 @@ import { typesenseOpsRoutes } from "./routes/typesense-ops.js";
  *
  * Auth never reads the body, so bad credentials give 401 even with a
  * malformed or oversized body; only authenticated requests reach parsing.
+ *
+ * The collaborators (SecretBox, Typesense clients, search bindings, auth log,
+ * metrics, readiness probes, console) come in `deps`, built by the
+ * composition root (cli/app-deps.ts); the app builds none of them.
  */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
-  const policy = {
-    box: createSecretBox(deps.config.security.encryption_key),
-    allowHttp: deps.config.typesense.allow_http,
-  };
-  // one Typesense client per saved backend version, shared by all requests
-  const clients = createTypesenseClients(deps.log);
-  // search resolves its job from memory for up to 2 s (see SearchBindingCache)
-  const bindings = createSearchBindingCache(deps.pools.control, policy.box, { ttlMs: 2_000 });
+  const policy = { box: deps.box, allowHttp: deps.config.typesense.allow_http };
+  const { clients, bindings } = deps;
 
   // Incoming X-Request-Id is kept when it is short and [\w-=] only; else a UUID.
   app.use(requestId());
@@ -73,8 +66,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   });
   const auth = createAuth(deps);
   // refusals and admin calls go to the buffered auth log (never awaited)
-  const authLog = deps.authLog ?? createAuthLogWriter({ pool: deps.pools.control, log: deps.log });
-  app.use(withAuthLog(authLog, auth.middleware));
+  app.use(withAuthLog(deps.authLog, auth.middleware));
   // A successful write through this API drops what it could have made stale.
   app.use(async (c, next) => {
     await next();
@@ -112,7 +104,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/typesense/dead-letters", deadLetterRoutes(deps, policy, clients));
   // seed routes; after /typesense/backends, whose sub-app has no POST /test
   app.route("/typesense", typesenseOpsRoutes(deps, policy, clients, bindings));
-  app.route("/console", consoleRoutes(deps, app)); // operator UI; calls back into this app
+  app.route("/console", deps.console(app)); // operator UI; calls back into this app
 
   const metrics = deps.metrics;
   if (metrics) {

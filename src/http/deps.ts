@@ -1,10 +1,19 @@
 import type { Config } from "../config/schema.js";
+import type { ConsoleMount } from "../console/index.js";
 import type { AuthLogWriter } from "../control/auth-log-writer.js";
+import type { SearchBindingCache } from "../control/search-binding.js";
+import type { SecretBox } from "../control/secret-box.js";
+import type { TypesenseClients } from "../control/typesense-clients.js";
 import type { WatermarkCoordinator } from "../coordination/watermarks.js";
 import type { Pools } from "../db/pool.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Metrics } from "../metrics/index.js";
 
+/**
+ * What the API is built from. Every collaborator here is built once, by the
+ * composition root (cli/app-deps.ts createAppDeps), and shared with the rest
+ * of the process; createApp constructs none of them (test/architecture).
+ */
 export interface AppDeps {
   config: Config;
   log: Logger;
@@ -27,6 +36,14 @@ export interface AppDeps {
    * dead-letter retry of a streamed job is written through it (never older).
    */
   watermarks?: WatermarkCoordinator;
-  /** Where refused attempts and admin calls are recorded; default: a writer on the control pool. */
-  authLog?: AuthLogWriter;
+  /** Where refused attempts and admin calls are recorded. */
+  authLog: AuthLogWriter;
+  /** Seals and opens saved backends' API keys (security.encryption_key). */
+  box: SecretBox;
+  /** The process's Typesense client cache (shared with CDC and full sync; closed by its builder). */
+  clients: TypesenseClients;
+  /** Search resolves its job from memory for up to its ttl; the app invalidates it on writes. */
+  bindings: SearchBindingCache;
+  /** The operator console, mounted at /console. */
+  console: ConsoleMount;
 }

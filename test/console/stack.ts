@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
+import { createAppDeps } from "../../src/cli/app-deps.js";
 import { createBackendResolver, createEngine } from "../../src/cli/wiring.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
 import { createApp, createHttpService } from "../../src/http/index.js";
@@ -75,14 +76,19 @@ export function useConsoleStack(db: TestDatabase, ts: TypesenseTarget): ConsoleS
       cdc: { ...base.cdc, slot_prefix: slotPrefix, flush_interval_ms: 20 },
     };
     const pools = createPools({ controlUrl: db.url, clients: config.postgres_clients, log });
-    const app = createApp({
-      config,
-      log,
-      pools,
-      migrationsDir: SQL_DIR,
-      metrics: createMetrics({ processMetrics: false }),
-    });
-    const { backendFor, clients } = createBackendResolver({ config, pools, log });
+    // one SecretBox and client cache for the API, the console and the write paths, as in serve
+    const backends = createBackendResolver({ config, pools, log });
+    const { backendFor, clients } = backends;
+    const app = createApp(
+      createAppDeps({
+        config,
+        log,
+        pools,
+        migrationsDir: SQL_DIR,
+        backends,
+        metrics: createMetrics({ processMetrics: false }),
+      }),
+    );
     const engine = createEngine({ config, pools, log, owner: "console-test", backendFor });
     const scheduler = createScheduler({
       control: pools.control,

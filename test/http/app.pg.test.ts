@@ -1,11 +1,10 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { createApp } from "../../src/http/index.js";
 import { createMetrics } from "../../src/metrics/index.js";
 import { capturingLogger } from "../support/log.js";
 import { SQL_DIR, useTestDatabase } from "../support/pg.js";
-import { admin, jsonInit, useTestApp } from "./fixture.js";
+import { admin, buildApp, jsonInit, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
 const cap = capturingLogger();
@@ -59,7 +58,7 @@ describe("envelope errors", () => {
     const dead = "postgres://postgres:postgres@127.0.0.1:1/none";
     const pools = createPools({ controlUrl: dead, clients: {}, log: cap.log });
     try {
-      const app = createApp({ config: t.config, log: cap.log, pools, migrationsDir: SQL_DIR });
+      const { app } = buildApp({ config: t.config, log: cap.log, pools, migrationsDir: SQL_DIR });
       const r = await app.request("/ready");
       expect(r.status).toBe(503);
       expect(await r.json()).toMatchObject({
@@ -75,7 +74,7 @@ describe("envelope errors", () => {
   });
 
   it("/ready includes the extra probes", async () => {
-    const app = createApp({
+    const { app } = buildApp({
       config: t.config,
       log: cap.log,
       pools: t.pools,
@@ -135,7 +134,7 @@ describe("OpenAPI", () => {
 describe("metrics", () => {
   it("counts requests by route pattern and serves /metrics to authenticated callers", async () => {
     const metrics = createMetrics({ processMetrics: false });
-    const app = createApp({
+    const { app } = buildApp({
       config: t.config,
       log: cap.log,
       pools: t.pools,

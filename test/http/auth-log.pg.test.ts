@@ -2,10 +2,9 @@ import { describe, expect, it } from "vitest";
 import type { AuthLogRow } from "../../src/control/auth-log.js";
 import { createAuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools } from "../../src/db/pool.js";
-import { createApp } from "../../src/http/index.js";
 import { silentLogger } from "../support/log.js";
 import { SQL_DIR, useTestDatabase } from "../support/pg.js";
-import { ADMIN_KEY, admin, jsonInit, testConfig, useTestApp } from "./fixture.js";
+import { ADMIN_KEY, admin, buildApp, jsonInit, testConfig, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
 // flushed by hand (flush()) so each test reads exactly what it caused
@@ -172,7 +171,7 @@ describe("auth log: key store down", () => {
     const authLog = createAuthLogWriter({ pool: db.pool, log: silentLogger() });
     try {
       const config = testConfig({ controlUrl: dead });
-      const app = createApp({
+      const { app } = buildApp({
         config,
         log: silentLogger(),
         pools,

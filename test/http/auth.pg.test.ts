@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createPools } from "../../src/db/pool.js";
-import { createApp } from "../../src/http/index.js";
 import { capturingLogger, silentLogger } from "../support/log.js";
 import { SQL_DIR, useTestDatabase } from "../support/pg.js";
-import { ADMIN_KEY, admin, jsonInit, testConfig, useTestApp } from "./fixture.js";
+import { ADMIN_KEY, admin, buildApp, jsonInit, testConfig, useTestApp } from "./fixture.js";
 
 const db = useTestDatabase();
 const t = useTestApp(db, silentLogger);
@@ -214,7 +213,7 @@ describe("auth: key store unavailable", () => {
     const config = testConfig({ controlUrl: dead });
     const pools = createPools({ controlUrl: dead, clients: {}, log: cap.log });
     try {
-      const app = createApp({ config, log: cap.log, pools, migrationsDir: SQL_DIR });
+      const { app } = buildApp({ config, log: cap.log, pools, migrationsDir: SQL_DIR });
       const token = `ath_${"1".repeat(16)}.${"2".repeat(64)}`;
       const res = await app.request("/typesense/sync-jobs", { headers: { "X-Athena-Key": token } });
       expect(res.status).toBe(503);

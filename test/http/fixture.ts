@@ -1,6 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
+import { type AppDepsOptions, createAppDeps } from "../../src/cli/app-deps.js";
+import { createBackendResolver } from "../../src/cli/wiring.js";
 import { type Config, configSchema } from "../../src/config/index.js";
 import type { AuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
@@ -59,6 +61,22 @@ export function useSourceDatabase(...sql: string[]): { readonly url: string } {
   };
 }
 
+/**
+ * The real app, built the way `serve` builds it (cli/app-deps.ts createAppDeps
+ * over the process parts of createBackendResolver), for tests that make an app
+ * of their own. `close` closes its Typesense clients.
+ */
+export function buildApp(o: Omit<AppDepsOptions, "backends">): {
+  app: OpenAPIHono<AppEnv>;
+  close: () => Promise<void>;
+} {
+  const backends = createBackendResolver({ config: o.config, pools: o.pools, log: o.log });
+  return {
+    app: createApp(createAppDeps({ ...o, backends })),
+    close: () => backends.clients.close(),
+  };
+}
+
 export interface TestApp {
   readonly app: OpenAPIHono<AppEnv>;
   readonly pools: Pools;
@@ -83,7 +101,7 @@ export function useTestApp(
     authLog?: (pools: Pools) => AuthLogWriter;
   } = {},
 ): TestApp {
-  const state: Partial<TestApp> = {};
+  const state: Partial<TestApp> & { close?: () => Promise<void> } = {};
   beforeAll(() => {
     const config = testConfig({
       controlUrl: db.url,
@@ -98,20 +116,17 @@ export function useTestApp(
       log: log(),
     });
     const authLog = opts.authLog?.(pools);
-    Object.assign(state, {
+    const built = buildApp({
       config,
+      log: log(),
       pools,
-      authLog,
-      app: createApp({
-        config,
-        log: log(),
-        pools,
-        migrationsDir: SQL_DIR,
-        ...(authLog ? { authLog } : {}),
-      }),
+      migrationsDir: SQL_DIR,
+      ...(authLog ? { authLog } : {}),
     });
+    Object.assign(state, { config, pools, authLog, app: built.app, close: built.close });
   });
   afterAll(async () => {
+    await state.close?.();
     await state.pools?.close();
   });
   return {

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
+import { createAppDeps } from "../../src/cli/app-deps.js";
 import { createBackendResolver, createEngine, fullSyncGate } from "../../src/cli/wiring.js";
 import { createWatermarkRegistry } from "../../src/coordination/watermarks.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
@@ -86,8 +87,12 @@ describeEmulatorOnly("the Grafana dashboard", () => {
     const config = { ...base, cdc: { ...base.cdc, slot_prefix: "t_dash", flush_interval_ms: 20 } };
     pools = createPools({ controlUrl: db.url, clients: config.postgres_clients, log });
     const metrics = createMetrics();
-    const app = createApp({ config, log, pools, migrationsDir: SQL_DIR, metrics });
-    const { backendFor: resolve, clients } = createBackendResolver({ config, pools, log });
+    // one SecretBox and client cache for the API and the write paths, as in serve
+    const backends = createBackendResolver({ config, pools, log });
+    const { backendFor: resolve, clients } = backends;
+    const app = createApp(
+      createAppDeps({ config, log, pools, migrationsDir: SQL_DIR, backends, metrics }),
+    );
     const watermarks = createWatermarkRegistry();
     const cdc = createCdcSupervisor({
       control: pools.control,

@@ -187,7 +187,7 @@ export function typesenseOpsRoutes(
               },
           clientScopeOf(c),
         );
-        const backend = clients.forSaved(binding.backendVersion, binding.backend);
+        const backend = clients.forSaved(binding.backend);
         const params = searchParams(b, binding.queryableFields);
         const result = await onceMoreOnNetworkError(() =>
           backend.search(binding.collection, params),
