@@ -1,19 +1,20 @@
 import type pg from "pg";
 import { type ClientScope, clientInScope, UNSCOPED } from "../control/client-scope.js";
 import { isUuid } from "../control/errors.js";
+import { ServiceError } from "../errors/service-error.js";
 
 /** Who asked for a run (typesense_sync_runs.trigger). */
 export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
 
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends ServiceError {
   override readonly name = "JobNotFoundError";
   constructor(readonly jobId: string) {
-    super(`sync job ${jobId} not found`);
+    super("JOB_NOT_FOUND", `sync job ${jobId} not found`);
   }
 }
 
 /** The job is leased by a running sync (HTTP 409). */
-export class RunConflictError extends Error {
+export class RunConflictError extends ServiceError {
   override readonly name = "RunConflictError";
   constructor(
     readonly jobId: string,
@@ -21,6 +22,7 @@ export class RunConflictError extends Error {
     readonly leaseExpiresAt: Date | null,
   ) {
     super(
+      "LEASE_CONFLICT",
       `sync job ${jobId} is already running${runId ? ` (run ${runId})` : ""}; try again after it finishes`,
     );
   }

@@ -91,6 +91,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       onError: (c) =>
         c.json(
           failure(
+            "BODY_TOO_LARGE",
             "Request body too large",
             `limit is ${deps.config.server.body_limit_bytes} bytes`,
           ),
@@ -126,7 +127,10 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   mountOpenApi(app);
 
   app.notFound((c) =>
-    c.json(failure("Not found", `no route for ${c.req.method} ${c.req.path}`), 404),
+    c.json(
+      failure("ROUTE_NOT_FOUND", "Not found", `no route for ${c.req.method} ${c.req.path}`),
+      404,
+    ),
   );
   app.onError((err, c) => errorResponse(err, c));
   return app;

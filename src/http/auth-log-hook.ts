@@ -81,7 +81,7 @@ export function withAuthLog(
       });
     } catch (e) {
       if (!passed && e instanceof ApiError) {
-        writer.record(attempt(c, claimedKey(c), "refused", e.status, e.message));
+        writer.record(attempt(c, claimedKey(c), "refused", e.httpStatus, e.message));
       }
       throw e;
     }

@@ -126,7 +126,7 @@ export function createAuth(deps: AppDeps): Auth {
     /** the request's logger: its lines carry reqId */
     log: Logger,
   ): Promise<Principal> {
-    if (keys.length === 0) throw new ApiError(401, "API key required");
+    if (keys.length === 0) throw new ApiError("AUTH_REQUIRED", "API key required");
     // Check every presented value against the admin key (constant time each).
     let admin = false;
     for (const k of keys) admin = timingSafeEqual(sha(k), adminDigest) || admin;
@@ -134,7 +134,7 @@ export function createAuth(deps: AppDeps): Auth {
 
     const raw = keys.find((k) => parseGatewayToken(k) !== null);
     const token = raw === undefined ? null : parseGatewayToken(raw);
-    if (raw === undefined || !token) throw new ApiError(401, "Invalid API key");
+    if (raw === undefined || !token) throw new ApiError("AUTH_INVALID", "Invalid API key");
     let cred: Credential | null;
     try {
       cred = await lookup(raw, token.publicId, token.secret);
@@ -143,15 +143,15 @@ export function createAuth(deps: AppDeps): Auth {
       if (failOpen) {
         return { kind: "unverified", publicId: token.publicId, clientScope: clientHeader || null };
       }
-      throw new ApiError(503, "API key validation unavailable");
+      throw new ApiError("AUTH_UNAVAILABLE", "API key validation unavailable");
     }
-    if (!cred) throw new ApiError(401, "Invalid API key");
-    if (!cred.is_active) throw new ApiError(401, "Inactive API key");
+    if (!cred) throw new ApiError("AUTH_INVALID", "Invalid API key");
+    if (!cred.is_active) throw new ApiError("AUTH_INACTIVE", "Inactive API key");
     if (cred.expires_at && cred.expires_at.getTime() <= Date.now()) {
-      throw new ApiError(401, "Expired API key");
+      throw new ApiError("AUTH_EXPIRED", "Expired API key");
     }
     if (cred.client_name !== null && cred.client_name !== clientHeader) {
-      throw new ApiError(403, "API key client mismatch");
+      throw new ApiError("CLIENT_MISMATCH", "API key client mismatch");
     }
     touch(cred.id, log);
     return {
@@ -179,7 +179,7 @@ export function createAuth(deps: AppDeps): Auth {
       c.get("log"),
     );
     if (!allowed(principal, c.req.method, path)) {
-      throw new ApiError(403, "Insufficient API key rights");
+      throw new ApiError("RIGHTS_INSUFFICIENT", "Insufficient API key rights");
     }
     c.set("principal", principal);
     if (principal.kind !== "admin") {

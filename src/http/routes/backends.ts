@@ -36,7 +36,10 @@ const Id = z.object({ backend_id: idParam("backend_id") });
  */
 const sharedBackendWrite: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (clientScopeOf(c) !== null) {
-    throw new ApiError(403, "client-bound keys cannot change shared backends");
+    throw new ApiError(
+      "SHARED_BACKEND_READ_ONLY",
+      "client-bound keys cannot change shared backends",
+    );
   }
   await next();
 };

@@ -116,10 +116,14 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
           clientScopeOf(c),
         );
         if (r.outcome === "resolved") return c.json(success("dead letter resolved", r.letter), 200);
-        throw new ApiError(400, `Typesense rejected the document again: ${r.error}`, {
-          typesense_status: r.code,
-          attempts: r.letter.attempts,
-        });
+        throw new ApiError(
+          "TYPESENSE_REJECTED",
+          `Typesense rejected the document again: ${r.error}`,
+          {
+            typesense_status: r.code,
+            attempts: r.letter.attempts,
+          },
+        );
       },
     )
     .openapi(

@@ -63,7 +63,7 @@ export function healthRoutes(deps: AppDeps) {
         };
         const body = { checks, pending_migrations: pending ?? [] };
         if (Object.values(checks).every(Boolean)) return c.json(success("ready", body), 200);
-        return c.json(failure("not ready", body), 503);
+        return c.json(failure("NOT_READY", "not ready", body), 503);
       },
     );
 }
