@@ -10,42 +10,10 @@ import type { Logger } from "../lifecycle/logger.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv, Principal } from "./env.js";
 import { ApiError } from "./errors.js";
-
-/** GET routes anyone may call: probes and the API description. */
-const PUBLIC_PATHS = new Set(["/health", "/ready", "/openapi.json", "/openapi.yaml", "/docs"]);
+import { grants, markEnforced, routeRight } from "./rights.js";
 
 /** Headers a credential may arrive in, in precedence order (Athena's set). */
 const KEY_HEADERS = ["x-athena-key", "x-athena-admin-key", "x-api-key", "apikey"] as const;
-
-const PROXY_RIGHTS = ["gateway.typesense_proxy", "gateway.*", "*"];
-const SEARCH_RIGHTS = ["gateway.typesense_search", ...PROXY_RIGHTS];
-
-/**
- * Which principal may call a route:
- * - /admin/*                 static admin key only
- * - POST /typesense/search   admin, or a gateway key with a search or proxy right
- * - everything else          admin, or a gateway key with gateway.typesense_proxy
- *                            (or gateway.* / *); GET /metrics not for client-bound keys
- */
-function allowed(p: Principal, method: string, path: string): boolean {
-  if (p.kind === "admin") return true;
-  const right = rightNeeded(method, path);
-  if (right === "admin") return false;
-  // /metrics labels name every client's jobs and streams: not for a client-bound key
-  if (path === "/metrics" && p.clientScope !== null) return false;
-  // fail-open mode: an unverified key is treated as a proxy key, never as admin
-  if (p.kind === "unverified") return true;
-  const needed = right === "gateway.typesense_search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
-  return p.rights.some((r) => needed.includes(r));
-}
-
-/** The right a route needs ("admin": the static admin key only); the auth log names it. */
-export function rightNeeded(method: string, path: string): string {
-  if (path === "/admin" || path.startsWith("/admin/")) return "admin";
-  return method === "POST" && path === "/typesense/search"
-    ? "gateway.typesense_search"
-    : "gateway.typesense_proxy";
-}
 
 /** Every credential the request presents, deduplicated, in precedence order. */
 export function presentedKeys(headers: Headers): string[] {
@@ -164,24 +132,27 @@ export function createAuth(deps: AppDeps): Auth {
     };
   }
 
+  // Enforces the right the matched route declares (src/http/rights.ts), from
+  // headers only: the route's validators and the body come after this.
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const path = c.req.path;
-    if ((c.req.method === "GET" || c.req.method === "HEAD") && PUBLIC_PATHS.has(path)) {
-      return next();
-    }
+    const declared = routeRight(c);
     // The operator console (src/console) signs in with its own HttpOnly session
     // cookie and re-enters this app with the session's key for every read and
     // write, so the checks below still decide every right it uses.
-    if (path === "/console" || path.startsWith("/console/")) return next();
+    if (declared.right === "public" || declared.right === "console") {
+      markEnforced(c, declared);
+      return next();
+    }
     const principal = await principalFor(
       presentedKeys(c.req.raw.headers),
       c.req.header("x-athena-client")?.trim(),
       c.get("log"),
     );
-    if (!allowed(principal, c.req.method, path)) {
+    if (!grants(principal, declared)) {
       throw new ApiError("RIGHTS_INSUFFICIENT", "Insufficient API key rights");
     }
     c.set("principal", principal);
+    markEnforced(c, declared);
     if (principal.kind !== "admin") {
       c.get("log").debug({ component: "auth", keyPublicId: principal.publicId }, "gateway key");
     }

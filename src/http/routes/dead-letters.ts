@@ -14,6 +14,7 @@ import {
   timeoutError,
 } from "../envelope.js";
 import { ApiError } from "../errors.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam, Paging } from "../schemas/common.js";
 import { clientScopeOf } from "../scope.js";
@@ -43,6 +44,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -72,6 +74,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{dead_letter_id}",
         tags,
@@ -94,6 +97,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "post",
         path: "/{dead_letter_id}/retry",
         tags,
@@ -128,6 +132,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "post",
         path: "/{dead_letter_id}/discard",
         tags,

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { pendingMigrations } from "../../db/migrate.js";
 import type { AppDeps } from "../deps.js";
 import { ErrorEnvelopeSchema, envelopeOf, failure, jsonResponse, success } from "../envelope.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 
 const ReadySchema = z.object({
@@ -29,6 +30,7 @@ export function healthRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("public"),
         method: "get",
         path: "/health",
         tags: ["health"],
@@ -40,6 +42,7 @@ export function healthRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("public"),
         method: "get",
         path: "/ready",
         tags: ["health"],

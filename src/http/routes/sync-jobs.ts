@@ -11,6 +11,8 @@ import {
   notFoundError,
   success,
 } from "../envelope.js";
+import { invalidates } from "../invalidation.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
 import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
@@ -29,6 +31,7 @@ export function syncJobRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/status",
         tags,
@@ -55,6 +58,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -79,6 +83,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "post",
         path: "/",
         tags,
@@ -97,6 +102,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{job_id}",
         tags,
@@ -116,6 +122,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "patch",
         path: "/{job_id}",
         tags,
@@ -136,6 +143,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "delete",
         path: "/{job_id}",
         tags,
@@ -156,6 +164,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{job_id}/status",
         tags,
@@ -178,6 +187,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "post",
         path: "/{job_id}/run",
         tags,
