@@ -68,6 +68,11 @@ export const ERROR_CODES = {
   CDC_SLOT_LOST: c(503, true),
   CDC_WATCHDOG: c(503, true),
   CDC_DECODE_FAILED: c(503),
+  // startup and row data (500: never answered with their message, see http/error-map.ts)
+  CONFIG_INVALID: c(500),
+  MIGRATION_FAILED: c(500),
+  DOCUMENT_VALUE_UNREPRESENTABLE: c(500),
+  PG_ARRAY_INVALID: c(500),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

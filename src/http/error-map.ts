@@ -25,7 +25,8 @@ function isDbUnavailable(e: Error): boolean {
 export function errorResponse(err: Error, c: Context<AppEnv>): Response {
   const json = (code: ErrorCode, status: number, message: string, error?: unknown) =>
     c.json(failure(code, message, error), status as ContentfulStatusCode);
-  if (err instanceof ServiceError) {
+  // A 500 never carries its message (it may hold row data): logged below instead.
+  if (err instanceof ServiceError && err.httpStatus !== 500) {
     const r = err.response();
     return json(err.code, r.status, r.message, r.detail);
   }
@@ -38,5 +39,5 @@ export function errorResponse(err: Error, c: Context<AppEnv>): Response {
     return json("CONTROL_DB_UNAVAILABLE", 503, "Control database unavailable");
   }
   log?.error({ component: "http", err }, "unhandled error");
-  return json("INTERNAL", 500, "Internal server error");
+  return json(err instanceof ServiceError ? err.code : "INTERNAL", 500, "Internal server error");
 }
