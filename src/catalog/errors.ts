@@ -1,9 +1,11 @@
+import { ServiceError } from "../errors/service-error.js";
+
 /**
  * A problem with a source table or a job's column choice. The message always
  * names `schema.table` and, when one is involved, the column, because the
  * operator has to find and fix it in their own schema or job definition.
  */
-export class CatalogError extends Error {
+export class CatalogError extends ServiceError {
   override readonly name = "CatalogError";
   readonly schema: string;
   readonly table: string;
@@ -11,7 +13,13 @@ export class CatalogError extends Error {
 
   constructor(where: { schema: string; table: string; column?: string }, problem: string) {
     const col = where.column === undefined ? "" : ` column ${quoteName(where.column)}:`;
-    super(`${quoteName(where.schema)}.${quoteName(where.table)}${col} ${problem}`);
+    super(
+      "SOURCE_SCHEMA_INVALID",
+      `${quoteName(where.schema)}.${quoteName(where.table)}${col} ${problem}`,
+      {
+        detail: where.column === undefined ? undefined : { column: where.column },
+      },
+    );
     this.schema = where.schema;
     this.table = where.table;
     this.column = where.column;

@@ -1,16 +1,18 @@
+import { type ErrorCode, pgCode, ServiceError } from "../errors/service-error.js";
+
 /**
  * Errors of the CDC stream. Setup errors carry the operator's next step in
  * their message; they are shown in typesense_cdc_streams.last_error verbatim.
  */
-export class CdcError extends Error {
+export class CdcError extends ServiceError {
   override readonly name: string = "CdcError";
   constructor(
     message: string,
     /** False when retrying cannot help until an operator acts (privileges, config). */
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
+    retryable: boolean,
+    options?: { cause?: unknown; code?: ErrorCode },
   ) {
-    super(message, options);
+    super(options?.code ?? "CDC_FAILED", message, { retryable, cause: options?.cause });
   }
 }
 
@@ -34,6 +36,9 @@ export class JobWriteFailedError extends Error {
 /** The source database cannot do logical replication as configured. */
 export class CdcSetupError extends CdcError {
   override readonly name = "CdcSetupError";
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, retryable, { ...options, code: "CDC_SETUP_FAILED" });
+  }
 }
 
 /**
@@ -51,7 +56,7 @@ export class SlotLostError extends CdcError {
     super(
       `replication slot "${slotName}" is lost (${reason}); it is recreated and every job of this stream gets a full resync`,
       true,
-      options,
+      { ...options, code: "CDC_SLOT_LOST" },
     );
   }
 }
@@ -60,20 +65,22 @@ export class SlotLostError extends CdcError {
 export class WatchdogError extends CdcError {
   override readonly name = "WatchdogError";
   constructor(silentMs: number) {
-    super(`no message from the server for ${silentMs} ms; reconnecting`, true);
+    super(`no message from the server for ${silentMs} ms; reconnecting`, true, {
+      code: "CDC_WATCHDOG",
+    });
   }
 }
 
 /** A replication protocol message could not be decoded. */
 export class DecodeError extends CdcError {
   override readonly name = "DecodeError";
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, retryable, { ...options, code: "CDC_DECODE_FAILED" });
+  }
 }
 
-/** Error code of a pg error, if any. */
-export function pgCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
+/** The one pg error code helper (src/errors), re-exported for this module's users. */
+export { pgCode };
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

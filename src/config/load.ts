@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { ServiceError } from "../errors/service-error.js";
 import { type Config, configSchema } from "./schema.js";
 
 export interface ConfigIssue {
@@ -8,13 +9,14 @@ export interface ConfigIssue {
   message: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends ServiceError {
   override readonly name = "ConfigError";
   constructor(
     readonly source: string,
     readonly issues: ConfigIssue[],
   ) {
     super(
+      "CONFIG_INVALID",
       `invalid configuration in ${source}:\n${issues.map((i) => `  - ${i.path || "(file)"}: ${i.message}`).join("\n")}`,
     );
   }

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { ServiceError } from "../errors/service-error.js";
 
 /**
  * Backend API keys at rest (typesense_profiles.api_key_stored):
@@ -17,8 +18,11 @@ export interface SecretBox {
   open(stored: string, aad: string): string;
 }
 
-export class SecretBoxError extends Error {
+export class SecretBoxError extends ServiceError {
   override readonly name = "SecretBoxError";
+  constructor(message: string) {
+    super("SECRET_BOX_FAILED", message);
+  }
 }
 
 /** Parses security.encryption_key (64 hex chars or base64 of 32 bytes; "" = none). */

@@ -194,7 +194,7 @@ async function directRetry(
   // whose collection was replaced by a hand-made one must not write into it
   const own = ownershipOf(await backend.getCollection(collection), letter.job_id);
   if (own.kind === "unmarked" || own.kind === "other-job") {
-    throw new ConflictError(new CollectionNotOwnedError(collection, own).message);
+    throw new CollectionNotOwnedError(collection, own);
   }
   if (current.doc === null) {
     // a missing doc counts as deleted

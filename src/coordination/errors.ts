@@ -1,3 +1,5 @@
+import { ServiceError } from "../errors/service-error.js";
+
 /*
  * The interruptions of the full-sync/CDC protocol: a run that waited on a
  * bracket (watermarks.ts) stops, keeps its checkpoint and resumes later. The
@@ -16,12 +18,13 @@
  * stopped, and when the leadership moved, the new leader's stream may already
  * have written newer versions that nothing would deliver again.
  */
-export class StreamStoppedError extends Error {
+export class StreamStoppedError extends ServiceError {
   constructor(
     readonly jobId: string,
     cause: unknown,
   ) {
     super(
+      "STREAM_STOPPED",
       `the CDC stream of job ${jobId} stopped before a window's watermark; the run stops and resumes at its checkpoint`,
       { cause },
     );
@@ -36,9 +39,10 @@ export class StreamStoppedError extends Error {
  * change. The run stops, interrupted, and resumes at its checkpoint with
  * bracketed windows.
  */
-export class StreamAttachedError extends Error {
+export class StreamAttachedError extends ServiceError {
   constructor(readonly jobId: string) {
     super(
+      "STREAM_ATTACHED",
       `the CDC stream attached to job ${jobId} under a window read without watermarks; the run stops and resumes bracketed at its checkpoint`,
     );
     this.name = "StreamAttachedError";

@@ -1,27 +1,28 @@
 import type pg from "pg";
 import { type ClientScope, clientInScope, UNSCOPED } from "../control/client-scope.js";
 import { isUuid } from "../control/errors.js";
+import { ServiceError } from "../errors/service-error.js";
 
 /** Who asked for a run (typesense_sync_runs.trigger). */
 export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
 
-export class JobNotFoundError extends Error {
+export class JobNotFoundError extends ServiceError {
   override readonly name = "JobNotFoundError";
   constructor(readonly jobId: string) {
-    super(`sync job ${jobId} not found`);
+    super("JOB_NOT_FOUND", `sync job ${jobId} not found`);
   }
 }
 
 /** A manual run of a job whose `enabled` is false (HTTP 409): nothing would ever run it. */
-export class JobDisabledError extends Error {
+export class JobDisabledError extends ServiceError {
   override readonly name = "JobDisabledError";
   constructor(readonly jobId: string) {
-    super("job is disabled");
+    super("JOB_DISABLED", "job is disabled");
   }
 }
 
 /** The job is leased by a running sync (HTTP 409). */
-export class RunConflictError extends Error {
+export class RunConflictError extends ServiceError {
   override readonly name = "RunConflictError";
   constructor(
     readonly jobId: string,
@@ -29,6 +30,7 @@ export class RunConflictError extends Error {
     readonly leaseExpiresAt: Date | null,
   ) {
     super(
+      "LEASE_CONFLICT",
       `sync job ${jobId} is already running${runId ? ` (run ${runId})` : ""}; try again after it finishes`,
     );
   }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type pg from "pg";
+import { ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../lifecycle/logger.js";
 
 /** Name of the table that records applied migrations. */
@@ -31,8 +32,11 @@ export interface MigrateResult {
   alreadyApplied: number;
 }
 
-export class MigrationError extends Error {
+export class MigrationError extends ServiceError {
   override readonly name = "MigrationError";
+  constructor(message: string) {
+    super("MIGRATION_FAILED", message);
+  }
 }
 
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { redactText } from "../lifecycle/logger.js";
 
@@ -93,10 +94,17 @@ export interface Pools {
   close(): Promise<void>;
 }
 
-export class UnknownClientError extends Error {
+export class UnknownClientError extends ServiceError {
   override readonly name = "UnknownClientError";
   constructor(readonly clientName: string) {
-    super(`unknown source client "${clientName}" (not in postgres_clients of the config)`);
+    // the one place a client name is chosen by the caller is the job's source_client_name
+    super(
+      "UNKNOWN_SOURCE_CLIENT",
+      `unknown source client "${clientName}" (not in postgres_clients of the config)`,
+      {
+        detail: { field: "source_client_name" },
+      },
+    );
   }
 }
 

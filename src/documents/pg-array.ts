@@ -1,3 +1,5 @@
+import { ServiceError } from "../errors/service-error.js";
+
 /**
  * Parser for Postgres array text literals as produced by array_out (which is
  * what pgoutput sends and what `textin(array_out(col))` returns), e.g.
@@ -12,8 +14,11 @@
  */
 export type PgArrayItem = string | null | PgArrayItem[];
 
-export class PgArrayParseError extends Error {
+export class PgArrayParseError extends ServiceError {
   override readonly name = "PgArrayParseError";
+  constructor(message: string) {
+    super("PG_ARRAY_INVALID", message);
+  }
 }
 
 export function parsePgArray(text: string, delimiter = ","): PgArrayItem[] {

@@ -1,11 +1,16 @@
+import { ServiceError } from "../errors/service-error.js";
+
 /**
  * Text -> value parsers for single Postgres values, fed with the output
  * function text (what pgoutput sends and what selectList reads). Each throws
  * UnrepresentableValue when the value has no faithful Typesense form; the
  * mapper then omits the field (like NULL) and reports it.
  */
-export class UnrepresentableValue extends Error {
+export class UnrepresentableValue extends ServiceError {
   override readonly name = "UnrepresentableValue";
+  constructor(message: string) {
+    super("DOCUMENT_VALUE_UNREPRESENTABLE", message);
+  }
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { ServiceError } from "../errors/service-error.js";
 
 /**
  * The job lease: who may run a job's full sync right now.
@@ -21,10 +22,13 @@ export interface Lease {
 }
 
 /** The lease was taken over (we stalled past its expiry) or released by someone else. */
-export class LeaseLostError extends Error {
+export class LeaseLostError extends ServiceError {
   override readonly name = "LeaseLostError";
   constructor(readonly jobId: string) {
-    super(`lease on sync job ${jobId} was lost (expired and taken over); stopping this run`);
+    super(
+      "LEASE_LOST",
+      `lease on sync job ${jobId} was lost (expired and taken over); stopping this run`,
+    );
   }
 }
 

@@ -1,15 +1,17 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
+import { ServiceError } from "../errors/service-error.js";
 import { createAuth } from "./auth.js";
 import { withAuthLog } from "./auth-log-hook.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv } from "./env.js";
-import { failure } from "./envelope.js";
+import { authErrors, failure, notFoundError } from "./envelope.js";
 import { errorResponse } from "./error-map.js";
 import { refuseNulBytes } from "./nul-guard.js";
 import { mountOpenApi } from "./openapi.js";
+import { requires } from "./rights.js";
 import { apiKeyRoutes } from "./routes/api-keys.js";
 import { authLogRoutes } from "./routes/auth-log.js";
 import { backendRoutes } from "./routes/backends.js";
@@ -32,6 +34,8 @@ import { typesenseOpsRoutes } from "./routes/typesense-ops.js";
  * The collaborators (SecretBox, Typesense clients, search bindings, auth log,
  * metrics, readiness probes, console) come in `deps`, built by the
  * composition root (cli/app-deps.ts); the app builds none of them.
+ * What auth enforces is the right the matched route declares with
+ * `requires` (rights.ts), not a match on the path.
  */
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
@@ -67,15 +71,14 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const auth = createAuth(deps);
   // refusals and admin calls go to the buffered auth log (never awaited)
   app.use(withAuthLog(deps.authLog, auth.middleware));
-  // A successful write through this API drops what it could have made stale.
+  // A successful write through this API drops what it could have made stale:
+  // each writing route declares which caches (`invalidates`, invalidation.ts).
   app.use(async (c, next) => {
+    c.set("invalidate", (caches) => {
+      if (caches.includes("credentials")) auth.invalidate();
+      if (caches.includes("bindings")) bindings.invalidate();
+    });
     await next();
-    if (c.req.method === "GET" || c.res.status >= 400) return;
-    const p = c.req.path;
-    if (p.startsWith("/admin/api-keys")) auth.invalidate();
-    if (p.startsWith("/typesense/backends") || p.startsWith("/typesense/sync-jobs")) {
-      bindings.invalidate();
-    }
   });
   app.use(
     bodyLimit({
@@ -83,6 +86,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       onError: (c) =>
         c.json(
           failure(
+            "BODY_TOO_LARGE",
             "Request body too large",
             `limit is ${deps.config.server.body_limit_bytes} bytes`,
           ),
@@ -104,21 +108,45 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/typesense/dead-letters", deadLetterRoutes(deps, policy, clients));
   // seed routes; after /typesense/backends, whose sub-app has no POST /test
   app.route("/typesense", typesenseOpsRoutes(deps, policy, clients, bindings));
-  app.route("/console", deps.console(app)); // operator UI; calls back into this app
+  // operator UI; calls back into this app; its session auth decides (rights.ts)
+  app.use("/console/*", requires("console")); // matches /console itself too
+  app.route("/console", deps.console(app));
 
   const metrics = deps.metrics;
-  if (metrics) {
-    // Prometheus text format; authenticated like the control plane (scrape with a proxy key)
-    app.get("/metrics", async (c) =>
-      c.body(await metrics.registry.metrics(), 200, {
+  // Prometheus text format; authenticated like the control plane (scrape with a
+  // proxy key); its labels name every client's jobs, so not for client-bound keys.
+  // Declared even without metrics (then 404), so its right does not depend on them.
+  app.openapi(
+    createRoute({
+      middleware: requires("gateway.typesense_proxy", { unbound: true }),
+      method: "get",
+      path: "/metrics",
+      tags: ["metrics"],
+      summary: "Prometheus metrics (not for client-bound keys; 404 when metrics are off)",
+      responses: {
+        200: { content: { "text/plain": { schema: z.string() } }, description: "Metrics" },
+        ...authErrors,
+        ...notFoundError,
+      },
+    }),
+    async (c) => {
+      if (!metrics) {
+        throw new ServiceError("ROUTE_NOT_FOUND", "Not found", {
+          detail: "metrics are not enabled",
+        });
+      }
+      return c.text(await metrics.registry.metrics(), 200, {
         "content-type": metrics.registry.contentType,
-      }),
-    );
-  }
+      });
+    },
+  );
   mountOpenApi(app);
 
   app.notFound((c) =>
-    c.json(failure("Not found", `no route for ${c.req.method} ${c.req.path}`), 404),
+    c.json(
+      failure("ROUTE_NOT_FOUND", "Not found", `no route for ${c.req.method} ${c.req.path}`),
+      404,
+    ),
   );
   app.onError((err, c) => errorResponse(err, c));
   return app;

@@ -3,9 +3,10 @@ import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { parseGatewayToken } from "../control/api-keys.js";
 import type { AuthAttempt, AuthLogWriter } from "../control/auth-log-writer.js";
-import { presentedKeys, rightNeeded } from "./auth.js";
+import { presentedKeys } from "./auth.js";
 import type { AppEnv } from "./env.js";
 import { ApiError } from "./errors.js";
+import { rightNeeded } from "./rights.js";
 
 /**
  * The route pattern that will answer ("/typesense/sync-jobs/:job_id"), never
@@ -52,7 +53,7 @@ function attempt(
     keyPublicId,
     method: c.req.method.slice(0, 16),
     route: routeOf(c),
-    rightNeeded: rightNeeded(c.req.method, c.req.path),
+    rightNeeded: rightNeeded(c),
     outcome,
     status,
     reason: reason.slice(0, 200),
@@ -81,12 +82,12 @@ export function withAuthLog(
       });
     } catch (e) {
       if (!passed && e instanceof ApiError) {
-        writer.record(attempt(c, claimedKey(c), "refused", e.status, e.message));
+        writer.record(attempt(c, claimedKey(c), "refused", e.httpStatus, e.message));
       }
       throw e;
     }
     const p = c.get("principal");
-    if (passed && p?.kind === "admin" && rightNeeded(c.req.method, c.req.path) === "admin") {
+    if (passed && p?.kind === "admin" && rightNeeded(c) === "admin") {
       writer.record(attempt(c, "admin", "allowed", c.res.status, "admin key"));
     }
     return res;

@@ -10,42 +10,10 @@ import type { Logger } from "../lifecycle/logger.js";
 import type { AppDeps } from "./deps.js";
 import type { AppEnv, Principal } from "./env.js";
 import { ApiError } from "./errors.js";
-
-/** GET routes anyone may call: probes and the API description. */
-const PUBLIC_PATHS = new Set(["/health", "/ready", "/openapi.json", "/openapi.yaml", "/docs"]);
+import { grants, markEnforced, routeRight } from "./rights.js";
 
 /** Headers a credential may arrive in, in precedence order (Athena's set). */
 const KEY_HEADERS = ["x-athena-key", "x-athena-admin-key", "x-api-key", "apikey"] as const;
-
-const PROXY_RIGHTS = ["gateway.typesense_proxy", "gateway.*", "*"];
-const SEARCH_RIGHTS = ["gateway.typesense_search", ...PROXY_RIGHTS];
-
-/**
- * Which principal may call a route:
- * - /admin/*                 static admin key only
- * - POST /typesense/search   admin, or a gateway key with a search or proxy right
- * - everything else          admin, or a gateway key with gateway.typesense_proxy
- *                            (or gateway.* / *); GET /metrics not for client-bound keys
- */
-function allowed(p: Principal, method: string, path: string): boolean {
-  if (p.kind === "admin") return true;
-  const right = rightNeeded(method, path);
-  if (right === "admin") return false;
-  // /metrics labels name every client's jobs and streams: not for a client-bound key
-  if (path === "/metrics" && p.clientScope !== null) return false;
-  // fail-open mode: an unverified key is treated as a proxy key, never as admin
-  if (p.kind === "unverified") return true;
-  const needed = right === "gateway.typesense_search" ? SEARCH_RIGHTS : PROXY_RIGHTS;
-  return p.rights.some((r) => needed.includes(r));
-}
-
-/** The right a route needs ("admin": the static admin key only); the auth log names it. */
-export function rightNeeded(method: string, path: string): string {
-  if (path === "/admin" || path.startsWith("/admin/")) return "admin";
-  return method === "POST" && path === "/typesense/search"
-    ? "gateway.typesense_search"
-    : "gateway.typesense_proxy";
-}
 
 /** Every credential the request presents, deduplicated, in precedence order. */
 export function presentedKeys(headers: Headers): string[] {
@@ -126,7 +94,7 @@ export function createAuth(deps: AppDeps): Auth {
     /** the request's logger: its lines carry reqId */
     log: Logger,
   ): Promise<Principal> {
-    if (keys.length === 0) throw new ApiError(401, "API key required");
+    if (keys.length === 0) throw new ApiError("AUTH_REQUIRED", "API key required");
     // Check every presented value against the admin key (constant time each).
     let admin = false;
     for (const k of keys) admin = timingSafeEqual(sha(k), adminDigest) || admin;
@@ -134,7 +102,7 @@ export function createAuth(deps: AppDeps): Auth {
 
     const raw = keys.find((k) => parseGatewayToken(k) !== null);
     const token = raw === undefined ? null : parseGatewayToken(raw);
-    if (raw === undefined || !token) throw new ApiError(401, "Invalid API key");
+    if (raw === undefined || !token) throw new ApiError("AUTH_INVALID", "Invalid API key");
     let cred: Credential | null;
     try {
       cred = await lookup(raw, token.publicId, token.secret);
@@ -143,15 +111,15 @@ export function createAuth(deps: AppDeps): Auth {
       if (failOpen) {
         return { kind: "unverified", publicId: token.publicId, clientScope: clientHeader || null };
       }
-      throw new ApiError(503, "API key validation unavailable");
+      throw new ApiError("AUTH_UNAVAILABLE", "API key validation unavailable");
     }
-    if (!cred) throw new ApiError(401, "Invalid API key");
-    if (!cred.is_active) throw new ApiError(401, "Inactive API key");
+    if (!cred) throw new ApiError("AUTH_INVALID", "Invalid API key");
+    if (!cred.is_active) throw new ApiError("AUTH_INACTIVE", "Inactive API key");
     if (cred.expires_at && cred.expires_at.getTime() <= Date.now()) {
-      throw new ApiError(401, "Expired API key");
+      throw new ApiError("AUTH_EXPIRED", "Expired API key");
     }
     if (cred.client_name !== null && cred.client_name !== clientHeader) {
-      throw new ApiError(403, "API key client mismatch");
+      throw new ApiError("CLIENT_MISMATCH", "API key client mismatch");
     }
     touch(cred.id, log);
     return {
@@ -164,24 +132,27 @@ export function createAuth(deps: AppDeps): Auth {
     };
   }
 
+  // Enforces the right the matched route declares (src/http/rights.ts), from
+  // headers only: the route's validators and the body come after this.
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const path = c.req.path;
-    if ((c.req.method === "GET" || c.req.method === "HEAD") && PUBLIC_PATHS.has(path)) {
-      return next();
-    }
+    const declared = routeRight(c);
     // The operator console (src/console) signs in with its own HttpOnly session
     // cookie and re-enters this app with the session's key for every read and
     // write, so the checks below still decide every right it uses.
-    if (path === "/console" || path.startsWith("/console/")) return next();
+    if (declared.right === "public" || declared.right === "console") {
+      markEnforced(c, declared);
+      return next();
+    }
     const principal = await principalFor(
       presentedKeys(c.req.raw.headers),
       c.req.header("x-athena-client")?.trim(),
       c.get("log"),
     );
-    if (!allowed(principal, c.req.method, path)) {
-      throw new ApiError(403, "Insufficient API key rights");
+    if (!grants(principal, declared)) {
+      throw new ApiError("RIGHTS_INSUFFICIENT", "Insufficient API key rights");
     }
     c.set("principal", principal);
+    markEnforced(c, declared);
     if (principal.kind !== "admin") {
       c.get("log").debug({ component: "auth", keyPublicId: principal.publicId }, "gateway key");
     }

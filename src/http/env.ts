@@ -23,6 +23,26 @@ export type Principal =
    */
   | { kind: "unverified"; publicId: string; clientScope: ClientScope };
 
+/**
+ * What a route needs (declared on the route with `requires`, src/http/rights.ts):
+ * - "public":   anyone (probes, the API description)
+ * - "console":  the operator console; its session auth decides (src/console)
+ * - "admin":    the static admin key only
+ * - a gateway right: the admin key, or a gateway key holding it (or one that
+ *   implies it); `unbound` also refuses client-bound keys
+ */
+export type Right = "public" | "console" | "admin" | GatewayRight;
+export type GatewayRight = "gateway.typesense_proxy" | "gateway.typesense_search";
+
+export interface RouteRight {
+  right: Right;
+  /** Refused to client-bound keys (e.g. /metrics, whose labels name every client). */
+  unbound: boolean;
+}
+
+/** Caches a route may declare it invalidates (src/http/invalidation.ts). */
+export type CacheName = "credentials" | "bindings";
+
 /** Hono Env shared by every sub-app. */
 export interface AppEnv {
   Variables: {
@@ -31,5 +51,9 @@ export interface AppEnv {
     log: Logger;
     /** Unset only on public routes (/health, /ready, /openapi.*, /docs). */
     principal?: Principal;
+    /** The declared right auth enforced (set before the route is reached). */
+    enforcedRight?: RouteRight;
+    /** Drops the named caches (set by createApp; routes call it through `invalidates`). */
+    invalidate?: (caches: readonly CacheName[]) => void;
   };
 }

@@ -1,10 +1,14 @@
 import { z } from "@hono/zod-openapi";
+import { ERROR_CODES, type ErrorCode } from "../errors/service-error.js";
 
 /**
  * Athena's response envelope: `{status, message, data?, error?}` on every
  * response this API produces (success and error alike).
  * `error` is a short string naming the cause, or, for 400 validation errors,
  * `{issues: [{path, message, code}]}` listing every zod issue.
+ * Every error envelope also carries `code`, the stable ErrorCode
+ * (docs/api.md): next to `error`, not inside it, so `error` keeps the shape
+ * Athena's clients already read (a string or an object).
  */
 export interface SuccessEnvelope<T> {
   status: "success";
@@ -13,6 +17,7 @@ export interface SuccessEnvelope<T> {
 }
 export interface ErrorEnvelope {
   status: "error";
+  code: ErrorCode;
   message: string;
   error?: unknown;
 }
@@ -21,8 +26,10 @@ export function success<T>(message: string, data: T): SuccessEnvelope<T> {
   return { status: "success", message, data };
 }
 
-export function failure(message: string, error?: unknown): ErrorEnvelope {
-  return error === undefined ? { status: "error", message } : { status: "error", message, error };
+export function failure(code: ErrorCode, message: string, error?: unknown): ErrorEnvelope {
+  return error === undefined
+    ? { status: "error", code, message }
+    : { status: "error", code, message, error };
 }
 
 /** One zod issue as shown to callers: path joined with dots ("body.per_page"). */
@@ -48,6 +55,7 @@ export function issuesOf(
 export const ErrorEnvelopeSchema = z
   .object({
     status: z.literal("error"),
+    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
     error: z.unknown().optional(),
   })

@@ -1,17 +1,13 @@
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type ErrorCode, ServiceError } from "../errors/service-error.js";
 
 /**
- * An error whose message is safe to show to the caller. Thrown by handlers
- * and middleware; the app's single onError turns it into the envelope.
- * `error` is the machine-readable detail (e.g. zod issues) for the envelope.
+ * An error the HTTP layer itself raises (auth, route checks), whose message
+ * is safe to show to the caller. `detail` is the envelope's machine-readable
+ * `error`. The code decides the status (src/errors/service-error.ts).
  */
-export class ApiError extends Error {
+export class ApiError extends ServiceError {
   override readonly name = "ApiError";
-  constructor(
-    readonly status: ContentfulStatusCode,
-    message: string,
-    readonly error?: unknown,
-  ) {
-    super(message);
+  constructor(code: ErrorCode, message: string, detail?: unknown) {
+    super(code, message, { detail });
   }
 }

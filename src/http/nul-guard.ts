@@ -33,7 +33,9 @@ export const refuseNulBytes: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   if (issues.length === 0) return next();
   return c.json(
-    failure(`Invalid request: ${issues[0]!.path} ${MESSAGE}`, { issues: issues.slice(0, 20) }),
+    failure("VALIDATION_FAILED", `Invalid request: ${issues[0]!.path} ${MESSAGE}`, {
+      issues: issues.slice(0, 20),
+    }),
     400,
   );
 };

@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { stringify } from "yaml";
 import { renderDocsPage } from "./docs-page.js";
 import type { AppEnv } from "./env.js";
+import { requires } from "./rights.js";
 
 const INFO = {
   title: "athena-typesense-sync",
@@ -45,9 +46,11 @@ export function mountOpenApi(app: OpenAPIHono<AppEnv>): void {
     });
     return cached;
   };
-  app.get("/openapi.json", (c) => c.json(doc()));
-  app.get("/openapi.yaml", (c) =>
+  app.get("/openapi.json", requires("public"), (c) => c.json(doc()));
+  app.get("/openapi.yaml", requires("public"), (c) =>
     c.body(stringify(doc()), 200, { "content-type": "application/yaml; charset=utf-8" }),
   );
-  app.get("/docs", (c) => c.html(renderDocsPage(doc() as unknown as Record<string, unknown>)));
+  app.get("/docs", requires("public"), (c) =>
+    c.html(renderDocsPage(doc() as unknown as Record<string, unknown>)),
+  );
 }

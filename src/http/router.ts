@@ -12,7 +12,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
     defaultHook: (result, c) => {
       if (!result.success) {
         return c.json(
-          failure("Invalid request", {
+          failure("VALIDATION_FAILED", "Invalid request", {
             issues: issuesOf(targetName(result.target), result.error.issues),
           }),
           400,

@@ -1,3 +1,4 @@
+import { ServiceError } from "../errors/service-error.js";
 import type { CollectionSummary } from "./backend-types.js";
 
 /** `metadata.managed_by` of every collection the sidecar creates (or adopted). */
@@ -30,7 +31,7 @@ export function ownershipOf(summary: CollectionSummary | null, jobId: string): O
  * The job's collection exists and is not the job's: nothing may be written,
  * patched, swept or deleted in it. The message says how to adopt it.
  */
-export class CollectionNotOwnedError extends Error {
+export class CollectionNotOwnedError extends ServiceError {
   override readonly name = "CollectionNotOwnedError";
   constructor(
     readonly collection: string,
@@ -41,6 +42,7 @@ export class CollectionNotOwnedError extends Error {
         ? "was not created by athena-typesense-sync (its metadata has no managed_by mark)"
         : `is managed by sync job ${ownership.jobId}, not this job`;
     super(
+      "COLLECTION_NOT_OWNED",
       `collection "${collection}" already exists and ${whose}; nothing was written to it. ` +
         "To let this job manage it (write, add fields, delete orphans), set " +
         "adopt_existing_collection: true on the job and run it again, or point the job at another collection",

@@ -1,3 +1,5 @@
+import { type ErrorCode, ServiceError } from "../errors/service-error.js";
+
 /**
  * A failed Typesense call as a whole (not a rejected import line, which is an
  * ImportLineResult). `retryable` decides whether withRetry tries again:
@@ -19,12 +21,28 @@
  */
 export type TypesenseErrorKind = "network" | "timeout" | "server" | "rejected" | "reply";
 
-export class TypesenseError extends Error {
+/** The code (and with it the HTTP status of the API) of each kind. */
+const CODE_OF_KIND: Record<TypesenseErrorKind, ErrorCode> = {
+  network: "TYPESENSE_UNAVAILABLE",
+  server: "TYPESENSE_UNAVAILABLE",
+  timeout: "TYPESENSE_TIMEOUT",
+  rejected: "TYPESENSE_REJECTED",
+  reply: "TYPESENSE_BAD_REPLY",
+};
+
+/** What the API says for each kind; the error's own message goes in `error`. */
+const API_MESSAGE: Partial<Record<TypesenseErrorKind, string>> = {
+  network: "Typesense unavailable",
+  server: "Typesense unavailable",
+  timeout: "Typesense timed out",
+  reply: "the backend did not answer like Typesense",
+};
+
+export class TypesenseError extends ServiceError {
   override readonly name = "TypesenseError";
-  /** HTTP status when Typesense answered. */
+  /** HTTP status when Typesense answered (not the status this API answers: httpStatus). */
   readonly status: number | undefined;
   readonly kind: TypesenseErrorKind;
-  readonly retryable: boolean;
   /** Base URL of the node that failed. */
   readonly node: string | undefined;
 
@@ -36,11 +54,30 @@ export class TypesenseError extends Error {
     node?: string;
     cause?: unknown;
   }) {
-    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    super(CODE_OF_KIND[init.kind], init.message, {
+      retryable: init.retryable ?? init.kind !== "rejected",
+      cause: init.cause,
+    });
     this.kind = init.kind;
     this.status = init.status;
-    this.retryable = init.retryable ?? init.kind !== "rejected";
     this.node = init.node;
+  }
+
+  /**
+   * rejected: 400 with Typesense's words (the caller's request or the
+   * backend's key is wrong). Otherwise a fixed message and this error's
+   * message as detail; it names the status, never the remote's body.
+   */
+  override response(): { status: number; message: string; detail: unknown } {
+    const api = API_MESSAGE[this.kind];
+    if (api === undefined) {
+      return {
+        status: this.httpStatus,
+        message: this.message,
+        detail: { typesense_status: this.status ?? null },
+      };
+    }
+    return { status: this.httpStatus, message: api, detail: this.message };
   }
 }
 

@@ -33,7 +33,11 @@ describe("auth: credential forms", () => {
       expect(ok.status).toBe(200);
       const bad = await t.app.request("/admin/api-keys", { headers: h(`${ADMIN_KEY}x`) });
       expect(bad.status).toBe(401);
-      expect(await body(bad)).toEqual({ status: "error", message: "Invalid API key" });
+      expect(await body(bad)).toEqual({
+        status: "error",
+        code: "AUTH_INVALID",
+        message: "Invalid API key",
+      });
     });
     it(`${name}: wrong key with a malformed body still 401 (auth before parsing)`, async () => {
       for (const path of ["/typesense/search", "/admin/api-keys", "/typesense/sync-jobs"]) {
@@ -55,7 +59,11 @@ describe("auth: credential forms", () => {
         body: b,
       });
       expect(res.status).toBe(401);
-      expect(await body(res)).toEqual({ status: "error", message: "API key required" });
+      expect(await body(res)).toEqual({
+        status: "error",
+        code: "AUTH_REQUIRED",
+        message: "API key required",
+      });
     }
   });
 
@@ -82,7 +90,11 @@ describe("auth: gateway keys", () => {
     expect(bearer.status).toBe(200);
     const adm = await t.app.request("/admin/api-keys", { headers: { "X-Athena-Key": token } });
     expect(adm.status).toBe(403);
-    expect(await body(adm)).toEqual({ status: "error", message: "Insufficient API key rights" });
+    expect(await body(adm)).toEqual({
+      status: "error",
+      code: "RIGHTS_INSUFFICIENT",
+      message: "Insufficient API key rights",
+    });
   });
 
   it("wildcards gateway.* and * cover the proxy right", async () => {
@@ -126,7 +138,11 @@ describe("auth: gateway keys", () => {
     const path = "/typesense/sync-jobs";
     const none = await t.app.request(path, { headers: { "X-Athena-Key": token } });
     expect(none.status).toBe(403);
-    expect(await body(none)).toEqual({ status: "error", message: "API key client mismatch" });
+    expect(await body(none)).toEqual({
+      status: "error",
+      code: "CLIENT_MISMATCH",
+      message: "API key client mismatch",
+    });
     const other = await t.app.request(path, {
       headers: { "X-Athena-Key": token, "X-Athena-Client": "other" },
     });
@@ -146,7 +162,11 @@ describe("auth: gateway keys", () => {
     );
     expect(patch.status).toBe(200);
     const inactive = await t.app.request("/typesense/sync-jobs", { headers: h });
-    expect(await body(inactive)).toEqual({ status: "error", message: "Inactive API key" });
+    expect(await body(inactive)).toEqual({
+      status: "error",
+      code: "AUTH_INACTIVE",
+      message: "Inactive API key",
+    });
 
     // created valid (a past expires_at is refused at creation), then expired by PATCH
     const e = await createKey({ rights: ["*"] });
@@ -159,14 +179,22 @@ describe("auth: gateway keys", () => {
       headers: { "X-Athena-Key": e.token },
     });
     expect(expired.status).toBe(401);
-    expect(await body(expired)).toEqual({ status: "error", message: "Expired API key" });
+    expect(await body(expired)).toEqual({
+      status: "error",
+      code: "AUTH_EXPIRED",
+      message: "Expired API key",
+    });
 
     const unknown = `ath_${"0".repeat(16)}.${"a".repeat(64)}`;
     const tampered = `${e.token.slice(0, -1)}${e.token.endsWith("a") ? "b" : "a"}`;
     for (const bad of [unknown, tampered, "ath_short.x"]) {
       const res = await t.app.request("/typesense/sync-jobs", { headers: { "X-Athena-Key": bad } });
       expect(res.status).toBe(401);
-      expect(await body(res)).toEqual({ status: "error", message: "Invalid API key" });
+      expect(await body(res)).toEqual({
+        status: "error",
+        code: "AUTH_INVALID",
+        message: "Invalid API key",
+      });
     }
   });
 
@@ -219,6 +247,7 @@ describe("auth: key store unavailable", () => {
       expect(res.status).toBe(503);
       expect(await body(res)).toEqual({
         status: "error",
+        code: "AUTH_UNAVAILABLE",
         message: "API key validation unavailable",
       });
       const adm = await app.request("/health", { headers: admin });

@@ -9,6 +9,8 @@ import {
 } from "../../control/api-keys.js";
 import type { AppDeps } from "../deps.js";
 import { authErrors, envelopeOf, jsonResponse, notFoundError, success } from "../envelope.js";
+import { invalidates } from "../invalidation.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { jsonBody } from "../schemas/common.js";
 
@@ -66,6 +68,7 @@ export function apiKeyRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("admin"),
         method: "get",
         path: "/api-keys",
         tags,
@@ -82,6 +85,7 @@ export function apiKeyRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("admin"),
         method: "get",
         path: "/api-key-rights",
         tags,
@@ -98,6 +102,7 @@ export function apiKeyRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("admin"), invalidates("credentials")],
         method: "post",
         path: "/api-keys",
         tags,
@@ -122,6 +127,7 @@ export function apiKeyRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("admin"),
         method: "get",
         path: "/api-keys/{id}",
         tags,
@@ -137,6 +143,7 @@ export function apiKeyRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("admin"), invalidates("credentials")],
         method: "patch",
         path: "/api-keys/{id}",
         tags,
@@ -162,6 +169,7 @@ export function apiKeyRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("admin"), invalidates("credentials")],
         method: "delete",
         path: "/api-keys/{id}",
         tags,

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { listAuthLog } from "../../control/auth-log.js";
 import type { AppDeps } from "../deps.js";
 import { authErrors, envelopeOf, jsonResponse, success } from "../envelope.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 
 const AuthLogRowSchema = z
@@ -48,6 +49,7 @@ export function authLogRoutes(deps: AppDeps) {
   const pool = deps.pools.control;
   return createRouter().openapi(
     createRoute({
+      middleware: requires("admin"),
       method: "get",
       path: "/auth-log",
       tags: ["api-keys"],

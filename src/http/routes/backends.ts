@@ -19,6 +19,8 @@ import {
   success,
 } from "../envelope.js";
 import { ApiError } from "../errors.js";
+import { invalidates } from "../invalidation.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { BackendCreate, BackendPatch, BackendSchema } from "../schemas/backends.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
@@ -36,7 +38,10 @@ const Id = z.object({ backend_id: idParam("backend_id") });
  */
 const sharedBackendWrite: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (clientScopeOf(c) !== null) {
-    throw new ApiError(403, "client-bound keys cannot change shared backends");
+    throw new ApiError(
+      "SHARED_BACKEND_READ_ONLY",
+      "client-bound keys cannot change shared backends",
+    );
   }
   await next();
 };
@@ -52,6 +57,7 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -73,7 +79,11 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
         tags,
         summary: "Save a backend (API key encrypted at rest when an encryption key is set)",
         description: BOUND_403,
-        middleware: [sharedBackendWrite],
+        middleware: [
+          requires("gateway.typesense_proxy"),
+          sharedBackendWrite,
+          invalidates("bindings"),
+        ],
         request: json(BackendCreate),
         responses: {
           201: jsonResponse(envelopeOf(BackendSchema), "Created"),
@@ -89,6 +99,7 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{backend_id}",
         tags,
@@ -113,7 +124,11 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
           "A change of base_url or additional_node_urls must carry api_key (400 `api_key is " +
           "required when the address changes`): a saved key never leaves for a new host. " +
           BOUND_403,
-        middleware: [sharedBackendWrite],
+        middleware: [
+          requires("gateway.typesense_proxy"),
+          sharedBackendWrite,
+          invalidates("bindings"),
+        ],
         request: { params: Id, ...json(BackendPatch) },
         responses: {
           200: jsonResponse(envelopeOf(BackendSchema), "Updated"),
@@ -139,7 +154,11 @@ export function backendRoutes(deps: AppDeps, policy: BackendPolicy) {
         tags,
         summary: "Delete a backend (409 while sync jobs use it)",
         description: BOUND_403,
-        middleware: [sharedBackendWrite],
+        middleware: [
+          requires("gateway.typesense_proxy"),
+          sharedBackendWrite,
+          invalidates("bindings"),
+        ],
         request: { params: Id },
         responses: {
           200: jsonResponse(envelopeOf(z.object({ id: z.string() })), "Deleted"),

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getCdcStream, listCdcStreams } from "../../control/cdc-streams.js";
 import type { AppDeps } from "../deps.js";
 import { authErrors, envelopeOf, jsonResponse, notFoundError, success } from "../envelope.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam } from "../schemas/common.js";
 import { clientScopeOf } from "../scope.js";
@@ -18,6 +19,7 @@ export function cdcStreamRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -34,6 +36,7 @@ export function cdcStreamRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{source_client_name}",
         tags,

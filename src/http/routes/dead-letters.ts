@@ -14,6 +14,7 @@ import {
   timeoutError,
 } from "../envelope.js";
 import { ApiError } from "../errors.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam, Paging } from "../schemas/common.js";
 import { clientScopeOf } from "../scope.js";
@@ -51,6 +52,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -80,6 +82,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{dead_letter_id}",
         tags,
@@ -102,6 +105,7 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "post",
         path: "/{dead_letter_id}/retry",
         tags,
@@ -131,14 +135,19 @@ export function deadLetterRoutes(deps: AppDeps, policy: BackendPolicy, clients: 
         if (r.outcome === "resolved") {
           return c.json(success(`dead letter resolved (${RESOLVED[r.action]})`, r.letter), 200);
         }
-        throw new ApiError(400, `Typesense rejected the document again: ${r.error}`, {
-          typesense_status: r.code,
-          attempts: r.letter.attempts,
-        });
+        throw new ApiError(
+          "TYPESENSE_REJECTED",
+          `Typesense rejected the document again: ${r.error}`,
+          {
+            typesense_status: r.code,
+            attempts: r.letter.attempts,
+          },
+        );
       },
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "post",
         path: "/{dead_letter_id}/discard",
         tags,

@@ -4,6 +4,7 @@ import { type CdcStreamReadiness, cdcReadiness } from "../../control/cdc-readine
 import { pendingMigrations } from "../../db/migrate.js";
 import type { AppDeps } from "../deps.js";
 import { ErrorEnvelopeSchema, envelopeOf, failure, jsonResponse, success } from "../envelope.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 
 const ReadySchema = z.object({
@@ -49,6 +50,7 @@ export function healthRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("public"),
         method: "get",
         path: "/health",
         tags: ["health"],
@@ -60,6 +62,7 @@ export function healthRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("public"),
         method: "get",
         path: "/ready",
         tags: ["health"],
@@ -104,7 +107,7 @@ export function healthRoutes(deps: AppDeps) {
           ? { checks, pending_migrations: pending ?? [], cdc_streams: states }
           : { checks };
         if (Object.values(checks).every(Boolean)) return c.json(success("ready", body), 200);
-        return c.json(failure("not ready", body), 503);
+        return c.json(failure("NOT_READY", "not ready", body), 503);
       },
     );
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getRun, listRuns } from "../../control/runs.js";
 import type { AppDeps } from "../deps.js";
 import { authErrors, envelopeOf, jsonResponse, notFoundError, success } from "../envelope.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam, Paging } from "../schemas/common.js";
 import { RunSchema } from "../schemas/jobs.js";
@@ -15,6 +16,7 @@ export function runRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -41,6 +43,7 @@ export function runRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{run_id}",
         tags,

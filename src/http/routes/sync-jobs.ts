@@ -12,6 +12,8 @@ import {
   notFoundError,
   success,
 } from "../envelope.js";
+import { invalidates } from "../invalidation.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
 import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
@@ -30,6 +32,7 @@ export function syncJobRoutes(deps: AppDeps) {
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/status",
         tags,
@@ -64,6 +67,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/",
         tags,
@@ -88,6 +92,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "post",
         path: "/",
         tags,
@@ -109,6 +114,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{job_id}",
         tags,
@@ -128,6 +134,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "patch",
         path: "/{job_id}",
         tags,
@@ -167,6 +174,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "delete",
         path: "/{job_id}",
         tags,
@@ -187,6 +195,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "get",
         path: "/{job_id}/status",
         tags,
@@ -209,6 +218,7 @@ export function syncJobRoutes(deps: AppDeps) {
     )
     .openapi(
       createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
         method: "post",
         path: "/{job_id}/run",
         tags,

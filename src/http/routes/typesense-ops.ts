@@ -25,6 +25,7 @@ import {
   success,
   timeoutError,
 } from "../envelope.js";
+import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { BackendTarget, BackendTestResult, CollectionSummary } from "../schemas/backends.js";
 import { jsonBody as body } from "../schemas/common.js";
@@ -90,6 +91,7 @@ export function typesenseOpsRoutes(
   return createRouter()
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "post",
         path: "/backends/test",
         tags: ["typesense"],
@@ -115,6 +117,7 @@ export function typesenseOpsRoutes(
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_proxy"),
         method: "post",
         path: "/collections/list",
         tags: ["typesense"],
@@ -158,6 +161,7 @@ export function typesenseOpsRoutes(
     )
     .openapi(
       createRoute({
+        middleware: requires("gateway.typesense_search"),
         method: "post",
         path: "/search",
         tags: ["typesense"],
