@@ -58,6 +58,39 @@ describe("dead letters", () => {
     expect(d.status).toBe(200);
   });
 
+  it("retry never writes into a collection that replaced the job's own without its mark", async () => {
+    const l = await letter("upsert", "7", { id: "7", title: "old", category: "tools" });
+    const col = ts.client.collections(f.collection);
+    const schema = await col.retrieve();
+    await col.delete();
+    // hand-made, same name, no sidecar metadata: not the job's to write
+    await ts.client.collections().create({
+      name: f.collection,
+      fields: [{ name: ".*", type: "auto" }],
+    });
+    await ts.client.collections(f.collection).documents().create({ id: "own", mine: "yes" });
+    const before = await ts.client.collections(f.collection).retrieve();
+    try {
+      const r = await f.call("POST", `/typesense/dead-letters/${l}/retry`);
+      expect(r.status, JSON.stringify(r.json)).toBe(409);
+      expect(r.json.code).toBe("COLLECTION_NOT_OWNED");
+      expect(r.json.message).toMatch(/adopt_existing_collection/);
+      const after = await ts.client.collections(f.collection).retrieve();
+      expect(after.num_documents).toBe(1);
+      expect(after.fields).toEqual(before.fields);
+      expect((await f.call("GET", `/typesense/dead-letters/${l}`)).json.data.status).toBe("open");
+    } finally {
+      // leave no open letter and the job's own collection for the tests after this one
+      await f.call("POST", `/typesense/dead-letters/${l}/discard`);
+      await ts.client.collections(f.collection).delete();
+      await ts.client.collections().create({
+        name: f.collection,
+        fields: schema.fields ?? [],
+        metadata: schema.metadata,
+      } as Parameters<ReturnType<typeof ts.client.collections>["create"]>[0]);
+    }
+  });
+
   it("discard closes an open letter; list filters by job and status; unknown 404", async () => {
     const l = await letter("upsert", "902", { id: "902", title: "x", category: "y" });
     const d = await f.call("POST", `/typesense/dead-letters/${l}/discard`);
