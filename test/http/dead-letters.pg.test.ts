@@ -87,7 +87,7 @@ describe("dead letters", () => {
         name: f.collection,
         fields: schema.fields ?? [],
         metadata: schema.metadata,
-      } as Parameters<ReturnType<typeof ts.client.collections>["create"]>[0]);
+      });
     }
   });
 

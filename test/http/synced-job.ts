@@ -21,6 +21,8 @@ export type Envelope = {
   status: string;
   message: string;
   data: Record<string, unknown>;
+  /** the error code of an error answer (docs/api.md) */
+  code?: string;
   error?: unknown;
 };
 
