@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Pools } from "../db/pool.js";
+import { type Db, inTransaction } from "../db/transaction.js";
 import { assertClientAllowed, type ClientScope, clientInScope } from "./client-scope.js";
-import { type Db, inTransaction } from "./db.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import { validateJobSource } from "./job-validation.js";
 import { withNumbers } from "./rows.js";

@@ -1,7 +1,6 @@
 import type pg from "pg";
 import { describeTable, type Queryable } from "../catalog/index.js";
 import type { ClientScope } from "../control/client-scope.js";
-import { inTransaction } from "../control/db.js";
 import {
   assertOpen,
   type DeadLetterRecord,
@@ -12,6 +11,7 @@ import {
 import { ConflictError, UnavailableError } from "../control/errors.js";
 import type { SecretBox } from "../control/secret-box.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../control/typesense-clients.js";
+import { inTransaction } from "../db/transaction.js";
 import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import {
