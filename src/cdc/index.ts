@@ -1,3 +1,10 @@
+export {
+  type CdcJob,
+  cdcClientNames,
+  loadCdcJobs,
+  streamObjectName,
+} from "../db/repositories/cdc-jobs.js";
+export type { StreamStatus } from "../db/repositories/stream-store.js";
 export type { Checkpoint } from "./applier.js";
 export {
   CdcError,
@@ -7,7 +14,6 @@ export {
   WatchdogError,
 } from "./errors.js";
 export type { ChangeEvent, RelationInfo, TextTuple } from "./events.js";
-export { type CdcJob, cdcClientNames, loadCdcJobs, streamObjectName } from "./jobs.js";
 export { LEADER_LOCK_CLASS, leaderLockKey, runWhileLeader } from "./leader.js";
 export { formatLsn, type Lsn, parseLsn } from "./lsn.js";
 export {
@@ -18,7 +24,6 @@ export {
 } from "./replication-source.js";
 export { identityProblem, type SetupResult, setupStream } from "./setup.js";
 export { type CdcStreamMetrics, type CdcStreamOptions, createCdcStream } from "./stream.js";
-export type { StreamStatus } from "./stream-store.js";
 export {
   type CdcSupervisor,
   type CdcSupervisorOptions,

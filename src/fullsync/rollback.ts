@@ -1,8 +1,8 @@
 import type pg from "pg";
 import { StreamStoppedError } from "../coordination/errors.js";
+import { LeaseLostError, renewLease } from "../db/repositories/lease.js";
 import { inTransaction } from "../db/transaction.js";
 import type { RunContext } from "./context.js";
-import { LeaseLostError, renewLease } from "./lease.js";
 import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
 import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
 

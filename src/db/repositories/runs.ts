@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { RunTrigger } from "../coordination/request-run.js";
-import { inClientTransaction } from "../db/transaction.js";
+import type { RunTrigger } from "../../coordination/request-run.js";
+import { inClientTransaction } from "../transaction.js";
 
 /**
  * Typed access to typesense_sync_jobs / typesense_sync_runs for the engine.
