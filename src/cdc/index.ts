@@ -4,7 +4,6 @@ export {
   loadCdcJobs,
   streamObjectName,
 } from "../db/repositories/cdc-jobs.js";
-export type { StreamStatus } from "../db/repositories/stream-store.js";
 export type { Checkpoint } from "./applier.js";
 export {
   CdcError,
@@ -24,6 +23,7 @@ export {
 } from "./replication-source.js";
 export { identityProblem, type SetupResult, setupStream } from "./setup.js";
 export { type CdcStreamMetrics, type CdcStreamOptions, createCdcStream } from "./stream.js";
+export type { StreamStatus } from "./stream-store.js";
 export {
   type CdcSupervisor,
   type CdcSupervisorOptions,

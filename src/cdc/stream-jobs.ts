@@ -2,13 +2,13 @@ import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
 import { type CdcJob, loadCdcJobs } from "../db/repositories/cdc-jobs.js";
-import { markStreamJobs, recordProbe, type StreamStatus } from "../db/repositories/stream-store.js";
 import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
 import { type Logger, redactText } from "../lifecycle/logger.js";
 import { errorMessage } from "./errors.js";
 import { formatLsn } from "./lsn.js";
 import type { SetupResult } from "./setup.js";
+import { markStreamJobs, recordProbe, type StreamStatus } from "./stream-store.js";
 import { type CdcBackend, type JobTarget, probeWrite } from "./writer.js";
 
 /** A job the stream applies: its mapper, backend and source reader. */

@@ -8,14 +8,6 @@ import {
   type WatermarkRegistry,
 } from "../coordination/watermarks.js";
 import { type CdcJob, loadCdcJobs, streamObjectName } from "../db/repositories/cdc-jobs.js";
-import {
-  parkJob,
-  persistCheckpoint,
-  recordStreamError,
-  retainedWalBytes,
-  type StreamStatus,
-  updateStreamRow,
-} from "../db/repositories/stream-store.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
@@ -28,6 +20,14 @@ import type { RelationInfo } from "./events.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { setupStream } from "./setup.js";
 import { afterSetup, buildTarget, defaultResync, probeParkedJobs } from "./stream-jobs.js";
+import {
+  parkJob,
+  persistCheckpoint,
+  recordStreamError,
+  retainedWalBytes,
+  type StreamStatus,
+  updateStreamRow,
+} from "./stream-store.js";
 import type { CdcBackend } from "./writer.js";
 
 export interface CdcStreamOptions {

@@ -1,11 +1,12 @@
 import type pg from "pg";
 import { type ClientScope, clientInScope, UNSCOPED } from "../control/client-scope.js";
 import { isUuid } from "../control/errors.js";
+import type { RunTrigger } from "../db/repositories/runs.js";
 import { inTransaction } from "../db/transaction.js";
 import { ServiceError } from "../errors/service-error.js";
 
 /** Who asked for a run (typesense_sync_runs.trigger). */
-export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
+export type { RunTrigger };
 
 export class JobNotFoundError extends ServiceError {
   override readonly name = "JobNotFoundError";

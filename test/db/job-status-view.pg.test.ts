@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { updateStreamRow } from "../../src/db/repositories/stream-store.js";
+import { updateStreamRow } from "../../src/cdc/stream-store.js";
 import { useTestDatabase } from "../support/pg.js";
 
 // The view's freshness logic on real rows: is_stale and sync_health

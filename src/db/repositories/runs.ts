@@ -1,6 +1,8 @@
 import type pg from "pg";
-import type { RunTrigger } from "../../coordination/request-run.js";
 import { inClientTransaction } from "../transaction.js";
+
+/** What started a run (typesense_sync_runs.trigger). */
+export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
 
 /**
  * Typed access to typesense_sync_jobs / typesense_sync_runs for the engine.

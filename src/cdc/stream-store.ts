@@ -1,9 +1,9 @@
 import type pg from "pg";
-import type { Checkpoint } from "../../cdc/applier.js";
-import { formatLsn, type Lsn } from "../../cdc/lsn.js";
-import { MAX_SAMPLE_KEYS } from "../../cdc/row-failures.js";
-import type { Rejection } from "../../cdc/writer.js";
-import { inTransaction } from "../transaction.js";
+import { inTransaction } from "../db/transaction.js";
+import type { Checkpoint } from "./applier.js";
+import { formatLsn, type Lsn } from "./lsn.js";
+import { MAX_SAMPLE_KEYS } from "./row-failures.js";
+import type { Rejection } from "./writer.js";
 
 /** typesense_cdc_streams.status */
 export type StreamStatus = "starting" | "streaming" | "backoff" | "stopped" | "error" | "lost";
