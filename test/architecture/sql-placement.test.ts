@@ -55,7 +55,6 @@ const NOT_YET_MOVED = [
   "coordination/retarget.ts",
   // Process-level readers outside the control layer.
   "cli/sync.ts",
-  "scheduler/scheduler.ts",
 ];
 
 /** Where control-table SQL belongs. */
