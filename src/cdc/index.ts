@@ -1,3 +1,9 @@
+export {
+  type CdcJob,
+  cdcClientNames,
+  loadCdcJobs,
+  streamObjectName,
+} from "../db/repositories/cdc-jobs.js";
 export type { Checkpoint } from "./applier.js";
 export {
   CdcError,
@@ -7,7 +13,6 @@ export {
   WatchdogError,
 } from "./errors.js";
 export type { ChangeEvent, RelationInfo, TextTuple } from "./events.js";
-export { type CdcJob, cdcClientNames, loadCdcJobs, streamObjectName } from "./jobs.js";
 export { LEADER_LOCK_CLASS, leaderLockKey, runWhileLeader } from "./leader.js";
 export { formatLsn, type Lsn, parseLsn } from "./lsn.js";
 export {

@@ -1,9 +1,9 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
+import type { CdcJob } from "../db/repositories/cdc-jobs.js";
 import { quoteIdent } from "../documents/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
-import type { CdcJob } from "./jobs.js";
 import { formatLsn, type Lsn, maxLsn, parseLsn } from "./lsn.js";
 import { ensureSlot } from "./slot.js";
 

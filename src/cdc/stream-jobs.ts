@@ -1,11 +1,11 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
+import { type CdcJob, loadCdcJobs } from "../db/repositories/cdc-jobs.js";
 import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
 import { type Logger, redactText } from "../lifecycle/logger.js";
 import { errorMessage } from "./errors.js";
-import { type CdcJob, loadCdcJobs } from "./jobs.js";
 import { formatLsn } from "./lsn.js";
 import type { SetupResult } from "./setup.js";
 import { markStreamJobs, recordProbe, type StreamStatus } from "./stream-store.js";

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { inTransaction } from "../control/db.js";
+import { inTransaction } from "../db/transaction.js";
 import type { Checkpoint } from "./applier.js";
 import { formatLsn, type Lsn } from "./lsn.js";
 import { MAX_SAMPLE_KEYS } from "./row-failures.js";
@@ -21,9 +21,7 @@ export async function persistCheckpoint(
   jobIds: readonly string[],
   c: Checkpoint,
 ): Promise<void> {
-  const client = await control.connect();
-  try {
-    await client.query("begin");
+  await inTransaction(control, async (client) => {
     const keyed = c.rejections.filter((r) => r.docId !== "");
     await recordUnkeyedFailures(
       client,
@@ -35,15 +33,15 @@ export async function persistCheckpoint(
       const list = [...byKey.values()];
       await client.query(
         `insert into typesense_dead_letters
-           (job_id, origin, doc_id, operation, payload, error_code, error_message)
-         select d.job_id, 'cdc', d.doc_id, d.op, d.payload::jsonb, d.code, d.error
-           from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
-                  as d(job_id, doc_id, op, payload, code, error)
-         on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
-         do update set attempts = typesense_dead_letters.attempts + 1, last_failed_at = now(),
-                       origin = excluded.origin, operation = excluded.operation,
-                       payload = excluded.payload, error_code = excluded.error_code,
-                       error_message = excluded.error_message, run_id = null`,
+             (job_id, origin, doc_id, operation, payload, error_code, error_message)
+           select d.job_id, 'cdc', d.doc_id, d.op, d.payload::jsonb, d.code, d.error
+             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+                    as d(job_id, doc_id, op, payload, code, error)
+           on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
+           do update set attempts = typesense_dead_letters.attempts + 1, last_failed_at = now(),
+                         origin = excluded.origin, operation = excluded.operation,
+                         payload = excluded.payload, error_code = excluded.error_code,
+                         error_message = excluded.error_message, run_id = null`,
         [
           list.map((r) => r.jobId),
           list.map((r) => r.docId),
@@ -64,7 +62,7 @@ export async function persistCheckpoint(
             (
               await client.query<{ job_id: string }>(
                 `select distinct job_id::text from typesense_dead_letters
-                  where job_id = any($1::uuid[]) and status = 'open'`,
+                    where job_id = any($1::uuid[]) and status = 'open'`,
                 [wrote],
               )
             ).rows.map((r) => r.job_id),
@@ -74,7 +72,7 @@ export async function persistCheckpoint(
       // a document that was written now closes its open dead letter
       await client.query(
         `update typesense_dead_letters set status = 'resolved', resolved_at = now()
-          where job_id = $1 and status = 'open' and doc_id = any($2::text[])`,
+            where job_id = $1 and status = 'open' and doc_id = any($2::text[])`,
         [jobId, ids],
       );
     }
@@ -87,20 +85,20 @@ export async function persistCheckpoint(
       // cdc_applied_lsn is what makes it rejoin with a resync.
       await client.query(
         `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
-          where id = any($1::uuid[]) and cdc_parked_at is null
-            and cdc_applied_lsn < $2::pg_lsn`,
+            where id = any($1::uuid[]) and cdc_parked_at is null
+              and cdc_applied_lsn < $2::pg_lsn`,
         [jobIds, lsn],
       );
     }
     await client.query(
       `update typesense_cdc_streams
-          set confirmed_lsn = case when $2::pg_lsn is null then confirmed_lsn
-                                   else greatest(confirmed_lsn, $2::pg_lsn) end,
-              changes_applied = changes_applied + $3,
-              last_commit_at = coalesce($4::timestamptz, last_commit_at),
-              lag_ms = coalesce($5::bigint, lag_ms),
-              updated_at = now()
-        where source_client_name = $1`,
+            set confirmed_lsn = case when $2::pg_lsn is null then confirmed_lsn
+                                     else greatest(confirmed_lsn, $2::pg_lsn) end,
+                changes_applied = changes_applied + $3,
+                last_commit_at = coalesce($4::timestamptz, last_commit_at),
+                lag_ms = coalesce($5::bigint, lag_ms),
+                updated_at = now()
+          where source_client_name = $1`,
       [
         clientName,
         c.lsn === null ? null : formatLsn(c.lsn),
@@ -109,13 +107,7 @@ export async function persistCheckpoint(
         c.lsn !== null && Number.isFinite(c.lagMs) ? Math.max(0, Math.round(c.lagMs)) : null,
       ],
     );
-    await client.query("commit");
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   WATERMARK_PREFIX,
   type WatermarkRegistry,
 } from "../coordination/watermarks.js";
+import { type CdcJob, loadCdcJobs, streamObjectName } from "../db/repositories/cdc-jobs.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
@@ -16,7 +17,6 @@ import { Applier, type Checkpoint } from "./applier.js";
 import type { ApplierObserver } from "./applier-types.js";
 import { CdcError, classifyReplicationError, errorMessage } from "./errors.js";
 import type { RelationInfo } from "./events.js";
-import { type CdcJob, loadCdcJobs, streamObjectName } from "./jobs.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { setupStream } from "./setup.js";
 import { afterSetup, buildTarget, defaultResync, probeParkedJobs } from "./stream-jobs.js";

@@ -7,12 +7,12 @@ import {
 } from "../coordination/request-run.js";
 import { createWatermarkRegistry, type WatermarkRegistry } from "../coordination/watermarks.js";
 import type { Pools } from "../db/index.js";
+import { cdcClientNames } from "../db/repositories/cdc-jobs.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Service } from "../lifecycle/service.js";
 import { errorMessage } from "./errors.js";
-import { cdcClientNames } from "./jobs.js";
 import { runWhileLeader } from "./leader.js";
 import { type CdcStreamMetrics, type CdcStreamOptions, createCdcStream } from "./stream.js";
 import type { CdcBackend } from "./writer.js";

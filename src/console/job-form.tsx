@@ -1,3 +1,9 @@
+import {
+  JOB_FIELDS,
+  type JobField,
+  jobFieldKind,
+  type JobFields as StoredFields,
+} from "../db/repositories/job-schema.js";
 import type { ApiResult } from "./api-client.js";
 import type { FormBody } from "./context.js";
 import { field, fields } from "./context.js";
@@ -6,39 +12,25 @@ import { Csrf, FieldError, invalid } from "./layout.js";
 import type { Session } from "./session.js";
 import type { SourceColumn } from "./source-catalog.js";
 
-/** The job form's values as typed (numbers stay text so the API can say what is wrong). */
-export interface JobDraft {
-  profile_id: string;
-  source_client_name: string;
-  source_schema_name: string;
-  source_table_name: string;
-  collection_name: string;
-  document_id_column: string;
-  included_columns: string[];
-  queryable_fields: string[];
-  sync_interval_seconds: string;
-  stale_after_seconds: string;
-  enabled: boolean;
-  cdc_enabled: boolean;
-  adopt_existing_collection: boolean;
-}
+/** The fields the job form edits: all but window_size (set through the API only). */
+export type DraftField = Exclude<JobField, "window_size">;
+export const DRAFT_FIELDS = JOB_FIELDS.filter((f): f is DraftField => f !== "window_size");
 
+/** The job form's values as typed (numbers stay text so the API can say what is wrong). */
+export type JobDraft = {
+  [K in DraftField]: StoredFields[K] extends number ? string : StoredFields[K];
+};
+
+/** Reads each draft field from the form by its kind (job-schema.ts jobFieldKind). */
 export function draftFromForm(f: FormBody): JobDraft {
-  return {
-    profile_id: field(f, "profile_id"),
-    source_client_name: field(f, "source_client_name"),
-    source_schema_name: field(f, "source_schema_name") || "public",
-    source_table_name: field(f, "source_table_name"),
-    collection_name: field(f, "collection_name"),
-    document_id_column: field(f, "document_id_column"),
-    included_columns: fields(f, "included_columns"),
-    queryable_fields: fields(f, "queryable_fields"),
-    sync_interval_seconds: field(f, "sync_interval_seconds"),
-    stale_after_seconds: field(f, "stale_after_seconds"),
-    enabled: field(f, "enabled") === "on",
-    cdc_enabled: field(f, "cdc_enabled") === "on",
-    adopt_existing_collection: field(f, "adopt_existing_collection") === "on",
-  };
+  const d: Record<string, unknown> = {};
+  for (const k of DRAFT_FIELDS) {
+    const kind = jobFieldKind(k);
+    d[k] = kind === "list" ? fields(f, k) : kind === "flag" ? field(f, k) === "on" : field(f, k);
+  }
+  const draft = d as JobDraft;
+  draft.source_schema_name ||= "public";
+  return draft;
 }
 
 const asNumber = (s: string) => (/^\d+$/.test(s) ? Number(s) : s);

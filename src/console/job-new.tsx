@@ -1,8 +1,9 @@
+import { jobFieldKind } from "../db/repositories/job-schema.js";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps } from "./context.js";
 import type { FieldErrors } from "./form-errors.js";
 import { formLevel } from "./form-errors.js";
-import { type JobDraft, JobFields } from "./job-form.js";
+import { DRAFT_FIELDS, type JobDraft, JobFields } from "./job-form.js";
 import { FieldError, invalid, Page } from "./layout.js";
 import { flashOf, html } from "./render.js";
 import { describeSourceColumns, listSourceTables, type SourceColumn } from "./source-catalog.js";
@@ -12,19 +13,8 @@ interface Backend {
   name: string;
 }
 
-/** Fields shown on the job forms; API errors about others go above the form. */
-export const FIELDS = [
-  "profile_id",
-  "source_client_name",
-  "source_schema_name",
-  "source_table_name",
-  "collection_name",
-  "document_id_column",
-  "included_columns",
-  "queryable_fields",
-  "sync_interval_seconds",
-  "stale_after_seconds",
-];
+/** Fields shown on the job forms (the flags are checkboxes); API errors about others go above the form. */
+export const FIELDS: string[] = DRAFT_FIELDS.filter((f) => jobFieldKind(f) !== "flag");
 
 export const emptyDraft = (q: Record<string, string>): JobDraft => ({
   profile_id: q.profile_id ?? "",

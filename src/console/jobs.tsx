@@ -1,34 +1,29 @@
 import type { Hono } from "hono";
+import type { Job as ApiJob } from "../db/repositories/job-schema.js";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps, ConsoleEnv } from "./context.js";
 import type { FieldErrors } from "./form-errors.js";
 import { formLevel } from "./form-errors.js";
 import { span } from "./format.js";
-import { draftFromForm, type JobDraft, JobFields, jobBody, jobErrors } from "./job-form.js";
+import {
+  DRAFT_FIELDS,
+  draftFromForm,
+  type JobDraft,
+  JobFields,
+  jobBody,
+  jobErrors,
+} from "./job-form.js";
 import { emptyDraft, FIELDS, newJobPage } from "./job-new.js";
 import { Badge, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
 import { describeSourceColumns } from "./source-catalog.js";
 import { seg } from "./url.js";
 
-interface Job {
-  id: string;
-  profile_id: string;
-  source_client_name: string;
-  source_schema_name: string;
-  source_table_name: string;
-  collection_name: string;
-  document_id_column: string;
-  included_columns: string[];
-  queryable_fields: string[];
-  sync_interval_seconds: number;
-  stale_after_seconds: number;
-  enabled: boolean;
-  cdc_enabled: boolean;
-  adopt_existing_collection: boolean;
+/** A job as the API returns it (JSON of the stored job). */
+type Job = ApiJob & {
   /** PATCH responses: the edit retargeted the job and a resync follows. */
   resync_queued?: boolean;
-}
+};
 interface Backend {
   id: string;
   name: string;
@@ -77,22 +72,11 @@ async function editPage(
   );
 }
 
+/** The form's values of a stored job: numbers become text, the rest as stored. */
 function draftOf(j: Job): JobDraft {
-  return {
-    profile_id: j.profile_id,
-    source_client_name: j.source_client_name,
-    source_schema_name: j.source_schema_name,
-    source_table_name: j.source_table_name,
-    collection_name: j.collection_name,
-    document_id_column: j.document_id_column,
-    included_columns: j.included_columns,
-    queryable_fields: j.queryable_fields,
-    sync_interval_seconds: String(j.sync_interval_seconds),
-    stale_after_seconds: String(j.stale_after_seconds),
-    enabled: j.enabled,
-    cdc_enabled: j.cdc_enabled,
-    adopt_existing_collection: j.adopt_existing_collection,
-  };
+  const d: Record<string, unknown> = {};
+  for (const k of DRAFT_FIELDS) d[k] = typeof j[k] === "number" ? String(j[k]) : j[k];
+  return d as JobDraft;
 }
 
 async function listPage(c: ConsoleContext) {

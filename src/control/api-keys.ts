@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
-import { type Db, inTransaction } from "./db.js";
+import { type Db, inTransaction } from "../db/transaction.js";
 import { InvalidInputError, isUuid, NotFoundError } from "./errors.js";
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { inTransaction } from "../db/transaction.js";
 import { type ClientScope, clientInScope } from "./client-scope.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
@@ -155,26 +156,22 @@ export async function updateBackend(
     set("api_key_stored", policy.box.seal(patch.api_key, id));
     set("api_key_last4", last4(patch.api_key));
   }
-  const client = await pool.connect();
   let count = 0;
   try {
     // Ordering that makes the key check safe: the row is locked (FOR UPDATE)
     // before the stored address is compared, and updated in the same
     // transaction, so a concurrent PATCH cannot move the address between the
     // check and the write.
-    await client.query("begin");
-    if (patch.api_key === undefined) await refuseNewAddress(client, id, nodes);
-    const r = await client.query(
-      `update typesense_profiles set ${[...sets, "updated_at = now()"].join(", ")} where id = $1`,
-      values,
-    );
-    count = r.rowCount ?? 0;
-    await client.query("commit");
+    count = await inTransaction(pool, async (client) => {
+      if (patch.api_key === undefined) await refuseNewAddress(client, id, nodes);
+      const r = await client.query(
+        `update typesense_profiles set ${[...sets, "updated_at = now()"].join(", ")} where id = $1`,
+        values,
+      );
+      return r.rowCount ?? 0;
+    });
   } catch (e) {
-    await client.query("rollback").catch(() => {});
     uniqueName(e, patch.name);
-  } finally {
-    client.release();
   }
   if (count === 0) throw new NotFoundError(`backend ${id} not found`);
   return getBackend(pool, id);

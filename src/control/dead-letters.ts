@@ -1,6 +1,6 @@
 import type pg from "pg";
+import type { Db } from "../db/transaction.js";
 import { type ClientScope, jobInScope } from "./client-scope.js";
-import type { Db } from "./db.js";
 import { ConflictError, isUuid, NotFoundError } from "./errors.js";
 
 export type DeadLetterRecord = {

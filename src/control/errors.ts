@@ -34,12 +34,8 @@ export class InvalidInputError extends ServiceError {
   }
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** True for a syntactically valid uuid; a malformed id can never match a row. */
-export function isUuid(s: string): boolean {
-  return UUID_RE.test(s);
-}
+/** (Defined beside the repositories, which check ids before a query.) */
+export { isUuid } from "../db/repositories/ids.js";
 
 /** A dependency (source database, backend key store) cannot be reached or used. */
 export class UnavailableError extends ServiceError {

@@ -1,63 +1,22 @@
 import type pg from "pg";
 import type { Pools } from "../db/pool.js";
+import {
+  JOB_FIELDS,
+  type Job,
+  type JobInput,
+  RETARGET_FIELDS,
+  SOURCE_FIELDS,
+} from "../db/repositories/job-schema.js";
+import { type Db, inTransaction } from "../db/transaction.js";
 import { assertClientAllowed, type ClientScope, clientInScope } from "./client-scope.js";
-import { type Db, inTransaction } from "./db.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import { validateJobSource } from "./job-validation.js";
 import { withNumbers } from "./rows.js";
 
-export type JobRecord = Record<string, unknown> & { id: string; profile_id: string };
-
-export interface JobInput {
-  profile_id: string;
-  source_client_name: string;
-  source_schema_name: string;
-  source_table_name: string;
-  collection_name: string;
-  document_id_column: string;
-  included_columns: string[];
-  queryable_fields: string[];
-  sync_interval_seconds?: number | undefined;
-  stale_after_seconds?: number | undefined;
-  window_size?: number | undefined;
-  enabled?: boolean | undefined;
-  cdc_enabled?: boolean | undefined;
-  adopt_existing_collection?: boolean | undefined;
-}
-
-const EDITABLE = [
-  "profile_id",
-  "source_client_name",
-  "source_schema_name",
-  "source_table_name",
-  "collection_name",
-  "document_id_column",
-  "included_columns",
-  "queryable_fields",
-  "sync_interval_seconds",
-  "stale_after_seconds",
-  "window_size",
-  "enabled",
-  "cdc_enabled",
-  "adopt_existing_collection",
-] as const;
-
-/** Fields whose change needs the source table checked again. */
-const SOURCE_FIELDS = [
-  "source_client_name",
-  "source_schema_name",
-  "source_table_name",
-  "document_id_column",
-  "included_columns",
-  "queryable_fields",
-] as const;
-
-/**
- * Fields that decide which documents a job writes and where: a change of any
- * of them is a retarget (issue 19 point 9). The new target holds nothing of
- * the new shape yet, so a full run of the new shape must follow.
- */
-export const RETARGET_FIELDS = ["profile_id", "collection_name", ...SOURCE_FIELDS] as const;
+/** A stored job (the type derived from the job schema); the name callers know. */
+export type JobRecord = Job;
+export type { JobInput };
+export { RETARGET_FIELDS };
 
 /** The retarget fields whose value the patch changes (arrays compared element-wise, in order). */
 export function retargetedFields(
@@ -144,7 +103,7 @@ export async function createJob(
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
   const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
-  const cols = EDITABLE.filter((c) => row[c] !== undefined);
+  const cols = JOB_FIELDS.filter((c) => row[c] !== undefined);
   try {
     const r = await pools.control.query(
       `insert into typesense_sync_jobs (${cols.join(", ")})
@@ -198,7 +157,7 @@ export async function updateJob<R>(
     );
     const row = cur.rows[0] as Record<string, unknown> | undefined;
     if (!row) throw new NotFoundError(`sync job ${id} not found`);
-    const cols = EDITABLE.filter((c) => patch[c] !== undefined);
+    const cols = JOB_FIELDS.filter((c) => patch[c] !== undefined);
     if (cols.length === 0) return { job: toRecord(row), resync: null };
     assertClientAllowed(scope, patch.source_client_name);
     if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);

@@ -1,7 +1,6 @@
 import type pg from "pg";
 import { describeTable, type Queryable } from "../catalog/index.js";
 import type { ClientScope } from "../control/client-scope.js";
-import { inTransaction } from "../control/db.js";
 import {
   assertOpen,
   type DeadLetterRecord,
@@ -12,6 +11,8 @@ import {
 import { ConflictError, UnavailableError } from "../control/errors.js";
 import type { SecretBox } from "../control/secret-box.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../control/typesense-clients.js";
+import type { JobFields, JobTargetField } from "../db/repositories/job-schema.js";
+import { inTransaction } from "../db/transaction.js";
 import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import {
@@ -40,22 +41,15 @@ export interface RetryDeps {
   watermarkTimeoutMs?: number;
 }
 
-interface LetterJob {
+/** The letter's job (its stored source and target fields) and the job's backend. */
+type LetterJob = Pick<JobFields, JobTargetField> & {
   job_id: string;
-  source_client_name: string;
-  source_schema_name: string;
-  source_table_name: string;
-  collection_name: string;
-  document_id_column: string;
-  included_columns: string[];
-  queryable_fields: string[];
   streamed: boolean;
-  profile_id: string;
   base_url: string;
   additional_node_urls: string[];
   api_key_stored: string;
   timeout_ms: number;
-}
+};
 
 /** What the source holds for the letter's id now: its document, or null (row gone). */
 type Current = { doc: Document | null };

@@ -1,10 +1,12 @@
 import type pg from "pg";
 import { type ClientScope, clientInScope, UNSCOPED } from "../control/client-scope.js";
 import { isUuid } from "../control/errors.js";
+import type { RunTrigger } from "../db/repositories/runs.js";
+import { inTransaction } from "../db/transaction.js";
 import { ServiceError } from "../errors/service-error.js";
 
 /** Who asked for a run (typesense_sync_runs.trigger). */
-export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
+export type { RunTrigger };
 
 export class JobNotFoundError extends ServiceError {
   override readonly name = "JobNotFoundError";
@@ -168,64 +170,59 @@ async function withLockedJob<T>(
   body: (j: LockedJob) => Promise<T>,
 ): Promise<T> {
   if (!isUuid(jobId)) throw new JobNotFoundError(jobId);
-  const client = await pool.connect();
   try {
-    await client.query("begin");
-    const job = await client.query<{
-      lease_live: boolean;
-      lease_expires_at: Date | null;
-      marker: Date | null;
-      enabled: boolean;
-    }>(
-      `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
-              cdc_resync_requested_at as marker, enabled
-         from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
-          for update`,
-      [jobId, scope],
-    );
-    const row = job.rows[0];
-    if (!row) throw new JobNotFoundError(jobId);
-    const open = await client.query<{ id: string; stage: string; after_join: boolean | null }>(
-      `select r.id, r.stage,
-              (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
-         from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
-        where r.job_id = $1 and r.status in ('queued', 'running')`,
-      [jobId],
-    );
-    const o = open.rows[0];
-    const openRun = o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
-    const result = await body({
-      client,
-      enabled: row.enabled,
-      marker: row.marker,
-      openRun,
-      assertNotLeased() {
-        if (row.lease_live) {
-          throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
-        }
-      },
-      async queue(trigger) {
-        const ins = await client.query<{ id: string }>(
-          `insert into typesense_sync_runs (job_id, trigger, status, stage)
-           values ($1, $2, 'queued', 'queued') returning id`,
-          [jobId, trigger],
-        );
-        return ins.rows[0]!.id;
-      },
-      async announce() {
-        await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
-      },
+    return await inTransaction(pool, async (client) => {
+      const job = await client.query<{
+        lease_live: boolean;
+        lease_expires_at: Date | null;
+        marker: Date | null;
+        enabled: boolean;
+      }>(
+        `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
+                cdc_resync_requested_at as marker, enabled
+           from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
+            for update`,
+        [jobId, scope],
+      );
+      const row = job.rows[0];
+      if (!row) throw new JobNotFoundError(jobId);
+      const open = await client.query<{ id: string; stage: string; after_join: boolean | null }>(
+        `select r.id, r.stage,
+                (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
+           from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
+          where r.job_id = $1 and r.status in ('queued', 'running')`,
+        [jobId],
+      );
+      const o = open.rows[0];
+      const openRun = o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
+      return body({
+        client,
+        enabled: row.enabled,
+        marker: row.marker,
+        openRun,
+        assertNotLeased() {
+          if (row.lease_live) {
+            throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
+          }
+        },
+        async queue(trigger) {
+          const ins = await client.query<{ id: string }>(
+            `insert into typesense_sync_runs (job_id, trigger, status, stage)
+             values ($1, $2, 'queued', 'queued') returning id`,
+            [jobId, trigger],
+          );
+          return ins.rows[0]!.id;
+        },
+        async announce() {
+          await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
+        },
+      });
     });
-    await client.query("commit");
-    return result;
   } catch (e) {
-    await client.query("rollback").catch(() => {});
     // a concurrent request created the open run first
     if ((e as { code?: string }).code === "23505") {
       throw new RunConflictError(jobId, null, null);
     }
     throw e;
-  } finally {
-    client.release();
   }
 }

@@ -1,10 +1,10 @@
 import type pg from "pg";
 import type { ChangeWatch, WatermarkCoordinator } from "../coordination/watermarks.js";
+import type { Lease } from "../db/repositories/lease.js";
+import type { JobRow, RunCounters } from "../db/repositories/runs.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
-import type { Lease } from "./lease.js";
-import type { JobRow, RunCounters } from "./runs.js";
 
 /**
  * What a run needs from a Typesense backend: the subset of typesense/'s

@@ -1,9 +1,9 @@
 import type pg from "pg";
 import type { RunTrigger } from "../coordination/request-run.js";
+import type { JobRow, RunCounters } from "../db/repositories/runs.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { RunContext, SyncBackend } from "./context.js";
 import type { RollbackOutcome } from "./rollback.js";
-import type { JobRow, RunCounters } from "./runs.js";
 import type { WatermarkCoordinator } from "./watermarked.js";
 import type { WindowSummary } from "./window.js";
 

@@ -1,4 +1,13 @@
 import { describeTable } from "../catalog/index.js";
+import {
+  claimLease,
+  keepLease,
+  type Lease,
+  LeaseLostError,
+  releaseLease,
+} from "../db/repositories/lease.js";
+import { ManifestBuildStopped } from "../db/repositories/manifest-build.js";
+import { type ManifestProgress, openRunManifest } from "../db/repositories/manifest-progress.js";
 import { createDocumentMapper } from "../documents/index.js";
 import type { Logger } from "../lifecycle/index.js";
 import { prepareCollection } from "./collection.js";
@@ -9,18 +18,12 @@ import type {
   RunJobOptions,
   RunResult,
 } from "./engine-types.js";
-import { claimLease, keepLease, type Lease, LeaseLostError, releaseLease } from "./lease.js";
-import { ManifestBuildStopped } from "./manifest-build.js";
-import { type ManifestProgress, openRunManifest } from "./manifest-progress.js";
 import { sweepOrphans } from "./orphan-sweep.js";
 
 export { RunFailure } from "./collection.js";
 
 import { StreamAttachedError, StreamStoppedError } from "../coordination/errors.js";
 import { JobNotFoundError, RunConflictError } from "../coordination/request-run.js";
-import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
-import { withImportRetry } from "./retry.js";
-import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import {
   finishRun,
   type JobRow,
@@ -30,7 +33,10 @@ import {
   type RunRow,
   setStage,
   startOrResumeRun,
-} from "./runs.js";
+} from "../db/repositories/runs.js";
+import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
+import { withImportRetry } from "./retry.js";
+import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
 import { runWindows } from "./windows-loop.js";
 

@@ -1,3 +1,18 @@
+export {
+  claimLease,
+  keepLease,
+  type Lease,
+  LeaseLostError,
+  releaseLease,
+  renewLease,
+} from "../db/repositories/lease.js";
+export { readManifestWindow } from "../db/repositories/manifest.js";
+export {
+  buildManifest,
+  type ManifestProgress,
+  startManifestBuild,
+} from "../db/repositories/manifest-progress.js";
+export type { JobRow, RunCounters, RunRow, RunStage } from "../db/repositories/runs.js";
 export type { RunContext, SyncBackend } from "./context.js";
 export {
   createFullSyncEngine,
@@ -7,21 +22,6 @@ export {
   type RunJobOptions,
   type RunResult,
 } from "./engine.js";
-export {
-  claimLease,
-  keepLease,
-  type Lease,
-  LeaseLostError,
-  releaseLease,
-  renewLease,
-} from "./lease.js";
-export { readManifestWindow } from "./manifest.js";
-export {
-  buildManifest,
-  type ManifestProgress,
-  startManifestBuild,
-} from "./manifest-progress.js";
 export { RetriesExhaustedError, withImportRetry } from "./retry.js";
 export type { RollbackOutcome } from "./rollback.js";
-export type { JobRow, RunCounters, RunRow, RunStage } from "./runs.js";
 export type { WindowSummary } from "./window.js";

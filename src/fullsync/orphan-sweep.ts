@@ -1,7 +1,7 @@
 import { openBracket } from "../coordination/bracket.js";
+import { renewLease } from "../db/repositories/lease.js";
+import { writeCounters } from "../db/repositories/runs.js";
 import type { RunContext } from "./context.js";
-import { renewLease } from "./lease.js";
-import { writeCounters } from "./runs.js";
 import { type Backup, saveBackups } from "./saga.js";
 import { type BracketedWrite, writeThroughStream } from "./watermarked.js";
 

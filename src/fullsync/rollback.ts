@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { StreamStoppedError } from "../coordination/errors.js";
+import { LeaseLostError, renewLease } from "../db/repositories/lease.js";
+import { inTransaction } from "../db/transaction.js";
 import type { RunContext } from "./context.js";
-import { LeaseLostError, renewLease } from "./lease.js";
 import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
 import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
 
@@ -106,7 +107,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
       const done = c.done;
       restored += c.restored;
       deleted += c.deleted;
-      await inTransaction(ctx, async (client) => {
+      await inLeasedTransaction(ctx, async (client) => {
         await markRestored(client, ctx.runId, done);
         await writeRollbackCounts(client, ctx.runId, restored, deleted);
       });
@@ -127,7 +128,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
         // before the run, and a doc Typesense refused was not written)
         for (const r of c.rejected) noteRejected(r);
       }
-      await inTransaction(ctx, async (client) => {
+      await inLeasedTransaction(ctx, async (client) => {
         await lowerCreatedUpto(client, ctx.runId, from);
         await writeRollbackCounts(client, ctx.runId, restored, deleted);
       });
@@ -166,22 +167,14 @@ function ensureMayRun(ctx: RunContext): void {
 }
 
 /** One control-DB transaction, fenced by the lease (renewed in it). */
-async function inTransaction(
+async function inLeasedTransaction(
   ctx: RunContext,
   fn: (client: pg.PoolClient) => Promise<void>,
 ): Promise<void> {
-  const client = await ctx.control.connect();
-  try {
-    await client.query("begin");
+  await inTransaction(ctx.control, async (client) => {
     await renewLease(client, ctx.lease, ctx.leaseTtlMs);
     await fn(client);
-    await client.query("commit");
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function writeRollbackCounts(

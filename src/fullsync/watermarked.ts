@@ -4,9 +4,9 @@ import type {
   WatermarkCoordinator,
   WatermarkWindow,
 } from "../coordination/watermarks.js";
+import type { Rejected } from "../db/repositories/checkpoint.js";
 import { serializeDocument } from "../json/codec.js";
 import type { Document } from "../typesense/types.js";
-import type { Rejected } from "./checkpoint.js";
 import type { RunContext } from "./context.js";
 
 /**

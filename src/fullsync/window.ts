@@ -1,8 +1,8 @@
 import { openBracket } from "../coordination/bracket.js";
 import type { WatermarkWindow } from "../coordination/watermarks.js";
+import { commitCheckpoint, type Rejected } from "../db/repositories/checkpoint.js";
 import { documentValuesEqual, serializeDocument } from "../json/codec.js";
 import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
-import { commitCheckpoint, type Rejected } from "./checkpoint.js";
 import type { ImportLineResult, RunContext } from "./context.js";
 import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
 import { writeThroughStream } from "./watermarked.js";

@@ -1,8 +1,8 @@
 import { StreamAttachedError } from "../coordination/errors.js";
+import { createManifestCursor } from "../db/repositories/manifest.js";
+import type { ManifestProgress } from "../db/repositories/manifest-progress.js";
+import { setStage } from "../db/repositories/runs.js";
 import type { RunContext } from "./context.js";
-import { createManifestCursor } from "./manifest.js";
-import type { ManifestProgress } from "./manifest-progress.js";
-import { setStage } from "./runs.js";
 import {
   checkpointWindow,
   type PreparedWindow,

@@ -1,4 +1,10 @@
 import type pg from "pg";
+import {
+  countDeadLetters,
+  type RunRow,
+  readRunSamples,
+  readStreamSamples,
+} from "../db/repositories/metrics-samples.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Service } from "../lifecycle/service.js";
@@ -10,28 +16,6 @@ export interface ControlSamplerOptions {
   log: Logger;
   /** Sampling period, ms. Default 5000. */
   intervalMs?: number;
-}
-
-interface StreamRow {
-  source_client_name: string;
-  status: string;
-  lag_ms: string | null;
-  retained_wal_bytes: string | null;
-}
-
-interface RunRow {
-  id: string;
-  job_id: string;
-  status: string;
-  rollback_status: string;
-  retry_attempt_count: number;
-  manifest_processed_rows: string;
-  imported_count: string;
-  unchanged_count: string;
-  failed_count: string;
-  deleted_count: string;
-  /** Created after this sampler started: its whole history counts. */
-  fresh: boolean;
 }
 
 const ZERO_RUN: Omit<RunRow, "id" | "job_id" | "status" | "rollback_status" | "fresh"> = {
@@ -67,11 +51,7 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
   let deadLettersSince = new Date();
 
   async function sample(): Promise<void> {
-    const streams = await opts.control.query<StreamRow>(
-      `select source_client_name, status, lag_ms::text, retained_wal_bytes::text
-         from typesense_cdc_streams`,
-    );
-    for (const s of streams.rows) {
+    for (const s of await readStreamSamples(opts.control)) {
       const client = s.source_client_name;
       setStreamState(m, client, s.status);
       if (s.lag_ms !== null) m.cdcLagSeconds.set({ client }, Number(s.lag_ms) / 1000);
@@ -82,17 +62,14 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
 
     // runs that were open at the previous sample or changed since
     const now = Date.now();
-    const runs = await opts.control.query<RunRow>(
-      `select id, job_id, status, rollback_status, retry_attempt_count,
-              manifest_processed_rows::text, imported_count::text, unchanged_count::text,
-              failed_count::text, deleted_count::text, created_at >= $2 as fresh
-         from typesense_sync_runs
-        where status in ('queued', 'running') or updated_at >= $1 or id = any($3::uuid[])`,
-      // runs open at the previous sample are read again whatever their updated_at
-      [new Date(lastSampleAt - 1000), startedAt, [...lastRun.keys()]],
-    );
+    // runs open at the previous sample are read again whatever their updated_at
+    const runs = await readRunSamples(opts.control, {
+      changedSince: new Date(lastSampleAt - 1000),
+      startedAt,
+      openIds: [...lastRun.keys()],
+    });
     const seconds = Math.max(0.001, (now - lastSampleAt) / 1000);
-    for (const r of runs.rows) {
+    for (const r of runs) {
       const job_id = r.job_id;
       // baseline: the previous sample, or zero for a run born after we started;
       // a run already under way when the process started has no baseline yet
@@ -133,12 +110,8 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
 
     const since = deadLettersSince;
     deadLettersSince = new Date(now);
-    const dl = await opts.control.query<{ job_id: string; origin: string; n: string }>(
-      `select job_id, origin, count(*)::text as n from typesense_dead_letters
-        where last_failed_at >= $1 and last_failed_at < $2 group by job_id, origin`,
-      [since, deadLettersSince],
-    );
-    for (const r of dl.rows) m.deadLetters.inc({ job_id: r.job_id, origin: r.origin }, Number(r.n));
+    const dl = await countDeadLetters(opts.control, since, deadLettersSince);
+    for (const r of dl) m.deadLetters.inc({ job_id: r.job_id, origin: r.origin }, Number(r.n));
     lastSampleAt = now;
   }
 

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { RUN_REQUESTED_CHANNEL, RunConflictError } from "../coordination/index.js";
+import { selectDueJobs, selectRequestedJobs } from "../db/repositories/scheduler-jobs.js";
 import type { FullSyncEngine, RunResult } from "../fullsync/index.js";
 import type { Logger, Service } from "../lifecycle/index.js";
 import { backoffDelay, sleepUnlessAborted } from "../lifecycle/index.js";
@@ -86,24 +87,13 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const t = now();
     for (const [id, c] of cooldown) if (c.until <= t) cooldown.delete(id);
     const exclude = [...running.keys(), ...cooldown.keys()];
-    const r = await opts.control.query<{ id: string; c: string; cdc: boolean }>(
-      `select j.id, j.source_client_name as c,
-              exists (select 1 from typesense_sync_jobs k
-                       where k.source_client_name = j.source_client_name
-                         and k.enabled and k.cdc_enabled) as cdc
-         from typesense_sync_jobs j
-        where j.enabled
-          and (j.lease_expires_at is null or j.lease_expires_at <= now())
-          and (j.next_sync_at is null or j.next_sync_at <= now()
-               or exists (select 1 from typesense_sync_runs r
-                           where r.job_id = j.id and r.status in ('queued', 'running')))
-          and not (j.id = any($1::uuid[]))
-        order by j.next_sync_at nulls first, j.id
-        limit $2`,
-      // jobs another instance must run are filtered below: look further than `limit`
-      [exclude, opts.canRun ? Math.max(limit * 10, 100) : limit],
+    // jobs another instance must run are filtered below: look further than `limit`
+    const rows = await selectDueJobs(
+      opts.control,
+      exclude,
+      opts.canRun ? Math.max(limit * 10, 100) : limit,
     );
-    const jobs = r.rows.map((x) => ({ id: x.id, sourceClientName: x.c, clientHasCdc: x.cdc }));
+    const jobs = rows.map((x) => ({ id: x.id, sourceClientName: x.c, clientHasCdc: x.cdc }));
     return jobs.filter((j) => !opts.canRun || opts.canRun(j)).slice(0, limit);
   }
 
@@ -117,21 +107,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   async function requestedJobs(limit: number): Promise<DueJob[]> {
     const ids = [...requested].filter((id) => !running.has(id));
     if (ids.length === 0) return [];
-    const r = await opts.control.query<{ id: string; c: string; cdc: boolean; free: boolean }>(
-      `select j.id, j.source_client_name as c,
-              exists (select 1 from typesense_sync_jobs k
-                       where k.source_client_name = j.source_client_name
-                         and k.enabled and k.cdc_enabled) as cdc,
-              (j.lease_expires_at is null or j.lease_expires_at <= now()) as free
-         from typesense_sync_jobs j
-        where j.id = any($1::uuid[]) and j.enabled
-          and exists (select 1 from typesense_sync_runs r
-                       where r.job_id = j.id and r.status in ('queued', 'running'))`,
-      [ids],
-    );
-    const wanted = new Set(r.rows.map((x) => x.id));
+    const rows = await selectRequestedJobs(opts.control, ids);
+    const wanted = new Set(rows.map((x) => x.id));
     for (const id of ids) if (!wanted.has(id)) requested.delete(id);
-    return r.rows
+    return rows
       .filter((x) => x.free)
       .map((x) => ({ id: x.id, sourceClientName: x.c, clientHasCdc: x.cdc }))
       .filter((j) => !opts.canRun || opts.canRun(j))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { coalesce, JobBatch, type UpsertOp, upsertLine } from "../../src/cdc/batch.js";
-import { streamObjectName } from "../../src/cdc/jobs.js";
 import { formatLsn, parseLsn } from "../../src/cdc/lsn.js";
+import { streamObjectName } from "../../src/db/repositories/cdc-jobs.js";
 
 describe("coalescing per document id", () => {
   it("folds a partial update into a pending upsert, dropping NULLed fields", () => {

@@ -1,11 +1,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CdcSetupError } from "../../src/cdc/errors.js";
-import { loadCdcJobs } from "../../src/cdc/jobs.js";
 import { parseLsn } from "../../src/cdc/lsn.js";
 import { setupStream } from "../../src/cdc/setup.js";
 import { createCdcSupervisor } from "../../src/cdc/supervisor.js";
 import { createWatermarkRegistry } from "../../src/coordination/watermarks.js";
+import { loadCdcJobs } from "../../src/db/repositories/cdc-jobs.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { silentLogger } from "../support/log.js";
 import { urlForDatabase, useTestDatabase } from "../support/pg.js";

@@ -1,14 +1,14 @@
 import type pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { describeTable } from "../../src/catalog/index.js";
-import { createDocumentMapper, createWindowReader } from "../../src/documents/index.js";
-import { claimLease, LeaseLostError, releaseLease, renewLease } from "../../src/fullsync/index.js";
 import {
   manifestRowCount,
   readManifestWindow,
   recordEstimate,
-} from "../../src/fullsync/manifest.js";
-import { buildManifest } from "../../src/fullsync/manifest-progress.js";
+} from "../../src/db/repositories/manifest.js";
+import { buildManifest } from "../../src/db/repositories/manifest-progress.js";
+import { createDocumentMapper, createWindowReader } from "../../src/documents/index.js";
+import { claimLease, LeaseLostError, releaseLease, renewLease } from "../../src/fullsync/index.js";
 import { useTestDatabase } from "../support/pg.js";
 import { insertJob, insertRun } from "./helpers.js";
 import { useSourceDatabase } from "./support.js";

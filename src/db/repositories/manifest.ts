@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { DocumentMapper } from "../documents/index.js";
+import type { DocumentMapper } from "../../documents/index.js";
 
 /*
  * The run-scoped snapshot's reads: every document id of the table, in id

@@ -1,5 +1,8 @@
 import type pg from "pg";
-import type { RunTrigger } from "../coordination/request-run.js";
+import { inClientTransaction } from "../transaction.js";
+
+/** What started a run (typesense_sync_runs.trigger). */
+export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
 
 /**
  * Typed access to typesense_sync_jobs / typesense_sync_runs for the engine.
@@ -208,31 +211,28 @@ export interface FinishOptions {
  */
 export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promise<boolean> {
   const c = f.counters;
-  await client.query("begin");
-  try {
+  return inClientTransaction(client, async (client) => {
     const job = await client.query(
       `update typesense_sync_jobs
-          set last_synced_at = case when $3 = 'succeeded' then now() else last_synced_at end,
-              next_sync_at = now() + make_interval(secs => sync_interval_seconds),
-              last_sync_status = $3, last_sync_error = $4,
-              last_source_row_count = coalesce($5, last_source_row_count),
-              last_imported_count = $6, last_failed_count = $7,
-              lease_owner = null, lease_token = null, lease_expires_at = null, updated_at = now()
-        where id = $1 and lease_token = $2`,
+            set last_synced_at = case when $3 = 'succeeded' then now() else last_synced_at end,
+                next_sync_at = now() + make_interval(secs => sync_interval_seconds),
+                last_sync_status = $3, last_sync_error = $4,
+                last_source_row_count = coalesce($5, last_source_row_count),
+                last_imported_count = $6, last_failed_count = $7,
+                lease_owner = null, lease_token = null, lease_expires_at = null, updated_at = now()
+          where id = $1 and lease_token = $2`,
       [f.jobId, f.leaseToken, f.status, f.error, f.sourceRowCount, c.imported, c.failed],
     );
-    if ((job.rowCount ?? 0) === 0) {
-      await client.query("rollback");
-      return false;
-    }
+    // lease lost: nothing was written, so the (empty) transaction commits as a no-op
+    if ((job.rowCount ?? 0) === 0) return false;
     await client.query(
       `update typesense_sync_runs
-          set status = $2, stage = 'finished', error_message = $3, finished_at = now(),
-              source_row_count = coalesce($4, source_row_count),
-              imported_count = $5, unchanged_count = $6, failed_count = $7, deleted_count = $8,
-              retry_attempt_count = $9, updated_at = now(),
-              stage_message = case when $2 = 'succeeded' then 'done' else stage_message end
-        where id = $1`,
+            set status = $2, stage = 'finished', error_message = $3, finished_at = now(),
+                source_row_count = coalesce($4, source_row_count),
+                imported_count = $5, unchanged_count = $6, failed_count = $7, deleted_count = $8,
+                retry_attempt_count = $9, updated_at = now(),
+                stage_message = case when $2 = 'succeeded' then 'done' else stage_message end
+          where id = $1`,
       [
         f.runId,
         f.status,
@@ -255,12 +255,8 @@ export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promis
     );
     const name = part.rows[0]?.p;
     if (name) await client.query(`drop table ${name}`);
-    await client.query("commit");
     return true;
-  } catch (e) {
-    await client.query("rollback").catch(() => {});
-    throw e;
-  }
+  });
 }
 
 /** Marks the job as being synced (status view shows "running"; cleared by finishRun). */

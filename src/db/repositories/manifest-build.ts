@@ -2,9 +2,9 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { isUuid } from "../control/errors.js";
-import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../documents/index.js";
-import { qualifiedTable } from "../documents/window-reader.js";
+import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../../documents/index.js";
+import { qualifiedTable } from "../../documents/window-reader.js";
+import { isUuid } from "./ids.js";
 import { idTextSql } from "./manifest.js";
 
 /**

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { ServiceError } from "../errors/service-error.js";
+import { ServiceError } from "../../errors/service-error.js";
 
 /**
  * The job lease: who may run a job's full sync right now.

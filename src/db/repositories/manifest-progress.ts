@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { DocumentMapper } from "../documents/index.js";
-import { type Logger, linkedAbort } from "../lifecycle/index.js";
+import type { DocumentMapper } from "../../documents/index.js";
+import { type Logger, linkedAbort } from "../../lifecycle/index.js";
 import { manifestRowCount, recordEstimate } from "./manifest.js";
 import { buildChunks, type ManifestBuildOptions } from "./manifest-build.js";
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import type { Job, JobTargetField } from "./job-schema.js";
 
 /** A sync job as the CDC stream sees it (typesense_sync_jobs). */
 export interface CdcJob {
@@ -27,18 +28,9 @@ export async function loadCdcJobs(
   clientName: string,
   o: { parked?: boolean } = {},
 ): Promise<CdcJob[]> {
-  const r = await control.query<{
-    id: string;
-    profile_id: string;
-    source_client_name: string;
-    source_schema_name: string;
-    source_table_name: string;
-    collection_name: string;
-    document_id_column: string;
-    included_columns: string[];
-    queryable_fields: string[];
-    cdc_applied_lsn: string | null;
-  }>(
+  const r = await control.query<
+    Pick<Job, "id" | JobTargetField> & { cdc_applied_lsn: string | null }
+  >(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
             cdc_applied_lsn::text as cdc_applied_lsn
