@@ -31,7 +31,6 @@ const NOT_YET_SHORT = [
   "cdc/replication-source.ts attempt",
   "cdc/stream-store.ts persistCheckpoint",
   "cdc/supervisor.ts createCdcSupervisor",
-  "cdc/writer.ts writeOps",
 ];
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
@@ -215,7 +214,8 @@ describe("function length", () => {
     const code = [
       "function f() {",
       '  const s = "{"; // {',
-      "  const t = `${s}{`; /* { */",
+      // (split: a "$" + "{" in a plain string reads as a misplaced template to Biome)
+      "  const t = `$" + "{s}{`; /* { */",
       "  const r = /\\{/;",
       "  if (s) {",
       "    for (const c of s) {}",
