@@ -30,7 +30,6 @@ const NOT_YET_SHORT = [
   "cdc/replication-source.ts createReplicationSource",
   "cdc/replication-source.ts attempt",
   "cdc/stream-store.ts persistCheckpoint",
-  "cdc/supervisor.ts createCdcSupervisor",
 ];
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
