@@ -4,7 +4,8 @@ import { JobBatch, type PendingOp } from "./batch.js";
 import { JobWriteFailedError } from "./errors.js";
 import type { ChangeEvent, RowEvent } from "./events.js";
 import { tableKey } from "./events.js";
-import { type Lsn, maxLsn } from "./lsn.js";
+import type { Lsn } from "./lsn.js";
+import { LsnProgress } from "./lsn-progress.js";
 import { type FlushJob, type WriteOutcome, WritePipeline } from "./pipeline.js";
 import { RowFailures } from "./row-failures.js";
 import { rowOps } from "./row-ops.js";
@@ -30,18 +31,8 @@ export class Applier {
   #byRelation = new WeakMap<RowEvent["relation"], (JobTarget & { idColumn: string })[] | null>();
   readonly #batches = new Map<string, JobBatch>();
   #pending = 0;
-  #inTxn = false;
-  #txnCommitTime = Number.NaN;
-  /** End LSN and commit time of the last transaction received whole. */
-  #received: Lsn = 0n;
-  #receivedTime = Number.NaN;
-  /** Durable position reached by non-transactional messages with nothing pending. */
-  #idleLsn: Lsn = 0n;
-  #checkpointed: Lsn = 0n;
-  /** Commit time of the oldest transaction not yet checkpointed (lag while stuck). */
-  #oldestUnapplied: number | null = null;
-  /** A transaction was received since the last checkpoint (else lag/commit time stay as they are). */
-  #committedSinceCheckpoint = false;
+  /** Received vs checkpointed LSN and the commit times lag is measured from (lsn-progress.ts). */
+  readonly #lsn = new LsnProgress();
   /** Flushes written and checkpointed in order, several in flight (pipeline.ts). */
   readonly #pipeline: WritePipeline;
   /** Rows that could not become documents (bounded, counted in #pending); dead letters at the next flush. */
@@ -92,21 +83,7 @@ export class Applier {
     this.#pending = 0;
     this.#rowFailures.clear();
     this.#changes = new Map();
-    this.#inTxn = false;
-    this.#received = lsn;
-    this.#checkpointed = lsn;
-    this.#idleLsn = 0n;
-    this.#oldestUnapplied = null;
-  }
-
-  get pendingDocs(): number {
-    return this.#pending;
-  }
-
-  /** Something was received that a flush would write or checkpoint. */
-  /** Flushes written or checkpointed right now. */
-  get busy(): boolean {
-    return this.#pipeline.size > 0;
+    this.#lsn.reset(lsn);
   }
 
   /** The failure that stopped the pipeline (the stream must reconnect), or null. */
@@ -114,13 +91,14 @@ export class Applier {
     return this.#pipeline.failure;
   }
 
+  /** Something was received that a flush would write or checkpoint. */
   get dirty(): boolean {
-    return this.#pending > 0 || maxLsn(this.#received, this.#idleLsn) > this.#checkpointed;
+    return this.#pending > 0 || this.#lsn.unflushed;
   }
 
   /** Commit time of the oldest transaction received but not yet durable, or null. */
   get oldestUnappliedCommitMs(): number | null {
-    return this.#pipeline.oldestCommitMs ?? this.#oldestUnapplied;
+    return this.#pipeline.oldestCommitMs ?? this.#lsn.oldestUnappliedCommitMs;
   }
 
   /**
@@ -132,17 +110,11 @@ export class Applier {
   handle(ev: ChangeEvent, signal: AbortSignal): Promise<void> | undefined {
     switch (ev.kind) {
       case "begin":
-        this.#inTxn = true;
-        this.#txnCommitTime = ev.commitTimeMs;
-        this.#oldestUnapplied ??= ev.commitTimeMs;
+        this.#lsn.begin(ev.commitTimeMs);
         this.#limit = this.#batchLimit();
         return undefined;
       case "commit":
-        this.#inTxn = false;
-        this.#received = ev.endLsn;
-        this.#receivedTime = ev.commitTimeMs;
-        this.#committedSinceCheckpoint = true;
-        this.#oldestUnapplied ??= ev.commitTimeMs;
+        this.#lsn.commit(ev.endLsn, ev.commitTimeMs);
         this.#limit = this.#batchLimit();
         return this.#pending >= this.#limit ? this.flush(signal, { wait: false }) : undefined;
       case "insert":
@@ -199,11 +171,9 @@ export class Applier {
         if (ev.prefix === WATERMARK_PREFIX) {
           await this.#watermark(ev.content, signal);
         }
-        if (!ev.transactional && !this.#inTxn) {
-          // Everything before a non-transactional message outside a
-          // transaction has been received; once written, its LSN is durable.
-          // This is how heartbeats advance the slot on a quiet database.
-          this.#idleLsn = maxLsn(this.#idleLsn, ev.lsn);
+        // outside a transaction, a non-transactional message's LSN becomes durable once
+        // written: this is how heartbeats advance the slot on a quiet database
+        if (!ev.transactional && this.#lsn.idle(ev.lsn)) {
           if (ev.prefix === HEARTBEAT_PREFIX) await this.flush(signal);
         }
         return;
@@ -216,7 +186,7 @@ export class Applier {
    * the lag target is not at stake, fewer and bigger writes are faster).
    */
   #batchLimit(): number {
-    const behind = this.#now() - (this.#inTxn ? this.#txnCommitTime : this.#receivedTime);
+    const behind = this.#lsn.behindMs(this.#now());
     return behind > CATCHUP_AFTER_MS
       ? this.#opts.flushMaxDocs * CATCHUP_FACTOR
       : this.#opts.flushMaxDocs;
@@ -332,25 +302,18 @@ export class Applier {
       this.#pending -= ops.length;
       if (t) work.push({ t, ops, changes: changes.get(jobId) });
     }
-    const target = maxLsn(this.#received, this.#idleLsn);
-    const lsn = target > this.#checkpointed ? target : null;
-    if (lsn !== null || work.length > 0 || rejections.length > 0) {
+    // take() marks the position checkpointed: the pipeline persists it after the writes
+    const pos = this.#lsn.take();
+    if (pos.lsn !== null || work.length > 0 || rejections.length > 0) {
       const job: FlushJob = {
         work,
         rejections,
-        lsn,
-        // lag = Typesense confirmation - commit time of the last transaction applied;
-        // a checkpoint moved only by a heartbeat applied no transaction: no new lag
-        fresh: lsn !== null && this.#committedSinceCheckpoint,
-        commitTimeMs: this.#receivedTime,
-        newestCommitMs: this.#inTxn ? this.#txnCommitTime : this.#receivedTime,
-        oldestCommitMs: lsn !== null ? this.#oldestUnapplied : null,
+        lsn: pos.lsn,
+        fresh: pos.fresh,
+        commitTimeMs: pos.commitTimeMs,
+        newestCommitMs: pos.newestCommitMs,
+        oldestCommitMs: pos.oldestCommitMs,
       };
-      if (lsn !== null) {
-        this.#checkpointed = lsn;
-        this.#committedSinceCheckpoint = false;
-        this.#oldestUnapplied = this.#inTxn ? this.#txnCommitTime : null;
-      }
       this.#pipeline.submit(job, signal);
     }
     if (opts.wait) await this.#settle();

@@ -27,55 +27,8 @@ export async function persistCheckpoint(
       client,
       c.rejections.filter((r) => r.docId === ""),
     );
-    if (keyed.length > 0) {
-      // one row per (job, doc): ON CONFLICT cannot touch a row twice in one statement
-      const byKey = new Map(keyed.map((r) => [`${r.jobId}\u0000${r.docId}`, r]));
-      const list = [...byKey.values()];
-      await client.query(
-        `insert into typesense_dead_letters
-             (job_id, origin, doc_id, operation, payload, error_code, error_message)
-           select d.job_id, 'cdc', d.doc_id, d.op, d.payload::jsonb, d.code, d.error
-             from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
-                    as d(job_id, doc_id, op, payload, code, error)
-           on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
-           do update set attempts = typesense_dead_letters.attempts + 1, last_failed_at = now(),
-                         origin = excluded.origin, operation = excluded.operation,
-                         payload = excluded.payload, error_code = excluded.error_code,
-                         error_message = excluded.error_message, run_id = null`,
-        [
-          list.map((r) => r.jobId),
-          list.map((r) => r.docId),
-          list.map((r) => r.operation),
-          list.map((r) => (r.payload === null ? null : serialize(r.payload))),
-          list.map((r) => r.code),
-          list.map((r) => r.error),
-        ],
-      );
-    }
-    // Resolving probes every written id: skipped for jobs without an open
-    // letter (the common case), found with one indexed query.
-    const wrote = [...c.written].filter(([, ids]) => ids.length > 0).map(([j]) => j);
-    const withOpen =
-      wrote.length === 0
-        ? new Set<string>()
-        : new Set(
-            (
-              await client.query<{ job_id: string }>(
-                `select distinct job_id::text from typesense_dead_letters
-                    where job_id = any($1::uuid[]) and status = 'open'`,
-                [wrote],
-              )
-            ).rows.map((r) => r.job_id),
-          );
-    for (const [jobId, ids] of c.written) {
-      if (ids.length === 0 || !withOpen.has(jobId)) continue;
-      // a document that was written now closes its open dead letter
-      await client.query(
-        `update typesense_dead_letters set status = 'resolved', resolved_at = now()
-            where job_id = $1 and status = 'open' and doc_id = any($2::text[])`,
-        [jobId, ids],
-      );
-    }
+    if (keyed.length > 0) await recordKeyedRejections(client, keyed);
+    await resolveWrittenLetters(client, c.written);
     if (c.lsn !== null) {
       const lsn = formatLsn(c.lsn);
       // Never from null: null means "not (yet) a member with this shape" (setup's
@@ -108,6 +61,67 @@ export async function persistCheckpoint(
       ],
     );
   });
+}
+
+/** Dead letters of rejected documents: one open letter per (job, doc), attempts counted. */
+async function recordKeyedRejections(
+  client: pg.PoolClient,
+  keyed: readonly Checkpoint["rejections"][number][],
+): Promise<void> {
+  // one row per (job, doc): ON CONFLICT cannot touch a row twice in one statement
+  const byKey = new Map(keyed.map((r) => [`${r.jobId}\u0000${r.docId}`, r]));
+  const list = [...byKey.values()];
+  await client.query(
+    `insert into typesense_dead_letters
+         (job_id, origin, doc_id, operation, payload, error_code, error_message)
+       select d.job_id, 'cdc', d.doc_id, d.op, d.payload::jsonb, d.code, d.error
+         from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[])
+                as d(job_id, doc_id, op, payload, code, error)
+       on conflict (job_id, doc_id) where status = 'open' and doc_id is not null
+       do update set attempts = typesense_dead_letters.attempts + 1, last_failed_at = now(),
+                     origin = excluded.origin, operation = excluded.operation,
+                     payload = excluded.payload, error_code = excluded.error_code,
+                     error_message = excluded.error_message, run_id = null`,
+    [
+      list.map((r) => r.jobId),
+      list.map((r) => r.docId),
+      list.map((r) => r.operation),
+      list.map((r) => (r.payload === null ? null : serialize(r.payload))),
+      list.map((r) => r.code),
+      list.map((r) => r.error),
+    ],
+  );
+}
+
+/** A document that was written now closes its open dead letter. */
+async function resolveWrittenLetters(
+  client: pg.PoolClient,
+  written: Checkpoint["written"],
+): Promise<void> {
+  // Resolving probes every written id: skipped for jobs without an open
+  // letter (the common case), found with one indexed query.
+  const wrote = [...written].filter(([, ids]) => ids.length > 0).map(([j]) => j);
+  const withOpen =
+    wrote.length === 0
+      ? new Set<string>()
+      : new Set(
+          (
+            await client.query<{ job_id: string }>(
+              `select distinct job_id::text from typesense_dead_letters
+                  where job_id = any($1::uuid[]) and status = 'open'`,
+              [wrote],
+            )
+          ).rows.map((r) => r.job_id),
+        );
+  for (const [jobId, ids] of written) {
+    if (ids.length === 0 || !withOpen.has(jobId)) continue;
+    // a document that was written now closes its open dead letter
+    await client.query(
+      `update typesense_dead_letters set status = 'resolved', resolved_at = now()
+          where job_id = $1 and status = 'open' and doc_id = any($2::text[])`,
+      [jobId, ids],
+    );
+  }
 }
 
 /**

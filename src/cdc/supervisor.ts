@@ -83,36 +83,9 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
   const running = new Map<string, { ctl: AbortController; done: Promise<void> }>();
   const unknownReported = new Set<string>();
   // jobs whose resync request found a run holding the lease (logged once)
-  const blockedReported = new Set<string>();
+  const blocked = new Set<string>();
 
-  /**
-   * A new slot (or a job joining the stream) needs a full run that reads every
-   * row after the slot exists. The need is durable: the stream's setup records
-   * it (typesense_sync_jobs.cdc_resync_requested_at) before it marks the job
-   * joined, and requestJoinResync clears it only in the transaction that queues
-   * a run started after the join (an older unfinished run is cancelled, never
-   * resumed for it). A run holding the lease now began before the join, so the
-   * request stays pending and pendingResyncs() asks again every poll, on
-   * whichever instance leads the client then, also after a restart.
-   */
-  async function requestResync(jobId: string): Promise<void> {
-    try {
-      const r = await requestJoinResync(opts.control, jobId);
-      blockedReported.delete(jobId);
-      if (r?.disposition === "queued") log.info({ jobId, runId: r.runId }, "resync run queued");
-    } catch (e) {
-      if (e instanceof JobNotFoundError) {
-        blockedReported.delete(jobId);
-      } else if (e instanceof RunConflictError) {
-        if (!blockedReported.has(jobId)) {
-          log.info({ jobId }, "a run holds the job; its resync is requested again after it");
-        }
-        blockedReported.add(jobId);
-      } else {
-        throw e;
-      }
-    }
-  }
+  const requestResync = (jobId: string) => requestResyncOnce(opts.control, log, blocked, jobId);
 
   /**
    * Pending join resyncs of the CDC jobs of the clients this instance leads now.
@@ -131,56 +104,8 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
     return r.rows.map((row) => row.id);
   }
 
-  function start(client: string, outer: AbortSignal): void {
-    const { ctl, unlink } = linkedAbort(outer);
-    const stream = createCdcStream({
-      clientName: client,
-      control: opts.control,
-      source: opts.pools.source(client),
-      sourceUrl: opts.pools.sourceUrl(client),
-      cdc: opts.cdc,
-      backendFor: opts.backendFor,
-      // attach() is the end of a successful setup: slot and publication exist,
-      // resyncs of joining jobs are requested
-      watermarks: onAttach(watermarks, () => {
-        if (leading.has(client)) settled.add(client);
-      }),
-      log: opts.log,
-      instanceId: opts.instanceId,
-      requestResync,
-      ...(opts.metricsFor ? { metrics: opts.metricsFor(client) } : {}),
-      ...opts.streamOptions,
-      onSessionFailed: (e) => {
-        // a stream that cannot be set up must not stop this client's full
-        // syncs: they run unbracketed (direct writes), as without CDC
-        if (leading.has(client)) settled.add(client);
-        opts.streamOptions?.onSessionFailed?.(e);
-      },
-    });
-    const done = runWhileLeader(
-      {
-        control: opts.control,
-        clientName: client,
-        log: opts.log,
-        standbyPollMs: opts.leaderPollMs,
-      },
-      ctl.signal,
-      async (leaderSignal) => {
-        leading.add(client);
-        try {
-          await stream.run(leaderSignal);
-        } finally {
-          leading.delete(client);
-          settled.delete(client);
-        }
-      },
-    )
-      .catch((e: unknown) =>
-        log.error({ client, err: { message: errorMessage(e) } }, "stream failed"),
-      )
-      .finally(unlink);
-    running.set(client, { ctl, done });
-  }
+  const sup: Supervision = { opts, log, watermarks, leading, settled, running, requestResync };
+  const start = (client: string, outer: AbortSignal) => startStream(sup, client, outer);
 
   return {
     name: "cdc",
@@ -196,33 +121,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       const configured = new Set(opts.pools.sourceNames());
       while (!signal.aborted) {
         try {
-          const wanted = new Set(await cdcClientNames(opts.control));
-          for (const client of wanted) {
-            if (running.has(client)) continue;
-            if (!configured.has(client)) {
-              if (!unknownReported.has(client)) {
-                log.error(
-                  { client },
-                  "CDC jobs name a source client missing from postgres_clients",
-                );
-                unknownReported.add(client);
-              }
-              continue;
-            }
-            if (!signal.aborted) start(client, signal);
-          }
-          for (const jobId of await pendingResyncs()) {
-            await requestResync(jobId).catch((e: unknown) =>
-              log.warn({ jobId, err: { message: errorMessage(e) } }, "cannot request a resync"),
-            );
-          }
-          for (const [client, r] of running) {
-            if (wanted.has(client)) continue;
-            log.info({ client }, "no CDC jobs left for this source client; stopping its stream");
-            r.ctl.abort();
-            await r.done;
-            running.delete(client);
-          }
+          await reconcile(sup, configured, unknownReported, pendingResyncs, start, signal);
         } catch (e) {
           log.warn({ err: { message: errorMessage(e) } }, "cannot read CDC jobs");
         }
@@ -233,6 +132,144 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
       running.clear();
     },
   };
+}
+
+/** What the supervisor's streams share (one per supervisor). */
+interface Supervision {
+  opts: CdcSupervisorOptions;
+  log: Logger;
+  watermarks: WatermarkRegistry;
+  /** Clients this instance leads now. */
+  leading: Set<string>;
+  /** Leading clients whose stream finished its first setup of this term. */
+  settled: Set<string>;
+  running: Map<string, { ctl: AbortController; done: Promise<void> }>;
+  requestResync(jobId: string): Promise<void>;
+}
+
+/**
+ * A new slot (or a job joining the stream) needs a full run that reads every
+ * row after the slot exists. The need is durable: the stream's setup records
+ * it (typesense_sync_jobs.cdc_resync_requested_at) before it marks the job
+ * joined, and requestJoinResync clears it only in the transaction that queues
+ * a run started after the join (an older unfinished run is cancelled, never
+ * resumed for it). A run holding the lease now began before the join, so the
+ * request stays pending and pendingResyncs() asks again every poll, on
+ * whichever instance leads the client then, also after a restart.
+ */
+async function requestResyncOnce(
+  control: pg.Pool,
+  log: Logger,
+  blockedReported: Set<string>,
+  jobId: string,
+): Promise<void> {
+  try {
+    const r = await requestJoinResync(control, jobId);
+    blockedReported.delete(jobId);
+    if (r?.disposition === "queued") log.info({ jobId, runId: r.runId }, "resync run queued");
+  } catch (e) {
+    if (e instanceof JobNotFoundError) {
+      blockedReported.delete(jobId);
+    } else if (e instanceof RunConflictError) {
+      if (!blockedReported.has(jobId)) {
+        log.info({ jobId }, "a run holds the job; its resync is requested again after it");
+      }
+      blockedReported.add(jobId);
+    } else {
+      throw e;
+    }
+  }
+}
+
+function startStream(sup: Supervision, client: string, outer: AbortSignal): void {
+  const { opts, log, watermarks, leading, settled, running, requestResync } = sup;
+  const { ctl, unlink } = linkedAbort(outer);
+  const stream = createCdcStream({
+    clientName: client,
+    control: opts.control,
+    source: opts.pools.source(client),
+    sourceUrl: opts.pools.sourceUrl(client),
+    cdc: opts.cdc,
+    backendFor: opts.backendFor,
+    // attach() is the end of a successful setup: slot and publication exist,
+    // resyncs of joining jobs are requested
+    watermarks: onAttach(watermarks, () => {
+      if (leading.has(client)) settled.add(client);
+    }),
+    log: opts.log,
+    instanceId: opts.instanceId,
+    requestResync,
+    ...(opts.metricsFor ? { metrics: opts.metricsFor(client) } : {}),
+    ...opts.streamOptions,
+    onSessionFailed: (e) => {
+      // a stream that cannot be set up must not stop this client's full
+      // syncs: they run unbracketed (direct writes), as without CDC
+      if (leading.has(client)) settled.add(client);
+      opts.streamOptions?.onSessionFailed?.(e);
+    },
+  });
+  const done = runWhileLeader(
+    {
+      control: opts.control,
+      clientName: client,
+      log: opts.log,
+      standbyPollMs: opts.leaderPollMs,
+    },
+    ctl.signal,
+    async (leaderSignal) => {
+      leading.add(client);
+      try {
+        await stream.run(leaderSignal);
+      } finally {
+        leading.delete(client);
+        settled.delete(client);
+      }
+    },
+  )
+    .catch((e: unknown) =>
+      log.error({ client, err: { message: errorMessage(e) } }, "stream failed"),
+    )
+    .finally(unlink);
+  running.set(client, { ctl, done });
+}
+
+/**
+ * One poll: a stream for every configured client with CDC jobs, the pending
+ * join resyncs requested again, the streams of clients without jobs stopped.
+ */
+async function reconcile(
+  sup: Supervision,
+  configured: ReadonlySet<string>,
+  unknownReported: Set<string>,
+  pendingResyncs: () => Promise<string[]>,
+  start: (client: string, outer: AbortSignal) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const { opts, log, running, requestResync } = sup;
+  const wanted = new Set(await cdcClientNames(opts.control));
+  for (const client of wanted) {
+    if (running.has(client)) continue;
+    if (!configured.has(client)) {
+      if (!unknownReported.has(client)) {
+        log.error({ client }, "CDC jobs name a source client missing from postgres_clients");
+        unknownReported.add(client);
+      }
+      continue;
+    }
+    if (!signal.aborted) start(client, signal);
+  }
+  for (const jobId of await pendingResyncs()) {
+    await requestResync(jobId).catch((e: unknown) =>
+      log.warn({ jobId, err: { message: errorMessage(e) } }, "cannot request a resync"),
+    );
+  }
+  for (const [client, r] of running) {
+    if (wanted.has(client)) continue;
+    log.info({ client }, "no CDC jobs left for this source client; stopping its stream");
+    r.ctl.abort();
+    await r.done;
+    running.delete(client);
+  }
 }
 
 /** The registry, with `onAttached` called right after every stream attaches. */

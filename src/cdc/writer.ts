@@ -296,26 +296,8 @@ export async function writeOps(
     );
     return r ?? [];
   };
-  const sort = (docs: Lines, results: ImportLineResult[], action: "upsert" | "update") => {
-    const missing: string[] = [];
-    for (let i = 0; i < docs.ids.length; i++) {
-      const id = docs.ids[i]!;
-      const r = results[i];
-      if (r?.ok) written.push(id);
-      else if (action === "update" && r?.code === 404) missing.push(id);
-      else {
-        rejected.push({
-          jobId,
-          docId: id,
-          operation: action,
-          payload: parseJson(docs.lines[i]!) as Document,
-          code: r?.code ?? null,
-          error: r?.error ?? "no result line for this document",
-        });
-      }
-    }
-    return missing;
-  };
+  const sort = (docs: Lines, results: ImportLineResult[], action: "upsert" | "update") =>
+    sortResults(jobId, docs, results, action, written, rejected);
   sort(upserts, await importAll(upserts, "upsert"), "upsert");
   const missing = sort(partials, await importAll(partials, "update"), "update");
   if (missing.length > 0) {
@@ -331,6 +313,38 @@ export async function writeOps(
     sort(docs, await importAll(docs, "upsert"), "upsert");
   }
   return { written, rejected };
+}
+
+/**
+ * Sorts one import's result lines into `written` and `rejected`; returns the ids
+ * of partial updates whose document is missing (404: re-read and upserted whole).
+ */
+function sortResults(
+  jobId: string,
+  docs: Lines,
+  results: ImportLineResult[],
+  action: "upsert" | "update",
+  written: string[],
+  rejected: Rejection[],
+): string[] {
+  const missing: string[] = [];
+  for (let i = 0; i < docs.ids.length; i++) {
+    const id = docs.ids[i]!;
+    const r = results[i];
+    if (r?.ok) written.push(id);
+    else if (action === "update" && r?.code === 404) missing.push(id);
+    else {
+      rejected.push({
+        jobId,
+        docId: id,
+        operation: action,
+        payload: parseJson(docs.lines[i]!) as Document,
+        code: r?.code ?? null,
+        error: r?.error ?? "no result line for this document",
+      });
+    }
+  }
+  return missing;
 }
 
 /** JSONL lines and their document ids, index by index. */
