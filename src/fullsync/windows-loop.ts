@@ -2,6 +2,8 @@ import { StreamAttachedError } from "../coordination/errors.js";
 import type { RunContext } from "./context.js";
 import { createManifestCursor } from "./manifest.js";
 import type { ManifestProgress } from "./manifest-progress.js";
+import { next } from "./run-stage.js";
+import type { RunStage } from "./runs.js";
 import { setStage } from "./runs.js";
 import {
   checkpointWindow,
@@ -20,6 +22,8 @@ export interface WindowsLoopOptions {
   nextSeq: number;
   /** manifest_processed_rows at the checkpoint. */
   processed: number;
+  /** The run's stage when the windows start (run-stage.ts checks the edge to `windows`). */
+  stage: RunStage;
   windowSize: number;
   /**
    * Windows whose Typesense writes may be in flight at once (>= 1). Windows
@@ -72,7 +76,7 @@ export async function runWindows(
   await setStage(
     ctx.control,
     ctx.runId,
-    "windows",
+    next(o.stage, "windows"),
     `at seq ${o.nextSeq} of ${manifest.total ?? "a manifest still being built"}`,
   );
   const max = Math.max(1, Math.floor(o.maxWindowsInFlight));
