@@ -37,6 +37,7 @@ import {
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import { withImportRetry } from "./retry.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
+import { next } from "./run-stage.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
 import { runWindows } from "./windows-loop.js";
 
@@ -282,6 +283,7 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
         manifest,
         nextSeq,
         processed,
+        stage: run.stage,
         windowSize: opts.windowSize ?? job.windowSize,
         maxWindowsInFlight: opts.maxWindowsInFlight ?? 2,
         readAhead: opts.readAheadWindows ?? 2,
@@ -294,7 +296,13 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       const total = await manifest.done;
       run.manifestTotalRows = total;
       if (!ctx.collectionEmptyAtStart) {
-        await setStage(control, run.id, "orphan_sweep", "deleting docs whose rows are gone");
+        // a run resumed in orphan_sweep sweeps again (run-stage.ts)
+        await setStage(
+          control,
+          run.id,
+          next(run.stage, "sweep"),
+          "deleting docs whose rows are gone",
+        );
         const orphans = await sweepOrphans(ctx, total);
         if (orphans > 0) log.info({ orphans }, "orphans deleted");
       }

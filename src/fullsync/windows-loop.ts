@@ -1,8 +1,9 @@
 import { StreamAttachedError } from "../coordination/errors.js";
 import { createManifestCursor } from "../db/repositories/manifest.js";
 import type { ManifestProgress } from "../db/repositories/manifest-progress.js";
-import { setStage } from "../db/repositories/runs.js";
+import { type RunStage, setStage } from "../db/repositories/runs.js";
 import type { RunContext } from "./context.js";
+import { next } from "./run-stage.js";
 import {
   checkpointWindow,
   type PreparedWindow,
@@ -20,6 +21,8 @@ export interface WindowsLoopOptions {
   nextSeq: number;
   /** manifest_processed_rows at the checkpoint. */
   processed: number;
+  /** The run's stage when the windows start (run-stage.ts checks the edge to `windows`). */
+  stage: RunStage;
   windowSize: number;
   /**
    * Windows whose Typesense writes may be in flight at once (>= 1). Windows
@@ -72,7 +75,7 @@ export async function runWindows(
   await setStage(
     ctx.control,
     ctx.runId,
-    "windows",
+    next(o.stage, "windows"),
     `at seq ${o.nextSeq} of ${manifest.total ?? "a manifest still being built"}`,
   );
   const max = Math.max(1, Math.floor(o.maxWindowsInFlight));

@@ -19,14 +19,22 @@ import { describe, expect, it } from "vitest";
  */
 
 /** Folders under src/ whose functions are checked (helper K adds "fullsync"). */
-const CHECKED_FOLDERS = ["cdc"];
+const CHECKED_FOLDERS = ["cdc", "fullsync"];
 const MAX_FUNCTION_LINES = 80;
 /**
  * Longer functions not shortened yet, by file and name. The list only
  * shrinks: a listed function that is short now, or gone, fails the test until
  * it is taken off. stream-store.ts waits for the repositories move (item 4).
  */
-const NOT_YET_SHORT: string[] = [];
+const NOT_YET_SHORT: string[] = [
+  // src/fullsync: the attempt is not yet an environment + state with stage functions
+  // (issue 14 item 6, full-sync part); this list may only shrink
+  "fullsync/engine.ts attempt",
+  "fullsync/engine.ts createFullSyncEngine",
+  "fullsync/rollback.ts runRollback",
+  "fullsync/watermarked.ts compensateIds",
+  "fullsync/windows-loop.ts runWindows",
+];
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
 
