@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidStageTransition, next, type RunStageEvent } from "../../src/fullsync/run-stage.js";
 import type { RunStage } from "../../src/db/repositories/runs.js";
+import { InvalidStageTransition, next, type RunStageEvent } from "../../src/fullsync/run-stage.js";
 
 describe("run-stage machine", () => {
   it("walks a fresh successful run queued -> manifest -> windows -> orphan_sweep -> finished", () => {
