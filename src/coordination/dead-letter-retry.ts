@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { describeTable, type Queryable } from "../catalog/index.js";
+import type { Queryable } from "../catalog/index.js";
 import type { ClientScope } from "../control/client-scope.js";
 import {
   assertOpen,
@@ -13,7 +13,7 @@ import type { SecretBox } from "../control/secret-box.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../control/typesense-clients.js";
 import type { JobFields, JobTargetField } from "../db/repositories/job-schema.js";
 import { inTransaction } from "../db/transaction.js";
-import { createDocumentMapper } from "../documents/index.js";
+import { describeAndMap } from "../documents/index.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import {
   CollectionNotOwnedError,
@@ -157,11 +157,9 @@ async function readerFor(deps: RetryDeps, row: LetterJob): Promise<WindowReader>
       `source client "${row.source_client_name}" of job ${row.job_id}: ${(e as Error).message}`,
     );
   }
-  const table = await describeTable(source, {
+  const { mapper } = await describeAndMap(source, {
     schema: row.source_schema_name,
     table: row.source_table_name,
-  });
-  const mapper = createDocumentMapper(table, {
     documentIdColumn: row.document_id_column,
     includedColumns: row.included_columns,
     queryableFields: row.queryable_fields,

@@ -6,6 +6,7 @@
  * Postgres (sql-document.ts), the window reader and its COPY decoding. What a
  * table looks like (describeTable, its columns and types) stays in catalog/.
  */
+export { describeAndMap, type JobSource } from "./describe-and-map.js";
 export {
   createDocumentMapper,
   type DocumentMapper,

@@ -1,4 +1,3 @@
-import { describeTable } from "../catalog/index.js";
 import {
   claimLease,
   keepLease,
@@ -8,7 +7,7 @@ import {
 } from "../db/repositories/lease.js";
 import { ManifestBuildStopped } from "../db/repositories/manifest-build.js";
 import { type ManifestProgress, openRunManifest } from "../db/repositories/manifest-progress.js";
-import { createDocumentMapper } from "../documents/index.js";
+import { describeAndMap } from "../documents/index.js";
 import type { Logger } from "../lifecycle/index.js";
 import { prepareCollection } from "./collection.js";
 import type { RunContext } from "./context.js";
@@ -168,17 +167,15 @@ export function createFullSyncEngine(opts: FullSyncEngineOptions): FullSyncEngin
       }
     };
     const stopped = () => signal?.aborted === true || lost.aborted || ctx.mayRun?.() === false;
-    async function describe() {
-      const table = await describeTable(source, {
+    // a declaration (hoisted): ensureReader above calls it too
+    function describe() {
+      return describeAndMap(source, {
         schema: job.sourceSchemaName,
         table: job.sourceTableName,
-      });
-      const mapper = createDocumentMapper(table, {
         documentIdColumn: job.documentIdColumn,
         includedColumns: job.includedColumns,
         queryableFields: job.queryableFields,
       });
-      return { table, mapper };
     }
 
     const fail = async (cause: string): Promise<RunResult> => {
