@@ -16,24 +16,13 @@ import { InvalidInputError } from "./errors.js";
  * operations take the scope as a REQUIRED argument, so a new caller has to
  * decide it; internal callers (engines, samplers) pass UNSCOPED.
  */
-export type ClientScope = string | null;
+export type { ClientScope } from "../db/repositories/scope-sql.js";
+export { clientInScope, jobInScope } from "../db/repositories/scope-sql.js";
+
+import type { ClientScope } from "../db/repositories/scope-sql.js";
 
 /** For internal callers that act for the process, not for an API caller. */
 export const UNSCOPED: ClientScope = null;
-
-/**
- * SQL condition: the client column is inside the scope bound to parameter $p
- * (`$p::text is null` = unscoped). The parameter value is the scope itself.
- */
-export function clientInScope(column: string, p: number): string {
-  return `($${p}::text is null or ${column} = $${p})`;
-}
-
-/** SQL condition: the job referenced by `jobIdColumn` belongs to the scope in $p. */
-export function jobInScope(jobIdColumn: string, p: number): string {
-  return `($${p}::text is null or ${jobIdColumn} in
-    (select sj.id from typesense_sync_jobs sj where sj.source_client_name = $${p}))`;
-}
 
 /**
  * A job may only be created for, or moved to, a client inside the scope. The

@@ -43,7 +43,6 @@ const NOT_YET_MOVED = [
   "control/backends.ts",
   "control/cdc-readiness.ts",
   "control/cdc-streams.ts",
-  "control/client-scope.ts", // the scope filter: a subquery on typesense_sync_jobs
   "control/dead-letters.ts",
   "control/job-status.ts",
   "control/jobs.ts",
