@@ -1,25 +1,11 @@
 import type { WatermarkRegistry } from "../coordination/watermarks.js";
+import type { Checkpoint } from "../db/repositories/cdc-checkpoint.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { RelationInfo } from "./events.js";
-import type { Lsn } from "./lsn.js";
-import type { Rejection, WriterOptions } from "./writer.js";
+import type { WriterOptions } from "./writer.js";
 
-/** What one flush made durable in Typesense, to be persisted before the acknowledgement. */
-export interface Checkpoint {
-  /** New durable LSN (end of the last fully written transaction), or null if it did not move. */
-  lsn: Lsn | null;
-  /** Commit time (ms) of the transaction ending at `lsn`. */
-  commitTimeMs: number;
-  /** lag: Typesense confirmation time minus commit time, ms (NaN if unknown). */
-  lagMs: number;
-  /** Commit time of the OLDEST transaction this checkpoint covers (its lag is the largest). */
-  oldestCommitTimeMs: number;
-  /** Documents written or deleted. */
-  applied: number;
-  rejections: Rejection[];
-  /** Ids written per job (closes their open dead letters). */
-  written: Map<string, string[]>;
-}
+/** What one flush made durable in Typesense; defined beside the statements that persist it. */
+export type { Checkpoint };
 
 /** Row change operations, as counted in cdc_changes_total{op}. */
 export type ChangeOp = "insert" | "update" | "delete" | "truncate";

@@ -1,8 +1,9 @@
+import { MAX_SAMPLE_KEYS } from "../db/repositories/cdc-checkpoint.js";
 import type { RowEvent, TextTuple } from "./events.js";
 import type { Rejection } from "./writer.js";
 
-/** Sample keys kept per error kind (the count says how many rows there were). */
-export const MAX_SAMPLE_KEYS = 5;
+/** Sample keys kept per error kind (the count says how many rows there were); the checkpoint caps at it too. */
+export { MAX_SAMPLE_KEYS };
 /** Distinct error kinds per job and flush; further ones share one "other" letter. */
 export const MAX_KINDS_PER_JOB = 10;
 const OTHER_KIND = "other errors of rows without a document id";

@@ -1,10 +1,11 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import type { CdcJob } from "../db/repositories/cdc-jobs.js";
+import { upsertStreamRow } from "../db/repositories/cdc-streams.js";
 import { quoteIdent } from "../documents/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
-import { formatLsn, type Lsn, maxLsn, parseLsn } from "./lsn.js";
+import { type Lsn, maxLsn, parseLsn } from "./lsn.js";
 import { ensureSlot } from "./slot.js";
 
 /** A job whose table cannot be streamed, and what the operator should do. */
@@ -59,7 +60,7 @@ export async function setupStream(opts: SetupOptions): Promise<SetupResult> {
     await syncPublication(opts.source, opts.publicationName, uniqueTables(accepted));
   }
   const slot = await ensureSlot(opts);
-  const row = await upsertStreamRow(opts, slot.created ? slot.lsn : null);
+  const row = await upsertStreamRow(opts.control, opts, slot.created ? slot.lsn : null);
   const startLsn = slot.created ? slot.lsn : maxLsn(slot.lsn, parseLsn(row));
   return {
     accepted,
@@ -173,30 +174,4 @@ async function syncPublication(
     }
     throw e;
   }
-}
-
-/**
- * Creates or refreshes the stream's row; returns its saved confirmed_lsn
- * (text or null). A new slot resets confirmed_lsn to the slot's start: the
- * old position belongs to a slot that no longer exists.
- */
-async function upsertStreamRow(opts: SetupOptions, newSlotLsn: Lsn | null): Promise<string | null> {
-  const r = await opts.control.query<{ confirmed_lsn: string | null }>(
-    `insert into typesense_cdc_streams
-       (source_client_name, slot_name, publication_name, plugin, status, confirmed_lsn)
-     values ($1, $2, $3, $4, 'starting', $5::pg_lsn)
-     on conflict (source_client_name) do update
-       set slot_name = excluded.slot_name, publication_name = excluded.publication_name,
-           plugin = excluded.plugin, updated_at = now(),
-           confirmed_lsn = coalesce($5::pg_lsn, typesense_cdc_streams.confirmed_lsn)
-     returning confirmed_lsn::text`,
-    [
-      opts.clientName,
-      opts.slotName,
-      opts.publicationName,
-      opts.plugin,
-      newSlotLsn === null ? null : formatLsn(newSlotLsn),
-    ],
-  );
-  return r.rows[0]?.confirmed_lsn ?? null;
 }

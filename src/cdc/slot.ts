@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { savedConfirmedLsn } from "../db/repositories/cdc-streams.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
 import { type Lsn, parseLsn } from "./lsn.js";
@@ -63,11 +64,9 @@ export async function ensureSlot(
     await dropSlot(source, slotName);
   } else {
     // No slot, but we streamed before: someone dropped it; its changes are gone.
-    const prior = await opts.control.query<{ confirmed_lsn: string | null }>(
-      "select confirmed_lsn::text from typesense_cdc_streams where source_client_name = $1",
-      [opts.clientName],
-    );
-    if (prior.rows[0]?.confirmed_lsn) lostReason = "slot no longer exists (dropped)";
+    if (await savedConfirmedLsn(opts.control, opts.clientName)) {
+      lostReason = "slot no longer exists (dropped)";
+    }
   }
   try {
     const c = await source.query<{ lsn: string }>(

@@ -1,7 +1,13 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
-import { type CdcJob, loadCdcJobs } from "../db/repositories/cdc-jobs.js";
+import {
+  type CdcJob,
+  clearAppliedLsn,
+  loadCdcJobs,
+  markResyncRequested,
+  resyncRequestedIds,
+} from "../db/repositories/cdc-jobs.js";
 import { createDocumentMapper } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
 import { type Logger, redactText } from "../lifecycle/logger.js";
@@ -73,27 +79,18 @@ export async function afterSetup(
   // A crash before (3) leaves cdc_applied_lsn null: the next setup sees the job
   // as joining again. After (3), the marker of (1) stays until a run is
   // accepted: the supervisor of whichever instance leads retries it every poll.
-  await ctx.control.query(
-    `update typesense_sync_jobs set cdc_resync_requested_at = now() where id = any($1::uuid[])`,
-    [toResync.map((j) => j.id)],
+  // (1)
+  await markResyncRequested(
+    ctx.control,
+    toResync.map((j) => j.id),
   );
-  if (setup.slotLostReason) {
-    await ctx.control.query(
-      "update typesense_sync_jobs set cdc_applied_lsn = null where id = any($1::uuid[])",
-      [ids],
-    );
-  }
+  if (setup.slotLostReason) await clearAppliedLsn(ctx.control, ids);
   // the joining jobs, and those whose resync from an earlier setup is still pending
-  const pending = await ctx.control.query<{ id: string }>(
-    `select id from typesense_sync_jobs
-      where id = any($1::uuid[]) and cdc_resync_requested_at is not null order by id`,
-    [ids],
-  );
-  for (const { id } of pending.rows) {
-    await ctx.resync(id);
+  for (const id of await resyncRequestedIds(ctx.control, ids)) {
+    await ctx.resync(id); // (2)
     log.info({ jobId: id }, "full resync requested: the job missed changes");
   }
-  await markStreamJobs(ctx.control, ctx.clientName, ids, ids, setup.startLsn);
+  await markStreamJobs(ctx.control, ctx.clientName, ids, ids, setup.startLsn); // (3)
   if (setup.rejected.length > 0) {
     const msg = setup.rejected.map((r) => `job ${r.job.id}: ${r.reason}`).join("; ");
     log.error({ rejected: setup.rejected.map((r) => r.job.id) }, `jobs not streamed: ${msg}`);

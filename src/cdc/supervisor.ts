@@ -7,7 +7,7 @@ import {
 } from "../coordination/request-run.js";
 import { createWatermarkRegistry, type WatermarkRegistry } from "../coordination/watermarks.js";
 import type { Pools } from "../db/index.js";
-import { cdcClientNames } from "../db/repositories/cdc-jobs.js";
+import { cdcClientNames, pendingJoinResyncs } from "../db/repositories/cdc-jobs.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { sleepUnlessAborted } from "../lifecycle/backoff.js";
 import type { Logger } from "../lifecycle/logger.js";
@@ -94,14 +94,7 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
    */
   async function pendingResyncs(): Promise<string[]> {
     if (leading.size === 0) return [];
-    const r = await opts.control.query<{ id: string }>(
-      `select id from typesense_sync_jobs
-        where cdc_resync_requested_at is not null and enabled and cdc_enabled
-          and cdc_parked_at is null and source_client_name = any($1::text[])
-        order by id`,
-      [[...leading]],
-    );
-    return r.rows.map((row) => row.id);
+    return pendingJoinResyncs(opts.control, [...leading]);
   }
 
   const sup: Supervision = { opts, log, watermarks, leading, settled, running, requestResync };

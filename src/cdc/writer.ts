@@ -1,3 +1,4 @@
+import type { Rejection } from "../db/repositories/cdc-checkpoint.js";
 import type { DocumentMapper } from "../documents/index.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import { parseJson, serializeDocument } from "../json/codec.js";
@@ -36,18 +37,8 @@ export interface CdcBackend {
   truncate?(collection: string): Promise<unknown>;
 }
 
-/** A document Typesense rejected for good (a 4xx import line). */
-export interface Rejection {
-  jobId: string;
-  docId: string;
-  operation: "upsert" | "update" | "delete";
-  payload: Document | null;
-  code: number | null;
-  error: string;
-  /** Rows without a document id folded into this one letter (row-failures.ts), and samples. */
-  count?: number;
-  sampleKeys?: string[];
-}
+/** A document Typesense rejected for good; defined beside the checkpoint that records it. */
+export type { Rejection };
 
 export interface WriteResult {
   /** Ids whose write Typesense confirmed. */

@@ -24,7 +24,7 @@ const MAX_FUNCTION_LINES = 80;
 /**
  * Longer functions not shortened yet, by file and name. The list only
  * shrinks: a listed function that is short now, or gone, fails the test until
- * it is taken off. stream-store.ts waits for the repositories move (item 4).
+ * it is taken off.
  */
 const NOT_YET_SHORT: string[] = [
   // src/fullsync: the attempt is not yet an environment + state with stage functions

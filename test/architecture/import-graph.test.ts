@@ -158,6 +158,13 @@ const FORBIDDEN: [string, string[] | "*", string][] = [
     "rows -> documents sits below its users",
   ],
   ["catalog", ["documents"], "table introspection sits below the mapper"],
+  // The control-data repositories sit below every module that uses them: types
+  // both sides need (the CDC Checkpoint, Rejection) live in db/ and are re-exported.
+  [
+    "db",
+    ["cdc", "fullsync", "coordination", "control", "http", "scheduler", "console", "cli"],
+    "the repositories sit below their users",
+  ],
 ];
 
 /** Modules everyone may import: they import nothing of the product themselves. */

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { formatLsn, type Lsn } from "../lsn.js";
+import { inTransaction } from "../transaction.js";
 import type { Job, JobTargetField } from "./job-schema.js";
 
 /** A sync job as the CDC stream sees it (typesense_sync_jobs). */
@@ -76,4 +78,138 @@ export function streamObjectName(prefix: string, clientName: string): string {
     name = `${name.slice(0, 63 - 9)}_${h}`;
   }
   return name;
+}
+
+/**
+ * Parks a job, in ONE transaction, BEFORE the stream checkpoints anything past
+ * its failed changes (applier.ts #parkOrThrow):
+ *   - cdc_parked_at / cdc_parked_error: the job leaves the stream (loadCdcJobs)
+ *     and its status names the error;
+ *   - cdc_resync_requested_at = now(): the durable need of a full resync;
+ *   - cdc_applied_lsn = null: when it is unparked, the stream's setup sees it
+ *     joining, sets the marker again (after its table is back in the
+ *     publication) and requests the watermarked join resync. Changes the slot
+ *     moves past meanwhile are read again by that resync: nothing is lost, and
+ *     the resync's windows are bracketed, so nothing older than the source is
+ *     written.
+ */
+export async function parkJob(
+  control: pg.Pool,
+  clientName: string,
+  jobId: string,
+  error: string,
+): Promise<void> {
+  await inTransaction(control, async (client) => {
+    await client.query(
+      `update typesense_sync_jobs
+          set cdc_parked_at = now(), cdc_parked_error = $2, cdc_resync_requested_at = now(),
+              cdc_applied_lsn = null, cdc_applied_at = null, updated_at = now()
+        where id = $1`,
+      [jobId, error],
+    );
+    await client.query(
+      `update typesense_cdc_streams set last_error = $2, last_error_at = now(), updated_at = now()
+        where source_client_name = $1`,
+      [clientName, `job ${jobId} parked: ${error}`],
+    );
+  });
+}
+
+/**
+ * After a probe: success unparks the job (it joins the stream at its next
+ * setup, with its resync); failure keeps it parked with the latest error.
+ */
+export async function recordProbe(
+  control: pg.Pool,
+  jobId: string,
+  error: string | null,
+): Promise<void> {
+  await control.query(
+    error === null
+      ? `update typesense_sync_jobs set cdc_parked_at = null, cdc_parked_error = null,
+                updated_at = now()
+          where id = $1 and cdc_parked_at is not null`
+      : `update typesense_sync_jobs set cdc_parked_error = $2
+          where id = $1 and cdc_parked_at is not null`,
+    error === null ? [jobId] : [jobId, error],
+  );
+}
+
+/**
+ * Marks which jobs belong to the stream: jobs that joined get
+ * cdc_applied_lsn = the stream's start (so they are not resynced again at the
+ * next start); jobs of this client that left (disabled, cdc off, rejected)
+ * get null, so that rejoining later triggers a resync for the gap.
+ */
+export async function markStreamJobs(
+  control: pg.Pool,
+  clientName: string,
+  joinedIds: readonly string[],
+  memberIds: readonly string[],
+  startLsn: Lsn,
+): Promise<void> {
+  await control.query(
+    `update typesense_sync_jobs set cdc_applied_lsn = $2::pg_lsn, cdc_applied_at = now()
+      where id = any($1::uuid[]) and cdc_applied_lsn is null`,
+    [joinedIds, formatLsn(startLsn)],
+  );
+  await control.query(
+    `update typesense_sync_jobs set cdc_applied_lsn = null, cdc_applied_at = null
+      where source_client_name = $1 and not (id = any($2::uuid[])) and cdc_applied_lsn is not null`,
+    [clientName, memberIds],
+  );
+}
+
+/**
+ * Step (1) of afterSetup's write order (cdc/stream-jobs.ts): the durable need
+ * of a full resync, set before the resync is requested and the job marked joined.
+ */
+export async function markResyncRequested(
+  control: pg.Pool,
+  jobIds: readonly string[],
+): Promise<void> {
+  await control.query(
+    `update typesense_sync_jobs set cdc_resync_requested_at = now() where id = any($1::uuid[])`,
+    [jobIds],
+  );
+}
+
+/** After a lost slot: the jobs are no stream members until markStreamJobs marks them again. */
+export async function clearAppliedLsn(control: pg.Pool, jobIds: readonly string[]): Promise<void> {
+  await control.query(
+    "update typesense_sync_jobs set cdc_applied_lsn = null where id = any($1::uuid[])",
+    [jobIds],
+  );
+}
+
+/** Those of `jobIds` whose resync is still requested (cdc_resync_requested_at set), by id. */
+export async function resyncRequestedIds(
+  control: pg.Pool,
+  jobIds: readonly string[],
+): Promise<string[]> {
+  const r = await control.query<{ id: string }>(
+    `select id from typesense_sync_jobs
+      where id = any($1::uuid[]) and cdc_resync_requested_at is not null order by id`,
+    [jobIds],
+  );
+  return r.rows.map((row) => row.id);
+}
+
+/**
+ * Pending join resyncs of the CDC jobs of `clientNames`, by id. A parked
+ * job's marker waits: its backend refuses writes, so its resync runs once it
+ * is unparked and has joined the stream again.
+ */
+export async function pendingJoinResyncs(
+  control: pg.Pool,
+  clientNames: readonly string[],
+): Promise<string[]> {
+  const r = await control.query<{ id: string }>(
+    `select id from typesense_sync_jobs
+      where cdc_resync_requested_at is not null and enabled and cdc_enabled
+        and cdc_parked_at is null and source_client_name = any($1::text[])
+      order by id`,
+    [clientNames],
+  );
+  return r.rows.map((row) => row.id);
 }
