@@ -1,5 +1,6 @@
 import { type ColumnInfo, findColumn, type TableInfo } from "../catalog/describe-table.js";
 import { CatalogError } from "../catalog/errors.js";
+import { quoteIdent } from "../db/sql-text.js";
 import type { CollectionSchema, Document, TypesenseField } from "../typesense/types.js";
 import { type ColumnMapping, type MappingOptions, mapColumn } from "./map-column.js";
 import { renderDocumentSql, type SqlDocument } from "./sql-document.js";
@@ -71,9 +72,8 @@ export interface DocumentMapper {
   collectionSchema(name: string): CollectionSchema;
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
+/** Identifier quoting lives in db/sql-text.ts (the manifest repository uses it too). */
+export { quoteIdent };
 
 /**
  * Builds the one row -> document conversion of a job. Full sync reads rows with

@@ -1,4 +1,5 @@
 import type { ColumnInfo } from "../catalog/describe-table.js";
+import { sqlStringLiteral } from "../db/sql-text.js";
 import type { ColumnMapping } from "./map-column.js";
 
 /**
@@ -163,10 +164,8 @@ function idRender(col: ColumnInfo, sqlCol: string, txt: string): string {
   return SCALAR.string!(col, txt, val)!;
 }
 
-/** SQL text literal that survives either standard_conforming_strings setting. */
-export function sqlStringLiteral(text: string): string {
-  return `E'${text.replaceAll("\\", "\\\\").replaceAll("'", "''")}'`;
-}
+/** SQL text literal (either standard_conforming_strings setting): db/sql-text.ts. */
+export { sqlStringLiteral };
 
 export function renderDocumentSql(
   idColumn: ColumnInfo,

@@ -160,9 +160,21 @@ const FORBIDDEN: [string, string[] | "*", string][] = [
   ["catalog", ["documents"], "table introspection sits below the mapper"],
   // The control-data repositories sit below every module that uses them: types
   // both sides need (the CDC Checkpoint, Rejection) live in db/ and are re-exported.
+  // Below documents/ too: the manifest statements take the table and id column as
+  // plain values, and SQL quoting is db/sql-text.ts (documents/ re-exports it).
   [
     "db",
-    ["cdc", "fullsync", "coordination", "control", "http", "scheduler", "console", "cli"],
+    [
+      "documents",
+      "cdc",
+      "fullsync",
+      "coordination",
+      "control",
+      "http",
+      "scheduler",
+      "console",
+      "cli",
+    ],
     "the repositories sit below their users",
   ],
 ];

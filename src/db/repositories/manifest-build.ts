@@ -2,10 +2,9 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import { type DocumentMapper, quoteIdent, sqlStringLiteral } from "../../documents/index.js";
-import { qualifiedTable } from "../../documents/window-reader.js";
+import { qualifiedName, quoteIdent, sqlStringLiteral } from "../sql-text.js";
 import { isUuid } from "./ids.js";
-import { idTextSql } from "./manifest.js";
+import { idTextSql, type ManifestIdSource } from "./manifest.js";
 
 /**
  * Builds a run's manifest (every document id of the table, in id order, as
@@ -37,7 +36,8 @@ export interface ManifestBuildOptions {
   control: pg.Pool;
   source: pg.Pool;
   runId: string;
-  mapper: DocumentMapper;
+  /** The job's table and id column (the run's DocumentMapper fits). */
+  mapper: ManifestIdSource;
   /** Rows the run's manifest already holds (committed by an earlier attempt). */
   builtRows?: number;
   /** Rows of the first chunk (the windows wait for it). Default 10,000. */
@@ -140,7 +140,7 @@ export async function buildChunks(
     }
     // run_id is not sent per row: the leaf's column default fills it in
     const select = `select row_number() over (order by ${id}) - 1 + ${built}, ${idTextSql(o.mapper)}
-                      from ${qualifiedTable(o.mapper)} where ${id} is not null ${after} order by ${id}`;
+                      from ${qualifiedName(o.mapper.table)} where ${id} is not null ${after} order by ${id}`;
     // A chunk is a new leaf for seqs [lo, lo + rows): loaded unindexed (COPY
     // FREEZE: created in this transaction), then its key is built once from the
     // loaded rows and it is attached (the check constraint proves its bounds, so

@@ -1,7 +1,6 @@
 import type pg from "pg";
-import type { DocumentMapper } from "../../documents/index.js";
 import { type Logger, linkedAbort } from "../../lifecycle/index.js";
-import { manifestRowCount, recordEstimate } from "./manifest.js";
+import { type ManifestIdSource, manifestRowCount, recordEstimate } from "./manifest.js";
 import { buildChunks, type ManifestBuildOptions } from "./manifest-build.js";
 
 /*
@@ -94,7 +93,8 @@ export async function openRunManifest(o: {
   control: pg.Pool;
   source: pg.Pool;
   run: { id: string; manifestComplete: boolean; manifestTotalRows: number | null };
-  mapper: DocumentMapper;
+  /** The job's table and id column (the run's DocumentMapper fits). */
+  mapper: ManifestIdSource;
   estimatedRows: number;
   lost: AbortSignal;
   signal?: AbortSignal;

@@ -1,5 +1,4 @@
 import type pg from "pg";
-import type { DocumentMapper } from "../../documents/index.js";
 
 /*
  * The run-scoped snapshot's reads: every document id of the table, in id
@@ -7,8 +6,22 @@ import type { DocumentMapper } from "../../documents/index.js";
  * (one partition per run, sql/005), built by manifest-build.ts.
  */
 
+/**
+ * What the manifest statements need of a job's table and id column, as plain
+ * values (documents/' DocumentMapper has this shape: callers pass their
+ * mapper). db/ sits below documents/, so it takes these, not the mapper.
+ */
+export interface ManifestIdSource {
+  /** The source table (quoted here with db/sql-text.ts). */
+  readonly table: { readonly schema: string; readonly table: string };
+  /** The id column as SQL (a quoted identifier). */
+  readonly idColumnSql: string;
+  /** typeName: the text -> id cast of a resume; outputFunction: the id's text. */
+  readonly idColumn: { readonly typeName: string; readonly outputFunction: string };
+}
+
 /** SQL text of the document id as the mapper produces it (the column's output text). */
-export function idTextSql(mapper: DocumentMapper): string {
+export function idTextSql(mapper: ManifestIdSource): string {
   return `pg_catalog.textin(${mapper.idColumn.outputFunction}(${mapper.idColumnSql}))`;
 }
 
