@@ -41,8 +41,6 @@ const NOT_YET_MOVED = [
   "control/api-keys.ts",
   "control/auth-log.ts",
   "control/backends.ts",
-  "control/cdc-readiness.ts",
-  "control/cdc-streams.ts",
   "control/job-status.ts",
   "control/jobs.ts",
   "control/runs.ts",
