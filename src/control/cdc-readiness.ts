@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type StreamHealthRow, selectStreamHealth } from "../db/repositories/cdc-streams.js";
 
 /** A stream whose leader heartbeat (every 2 s) is older than this has no live leader. */
 export const LEADER_HEARTBEAT_STALE_MS = 15_000;
@@ -25,36 +26,13 @@ export async function cdcReadiness(
   control: pg.Pool,
   opts: { clients: readonly string[]; maxUnhealthyMs: number },
 ): Promise<Record<string, CdcStreamReadiness>> {
-  const r = await control.query<{
-    client: string;
-    status: string | null;
-    attached_once: boolean;
-    status_age_ms: number | null;
-    heartbeat_age_ms: number | null;
-  }>(
-    `select c.client, s.status, s.confirmed_lsn is not null as attached_once,
-            (extract(epoch from now() - s.status_changed_at) * 1000)::float8 as status_age_ms,
-            (extract(epoch from now() - s.leader_heartbeat_at) * 1000)::float8 as heartbeat_age_ms
-       from (select distinct source_client_name as client from typesense_sync_jobs
-              where enabled and cdc_enabled and source_client_name = any($1::text[])) c
-       left join typesense_cdc_streams s on s.source_client_name = c.client
-      order by c.client`,
-    [[...opts.clients]],
-  );
+  const rows = await selectStreamHealth(control, opts.clients);
   const out: Record<string, CdcStreamReadiness> = {};
-  for (const row of r.rows) out[row.client] = judge(row, opts.maxUnhealthyMs);
+  for (const row of rows) out[row.client] = judge(row, opts.maxUnhealthyMs);
   return out;
 }
 
-function judge(
-  s: {
-    status: string | null;
-    attached_once: boolean;
-    status_age_ms: number | null;
-    heartbeat_age_ms: number | null;
-  },
-  maxUnhealthyMs: number,
-): CdcStreamReadiness {
+function judge(s: StreamHealthRow, maxUnhealthyMs: number): CdcStreamReadiness {
   const secs = (ms: number | null) => `${Math.round((ms ?? 0) / 1000)} s`;
   if (s.status === null || s.status === "stopped") {
     return { ready: false, state: `not attached (${s.status ?? "no stream yet"})` };

@@ -1,24 +1,16 @@
 import type pg from "pg";
+import {
+  type DeadLetterRecord,
+  discardOpenDeadLetter,
+  selectDeadLetter,
+  selectDeadLetters,
+} from "../db/repositories/dead-letters.js";
 import type { Db } from "../db/transaction.js";
-import { type ClientScope, jobInScope } from "./client-scope.js";
+import type { ClientScope } from "./client-scope.js";
 import { ConflictError, isUuid, NotFoundError } from "./errors.js";
 
-export type DeadLetterRecord = {
-  id: string;
-  job_id: string;
-  run_id: string | null;
-  origin: "full_sync" | "cdc";
-  doc_id: string | null;
-  operation: "upsert" | "emplace" | "update" | "delete";
-  payload: unknown;
-  error_code: number | null;
-  error_message: string;
-  attempts: number;
-  status: "open" | "resolved" | "discarded";
-  first_failed_at: Date;
-  last_failed_at: Date;
-  resolved_at: Date | null;
-};
+export type { DeadLetterRecord } from "../db/repositories/dead-letters.js";
+export { recordDeadLetterFailure, resolveDeadLetter } from "../db/repositories/dead-letters.js";
 
 export interface DeadLetterFilter {
   scope: ClientScope;
@@ -32,17 +24,18 @@ export async function listDeadLetters(
   pool: pg.Pool,
   f: DeadLetterFilter,
 ): Promise<DeadLetterRecord[]> {
+  // a job id that is no uuid names no job: an empty list, not a cast error
   if (f.jobId !== undefined && !isUuid(f.jobId)) return [];
-  const r = await pool.query<DeadLetterRecord>(
-    `select * from typesense_dead_letters
-      where ($1::uuid is null or job_id = $1) and ($2::text is null or status = $2)
-        and ${jobInScope("job_id", 5)}
-      order by last_failed_at desc, id limit $3 offset $4`,
-    [f.jobId ?? null, f.status ?? null, f.limit, f.offset, f.scope],
-  );
-  return r.rows;
+  return selectDeadLetters(pool, {
+    scope: f.scope,
+    jobId: f.jobId ?? null,
+    status: f.status ?? null,
+    limit: f.limit,
+    offset: f.offset,
+  });
 }
 
+/** The letter, or a 404 for an unknown id, a non-uuid one or one outside the scope alike. */
 export async function getDeadLetter(
   db: Db,
   id: string,
@@ -50,13 +43,9 @@ export async function getDeadLetter(
   lock = false,
 ): Promise<DeadLetterRecord> {
   if (!isUuid(id)) throw new NotFoundError(`dead letter ${id} not found`);
-  const r = await db.query<DeadLetterRecord>(
-    `select * from typesense_dead_letters
-      where id = $1 and ${jobInScope("job_id", 2)}${lock ? " for update" : ""}`,
-    [id, scope],
-  );
-  if (!r.rows[0]) throw new NotFoundError(`dead letter ${id} not found`);
-  return r.rows[0];
+  const letter = await selectDeadLetter(db, id, scope, lock);
+  if (!letter) throw new NotFoundError(`dead letter ${id} not found`);
+  return letter;
 }
 
 /** Only open letters can be retried or discarded; anything else is a 409. */
@@ -74,37 +63,9 @@ export async function discardDeadLetter(
   scope: ClientScope,
 ): Promise<DeadLetterRecord> {
   if (!isUuid(id)) throw new NotFoundError(`dead letter ${id} not found`);
-  const r = await pool.query<DeadLetterRecord>(
-    `update typesense_dead_letters set status = 'discarded', resolved_at = now()
-      where id = $1 and status = 'open' and ${jobInScope("job_id", 2)} returning *`,
-    [id, scope],
-  );
-  if (r.rows[0]) return r.rows[0];
+  const discarded = await discardOpenDeadLetter(pool, id, scope);
+  if (discarded) return discarded;
+  // nothing matched: unknown or out of scope (404), or no longer open (409)
   assertOpen(await getDeadLetter(pool, id, scope), "discarded");
   throw new NotFoundError(`dead letter ${id} not found`);
-}
-
-/** Typesense accepted the re-sent payload. */
-export async function resolveDeadLetter(db: Db, id: string): Promise<DeadLetterRecord> {
-  const r = await db.query<DeadLetterRecord>(
-    `update typesense_dead_letters set status = 'resolved', resolved_at = now()
-      where id = $1 returning *`,
-    [id],
-  );
-  return r.rows[0]!;
-}
-
-/** Typesense rejected it again: one more attempt on the same open letter. */
-export async function recordDeadLetterFailure(
-  db: Db,
-  id: string,
-  error: { code: number | null; message: string },
-): Promise<DeadLetterRecord> {
-  const r = await db.query<DeadLetterRecord>(
-    `update typesense_dead_letters
-        set attempts = attempts + 1, last_failed_at = now(), error_code = $2, error_message = $3
-      where id = $1 returning *`,
-    [id, error.code, error.message],
-  );
-  return r.rows[0]!;
 }

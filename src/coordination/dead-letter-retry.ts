@@ -1,17 +1,17 @@
 import type pg from "pg";
 import type { Queryable } from "../catalog/index.js";
 import type { ClientScope } from "../control/client-scope.js";
-import {
-  assertOpen,
-  type DeadLetterRecord,
-  getDeadLetter,
-  recordDeadLetterFailure,
-  resolveDeadLetter,
-} from "../control/dead-letters.js";
+import { assertOpen, getDeadLetter } from "../control/dead-letters.js";
 import { ConflictError, UnavailableError } from "../control/errors.js";
 import type { SecretBox } from "../control/secret-box.js";
 import { onceMoreOnNetworkError, type TypesenseClients } from "../control/typesense-clients.js";
-import type { JobFields, JobTargetField } from "../db/repositories/job-schema.js";
+import {
+  type DeadLetterRecord,
+  type LetterJob,
+  recordDeadLetterFailure,
+  resolveDeadLetter,
+  selectLetterJob,
+} from "../db/repositories/dead-letters.js";
 import { inTransaction } from "../db/transaction.js";
 import { describeAndMap } from "../documents/index.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
@@ -40,16 +40,6 @@ export interface RetryDeps {
   /** How long a bracketed retry waits for the stream's watermark. Default 15 s. */
   watermarkTimeoutMs?: number;
 }
-
-/** The letter's job (its stored source and target fields) and the job's backend. */
-type LetterJob = Pick<JobFields, JobTargetField> & {
-  job_id: string;
-  streamed: boolean;
-  base_url: string;
-  additional_node_urls: string[];
-  api_key_stored: string;
-  timeout_ms: number;
-};
 
 /** What the source holds for the letter's id now: its document, or null (row gone). */
 type Current = { doc: Document | null };
@@ -93,7 +83,7 @@ export async function retryDeadLetter(
         `dead letter ${id} is about rows without a document id: fix the rows (or the job's document_id_column) and discard it`,
       );
     }
-    const row = await letterJob(db, id);
+    const row = await selectLetterJob(db, id);
     const bracketed = deps.watermarks?.isStreaming(row.job_id) === true;
     if (row.streamed && deps.cdcActive && !bracketed) {
       throw new ConflictError(
@@ -129,22 +119,6 @@ export async function retryDeadLetter(
     if (write.rejection) return rejected(db, letter, write.rejection.code, write.rejection.error);
     return { outcome: "resolved", action: write.action, letter: await resolveDeadLetter(db, id) };
   });
-}
-
-async function letterJob(db: pg.PoolClient, id: string): Promise<LetterJob> {
-  const r = await db.query<LetterJob>(
-    `select j.id as job_id, j.source_client_name, j.source_schema_name, j.source_table_name,
-            j.collection_name, j.document_id_column, j.included_columns, j.queryable_fields,
-            (j.enabled and j.cdc_enabled) as streamed,
-            p.id as profile_id, p.base_url, p.additional_node_urls, p.api_key_stored,
-            p.timeout_ms
-       from typesense_dead_letters d
-       join typesense_sync_jobs j on j.id = d.job_id
-       join typesense_profiles p on p.id = j.profile_id
-      where d.id = $1`,
-    [id],
-  );
-  return r.rows[0]!;
 }
 
 /** Full sync's reader for the job's table and mapping, as they are now. */

@@ -31,15 +31,11 @@ const NOT_YET_MOVED = [
   "control/api-keys.ts",
   "control/auth-log.ts",
   "control/backends.ts",
-  "control/cdc-readiness.ts",
-  "control/cdc-streams.ts",
-  "control/dead-letters.ts",
   "control/job-status.ts",
   "control/jobs.ts",
   "control/runs.ts",
   "control/search-binding.ts",
   // Coordination across jobs, runs and streams (one transaction each).
-  "coordination/dead-letter-retry.ts",
   "coordination/request-run.ts",
   "coordination/retarget.ts",
   // Process-level readers outside the control layer.
