@@ -47,7 +47,6 @@ const NOT_YET_MOVED = [
   "control/job-status.ts",
   "control/jobs.ts",
   "control/runs.ts",
-  "control/search-binding.ts",
   // Coordination across jobs, runs and streams (one transaction each).
   "coordination/dead-letter-retry.ts",
   "coordination/request-run.ts",
