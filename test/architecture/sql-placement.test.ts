@@ -50,7 +50,6 @@ const NOT_YET_MOVED = [
   "coordination/request-run.ts",
   "coordination/retarget.ts",
   // Process-level readers outside the control layer.
-  "cli/sync.ts",
 ];
 
 /** Where control-table SQL belongs. */

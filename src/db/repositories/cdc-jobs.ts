@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import type { Db } from "../transaction.js";
 import type { Job, JobTargetField } from "./job-schema.js";
 
 /** A sync job as the CDC stream sees it (typesense_sync_jobs). */
@@ -76,4 +77,33 @@ export function streamObjectName(prefix: string, clientName: string): string {
     name = `${name.slice(0, 63 - 9)}_${h}`;
   }
   return name;
+}
+
+/**
+ * A job's source client and whether any enabled CDC job streams that client
+ * (`sync run` must then respect the stream's leadership). No row: unknown id.
+ * Throws on a malformed id (the caller decides what that means).
+ */
+export async function jobCdcClient(
+  db: Db,
+  jobId: string,
+): Promise<{ c: string; cdc: boolean } | undefined> {
+  const r = await db.query<{ c: string; cdc: boolean }>(
+    `select j.source_client_name as c,
+            exists (select 1 from typesense_sync_jobs k
+                     where k.source_client_name = j.source_client_name
+                       and k.enabled and k.cdc_enabled) as cdc
+       from typesense_sync_jobs j where j.id = $1`,
+    [jobId],
+  );
+  return r.rows[0];
+}
+
+/** The instance recorded as leading a source client's CDC stream, if any. */
+export async function streamLeader(db: Db, clientName: string): Promise<string | null> {
+  const r = await db.query<{ l: string | null }>(
+    "select leader_instance as l from typesense_cdc_streams where source_client_name = $1",
+    [clientName],
+  );
+  return r.rows[0]?.l ?? null;
 }
