@@ -38,7 +38,6 @@ const NOT_YET_MOVED = [
   "fullsync/saga.ts",
   // The control modules: their statements are mixed with validation and
   // scoping; each becomes a repository plus a thin service.
-  "control/backends.ts",
   "control/cdc-readiness.ts",
   "control/cdc-streams.ts",
   "control/dead-letters.ts",
