@@ -3,6 +3,8 @@ import { LEADER_LOCK_CLASS, leaderLockKey } from "../cdc/index.js";
 import type { Config } from "../config/index.js";
 import { JobNotFoundError, RunConflictError } from "../coordination/index.js";
 import { createPools } from "../db/index.js";
+import { jobCdcClient, streamLeader } from "../db/repositories/cdc-jobs.js";
+import { runManifestTotal } from "../db/repositories/runs.js";
 import { createLogger, type Logger, signalOnTermination } from "../lifecycle/index.js";
 import { createBackendResolver, createEngine, instanceName } from "./wiring.js";
 
@@ -53,11 +55,7 @@ export async function runSyncCommand(opts: SyncCommandOptions): Promise<number> 
     onWindowCommitted: async (w) => {
       done = w.toSeq;
       if (known === 0) {
-        const r = await pools.control.query<{ n: string | null }>(
-          "select manifest_total_rows::text as n from typesense_sync_runs where id = $1",
-          [w.runId],
-        );
-        known = Number(r.rows[0]?.n ?? 0);
+        known = Number((await runManifestTotal(pools.control, w.runId)) ?? 0);
       }
       if (opts.isTTY) draw();
       else
@@ -123,17 +121,7 @@ async function takeCdcLeadership(
 ): Promise<CliLeadership> {
   const none: CliLeadership = { refused: null, release: async () => {} };
   if (!config.cdc.enabled) return none;
-  const r = await control
-    .query<{ c: string; cdc: boolean }>(
-      `select j.source_client_name as c,
-              exists (select 1 from typesense_sync_jobs k
-                       where k.source_client_name = j.source_client_name
-                         and k.enabled and k.cdc_enabled) as cdc
-         from typesense_sync_jobs j where j.id = $1`,
-      [jobId],
-    )
-    .catch(() => null); // a malformed id: runJob reports the unknown job
-  const job = r?.rows[0];
+  const job = await jobCdcClient(control, jobId).catch(() => undefined); // a malformed id: runJob reports the unknown job
   if (!job?.cdc) return none;
   const key = leaderLockKey(job.c);
   const conn = await control.connect();
@@ -145,11 +133,8 @@ async function takeCdcLeadership(
     });
   if (!got.rows[0]?.ok) {
     conn.release();
-    const leader = await control.query<{ l: string | null }>(
-      "select leader_instance as l from typesense_cdc_streams where source_client_name = $1",
-      [job.c],
-    );
-    const who = leader.rows[0]?.l ? ` (${leader.rows[0].l})` : "";
+    const leader = await streamLeader(control, job.c);
+    const who = leader ? ` (${leader})` : "";
     return {
       refused:
         `another instance${who} leads the CDC stream of source client "${job.c}"; its full ` +

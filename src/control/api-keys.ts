@@ -1,5 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import type pg from "pg";
+import type { ApiKeyCredential, ApiKeyRecord } from "../db/repositories/api-keys.js";
+import * as repo from "../db/repositories/api-keys.js";
 import { type Db, inTransaction } from "../db/transaction.js";
 import { InvalidInputError, isUuid, NotFoundError } from "./errors.js";
 
@@ -11,31 +13,7 @@ import { InvalidInputError, isUuid, NotFoundError } from "./errors.js";
  */
 const TOKEN_RE = /^ath_([0-9a-f]{16})\.([0-9a-f]{64})$/;
 
-export interface ApiKeyRecord {
-  id: string;
-  public_id: string;
-  name: string;
-  description: string | null;
-  client_name: string | null;
-  is_active: boolean;
-  expires_at: Date | null;
-  last_used_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  rights: string[];
-}
-
-/** What the auth middleware needs; includes the salt and hash, never leaves src/. */
-export interface ApiKeyCredential {
-  id: string;
-  public_id: string;
-  client_name: string | null;
-  key_salt: string;
-  key_hash: string;
-  is_active: boolean;
-  expires_at: Date | null;
-  rights: string[];
-}
+export type { ApiKeyCredential, ApiKeyRecord } from "../db/repositories/api-keys.js";
 
 export function parseGatewayToken(token: string): { publicId: string; secret: string } | null {
   const m = TOKEN_RE.exec(token);
@@ -53,57 +31,27 @@ export function secretMatches(salt: string, secret: string, keyHash: string): bo
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const RECORD_COLUMNS = `k.id, k.public_id, k.name, k.description, k.client_name, k.is_active,
-  k.expires_at, k.last_used_at, k.created_at, k.updated_at,
-  coalesce((select array_agg(g.right_name order by g.right_name)
-              from api_key_right_grants g where g.api_key_id = k.id), '{}') as rights`;
-
 export async function listApiKeys(pool: pg.Pool): Promise<ApiKeyRecord[]> {
-  const r = await pool.query<ApiKeyRecord>(
-    `select ${RECORD_COLUMNS} from api_keys k order by k.created_at, k.id`,
-  );
-  return r.rows;
+  return repo.listApiKeyRecords(pool);
 }
 
 export async function getApiKey(pool: Db, id: string): Promise<ApiKeyRecord> {
   if (!isUuid(id)) throw new NotFoundError(`API key ${id} not found`);
-  const r = await pool.query<ApiKeyRecord>(
-    `select ${RECORD_COLUMNS} from api_keys k where k.id = $1`,
-    [id],
-  );
-  const row = r.rows[0];
+  const row = await repo.findApiKeyRecord(pool, id);
   if (!row) throw new NotFoundError(`API key ${id} not found`);
   return row;
 }
 
 export async function listRights(pool: pg.Pool): Promise<{ name: string; description: string }[]> {
-  const r = await pool.query<{ name: string; description: string }>(
-    "select name, description from api_key_rights order by name",
-  );
-  return r.rows;
+  return repo.listRightRows(pool);
 }
 
 async function assertRightsExist(db: Db, rights: readonly string[]): Promise<void> {
   if (rights.length === 0) return;
-  const r = await db.query<{ name: string }>(
-    "select name from api_key_rights where name = any($1::text[])",
-    [rights],
-  );
-  const known = new Set(r.rows.map((x: { name: string }) => x.name));
+  const known = await repo.knownRightNames(db, rights);
   const missing = rights.filter((x) => !known.has(x));
   if (missing.length > 0) {
     throw new InvalidInputError(`unknown right(s): ${missing.join(", ")}`, "rights");
-  }
-}
-
-async function replaceGrants(db: Db, id: string, rights: readonly string[]) {
-  await db.query("delete from api_key_right_grants where api_key_id = $1", [id]);
-  if (rights.length > 0) {
-    await db.query(
-      `insert into api_key_right_grants (api_key_id, right_name)
-       select $1, unnest($2::text[]) on conflict do nothing`,
-      [id, [...new Set(rights)]],
-    );
   }
 }
 
@@ -126,21 +74,16 @@ export async function createApiKey(
   const rights = input.rights ?? [];
   const key = await inTransaction(pool, async (db) => {
     await assertRightsExist(db, rights);
-    const ins = await db.query<{ id: string }>(
-      `insert into api_keys (public_id, name, description, client_name, key_salt, key_hash, expires_at)
-       values ($1, $2, $3, $4, $5, $6, $7) returning id`,
-      [
-        publicId,
-        input.name,
-        input.description ?? null,
-        input.client_name ?? null,
-        salt,
-        hashSecret(salt, secret),
-        input.expires_at ?? null,
-      ],
-    );
-    const id = ins.rows[0]!.id;
-    await replaceGrants(db, id, rights);
+    const id = await repo.insertApiKey(db, {
+      publicId,
+      name: input.name,
+      description: input.description ?? null,
+      clientName: input.client_name ?? null,
+      keySalt: salt,
+      keyHash: hashSecret(salt, secret),
+      expiresAt: input.expires_at ?? null,
+    });
+    await repo.replaceGrants(db, id, rights);
     return getApiKey(db, id);
   });
   return { key, token: `ath_${publicId}.${secret}` };
@@ -163,22 +106,11 @@ export async function updateApiKey(
 ): Promise<ApiKeyRecord> {
   if (!isUuid(id)) throw new NotFoundError(`API key ${id} not found`);
   return inTransaction(pool, async (db) => {
-    const sets: string[] = [];
-    const values: unknown[] = [id];
-    for (const col of ["name", "description", "client_name", "is_active", "expires_at"] as const) {
-      if (patch[col] !== undefined) {
-        values.push(patch[col]);
-        sets.push(`${col} = $${values.length}`);
-      }
-    }
-    const upd = await db.query(
-      `update api_keys set ${[...sets, "updated_at = now()"].join(", ")} where id = $1`,
-      values,
-    );
-    if (upd.rowCount === 0) throw new NotFoundError(`API key ${id} not found`);
+    const found = await repo.updateApiKeyColumns(db, id, patch);
+    if (!found) throw new NotFoundError(`API key ${id} not found`);
     if (patch.rights !== undefined) {
       await assertRightsExist(db, patch.rights);
-      await replaceGrants(db, id, patch.rights);
+      await repo.replaceGrants(db, id, patch.rights);
     }
     return getApiKey(db, id);
   });
@@ -186,8 +118,7 @@ export async function updateApiKey(
 
 export async function deleteApiKey(pool: pg.Pool, id: string): Promise<void> {
   if (!isUuid(id)) throw new NotFoundError(`API key ${id} not found`);
-  const r = await pool.query("delete from api_keys where id = $1", [id]);
-  if (r.rowCount === 0) throw new NotFoundError(`API key ${id} not found`);
+  if (!(await repo.deleteApiKeyRow(pool, id))) throw new NotFoundError(`API key ${id} not found`);
 }
 
 /** One round trip: the key row by public_id with its granted rights. */
@@ -195,15 +126,7 @@ export async function findCredential(
   pool: pg.Pool,
   publicId: string,
 ): Promise<ApiKeyCredential | null> {
-  const r = await pool.query<ApiKeyCredential>(
-    `select k.id, k.public_id, k.client_name, k.key_salt, k.key_hash, k.is_active, k.expires_at,
-            coalesce(array_agg(g.right_name) filter (where g.right_name is not null), '{}') as rights
-       from api_keys k left join api_key_right_grants g on g.api_key_id = k.id
-      where k.public_id = $1
-      group by k.id`,
-    [publicId],
-  );
-  return r.rows[0] ?? null;
+  return repo.findCredential(pool, publicId);
 }
 
 /**
@@ -212,9 +135,5 @@ export async function findCredential(
  * into a control-DB write.
  */
 export async function touchLastUsed(pool: pg.Pool, id: string): Promise<void> {
-  await pool.query(
-    `update api_keys set last_used_at = now()
-      where id = $1 and (last_used_at is null or last_used_at < now() - interval '30 seconds')`,
-    [id],
-  );
+  await repo.touchLastUsed(pool, id);
 }

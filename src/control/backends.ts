@@ -1,22 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import type { BackendRecord } from "../db/repositories/backends.js";
+import * as repo from "../db/repositories/backends.js";
 import { inTransaction } from "../db/transaction.js";
-import { type ClientScope, clientInScope } from "./client-scope.js";
+import type { ClientScope } from "./client-scope.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
 
-/** A saved Typesense backend as the API shows it: the key only as its last 4 chars. */
-export interface BackendRecord {
-  id: string;
-  name: string;
-  base_url: string;
-  additional_node_urls: string[];
-  api_key_last4: string;
-  api_key_encrypted: boolean;
-  timeout_ms: number;
-  created_at: Date;
-  updated_at: Date;
-}
+export type { BackendRecord } from "../db/repositories/backends.js";
 
 /** What a Typesense client needs; holds the plaintext key, so it never leaves src/. */
 export interface BackendConnection {
@@ -31,9 +22,6 @@ export interface BackendPolicy {
   /** typesense.allow_http: false rejects http:// node URLs. */
   allowHttp: boolean;
 }
-
-const COLUMNS = `id, name, base_url, additional_node_urls, api_key_last4,
-  api_key_stored like 'enc:%' as api_key_encrypted, timeout_ms, created_at, updated_at`;
 
 /** Rejects anything but an absolute http(s) URL, and http:// unless allowed. */
 export function checkNodeUrl(url: string, allowHttp: boolean, field: string): string {
@@ -64,20 +52,14 @@ export function last4(key: string): string {
 }
 
 export async function listBackends(pool: pg.Pool): Promise<BackendRecord[]> {
-  const r = await pool.query<BackendRecord>(
-    `select ${COLUMNS} from typesense_profiles order by name`,
-  );
-  return r.rows;
+  return repo.listBackendRecords(pool);
 }
 
 export async function getBackend(pool: pg.Pool, id: string): Promise<BackendRecord> {
   if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
-  const r = await pool.query<BackendRecord>(
-    `select ${COLUMNS} from typesense_profiles where id = $1`,
-    [id],
-  );
-  if (!r.rows[0]) throw new NotFoundError(`backend ${id} not found`);
-  return r.rows[0];
+  const row = await repo.findBackendRecord(pool, id);
+  if (!row) throw new NotFoundError(`backend ${id} not found`);
+  return row;
 }
 
 export interface BackendInput {
@@ -113,20 +95,15 @@ export async function createBackend(
   const nodes = checkedNodes(input, policy.allowHttp);
   const id = randomUUID();
   try {
-    await pool.query(
-      `insert into typesense_profiles
-         (id, name, base_url, additional_node_urls, api_key_stored, api_key_last4, timeout_ms)
-       values ($1, $2, $3, $4, $5, $6, coalesce($7, 5000))`,
-      [
-        id,
-        input.name,
-        nodes.base_url,
-        nodes.additional_node_urls ?? [],
-        policy.box.seal(input.api_key, id),
-        last4(input.api_key),
-        input.timeout_ms ?? null,
-      ],
-    );
+    await repo.insertBackend(pool, {
+      id,
+      name: input.name,
+      baseUrl: nodes.base_url,
+      additionalNodeUrls: nodes.additional_node_urls ?? [],
+      apiKeyStored: policy.box.seal(input.api_key, id),
+      apiKeyLast4: last4(input.api_key),
+      timeoutMs: input.timeout_ms ?? null,
+    });
   } catch (e) {
     uniqueName(e, input.name);
   }
@@ -141,11 +118,9 @@ export async function updateBackend(
 ): Promise<BackendRecord> {
   if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
   const nodes = checkedNodes(patch, policy.allowHttp);
-  const values: unknown[] = [id];
-  const sets: string[] = [];
+  const columns: [string, unknown][] = [];
   const set = (col: string, v: unknown) => {
-    values.push(v);
-    sets.push(`${col} = $${values.length}`);
+    columns.push([col, v]);
   };
   if (patch.name !== undefined) set("name", patch.name);
   if (nodes.base_url !== undefined) set("base_url", nodes.base_url);
@@ -164,11 +139,7 @@ export async function updateBackend(
     // check and the write.
     count = await inTransaction(pool, async (client) => {
       if (patch.api_key === undefined) await refuseNewAddress(client, id, nodes);
-      const r = await client.query(
-        `update typesense_profiles set ${[...sets, "updated_at = now()"].join(", ")} where id = $1`,
-        values,
-      );
-      return r.rowCount ?? 0;
+      return repo.updateBackendColumns(client, id, columns);
     });
   } catch (e) {
     uniqueName(e, patch.name);
@@ -189,11 +160,7 @@ async function refuseNewAddress(
   nodes: { base_url: string | undefined; additional_node_urls: string[] | undefined },
 ): Promise<void> {
   if (nodes.base_url === undefined && nodes.additional_node_urls === undefined) return;
-  const r = await client.query<{ base_url: string; additional_node_urls: string[] }>(
-    "select base_url, additional_node_urls from typesense_profiles where id = $1 for update",
-    [id],
-  );
-  const row = r.rows[0];
+  const row = await repo.lockBackendAddress(client, id);
   if (!row) return; // the update finds nothing either: 404
   const sameBase = nodes.base_url === undefined || nodes.base_url === row.base_url;
   const sameNodes =
@@ -207,8 +174,8 @@ async function refuseNewAddress(
 export async function deleteBackend(pool: pg.Pool, id: string): Promise<void> {
   if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
   try {
-    const r = await pool.query("delete from typesense_profiles where id = $1", [id]);
-    if (r.rowCount === 0) throw new NotFoundError(`backend ${id} not found`);
+    if ((await repo.deleteBackendRow(pool, id)) === 0)
+      throw new NotFoundError(`backend ${id} not found`);
   } catch (e) {
     if (pgCode(e) === "23503" || pgCode(e) === "23001") {
       throw new ConflictError(`backend ${id} is used by sync jobs; delete or move them first`);
@@ -224,16 +191,7 @@ export async function backendConnection(
   id: string,
 ): Promise<BackendConnection> {
   if (!isUuid(id)) throw new NotFoundError(`backend ${id} not found`);
-  const r = await pool.query<{
-    base_url: string;
-    additional_node_urls: string[];
-    api_key_stored: string;
-    timeout_ms: number;
-  }>(
-    "select base_url, additional_node_urls, api_key_stored, timeout_ms from typesense_profiles where id = $1",
-    [id],
-  );
-  const row = r.rows[0];
+  const row = await repo.findBackendConnectionRow(pool, id);
   if (!row) throw new NotFoundError(`backend ${id} not found`);
   return {
     profileId: id,
@@ -257,10 +215,5 @@ export async function collectionsInScope(
   scope: ClientScope,
 ): Promise<Set<string> | null> {
   if (scope === null) return null;
-  const r = await pool.query<{ collection_name: string }>(
-    `select collection_name from typesense_sync_jobs
-      where profile_id = $1 and ${clientInScope("source_client_name", 2)}`,
-    [profileId, scope],
-  );
-  return new Set(r.rows.map((x) => x.collection_name));
+  return new Set(await repo.scopedCollectionNames(pool, profileId, scope));
 }

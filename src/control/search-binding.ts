@@ -1,13 +1,11 @@
 import type pg from "pg";
+import { findEnabledBindings, type SearchTarget } from "../db/repositories/search-bindings.js";
 import type { BackendConnection } from "./backends.js";
-import { type ClientScope, clientInScope } from "./client-scope.js";
+import type { ClientScope } from "./client-scope.js";
 import { ConflictError, isUuid, NotFoundError } from "./errors.js";
 import type { SecretBox } from "./secret-box.js";
 
-/** seed 000: a search names its job directly, or by Athena client + table. */
-export type SearchTarget =
-  | { job_id: string }
-  | { source_client_name: string; source_schema_name: string; source_table_name: string };
+export type { SearchTarget } from "../db/repositories/search-bindings.js";
 
 export interface SearchBinding {
   jobId: string;
@@ -15,18 +13,6 @@ export interface SearchBinding {
   queryableFields: string[];
   /** The Typesense client for it: TypesenseClients.forSaved(backend). */
   backend: BackendConnection;
-}
-
-interface Row {
-  id: string;
-  collection_name: string;
-  queryable_fields: string[];
-  profile_id: string;
-  base_url: string;
-  additional_node_urls: string[];
-  api_key_stored: string;
-  timeout_ms: number;
-  profile_updated_at: Date;
 }
 
 /**
@@ -45,29 +31,15 @@ export async function resolveSearchBinding(
   if (byId && !isUuid(target.job_id)) {
     throw new NotFoundError(`no enabled sync job ${target.job_id}`);
   }
-  const r = await pool.query<Row>(
-    `select j.id, j.collection_name, j.queryable_fields, j.profile_id,
-            p.base_url, p.additional_node_urls, p.api_key_stored, p.timeout_ms,
-            p.updated_at as profile_updated_at
-       from typesense_sync_jobs j join typesense_profiles p on p.id = j.profile_id
-      where j.enabled and ${clientInScope("j.source_client_name", byId ? 2 : 4)} and ${
-        byId
-          ? "j.id = $1"
-          : "j.source_client_name = $1 and j.source_schema_name = $2 and j.source_table_name = $3"
-      }
-      order by j.created_at limit 5`,
-    byId
-      ? [target.job_id, scope]
-      : [target.source_client_name, target.source_schema_name, target.source_table_name, scope],
-  );
+  const rows = await findEnabledBindings(pool, target, scope);
   const what = byId
     ? `sync job ${target.job_id}`
     : `${target.source_client_name}/${target.source_schema_name}.${target.source_table_name}`;
-  const row = r.rows[0];
+  const row = rows[0];
   if (!row) throw new NotFoundError(`no enabled sync job for ${what}`);
-  if (r.rows.length > 1) {
+  if (rows.length > 1) {
     throw new ConflictError(
-      `${r.rows.length} enabled sync jobs match ${what} (${r.rows.map((x) => x.id).join(", ")}); pass job_id`,
+      `${rows.length} enabled sync jobs match ${what} (${rows.map((x) => x.id).join(", ")}); pass job_id`,
     );
   }
   return {

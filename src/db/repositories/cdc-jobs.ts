@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { formatLsn, type Lsn } from "../lsn.js";
+import type { Db } from "../transaction.js";
 import { inTransaction } from "../transaction.js";
 import type { Job, JobTargetField } from "./job-schema.js";
 
@@ -212,4 +213,33 @@ export async function pendingJoinResyncs(
     [clientNames],
   );
   return r.rows.map((row) => row.id);
+}
+
+/**
+ * A job's source client and whether any enabled CDC job streams that client
+ * (`sync run` must then respect the stream's leadership). No row: unknown id.
+ * Throws on a malformed id (the caller decides what that means).
+ */
+export async function jobCdcClient(
+  db: Db,
+  jobId: string,
+): Promise<{ c: string; cdc: boolean } | undefined> {
+  const r = await db.query<{ c: string; cdc: boolean }>(
+    `select j.source_client_name as c,
+            exists (select 1 from typesense_sync_jobs k
+                     where k.source_client_name = j.source_client_name
+                       and k.enabled and k.cdc_enabled) as cdc
+       from typesense_sync_jobs j where j.id = $1`,
+    [jobId],
+  );
+  return r.rows[0];
+}
+
+/** The instance recorded as leading a source client's CDC stream, if any. */
+export async function streamLeader(db: Db, clientName: string): Promise<string | null> {
+  const r = await db.query<{ l: string | null }>(
+    "select leader_instance as l from typesense_cdc_streams where source_client_name = $1",
+    [clientName],
+  );
+  return r.rows[0]?.l ?? null;
 }

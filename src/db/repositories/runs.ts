@@ -267,3 +267,12 @@ export async function markJobRunning(db: Db, jobId: string, leaseToken: string):
     [jobId, leaseToken],
   );
 }
+
+/** A run's manifest row count as text (null until the manifest is built); the CLI's progress bar. */
+export async function runManifestTotal(db: Db, runId: string): Promise<string | null> {
+  const r = await db.query<{ n: string | null }>(
+    "select manifest_total_rows::text as n from typesense_sync_runs where id = $1",
+    [runId],
+  );
+  return r.rows[0]?.n ?? null;
+}
