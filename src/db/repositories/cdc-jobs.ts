@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import type { Job, JobTargetField } from "./job-schema.js";
+import type { JobTargetField } from "./job-schema.js";
+import type { Job } from "./jobs.js";
 
 /** A sync job as the CDC stream sees it (typesense_sync_jobs). */
 export interface CdcJob {
