@@ -1,5 +1,9 @@
 import type pg from "pg";
-import { type JobStatus, selectJobStatus, selectJobStatuses } from "../db/repositories/job-status.js";
+import {
+  type JobStatus,
+  selectJobStatus,
+  selectJobStatuses,
+} from "../db/repositories/job-status.js";
 import type { ClientScope } from "./client-scope.js";
 import { isUuid, NotFoundError } from "./errors.js";
 

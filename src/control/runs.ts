@@ -1,5 +1,10 @@
 import type pg from "pg";
-import { type RunProgress, type RunRecord, selectRun, selectRuns } from "../db/repositories/runs.js";
+import {
+  type RunProgress,
+  type RunRecord,
+  selectRun,
+  selectRuns,
+} from "../db/repositories/runs.js";
 import type { ClientScope } from "./client-scope.js";
 import { isUuid, NotFoundError } from "./errors.js";
 

@@ -119,11 +119,7 @@ export async function insertJob(db: Db, row: Partial<JobFields>): Promise<Job> {
  * Writes the fields the patch names (at least one) and updated_at; the
  * updated job. Same unique violation as insertJob.
  */
-export async function updateJobFields(
-  db: Db,
-  id: string,
-  patch: Partial<JobFields>,
-): Promise<Job> {
+export async function updateJobFields(db: Db, id: string, patch: Partial<JobFields>): Promise<Job> {
   const cols = JOB_FIELDS.filter((c) => patch[c] !== undefined);
   const r = await db.query(
     `update typesense_sync_jobs set ${cols.map((c, i) => `${c} = $${i + 2}`).join(", ")},

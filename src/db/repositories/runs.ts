@@ -347,11 +347,7 @@ export async function selectRuns(
 }
 
 /** One run (id a uuid) whose job is in the scope, or null. */
-export async function selectRun(
-  db: Db,
-  id: string,
-  scope: ClientScope,
-): Promise<RunRecord | null> {
+export async function selectRun(db: Db, id: string, scope: ClientScope): Promise<RunRecord | null> {
   const r = await db.query(
     `select * from typesense_sync_runs where id = $1 and ${jobInScope("job_id", 2)}`,
     [id, scope],
