@@ -44,9 +44,6 @@ const NOT_YET_MOVED = [
   "control/cdc-readiness.ts",
   "control/cdc-streams.ts",
   "control/dead-letters.ts",
-  "control/job-status.ts",
-  "control/jobs.ts",
-  "control/runs.ts",
   "control/search-binding.ts",
   // Coordination across jobs, runs and streams (one transaction each).
   "coordination/dead-letter-retry.ts",
