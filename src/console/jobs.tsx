@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import type { Job as ApiJob } from "../db/repositories/job-schema.js";
+import type { Job as ApiJob } from "../db/repositories/jobs.js";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps, ConsoleEnv } from "./context.js";
 import type { FieldErrors } from "./form-errors.js";

@@ -1,5 +1,5 @@
 import type { Hono } from "hono";
-import { listJobs } from "../control/jobs.js";
+import { type Job, listJobs } from "../control/jobs.js";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps, ConsoleEnv } from "./context.js";
 import { num } from "./format.js";
@@ -34,7 +34,7 @@ const tick = (v: string) => `\`${v.replaceAll("`", "")}\``;
  */
 async function jobOptions(c: ConsoleContext, cd: ConsoleDeps): Promise<JobOption[]> {
   const s = c.get("session");
-  type J = Record<string, unknown> & { id: string };
+  type J = Job;
   const jobs: J[] =
     s.role === "operator"
       ? await must(c.get("api").call<J[]>("GET", "/typesense/sync-jobs?enabled=true"))

@@ -2,27 +2,32 @@ import type pg from "pg";
 import type { Pools } from "../db/pool.js";
 import {
   JOB_FIELDS,
-  type Job,
   type JobInput,
   RETARGET_FIELDS,
   SOURCE_FIELDS,
 } from "../db/repositories/job-schema.js";
+import {
+  deleteJobUnlessLeased,
+  insertJob,
+  type Job,
+  jobLeaseLive,
+  profileExists,
+  selectJob,
+  selectJobById,
+  selectJobs,
+  updateJobFields,
+} from "../db/repositories/jobs.js";
 import { type Db, inTransaction } from "../db/transaction.js";
-import { assertClientAllowed, type ClientScope, clientInScope } from "./client-scope.js";
+import { assertClientAllowed, type ClientScope } from "./client-scope.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
 import { validateJobSource } from "./job-validation.js";
-import { withNumbers } from "./rows.js";
 
-/** A stored job (the type derived from the job schema); the name callers know. */
-export type JobRecord = Job;
-export type { JobInput };
+/** A stored job (db/repositories/jobs.ts, typed from the job schema). */
+export type { Job, JobInput };
 export { RETARGET_FIELDS };
 
 /** The retarget fields whose value the patch changes (arrays compared element-wise, in order). */
-export function retargetedFields(
-  row: Record<string, unknown>,
-  patch: Record<string, unknown>,
-): string[] {
+export function retargetedFields(row: Job, patch: Partial<JobInput>): string[] {
   return RETARGET_FIELDS.filter(
     (f) => patch[f] !== undefined && JSON.stringify(patch[f]) !== JSON.stringify(row[f]),
   );
@@ -30,52 +35,28 @@ export function retargetedFields(
 
 /** 409 while a run holds the job's lease: that run reads and writes the old target. */
 export async function assertNoLiveRun(db: pg.PoolClient, jobId: string): Promise<void> {
-  const r = await db.query<{ leased: boolean }>(
-    `select coalesce(lease_expires_at > now(), false) as leased
-       from typesense_sync_jobs where id = $1`,
-    [jobId],
-  );
-  if (r.rows[0]?.leased) {
+  if (await jobLeaseLive(db, jobId)) {
     throw new ConflictError(
       `sync job ${jobId} is running; change its target (profile, collection, source table or fields) after the run`,
     );
   }
 }
 
-const NUMS = ["last_source_row_count", "last_imported_count", "last_failed_count"];
-
-function toRecord(row: Record<string, unknown>): JobRecord {
-  const { lease_token: _hidden, ...rest } = withNumbers(row, NUMS);
-  return rest as JobRecord;
-}
-
 export async function listJobs(
   pool: pg.Pool,
   f: { scope: ClientScope; client?: string | undefined; enabled?: boolean | undefined },
-): Promise<JobRecord[]> {
-  const r = await pool.query(
-    `select * from typesense_sync_jobs
-      where ($1::text is null or source_client_name = $1) and ($2::boolean is null or enabled = $2)
-        and ${clientInScope("source_client_name", 3)}
-      order by source_client_name, source_schema_name, source_table_name, collection_name`,
-    [f.client ?? null, f.enabled ?? null, f.scope],
-  );
-  return r.rows.map(toRecord);
+): Promise<Job[]> {
+  return selectJobs(pool, { scope: f.scope, client: f.client ?? null, enabled: f.enabled ?? null });
 }
 
-export async function getJob(db: Db, id: string, scope: ClientScope): Promise<JobRecord> {
-  if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
-  const r = await db.query(
-    `select * from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}`,
-    [id, scope],
-  );
-  if (!r.rows[0]) throw new NotFoundError(`sync job ${id} not found`);
-  return toRecord(r.rows[0]);
+export async function getJob(db: Db, id: string, scope: ClientScope): Promise<Job> {
+  const job = isUuid(id) ? await selectJob(db, id, scope) : null;
+  if (!job) throw new NotFoundError(`sync job ${id} not found`);
+  return job;
 }
 
 async function assertProfile(db: Db, id: string): Promise<void> {
-  const ok =
-    isUuid(id) && (await db.query("select 1 from typesense_profiles where id = $1", [id])).rowCount;
+  const ok = isUuid(id) && (await profileExists(db, id));
   if (!ok) throw new InvalidInputError(`profile_id ${id}: no such backend`, "profile_id");
 }
 
@@ -98,19 +79,13 @@ export async function createJob(
   input: JobInput,
   scope: ClientScope,
   defaults: { windowSize?: number } = {},
-): Promise<JobRecord> {
+): Promise<Job> {
   assertClientAllowed(scope, input.source_client_name);
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
   const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
-  const cols = JOB_FIELDS.filter((c) => row[c] !== undefined);
   try {
-    const r = await pools.control.query(
-      `insert into typesense_sync_jobs (${cols.join(", ")})
-       values (${cols.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
-      cols.map((c) => row[c]),
-    );
-    return toRecord(r.rows[0]);
+    return await insertJob(pools.control, row);
   } catch (e) {
     writeError(e, input.collection_name);
   }
@@ -118,7 +93,7 @@ export async function createJob(
 
 /** What updateJob wrote, and what `onRetarget` returned (null: no retarget). */
 export interface JobUpdate<R> {
-  job: JobRecord;
+  job: Job;
   resync: R | null;
 }
 
@@ -127,7 +102,7 @@ export interface JobUpdate<R> {
  * locked, no run holding its lease): starts the resync of the new shape
  * (coordination/retarget.ts, passed in by the route).
  */
-export type OnRetarget<R> = (db: pg.PoolClient, job: JobRecord, changed: string[]) => Promise<R>;
+export type OnRetarget<R> = (db: pg.PoolClient, job: Job, changed: string[]) => Promise<R>;
 
 /**
  * Applies a partial update. When a source field changes, the merged job is
@@ -150,15 +125,9 @@ export async function updateJob<R>(
 ): Promise<JobUpdate<R>> {
   if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
   return inTransaction(pools.control, async (db) => {
-    const cur = await db.query(
-      `select * from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
-         for update`,
-      [id, scope],
-    );
-    const row = cur.rows[0] as Record<string, unknown> | undefined;
+    const row = await selectJob(db, id, scope, { forUpdate: true });
     if (!row) throw new NotFoundError(`sync job ${id} not found`);
-    const cols = JOB_FIELDS.filter((c) => patch[c] !== undefined);
-    if (cols.length === 0) return { job: toRecord(row), resync: null };
+    if (!JOB_FIELDS.some((c) => patch[c] !== undefined)) return { job: row, resync: null };
     assertClientAllowed(scope, patch.source_client_name);
     if (patch.profile_id !== undefined) await assertProfile(db, patch.profile_id);
     if (SOURCE_FIELDS.some((c) => patch[c] !== undefined)) {
@@ -167,39 +136,22 @@ export async function updateJob<R>(
     }
     const changed = retargetedFields(row, patch);
     if (changed.length > 0) await assertNoLiveRun(db, id);
-    let updated: JobRecord;
+    let updated: Job;
     try {
-      const r = await db.query(
-        `update typesense_sync_jobs set ${cols.map((c, i) => `${c} = $${i + 2}`).join(", ")},
-           updated_at = now() where id = $1 returning *`,
-        [id, ...cols.map((c) => patch[c])],
-      );
-      updated = toRecord(r.rows[0]);
+      updated = await updateJobFields(db, id, patch);
     } catch (e) {
       writeError(e, patch.collection_name);
     }
     if (changed.length === 0 || !onRetarget) return { job: updated, resync: null };
     const resync = await onRetarget(db, updated, changed);
-    const after = await db.query("select * from typesense_sync_jobs where id = $1", [id]);
-    return { job: toRecord(after.rows[0]), resync };
+    // the resync may have changed the row (CDC join reset): answer with it as committed
+    return { job: (await selectJobById(db, id))!, resync };
   });
 }
 
 /** Deletes a job with its runs and dead letters; refused while a run holds the lease. */
 export async function deleteJob(pool: pg.Pool, id: string, scope: ClientScope): Promise<void> {
-  if (!isUuid(id)) throw new NotFoundError(`sync job ${id} not found`);
-  const r = await pool.query<{ leased: boolean }>(
-    `with target as (
-       select id, coalesce(lease_expires_at > now(), false) as leased
-         from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
-     ), del as (
-       delete from typesense_sync_jobs j using target t where j.id = t.id and not t.leased
-       returning j.id
-     )
-     select t.leased from target t`,
-    [id, scope],
-  );
-  const row = r.rows[0];
+  const row = isUuid(id) ? await deleteJobUnlessLeased(pool, id, scope) : null;
   if (!row) throw new NotFoundError(`sync job ${id} not found`);
   if (row.leased) throw new ConflictError(`sync job ${id} is running; delete it after the run`);
 }

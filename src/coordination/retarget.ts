@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { Job } from "../db/repositories/jobs.js";
 import { RUN_REQUESTED_CHANNEL } from "./request-run.js";
 
 /** What a retarget started (returned with the PATCH response). */
@@ -48,7 +49,7 @@ const OLD_TARGET =
  */
 export async function startRetargetResync(
   db: pg.PoolClient,
-  job: Record<string, unknown> & { id: string },
+  job: Job,
   changed: string[],
   cdcActive: boolean,
 ): Promise<RetargetResync> {

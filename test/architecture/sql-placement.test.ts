@@ -26,11 +26,6 @@ const NOT_YET_MOVED = [
   // src/fullsync saga and rollback: moved with the engine restructure (item 6).
   "fullsync/rollback.ts",
   "fullsync/saga.ts",
-  // The control modules: their statements are mixed with validation and
-  // scoping; each becomes a repository plus a thin service.
-  "control/job-status.ts",
-  "control/jobs.ts",
-  "control/runs.ts",
   // Coordination across jobs, runs and streams (one transaction each).
   "coordination/request-run.ts",
   "coordination/retarget.ts",

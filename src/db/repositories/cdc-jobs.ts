@@ -3,7 +3,8 @@ import type pg from "pg";
 import { formatLsn, type Lsn } from "../lsn.js";
 import type { Db } from "../transaction.js";
 import { inTransaction } from "../transaction.js";
-import type { Job, JobTargetField } from "./job-schema.js";
+import type { JobTargetField } from "./job-schema.js";
+import type { Job } from "./jobs.js";
 
 /** A sync job as the CDC stream sees it (typesense_sync_jobs). */
 export interface CdcJob {

@@ -71,12 +71,7 @@ export type JobField = keyof JobFields;
 /** The editable fields in schema order (the repository's insert column list). */
 export const JOB_FIELDS = Object.keys(fields) as JobField[];
 
-/**
- * A stored job: its editable fields typed from the schema, its id, and the
- * fields the sidecar maintains (lease, freshness, CDC progress: see sql/),
- * which callers read by name.
- */
-export type Job = JobFields & { id: string } & Record<string, unknown>;
+/* A stored job (these fields plus the ones the sidecar maintains): `Job` in jobs.ts. */
 
 /** How a field is entered on a form: a list of names, an on/off flag, or text. */
 export function jobFieldKind(f: JobField): "list" | "flag" | "text" {

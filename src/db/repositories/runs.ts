@@ -1,5 +1,7 @@
 import type pg from "pg";
-import { inClientTransaction } from "../transaction.js";
+import { type Db, inClientTransaction } from "../transaction.js";
+import { withNumbers } from "./rows.js";
+import { type ClientScope, jobInScope } from "./scope-sql.js";
 
 /** What started a run (typesense_sync_runs.trigger). */
 export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
@@ -68,8 +70,6 @@ export interface RunRow {
   rollbackDeletedCount: number;
   errorMessage: string | null;
 }
-
-type Db = pg.Pool | pg.PoolClient;
 
 export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
   const r = await db.query<Record<string, unknown>>(
@@ -275,4 +275,146 @@ export async function runManifestTotal(db: Db, runId: string): Promise<string | 
     [runId],
   );
   return r.rows[0]?.n ?? null;
+}
+
+/*
+ * The API's reads of runs (control/runs.ts) and the run requests' writes
+ * (coordination/request-run.ts, retarget.ts): rows in the API's snake_case
+ * shape.
+ */
+
+/**
+ * processed / total with the total's kind (seed 000): only `exact` totals are
+ * strict denominators; an `estimated` total may be lower than processed, so
+ * percent is capped at 100 and null when the total is unknown.
+ */
+export interface RunProgress {
+  processed_rows: number;
+  total_rows: number | null;
+  total_kind: "exact" | "estimated" | "unknown";
+  percent: number | null;
+}
+
+/** A run row as the API returns it (every column, int8 as numbers) plus a derived progress object. */
+export type RunRecord = Record<string, unknown> & {
+  id: string;
+  job_id: string;
+  status: string;
+  progress: RunProgress;
+};
+
+const RUN_NUMS = [
+  "source_row_count",
+  "imported_count",
+  "unchanged_count",
+  "failed_count",
+  "deleted_count",
+  "manifest_total_rows",
+  "manifest_processed_rows",
+  "next_manifest_seq",
+  "rollback_restored_count",
+  "rollback_deleted_count",
+];
+
+function toRunRecord(row: Record<string, unknown>): RunRecord {
+  const r = withNumbers(row, RUN_NUMS);
+  const processed = (r.manifest_processed_rows as number | null) ?? 0;
+  const total = (r.manifest_total_rows as number | null) ?? null;
+  const kind = r.progress_total_kind as RunProgress["total_kind"];
+  const percent =
+    kind === "unknown" || total === null
+      ? null
+      : total === 0
+        ? 100
+        : Math.min(100, Math.round((processed / total) * 1000) / 10);
+  return {
+    ...(r as RunRecord),
+    progress: { processed_rows: processed, total_rows: total, total_kind: kind, percent },
+  };
+}
+
+/** Runs in the scope, newest first, optionally of one job (a uuid) and/or status. */
+export async function selectRuns(
+  db: Db,
+  f: {
+    scope: ClientScope;
+    jobId: string | null;
+    status: string | null;
+    limit: number;
+    offset: number;
+  },
+): Promise<RunRecord[]> {
+  const r = await db.query(
+    `select * from typesense_sync_runs
+      where ($1::uuid is null or job_id = $1) and ($2::text is null or status = $2)
+        and ${jobInScope("job_id", 5)}
+      order by created_at desc, id
+      limit $3 offset $4`,
+    [f.jobId, f.status, f.limit, f.offset, f.scope],
+  );
+  return r.rows.map(toRunRecord);
+}
+
+/** One run (id a uuid) whose job is in the scope, or null. */
+export async function selectRun(db: Db, id: string, scope: ClientScope): Promise<RunRecord | null> {
+  const r = await db.query(
+    `select * from typesense_sync_runs where id = $1 and ${jobInScope("job_id", 2)}`,
+    [id, scope],
+  );
+  return r.rows[0] ? toRunRecord(r.rows[0]) : null;
+}
+
+/**
+ * The job's open (queued or running) run, at most one (typesense_sync_runs_
+ * one_open_idx). afterJoin: it never started, or first started at or after
+ * the job's CDC join marker (false when there is no marker).
+ */
+export async function selectOpenRun(
+  db: Db,
+  jobId: string,
+): Promise<{ id: string; stage: string; afterJoin: boolean } | undefined> {
+  const open = await db.query<{ id: string; stage: string; after_join: boolean | null }>(
+    `select r.id, r.stage,
+            (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
+       from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
+      where r.job_id = $1 and r.status in ('queued', 'running')`,
+    [jobId],
+  );
+  const o = open.rows[0];
+  return o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
+}
+
+/**
+ * Inserts a new queued run; its id. A second open run of the job fails with
+ * the unique violation (23505) of typesense_sync_runs_one_open_idx.
+ */
+export async function insertQueuedRun(db: Db, jobId: string, trigger: RunTrigger): Promise<string> {
+  const ins = await db.query<{ id: string }>(
+    `insert into typesense_sync_runs (job_id, trigger, status, stage)
+     values ($1, $2, 'queued', 'queued') returning id`,
+    [jobId, trigger],
+  );
+  return ins.rows[0]!.id;
+}
+
+/** Closes one run `cancelled` (stage finished) with the reason as its error_message. */
+export async function cancelRun(db: Db, runId: string, reason: string): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs
+        set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
+            error_message = $2
+      where id = $1`,
+    [runId, reason],
+  );
+}
+
+/** Closes the job's open (queued or running) runs `cancelled`, as cancelRun does. */
+export async function cancelOpenRuns(db: Db, jobId: string, reason: string): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs
+        set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
+            error_message = $2
+      where job_id = $1 and status in ('queued', 'running')`,
+    [jobId, reason],
+  );
 }
