@@ -1,4 +1,5 @@
 import type { Hono } from "hono";
+import type { BackendRecord } from "../db/repositories/backends.js";
 import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleEnv } from "./context.js";
 import { field } from "./context.js";
@@ -8,15 +9,8 @@ import { Csrf, FieldError, invalid, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
 import { seg } from "./url.js";
 
-interface Backend {
-  id: string;
-  name: string;
-  base_url: string;
-  additional_node_urls: string[];
-  api_key_last4: string;
-  api_key_encrypted: boolean;
-  timeout_ms: number;
-}
+/** A backend as the API returns it (its timestamps are not shown here). */
+type Backend = Omit<BackendRecord, "created_at" | "updated_at">;
 
 interface Collection {
   name: string;

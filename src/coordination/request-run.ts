@@ -1,7 +1,13 @@
 import type pg from "pg";
-import { type ClientScope, clientInScope, UNSCOPED } from "../control/client-scope.js";
+import { type ClientScope, UNSCOPED } from "../control/client-scope.js";
 import { isUuid } from "../control/errors.js";
-import type { RunTrigger } from "../db/repositories/runs.js";
+import { clearJoinMarker, lockJobForRun } from "../db/repositories/jobs.js";
+import {
+  cancelRun,
+  insertQueuedRun,
+  type RunTrigger,
+  selectOpenRun,
+} from "../db/repositories/runs.js";
 import { inTransaction } from "../db/transaction.js";
 import { ServiceError } from "../errors/service-error.js";
 
@@ -117,25 +123,25 @@ export async function requestJoinResync(
       result = { runId: open.id, disposition: "resumable" };
     } else {
       if (open) {
-        await j.client.query(
-          `update typesense_sync_runs
-              set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
-                  error_message = 'superseded by a CDC resync: this run started before the job joined its stream, so windows it read earlier may miss changes the stream never carried; a new run reads every window again'
-            where id = $1`,
-          [open.id],
+        await cancelRun(
+          j.client,
+          open.id,
+          "superseded by a CDC resync: this run started before the job joined its stream, so windows it read earlier may miss changes the stream never carried; a new run reads every window again",
         );
       }
       result = { runId: await j.queue("resync"), disposition: "queued" };
     }
     if (open?.afterJoin || result.disposition === "queued") {
-      await j.client.query(
-        "update typesense_sync_jobs set cdc_resync_requested_at = null where id = $1",
-        [jobId],
-      );
+      await clearJoinMarker(j.client, jobId);
     }
     await j.announce();
     return result;
   });
+}
+
+/** NOTIFY on RUN_REQUESTED_CHANNEL, sent at the transaction's commit: a worker picks the run up at once. */
+export async function announceRunRequested(db: pg.PoolClient, jobId: string): Promise<void> {
+  await db.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
 }
 
 /** A job row locked in an open transaction, with what run requests decide on. */
@@ -172,29 +178,9 @@ async function withLockedJob<T>(
   if (!isUuid(jobId)) throw new JobNotFoundError(jobId);
   try {
     return await inTransaction(pool, async (client) => {
-      const job = await client.query<{
-        lease_live: boolean;
-        lease_expires_at: Date | null;
-        marker: Date | null;
-        enabled: boolean;
-      }>(
-        `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
-                cdc_resync_requested_at as marker, enabled
-           from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
-            for update`,
-        [jobId, scope],
-      );
-      const row = job.rows[0];
+      const row = await lockJobForRun(client, jobId, scope);
       if (!row) throw new JobNotFoundError(jobId);
-      const open = await client.query<{ id: string; stage: string; after_join: boolean | null }>(
-        `select r.id, r.stage,
-                (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
-           from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
-          where r.job_id = $1 and r.status in ('queued', 'running')`,
-        [jobId],
-      );
-      const o = open.rows[0];
-      const openRun = o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
+      const openRun = await selectOpenRun(client, jobId);
       return body({
         client,
         enabled: row.enabled,
@@ -205,16 +191,11 @@ async function withLockedJob<T>(
             throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
           }
         },
-        async queue(trigger) {
-          const ins = await client.query<{ id: string }>(
-            `insert into typesense_sync_runs (job_id, trigger, status, stage)
-             values ($1, $2, 'queued', 'queued') returning id`,
-            [jobId, trigger],
-          );
-          return ins.rows[0]!.id;
+        queue(trigger) {
+          return insertQueuedRun(client, jobId, trigger);
         },
-        async announce() {
-          await client.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
+        announce() {
+          return announceRunRequested(client, jobId);
         },
       });
     });

@@ -1,6 +1,7 @@
 import type pg from "pg";
-import type { Job } from "../db/repositories/jobs.js";
-import { RUN_REQUESTED_CHANNEL } from "./request-run.js";
+import { type Job, resetCdcJoin } from "../db/repositories/jobs.js";
+import { cancelOpenRuns, insertQueuedRun } from "../db/repositories/runs.js";
+import { announceRunRequested } from "./request-run.js";
 
 /** What a retarget started (returned with the PATCH response). */
 export interface RetargetResync {
@@ -53,12 +54,10 @@ export async function startRetargetResync(
   changed: string[],
   cdcActive: boolean,
 ): Promise<RetargetResync> {
-  await db.query(
-    `update typesense_sync_runs
-        set status = 'cancelled', stage = 'finished', finished_at = now(), updated_at = now(),
-            error_message = 'superseded: the job was retargeted (' || $2 || ') before this run finished; a new run syncs the new target'
-      where job_id = $1 and status in ('queued', 'running')`,
-    [job.id, changed.join(", ")],
+  await cancelOpenRuns(
+    db,
+    job.id,
+    `superseded: the job was retargeted (${changed.join(", ")}) before this run finished; a new run syncs the new target`,
   );
   if (job.enabled !== true) {
     return {
@@ -70,12 +69,7 @@ export async function startRetargetResync(
     };
   }
   if (job.cdc_enabled === true && cdcActive) {
-    await db.query(
-      `update typesense_sync_jobs
-          set cdc_applied_lsn = null, cdc_applied_at = null, cdc_resync_requested_at = null
-        where id = $1`,
-      [job.id],
-    );
+    await resetCdcJoin(db, job.id);
     return {
       changed,
       queued: true,
@@ -84,13 +78,8 @@ export async function startRetargetResync(
       message: `the CDC stream re-joins the job with its new target and queues a full resync (within seconds). ${OLD_TARGET}`,
     };
   }
-  const ins = await db.query<{ id: string }>(
-    `insert into typesense_sync_runs (job_id, trigger, status, stage)
-     values ($1, 'resync', 'queued', 'queued') returning id`,
-    [job.id],
-  );
-  await db.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, job.id]);
-  const runId = ins.rows[0]!.id;
+  const runId = await insertQueuedRun(db, job.id, "resync");
+  await announceRunRequested(db, job.id);
   return {
     changed,
     queued: true,

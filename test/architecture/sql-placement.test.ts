@@ -26,9 +26,6 @@ const NOT_YET_MOVED = [
   // src/fullsync saga and rollback: moved with the engine restructure (item 6).
   "fullsync/rollback.ts",
   "fullsync/saga.ts",
-  // Coordination across jobs, runs and streams (one transaction each).
-  "coordination/request-run.ts",
-  "coordination/retarget.ts",
 ];
 
 /** Where control-table SQL belongs. */
