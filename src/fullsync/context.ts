@@ -42,7 +42,7 @@ export interface RunContext {
   /** Postgres may render documents for windows that need no comparison (window.ts). */
   renderDocuments: boolean;
   /**
-   * The run's saga created-range marker (saga.ts): manifest seqs below it did
+   * The run's saga created-range marker (db/repositories/saga-backups.ts): manifest seqs below it did
    * not exist before the run, so they need no per-document backup; 0 = none.
    */
   sagaCreatedUpto: number;

@@ -33,11 +33,11 @@ import {
   setStage,
   startOrResumeRun,
 } from "../db/repositories/runs.js";
+import { createdUpto, hasBackups, hasSagaRecords } from "../db/repositories/saga-backups.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import { withImportRetry } from "./retry.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import { next } from "./run-stage.js";
-import { createdUpto, hasBackups, hasSagaRecords } from "./saga.js";
 import { runWindows } from "./windows-loop.js";
 
 export type { FullSyncEngine, FullSyncEngineOptions, RunJobOptions, RunResult };

@@ -1,8 +1,8 @@
 import { openBracket } from "../coordination/bracket.js";
 import { renewLease } from "../db/repositories/lease.js";
 import { writeCounters } from "../db/repositories/runs.js";
+import { type Backup, saveBackups } from "../db/repositories/saga-backups.js";
 import type { RunContext } from "./context.js";
-import { type Backup, saveBackups } from "./saga.js";
 import { type BracketedWrite, writeThroughStream } from "./watermarked.js";
 
 /** Ids checked against the source per query. */

@@ -1,9 +1,22 @@
 import type pg from "pg";
 import { StreamStoppedError } from "../coordination/errors.js";
 import { LeaseLostError, renewLease } from "../db/repositories/lease.js";
+import {
+  beginRollback as enterRollback,
+  finishRollback,
+  type RollbackOutcome,
+  readRollbackCounts,
+  writeRollbackCounts,
+} from "../db/repositories/run-rollback.js";
+import {
+  createdIds,
+  createdUpto,
+  lowerCreatedUpto,
+  markRestored,
+  pendingBackups,
+} from "../db/repositories/saga-backups.js";
 import { inTransaction } from "../db/transaction.js";
 import type { RunContext } from "./context.js";
-import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
 import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
 
 /**
@@ -20,7 +33,7 @@ import { type Compensated, compensate, refreshFromSource } from "./watermarked.j
  * rollback counters. Typesense first, bookkeeping second: a crash in between
  * repeats the batch, which is idempotent.
  *
- * Then the created-range marker of a first sync (saga.ts), from the top down:
+ * Then the created-range marker of a first sync (saga-backups.ts), from the top down:
  * delete the manifest docs of seqs [upto - BATCH, upto) -> ONE transaction:
  * lower the marker to upto - BATCH + the counters. A resumed rollback goes on
  * from the lowered marker. Marker and backups never cover the same doc.
@@ -39,34 +52,17 @@ import { type Compensated, compensate, refreshFromSource } from "./watermarked.j
  * older than the source, though not the pre-run state. Counted as restored
  * (upserts) and deleted.
  */
-export interface RollbackOutcome {
-  status: "succeeded" | "failed";
-  restored: number;
-  deleted: number;
-  error: string | null;
-}
+export type { RollbackOutcome };
 
 const BATCH = 500;
 
 /** Enters the rollback stage (idempotent: a resumed rollback keeps its counters). */
 export async function beginRollback(ctx: RunContext, cause: string): Promise<void> {
-  await ctx.control.query(
-    `update typesense_sync_runs
-        set stage = 'rollback', rollback_attempted = true, rollback_status = 'running',
-            error_message = coalesce(error_message, $2), stage_message = 'rolling back the run',
-            updated_at = now()
-      where id = $1`,
-    [ctx.runId, cause],
-  );
+  await enterRollback(ctx.control, ctx.runId, "rollback", cause);
 }
 
 export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
-  const counts = await ctx.control.query<{ r: string; d: string }>(
-    "select rollback_restored_count r, rollback_deleted_count d from typesense_sync_runs where id = $1",
-    [ctx.runId],
-  );
-  let restored = Number(counts.rows[0]?.r ?? 0);
-  let deleted = Number(counts.rows[0]?.d ?? 0);
+  let { restored, deleted } = await readRollbackCounts(ctx.control, ctx.runId);
   const problems: string[] = [];
   const noteRejected = (r: { docId: string; code: number; error: string }) => {
     if (problems.length < 5)
@@ -142,14 +138,14 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
     // whoever may run the job resumes the rollback from the unmarked backups.
     if (e instanceof LeaseLostError || e instanceof StreamStoppedError) throw e;
     const error = `rollback stopped: ${(e as Error).message}`;
-    return finishRollback(ctx, { status: "failed", restored, deleted, error });
+    return finish(ctx, { status: "failed", restored, deleted, error });
   }
   if (problems.length > 0) {
     const shown = problems.filter(Boolean);
     const error = `${problems.length} document(s) could not be restored: ${shown.join("; ")}`;
-    return finishRollback(ctx, { status: "failed", restored, deleted, error });
+    return finish(ctx, { status: "failed", restored, deleted, error });
   }
-  return finishRollback(ctx, { status: "succeeded", restored, deleted, error: null });
+  return finish(ctx, { status: "succeeded", restored, deleted, error: null });
 }
 
 /**
@@ -177,28 +173,7 @@ async function inLeasedTransaction(
   });
 }
 
-async function writeRollbackCounts(
-  client: pg.PoolClient,
-  runId: string,
-  restored: number,
-  deleted: number,
-): Promise<void> {
-  await client.query(
-    `update typesense_sync_runs
-        set rollback_restored_count = $2, rollback_deleted_count = $3, updated_at = now()
-      where id = $1`,
-    [runId, restored, deleted],
-  );
-}
-
-async function finishRollback(ctx: RunContext, o: RollbackOutcome): Promise<RollbackOutcome> {
-  await ctx.control.query(
-    `update typesense_sync_runs
-        set rollback_status = $2, rollback_restored_count = $3, rollback_deleted_count = $4,
-            rollback_error_message = $5, updated_at = now(),
-            stage_message = case when $2 = 'succeeded' then 'rolled back' else 'rollback failed' end
-      where id = $1`,
-    [ctx.runId, o.status, o.restored, o.deleted, o.error],
-  );
+async function finish(ctx: RunContext, o: RollbackOutcome): Promise<RollbackOutcome> {
+  await finishRollback(ctx.control, ctx.runId, o);
   return o;
 }

@@ -1,10 +1,10 @@
 import { openBracket } from "../coordination/bracket.js";
 import type { WatermarkWindow } from "../coordination/watermarks.js";
 import { commitCheckpoint, type Rejected } from "../db/repositories/checkpoint.js";
+import { type Backup, raiseCreatedUpto, saveBackups } from "../db/repositories/saga-backups.js";
 import { documentValuesEqual, serializeDocument } from "../json/codec.js";
 import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
 import type { ImportLineResult, RunContext } from "./context.js";
-import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
 import { writeThroughStream } from "./watermarked.js";
 
 /** What one window did (also passed to the onWindowCommitted hook). */
@@ -141,7 +141,7 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
 
   if (ctx.sagaEnabled && ctx.sagaMarkerMode) {
     // First sync: every doc of the window is new (nothing existed, no export).
-    // The run-level marker covers them, durable before the write (saga.ts).
+    // The run-level marker covers them, durable before the write (saga-backups.ts).
     const toSeq = last.seq + 1;
     if (toSeq > ctx.sagaCreatedUpto) {
       await raiseCreatedUpto(ctx.control, ctx.runId, toSeq);
@@ -164,7 +164,7 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
       if (covered(seq)) continue;
       backups.push({ docId: id, preImage: pre.get(id) ?? null, manifestSeq: seq });
     }
-    // Backups are durable before the write (see saga.ts).
+    // Backups are durable before the write (see db/repositories/saga-backups.ts).
     await saveBackups(ctx.control, ctx.runId, backups);
   }
 }

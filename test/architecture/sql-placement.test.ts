@@ -33,9 +33,6 @@ const NOT_YET_MOVED = [
   // (in db/ it would make db -> cdc -> db a circle).
   "cdc/stream-store.ts",
   "cdc/supervisor.ts",
-  // src/fullsync engine, context and stages: same reason (item 6).
-  "fullsync/rollback.ts",
-  "fullsync/saga.ts",
   // The control modules: their statements are mixed with validation and
   // scoping; each becomes a repository plus a thin service.
   "control/api-keys.ts",
