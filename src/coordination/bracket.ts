@@ -21,7 +21,7 @@ import type { WatermarkCoordinator, WatermarkWindow, WindowOutcome } from "./wat
  * StreamStoppedError (the run stops and resumes at its checkpoint).
  */
 
-/** What a bracket needs of its caller (a full-sync RunContext fits). */
+/** What a bracket needs of its caller (a full-sync AttemptEnv fits). */
 export interface BracketScope {
   /** Undefined: this instance never streams (no CDC). */
   watermarks?: WatermarkCoordinator;

@@ -1,6 +1,6 @@
 import type { DocumentMapper } from "../documents/index.js";
 import { CollectionNotOwnedError } from "../typesense/index.js";
-import type { RunContext } from "./context.js";
+import type { AttemptEnv } from "./context.js";
 
 /** A failure that ends the run (as opposed to an interruption, which leaves it open). */
 export class RunFailure extends Error {
@@ -20,7 +20,7 @@ export class RunFailure extends Error {
  * Returns whether the collection is empty now (and ids are unique): then no
  * window needs pre-images and the orphan sweep has nothing to find.
  */
-export async function prepareCollection(ctx: RunContext, mapper: DocumentMapper): Promise<boolean> {
+export async function prepareCollection(ctx: AttemptEnv, mapper: DocumentMapper): Promise<boolean> {
   const name = ctx.job.collectionName;
   const owner = { jobId: ctx.job.id, adopt: ctx.job.adoptExistingCollection };
   const ensured = await ctx

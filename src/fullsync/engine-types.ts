@@ -2,10 +2,9 @@ import type pg from "pg";
 import type { RunTrigger } from "../coordination/request-run.js";
 import type { JobRow, RunCounters } from "../db/repositories/runs.js";
 import type { Logger } from "../lifecycle/index.js";
-import type { RunContext, SyncBackend } from "./context.js";
+import type { AttemptHooks, SyncBackend, WindowSummary } from "./context.js";
 import type { RollbackOutcome } from "./rollback.js";
 import type { WatermarkCoordinator } from "./watermarked.js";
-import type { WindowSummary } from "./window.js";
 
 /* The full-sync engine's options and results (engine.ts runs them). */
 
@@ -76,7 +75,7 @@ export interface FullSyncEngineOptions {
   /** Test hook: called after each window's checkpoint committed (awaited). */
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
   /** Test hook: called after each rollback batch committed (awaited). */
-  onRollbackBatch?: RunContext["onRollbackBatch"];
+  onRollbackBatch?: AttemptHooks["onRollbackBatch"];
   /** Injectable randomness for retry jitter. */
   random?: () => number;
 }

@@ -13,7 +13,13 @@ export {
   startManifestBuild,
 } from "../db/repositories/manifest-progress.js";
 export type { JobRow, RunCounters, RunRow, RunStage } from "../db/repositories/runs.js";
-export type { RunContext, SyncBackend } from "./context.js";
+export type {
+  AttemptEnv,
+  AttemptState,
+  CollectionEnv,
+  SyncBackend,
+  WindowSummary,
+} from "./context.js";
 export {
   createFullSyncEngine,
   type FullSyncEngine,
@@ -24,4 +30,3 @@ export {
 } from "./engine.js";
 export { RetriesExhaustedError, withImportRetry } from "./retry.js";
 export type { RollbackOutcome } from "./rollback.js";
-export type { WindowSummary } from "./window.js";

@@ -1,8 +1,8 @@
 import { openBracket } from "../coordination/bracket.js";
 import { renewLease } from "../db/repositories/lease.js";
 import { writeCounters } from "../db/repositories/runs.js";
-import type { RunContext } from "./context.js";
-import { type Backup, saveBackups } from "./saga.js";
+import { type Backup, saveBackups } from "../db/repositories/saga-backups.js";
+import type { AttemptEnv, AttemptState, CollectionEnv } from "./context.js";
 import { type BracketedWrite, writeThroughStream } from "./watermarked.js";
 
 /** Ids checked against the source per query. */
@@ -50,7 +50,11 @@ const CHUNK = 2000;
  * Typesense -> counters. Re-running a sweep after a crash is harmless: deleted
  * docs are no longer exported.
  */
-export async function sweepOrphans(ctx: RunContext, backupSeq: number): Promise<number> {
+export async function sweepOrphans(
+  ctx: CollectionEnv,
+  state: AttemptState,
+  backupSeq: number,
+): Promise<number> {
   const collection = ctx.job.collectionName;
   const orphans: string[] = [];
   let chunk: string[] = [];
@@ -74,7 +78,7 @@ export async function sweepOrphans(ctx: RunContext, backupSeq: number): Promise<
     let gone: string[];
     try {
       gone = await stillMissing(ctx, candidates);
-      if (gone.length > 0) await backup(ctx, gone, backupSeq);
+      if (gone.length > 0) await backup(ctx, state, gone, backupSeq);
     } catch (e) {
       bracket?.abandon();
       throw e;
@@ -87,9 +91,9 @@ export async function sweepOrphans(ctx: RunContext, backupSeq: number): Promise<
     else r = await writeThroughStream(ctx, bracket, [], gone);
     deleted += r.deletedIds.length;
     superseded += r.superseded.length;
-    ctx.counters.deleted += r.deletedIds.length;
+    state.counters.deleted += r.deletedIds.length;
     await renewLease(ctx.control, ctx.lease, ctx.leaseTtlMs);
-    await writeCounters(ctx.control, ctx.runId, ctx.counters);
+    await writeCounters(ctx.control, ctx.runId, state.counters);
   }
   if (superseded > 0 || deleted < orphans.length) {
     ctx.log.info(
@@ -100,13 +104,18 @@ export async function sweepOrphans(ctx: RunContext, backupSeq: number): Promise<
   return deleted;
 }
 
-async function stillMissing(ctx: RunContext, ids: readonly string[]): Promise<string[]> {
+async function stillMissing(ctx: CollectionEnv, ids: readonly string[]): Promise<string[]> {
   const now = await ctx.reader.existing(ids);
   return ids.filter((id) => !now.has(id));
 }
 
 /** Saga: pre-images of the orphans committed before they are deleted. */
-async function backup(ctx: RunContext, ids: readonly string[], backupSeq: number): Promise<void> {
+async function backup(
+  ctx: AttemptEnv,
+  state: AttemptState,
+  ids: readonly string[],
+  backupSeq: number,
+): Promise<void> {
   if (!ctx.sagaEnabled) return;
   const pre = await ctx.retry("export orphans", () =>
     ctx.backend.getDocuments(ctx.job.collectionName, [...ids]),
@@ -118,11 +127,11 @@ async function backup(ctx: RunContext, ids: readonly string[], backupSeq: number
   }));
   // Orphans that are manifest docs below the created-range marker did not
   // exist before the run (the marker deletes them on rollback): no backup.
-  await saveBackups(ctx.control, ctx.runId, backups, ctx.sagaCreatedUpto);
+  await saveBackups(ctx.control, ctx.runId, backups, state.saga.createdUpto);
 }
 
 /** Unbracketed delete (no stream applies the job here): existence re-checked right before. */
-async function deleteDirect(ctx: RunContext, ids: readonly string[]): Promise<BracketedWrite> {
+async function deleteDirect(ctx: CollectionEnv, ids: readonly string[]): Promise<BracketedWrite> {
   const gone = await stillMissing(ctx, ids);
   if (gone.length > 0) {
     await ctx.retry("delete orphans", () =>

@@ -1,12 +1,27 @@
 import type pg from "pg";
 import { StreamStoppedError } from "../coordination/errors.js";
 import { LeaseLostError, renewLease } from "../db/repositories/lease.js";
+import {
+  beginRollback as enterRollback,
+  finishRollback,
+  type RollbackOutcome,
+  readRollbackCounts,
+  writeRollbackCounts,
+} from "../db/repositories/run-rollback.js";
+import {
+  createdIds,
+  createdUpto,
+  lowerCreatedUpto,
+  markRestored,
+  pendingBackups,
+} from "../db/repositories/saga-backups.js";
 import { inTransaction } from "../db/transaction.js";
-import type { RunContext } from "./context.js";
-import { createdIds, createdUpto, lowerCreatedUpto, markRestored, pendingBackups } from "./saga.js";
+import type { WindowReader } from "../documents/window-reader.js";
+import type { AttemptEnv, AttemptState, RollbackProgress } from "./context.js";
+import { next } from "./run-stage.js";
 import { type Compensated, compensate, refreshFromSource } from "./watermarked.js";
 
-/**
+/*
  * Saga compensation of a WHOLE run (retries exhausted, or any failure after
  * the run started writing):
  *
@@ -20,7 +35,7 @@ import { type Compensated, compensate, refreshFromSource } from "./watermarked.j
  * rollback counters. Typesense first, bookkeeping second: a crash in between
  * repeats the batch, which is idempotent.
  *
- * Then the created-range marker of a first sync (saga.ts), from the top down:
+ * Then the created-range marker of a first sync (saga-backups.ts), from the top down:
  * delete the manifest docs of seqs [upto - BATCH, upto) -> ONE transaction:
  * lower the marker to upto - BATCH + the counters. A resumed rollback goes on
  * from the lowered marker. Marker and backups never cover the same doc.
@@ -39,117 +54,148 @@ import { type Compensated, compensate, refreshFromSource } from "./watermarked.j
  * older than the source, though not the pre-run state. Counted as restored
  * (upserts) and deleted.
  */
-export interface RollbackOutcome {
-  status: "succeeded" | "failed";
-  restored: number;
-  deleted: number;
-  error: string | null;
-}
+export type { RollbackOutcome };
 
 const BATCH = 500;
 
-/** Enters the rollback stage (idempotent: a resumed rollback keeps its counters). */
-export async function beginRollback(ctx: RunContext, cause: string): Promise<void> {
-  await ctx.control.query(
-    `update typesense_sync_runs
-        set stage = 'rollback', rollback_attempted = true, rollback_status = 'running',
-            error_message = coalesce(error_message, $2), stage_message = 'rolling back the run',
-            updated_at = now()
-      where id = $1`,
-    [ctx.runId, cause],
-  );
+/**
+ * Enters the rollback stage (run-stage.ts "fail"; idempotent: a resumed
+ * rollback keeps its counters and its first cause).
+ */
+export async function beginRollback(
+  ctx: AttemptEnv,
+  state: AttemptState,
+  cause: string,
+): Promise<void> {
+  const stage = next(state.stage, "fail");
+  await enterRollback(ctx.control, ctx.runId, stage, cause);
+  state.stage = stage;
 }
 
-export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
-  const counts = await ctx.control.query<{ r: string; d: string }>(
-    "select rollback_restored_count r, rollback_deleted_count d from typesense_sync_runs where id = $1",
-    [ctx.runId],
-  );
-  let restored = Number(counts.rows[0]?.r ?? 0);
-  let deleted = Number(counts.rows[0]?.d ?? 0);
-  const problems: string[] = [];
-  const noteRejected = (r: { docId: string; code: number; error: string }) => {
-    if (problems.length < 5)
-      problems.push(`restore of ${r.docId} rejected (${r.code}): ${r.error}`);
-    else problems.push("");
+/** The rollback stage: the backups, then the created-range marker; the outcome is recorded. */
+export async function runRollback(ctx: AttemptEnv, state: AttemptState): Promise<RollbackOutcome> {
+  const p: RollbackProgress = {
+    ...(await readRollbackCounts(ctx.control, ctx.runId)),
+    problems: [],
   };
-  let after: string | null = null;
+  state.rollback = p;
   try {
+    let reader: WindowReader | null = null;
     if (ctx.refreshOnRollback) {
-      await ctx.ensureReader();
+      reader = (await ctx.described()).reader;
       ctx.log.warn(
         "rollback of a resumed run of a CDC job: docs are refreshed from the source, not restored to their pre-images",
       );
     }
-    for (;;) {
-      const batch = await pendingBackups(ctx.control, ctx.runId, after, BATCH);
-      const lastOfBatch = batch[batch.length - 1];
-      if (!lastOfBatch) break;
-      after = lastOfBatch.docId;
-      ensureMayRun(ctx);
-      const c: Compensated = ctx.refreshOnRollback
-        ? await refreshFromSource(
-            ctx,
-            batch.map((b) => b.docId),
-          )
-        : await compensate(
-            ctx,
-            batch.flatMap((b) => (b.preImage === null ? [] : [b.preImage])),
-            batch.filter((b) => b.preImage === null).map((b) => b.docId),
-          );
-      for (const r of c.rejected) noteRejected(r);
-      if (c.skipped.length > 0) {
-        ctx.log.info(
-          { skipped: c.skipped.length },
-          "rollback skips docs CDC changed since the run began",
-        );
-      }
-      const done = c.done;
-      restored += c.restored;
-      deleted += c.deleted;
-      await inLeasedTransaction(ctx, async (client) => {
-        await markRestored(client, ctx.runId, done);
-        await writeRollbackCounts(client, ctx.runId, restored, deleted);
-      });
-      await ctx.onRollbackBatch?.({ runId: ctx.runId, restored, deleted });
-    }
-    for (let upto = await createdUpto(ctx.control, ctx.runId); upto > 0; ) {
-      const from = Math.max(0, upto - BATCH);
-      const ids = await createdIds(ctx.control, ctx.runId, from, upto);
-      if (ids.length > 0) {
-        ensureMayRun(ctx);
-        const c = ctx.refreshOnRollback
-          ? await refreshFromSource(ctx, ids)
-          : await compensate(ctx, [], ids);
-        restored += c.restored;
-        deleted += c.deleted;
-        // refresh upserts can be rejected: reported like failed restores
-        // (the marker still moves down: those docs were not in the collection
-        // before the run, and a doc Typesense refused was not written)
-        for (const r of c.rejected) noteRejected(r);
-      }
-      await inLeasedTransaction(ctx, async (client) => {
-        await lowerCreatedUpto(client, ctx.runId, from);
-        await writeRollbackCounts(client, ctx.runId, restored, deleted);
-      });
-      upto = from;
-      await ctx.onRollbackBatch?.({ runId: ctx.runId, restored, deleted });
-    }
+    await restoreBackups(ctx, p, reader);
+    await deleteCreatedRange(ctx, p, reader);
   } catch (e) {
     // Not ours any more: the new lease holder resumes the rollback. The same
     // for a CDC stream that stopped under a batch or a leadership that moved
     // (StreamStoppedError): the run stays in stage rollback, interrupted, and
     // whoever may run the job resumes the rollback from the unmarked backups.
     if (e instanceof LeaseLostError || e instanceof StreamStoppedError) throw e;
-    const error = `rollback stopped: ${(e as Error).message}`;
-    return finishRollback(ctx, { status: "failed", restored, deleted, error });
+    return finish(ctx, p, `rollback stopped: ${(e as Error).message}`);
   }
-  if (problems.length > 0) {
-    const shown = problems.filter(Boolean);
-    const error = `${problems.length} document(s) could not be restored: ${shown.join("; ")}`;
-    return finishRollback(ctx, { status: "failed", restored, deleted, error });
+  if (p.problems.length > 0) {
+    const shown = p.problems.filter(Boolean);
+    return finish(
+      ctx,
+      p,
+      `${p.problems.length} document(s) could not be restored: ${shown.join("; ")}`,
+    );
   }
-  return finishRollback(ctx, { status: "succeeded", restored, deleted, error: null });
+  return finish(ctx, p, null);
+}
+
+/**
+ * Per batch of backups (doc_id order): compensate in Typesense, then ONE
+ * transaction marks them restored + the counters (Typesense first,
+ * bookkeeping second: a crash in between repeats the batch, idempotently).
+ * With `reader` (refreshOnRollback) the docs are refreshed from the source.
+ */
+async function restoreBackups(
+  ctx: AttemptEnv,
+  p: RollbackProgress,
+  reader: WindowReader | null,
+): Promise<void> {
+  let after: string | null = null;
+  for (;;) {
+    const batch = await pendingBackups(ctx.control, ctx.runId, after, BATCH);
+    const lastOfBatch = batch[batch.length - 1];
+    if (!lastOfBatch) break;
+    after = lastOfBatch.docId;
+    ensureMayRun(ctx);
+    const c: Compensated = reader
+      ? await refreshFromSource(
+          ctx,
+          reader,
+          batch.map((b) => b.docId),
+        )
+      : await compensate(
+          ctx,
+          batch.flatMap((b) => (b.preImage === null ? [] : [b.preImage])),
+          batch.filter((b) => b.preImage === null).map((b) => b.docId),
+        );
+    for (const r of c.rejected) noteRejected(p, r);
+    if (c.skipped.length > 0) {
+      ctx.log.info(
+        { skipped: c.skipped.length },
+        "rollback skips docs CDC changed since the run began",
+      );
+    }
+    const done = c.done;
+    p.restored += c.restored;
+    p.deleted += c.deleted;
+    await inLeasedTransaction(ctx, async (client) => {
+      await markRestored(client, ctx.runId, done);
+      await writeRollbackCounts(client, ctx.runId, p.restored, p.deleted);
+    });
+    await afterBatch(ctx, p);
+  }
+}
+
+/**
+ * The created-range marker of a first sync, from the top down: delete the
+ * docs of seqs [upto - BATCH, upto), then ONE transaction lowers the marker
+ * + the counters (a resumed rollback goes on from the lowered marker).
+ */
+async function deleteCreatedRange(
+  ctx: AttemptEnv,
+  p: RollbackProgress,
+  reader: WindowReader | null,
+): Promise<void> {
+  for (let upto = await createdUpto(ctx.control, ctx.runId); upto > 0; ) {
+    const from = Math.max(0, upto - BATCH);
+    const ids = await createdIds(ctx.control, ctx.runId, from, upto);
+    if (ids.length > 0) {
+      ensureMayRun(ctx);
+      const c = reader ? await refreshFromSource(ctx, reader, ids) : await compensate(ctx, [], ids);
+      p.restored += c.restored;
+      p.deleted += c.deleted;
+      // refresh upserts can be rejected: reported like failed restores
+      // (the marker still moves down: those docs were not in the collection
+      // before the run, and a doc Typesense refused was not written)
+      for (const r of c.rejected) noteRejected(p, r);
+    }
+    await inLeasedTransaction(ctx, async (client) => {
+      await lowerCreatedUpto(client, ctx.runId, from);
+      await writeRollbackCounts(client, ctx.runId, p.restored, p.deleted);
+    });
+    upto = from;
+    await afterBatch(ctx, p);
+  }
+}
+
+function noteRejected(p: RollbackProgress, r: { docId: string; code: number; error: string }) {
+  if (p.problems.length < 5)
+    p.problems.push(`restore of ${r.docId} rejected (${r.code}): ${r.error}`);
+  else p.problems.push("");
+}
+
+/** The test hook, after a batch's bookkeeping committed. */
+async function afterBatch(ctx: AttemptEnv, p: RollbackProgress): Promise<void> {
+  await ctx.hooks.onRollbackBatch?.({ runId: ctx.runId, restored: p.restored, deleted: p.deleted });
 }
 
 /**
@@ -157,7 +203,7 @@ export async function runRollback(ctx: RunContext): Promise<RollbackOutcome> {
  * may run the job (CDC leadership): else the rollback stops, interrupted, and
  * the new leader resumes it (its stream brackets the writes).
  */
-function ensureMayRun(ctx: RunContext): void {
+function ensureMayRun(ctx: AttemptEnv): void {
   if (ctx.mayRun && !ctx.mayRun()) {
     throw new StreamStoppedError(
       ctx.job.id,
@@ -168,7 +214,7 @@ function ensureMayRun(ctx: RunContext): void {
 
 /** One control-DB transaction, fenced by the lease (renewed in it). */
 async function inLeasedTransaction(
-  ctx: RunContext,
+  ctx: AttemptEnv,
   fn: (client: pg.PoolClient) => Promise<void>,
 ): Promise<void> {
   await inTransaction(ctx.control, async (client) => {
@@ -177,28 +223,19 @@ async function inLeasedTransaction(
   });
 }
 
-async function writeRollbackCounts(
-  client: pg.PoolClient,
-  runId: string,
-  restored: number,
-  deleted: number,
-): Promise<void> {
-  await client.query(
-    `update typesense_sync_runs
-        set rollback_restored_count = $2, rollback_deleted_count = $3, updated_at = now()
-      where id = $1`,
-    [runId, restored, deleted],
-  );
-}
-
-async function finishRollback(ctx: RunContext, o: RollbackOutcome): Promise<RollbackOutcome> {
-  await ctx.control.query(
-    `update typesense_sync_runs
-        set rollback_status = $2, rollback_restored_count = $3, rollback_deleted_count = $4,
-            rollback_error_message = $5, updated_at = now(),
-            stage_message = case when $2 = 'succeeded' then 'rolled back' else 'rollback failed' end
-      where id = $1`,
-    [ctx.runId, o.status, o.restored, o.deleted, o.error],
-  );
+/** Records the outcome (failed when `error` is set) and returns it. */
+async function finish(
+  ctx: AttemptEnv,
+  p: RollbackProgress,
+  error: string | null,
+): Promise<RollbackOutcome> {
+  const { restored, deleted } = p;
+  const o: RollbackOutcome = {
+    status: error === null ? "succeeded" : "failed",
+    restored,
+    deleted,
+    error,
+  };
+  await finishRollback(ctx.control, ctx.runId, o);
   return o;
 }

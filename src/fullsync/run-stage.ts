@@ -3,6 +3,8 @@ import type { RunStage } from "../db/repositories/runs.js";
 /**
  * The run-stage machine (typesense_sync_runs.stage) as a pure function.
  *
+ *                           ┌─manifest (rebuild)──┐
+ *                           ▼                     │
  *   queued ──manifest──> manifest ──windows──> windows ──sweep──> orphan_sweep
  *     │                     │                     │                    │
  *     │                     └──────────sweep──────┼──(empty manifest)──┘
@@ -14,11 +16,20 @@ import type { RunStage } from "../db/repositories/runs.js";
  * A crash resumes a run in the stage it was in, so every step is also allowed
  * from its own target (a resumed `windows` enters `windows` again, a resumed
  * `orphan_sweep` sweeps again). A resumed run whose manifest already exists
- * skips `manifest` and may go straight on from `queued`. `finished` is final:
- * no event leaves it (finishRun's status guard makes that true in the table).
+ * skips `manifest` and may go straight on from `queued`. The windows start
+ * while the manifest's first chunk is still being built, so a run killed
+ * before that chunk committed resumes in `windows` with no manifest: its
+ * fresh build enters `manifest` again. `finished` is final: no event leaves
+ * it (finishRun's status guard makes that true in the table).
+ *
+ * Every stage write of the engine goes through `next`: the manifest's fresh
+ * build (openRunManifest's enterStage), the windows and the sweep
+ * (attempt-env.ts enterStage), the rollback (rollback.ts beginRollback) and
+ * the finish (engine.ts finish). The stage it returns is what the attempt's
+ * state (AttemptState.stage) holds next.
  */
 export type RunStageEvent =
-  /** openRunManifest starts a fresh manifest (manifest.ts writes the stage). */
+  /** openRunManifest starts a fresh manifest (manifest.ts recordEstimate writes the stage). */
   | "manifest"
   /** runWindows has windows to run from the checkpoint (windows-loop.ts). */
   | "windows"
@@ -30,7 +41,7 @@ export type RunStageEvent =
   | "finish";
 
 const FROM: Record<RunStageEvent, readonly RunStage[]> = {
-  manifest: ["queued", "manifest"],
+  manifest: ["queued", "manifest", "windows"],
   windows: ["queued", "manifest", "windows"],
   sweep: ["queued", "manifest", "windows", "orphan_sweep"],
   fail: ["queued", "manifest", "windows", "orphan_sweep", "rollback"],

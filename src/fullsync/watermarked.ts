@@ -5,9 +5,10 @@ import type {
   WatermarkWindow,
 } from "../coordination/watermarks.js";
 import type { Rejected } from "../db/repositories/checkpoint.js";
+import type { WindowReader } from "../documents/window-reader.js";
 import { serializeDocument } from "../json/codec.js";
 import type { Document } from "../typesense/types.js";
-import type { RunContext } from "./context.js";
+import type { AttemptEnv, CollectionEnv } from "./context.js";
 
 /**
  * Full sync <-> CDC coordination (DBLog, DESIGN section 5), the engine side:
@@ -65,7 +66,7 @@ export interface BracketedWrite {
  * directly) and sorts what the stream wrote into imports and deletes.
  */
 export async function writeThroughStream(
-  ctx: RunContext,
+  ctx: CollectionEnv,
   bracket: WatermarkWindow,
   changed: readonly Document[],
   vanished: readonly string[],
@@ -103,7 +104,7 @@ export interface Compensated {
  * Returns per id: "done" (written / deleted / skipped) or a rejection.
  */
 export function compensate(
-  ctx: RunContext,
+  ctx: AttemptEnv,
   restore: readonly Document[],
   remove: readonly string[],
 ): Promise<Compensated> {
@@ -118,22 +119,25 @@ export function compensate(
  * AFTER the ids are registered (so a change after the read supersedes it),
  * and deleted when the row no longer exists. Never older than the source.
  */
-export function refreshFromSource(ctx: RunContext, ids: readonly string[]): Promise<Compensated> {
+export function refreshFromSource(
+  ctx: AttemptEnv,
+  reader: WindowReader,
+  ids: readonly string[],
+): Promise<Compensated> {
   return compensateIds(ctx, ids, async () => {
     // backups can hold ids that are not even of the id column's type (orphans
     // swept from the collection): existing() tolerates those, read() would not
-    const present = await ctx.reader.existing(ids);
-    const r = await ctx.reader.read([...present]);
+    const present = await reader.existing(ids);
+    const r = await reader.read([...present]);
     return { restore: [...r.documents.values()], remove: ids.filter((id) => !r.documents.has(id)) };
   });
 }
 
 async function compensateIds(
-  ctx: RunContext,
+  ctx: AttemptEnv,
   ids: readonly string[],
   load: () => Promise<{ restore: readonly Document[]; remove: readonly string[] }>,
 ): Promise<Compensated> {
-  const collection = ctx.job.collectionName;
   // open BEFORE the watch is consulted and the batch loaded: a change after
   // this point supersedes the id
   const w = openBracket(ctx, ids);
@@ -149,64 +153,77 @@ async function compensateIds(
   const skipped = ids.filter(watched);
   const docs = restore.filter((d) => !watched(d.id));
   const dels = remove.filter((id) => !watched(id));
-  const direct = async (): Promise<BracketedWrite> => {
-    const importedIds: string[] = [];
-    const rejected: Rejected[] = [];
-    if (docs.length > 0) {
-      const results = await ctx.retry("rollback restore", () =>
-        ctx.backend.importDocuments(collection, docs, { action: "upsert" }),
-      );
-      results.forEach((res, i) => {
-        const doc = docs[i]!;
-        if (res.ok) importedIds.push(doc.id);
-        else
-          rejected.push({
-            docId: doc.id,
-            code: res.code,
-            error: res.error,
-            payload: serializeDocument(doc),
-          });
-      });
-    }
-    if (dels.length > 0) {
-      await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, dels));
-    }
-    return { importedIds, deletedIds: [...dels], rejected, superseded: [] };
+  const r = w
+    ? await compensateThroughStream(ctx, w, docs, dels)
+    : await compensateDirectly(ctx, docs, dels);
+  const all = [...skipped, ...r.superseded];
+  return {
+    done: [...r.importedIds, ...r.deletedIds, ...all],
+    skipped: all,
+    restored: r.importedIds.length,
+    deleted: r.deletedIds.length,
+    rejected: r.rejected,
   };
-  let r: BracketedWrite;
-  if (!w) r = await direct();
-  else {
-    // The stream stopped before the batch's watermark: closeBracket throws
-    // StreamStoppedError (interrupted, still in stage rollback) and the
-    // rollback resumes from the unmarked backups, bracketed by whichever
-    // stream applies the job then; it never compensates this batch directly.
-    const { outcome } = await closeBracket(ctx, w, {
-      docs: new Map(docs.map((d) => [d.id, d])),
-      deletes: dels,
-    });
-    const delSet = new Set(dels);
-    r = {
-      importedIds: outcome.written.filter((id) => !delSet.has(id)),
-      deletedIds: outcome.written.filter((id) => delSet.has(id)),
-      rejected: outcome.rejections.map((x) => ({
-        docId: x.docId,
-        code: x.code ?? 0,
-        error: x.error,
-        payload: "null",
-      })),
-      superseded: outcome.superseded,
-    };
-  }
-  return finish(r);
+}
 
-  function finish(x: BracketedWrite) {
-    const all = [...skipped, ...x.superseded];
-    return {
-      done: [...x.importedIds, ...x.deletedIds, ...all],
-      skipped: all,
-      restored: x.importedIds.length,
-      deleted: x.deletedIds.length,
-      rejected: x.rejected,
-    };
+/** No stream applies the job here: restore and delete in Typesense directly (with retries). */
+async function compensateDirectly(
+  ctx: AttemptEnv,
+  docs: readonly Document[],
+  dels: readonly string[],
+): Promise<BracketedWrite> {
+  const collection = ctx.job.collectionName;
+  const importedIds: string[] = [];
+  const rejected: Rejected[] = [];
+  if (docs.length > 0) {
+    const results = await ctx.retry("rollback restore", () =>
+      ctx.backend.importDocuments(collection, docs, { action: "upsert" }),
+    );
+    results.forEach((res, i) => {
+      const doc = docs[i]!;
+      if (res.ok) importedIds.push(doc.id);
+      else
+        rejected.push({
+          docId: doc.id,
+          code: res.code,
+          error: res.error,
+          payload: serializeDocument(doc),
+        });
+    });
   }
+  if (dels.length > 0) {
+    await ctx.retry("rollback delete", () => ctx.backend.deleteDocuments(collection, dels));
+  }
+  return { importedIds, deletedIds: [...dels], rejected, superseded: [] };
+}
+
+/**
+ * The stream writes the batch at its watermark. The stream stopped before the
+ * batch's watermark: closeBracket throws StreamStoppedError (interrupted,
+ * still in stage rollback) and the rollback resumes from the unmarked backups,
+ * bracketed by whichever stream applies the job then; it never compensates
+ * this batch directly.
+ */
+async function compensateThroughStream(
+  ctx: AttemptEnv,
+  w: WatermarkWindow,
+  docs: readonly Document[],
+  dels: readonly string[],
+): Promise<BracketedWrite> {
+  const { outcome } = await closeBracket(ctx, w, {
+    docs: new Map(docs.map((d) => [d.id, d])),
+    deletes: dels,
+  });
+  const delSet = new Set(dels);
+  return {
+    importedIds: outcome.written.filter((id) => !delSet.has(id)),
+    deletedIds: outcome.written.filter((id) => delSet.has(id)),
+    rejected: outcome.rejections.map((x) => ({
+      docId: x.docId,
+      code: x.code ?? 0,
+      error: x.error,
+      payload: "null",
+    })),
+    superseded: outcome.superseded,
+  };
 }

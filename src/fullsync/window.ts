@@ -1,27 +1,19 @@
 import { openBracket } from "../coordination/bracket.js";
 import type { WatermarkWindow } from "../coordination/watermarks.js";
 import { commitCheckpoint, type Rejected } from "../db/repositories/checkpoint.js";
+import { type Backup, raiseCreatedUpto, saveBackups } from "../db/repositories/saga-backups.js";
 import { documentValuesEqual, serializeDocument } from "../json/codec.js";
 import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
-import type { ImportLineResult, RunContext } from "./context.js";
-import { type Backup, raiseCreatedUpto, saveBackups } from "./saga.js";
+import type {
+  AttemptEnv,
+  AttemptState,
+  CollectionEnv,
+  ImportLineResult,
+  WindowSummary,
+} from "./context.js";
 import { writeThroughStream } from "./watermarked.js";
 
-/** What one window did (also passed to the onWindowCommitted hook). */
-export interface WindowSummary {
-  runId: string;
-  /** First manifest seq of the window. */
-  fromSeq: number;
-  /** next_manifest_seq after the window (exclusive end). */
-  toSeq: number;
-  rows: number;
-  imported: number;
-  unchanged: number;
-  failed: number;
-  deleted: number;
-  /** Ids the CDC stream changed during the window: it wrote them, the run did not (watermarked.ts). */
-  superseded: number;
-}
+export type { WindowSummary };
 
 /** A window read and diffed, nothing written yet (safe to discard). */
 export interface PreparedWindow {
@@ -57,7 +49,7 @@ export interface RenderedDocs {
  * no doc of a later window can exist yet: the pre-image export is skipped.
  */
 export async function prepareWindow(
-  ctx: RunContext,
+  ctx: CollectionEnv,
   rows: readonly { seq: number; docId: string }[],
 ): Promise<PreparedWindow> {
   if (rows.length === 0) throw new Error("prepareWindow: empty window");
@@ -133,19 +125,24 @@ export interface WrittenWindow {
  * [saga] The window's backups (or the created-range marker), durable before
  * its write. Callers run it for windows in seq order (the marker only rises).
  */
-export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Promise<void> {
+export async function saveWindowBackups(
+  ctx: AttemptEnv,
+  state: AttemptState,
+  w: PreparedWindow,
+): Promise<void> {
   const { rows, pre, vanished } = w;
   const changedIds = w.rendered ? w.rendered.ids : w.changed.map((d) => d.id);
   const first = rows[0]!;
   const last = rows[rows.length - 1]!;
 
-  if (ctx.sagaEnabled && ctx.sagaMarkerMode) {
+  const saga = state.saga;
+  if (ctx.sagaEnabled && saga.markerMode) {
     // First sync: every doc of the window is new (nothing existed, no export).
-    // The run-level marker covers them, durable before the write (saga.ts).
+    // The run-level marker covers them, durable before the write (saga-backups.ts).
     const toSeq = last.seq + 1;
-    if (toSeq > ctx.sagaCreatedUpto) {
+    if (toSeq > saga.createdUpto) {
       await raiseCreatedUpto(ctx.control, ctx.runId, toSeq);
-      ctx.sagaCreatedUpto = toSeq;
+      saga.createdUpto = toSeq;
     }
   } else if (ctx.sagaEnabled && (changedIds.length > 0 || vanished.length > 0)) {
     const seqOf = new Map(rows.map((r) => [r.docId, r.seq]));
@@ -153,7 +150,7 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
     // Seqs below the created-range marker were written first by this run into
     // an empty collection: their true pre-image is "did not exist", which the
     // marker already records (an export now would see the run's own write).
-    const covered = (seq: number) => seq < ctx.sagaCreatedUpto;
+    const covered = (seq: number) => seq < saga.createdUpto;
     for (const id of changedIds) {
       const seq = seqOf.get(id) ?? first.seq;
       if (covered(seq)) continue;
@@ -164,7 +161,7 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
       if (covered(seq)) continue;
       backups.push({ docId: id, preImage: pre.get(id) ?? null, manifestSeq: seq });
     }
-    // Backups are durable before the write (see saga.ts).
+    // Backups are durable before the write (see db/repositories/saga-backups.ts).
     await saveBackups(ctx.control, ctx.runId, backups);
   }
 }
@@ -174,7 +171,7 @@ export async function saveWindowBackups(ctx: RunContext, w: PreparedWindow): Pro
  * through the CDC stream at a watermark. Touches no shared state: counters and
  * dead letters are applied by checkpointWindow, in seq order.
  */
-export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<WrittenWindow> {
+export async function writeWindow(ctx: CollectionEnv, w: PreparedWindow): Promise<WrittenWindow> {
   if (w.rendered) return writeRendered(ctx, w.rendered);
   const { changed, vanished } = w;
   // CDC streams the job: the stream writes the window at its high watermark
@@ -204,7 +201,7 @@ export async function writeWindow(ctx: RunContext, w: PreparedWindow): Promise<W
  * is the document of rendered.ids[i] (dead letters get that id and the line
  * as payload). Never bracketed, never has vanished ids (see prepareWindow).
  */
-async function writeRendered(ctx: RunContext, r: RenderedDocs): Promise<WrittenWindow> {
+async function writeRendered(ctx: AttemptEnv, r: RenderedDocs): Promise<WrittenWindow> {
   let imported: ImportSplit = { importedIds: [], rejected: [] };
   if (r.lines.count > 0) {
     const backend = ctx.backend;
@@ -248,7 +245,8 @@ function splitImportResults(
  * window's writes were confirmed and every earlier window's checkpoint committed.
  */
 export async function checkpointWindow(
-  ctx: RunContext,
+  ctx: AttemptEnv,
+  state: AttemptState,
   w: PreparedWindow,
   written: WrittenWindow,
   processedBefore: number,
@@ -257,7 +255,7 @@ export async function checkpointWindow(
   const first = rows[0]!;
   const last = rows[rows.length - 1]!;
   const { importedIds, deletedIds, rejected, superseded } = written;
-  const c = ctx.counters;
+  const c = state.counters;
   c.imported += importedIds.length;
   c.unchanged += w.unchanged;
   c.failed += rejected.length;

@@ -1,15 +1,13 @@
 import { StreamAttachedError } from "../coordination/errors.js";
 import { createManifestCursor } from "../db/repositories/manifest.js";
 import type { ManifestProgress } from "../db/repositories/manifest-progress.js";
-import { type RunStage, setStage } from "../db/repositories/runs.js";
-import type { RunContext } from "./context.js";
-import { next } from "./run-stage.js";
+import { enterStage } from "./attempt-env.js";
+import type { AttemptState, CollectionEnv } from "./context.js";
 import {
   checkpointWindow,
   type PreparedWindow,
   prepareWindow,
   saveWindowBackups,
-  type WindowSummary,
   type WrittenWindow,
   writeWindow,
 } from "./window.js";
@@ -21,23 +19,6 @@ export interface WindowsLoopOptions {
   nextSeq: number;
   /** manifest_processed_rows at the checkpoint. */
   processed: number;
-  /** The run's stage when the windows start (run-stage.ts checks the edge to `windows`). */
-  stage: RunStage;
-  windowSize: number;
-  /**
-   * Windows whose Typesense writes may be in flight at once (>= 1). Windows
-   * bracketed by CDC watermarks are always written one at a time.
-   */
-  maxWindowsInFlight: number;
-  /**
-   * Windows read ahead (manifest ids, rows, pre-images; reads only) while
-   * earlier ones are written (>= 1). 1 while CDC coordinates the job (each
-   * read-ahead window holds a watermark registration).
-   */
-  readAhead: number;
-  /** Checked before each window: abort or lost lease. */
-  stopped: () => boolean;
-  onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
 }
 
 interface InFlight {
@@ -64,69 +45,32 @@ interface InFlight {
  * dropped. Memory: at most maxWindowsInFlight + readAhead windows.
  */
 export async function runWindows(
-  ctx: RunContext,
+  ctx: CollectionEnv,
+  state: AttemptState,
   o: WindowsLoopOptions,
 ): Promise<"done" | "interrupted"> {
   const { manifest } = o;
-  // the exact total once the manifest is complete; until then windows go on
-  // until a window comes back empty from the completed manifest
-  const total = () => manifest.total ?? Number.POSITIVE_INFINITY;
-  if (o.nextSeq >= total()) return "done";
-  await setStage(
-    ctx.control,
-    ctx.runId,
-    next(o.stage, "windows"),
+  if (o.nextSeq >= (manifest.total ?? Number.POSITIVE_INFINITY)) return "done";
+  await enterStage(
+    ctx,
+    state,
+    "windows",
     `at seq ${o.nextSeq} of ${manifest.total ?? "a manifest still being built"}`,
   );
-  const max = Math.max(1, Math.floor(o.maxWindowsInFlight));
-  // manifest ids of 4 windows per control-DB read (fewer small round trips)
-  const manifestWindow = createManifestCursor(ctx.control, ctx.runId, o.windowSize, 4, manifest);
-  const fetchWindow = async (from: number): Promise<PreparedWindow | null> => {
-    const rows = await manifestWindow(from);
-    return rows.length === 0 ? null : prepareWindow(ctx, rows);
-  };
-  let processed = o.processed;
-  const depth = ctx.watermarks ? 1 : Math.max(1, Math.floor(o.readAhead));
-  // Window starts are known in advance: the manifest's seqs are dense, so the
-  // window after [from, from + size) starts at from + size (the cursor checks).
-  let nextFrom = o.nextSeq;
-  const ahead: Promise<PreparedWindow | null>[] = [];
-  const fill = () => {
-    while (ahead.length < depth && nextFrom < total()) {
-      const p = fetchWindow(nextFrom);
-      p.catch(() => {}); // observed when its turn comes, or settled below
-      ahead.push(p);
-      nextFrom += o.windowSize;
-    }
-  };
-  const inFlight: InFlight[] = [];
-  // a watermarked window is written alone (the stream writes it at its watermark)
-  const limit = () => (inFlight.some((x) => x.prepared.bracket) ? 1 : max);
-  // read (or written) without watermarks, but the job's stream attached here since
-  const attachedSince = (w: PreparedWindow) =>
-    !w.bracket && ctx.watermarks?.isStreaming(ctx.job.id) === true;
-  const checkpointOldest = async () => {
-    const head = inFlight[0]!;
-    const written = await head.write;
-    // Written without watermarks while the job's stream attached here: the
-    // write may have landed after a newer version the stream wrote. The window
-    // is not checkpointed; the run resumes at it, bracketed (rows read again
-    // and written at a watermark), which repairs such a doc.
-    if (attachedSince(head.prepared)) throw new StreamAttachedError(ctx.job.id);
-    const w = await checkpointWindow(ctx, head.prepared, written, processed);
-    inFlight.shift();
-    processed += w.rows;
-    await o.onWindowCommitted?.(w);
-  };
+  const { ahead, inFlight, fill, attachedSince, limit, checkpointOldest } = windowPipeline(
+    ctx,
+    state,
+    o,
+  );
   try {
     fill();
     while (ahead.length > 0) {
       while (inFlight.length >= limit()) await checkpointOldest();
-      if (o.stopped()) break;
+      if (ctx.stopped()) break;
       const prepared: PreparedWindow | null = await ahead.shift()!;
       if (!prepared) break;
       // checked again right before the write: the read may have taken a while
-      if (o.stopped()) {
+      if (ctx.stopped()) {
         prepared.bracket?.abandon();
         break;
       }
@@ -138,7 +82,7 @@ export async function runWindows(
       fill();
       let write: Promise<WrittenWindow>;
       try {
-        await saveWindowBackups(ctx, prepared);
+        await saveWindowBackups(ctx, state, prepared);
         write = writeWindow(ctx, prepared).finally(() => {
           // no-op once the stream wrote the window; forgets it after a failure
           prepared.bracket?.abandon();
@@ -164,5 +108,60 @@ export async function runWindows(
       );
     }
   }
-  return o.stopped() ? "interrupted" : "done";
+  return ctx.stopped() ? "interrupted" : "done";
+}
+
+/**
+ * The two queues of the windows stage and the checkpoint order: windows read
+ * ahead (`ahead`, filled by `fill` up to the read-ahead depth) and windows
+ * being written (`inFlight`, in seq order). `checkpointOldest` waits for the
+ * oldest write and checkpoints it; runWindows decides when a write starts.
+ */
+function windowPipeline(ctx: CollectionEnv, state: AttemptState, o: WindowsLoopOptions) {
+  const { manifest } = o;
+  const { windowSize } = ctx.windows;
+  // the exact total once the manifest is complete; until then windows go on
+  // until a window comes back empty from the completed manifest
+  const total = () => manifest.total ?? Number.POSITIVE_INFINITY;
+  const max = Math.max(1, Math.floor(ctx.windows.maxWindowsInFlight));
+  // manifest ids of 4 windows per control-DB read (fewer small round trips)
+  const manifestWindow = createManifestCursor(ctx.control, ctx.runId, windowSize, 4, manifest);
+  const fetchWindow = async (from: number): Promise<PreparedWindow | null> => {
+    const rows = await manifestWindow(from);
+    return rows.length === 0 ? null : prepareWindow(ctx, rows);
+  };
+  let processed = o.processed;
+  const depth = ctx.watermarks ? 1 : Math.max(1, Math.floor(ctx.windows.readAhead));
+  // Window starts are known in advance: the manifest's seqs are dense, so the
+  // window after [from, from + size) starts at from + size (the cursor checks).
+  let nextFrom = o.nextSeq;
+  const ahead: Promise<PreparedWindow | null>[] = [];
+  const fill = () => {
+    while (ahead.length < depth && nextFrom < total()) {
+      const p = fetchWindow(nextFrom);
+      p.catch(() => {}); // observed when its turn comes, or settled below
+      ahead.push(p);
+      nextFrom += windowSize;
+    }
+  };
+  const inFlight: InFlight[] = [];
+  // a watermarked window is written alone (the stream writes it at its watermark)
+  const limit = () => (inFlight.some((x) => x.prepared.bracket) ? 1 : max);
+  // read (or written) without watermarks, but the job's stream attached here since
+  const attachedSince = (w: PreparedWindow) =>
+    !w.bracket && ctx.watermarks?.isStreaming(ctx.job.id) === true;
+  const checkpointOldest = async () => {
+    const head = inFlight[0]!;
+    const written = await head.write;
+    // Written without watermarks while the job's stream attached here: the
+    // write may have landed after a newer version the stream wrote. The window
+    // is not checkpointed; the run resumes at it, bracketed (rows read again
+    // and written at a watermark), which repairs such a doc.
+    if (attachedSince(head.prepared)) throw new StreamAttachedError(ctx.job.id);
+    const w = await checkpointWindow(ctx, state, head.prepared, written, processed);
+    inFlight.shift();
+    processed += w.rows;
+    await ctx.hooks.onWindowCommitted?.(w);
+  };
+  return { ahead, inFlight, fill, attachedSince, limit, checkpointOldest };
 }

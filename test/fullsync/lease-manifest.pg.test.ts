@@ -79,7 +79,7 @@ describe("manifest", () => {
       includedColumns: [],
       queryableFields: [],
     });
-    await recordEstimate(db.pool, runId, table.estimatedRows);
+    await recordEstimate(db.pool, runId, table.estimatedRows, "manifest");
     const est = await db.pool.query(
       "select progress_total_kind, manifest_total_rows from typesense_sync_runs where id = $1",
       [runId],

@@ -20,6 +20,31 @@ describe("run-stage machine", () => {
     expect(next("manifest", "manifest")).toBe("manifest");
   });
 
+  it("rebuilds the manifest of a run killed in windows before its first chunk committed", () => {
+    // the windows start while the first chunk is built: such a run resumes in
+    // windows with no manifest, and its fresh build enters manifest again
+    expect(next("windows", "manifest")).toBe("manifest");
+    expect(next(next("windows", "manifest"), "windows")).toBe("windows");
+  });
+
+  it("walks a failed attempt through rollback, and a resumed rollback re-enters it", () => {
+    const walk = (from: RunStage, events: RunStageEvent[]) => {
+      const seen = [from];
+      for (const e of events) seen.push(next(seen[seen.length - 1]!, e));
+      return seen;
+    };
+    expect(walk("queued", ["manifest", "windows", "fail", "finish"])).toEqual([
+      "queued",
+      "manifest",
+      "windows",
+      "rollback",
+      "finished",
+    ]);
+    // a run that failed before it wrote anything (describe, collection type conflict)
+    expect(walk("queued", ["fail", "finish"])).toEqual(["queued", "rollback", "finished"]);
+    expect(walk("rollback", ["fail", "finish"])).toEqual(["rollback", "rollback", "finished"]);
+  });
+
   it("sweeps straight after an empty manifest (no windows stage)", () => {
     expect(next("manifest", "sweep")).toBe("orphan_sweep");
   });
@@ -38,6 +63,7 @@ describe("run-stage machine", () => {
     expect(() => next("orphan_sweep", "windows")).toThrow(InvalidStageTransition);
     expect(() => next("rollback", "windows")).toThrow(InvalidStageTransition);
     expect(() => next("rollback", "sweep")).toThrow(InvalidStageTransition);
-    expect(() => next("windows", "manifest")).toThrow(/windows has no transition on manifest/);
+    expect(() => next("orphan_sweep", "manifest")).toThrow(InvalidStageTransition);
+    expect(() => next("rollback", "manifest")).toThrow(/rollback has no transition on manifest/);
   });
 });

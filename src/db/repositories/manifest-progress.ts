@@ -2,6 +2,7 @@ import type pg from "pg";
 import { type Logger, linkedAbort } from "../../lifecycle/index.js";
 import { type ManifestIdSource, manifestRowCount, recordEstimate } from "./manifest.js";
 import { buildChunks, type ManifestBuildOptions } from "./manifest-build.js";
+import type { RunStage } from "./runs.js";
 
 /*
  * A run's manifest as the windows see it: complete, or being built in
@@ -100,6 +101,8 @@ export async function openRunManifest(o: {
   signal?: AbortSignal;
   chunks?: Pick<ManifestBuildOptions, "firstChunkRows" | "chunkRows" | "onChunk">;
   log: Logger;
+  /** A fresh build only: the stage it enters (the caller's run-stage machine), written by recordEstimate. */
+  enterStage: () => RunStage;
 }): Promise<RunManifest> {
   if (o.run.manifestComplete) {
     return {
@@ -109,7 +112,7 @@ export async function openRunManifest(o: {
     };
   }
   const builtRows = await manifestRowCount(o.control, o.run.id);
-  if (builtRows === 0) await recordEstimate(o.control, o.run.id, o.estimatedRows);
+  if (builtRows === 0) await recordEstimate(o.control, o.run.id, o.estimatedRows, o.enterStage());
   const build = linkedAbort(o.lost, o.signal);
   const manifest = startManifestBuild({
     control: o.control,

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { RunStage } from "./runs.js";
 
 /*
  * The run-scoped snapshot's reads: every document id of the table, in id
@@ -27,20 +28,22 @@ export function idTextSql(mapper: ManifestIdSource): string {
 
 /**
  * Records the catalog estimate as the run's provisional total
- * (progress_total_kind = estimated; unknown when the table was never analyzed).
+ * (progress_total_kind = estimated; unknown when the table was never analyzed)
+ * and enters `stage` (the engine's run-stage machine: the manifest stage).
  */
 export async function recordEstimate(
   control: pg.Pool,
   runId: string,
   estimatedRows: number,
+  stage: RunStage,
 ): Promise<void> {
   const known = estimatedRows > 0;
   await control.query(
     `update typesense_sync_runs
-        set progress_total_kind = $2, manifest_total_rows = $3, stage = 'manifest',
+        set progress_total_kind = $2, manifest_total_rows = $3, stage = $4,
             stage_message = 'building manifest', updated_at = now()
       where id = $1`,
-    [runId, known ? "estimated" : "unknown", known ? Math.round(estimatedRows) : null],
+    [runId, known ? "estimated" : "unknown", known ? Math.round(estimatedRows) : null, stage],
   );
 }
 

@@ -1,6 +1,6 @@
-import type pg from "pg";
-import { parseJson, serializeDocument } from "../json/codec.js";
-import type { Document } from "../typesense/types.js";
+import { parseJson, serializeDocument } from "../../json/codec.js";
+import type { Document } from "../../typesense/types.js";
+import type { Db } from "../transaction.js";
 
 /**
  * Saga backups: what each document looked like before this run first wrote it.
@@ -33,7 +33,7 @@ export interface Backup {
  * sweep, whose backups do not know their manifest seq).
  */
 export async function saveBackups(
-  db: pg.Pool | pg.PoolClient,
+  db: Db,
   runId: string,
   backups: readonly Backup[],
   skipManifestBelow = 0,
@@ -58,7 +58,7 @@ export async function saveBackups(
 }
 
 /** Whether the run has any backup row. */
-export async function hasBackups(db: pg.Pool, runId: string): Promise<boolean> {
+export async function hasBackups(db: Db, runId: string): Promise<boolean> {
   const r = await db.query("select 1 from typesense_sync_run_backups where run_id = $1 limit 1", [
     runId,
   ]);
@@ -66,7 +66,7 @@ export async function hasBackups(db: pg.Pool, runId: string): Promise<boolean> {
 }
 
 /** Whether the run recorded anything to compensate (backups or a created range). */
-export async function hasSagaRecords(db: pg.Pool, runId: string): Promise<boolean> {
+export async function hasSagaRecords(db: Db, runId: string): Promise<boolean> {
   const r = await db.query(
     `select 1 where exists (select 1 from typesense_sync_run_backups where run_id = $1)
                  or exists (select 1 from typesense_sync_run_created_ranges
@@ -77,7 +77,7 @@ export async function hasSagaRecords(db: pg.Pool, runId: string): Promise<boolea
 }
 
 /** The run's created-range marker: manifest seqs below it did not exist before the run (0 = none). */
-export async function createdUpto(db: pg.Pool | pg.PoolClient, runId: string): Promise<number> {
+export async function createdUpto(db: Db, runId: string): Promise<number> {
   const r = await db.query<{ upto_seq: string }>(
     "select upto_seq from typesense_sync_run_created_ranges where run_id = $1",
     [runId],
@@ -90,7 +90,7 @@ export async function createdUpto(db: pg.Pool | pg.PoolClient, runId: string): P
  * the window that ends at `upto`, like backups: a crash after the write still
  * finds its docs covered.
  */
-export async function raiseCreatedUpto(db: pg.Pool, runId: string, upto: number): Promise<void> {
+export async function raiseCreatedUpto(db: Db, runId: string, upto: number): Promise<void> {
   await db.query(
     `insert into typesense_sync_run_created_ranges (run_id, upto_seq) values ($1, $2)
      on conflict (run_id) do update
@@ -101,7 +101,7 @@ export async function raiseCreatedUpto(db: pg.Pool, runId: string, upto: number)
 
 /** Rollback: the manifest ids with seq in [from, upto), the top batch of the marker. */
 export async function createdIds(
-  db: pg.Pool,
+  db: Db,
   runId: string,
   from: number,
   upto: number,
@@ -115,11 +115,7 @@ export async function createdIds(
 }
 
 /** Rollback: the docs of [upto', upto) are deleted; the marker now ends at upto'. */
-export async function lowerCreatedUpto(
-  db: pg.PoolClient,
-  runId: string,
-  upto: number,
-): Promise<void> {
+export async function lowerCreatedUpto(db: Db, runId: string, upto: number): Promise<void> {
   await db.query("update typesense_sync_run_created_ranges set upto_seq = $2 where run_id = $1", [
     runId,
     upto,
@@ -128,7 +124,7 @@ export async function lowerCreatedUpto(
 
 /** Backups not restored yet with doc_id > after, in doc_id order (index range scan). */
 export async function pendingBackups(
-  db: pg.Pool,
+  db: Db,
   runId: string,
   after: string | null,
   limit: number,
@@ -149,7 +145,7 @@ export async function pendingBackups(
 }
 
 export async function markRestored(
-  db: pg.Pool | pg.PoolClient,
+  db: Db,
   runId: string,
   docIds: readonly string[],
 ): Promise<void> {
