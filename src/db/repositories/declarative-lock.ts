@@ -8,7 +8,7 @@ import type pg from "pg";
  */
 const DECLARATIVE_LOCK = [0x41545344, 1] as const;
 
-/** Runs fn holding the apply lock; null (fn not run) when another apply holds it. */
+/** Runs fn holding the apply lock; `ran: false` (fn not run) when another apply holds it. */
 export async function withDeclarativeApplyLock<T>(
   pool: pg.Pool,
   fn: () => Promise<T>,
