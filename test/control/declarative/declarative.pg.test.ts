@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { backendConnection } from "../../../src/control/backends.js";
 import {
+  ApplyLockedError,
   applyJobsFile,
   type DeclarativeDeps,
   exportJobs,
   JobsFileError,
   planJobsFile,
 } from "../../../src/control/declarative/index.js";
+import { ConflictError } from "../../../src/control/errors.js";
 import { createSecretBox } from "../../../src/control/secret-box.js";
 import { startRetargetResync } from "../../../src/coordination/retarget.js";
 import { createPools, type Pools } from "../../../src/db/pool.js";
@@ -197,6 +199,37 @@ describe("jobs apply", () => {
     expect((await jobRows()).map((r) => [r.id, r.collection_name])).toEqual([[j.id, "books_v2"]]);
     // the old keys in the file are harmless once applied
     expect((await planJobsFile(deps, input(next))).changes).toBe(false);
+  });
+});
+
+describe("jobs apply, refused", () => {
+  it("stops at a job a run holds (as the API's 409); what came before stays, and plan shows the rest", async () => {
+    await apply(base);
+    await db.pool.query(
+      "update typesense_sync_jobs set lease_owner = 'other', lease_token = gen_random_uuid(), lease_expires_at = now() + interval '1 minute'",
+    );
+    const next = base
+      .replace("timeout_ms: 4000", "timeout_ms: 7000")
+      .replace("queryable_fields: [title]", "queryable_fields: [title, author]");
+    const e = await apply(next).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ConflictError);
+    expect((e as Error).message).toMatch(/is running; change its target/);
+    expect((await backendRows())[0]?.timeout_ms).toBe(7000);
+    const rest = await planJobsFile(deps, input(next));
+    expect(rest.text).toContain("0 to create, 1 to update");
+    expect(rest.text).toContain('queryable_fields: ["title"] -> ["title","author"]');
+  });
+
+  it("refuses while another apply holds the lock, writing nothing", async () => {
+    const holder = await db.pool.connect();
+    try {
+      await holder.query("select pg_advisory_lock($1, $2)", [0x41545344, 1]);
+      await expect(apply(base)).rejects.toBeInstanceOf(ApplyLockedError);
+      expect(await backendRows()).toHaveLength(0);
+    } finally {
+      await holder.query("select pg_advisory_unlock_all()");
+      holder.release();
+    }
   });
 });
 
