@@ -211,18 +211,16 @@ function diffBackend(
   return { changes, patch };
 }
 
-function planJobs(
+/** How file names resolve to saved objects: backends (a renamed one too) and jobs by key. */
+function jobIndex(
   spec: JobsFileSpec,
   current: CurrentState,
   matchedBackends: Map<string, CurrentBackend>,
-  opts: PlanOptions,
-  issues: JobsFileIssue[],
-): JobChange[] {
+) {
   const nameOf = new Map(current.backends.map((b) => [b.id, b.name]));
   const savedByName = new Map(current.backends.map((b) => [b.name, b]));
   const inFile = new Set(spec.backends.map((b) => b.name));
-  const labelOf = (j: JobRecord) =>
-    `${nameOf.get(j.profile_id) ?? j.profile_id}/${j.collection_name}`;
+  const byKey = new Map(current.jobs.map((j) => [`${j.profile_id}\u0000${j.collection_name}`, j]));
   // a name of the file means the backend the file's entry matched (a renamed one too)
   const resolve = (name: string): ProfileRef | null => {
     if (inFile.has(name)) {
@@ -232,9 +230,30 @@ function planJobs(
     const saved = savedByName.get(name);
     return saved ? { id: saved.id } : null;
   };
-  const byKey = new Map(current.jobs.map((j) => [`${j.profile_id}\u0000${j.collection_name}`, j]));
-  const find = (ref: ProfileRef | null, collection: string) =>
-    ref && "id" in ref ? byKey.get(`${ref.id}\u0000${collection}`) : undefined;
+  return {
+    nameOf,
+    resolve,
+    labelOf: (j: JobRecord) => `${nameOf.get(j.profile_id) ?? j.profile_id}/${j.collection_name}`,
+    find: (ref: ProfileRef | null, collection: string) =>
+      ref && "id" in ref ? byKey.get(`${ref.id}\u0000${collection}`) : undefined,
+    /** moved_from.backend: the old name as saved now, else as the file names it. */
+    findOld: (d: DesiredJob) => {
+      if (!d.movedFrom) return undefined;
+      const saved = savedByName.get(d.movedFrom.backend);
+      const ref = saved ? { id: saved.id } : resolve(d.movedFrom.backend);
+      return ref && "id" in ref ? byKey.get(`${ref.id}\u0000${d.movedFrom.collection}`) : undefined;
+    },
+  };
+}
+
+function planJobs(
+  spec: JobsFileSpec,
+  current: CurrentState,
+  matchedBackends: Map<string, CurrentBackend>,
+  opts: PlanOptions,
+  issues: JobsFileIssue[],
+): JobChange[] {
+  const { nameOf, resolve, labelOf, find, findOld } = jobIndex(spec, current, matchedBackends);
   const claimed = new Map<string, number>();
   const out: JobChange[] = [];
   for (const d of spec.jobs) {
@@ -249,14 +268,7 @@ function planJobs(
       );
       continue;
     }
-    const old = d.movedFrom
-      ? find(
-          savedByName.has(d.movedFrom.backend)
-            ? { id: savedByName.get(d.movedFrom.backend)!.id }
-            : resolve(d.movedFrom.backend),
-          d.movedFrom.collection,
-        )
-      : undefined;
+    const old = findOld(d);
     const own = find(profile, d.collection);
     if (own && old && own.id !== old.id) {
       issues.push(
