@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { JOB_FIELDS, type JobField } from "../../db/repositories/job-schema.js";
+import { JOB_FIELDS, type JobField, type JobFields } from "../../db/repositories/job-schema.js";
 import { type BackendRecord, backendConnection, listBackends } from "../backends.js";
-import { type JobRecord, listJobs } from "../jobs.js";
+import { listJobs } from "../jobs.js";
 import type { SecretBox } from "../secret-box.js";
 
 /** A saved backend with its stored key opened (null: this encryption key cannot open it). */
@@ -10,9 +10,12 @@ export interface CurrentBackend extends BackendRecord {
   apiKey: string | null;
 }
 
+/** A saved job as plan compares it: its editable fields and its id. */
+export type StoredJob = JobFields & { id: string };
+
 export interface CurrentState {
   backends: CurrentBackend[];
-  jobs: JobRecord[];
+  jobs: StoredJob[];
 }
 
 /**

@@ -44,7 +44,7 @@ export function exportJobsFile(state: CurrentState): ExportedFile {
   });
   const jobs = [...state.jobs]
     .map((j) => {
-      const stored = j as Record<string, unknown>;
+      const stored = j as unknown as Record<string, unknown>;
       const entry: Record<string, unknown> = {
         backend: nameOf.get(j.profile_id) ?? j.profile_id,
         collection_name: j.collection_name,

@@ -1,7 +1,11 @@
 import { JobCreate, type JobInput, RETARGET_FIELDS } from "../../db/repositories/job-schema.js";
 import { type BackendInput, checkNodeUrl } from "../backends.js";
-import type { JobRecord } from "../jobs.js";
-import { type CurrentBackend, type CurrentState, FILE_JOB_FIELDS } from "./current-state.js";
+import {
+  type CurrentBackend,
+  type CurrentState,
+  FILE_JOB_FIELDS,
+  type StoredJob,
+} from "./current-state.js";
 import {
   type DesiredBackend,
   type DesiredJob,
@@ -44,7 +48,7 @@ export type JobChange =
   | {
       action: "update";
       desired: DesiredJob;
-      current: JobRecord;
+      current: StoredJob;
       label: string;
       profile: ProfileRef | null;
       changes: FieldChange[];
@@ -52,7 +56,7 @@ export type JobChange =
       /** The retarget fields this update changes (a full resync follows). */
       retarget: string[];
     }
-  | { action: "delete" | "unlisted"; current: JobRecord; label: string };
+  | { action: "delete" | "unlisted"; current: StoredJob; label: string };
 
 export interface Plan {
   file: string;
@@ -233,7 +237,7 @@ function jobIndex(
   return {
     nameOf,
     resolve,
-    labelOf: (j: JobRecord) => `${nameOf.get(j.profile_id) ?? j.profile_id}/${j.collection_name}`,
+    labelOf: (j: StoredJob) => `${nameOf.get(j.profile_id) ?? j.profile_id}/${j.collection_name}`,
     find: (ref: ProfileRef | null, collection: string) =>
       ref && "id" in ref ? byKey.get(`${ref.id}\u0000${collection}`) : undefined,
     /** moved_from.backend: the old name as saved now, else as the file names it. */
@@ -333,7 +337,7 @@ function jobCreateInput(
 
 function diffJob(
   d: DesiredJob,
-  m: JobRecord,
+  m: StoredJob,
   profile: ProfileRef,
   label: string,
   nameOf: Map<string, string>,
@@ -341,7 +345,7 @@ function diffJob(
   const changes: FieldChange[] = [];
   const patch: Record<string, unknown> = {};
   const fields = d.fields as Record<string, unknown>;
-  const stored = m as Record<string, unknown>;
+  const stored = m as unknown as Record<string, unknown>;
   const moved = !("id" in profile) || profile.id !== m.profile_id;
   if (moved) {
     changes.push({
