@@ -47,7 +47,8 @@ function jobLines(c: JobChange): string[] {
       return [
         `+ job ${c.desired.backend}/${c.desired.collection}`,
         ...Object.entries(c.input)
-          .filter(([k, v]) => v !== undefined && k !== "collection_name")
+          // null: the field's "none" (document: no spec), as a new job has it anyway
+          .filter(([k, v]) => v !== undefined && v !== null && k !== "collection_name")
           .map(([field, after]) => fieldLine({ field, before: null, after }, true)),
       ];
     case "update": {
