@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   // 400: the request is wrong
   VALIDATION_FAILED: c(400),
   SOURCE_SCHEMA_INVALID: c(400),
+  DOCUMENT_SPEC_INVALID: c(400),
   UNKNOWN_SOURCE_CLIENT: c(400),
   TYPESENSE_REJECTED: c(400),
   // 401/403: who is asking
@@ -45,6 +46,7 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: c(404),
   JOB_DISABLED: c(409),
   COLLECTION_NOT_OWNED: c(409),
+  DOCUMENT_REBUILD_REQUIRED: c(409),
   CONFLICT: c(409),
   LEASE_CONFLICT: c(409, true),
   // request framing
