@@ -17,6 +17,7 @@ import type { Lsn } from "./lsn.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { SerialLock } from "./serial-lock.js";
 import { setupStream } from "./setup.js";
+import type { SpecTarget } from "./spec-target.js";
 import { afterSetup, buildTarget, probeParkedJobs, type StreamTarget } from "./stream-jobs.js";
 import type { StreamEvent } from "./stream-status.js";
 import {
@@ -113,7 +114,7 @@ export class StreamSession {
     const { control, clientName, name: slotName, log, resync } = ctx;
     await afterSetup({ control, clientName, slotName, log, resync, status }, setup);
     const targets = await Promise.all(
-      setup.accepted.map((a) => buildTarget(a.job, a.table, ctx.source, ctx.backendFor)),
+      setup.accepted.map((a) => buildTarget(a.job, a.table, ctx.source, ctx.backendFor, a.spec)),
     );
     return new StreamSession(ctx, jobs, targets, setup.startLsn, signal);
   }
@@ -251,8 +252,8 @@ export class StreamSession {
     ]);
   }
 
-  async #target(job: CdcJob, table: TableInfo): Promise<StreamTarget> {
-    return buildTarget(job, table, this.#ctx.source, this.#ctx.backendFor);
+  async #target(job: CdcJob, table: TableInfo, spec?: SpecTarget): Promise<StreamTarget> {
+    return buildTarget(job, table, this.#ctx.source, this.#ctx.backendFor, spec);
   }
 
   /** A new relation message with other columns: the table changed (DDL is not replicated). */
@@ -265,7 +266,8 @@ export class StreamSession {
     }
     const table = await describeTable(this.#ctx.source, { schema: rel.schema, table: rel.table });
     for (const t of affected) {
-      const fresh = await this.#target(t.job, table);
+      // a spec job keeps its spec: Postgres renders it against the table as it is now
+      const fresh = await this.#target(t.job, table, t.spec);
       targets.splice(targets.indexOf(t), 1, fresh);
     }
     this.#applier.setTargets(targets);

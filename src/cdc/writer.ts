@@ -14,6 +14,7 @@ import {
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { type PendingOp, upsertLine } from "./batch.js";
 import { errorMessage, JobWriteFailedError } from "./errors.js";
+import { ALL_ROOTS, type SpecTarget } from "./spec-target.js";
 
 /**
  * What CDC needs of a Typesense backend: a subset of fullsync's SyncBackend
@@ -53,6 +54,15 @@ export interface JobTarget {
   mapper: DocumentMapper;
   /** Reads current rows by id from the source (refetch for partial updates). */
   reader: WindowReader;
+  /** A job with a document spec: its documents are rendered by the spec's statement (spec-target.ts). */
+  spec?: SpecTarget;
+}
+
+/** The collection schema a job's writes create a missing collection with. */
+function schemaOf(target: JobTarget): CollectionSchema {
+  return target.spec
+    ? target.spec.resolved.collectionSchema(target.collection)
+    : target.mapper.collectionSchema(target.collection);
 }
 
 export interface WriterOptions {
@@ -67,6 +77,12 @@ export interface WriterOptions {
    * the applier parks the job. Unset: retried until it succeeds (or aborts).
    */
   parkAfterMs?: number;
+  /**
+   * Told about every root a fanout op re-renders, before its write (the
+   * watermark registry: a full-sync window open meanwhile leaves those ids
+   * to the stream, which renders them at least as new as the window read).
+   */
+  observe?: (jobId: string, docId: string) => void;
   /** A failed call of `jobId` is tried again (metrics: CDC import retries). */
   onRetry?: (jobId: string) => void;
   now?: () => number;
@@ -166,7 +182,7 @@ async function mayWrite(
   );
   let own = ownershipOf(summary ?? null, jobId);
   if (own.kind === "missing" && backend.ensureCollection) {
-    const schema = target.mapper.collectionSchema(collection);
+    const schema = schemaOf(target);
     const options = { owner: { jobId, adopt: false } };
     // raced by a hand-made collection: refused below, never written
     const made = await untilDone(
@@ -205,11 +221,11 @@ function isMissingCollection(e: unknown): boolean {
  * for CDC writes goes through here (writes and the parked-job probe).
  */
 async function createMissingCollection(target: JobTarget, e: unknown): Promise<Recovery> {
-  const { backend, collection, jobId } = target;
+  const { backend, jobId } = target;
   if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
   // created with the job's mark; never adopts (a full run's step)
   const options = { owner: { jobId, adopt: false } };
-  await backend.ensureCollection(target.mapper.collectionSchema(collection), options);
+  await backend.ensureCollection(schemaOf(target), options);
   return "retry";
 }
 
@@ -242,6 +258,9 @@ export async function writeOps(
   ops: readonly PendingOp[],
   signal: AbortSignal,
 ): Promise<WriteResult> {
+  if (target.spec && ops.some((o) => o.kind === "render" || o.kind === "fanout")) {
+    return writeSpecOps(opts, target, target.spec, ops, signal);
+  }
   const written: string[] = [];
   const rejected: Rejection[] = [];
   const { backend, collection, jobId } = target;
@@ -373,4 +392,64 @@ export async function truncateCollection(
     signal,
     async (e) => (isMissingCollection(e) ? "skip" : "backoff"),
   );
+}
+
+/** Roots rendered per statement, and per page of a fanout. */
+const RENDER_CHUNK = 1000;
+
+/**
+ * A spec job's ops: every `render` id and every root a `fanout` names is
+ * rendered by the spec's statement NOW (so at least as new as the change that
+ * named it) and written as an upsert, or as a delete when the root is gone or
+ * outside the filter. Fanouts go page by page (RENDER_CHUNK roots, in id
+ * order): memory stays bounded whatever the number of roots a lookup row is
+ * shared by. Ordering that makes it safe: every page is written before the
+ * flush returns, so the checkpoint (and the slot's acknowledgement) after it
+ * covers the change only once all its roots are in Typesense.
+ */
+async function writeSpecOps(
+  opts: WriterOptions,
+  target: JobTarget,
+  spec: SpecTarget,
+  ops: readonly PendingOp[],
+  signal: AbortSignal,
+): Promise<WriteResult> {
+  const out: WriteResult = { written: [], rejected: [] };
+  const add = (r: WriteResult) => {
+    out.written.push(...r.written);
+    out.rejected.push(...r.rejected);
+  };
+  const plain: PendingOp[] = [];
+  const renders: string[] = [];
+  const fanouts = new Map<number, (string | null)[][]>();
+  for (const o of ops) {
+    if (o.kind === "render") renders.push(o.id);
+    else if (o.kind === "fanout") fanouts.set(o.route, [...(fanouts.get(o.route) ?? []), o.key]);
+    else plain.push(o);
+  }
+  if (plain.length > 0) add(await writeOps(opts, target, plain, signal));
+  const renderAndWrite = async (ids: readonly string[]) => {
+    const lines = await spec.render(ids);
+    const rendered: PendingOp[] = ids.map((id) => {
+      const line = lines.get(id);
+      return line === undefined ? { kind: "delete", id } : { kind: "upsert", id, line };
+    });
+    add(await writeOps(opts, target, rendered, signal));
+  };
+  for (let i = 0; i < renders.length; i += RENDER_CHUNK) {
+    await renderAndWrite(renders.slice(i, i + RENDER_CHUNK));
+  }
+  for (const [index, keys] of fanouts) {
+    const route = index === ALL_ROOTS ? spec.allRoots : spec.routes[index]!;
+    let after: string | null = null;
+    for (;;) {
+      signal.throwIfAborted();
+      const page = await spec.roots(route, keys, after, RENDER_CHUNK);
+      for (const id of page) opts.observe?.(target.jobId, id);
+      if (page.length > 0) await renderAndWrite(page);
+      if (page.length < RENDER_CHUNK) break;
+      after = page.at(-1)!;
+    }
+  }
+  return out;
 }

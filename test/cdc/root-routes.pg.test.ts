@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { keyTuple, type RootRoute, rootRoutes, routesOf } from "../../src/cdc/root-routes.js";
+import { relationIdentityProblems } from "../../src/cdc/spec-target.js";
 import { type ResolvedDocument, resolveDocumentSpec } from "../../src/documents/index.js";
 import { oracleDocuments, SHOP_DDL, SHOP_JOB, SHOP_SPEC } from "../documents/spec/fixture.js";
 import { useTestDatabase } from "../support/pg.js";
@@ -78,6 +79,24 @@ describe("root routes of a spec's relations", () => {
     expect([...(await rootsOfTable("colors", [{ code: "red" }]))].sort()).toEqual(["1", "6"]); // 4 draft
     expect([...(await rootsOfTable("variants", [{ product_id: "2" }]))]).toEqual(["2"]);
     expect([...(await rootsOfTable("variants", [{ product_id: "5" }]))]).toEqual([]);
+  });
+
+  it("setup refuses a child table whose updates and deletes cannot name their old parent", async () => {
+    const problems = relationIdentityProblems(resolved, routes);
+    // variants: identity (id) lacks product_id; brands and colors are keyed on their primary key
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^document\.children\[0\]: updates and deletes of "public"\."variants" carry only \(id\), not "product_id", .*ALTER TABLE "public"\."variants" REPLICA IDENTITY FULL/,
+      ),
+      expect.stringMatching(/^document\.children\[1\]: .*"product_id"/),
+    ]);
+    await db.pool.query("alter table variants replica identity full");
+    try {
+      const fresh = await resolveDocumentSpec(db.pool, SHOP_JOB, SHOP_SPEC);
+      expect(relationIdentityProblems(fresh, rootRoutes(fresh))).toEqual([]);
+    } finally {
+      await db.pool.query("alter table variants replica identity default");
+    }
   });
 
   it("fans out page by page in id order", async () => {

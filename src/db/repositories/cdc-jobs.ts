@@ -3,6 +3,7 @@ import type pg from "pg";
 import { formatLsn, type Lsn } from "../lsn.js";
 import type { Db } from "../transaction.js";
 import { inTransaction } from "../transaction.js";
+import type { DocumentSpec } from "./document-spec.js";
 import type { JobTargetField } from "./job-schema.js";
 import type { Job } from "./jobs.js";
 
@@ -17,6 +18,8 @@ export interface CdcJob {
   documentIdColumn: string;
   includedColumns: string[];
   queryableFields: string[];
+  /** The job's document spec (sql/010); null = rendered from the row as before specs. */
+  document: DocumentSpec | null;
   /** null: the job has not been part of a stream since it was (re)enabled. */
   cdcAppliedLsn: string | null;
 }
@@ -33,10 +36,10 @@ export async function loadCdcJobs(
   o: { parked?: boolean } = {},
 ): Promise<CdcJob[]> {
   const r = await control.query<
-    Pick<Job, "id" | JobTargetField> & { cdc_applied_lsn: string | null }
+    Pick<Job, "id" | JobTargetField | "document"> & { cdc_applied_lsn: string | null }
   >(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
-            collection_name, document_id_column, included_columns, queryable_fields,
+            collection_name, document_id_column, included_columns, queryable_fields, document,
             cdc_applied_lsn::text as cdc_applied_lsn
        from typesense_sync_jobs
       where source_client_name = $1 and enabled and cdc_enabled
@@ -54,6 +57,7 @@ export async function loadCdcJobs(
     documentIdColumn: j.document_id_column,
     includedColumns: j.included_columns,
     queryableFields: j.queryable_fields,
+    document: j.document ?? null,
     cdcAppliedLsn: j.cdc_applied_lsn,
   }));
 }
