@@ -36,8 +36,9 @@ export interface RootRoute {
   keyColumns: readonly string[];
   /**
    * The key values ARE the root ids: a child whose `on` maps the root's id
-   * column (same base type, so the same output text) and the job has no
-   * filter. No statement is needed.
+   * column (same base type, so the same output text). No statement is
+   * needed: a root outside the filter renders to nothing, and deleting a
+   * document that is not there is a no-op.
    */
   direct: boolean;
   /**
@@ -109,7 +110,6 @@ function routeOf(doc: ResolvedDocument, rel: ResolvedRelation, parents: readonly
   const direct =
     parents.length === 0 &&
     rel.kind === "child" &&
-    doc.filter === null &&
     rel.on.length === 1 &&
     rel.on[0]![0] === idCol.name &&
     columnOf(rel, rel.on[0]![1]).baseTypeName === idCol.baseTypeName &&
