@@ -1,4 +1,5 @@
 import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "../coordination/watermarks.js";
+import type { FanoutRequest } from "../db/repositories/cdc-fanouts.js";
 import type { ApplierOptions, ChangeOp } from "./applier-types.js";
 import { JobBatch, type PendingOp } from "./batch.js";
 import { JobWriteFailedError } from "./errors.js";
@@ -49,8 +50,7 @@ export class Applier {
 
   constructor(opts: ApplierOptions) {
     this.#opts = opts;
-    // the roots a spec job's fanout renders are told to the watermark registry as it finds them
-    this.#writer = { ...opts.writer, observe: (jobId, id) => opts.watermarks.observe(jobId, id) };
+    this.#writer = opts.writer;
     this.#now = opts.now ?? Date.now;
     this.#pipeline = new WritePipeline({
       write: (job, signal) => this.#writeJob(job, signal),
@@ -364,6 +364,7 @@ export class Applier {
   async #writeJob(job: FlushJob, signal: AbortSignal): Promise<WriteOutcome> {
     const written = new Map<string, string[]>();
     const rejections: Rejection[] = [];
+    const fanouts: FanoutRequest[] = [];
     let applied = 0;
     for (const { t, ops, changes } of job.work) {
       if (this.#parked.has(t.jobId)) continue;
@@ -377,9 +378,10 @@ export class Applier {
       applied += res.written.length;
       rejections.push(...res.rejected);
       written.set(t.jobId, res.written);
+      if (res.fanouts) fanouts.push(...res.fanouts);
       this.#observeWrite(t.jobId, changes, job.newestCommitMs ?? job.commitTimeMs);
     }
-    return { applied, rejections, written };
+    return { applied, rejections, written, fanouts };
   }
 
   /** Metrics of one job's written flush: its changes by operation and its lag. */

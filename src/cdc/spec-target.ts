@@ -75,8 +75,9 @@ export function createSpecTarget(source: pg.Pool, resolved: ResolvedDocument): S
   };
 }
 
-/** The fanout op route number of `allRoots`. */
+/** The fanout op route number of `allRoots`, and its route path in the fan-out queue. */
 export const ALL_ROOTS = -1;
+export const ALL_ROOTS_PATH = "*";
 
 function allRootsRoute(doc: ResolvedDocument): RootRoute {
   const id = `"#r0".${quoteIdent(doc.idColumn.name)}`;
@@ -87,7 +88,7 @@ function allRootsRoute(doc: ResolvedDocument): RootRoute {
   return {
     schema: doc.root.schema,
     table: doc.root.table,
-    path: "document",
+    path: ALL_ROOTS_PATH,
     keyColumns: [],
     direct: false,
     // $1 (the keys) is not used: every root; cast so the parameter still has a type
@@ -191,4 +192,9 @@ export function specRowOps(
 /** Whether `rel` is the spec's root table. */
 export function isRoot(spec: SpecTarget, rel: { schema: string; table: string }): boolean {
   return rel.schema === spec.resolved.root.schema && rel.table === spec.resolved.root.table;
+}
+
+/** The route a queued fan-out walks, or undefined when the spec has no such relation any more. */
+export function routeByPath(spec: SpecTarget, path: string): RootRoute | undefined {
+  return path === ALL_ROOTS_PATH ? spec.allRoots : spec.routes.find((r) => r.path === path);
 }

@@ -13,6 +13,7 @@ import { Applier, type Checkpoint } from "./applier.js";
 import type { ApplierObserver } from "./applier-types.js";
 import { errorMessage } from "./errors.js";
 import type { RelationInfo } from "./events.js";
+import { runFanouts } from "./fanout-worker.js";
 import type { Lsn } from "./lsn.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { SerialLock } from "./serial-lock.js";
@@ -36,6 +37,9 @@ export interface CdcStreamMetrics extends ApplierObserver {
 }
 
 /** What a session needs from its stream (stream.ts builds it once per stream). */
+/** How often the fan-out queue is looked at while the session streams, ms. */
+const FANOUT_POLL_MS = 100;
+
 export interface SessionContext {
   clientName: string;
   /** Slot and publication name. */
@@ -54,6 +58,7 @@ export interface SessionContext {
   report(ev: StreamEvent, error?: string): Promise<void>;
   instanceId?: string;
   jobsPollMs?: number;
+  fanoutPageSize?: number;
   statsIntervalMs?: number;
   keepaliveMs?: number;
   watchdogMs?: number;
@@ -186,7 +191,10 @@ export class StreamSession {
       plugin: ctx.cdc.plugin,
       publicationName: ctx.name,
       wal2jsonFilter: () => ({
-        tables: this.#targets.map((t) => ({ schema: t.schema, table: t.table })),
+        // a spec job reads its lookup and child tables too
+        tables: this.#targets.flatMap((t) =>
+          t.spec ? t.spec.tables : [{ schema: t.schema, table: t.table }],
+        ),
         messagePrefixes: [HEARTBEAT_PREFIX, WATERMARK_PREFIX],
       }),
       initialDurableLsn: startLsn,
@@ -315,6 +323,22 @@ export class StreamSession {
     );
     // keep the publication in step with the jobs: a changed job set means a new session
     this.#every(this.#ctx.jobsPollMs ?? 5000, () => this.#pollJobs());
+    // spec jobs' queued fan-outs, page by page, off the lock (fanout-worker.ts)
+    const specs = new Map(
+      this.#targets.flatMap((t) => (t.spec ? [[t.jobId, t.spec] as const] : [])),
+    );
+    if (specs.size > 0) {
+      this.#every(FANOUT_POLL_MS, () =>
+        runFanouts({
+          control: this.#ctx.control,
+          watermarks: this.#ctx.watermarks,
+          specs,
+          log: this.#log,
+          signal: this.#inner.signal,
+          pageSize: this.#ctx.fanoutPageSize,
+        }),
+      );
+    }
   }
 
   async #flushByTime(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Rejection } from "../db/repositories/cdc-checkpoint.js";
+import type { FanoutRequest } from "../db/repositories/cdc-fanouts.js";
 import type { DocumentMapper } from "../documents/index.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import { parseJson, serializeDocument } from "../json/codec.js";
@@ -14,7 +15,7 @@ import {
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { type PendingOp, upsertLine } from "./batch.js";
 import { errorMessage, JobWriteFailedError } from "./errors.js";
-import { ALL_ROOTS, type SpecTarget } from "./spec-target.js";
+import { ALL_ROOTS, ALL_ROOTS_PATH, type SpecTarget } from "./spec-target.js";
 
 /**
  * What CDC needs of a Typesense backend: a subset of fullsync's SyncBackend
@@ -45,6 +46,8 @@ export interface WriteResult {
   /** Ids whose write Typesense confirmed. */
   written: string[];
   rejected: Rejection[];
+  /** A spec job's fan-outs, queued by the flush's checkpoint (fanout-worker.ts renders them). */
+  fanouts?: FanoutRequest[];
 }
 
 export interface JobTarget {
@@ -77,12 +80,6 @@ export interface WriterOptions {
    * the applier parks the job. Unset: retried until it succeeds (or aborts).
    */
   parkAfterMs?: number;
-  /**
-   * Told about every root a fanout op re-renders, before its write (the
-   * watermark registry: a full-sync window open meanwhile leaves those ids
-   * to the stream, which renders them at least as new as the window read).
-   */
-  observe?: (jobId: string, docId: string) => void;
   /** A failed call of `jobId` is tried again (metrics: CDC import retries). */
   onRetry?: (jobId: string) => void;
   now?: () => number;
@@ -394,18 +391,18 @@ export async function truncateCollection(
   );
 }
 
-/** Roots rendered per statement, and per page of a fanout. */
-const RENDER_CHUNK = 1000;
+/** Roots rendered per statement (and per page of a fan-out: fanout-worker.ts). */
+export const RENDER_CHUNK = 1000;
 
 /**
- * A spec job's ops: every `render` id and every root a `fanout` names is
- * rendered by the spec's statement NOW (so at least as new as the change that
- * named it) and written as an upsert, or as a delete when the root is gone or
- * outside the filter. Fanouts go page by page (RENDER_CHUNK roots, in id
- * order): memory stays bounded whatever the number of roots a lookup row is
- * shared by. Ordering that makes it safe: every page is written before the
- * flush returns, so the checkpoint (and the slot's acknowledgement) after it
- * covers the change only once all its roots are in Typesense.
+ * A spec job's ops: every `render` id is rendered by the spec's statement NOW
+ * (so at least as new as the change that named it) and written as an upsert,
+ * or as a delete when the root is gone or outside the filter. A `fanout` is
+ * not rendered here: it becomes a fan-out request that this flush's
+ * checkpoint queues (sql/012) in the transaction that moves the LSN past its
+ * change; the stream's fan-out worker then renders its roots page by page,
+ * each page bracketed by watermarks. So a lookup row shared by 200k roots
+ * never holds up the flush, and the other jobs of the stream keep their lag.
  */
 async function writeSpecOps(
   opts: WriterOptions,
@@ -414,42 +411,42 @@ async function writeSpecOps(
   ops: readonly PendingOp[],
   signal: AbortSignal,
 ): Promise<WriteResult> {
-  const out: WriteResult = { written: [], rejected: [] };
+  const out: WriteResult = { written: [], rejected: [], fanouts: [] };
   const add = (r: WriteResult) => {
     out.written.push(...r.written);
     out.rejected.push(...r.rejected);
   };
   const plain: PendingOp[] = [];
   const renders: string[] = [];
-  const fanouts = new Map<number, (string | null)[][]>();
+  const fanouts = new Map<string, (string | null)[][]>();
   for (const o of ops) {
     if (o.kind === "render") renders.push(o.id);
-    else if (o.kind === "fanout") fanouts.set(o.route, [...(fanouts.get(o.route) ?? []), o.key]);
-    else plain.push(o);
+    else if (o.kind === "fanout") {
+      const path = o.route === ALL_ROOTS ? ALL_ROOTS_PATH : spec.routes[o.route]!.path;
+      fanouts.set(path, [...(fanouts.get(path) ?? []), o.key]);
+    } else plain.push(o);
   }
   if (plain.length > 0) add(await writeOps(opts, target, plain, signal));
-  const renderAndWrite = async (ids: readonly string[]) => {
-    const lines = await spec.render(ids);
-    const rendered: PendingOp[] = ids.map((id) => {
-      const line = lines.get(id);
-      return line === undefined ? { kind: "delete", id } : { kind: "upsert", id, line };
-    });
-    add(await writeOps(opts, target, rendered, signal));
-  };
   for (let i = 0; i < renders.length; i += RENDER_CHUNK) {
-    await renderAndWrite(renders.slice(i, i + RENDER_CHUNK));
+    add(await writeRendered(opts, target, spec, renders.slice(i, i + RENDER_CHUNK), signal));
   }
-  for (const [index, keys] of fanouts) {
-    const route = index === ALL_ROOTS ? spec.allRoots : spec.routes[index]!;
-    let after: string | null = null;
-    for (;;) {
-      signal.throwIfAborted();
-      const page = await spec.roots(route, keys, after, RENDER_CHUNK);
-      for (const id of page) opts.observe?.(target.jobId, id);
-      if (page.length > 0) await renderAndWrite(page);
-      if (page.length < RENDER_CHUNK) break;
-      after = page.at(-1)!;
-    }
-  }
+  for (const [routePath, keys] of fanouts)
+    out.fanouts!.push({ jobId: target.jobId, routePath, keys });
   return out;
+}
+
+/** Renders `ids` with the spec's statement and writes them: upserts, and deletes for ids without a document. */
+async function writeRendered(
+  opts: WriterOptions,
+  target: JobTarget,
+  spec: SpecTarget,
+  ids: readonly string[],
+  signal: AbortSignal,
+): Promise<WriteResult> {
+  const lines = await spec.render(ids);
+  const rendered: PendingOp[] = ids.map((id) => {
+    const line = lines.get(id);
+    return line === undefined ? { kind: "delete", id } : { kind: "upsert", id, line };
+  });
+  return writeOps(opts, target, rendered, signal);
 }

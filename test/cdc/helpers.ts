@@ -124,6 +124,7 @@ export function runStream(o: {
   cdc?: Partial<Config["cdc"]>;
   watermarks?: WatermarkRegistry;
   resyncs?: string[];
+  fanoutPageSize?: number;
 }): RunningStream {
   const checkpoints: Checkpoint[] = [];
   const ctl = new AbortController();
@@ -135,6 +136,7 @@ export function runStream(o: {
     cdc: cdcConfig(o.cdc),
     backendFor: o.backendFor ?? (async () => o.backend),
     watermarks: o.watermarks,
+    fanoutPageSize: o.fanoutPageSize,
     log: o.log,
     instanceId: "test",
     jobsPollMs: 200,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queuedFanoutCount } from "../../src/db/repositories/cdc-fanouts.js";
 import { DocumentSpec } from "../../src/db/repositories/document-spec.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import type { Document } from "../../src/typesense/types.js";
@@ -84,6 +85,8 @@ describe("CDC of a document spec job", () => {
       backend,
       log: silentLogger(),
       resyncs,
+      // two roots per page: every fan-out below takes several windows
+      fanoutPageSize: 2,
     });
     await waitFor(
       "streaming",
@@ -137,6 +140,11 @@ describe("CDC of a document spec job", () => {
     await waitFor("relation changes", equalsOracle(backend, collection), 20_000);
     const docs = await docsOf(backend, collection);
     expect(docs.get("1")?.brand_name).toBe("Acme Corp");
+    // every queued fan-out is worked off (the row goes after its last page)
+    await waitFor(
+      "fan-out queue empty",
+      async () => (await queuedFanoutCount(db.pool, jobId)) === 0,
+    );
     expect(JSON.stringify(docs.get("7")?.variants)).toContain("S-1");
   });
 
