@@ -1,4 +1,5 @@
 import { HEARTBEAT_PREFIX, WATERMARK_PREFIX } from "../coordination/watermarks.js";
+import type { FanoutRequest } from "../db/repositories/cdc-fanouts.js";
 import type { ApplierOptions, ChangeOp } from "./applier-types.js";
 import { JobBatch, type PendingOp } from "./batch.js";
 import { JobWriteFailedError } from "./errors.js";
@@ -9,6 +10,7 @@ import { LsnProgress } from "./lsn-progress.js";
 import { type FlushJob, type WriteOutcome, WritePipeline } from "./pipeline.js";
 import { RowFailures } from "./row-failures.js";
 import { rowOps } from "./row-ops.js";
+import { ALL_ROOTS, isRoot, specRowOps } from "./spec-target.js";
 import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./writer.js";
 
 /**
@@ -26,6 +28,7 @@ import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./
  */
 export class Applier {
   readonly #opts: ApplierOptions;
+  readonly #writer: ApplierOptions["writer"];
   readonly #now: () => number;
   #targets = new Map<string, (JobTarget & { idColumn: string })[]>();
   #byRelation = new WeakMap<RowEvent["relation"], (JobTarget & { idColumn: string })[] | null>();
@@ -47,6 +50,7 @@ export class Applier {
 
   constructor(opts: ApplierOptions) {
     this.#opts = opts;
+    this.#writer = opts.writer;
     this.#now = opts.now ?? Date.now;
     this.#pipeline = new WritePipeline({
       write: (job, signal) => this.#writeJob(job, signal),
@@ -59,10 +63,15 @@ export class Applier {
   setTargets(targets: readonly (JobTarget & { schema: string; table: string })[]): void {
     const m = new Map<string, (JobTarget & { idColumn: string })[]>();
     for (const t of targets) {
-      const k = tableKey(t.schema, t.table);
-      const list = m.get(k) ?? [];
-      list.push({ ...t, idColumn: t.mapper.idColumn.name });
-      m.set(k, list);
+      // a spec job reads its relation tables too: their changes name its roots
+      const tables = t.spec ? t.spec.tables : [t];
+      const target = { ...t, idColumn: t.mapper.idColumn.name };
+      for (const tbl of tables) {
+        const k = tableKey(tbl.schema, tbl.table);
+        const list = m.get(k) ?? [];
+        list.push(target);
+        m.set(k, list);
+      }
     }
     this.#targets = m;
     this.#byRelation = new WeakMap();
@@ -151,6 +160,12 @@ export class Applier {
         for (const rel of ev.relations) {
           for (const t of this.#targets.get(tableKey(rel.schema, rel.table)) ?? []) {
             if (this.#parked.has(t.jobId)) continue;
+            if (t.spec && !isRoot(t.spec, rel)) {
+              // a lookup or child table emptied: every root renders again (paged)
+              this.#emitTo = t.jobId;
+              this.#emit({ kind: "fanout", id: "\u0000all", route: ALL_ROOTS, key: [] });
+              continue;
+            }
             const b = this.#batches.get(t.jobId);
             if (b) {
               this.#pending -= b.size;
@@ -158,7 +173,7 @@ export class Applier {
             }
             this.#opts.watermarks.observeTruncate(t.jobId);
             try {
-              await truncateCollection(this.#opts.writer, t, signal);
+              await truncateCollection(this.#writer, t, signal);
             } catch (e) {
               await this.#parkOrThrow(e);
               continue;
@@ -203,7 +218,7 @@ export class Applier {
     for (const t of targets) {
       if (this.#parked.has(t.jobId)) continue;
       this.#emitTo = t.jobId;
-      const failure = rowOps(t, ev, this.#emit);
+      const failure = t.spec ? this.#specRow(t, ev) : rowOps(t, ev, this.#emit);
       if (failure) {
         // A row that cannot become a document (NULL id, ...) is a dead letter
         // like a rejected doc; the stream goes on. It counts toward the flush
@@ -226,6 +241,19 @@ export class Applier {
     }
   }
 
+  /** A spec job's ops of a row change (spec-target.ts); a row naming no root is a failure. */
+  #specRow(t: JobTarget & { idColumn: string }, ev: RowEvent): Rejection | undefined {
+    if (specRowOps(t.spec!, t.idColumn, ev, this.#emit)) return undefined;
+    return {
+      jobId: t.jobId,
+      docId: "",
+      operation: ev.kind === "delete" ? "delete" : "upsert",
+      payload: null,
+      code: null,
+      error: `a change of ${ev.relation.schema}.${ev.relation.table} carries no key naming the documents it changes (replica identity)`,
+    };
+  }
+
   /** Job whose batch #emit feeds (set by #row before each rowOps call). */
   #emitTo = "";
   /** Receives rowOps' ops (one bound function: no closure per change). */
@@ -243,6 +271,14 @@ export class Applier {
   };
 
   async #watermark(content: string, signal: AbortSignal): Promise<void> {
+    // a watermark of another instance, or of a window already abandoned
+    if (!this.#opts.watermarks.isDue(content)) return;
+    // Write what the stream holds first: when the window resolves, Typesense
+    // has every id of it at a version at least as new as the watermark. The
+    // window's outcome is taken AFTER that write: a spec job's fanout learns
+    // its roots only as it writes them, and each one it renders supersedes
+    // the window's (older) read of it.
+    await this.flush(signal);
     const due = this.#opts.watermarks.due(content);
     if (!due) return;
     const t = [...this.#targets.values()].flat().find((x) => x.jobId === due.jobId);
@@ -251,12 +287,9 @@ export class Applier {
       return;
     }
     try {
-      // Write what the stream holds first: when the window resolves, Typesense
-      // has every id of it at a version at least as new as the watermark.
-      await this.flush(signal);
       const ops: PendingOp[] = due.docs.map((doc) => ({ kind: "upsert", id: doc.id, doc }));
       for (const id of due.deletes) ops.push({ kind: "delete", id });
-      const res = await writeOps(this.#opts.writer, t, ops, signal);
+      const res = await writeOps(this.#writer, t, ops, signal);
       await this.#opts.checkpoint({
         lsn: null,
         commitTimeMs: Number.NaN,
@@ -331,12 +364,13 @@ export class Applier {
   async #writeJob(job: FlushJob, signal: AbortSignal): Promise<WriteOutcome> {
     const written = new Map<string, string[]>();
     const rejections: Rejection[] = [];
+    const fanouts: FanoutRequest[] = [];
     let applied = 0;
     for (const { t, ops, changes } of job.work) {
       if (this.#parked.has(t.jobId)) continue;
       let res: Awaited<ReturnType<typeof writeOps>>;
       try {
-        res = await writeOps(this.#opts.writer, t, ops, signal);
+        res = await writeOps(this.#writer, t, ops, signal);
       } catch (e) {
         await this.#parkOrThrow(e);
         continue;
@@ -344,9 +378,10 @@ export class Applier {
       applied += res.written.length;
       rejections.push(...res.rejected);
       written.set(t.jobId, res.written);
+      if (res.fanouts) fanouts.push(...res.fanouts);
       this.#observeWrite(t.jobId, changes, job.newestCommitMs ?? job.commitTimeMs);
     }
-    return { applied, rejections, written };
+    return { applied, rejections, written, fanouts };
   }
 
   /** Metrics of one job's written flush: its changes by operation and its lag. */

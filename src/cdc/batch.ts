@@ -11,13 +11,24 @@ import type { Document } from "../typesense/types.js";
  * - partial: only the known fields (an update whose unchanged TOAST values the
  *            server did not send), NULLs explicit; written with action
  *            "update", and re-read from the source when the doc is missing;
- * - delete.
+ * - delete;
+ * - render:  a document spec job's root whose document is read again from the
+ *            source when written (the spec's one statement, byIds): upserted
+ *            when the root exists and passes the filter, else deleted. Spec
+ *            jobs never derive a document from the WAL tuple, so this is the
+ *            only op of theirs that names a document;
+ * - fanout:  the roots a changed lookup or child row names through `route`
+ *            (root-routes.ts), found when written, page by page, and rendered
+ *            like `render`. Its `id` is a synthetic key (route and key tuple),
+ *            so the same key changing twice is written once.
  */
 export type PendingOp =
   | { kind: "upsert"; id: string; doc: Document }
   | { kind: "upsert"; id: string; line: string }
   | { kind: "partial"; id: string; doc: Document }
-  | { kind: "delete"; id: string };
+  | { kind: "delete"; id: string }
+  | { kind: "render"; id: string }
+  | { kind: "fanout"; id: string; route: number; key: (string | null)[] };
 
 export type UpsertOp = Extract<PendingOp, { kind: "upsert" }>;
 

@@ -1,3 +1,4 @@
+import type { FanoutRequest } from "../db/repositories/cdc-fanouts.js";
 import type { ChangeOp, Checkpoint } from "./applier-types.js";
 import type { PendingOp } from "./batch.js";
 import type { Lsn } from "./lsn.js";
@@ -24,6 +25,8 @@ export interface WriteOutcome {
   applied: number;
   rejections: Rejection[];
   written: Map<string, string[]>;
+  /** Spec jobs' fan-outs, queued by the checkpoint (in flush order). */
+  fanouts?: FanoutRequest[];
 }
 
 interface Entry {
@@ -218,7 +221,13 @@ function merge(entries: readonly Entry[]): Checkpoint {
     applied,
     rejections: [...rejected.values(), ...unkeyed],
     written: new Map([...written].map(([j, s]) => [j, [...s]])),
+    fanouts: fanoutsOf(entries),
   };
+}
+
+/** Every flush's fan-outs, in flush order (each is queued once). */
+function fanoutsOf(entries: readonly Entry[]): FanoutRequest[] {
+  return entries.flatMap((e) => e.outcome!.fanouts ?? []);
 }
 
 function noRejections(e: Entry): boolean {
@@ -253,5 +262,14 @@ function concat(entries: readonly Entry[]): Checkpoint {
       }
     }
   }
-  return { lsn, commitTimeMs, lagMs, oldestCommitTimeMs: oldest, applied, rejections, written };
+  return {
+    lsn,
+    commitTimeMs,
+    lagMs,
+    oldestCommitTimeMs: oldest,
+    applied,
+    rejections,
+    written,
+    fanouts: fanoutsOf(entries),
+  };
 }

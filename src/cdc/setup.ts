@@ -2,11 +2,12 @@ import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import type { CdcJob } from "../db/repositories/cdc-jobs.js";
 import { upsertStreamRow } from "../db/repositories/cdc-streams.js";
-import { quoteIdent } from "../documents/index.js";
+import { quoteIdent, resolveDocumentSpec } from "../documents/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
 import { type Lsn, maxLsn, parseLsn } from "./lsn.js";
 import { ensureSlot } from "./slot.js";
+import { createSpecTarget, relationIdentityProblems, type SpecTarget } from "./spec-target.js";
 
 /** A job whose table cannot be streamed, and what the operator should do. */
 export interface RejectedJob {
@@ -15,8 +16,12 @@ export interface RejectedJob {
 }
 
 export interface SetupResult {
-  /** Jobs whose table is in the publication and whose deletes carry the document id. */
-  accepted: { job: CdcJob; table: TableInfo }[];
+  /**
+   * Jobs whose table is in the publication and whose deletes carry the
+   * document id; a spec job with its resolved spec (its lookup and child
+   * tables are published too).
+   */
+  accepted: { job: CdcJob; table: TableInfo; spec?: SpecTarget }[];
   rejected: RejectedJob[];
   /** Where to stream from: max(saved confirmed_lsn, slot's confirmed_flush_lsn). */
   startLsn: Lsn;
@@ -50,8 +55,15 @@ export async function setupStream(opts: SetupOptions): Promise<SetupResult> {
     try {
       const table = await describeTable(opts.source, { schema: job.schema, table: job.table });
       const reason = identityProblem(table, job.documentIdColumn);
-      if (reason) rejected.push({ job, reason });
-      else accepted.push({ job, table });
+      if (reason) {
+        rejected.push({ job, reason });
+        continue;
+      }
+      const spec = await specTargetOf(opts.source, job);
+      // a spec job's lookup and child tables must name the roots their changes touch
+      const problems = spec ? relationIdentityProblems(spec.resolved, spec.routes) : [];
+      if (problems.length > 0) rejected.push({ job, reason: problems.join("; ") });
+      else accepted.push(spec ? { job, table, spec } : { job, table });
     } catch (e) {
       rejected.push({ job, reason: errorMessage(e) });
     }
@@ -114,10 +126,36 @@ export function identityProblem(table: TableInfo, idColumn: string): string | nu
   return `deletes of ${name} carry only (${table.replicaIdentityColumns.join(", ")}), not the document id column ${quoteIdent(idColumn)}; ${advice}`;
 }
 
+/** The tables to publish: each accepted job's table, and a spec job's lookup and child tables. */
 function uniqueTables(accepted: SetupResult["accepted"]): { schema: string; table: string }[] {
   const seen = new Map<string, { schema: string; table: string }>();
-  for (const a of accepted) seen.set(JSON.stringify([a.job.schema, a.job.table]), a.job);
+  for (const a of accepted) {
+    for (const t of a.spec ? a.spec.tables : [a.job]) {
+      seen.set(JSON.stringify([t.schema, t.table]), t);
+    }
+  }
   return [...seen.values()].map((t) => ({ schema: t.schema, table: t.table }));
+}
+
+/**
+ * A job's document spec resolved against the source as it is now, or
+ * undefined for a job without one. A spec that no longer resolves (a column
+ * dropped since the job was saved) rejects the job with the spec's message.
+ */
+export async function specTargetOf(source: pg.Pool, job: CdcJob): Promise<SpecTarget | undefined> {
+  if (!job.document) return undefined;
+  const resolved = await resolveDocumentSpec(
+    source,
+    {
+      schema: job.schema,
+      table: job.table,
+      documentIdColumn: job.documentIdColumn,
+      includedColumns: job.includedColumns,
+      queryableFields: job.queryableFields,
+    },
+    job.document,
+  );
+  return createSpecTarget(source, resolved);
 }
 
 /** Creates the publication, then ADDs/DROPs tables so it holds exactly `tables`. */

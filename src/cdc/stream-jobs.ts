@@ -13,7 +13,8 @@ import { createWindowReader } from "../documents/window-reader.js";
 import { type Logger, redactText } from "../lifecycle/logger.js";
 import { errorMessage } from "./errors.js";
 import { formatLsn } from "./lsn.js";
-import type { SetupResult } from "./setup.js";
+import { type SetupResult, specTargetOf } from "./setup.js";
+import type { SpecTarget } from "./spec-target.js";
 import { markStreamJobs, recordProbe, type StreamStatus } from "./stream-store.js";
 import { type CdcBackend, type JobTarget, probeWrite } from "./writer.js";
 
@@ -25,13 +26,26 @@ export async function buildTarget(
   table: TableInfo,
   source: pg.Pool,
   backendFor: (profileId: string) => Promise<CdcBackend>,
+  spec?: SpecTarget,
 ): Promise<StreamTarget> {
-  const mapper = createDocumentMapper(table, {
-    documentIdColumn: job.documentIdColumn,
-    includedColumns: job.includedColumns,
-    queryableFields: job.queryableFields,
-  });
+  // a spec job's documents come from its spec's statement: its mapper only
+  // names the id column (its other columns may be anything the spec reads)
+  const mapper = createDocumentMapper(
+    table,
+    spec
+      ? {
+          documentIdColumn: job.documentIdColumn,
+          includedColumns: [job.documentIdColumn],
+          queryableFields: [],
+        }
+      : {
+          documentIdColumn: job.documentIdColumn,
+          includedColumns: job.includedColumns,
+          queryableFields: job.queryableFields,
+        },
+  );
   return {
+    ...(spec ? { spec } : {}),
     jobId: job.id,
     collection: job.collectionName,
     backend: await backendFor(job.profileId),
@@ -132,7 +146,8 @@ export async function probeParkedJobs(ctx: {
     let error: string | null = null;
     try {
       const table = await describeTable(ctx.source, { schema: job.schema, table: job.table });
-      await probeWrite(await buildTarget(job, table, ctx.source, ctx.backendFor));
+      const spec = await specTargetOf(ctx.source, job);
+      await probeWrite(await buildTarget(job, table, ctx.source, ctx.backendFor, spec));
     } catch (e) {
       error = redactText(errorMessage(e));
     }

@@ -13,10 +13,12 @@ import { Applier, type Checkpoint } from "./applier.js";
 import type { ApplierObserver } from "./applier-types.js";
 import { errorMessage } from "./errors.js";
 import type { RelationInfo } from "./events.js";
+import { runFanouts } from "./fanout-worker.js";
 import type { Lsn } from "./lsn.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { SerialLock } from "./serial-lock.js";
 import { setupStream } from "./setup.js";
+import type { SpecTarget } from "./spec-target.js";
 import { afterSetup, buildTarget, probeParkedJobs, type StreamTarget } from "./stream-jobs.js";
 import type { StreamEvent } from "./stream-status.js";
 import {
@@ -35,6 +37,9 @@ export interface CdcStreamMetrics extends ApplierObserver {
 }
 
 /** What a session needs from its stream (stream.ts builds it once per stream). */
+/** How often the fan-out queue is looked at while the session streams, ms. */
+const FANOUT_POLL_MS = 100;
+
 export interface SessionContext {
   clientName: string;
   /** Slot and publication name. */
@@ -53,6 +58,7 @@ export interface SessionContext {
   report(ev: StreamEvent, error?: string): Promise<void>;
   instanceId?: string;
   jobsPollMs?: number;
+  fanoutPageSize?: number;
   statsIntervalMs?: number;
   keepaliveMs?: number;
   watchdogMs?: number;
@@ -113,7 +119,7 @@ export class StreamSession {
     const { control, clientName, name: slotName, log, resync } = ctx;
     await afterSetup({ control, clientName, slotName, log, resync, status }, setup);
     const targets = await Promise.all(
-      setup.accepted.map((a) => buildTarget(a.job, a.table, ctx.source, ctx.backendFor)),
+      setup.accepted.map((a) => buildTarget(a.job, a.table, ctx.source, ctx.backendFor, a.spec)),
     );
     return new StreamSession(ctx, jobs, targets, setup.startLsn, signal);
   }
@@ -185,7 +191,10 @@ export class StreamSession {
       plugin: ctx.cdc.plugin,
       publicationName: ctx.name,
       wal2jsonFilter: () => ({
-        tables: this.#targets.map((t) => ({ schema: t.schema, table: t.table })),
+        // a spec job reads its lookup and child tables too
+        tables: this.#targets.flatMap((t) =>
+          t.spec ? t.spec.tables : [{ schema: t.schema, table: t.table }],
+        ),
         messagePrefixes: [HEARTBEAT_PREFIX, WATERMARK_PREFIX],
       }),
       initialDurableLsn: startLsn,
@@ -251,8 +260,8 @@ export class StreamSession {
     ]);
   }
 
-  async #target(job: CdcJob, table: TableInfo): Promise<StreamTarget> {
-    return buildTarget(job, table, this.#ctx.source, this.#ctx.backendFor);
+  async #target(job: CdcJob, table: TableInfo, spec?: SpecTarget): Promise<StreamTarget> {
+    return buildTarget(job, table, this.#ctx.source, this.#ctx.backendFor, spec);
   }
 
   /** A new relation message with other columns: the table changed (DDL is not replicated). */
@@ -265,7 +274,8 @@ export class StreamSession {
     }
     const table = await describeTable(this.#ctx.source, { schema: rel.schema, table: rel.table });
     for (const t of affected) {
-      const fresh = await this.#target(t.job, table);
+      // a spec job keeps its spec: Postgres renders it against the table as it is now
+      const fresh = await this.#target(t.job, table, t.spec);
       targets.splice(targets.indexOf(t), 1, fresh);
     }
     this.#applier.setTargets(targets);
@@ -313,6 +323,22 @@ export class StreamSession {
     );
     // keep the publication in step with the jobs: a changed job set means a new session
     this.#every(this.#ctx.jobsPollMs ?? 5000, () => this.#pollJobs());
+    // spec jobs' queued fan-outs, page by page, off the lock (fanout-worker.ts)
+    const specs = new Map(
+      this.#targets.flatMap((t) => (t.spec ? [[t.jobId, t.spec] as const] : [])),
+    );
+    if (specs.size > 0) {
+      this.#every(FANOUT_POLL_MS, () =>
+        runFanouts({
+          control: this.#ctx.control,
+          watermarks: this.#ctx.watermarks,
+          specs,
+          log: this.#log,
+          signal: this.#inner.signal,
+          pageSize: this.#ctx.fanoutPageSize,
+        }),
+      );
+    }
   }
 
   async #flushByTime(): Promise<void> {

@@ -35,6 +35,8 @@ export interface CdcStreamOptions {
   instanceId?: string;
   /** How often the job set is re-read (publication kept in step), ms. Default 5000. */
   jobsPollMs?: number;
+  /** Roots per page of a spec job's fan-out (fanout-worker.ts). Default 1000. */
+  fanoutPageSize?: number;
   /** How often lag, retained WAL and the leader heartbeat are written, ms. Default 2000. */
   statsIntervalMs?: number;
   /** Replication keepalive / watchdog, ms (see ReplicationSourceOptions). */

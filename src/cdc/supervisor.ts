@@ -278,6 +278,7 @@ function onAttach(registry: WatermarkRegistry, onAttached: () => void): Watermar
     },
     observe: (jobId, docId) => registry.observe(jobId, docId),
     observeTruncate: (jobId) => registry.observeTruncate(jobId),
+    isDue: (content) => registry.isDue(content),
     due: (content) => registry.due(content),
   };
 }

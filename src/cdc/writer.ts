@@ -1,4 +1,5 @@
 import type { Rejection } from "../db/repositories/cdc-checkpoint.js";
+import type { FanoutRequest } from "../db/repositories/cdc-fanouts.js";
 import type { DocumentMapper } from "../documents/index.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import { parseJson, serializeDocument } from "../json/codec.js";
@@ -14,6 +15,7 @@ import {
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { type PendingOp, upsertLine } from "./batch.js";
 import { errorMessage, JobWriteFailedError } from "./errors.js";
+import { ALL_ROOTS, ALL_ROOTS_PATH, type SpecTarget } from "./spec-target.js";
 
 /**
  * What CDC needs of a Typesense backend: a subset of fullsync's SyncBackend
@@ -44,6 +46,8 @@ export interface WriteResult {
   /** Ids whose write Typesense confirmed. */
   written: string[];
   rejected: Rejection[];
+  /** A spec job's fan-outs, queued by the flush's checkpoint (fanout-worker.ts renders them). */
+  fanouts?: FanoutRequest[];
 }
 
 export interface JobTarget {
@@ -53,6 +57,15 @@ export interface JobTarget {
   mapper: DocumentMapper;
   /** Reads current rows by id from the source (refetch for partial updates). */
   reader: WindowReader;
+  /** A job with a document spec: its documents are rendered by the spec's statement (spec-target.ts). */
+  spec?: SpecTarget;
+}
+
+/** The collection schema a job's writes create a missing collection with. */
+function schemaOf(target: JobTarget): CollectionSchema {
+  return target.spec
+    ? target.spec.resolved.collectionSchema(target.collection)
+    : target.mapper.collectionSchema(target.collection);
 }
 
 export interface WriterOptions {
@@ -166,7 +179,7 @@ async function mayWrite(
   );
   let own = ownershipOf(summary ?? null, jobId);
   if (own.kind === "missing" && backend.ensureCollection) {
-    const schema = target.mapper.collectionSchema(collection);
+    const schema = schemaOf(target);
     const options = { owner: { jobId, adopt: false } };
     // raced by a hand-made collection: refused below, never written
     const made = await untilDone(
@@ -205,11 +218,11 @@ function isMissingCollection(e: unknown): boolean {
  * for CDC writes goes through here (writes and the parked-job probe).
  */
 async function createMissingCollection(target: JobTarget, e: unknown): Promise<Recovery> {
-  const { backend, collection, jobId } = target;
+  const { backend, jobId } = target;
   if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
   // created with the job's mark; never adopts (a full run's step)
   const options = { owner: { jobId, adopt: false } };
-  await backend.ensureCollection(target.mapper.collectionSchema(collection), options);
+  await backend.ensureCollection(schemaOf(target), options);
   return "retry";
 }
 
@@ -242,6 +255,9 @@ export async function writeOps(
   ops: readonly PendingOp[],
   signal: AbortSignal,
 ): Promise<WriteResult> {
+  if (target.spec && ops.some((o) => o.kind === "render" || o.kind === "fanout")) {
+    return writeSpecOps(opts, target, target.spec, ops, signal);
+  }
   const written: string[] = [];
   const rejected: Rejection[] = [];
   const { backend, collection, jobId } = target;
@@ -373,4 +389,64 @@ export async function truncateCollection(
     signal,
     async (e) => (isMissingCollection(e) ? "skip" : "backoff"),
   );
+}
+
+/** Roots rendered per statement (and per page of a fan-out: fanout-worker.ts). */
+export const RENDER_CHUNK = 1000;
+
+/**
+ * A spec job's ops: every `render` id is rendered by the spec's statement NOW
+ * (so at least as new as the change that named it) and written as an upsert,
+ * or as a delete when the root is gone or outside the filter. A `fanout` is
+ * not rendered here: it becomes a fan-out request that this flush's
+ * checkpoint queues (sql/012) in the transaction that moves the LSN past its
+ * change; the stream's fan-out worker then renders its roots page by page,
+ * each page bracketed by watermarks. So a lookup row shared by 200k roots
+ * never holds up the flush, and the other jobs of the stream keep their lag.
+ */
+async function writeSpecOps(
+  opts: WriterOptions,
+  target: JobTarget,
+  spec: SpecTarget,
+  ops: readonly PendingOp[],
+  signal: AbortSignal,
+): Promise<WriteResult> {
+  const out: WriteResult = { written: [], rejected: [], fanouts: [] };
+  const add = (r: WriteResult) => {
+    out.written.push(...r.written);
+    out.rejected.push(...r.rejected);
+  };
+  const plain: PendingOp[] = [];
+  const renders: string[] = [];
+  const fanouts = new Map<string, (string | null)[][]>();
+  for (const o of ops) {
+    if (o.kind === "render") renders.push(o.id);
+    else if (o.kind === "fanout") {
+      const path = o.route === ALL_ROOTS ? ALL_ROOTS_PATH : spec.routes[o.route]!.path;
+      fanouts.set(path, [...(fanouts.get(path) ?? []), o.key]);
+    } else plain.push(o);
+  }
+  if (plain.length > 0) add(await writeOps(opts, target, plain, signal));
+  for (let i = 0; i < renders.length; i += RENDER_CHUNK) {
+    add(await writeRendered(opts, target, spec, renders.slice(i, i + RENDER_CHUNK), signal));
+  }
+  for (const [routePath, keys] of fanouts)
+    out.fanouts!.push({ jobId: target.jobId, routePath, keys });
+  return out;
+}
+
+/** Renders `ids` with the spec's statement and writes them: upserts, and deletes for ids without a document. */
+async function writeRendered(
+  opts: WriterOptions,
+  target: JobTarget,
+  spec: SpecTarget,
+  ids: readonly string[],
+  signal: AbortSignal,
+): Promise<WriteResult> {
+  const lines = await spec.render(ids);
+  const rendered: PendingOp[] = ids.map((id) => {
+    const line = lines.get(id);
+    return line === undefined ? { kind: "delete", id } : { kind: "upsert", id, line };
+  });
+  return writeOps(opts, target, rendered, signal);
 }

@@ -131,6 +131,8 @@ export interface WatermarkRegistry extends WatermarkCoordinator {
   /** The stream saw a TRUNCATE of the job's table: every open window of it is superseded. */
   observeTruncate(jobId: string): void;
   /** The stream reached a watermark message: the window's survivors, if it is ours. */
+  /** Whether `content` is the high watermark of an open window of this registry (no side effect). */
+  isDue(content: string): boolean;
   due(content: string): DueWindow | null;
 }
 
@@ -257,6 +259,10 @@ export function createWatermarkRegistry(): WatermarkRegistry {
         for (const id of w.pending) w.superseded.add(id);
         w.pending.clear();
       }
+    },
+
+    isDue(content) {
+      return windows.get(content)?.docs != null;
     },
 
     due(content) {

@@ -68,12 +68,15 @@ export async function insertJob(
     included?: string[];
     schema?: string;
     cdc?: boolean;
+    /** A document spec (stored as is: the API's validation is not run here). */
+    document?: unknown;
   },
 ): Promise<string> {
   const r = await control.query<{ id: string }>(
     `insert into typesense_sync_jobs (profile_id, source_client_name, source_schema_name,
-       source_table_name, collection_name, document_id_column, included_columns, cdc_enabled)
-     values ($1, $2, $3, $4, $5, $6, $7, $8) returning id`,
+       source_table_name, collection_name, document_id_column, included_columns, cdc_enabled,
+       document)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id`,
     [
       j.profileId,
       j.client,
@@ -83,6 +86,7 @@ export async function insertJob(
       j.idColumn ?? "id",
       j.included ?? [],
       j.cdc ?? true,
+      j.document === undefined ? null : JSON.stringify(j.document),
     ],
   );
   return r.rows[0]!.id;
@@ -120,6 +124,7 @@ export function runStream(o: {
   cdc?: Partial<Config["cdc"]>;
   watermarks?: WatermarkRegistry;
   resyncs?: string[];
+  fanoutPageSize?: number;
 }): RunningStream {
   const checkpoints: Checkpoint[] = [];
   const ctl = new AbortController();
@@ -131,6 +136,7 @@ export function runStream(o: {
     cdc: cdcConfig(o.cdc),
     backendFor: o.backendFor ?? (async () => o.backend),
     watermarks: o.watermarks,
+    fanoutPageSize: o.fanoutPageSize,
     log: o.log,
     instanceId: "test",
     jobsPollMs: 200,

@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Document } from "../../typesense/types.js";
 import { formatLsn, type Lsn } from "../lsn.js";
 import { inTransaction } from "../transaction.js";
+import { type FanoutRequest, queueFanouts } from "./cdc-fanouts.js";
 
 /*
  * The CDC checkpoint (the hot path of the stream): what one flush made
@@ -43,6 +44,8 @@ export interface Checkpoint {
   rejections: Rejection[];
   /** Ids written per job (closes their open dead letters). */
   written: Map<string, string[]>;
+  /** Fan-outs of spec jobs to queue with this checkpoint (cdc-fanouts.ts); none when absent. */
+  fanouts?: FanoutRequest[];
 }
 
 /**
@@ -66,6 +69,8 @@ export async function persistCheckpoint(
     );
     if (keyed.length > 0) await recordKeyedRejections(client, keyed);
     await resolveWrittenLetters(client, c.written);
+    // queued before the LSN that covers their changes moves (same transaction)
+    await queueFanouts(client, c.fanouts ?? []);
     if (c.lsn !== null) {
       const lsn = formatLsn(c.lsn);
       // Never from null: null means "not (yet) a member with this shape" (setup's

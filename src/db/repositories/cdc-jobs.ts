@@ -19,7 +19,7 @@ export interface CdcJob {
   includedColumns: string[];
   queryableFields: string[];
   /**
-   * The job's document spec (sql/010; null: none). Part of the job as the
+   * The job's document spec (sql/010; null: rendered from the row as before specs). Part of the job as the
    * stream sees it, so a spec change (an additive PATCH resets the job's CDC
    * join, coordination/retarget.ts) changes the stream's job signature and
    * the stream sets up again and re-joins the job with its watermarked resync.
@@ -62,7 +62,7 @@ export async function loadCdcJobs(
     documentIdColumn: j.document_id_column,
     includedColumns: j.included_columns,
     queryableFields: j.queryable_fields,
-    document: j.document,
+    document: j.document ?? null,
     cdcAppliedLsn: j.cdc_applied_lsn,
   }));
 }

@@ -1,0 +1,288 @@
+/**
+ * Document spec benchmark, CDC part (issue 15 point 7).
+ *
+ *   npx tsx bench/spec-cdc.ts [roots] [--rate N] [--seconds N] [--fanout N] [--embedded]
+ *
+ * A root table (products, default 1,000,000 rows) with one lookup (brands) and
+ * one child table (variants, 5 per product) that has its own lookup (colors),
+ * a job whose document spec uses all of them, streamed by CDC into the
+ * null-sink emulator in its own process (as Typesense would be). Measures:
+ *   1. steady child changes: a writer at --rate single-row variant updates/s
+ *      for --seconds; lag per flush = Typesense confirmation minus commit
+ *      time (last and oldest commit of the flush), p50/p99 (targets at
+ *      2k/s: p99 <= 100 ms), and this process's peak RSS (target <= 256 MB);
+ *   2. fan-out: one brand shared by --fanout roots (default 200,000) renamed
+ *      in one statement; time until the slot is acknowledged past it (every
+ *      root re-rendered and written), and the peak RSS during it.
+ * Baseline for 2: `COPY (<the spec's document statement over those roots>) TO
+ * STDOUT` in this process, i.e. Postgres rendering the same documents alone.
+ *
+ * Source: a throwaway Debian PostgreSQL 15 cluster when
+ * .ci/install-postgres-wal2json.sh installed it, else (or with --embedded)
+ * embedded PostgreSQL 18.
+ */
+
+import { existsSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import type { Checkpoint } from "../src/cdc/applier.js";
+import { parseLsn } from "../src/cdc/lsn.js";
+import { createCdcStream } from "../src/cdc/stream.js";
+import { migrate } from "../src/db/migrate.js";
+import { DocumentSpec } from "../src/db/repositories/document-spec.js";
+import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
+import { renderSpecSql, resolveDocumentSpec } from "../src/documents/index.js";
+import { createLogger } from "../src/lifecycle/index.js";
+import { createTypesenseBackend } from "../src/typesense/index.js";
+import { PG15_BIN, startDebianCluster } from "../test/support/debian-postgres.js";
+import { startEmulatorProcess } from "./emulator-process.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const ROOTS = Number(args.find((a) => /^\d+$/.test(a)) ?? 1_000_000);
+const RATE = flag("--rate", 2000);
+const SECONDS = flag("--seconds", 20);
+const FANOUT = Math.min(ROOTS, flag("--fanout", 200_000));
+
+const load0 = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ");
+let peakRss = 0;
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 50);
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : Number.NaN;
+};
+
+const useDebian = !args.includes("--embedded") && existsSync(join(PG15_BIN, "pg_recvlogical"));
+const server = useDebian
+  ? await startDebianCluster({ synchronous_commit: "on" })
+  : await startEmbeddedPostgres({ settings: { fsync: "off" } });
+const admin = new pg.Client({ connectionString: server.adminUrl });
+await admin.connect();
+const dbName = `bench_spec_${Date.now()}`;
+await admin.query(`create database ${dbName}`);
+const url = new URL(server.adminUrl);
+url.pathname = `/${dbName}`;
+const dbUrl = url.toString();
+const pool = new pg.Pool({ connectionString: dbUrl, max: 8 });
+pool.on("error", () => {}); // the final DROP DATABASE ... WITH (FORCE)
+const log = createLogger({ level: "warn" });
+await migrate({ pool, dir: join(HERE, "..", "sql"), log });
+const emulator = await startEmulatorProcess({ apiKey: "bench", flag: "--null-sink" });
+const backend = createTypesenseBackend({
+  nodes: [emulator.url],
+  apiKey: "bench",
+  timeoutMs: 60_000,
+});
+
+// brand 1 is shared by the first FANOUT roots, the others spread over 999 brands
+await pool.query(`
+  create table brands (id int4 primary key, name text not null);
+  create table colors (code text primary key, label text not null);
+  create table products (id int8 primary key, title text not null, price numeric(10,2), brand_id int4);
+  create table variants (id int8 primary key, product_id int8 not null, sku text not null,
+    color_code text, position int4 not null, stock int4 not null);
+  create index on variants (product_id);
+  create index on products (brand_id);
+  alter table variants replica identity full;
+  insert into brands select g, 'brand ' || g from generate_series(1, 1000) g;
+  insert into colors select 'c' || g, 'color ' || g from generate_series(1, 20) g;
+`);
+await pool.query(
+  `insert into products select g, 'product ' || g, (g % 1000) + 0.99,
+     case when g <= $2 then 1 else 2 + g % 999 end
+     from generate_series(1, $1::int8) g`,
+  [ROOTS, FANOUT],
+);
+await pool.query(
+  `insert into variants select g, 1 + (g - 1) / 5, 'sku-' || g, 'c' || (1 + g % 20), g % 5, 10
+     from generate_series(1, $1::int8 * 5) g`,
+  [ROOTS],
+);
+await pool.query("analyze");
+
+const spec = DocumentSpec.parse({
+  fields: [
+    { name: "title", column: "title" },
+    { name: "price_cents", sql: "round(price * 100)::bigint", sort: true },
+  ],
+  lookups: [
+    {
+      name: "brand",
+      table: "brands",
+      on: { brand_id: "id" },
+      fields: [{ name: "brand_name", column: "name", facet: true }],
+    },
+  ],
+  children: [
+    {
+      name: "variants",
+      table: "variants",
+      on: { id: "product_id" },
+      order_by: "position",
+      limit: 10,
+      shape: "objects",
+      fields: [
+        { name: "sku", column: "sku" },
+        { name: "stock", column: "stock" },
+      ],
+      lookups: [
+        {
+          name: "color",
+          table: "colors",
+          on: { color_code: "code" },
+          fields: [{ name: "color", column: "label", facet: true }],
+        },
+      ],
+    },
+  ],
+});
+const job = {
+  schema: "public",
+  table: "products",
+  documentIdColumn: "id",
+  includedColumns: [],
+  queryableFields: ["title"],
+};
+const profile = await pool.query<{ id: string }>(
+  `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
+   values ('bench', $1, 'plain:bench', 'ench') returning id`,
+  [emulator.url],
+);
+await pool.query(
+  `insert into typesense_sync_jobs (profile_id, source_client_name, source_table_name,
+     collection_name, document_id_column, queryable_fields, cdc_enabled, document)
+   values ($1, 'bench', 'products', 'products', 'id', '{title}', true, $2)`,
+  [profile.rows[0]!.id, JSON.stringify(spec)],
+);
+
+// Baseline of the fan-out: Postgres alone renders the same documents (the
+// spec's own statement over the roots of brand 1), COPY ... TO STDOUT.
+const rendered = renderSpecSql(await resolveDocumentSpec(pool, job, spec));
+const copyBaseline = await copySeconds(
+  `copy (select ${rendered.idText}, ${rendered.document}\n${rendered.from}\nwhere "#r"."brand_id" = 1) to stdout`,
+);
+
+const checkpoints: Pick<Checkpoint, "lagMs" | "commitTimeMs" | "oldestCommitTimeMs">[] = [];
+const stream = createCdcStream({
+  clientName: "bench",
+  control: pool,
+  source: pool,
+  sourceUrl: dbUrl,
+  cdc: {
+    enabled: true,
+    plugin: "pgoutput",
+    slot_prefix: "bench",
+    flush_max_docs: 1000,
+    flush_interval_ms: 50,
+    heartbeat_ms: 10_000,
+    park_after_ms: 60_000,
+    park_probe_ms: 5000,
+    ready_max_unhealthy_ms: 60_000,
+  },
+  backendFor: async () => backend,
+  log,
+  requestResync: async () => {},
+  onCheckpoint: (c) =>
+    checkpoints.push({
+      lagMs: c.lagMs,
+      commitTimeMs: c.commitTimeMs,
+      oldestCommitTimeMs: c.oldestCommitTimeMs,
+    }),
+});
+const ctl = new AbortController();
+const running = stream.run(ctl.signal);
+const confirmed = async () =>
+  parseLsn(
+    (
+      await pool.query<{ c: string | null }>(
+        "select confirmed_flush_lsn::text as c from pg_replication_slots where slot_name = 'bench_bench'",
+      )
+    ).rows[0]?.c ?? "0/0",
+  );
+const currentLsn = async () =>
+  parseLsn((await pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l")).rows[0]!.l);
+while ((await confirmed()) === 0n) await new Promise((r) => setTimeout(r, 50));
+await new Promise((r) => setTimeout(r, 1000));
+
+// 1. steady child changes
+peakRss = 0;
+checkpoints.length = 0;
+const interval = 1000 / RATE;
+const stopAt = performance.now() + SECONDS * 1000;
+let sent = 0;
+await Promise.all(
+  Array.from({ length: 4 }, async (_, w) => {
+    let next = performance.now();
+    while (performance.now() < stopAt) {
+      // variants of roots outside the fan-out brand
+      const id = FANOUT * 5 + 1 + ((sent++ * 7919 + w) % ((ROOTS - FANOUT) * 5 || 1));
+      await pool.query("update variants set stock = stock + 1 where id = $1", [id]);
+      next += interval * 4;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  }),
+);
+await new Promise((r) => setTimeout(r, 1000));
+const steadyRss = peakRss;
+const fresh = checkpoints.filter((c) => Number.isFinite(c.lagMs));
+const low = fresh.map((c) => c.lagMs);
+const high = fresh.map((c) => c.lagMs + (c.commitTimeMs - c.oldestCommitTimeMs || 0));
+
+// 2. fan-out: one lookup row shared by FANOUT roots
+peakRss = 0;
+const t0 = performance.now();
+await pool.query("update brands set name = name || ' renamed' where id = 1");
+const target = await currentLsn();
+while ((await confirmed()) < target) await new Promise((r) => setTimeout(r, 20));
+const fanoutSecs = (performance.now() - t0) / 1000;
+const fanoutRss = peakRss;
+
+ctl.abort();
+await running;
+clearInterval(rssTimer);
+
+const lines = [
+  `Document spec CDC benchmark, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}, ${useDebian ? "Debian PostgreSQL 15" : "embedded PostgreSQL 18"}, load before ${load0}`,
+  `${ROOTS} products, 1 lookup (brands), ${ROOTS * 5} variants (child, REPLICA IDENTITY FULL) with a lookup (colors); null-sink emulator in its own process`,
+  `steady child changes: ${sent} variant updates in ${SECONDS} s (${(sent / SECONDS).toFixed(0)}/s), ${fresh.length} flushes`,
+  `  lag per flush, last commit:   p50 ${pct(low, 50).toFixed(0)} ms, p99 ${pct(low, 99).toFixed(0)} ms`,
+  `  lag per flush, oldest commit: p50 ${pct(high, 50).toFixed(0)} ms, p99 ${pct(high, 99).toFixed(0)} ms (target p99 <= 100 ms)`,
+  `  peak RSS of this process (stream + load writer): ${mb(steadyRss)} (target <= 256 MB)`,
+  `fan-out: 1 brand shared by ${FANOUT} roots renamed: ${fanoutSecs.toFixed(2)} s until acknowledged (${(FANOUT / fanoutSecs).toFixed(0)} roots/s), peak RSS ${mb(fanoutRss)}`,
+  `  baseline COPY (the spec's statement over the same roots) TO STDOUT: ${copyBaseline.toFixed(2)} s (${(FANOUT / copyBaseline).toFixed(0)} roots/s); ratio ${(copyBaseline / fanoutSecs).toFixed(2)}x`,
+];
+process.stdout.write(`${lines.join("\n")}\n`);
+
+await backend.close();
+await emulator.close();
+await pool.end();
+await admin.query(`drop database ${dbName} with (force)`).catch(() => {});
+await admin.end();
+await server.stop();
+
+async function copySeconds(sql: string): Promise<number> {
+  const client = await pool.connect();
+  try {
+    const t = performance.now();
+    const s = client.query(copyTo(sql));
+    for await (const _chunk of s) {
+      // drained: the bytes are the measure
+    }
+    return (performance.now() - t) / 1000;
+  } finally {
+    client.release();
+  }
+}
