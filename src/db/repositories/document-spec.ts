@@ -111,6 +111,9 @@ export const SpecLookup: z.ZodType<SpecLookup> = z.lazy(() =>
     })
     .strict(),
 );
+// Named for OpenAPI: the generator refers to a recursive schema by its component name
+// (unnamed, it recurses forever). On a lazy schema this names the original too.
+SpecLookup.openapi("DocumentSpecLookup");
 
 /**
  * One-to-many: `on` maps the root's key to the child's foreign key; rows in

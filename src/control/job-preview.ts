@@ -1,0 +1,181 @@
+import type pg from "pg";
+import { CatalogError, type Queryable, type TableInfo } from "../catalog/index.js";
+import type { Pools } from "../db/pool.js";
+import type { DocumentSpecInput } from "../db/repositories/document-spec.js";
+import type { JobInput } from "../db/repositories/job-schema.js";
+import { profileExists } from "../db/repositories/jobs.js";
+import { inTransaction } from "../db/transaction.js";
+import {
+  type DroppedValue,
+  describeAndMap,
+  qualifiedTable,
+  quoteIdent,
+} from "../documents/index.js";
+import { ServiceError } from "../errors/service-error.js";
+import type { CollectionSchema, Document } from "../typesense/types.js";
+import { assertClientAllowed, type ClientScope } from "./client-scope.js";
+import { InvalidInputError, isUuid, pgCode, UnavailableError } from "./errors.js";
+
+/** A job body as the preview takes it: a create body, the spec, how many samples. */
+export type PreviewInput = Omit<JobInput, "profile_id"> & {
+  /** Not needed for a preview (no backend is touched); checked when given, as create does. */
+  profile_id?: string | undefined;
+  document?: DocumentSpecInput | null | undefined;
+  limit: number;
+};
+
+/** Something the operator should know before creating the job; the job would still be accepted. */
+export interface PreviewWarning {
+  /** `value_dropped`: a value that does not convert; `deletes_need_key`: deletes cannot name the doc. */
+  kind: "value_dropped" | "deletes_need_key" | (string & {});
+  message: string;
+  /** The document field (or job field) concerned. */
+  field?: string;
+  document_id?: string;
+}
+
+export interface JobPreview {
+  /** The collection the first run would make (the ownership mark is added at creation). */
+  schema: CollectionSchema;
+  /** The first `limit` rows (in document id order) as the job would write them. */
+  documents: Document[];
+  warnings: PreviewWarning[];
+}
+
+/**
+ * How a table's deletes carry the document id, decided by CDC setup's rule
+ * (cdc/setup.ts identityProblem). The route passes it in: control/ sits below
+ * cdc/ (docs/architecture.md), and the preview must say what setup will say.
+ */
+export type IdentityRule = (table: TableInfo, idColumn: string) => string | null;
+
+/** Every preview statement runs read-only under this timeout (operator-written SQL included). */
+export const PREVIEW_STATEMENT_TIMEOUT_MS = 5000;
+
+/**
+ * What creating `input` would make, computed and thrown away: the collection
+ * schema, the first `limit` documents and warnings. NOTHING is written: no job
+ * row, no collection, no run; the source is read in one READ ONLY transaction
+ * under a statement_timeout, so neither a spec's SQL nor a slow table can
+ * change or hold the source. The checks are job create's (same scope rule,
+ * same mapper, same CatalogError naming the column), except that what create
+ * only needs for CDC deletes (a unique id column, a replica identity) is a
+ * warning here, so the operator sees the documents and the reason together.
+ */
+export async function previewJob(
+  pools: Pools,
+  input: PreviewInput,
+  scope: ClientScope,
+  identityProblem: IdentityRule,
+): Promise<JobPreview> {
+  assertClientAllowed(scope, input.source_client_name);
+  if (input.profile_id !== undefined) {
+    const ok = isUuid(input.profile_id) && (await profileExists(pools.control, input.profile_id));
+    if (!ok) {
+      throw new InvalidInputError(`profile_id ${input.profile_id}: no such backend`, "profile_id");
+    }
+  }
+  return onSourceReadOnly(pools, input.source_client_name, (db) =>
+    previewPlain(db, input, identityProblem),
+  );
+}
+
+/**
+ * Runs `fn` in a READ ONLY transaction on the client's pool with a local
+ * statement_timeout (inTransaction's commit of a read-only transaction writes
+ * nothing). A CatalogError or a spec error passes through; a connection
+ * failure is 503 naming the client, as job create's validation says, and so
+ * is a read that hit the timeout.
+ */
+async function onSourceReadOnly<T>(
+  pools: Pools,
+  client: string,
+  fn: (db: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const pool = pools.source(client);
+  try {
+    return await inTransaction(pool, async (db) => {
+      await db.query("set transaction read only");
+      await db.query(`set local statement_timeout = ${PREVIEW_STATEMENT_TIMEOUT_MS}`);
+      return fn(db);
+    });
+  } catch (e) {
+    if (e instanceof ServiceError) throw e;
+    const code = pgCode(e);
+    if (code === "57014") {
+      throw new UnavailableError(
+        `the preview's read of client "${client}" took longer than ${PREVIEW_STATEMENT_TIMEOUT_MS} ms (statement_timeout)`,
+      );
+    }
+    // no SQLSTATE (a socket error) or a connection class: the database is not reachable
+    if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57P)/.test(code)) {
+      throw new UnavailableError(`source database of client "${client}" is unavailable`);
+    }
+    throw e;
+  }
+}
+
+/** Without a spec: today's mapper, its schema and `limit` rows through rowToDocument. */
+async function previewPlain(
+  db: Queryable,
+  input: PreviewInput,
+  identityProblem: IdentityRule,
+): Promise<JobPreview> {
+  const warnings: PreviewWarning[] = [];
+  const onDroppedValue = (d: DroppedValue) =>
+    warnings.push({
+      kind: "value_dropped",
+      field: d.column,
+      document_id: d.documentId,
+      message: `document ${d.documentId}: field "${d.column}" left out: ${d.reason}`,
+    });
+  const { table, mapper } = await describeAndMap(db, {
+    schema: input.source_schema_name,
+    table: input.source_table_name,
+    documentIdColumn: input.document_id_column,
+    includedColumns: input.included_columns,
+    queryableFields: input.queryable_fields,
+    options: { onDroppedValue },
+  });
+  warnings.push(...keyWarnings(table, input, mapper.idIsUnique, identityProblem));
+  const rows = await db.query<Record<string, string | null>>(
+    `select ${mapper.selectList} from ${qualifiedTable(mapper)}
+      where ${mapper.idColumnSql} is not null
+      order by ${qualifiedTable(mapper)}.${mapper.idColumnSql} limit $1`,
+    [input.limit],
+  );
+  const documents = rows.rows.map((r) => mapper.rowToDocument(r));
+  return { schema: mapper.collectionSchema(input.collection_name), documents, warnings };
+}
+
+/**
+ * "Deletes need a key": a document id column that is not unique on its own
+ * (job create refuses it: two rows would write one document), and, for a CDC
+ * job, a table whose deletes do not carry the id (CDC setup refuses to stream it).
+ */
+export function keyWarnings(
+  table: TableInfo,
+  input: Pick<PreviewInput, "document_id_column" | "cdc_enabled">,
+  idIsUnique: boolean,
+  identityProblem: IdentityRule,
+): PreviewWarning[] {
+  const out: PreviewWarning[] = [];
+  const id = input.document_id_column;
+  if (!idIsUnique) {
+    const where = new CatalogError({ schema: table.schema, table: table.table, column: id }, "");
+    out.push({
+      kind: "deletes_need_key",
+      field: "document_id_column",
+      message: `${where.message.trim()} is not unique on its own: rows sharing an id write one document and deletes cannot name their document; job create refuses it (add a primary key or a unique index on ${quoteIdent(id)})`,
+    });
+  }
+  const problem = input.cdc_enabled === true ? identityProblem(table, id) : null;
+  if (problem !== null) {
+    out.push({
+      kind: "deletes_need_key",
+      field: "cdc_enabled",
+      message: `CDC cannot stream this job's deletes: ${problem}`,
+    });
+  }
+  return out;
+}
