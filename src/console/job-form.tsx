@@ -33,29 +33,43 @@ export function draftFromForm(f: FormBody): JobDraft {
   return draft;
 }
 
+/**
+ * The fields chosen in step 1 of a new job (backend and source table) and
+ * sent only when creating: the edit form never changes them (a retarget is an
+ * API call), so it neither shows nor sends them.
+ */
+export const CREATE_ONLY_FIELDS = [
+  "profile_id",
+  "source_client_name",
+  "source_schema_name",
+  "source_table_name",
+] as const satisfies readonly DraftField[];
+const createOnly: ReadonlySet<DraftField> = new Set(CREATE_ONLY_FIELDS);
+
+/** A draft with every field empty by its kind (job-schema.ts jobFieldKind). */
+export function blankDraft(): JobDraft {
+  const d: Record<string, unknown> = {};
+  for (const k of DRAFT_FIELDS) {
+    const kind = jobFieldKind(k);
+    d[k] = kind === "list" ? [] : kind === "flag" ? false : "";
+  }
+  return d as JobDraft;
+}
+
 const asNumber = (s: string) => (/^\d+$/.test(s) ? Number(s) : s);
 
-/** The API body: everything the form edits (source fields only when creating). */
+/**
+ * The API body: every field the form edits (the create-only ones only when
+ * creating). A number left empty is left out, so the table's default applies;
+ * one that is not digits is sent as typed, so the API names the field.
+ */
 export function jobBody(d: JobDraft, mode: "create" | "edit"): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    collection_name: d.collection_name,
-    document_id_column: d.document_id_column,
-    included_columns: d.included_columns,
-    queryable_fields: d.queryable_fields,
-    enabled: d.enabled,
-    cdc_enabled: d.cdc_enabled,
-    adopt_existing_collection: d.adopt_existing_collection,
-  };
-  if (d.sync_interval_seconds !== "")
-    body.sync_interval_seconds = asNumber(d.sync_interval_seconds);
-  if (d.stale_after_seconds !== "") body.stale_after_seconds = asNumber(d.stale_after_seconds);
-  if (mode === "create") {
-    Object.assign(body, {
-      profile_id: d.profile_id,
-      source_client_name: d.source_client_name,
-      source_schema_name: d.source_schema_name,
-      source_table_name: d.source_table_name,
-    });
+  const body: Record<string, unknown> = {};
+  for (const k of DRAFT_FIELDS) {
+    if (mode === "edit" && createOnly.has(k)) continue;
+    const v = d[k];
+    if (jobFieldKind(k) !== "number") body[k] = v;
+    else if (v !== "") body[k] = asNumber(String(v));
   }
   return body;
 }
@@ -96,9 +110,7 @@ export function JobFields(p: JobFieldsProps) {
     <form method="post" action={p.action} id="job-fields">
       <Csrf session={p.session} />
       {p.mode === "create"
-        ? (
-            ["profile_id", "source_client_name", "source_schema_name", "source_table_name"] as const
-          ).map((k) => <input type="hidden" name={k} value={d[k]} />)
+        ? CREATE_ONLY_FIELDS.map((k) => <input type="hidden" name={k} value={d[k]} />)
         : null}
       <div class="grid2">
         <div>

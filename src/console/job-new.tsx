@@ -3,7 +3,13 @@ import { must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps } from "./context.js";
 import type { FieldErrors } from "./form-errors.js";
 import { formLevel } from "./form-errors.js";
-import { DRAFT_FIELDS, type JobDraft, JobFields } from "./job-form.js";
+import {
+  blankDraft,
+  CREATE_ONLY_FIELDS,
+  DRAFT_FIELDS,
+  type JobDraft,
+  JobFields,
+} from "./job-form.js";
 import { FieldError, invalid, Page } from "./layout.js";
 import { flashOf, html } from "./render.js";
 import { describeSourceColumns, listSourceTables, type SourceColumn } from "./source-catalog.js";
@@ -16,21 +22,20 @@ interface Backend {
 /** Fields shown on the job forms (the flags are checkboxes); API errors about others go above the form. */
 export const FIELDS: string[] = DRAFT_FIELDS.filter((f) => jobFieldKind(f) !== "flag");
 
-export const emptyDraft = (q: Record<string, string>): JobDraft => ({
-  profile_id: q.profile_id ?? "",
-  source_client_name: q.source_client_name ?? "",
-  source_schema_name: q.source_schema_name ?? "",
-  source_table_name: q.source_table_name ?? "",
-  collection_name: q.source_table_name ?? "",
-  document_id_column: "",
-  included_columns: [],
-  queryable_fields: [],
-  sync_interval_seconds: "300",
-  stale_after_seconds: "900",
-  enabled: true,
-  cdc_enabled: false,
-  adopt_existing_collection: false,
-});
+/**
+ * A new job's draft: the step-1 choices from the query string, the table's
+ * name as the collection's, and the console's suggested intervals (shorter
+ * than the table's defaults, which suit jobs created through the API).
+ */
+export const emptyDraft = (q: Record<string, string>): JobDraft => {
+  const d = blankDraft();
+  for (const k of CREATE_ONLY_FIELDS) d[k] = q[k] ?? "";
+  d.collection_name = q.source_table_name ?? "";
+  d.sync_interval_seconds = "300";
+  d.stale_after_seconds = "900";
+  d.enabled = true;
+  return d;
+};
 
 /** Step 1 (a GET form: works without JS; htmx reloads the editor on every change). */
 export async function newJobPage(

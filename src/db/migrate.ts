@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type pg from "pg";
 import { ServiceError } from "../errors/service-error.js";
 import type { Logger } from "../lifecycle/logger.js";
+import { inClientTransaction } from "./transaction.js";
 
 /** Name of the table that records applied migrations. */
 export const MIGRATIONS_TABLE = "athena_ts_schema_migrations";
@@ -104,16 +105,16 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       const result: MigrateResult = { applied: [], alreadyApplied: done.size };
       for (const f of files) {
         if (done.has(f.version)) continue;
-        await client.query("begin");
+        // the migration and its record commit together: a failed one leaves no trace
         try {
-          await client.query(f.sql);
-          await client.query(
-            `insert into ${MIGRATIONS_TABLE} (version, name, checksum) values ($1, $2, $3)`,
-            [f.version, f.name, f.checksum],
-          );
-          await client.query("commit");
+          await inClientTransaction(client, async (tx) => {
+            await tx.query(f.sql);
+            await tx.query(
+              `insert into ${MIGRATIONS_TABLE} (version, name, checksum) values ($1, $2, $3)`,
+              [f.version, f.name, f.checksum],
+            );
+          });
         } catch (e) {
-          await client.query("rollback");
           const msg = e instanceof Error ? e.message : String(e);
           throw new MigrationError(`migration ${f.file} failed: ${msg}`);
         }

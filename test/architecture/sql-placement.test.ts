@@ -89,3 +89,37 @@ describe("control-table SQL placement", () => {
     expect(NOT_YET_MOVED.filter((f) => !found.has(f))).toEqual([]);
   });
 });
+
+/**
+ * Files allowed to write BEGIN themselves: the ONE transaction helper, and
+ * the manifest build, whose transaction spans a COPY stream opened and closed
+ * in separate steps (db/transaction.ts says why).
+ */
+const OWN_TRANSACTIONS = ["db/repositories/manifest-build.ts", "db/transaction.ts"];
+
+/** A query call whose statement starts a transaction (any options, any quote). */
+const BEGIN_CALL = /\.query\(\s*[`"']\s*(begin|start\s+transaction)\b/i;
+
+const holdsOwnTransaction = (text: string) => BEGIN_CALL.test(withoutComments(text));
+
+describe("transactions", () => {
+  it("recognizes a hand-written BEGIN and not other strings", () => {
+    expect(holdsOwnTransaction('await c.query("begin");')).toBe(true);
+    expect(holdsOwnTransaction("await c.query(`BEGIN READ ONLY`);")).toBe(true);
+    expect(
+      holdsOwnTransaction("await c.query('start transaction isolation level serializable')"),
+    ).toBe(true);
+    expect(holdsOwnTransaction('switch (m.tag) { case "begin": return 1; }')).toBe(false);
+    expect(holdsOwnTransaction("// await c.query('begin')")).toBe(false);
+  });
+
+  it("only the transaction helper (and the manifest's COPY build) writes BEGIN", () => {
+    const own = sourceFiles(SRC)
+      .map((f) => relative(SRC, f).split("\\").join("/"))
+      .filter((rel) => holdsOwnTransaction(readFileSync(join(SRC, rel), "utf8")))
+      .sort();
+    expect(own, "use inTransaction / inClientTransaction (src/db/transaction.ts)").toEqual(
+      OWN_TRANSACTIONS,
+    );
+  });
+});

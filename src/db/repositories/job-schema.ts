@@ -73,10 +73,12 @@ export const JOB_FIELDS = Object.keys(fields) as JobField[];
 
 /* A stored job (these fields plus the ones the sidecar maintains): `Job` in jobs.ts. */
 
-/** How a field is entered on a form: a list of names, an on/off flag, or text. */
-export function jobFieldKind(f: JobField): "list" | "flag" | "text" {
+/** How a field is entered on a form: a list of names, an on/off flag, a number, or text. */
+export type JobFieldKind = "list" | "flag" | "number" | "text";
+
+export function jobFieldKind(f: JobField): JobFieldKind {
   const t = fields[f].def.type;
-  return t === "array" ? "list" : t === "boolean" ? "flag" : "text";
+  return t === "array" ? "list" : t === "boolean" ? "flag" : t === "number" ? "number" : "text";
 }
 
 /** Fields whose change needs the source table checked again. */
