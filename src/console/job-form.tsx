@@ -7,6 +7,7 @@ import {
 import type { ApiResult } from "./api-client.js";
 import type { FormBody } from "./context.js";
 import { field, fields } from "./context.js";
+import { type DesignProps, DocumentEditor, PreviewPanel } from "./document-designer.js";
 import { type FieldErrors, fieldErrors } from "./form-errors.js";
 import { Csrf, FieldError, invalid } from "./layout.js";
 import type { Session } from "./session.js";
@@ -100,6 +101,8 @@ export interface JobFieldsProps {
   draft: JobDraft;
   columns: SourceColumn[];
   errors: FieldErrors;
+  /** The document designer's editor, catalog and preview (document-designer.tsx). */
+  design: DesignProps;
 }
 
 /** Step 2 of the job editor: the columns of the chosen table, offered from the catalog. */
@@ -216,12 +219,18 @@ export function JobFields(p: JobFieldsProps) {
         </div>
         <FieldError name="included_columns" errors={errors} />
       </fieldset>
+      <DocumentEditor {...p.design} errors={errors} />
       <div class="actions">
         <button type="submit">{p.mode === "create" ? "Create sync job" : "Save changes"}</button>
+        {/* the same form, posted to the preview page: nothing is saved */}
+        <button type="submit" class="secondary" formaction={`${p.action}/preview#preview`}>
+          Preview
+        </button>
         <a class="button secondary" href="/console/jobs">
           Cancel
         </a>
       </div>
+      <PreviewPanel preview={p.design.preview} />
     </form>
   );
 }
