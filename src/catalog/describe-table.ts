@@ -5,6 +5,7 @@ import {
   type Queryable,
   readIndexes,
   resolveDomain,
+  type TypeRow,
   VECTOR_TYPES,
 } from "./catalog-queries.js";
 import { CatalogError } from "./errors.js";
@@ -123,36 +124,21 @@ export async function describeTable(
     db,
     attrs.rows.map((a) => a.atttypid),
   );
-  const columns = attrs.rows.map((a): ColumnInfo => {
-    const declared = types.get(a.atttypid);
-    if (!declared) throw new CatalogError({ ...target, column: a.attname }, "type not found");
-    let base = resolveDomain(types, declared);
-    const isArray =
-      base.typcategory === "A" && base.typelem !== 0 && !VECTOR_TYPES.has(base.typname);
-    const arrayDelimiter = isArray ? (types.get(base.typelem)?.typdelim ?? ",") : ",";
-    let elementTypeOid: number | null = null;
-    if (isArray) {
-      const elem = types.get(base.typelem);
-      if (!elem) throw new CatalogError({ ...target, column: a.attname }, "element type not found");
-      base = resolveDomain(types, elem);
-      elementTypeOid = base.oid;
-    }
-    return {
-      name: a.attname,
-      attnum: a.attnum,
-      typeOid: a.atttypid,
-      typeName: a.type_name,
-      baseTypeName: base.typname,
-      kind: kindOf(base),
-      isArray,
-      elementTypeOid,
-      arrayDelimiter,
-      isEnum: base.typtype === "e",
-      nullable: !a.attnotnull,
-      generated: a.attgenerated !== "",
-      outputFunction: declared.output_fn,
-    };
-  });
+  const columns = attrs.rows.map(
+    (a): ColumnInfo =>
+      columnOfType(
+        types,
+        a.atttypid,
+        { ...target, column: a.attname },
+        {
+          name: a.attname,
+          attnum: a.attnum,
+          typeName: a.type_name,
+          nullable: !a.attnotnull,
+          generated: a.attgenerated !== "",
+        },
+      ),
+  );
   const keys = await readIndexes(db, r.oid);
   const all = columns.map((c) => c.name);
   const replicaIdentity = IDENTITIES[r.relreplident] ?? "default";
@@ -187,4 +173,61 @@ export function findColumn(table: TableInfo, name: string): ColumnInfo {
       "does not exist",
     );
   return c;
+}
+
+/** A ColumnInfo for a value of type `typeOid` (domains and arrays resolved through `types`). */
+function columnOfType(
+  types: Map<number, TypeRow>,
+  typeOid: number,
+  where: { schema: string; table: string; column: string },
+  own: Pick<ColumnInfo, "name" | "attnum" | "typeName" | "nullable" | "generated">,
+): ColumnInfo {
+  const declared = types.get(typeOid);
+  if (!declared) throw new CatalogError(where, "type not found");
+  let base = resolveDomain(types, declared);
+  const isArray = base.typcategory === "A" && base.typelem !== 0 && !VECTOR_TYPES.has(base.typname);
+  const arrayDelimiter = isArray ? (types.get(base.typelem)?.typdelim ?? ",") : ",";
+  let elementTypeOid: number | null = null;
+  if (isArray) {
+    const elem = types.get(base.typelem);
+    if (!elem) throw new CatalogError(where, "element type not found");
+    base = resolveDomain(types, elem);
+    elementTypeOid = base.oid;
+  }
+  return {
+    ...own,
+    typeOid,
+    baseTypeName: base.typname,
+    kind: kindOf(base),
+    isArray,
+    elementTypeOid,
+    arrayDelimiter,
+    isEnum: base.typtype === "e",
+    outputFunction: declared.output_fn,
+  };
+}
+
+/**
+ * A ColumnInfo for the result of an expression Postgres described (a query
+ * result's type oid and typmod): what the mapper and the SQL renderings need
+ * to treat the value like a column of that type. `where` names the value in errors.
+ */
+export async function describeValueType(
+  db: Queryable,
+  typeOid: number,
+  typmod: number,
+  where: { schema: string; table: string; column: string },
+): Promise<ColumnInfo> {
+  const types = await loadTypes(db, [typeOid]);
+  const name = await db.query<{ t: string }>("select pg_catalog.format_type($1, $2) as t", [
+    typeOid,
+    typmod < 0 ? null : typmod,
+  ]);
+  return columnOfType(types, typeOid, where, {
+    name: where.column,
+    attnum: 0,
+    typeName: name.rows[0]?.t ?? String(typeOid),
+    nullable: true,
+    generated: false,
+  });
 }

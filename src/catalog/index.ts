@@ -2,6 +2,7 @@ export {
   type ColumnInfo,
   type ColumnKind,
   describeTable,
+  describeValueType,
   findColumn,
   type Queryable,
   type RelationKind,

@@ -24,7 +24,29 @@ export {
   mapColumn,
 } from "./map-column.js";
 export { flattenPgArray, type PgArrayItem, PgArrayParseError, parsePgArray } from "./pg-array.js";
-export { renderDocumentSql, type SqlDocument, sqlStringLiteral } from "./sql-document.js";
+export {
+  DocumentSpecError,
+  type ResolvedDocument,
+  type ResolvedField,
+  type ResolvedRelation,
+  type ResolveOptions,
+  renderSpecSql,
+  replicaIdentityWarnings,
+  resolveDocumentSpec,
+  type SampleResult,
+  type SpecJob,
+  type SpecProblem,
+  type SpecSql,
+  sampleDocuments,
+} from "./spec/index.js";
+export {
+  outputText,
+  renderDocumentSql,
+  renderIdSql,
+  renderValueSql,
+  type SqlDocument,
+  sqlStringLiteral,
+} from "./sql-document.js";
 export {
   type GeoPoint,
   type ParsedInstant,

@@ -157,6 +157,40 @@ function arrayRender(col: ColumnInfo, sqlCol: string): string | null {
  * texts need no escaping; any other id renders like a string column (whose
  * text/varchar and uuid cases skip the textin(textout()) copy).
  */
+export function renderIdSql(col: ColumnInfo, sqlCol: string): string {
+  return idRender(col, sqlCol, outputText(col, sqlCol));
+}
+
+/** The column value's output text (what pgoutput sends and rowToDocument converts). */
+export function outputText(col: ColumnInfo, sqlRef: string): string {
+  return `pg_catalog.textin(${col.outputFunction}(${sqlRef}))`;
+}
+
+/**
+ * One value's JSON text as rowToDocument renders the column `col` (mapColumn,
+ * default options: json as object is NOT proven here, see below), or NULL
+ * where rowToDocument omits the field; null when the type has no proven SQL
+ * rendering. `sqlRef` is any SQL expression of the value (a qualified column
+ * `r."price"`, or an expression's result column) whose type is `col`'s type.
+ * renderDocumentSql and the document spec's renderer (spec/render.ts) both
+ * call this, so a column renders the same bytes on both.
+ */
+export function renderValueSql(
+  col: ColumnInfo,
+  sqlRef: string,
+  opts: { json?: "object" | "string" } = {},
+): string | null {
+  const txt = outputText(col, sqlRef);
+  if (col.kind === "json") {
+    // object mode: not proven (a number beyond the double range inside the
+    // json renders differently once rowToDocument re-serializes it)
+    return opts.json === "string" ? SCALAR.string!(col, txt, "") : null;
+  }
+  if (col.isArray) return arrayRender(col, sqlRef);
+  const r = SCALAR[col.kind];
+  return r ? r(col, txt, `(${sqlRef})::pg_catalog.${col.baseTypeName}`) : null;
+}
+
 function idRender(col: ColumnInfo, sqlCol: string, txt: string): string {
   if (col.isArray) return `pg_catalog.to_json(${txt})::text`;
   const val = `(${sqlCol})::pg_catalog.${col.baseTypeName}`;
@@ -180,17 +214,9 @@ export function renderDocumentSql(
   for (const m of mappings) {
     const col = m.column;
     if (m.isoField) return { expression: null, reason: `${col.name}: _iso field` };
-    let v: string | null;
-    if (col.kind === "json") {
-      // object mode: not proven (a number beyond the double range inside the
-      // json renders differently once rowToDocument re-serializes it)
-      v = m.field.type === "string" ? SCALAR.string!(col, text(col), "") : null;
-    } else if (col.isArray) {
-      v = arrayRender(col, opts.quote(col.name));
-    } else {
-      const r = SCALAR[col.kind];
-      v = r ? r(col, text(col), `(${opts.quote(col.name)})::pg_catalog.${col.baseTypeName}`) : null;
-    }
+    const v = renderValueSql(col, opts.quote(col.name), {
+      json: m.field.type === "string" ? "string" : "object",
+    });
     if (v === null) {
       return { expression: null, reason: `${col.name} (${col.typeName}) has no SQL rendering` };
     }

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   // 400: the request is wrong
   VALIDATION_FAILED: c(400),
   SOURCE_SCHEMA_INVALID: c(400),
+  DOCUMENT_SPEC_INVALID: c(400),
   UNKNOWN_SOURCE_CLIENT: c(400),
   TYPESENSE_REJECTED: c(400),
   // 401/403: who is asking

@@ -42,6 +42,10 @@ export interface TypesenseField {
   infix?: boolean;
   locale?: string;
   store?: boolean;
+  stem?: boolean;
+  range_index?: boolean;
+  num_dim?: number;
+  embed?: Record<string, unknown>;
 }
 
 /** Body of POST /collections. */
