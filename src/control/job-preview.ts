@@ -11,6 +11,13 @@ import {
   qualifiedTable,
   quoteIdent,
 } from "../documents/index.js";
+import {
+  DocumentSpecError,
+  type ResolvedDocument,
+  replicaIdentityWarnings,
+  resolveDocumentSpec,
+  sampleDocuments,
+} from "../documents/spec/index.js";
 import { ServiceError } from "../errors/service-error.js";
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { assertClientAllowed, type ClientScope } from "./client-scope.js";
@@ -75,9 +82,68 @@ export async function previewJob(
       throw new InvalidInputError(`profile_id ${input.profile_id}: no such backend`, "profile_id");
     }
   }
+  if (input.document !== null && input.document !== undefined) {
+    return previewSpec(pools, input, input.document, identityProblem);
+  }
   return onSourceReadOnly(pools, input.source_client_name, (db) =>
     previewPlain(db, input, identityProblem),
   );
+}
+
+/**
+ * With a spec: resolved against the catalog exactly as job create resolves it
+ * (a bad spec is DocumentSpecError, 400 DOCUMENT_SPEC_INVALID naming each
+ * path), sampled by the ONE rendering statement every write path uses.
+ */
+async function previewSpec(
+  pools: Pools,
+  input: PreviewInput,
+  spec: DocumentSpecInput,
+  identityProblem: IdentityRule,
+): Promise<JobPreview> {
+  const client = input.source_client_name;
+  let resolved: ResolvedDocument;
+  try {
+    resolved = await resolveDocumentSpec(
+      pools.source(client),
+      {
+        schema: input.source_schema_name,
+        table: input.source_table_name,
+        documentIdColumn: input.document_id_column,
+        includedColumns: input.included_columns,
+        queryableFields: input.queryable_fields,
+      },
+      spec,
+      { statementTimeoutMs: PREVIEW_STATEMENT_TIMEOUT_MS },
+    );
+  } catch (e) {
+    throw unavailableUnlessNamed(e, client);
+  }
+  const sample = await onSourceReadOnly(pools, client, async (db) => {
+    try {
+      // sampleDocuments only calls query(), which a client in this read-only
+      // transaction has as a pool does: the spec's SQL (fields, filter,
+      // order_by) runs here for real, so it must not be able to write
+      return await sampleDocuments(db as unknown as pg.Pool, resolved, input.limit);
+    } catch (e) {
+      throw specRuntimeError(e);
+    }
+  });
+  const relationIdentity = new Set(replicaIdentityWarnings(resolved));
+  const warnings: PreviewWarning[] = [];
+  for (const message of sample.warnings) {
+    if (!relationIdentity.has(message)) warnings.push({ kind: "value_dropped", message });
+    // a lookup's or child's changes that cannot name their roots: a CDC concern, like the root's
+    else if (input.cdc_enabled === true) warnings.push({ kind: "deletes_need_key", message });
+  }
+  const root = resolved.root;
+  const unique = root.uniqueColumns.includes(resolved.idColumn.name);
+  warnings.push(...keyWarnings(root, input, unique, identityProblem));
+  return {
+    schema: resolved.collectionSchema(input.collection_name),
+    documents: sample.documents,
+    warnings,
+  };
 }
 
 /**
@@ -100,20 +166,47 @@ async function onSourceReadOnly<T>(
       return fn(db);
     });
   } catch (e) {
-    if (e instanceof ServiceError) throw e;
-    const code = pgCode(e);
-    if (code === "57014") {
-      throw new UnavailableError(
-        `the preview's read of client "${client}" took longer than ${PREVIEW_STATEMENT_TIMEOUT_MS} ms (statement_timeout)`,
-      );
-    }
-    // no SQLSTATE (a socket error) or a connection class: the database is not reachable
-    if (code === undefined || !/^[0-9A-Z]{5}$/.test(code) || /^(08|57P)/.test(code)) {
-      throw new UnavailableError(`source database of client "${client}" is unavailable`);
-    }
-    throw e;
+    throw unavailableUnlessNamed(e, client);
   }
 }
+
+/**
+ * The spec's SQL failed while rendering the sample (an expression that
+ * divides by zero on some row, a function that writes in the read-only
+ * transaction): the spec's problem, 400 naming `document` with Postgres'
+ * words. A timeout or a lost connection stays what it is (503).
+ */
+function specRuntimeError(e: unknown): unknown {
+  const code = pgCode(e);
+  if (e instanceof ServiceError || !isSqlState(code) || /^(08|57)/.test(code)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new DocumentSpecError([
+    { path: "document", message: `rendering the sample documents failed: ${message}` },
+  ]);
+}
+
+/**
+ * A named error (CatalogError, DocumentSpecError, ...) as it is; a read that
+ * ran out of statement_timeout or a database that cannot be reached as 503
+ * naming the client; anything else (a bug) as it is.
+ */
+function unavailableUnlessNamed(e: unknown, client: string): unknown {
+  if (e instanceof ServiceError) return e;
+  const code = pgCode(e);
+  if (code === "57014") {
+    return new UnavailableError(
+      `the preview's read of client "${client}" took longer than ${PREVIEW_STATEMENT_TIMEOUT_MS} ms (statement_timeout)`,
+    );
+  }
+  // no SQLSTATE (a socket error) or a connection class: the database is not reachable
+  if (!isSqlState(code) || /^(08|57P)/.test(code)) {
+    return new UnavailableError(`source database of client "${client}" is unavailable`);
+  }
+  return e;
+}
+
+const isSqlState = (code: string | undefined): code is string =>
+  code !== undefined && /^[0-9A-Z]{5}$/.test(code);
 
 /** Without a spec: today's mapper, its schema and `limit` rows through rowToDocument. */
 async function previewPlain(

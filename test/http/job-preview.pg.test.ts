@@ -21,6 +21,18 @@ const src = useSourceDatabase(
   // no primary key, no unique index: an id column that cannot name one document
   "create table notes (code text, body text)",
   "insert into notes values ('a', 'first'), ('a', 'second'), ('b', 'third')",
+  // a spec's tables: a lookup (brands) and a child (variants), a soft-delete column
+  "create table brands (id int primary key, name text not null)",
+  `create table shop (id int primary key, title text not null, price numeric(10,2) not null,
+     brand_id int references brands (id), deleted_at timestamptz)`,
+  `create table variants (id int primary key, product_id int not null references shop (id),
+     sku text not null, color text, position int not null)`,
+  "insert into brands values (1, 'Nordvik'), (2, 'Acme')",
+  `insert into shop select i, 'Item ' || i, i * 1.25, case when i = 4 then null else 1 + i % 2 end,
+     case when i = 2 then now() end from generate_series(1, 6) i`,
+  `insert into variants select i, 1 + (i - 1) % 6, 'SKU-' || i, (array['red','blue','green'])[1 + i % 3], -i
+     from generate_series(1, 12) i`,
+  "create sequence preview_probe",
 );
 const t = useTestApp(db, silentLogger, { clients: () => ({ app: src.url, other: src.url }) });
 const server = useListeningServer(t, silentLogger);
@@ -156,6 +168,104 @@ describe("POST /typesense/sync-jobs/preview without a document spec", () => {
     const bad = await preview(productsJob({ profile_id: "00000000-0000-4000-8000-000000000000" }));
     expect(bad.status).toBe(400);
     expect(bad.json.error).toEqual({ field: "profile_id" });
+  });
+});
+
+const shopSpec = {
+  fields: [
+    { name: "title", column: "title" },
+    { name: "price_cents", sql: "round(price * 100)::bigint", sort: true },
+  ],
+  filter: "deleted_at IS NULL",
+  lookups: [
+    {
+      name: "brand",
+      table: "public.brands",
+      on: { brand_id: "id" },
+      fields: [{ name: "brand_name", column: "name", facet: true }],
+    },
+  ],
+  children: [
+    {
+      name: "variants",
+      table: "public.variants",
+      on: { id: "product_id" },
+      order_by: "position",
+      shape: "arrays",
+      fields: [
+        { name: "sku", column: "sku" },
+        { name: "color", column: "color", facet: true },
+      ],
+    },
+  ],
+  collection: { default_sorting_field: "price_cents" },
+};
+const shopJob = (document: unknown, over: object = {}) => ({
+  source_client_name: "app",
+  source_table_name: "shop",
+  collection_name: "preview_shop",
+  document_id_column: "id",
+  queryable_fields: ["title"],
+  document,
+  ...over,
+});
+
+describe("POST /typesense/sync-jobs/preview with a document spec", () => {
+  it("answers the designed schema and documents with a lookup, a child and the filter applied", async () => {
+    const r = await preview(shopJob(shopSpec, { limit: 3 }));
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const p = r.json.data as Preview & { schema: { default_sorting_field?: string } };
+    expect(p.schema.default_sorting_field).toBe("price_cents");
+    const byName = Object.fromEntries(p.schema.fields.map((f) => [f.name, f]));
+    expect(byName.brand_name).toMatchObject({ type: "string", facet: true });
+    expect(byName.variants_color).toMatchObject({ type: "string[]", facet: true });
+    expect(byName.price_cents).toMatchObject({ type: "int64", sort: true });
+    // row 2 is soft-deleted: not a document
+    expect(p.documents.map((d) => d.id)).toEqual(["1", "3", "4"]);
+    expect(p.documents[0]).toMatchObject({
+      id: "1",
+      title: "Item 1",
+      price_cents: 125,
+      brand_name: "Acme",
+      // variants 7 (position -7) before 1 (position -1)
+      variants_sku: ["SKU-7", "SKU-1"],
+    });
+    // row 4 has no brand: no brand_name field at all
+    expect(p.documents[2]).not.toHaveProperty("brand_name");
+    expect(p.warnings).toEqual([]);
+  });
+
+  it("a spec that does not fit the catalog is 400 DOCUMENT_SPEC_INVALID naming the path", async () => {
+    const bad = structuredClone(shopSpec);
+    bad.lookups[0]!.fields[0]!.column = "label";
+    const r = await preview(shopJob(bad));
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe("DOCUMENT_SPEC_INVALID");
+    expect(r.json.message).toContain("document.lookups[0].fields[0]");
+    expect(r.json.message).toContain("label");
+  });
+
+  it("the spec's SQL runs read-only: a field that would write is 400 and writes nothing", async () => {
+    const writing = {
+      fields: [
+        { name: "title", column: "title" },
+        { name: "n", sql: "nextval('preview_probe')" },
+      ],
+    };
+    const r = await preview(shopJob(writing));
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json.code).toBe("DOCUMENT_SPEC_INVALID");
+    expect(r.json.message).toContain("read-only transaction");
+    const probe = await t.pools.source("app").query("select is_called from preview_probe");
+    expect(probe.rows[0]).toEqual({ is_called: false });
+  });
+
+  it("with cdc_enabled, a child table whose deletes cannot name their root warns", async () => {
+    const r = await preview(shopJob(shopSpec, { cdc_enabled: true }));
+    const p = r.json.data as Preview;
+    expect(p.warnings.map((w) => w.kind)).toEqual(["deletes_need_key"]);
+    expect(p.warnings[0]!.message).toContain("variants");
+    expect(p.warnings[0]!.message).toContain("REPLICA IDENTITY FULL");
   });
 });
 
