@@ -109,6 +109,46 @@ describe("the job form's document designer", () => {
     expect(r.html).not.toContain("Preview of collection");
   });
 
+  it("Preview of a spec with a lookup and a child shows their fields in the schema and the documents", async () => {
+    const spec = {
+      fields: [{ name: "title", column: "title" }],
+      lookups: [
+        {
+          name: "brand",
+          table: "public.brands",
+          on: { brand_id: "id" },
+          fields: [{ name: "brand_name", column: "name", facet: true }],
+        },
+      ],
+      children: [
+        {
+          name: "variants",
+          table: "public.variants",
+          on: { id: "product_id" },
+          order_by: "position",
+          shape: "arrays",
+          fields: [{ name: "color", column: "color", facet: true }],
+        },
+      ],
+    };
+    const r = await post("/console/jobs/preview", productsForm({ document: JSON.stringify(spec) }));
+    expect(r.status, r.html).toBe(200);
+    const html = unescapeHtml(r.html);
+    expect(html).toMatch(
+      /<td class="mono">brand_name<\/td><td class="mono">string<\/td><td class="mono">[^<]*"facet":true/,
+    );
+    expect(html).toMatch(/<td class="mono">variants_color<\/td><td class="mono">string\[\]<\/td>/);
+    expect(html).toContain('"brand_name": "Acme"');
+    expect(html).toContain('"variants_color": [\n    "blue",\n    "red"\n  ]');
+  });
+
+  it("a spec problem is shown next to the editor with its path", async () => {
+    const spec = { fields: [{ name: "title", column: "headline" }] };
+    const r = await post("/console/jobs/preview", productsForm({ document: JSON.stringify(spec) }));
+    expect(r.status).toBe(400);
+    expect(unescapeHtml(r.html)).toMatch(/id="document-error">document\.fields\[0\][^<]*headline/);
+  });
+
   it("the edit form previews the stored job with the edited values", async () => {
     const created = await t.app.request(
       "/typesense/sync-jobs",
