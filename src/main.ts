@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { runDemo } from "./cli/demo.js";
 import { runEmulatorCommand } from "./cli/emulator.js";
 import { COMMANDS, type CommandName, HELP } from "./cli/help.js";
+import { runJobsCommand } from "./cli/jobs.js";
 import { runServe } from "./cli/serve.js";
 import { runSyncCommand } from "./cli/sync.js";
 import { ConfigError, loadConfig } from "./config/index.js";
@@ -47,6 +48,9 @@ async function main(argv: string[]): Promise<number> {
         "no-migrate": { type: "boolean" },
         "no-writes": { type: "boolean" },
         rows: { type: "string" },
+        file: { type: "string", short: "f" },
+        prune: { type: "boolean" },
+        "detailed-exitcode": { type: "boolean" },
       },
     });
   } catch (e) {
@@ -99,6 +103,17 @@ async function main(argv: string[]): Promise<number> {
           isTTY: Boolean(process.stderr.isTTY),
           out: process.stderr,
           exit: (code) => process.exit(code),
+        });
+      case "jobs":
+        return await runJobsCommand({
+          config: loadOrExit(),
+          args: positionals,
+          file: values.file === undefined ? undefined : resolve(String(values.file)),
+          prune: Boolean(values.prune),
+          detailedExitcode: Boolean(values["detailed-exitcode"]),
+          env: process.env,
+          out: process.stdout,
+          err: process.stderr,
         });
       case "typesense-emulator":
         return await runEmulatorCommand({

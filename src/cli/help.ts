@@ -1,4 +1,4 @@
-export const COMMANDS = ["serve", "migrate", "demo", "sync", "typesense-emulator"] as const;
+export const COMMANDS = ["serve", "migrate", "demo", "sync", "jobs", "typesense-emulator"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 const CONFIG_OPT = `  -c, --config FILE   YAML config (default: $ATHENA_TS_CONFIG or config/config.yaml);
@@ -14,6 +14,8 @@ Commands:
   serve                 run the HTTP API, the scheduled sync worker and CDC streams
   migrate               apply pending control-database migrations (sql/NNN_*.sql)
   sync run <job-id>     run one full sync of a job now, in this process
+  jobs export|plan|apply
+                        backends and jobs as a YAML file kept in git
   demo                  embedded Postgres + embedded Typesense + sample data, all live
   typesense-emulator    run the embedded Typesense-compatible server
 
@@ -56,6 +58,34 @@ With CDC enabled and no leader, the run holds the client's leadership lock
 
 Options:
 ${CONFIG_OPT}  -h, --help            show this help
+`,
+  jobs: `Usage: athena-typesense-sync jobs export [--file F]
+       athena-typesense-sync jobs plan  --file F [--prune] [--detailed-exitcode]
+       athena-typesense-sync jobs apply --file F [--prune]
+
+Saved backends and sync jobs as a YAML file, for configuration kept in git
+(docs/operations.md, "Declarative jobs").
+  export  writes every backend and job (stdout, or --file); API keys are
+          written as \${TYPESENSE_API_KEY_<NAME>} placeholders, never the key
+  plan    prints what apply would change: + create, ~ update (each field
+          before -> after), - delete; objects not in the file are listed and
+          kept unless --prune
+  apply   checks the whole file first (schema, \${VAR} keys, source tables),
+          then writes it with the API's operations; a second apply changes
+          nothing. A changed source, collection or backend retargets the job
+          and queues its resync, as the API's PATCH does.
+A backend is matched by name (renamed_from: its old name), a job by its
+backend and collection_name (moved_from: its old ones). API keys must be
+\${VAR} references: a literal key in the file is refused.
+Exit codes: 0 ok, 1 failure, 2 usage or invalid file (file, line and field
+named), 3 plan --detailed-exitcode: changes pending, 4 another apply runs.
+
+Options:
+${CONFIG_OPT}  -f, --file F          the jobs file
+      --prune           delete backends and jobs the file does not list
+      --detailed-exitcode
+                        plan: exit 3 when there are changes (0 when none)
+  -h, --help            show this help
 `,
   demo: `Usage: athena-typesense-sync demo [--port N] [--rows N] [--no-writes]
 

@@ -13,9 +13,16 @@ import { Csrf, FieldError, invalid } from "./layout.js";
 import type { Session } from "./session.js";
 import type { SourceColumn } from "./source-catalog.js";
 
-/** The fields the job form edits: all but window_size (set through the API only). */
-export type DraftField = Exclude<JobField, "window_size">;
-export const DRAFT_FIELDS = JOB_FIELDS.filter((f): f is DraftField => f !== "window_size");
+/**
+ * The fields the job form edits as form controls: all but window_size (set
+ * through the API only; the form leaves it out of its body, so an edit keeps
+ * it) and document, which has its own JSON editor (document-designer.tsx:
+ * sent only when set, or as null when an emptied editor removes a spec).
+ */
+export type DraftField = Exclude<JobField, "window_size" | "document">;
+export const DRAFT_FIELDS = JOB_FIELDS.filter(
+  (f): f is DraftField => f !== "window_size" && f !== "document",
+);
 
 /** The job form's values as typed (numbers stay text so the API can say what is wrong). */
 export type JobDraft = {

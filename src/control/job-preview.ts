@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { CatalogError, type Queryable, type TableInfo } from "../catalog/index.js";
 import type { Pools } from "../db/pool.js";
-import type { DocumentSpecInput } from "../db/repositories/document-spec.js";
+import type { DocumentSpec } from "../db/repositories/document-spec.js";
 import type { JobInput } from "../db/repositories/job-schema.js";
 import { profileExists } from "../db/repositories/jobs.js";
 import { inTransaction } from "../db/transaction.js";
@@ -27,7 +27,6 @@ import { InvalidInputError, isUuid, pgCode, UnavailableError } from "./errors.js
 export type PreviewInput = Omit<JobInput, "profile_id"> & {
   /** Not needed for a preview (no backend is touched); checked when given, as create does. */
   profile_id?: string | undefined;
-  document?: DocumentSpecInput | null | undefined;
   limit: number;
 };
 
@@ -98,7 +97,7 @@ export async function previewJob(
 async function previewSpec(
   pools: Pools,
   input: PreviewInput,
-  spec: DocumentSpecInput,
+  spec: DocumentSpec,
   identityProblem: IdentityRule,
 ): Promise<JobPreview> {
   const client = input.source_client_name;

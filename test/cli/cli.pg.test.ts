@@ -12,7 +12,7 @@ describe("CLI", () => {
   it("prints help for the program and for every command", async () => {
     const main = await runCli(["--help"]);
     expect(main.code).toBe(0);
-    for (const cmd of ["serve", "migrate", "demo", "sync", "typesense-emulator"]) {
+    for (const cmd of ["serve", "migrate", "demo", "sync", "jobs", "typesense-emulator"]) {
       expect(main.stdout).toContain(cmd);
       const r = await runCli([cmd, "--help"]);
       expect(r.code, cmd).toBe(0);

@@ -100,20 +100,21 @@ export interface SpecLookup {
  * looked-up fields join the document flat (no field when no row matches).
  * Lookups nest (a lookup's own lookups, a child's lookups).
  */
-export const SpecLookup: z.ZodType<SpecLookup> = z.lazy(() =>
-  z
-    .object({
-      name: FieldName,
-      table: TableRef,
-      on: JoinOn,
-      fields: z.array(SpecField).min(1).max(200),
-      lookups: z.array(SpecLookup).max(16).optional(),
-    })
-    .strict(),
-);
-// Named for OpenAPI: the generator refers to a recursive schema by its component name
-// (unnamed, it recurses forever). On a lazy schema this names the original too.
-SpecLookup.openapi("DocumentSpecLookup");
+export const SpecLookup: z.ZodType<SpecLookup> = z
+  .lazy(() =>
+    z
+      .object({
+        name: FieldName,
+        table: TableRef,
+        on: JoinOn,
+        fields: z.array(SpecField).min(1).max(200),
+        lookups: z.array(SpecLookup).max(16).optional(),
+      })
+      .strict(),
+  )
+  // a named component: the OpenAPI generator refers to a recursive schema by
+  // its $ref (without a name it recurses until the stack overflows)
+  .openapi("DocumentSpecLookup");
 
 /**
  * One-to-many: `on` maps the root's key to the child's foreign key; rows in

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { DocumentSpec } from "./document-spec.js";
 
 /**
  * The ONE definition of a sync job's fields (typesense_sync_jobs, sql/001 and
@@ -16,6 +17,14 @@ const columns = z.array(Ident).max(1600);
 const AdoptFlag = z.boolean().openapi({
   description:
     "let the job manage a collection that already exists without the sidecar's mark (metadata managed_by/job_id): its next run marks it and then writes, adds fields and deletes orphans in it. Default false: such a collection is never touched and the run fails",
+});
+
+/** sql/010; document-spec.ts (the shape), docs/api.md "Document spec" (the rules). */
+// a union rather than .nullable(): the OpenAPI generator drops null (and the
+// description) from a nullable $ref, and a client must be told null is allowed
+const DocumentField = z.union([DocumentSpec, z.null()]).openapi({
+  description:
+    "how a row becomes a search document (DocumentSpec; docs/documents.md), checked against the source catalog. null or absent on create: no spec, the job renders included_columns / queryable_fields as before specs existed. PATCH: a new spec, or null to remove it; a change that needs a new collection schema is refused (409 DOCUMENT_REBUILD_REQUIRED)",
 });
 
 /** Each field's rule, without optionality or defaults (those differ per request below). */
@@ -36,6 +45,7 @@ const fields = {
   enabled: z.boolean(),
   cdc_enabled: z.boolean(),
   adopt_existing_collection: AdoptFlag,
+  document: DocumentField,
 };
 
 /** POST: the source and target are required; the table's defaults fill the rest. */
@@ -50,6 +60,7 @@ export const JobCreate = z
     adopt_existing_collection: true,
   })
   .extend({
+    document: fields.document.default(null),
     source_schema_name: fields.source_schema_name.default("public"),
     included_columns: fields.included_columns
       .default([])
@@ -64,8 +75,11 @@ export const JobPatch = z.object(fields).partial().strict().openapi("SyncJobPatc
 /** A create request after validation (defaults applied). */
 export type JobInput = z.output<typeof JobCreate>;
 
-/** The editable fields as stored: every one present (the table has defaults). */
-export type JobFields = { [K in keyof JobInput]-?: NonNullable<JobInput[K]> };
+/**
+ * The editable fields as stored: every one present (the table has defaults).
+ * Only `document` may be null (no spec), which is why undefined alone is removed.
+ */
+export type JobFields = { [K in keyof JobInput]-?: Exclude<JobInput[K], undefined> };
 export type JobField = keyof JobFields;
 
 /** The editable fields in schema order (the repository's insert column list). */

@@ -101,6 +101,16 @@ export async function profileExists(db: Db, id: string): Promise<boolean> {
 }
 
 /**
+ * A field's value as a query parameter. `document` is jsonb: passed as JSON
+ * text, so an array anywhere in it can never be sent as a Postgres array
+ * literal (pg does that for a top-level array) and null stays SQL null.
+ */
+function param(row: Partial<JobFields>, c: keyof JobFields): unknown {
+  const v = row[c];
+  return c === "document" && v !== null ? JSON.stringify(v) : v;
+}
+
+/**
  * Inserts a job with the fields given (the others take the table's defaults),
  * in schema order. A second job on the same profile + collection fails with
  * the unique violation (23505) for the caller to map.
@@ -110,21 +120,22 @@ export async function insertJob(db: Db, row: Partial<JobFields>): Promise<Job> {
   const r = await db.query(
     `insert into typesense_sync_jobs (${cols.join(", ")})
        values (${cols.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
-    cols.map((c) => row[c]),
+    cols.map((c) => param(row, c)),
   );
   return toJob(r.rows[0]);
 }
 
 /**
- * Writes the fields the patch names (at least one) and updated_at; the
- * updated job. Same unique violation as insertJob.
+ * Writes the fields the patch names (at least one; null is written: a
+ * `document: null` removes the spec) and updated_at; the updated job. Same
+ * unique violation as insertJob.
  */
 export async function updateJobFields(db: Db, id: string, patch: Partial<JobFields>): Promise<Job> {
   const cols = JOB_FIELDS.filter((c) => patch[c] !== undefined);
   const r = await db.query(
     `update typesense_sync_jobs set ${cols.map((c, i) => `${c} = $${i + 2}`).join(", ")},
        updated_at = now() where id = $1 returning *`,
-    [id, ...cols.map((c) => patch[c])],
+    [id, ...cols.map((c) => param(patch, c))],
   );
   return toJob(r.rows[0]);
 }

@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 
-import { DocumentSpec } from "../../db/repositories/document-spec.js";
 import { JobCreate } from "../../db/repositories/job-schema.js";
 
 /** The job's create and patch schemas are the repository's (one field list). */
@@ -8,15 +7,12 @@ export { JobCreate, JobPatch } from "../../db/repositories/job-schema.js";
 
 /**
  * POST /typesense/sync-jobs/preview: a create body (profile_id optional: a
- * preview touches no backend) with the job's `document` spec and how many
+ * preview touches no backend; `document` as create takes it) and how many
  * sample documents to render.
  */
 export const JobPreviewRequest = JobCreate.omit({ profile_id: true })
   .extend({
     profile_id: z.string().min(1).max(200).optional(),
-    document: DocumentSpec.nullable().optional().openapi({
-      description: "the job's document spec; absent or null: the columns as today",
-    }),
     limit: z.number().int().min(1).max(50).default(5).openapi({
       description: "sample documents to render (the first rows in document id order)",
     }),
