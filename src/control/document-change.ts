@@ -47,6 +47,10 @@ export type DocumentChange =
   | { kind: "needs-rebuild"; reasons: RebuildReason[] };
 
 /** Stable JSON: object keys sorted (a spec read back from jsonb compares equal). */
+export function canonicalSpec(v: unknown): string {
+  return canonical(v);
+}
+
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
     x && typeof x === "object" && !Array.isArray(x)

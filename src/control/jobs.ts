@@ -19,7 +19,9 @@ import {
 } from "../db/repositories/jobs.js";
 import { type Db, inTransaction } from "../db/transaction.js";
 import { assertClientAllowed, type ClientScope } from "./client-scope.js";
+import { canonicalSpec } from "./document-change.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
+import { checkDocumentChange, resolveJobDocument } from "./job-document.js";
 import { validateJobSource } from "./job-validation.js";
 
 /** A stored job (db/repositories/jobs.ts, typed from the job schema). */
@@ -83,12 +85,42 @@ export async function createJob(
   assertClientAllowed(scope, input.source_client_name);
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
+  if (input.document) await resolveJobDocument(pools, input, input.document);
   const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
   try {
     return await insertJob(pools.control, row);
   } catch (e) {
     writeError(e, input.collection_name);
   }
+}
+
+/**
+ * The document part of an update, checked before anything is written. The
+ * merged job's spec is resolved against the catalog when the patch changes
+ * the spec or a source field (a bad one is 400 DOCUMENT_SPEC_INVALID). A
+ * changed spec is classified against the stored one (job-document.ts; a
+ * change that needs a new collection is 409 DOCUMENT_REBUILD_REQUIRED),
+ * except when the job moves to another collection in the same patch
+ * (profile_id or collection_name): that collection is made from the new
+ * spec. Returns ["document"] when the change needs a full run (additive:
+ * the run's collection step adds the new fields, its windows fill them).
+ */
+async function checkDocumentUpdate(
+  pools: Pools,
+  row: Job,
+  patch: Partial<JobInput>,
+  retarget: readonly string[],
+): Promise<string[]> {
+  const patched = patch.document !== undefined;
+  if (!patched && !SOURCE_FIELDS.some((c) => patch[c] !== undefined)) return [];
+  const merged = { ...row, ...patch } as Job;
+  const resolved = merged.document
+    ? await resolveJobDocument(pools, merged, merged.document)
+    : undefined;
+  if (!patched || canonicalSpec(row.document) === canonicalSpec(merged.document)) return [];
+  if (retarget.includes("profile_id") || retarget.includes("collection_name")) return ["document"];
+  const change = await checkDocumentChange(pools, row, merged, resolved);
+  return change.kind === "additive" ? ["document"] : [];
 }
 
 /** What updateJob wrote, and what `onRetarget` returned (null: no retarget). */
@@ -115,6 +147,9 @@ export type OnRetarget<R> = (db: pg.PoolClient, job: Job, changed: string[]) => 
  * the lease and otherwise starts a full resync of the new shape in the same
  * transaction: the update and the resync request commit together or not at
  * all (`onRetarget`; without it a retarget is written like any edit).
+ * A spec change that only adds fields counts as such a change ("document"
+ * in `changed`); one that needs a new collection is refused before any write
+ * (checkDocumentUpdate).
  */
 export async function updateJob<R>(
   pools: Pools,
@@ -134,7 +169,8 @@ export async function updateJob<R>(
       const merged = { ...row, ...patch } as unknown as JobInput;
       await validateJobSource(pools, merged);
     }
-    const changed = retargetedFields(row, patch);
+    const retarget = retargetedFields(row, patch);
+    const changed = [...retarget, ...(await checkDocumentUpdate(pools, row, patch, retarget))];
     if (changed.length > 0) await assertNoLiveRun(db, id);
     let updated: Job;
     try {

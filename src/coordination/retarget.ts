@@ -16,8 +16,11 @@ export interface RetargetResync {
   message: string;
 }
 
-const OLD_TARGET =
-  "The old collection is left as it was (delete it yourself when it is no longer needed).";
+/** Said only when the job moved to another collection (a spec or column change keeps its own). */
+const oldTarget = (changed: readonly string[]) =>
+  changed.includes("profile_id") || changed.includes("collection_name")
+    ? " The old collection is left as it was (delete it yourself when it is no longer needed)."
+    : "";
 
 /**
  * Starts the resync of a retargeted job (control/jobs.ts RETARGET_FIELDS), in
@@ -65,7 +68,7 @@ export async function startRetargetResync(
       queued: false,
       via: null,
       runId: null,
-      message: `the job is disabled: its new target is synced once it is enabled. ${OLD_TARGET}`,
+      message: `the job is disabled: its new target is synced once it is enabled.${oldTarget(changed)}`,
     };
   }
   if (job.cdc_enabled === true && cdcActive) {
@@ -75,7 +78,7 @@ export async function startRetargetResync(
       queued: true,
       via: "cdc_join",
       runId: null,
-      message: `the CDC stream re-joins the job with its new target and queues a full resync (within seconds). ${OLD_TARGET}`,
+      message: `the CDC stream re-joins the job with its new target and queues a full resync (within seconds).${oldTarget(changed)}`,
     };
   }
   const runId = await insertQueuedRun(db, job.id, "resync");
@@ -85,6 +88,6 @@ export async function startRetargetResync(
     queued: true,
     via: "run",
     runId,
-    message: `a full run of the new target is queued (run ${runId}). ${OLD_TARGET}`,
+    message: `a full run of the new target is queued (run ${runId}).${oldTarget(changed)}`,
   };
 }

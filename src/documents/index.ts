@@ -38,6 +38,7 @@ export {
   type SpecProblem,
   type SpecSql,
   sampleDocuments,
+  sqlFragmentProblem,
 } from "./spec/index.js";
 export {
   outputText,

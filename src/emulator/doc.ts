@@ -31,14 +31,28 @@ export function sortKeys(obj: Record<string, unknown>): Record<string, unknown> 
   return out;
 }
 
-/** Reads a field, following dots into nested objects when the collection allows it. */
+/**
+ * Reads a field, following dots into nested objects when the collection allows it.
+ * Through an array of objects the path reads every element, flattened into one
+ * array (Typesense: `variants.color` of an object[] field is the colors of all variants).
+ */
 export function readField(doc: Record<string, unknown>, name: string, nested: boolean): unknown {
   const direct = doc[name];
   if (direct !== undefined || !nested || !name.includes(".")) return direct;
-  let cur: unknown = doc;
-  for (const part of name.split(".")) {
-    if (!isPlainObject(cur)) return undefined;
-    cur = cur[part];
+  return readPath(doc, name.split("."), 0);
+}
+
+function readPath(cur: unknown, parts: readonly string[], i: number): unknown {
+  if (i === parts.length) return cur;
+  if (Array.isArray(cur)) {
+    const out: unknown[] = [];
+    for (const el of cur) {
+      const v = readPath(el, parts, i);
+      if (Array.isArray(v)) out.push(...v);
+      else if (v !== undefined) out.push(v);
+    }
+    return out;
   }
-  return cur;
+  if (!isPlainObject(cur)) return undefined;
+  return readPath(cur[parts[i]!], parts, i + 1);
 }

@@ -1,3 +1,4 @@
+import { readField } from "./doc.js";
 import type { Field } from "./schema.js";
 
 /** How type mismatches are handled (`dirty_values`). */
@@ -162,16 +163,8 @@ function checkField(
   return checkScalar(field.name, type, v, coerce);
 }
 
-function readPath(doc: Record<string, unknown>, name: string, nested: boolean): unknown {
-  const direct = doc[name];
-  if (direct !== undefined || !nested || !name.includes(".")) return direct;
-  let cur: unknown = doc;
-  for (const part of name.split(".")) {
-    if (typeof cur !== "object" || cur === null || Array.isArray(cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
-}
+/** A field's value, nested paths through objects and arrays of objects (doc.ts readField). */
+const readPath = readField;
 
 /** What validateDocument needs to know about the collection. */
 export interface ValidationContext {

@@ -46,6 +46,7 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: c(404),
   JOB_DISABLED: c(409),
   COLLECTION_NOT_OWNED: c(409),
+  DOCUMENT_REBUILD_REQUIRED: c(409),
   CONFLICT: c(409),
   LEASE_CONFLICT: c(409, true),
   // request framing

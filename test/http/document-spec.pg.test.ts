@@ -13,6 +13,7 @@ const src = useSourceDatabase(
   `create table brands (id bigint primary key, name text not null)`,
   `create table products (id bigint primary key, title text not null, brand_id bigint,
      price numeric not null, status text not null, deleted_at timestamptz)`,
+  `create table products_v2 (id bigint primary key, title text not null)`,
   `create table variants (id bigint primary key, product_id bigint not null, sku text not null,
      color text, position int not null)`,
   `insert into brands values (1, 'Acme'), (2, 'Globex')`,
@@ -105,7 +106,7 @@ async function jobBody(extra: Record<string, unknown> = {}): Promise<Record<stri
 }
 
 describe("the document spec is stored on the job", () => {
-  it("POST with a spec stores it; GET and the list return it unchanged; PATCH null removes it, PATCH sets it again", async () => {
+  it("POST with a spec stores it; GET, the list and the row hold it unchanged; PATCH with it again changes nothing", async () => {
     const created = await call("POST", "/typesense/sync-jobs", await jobBody({ document: SPEC }));
     expect(created.status, JSON.stringify(created.json)).toBe(201);
     expect(created.json.data.document).toEqual(STORED);
@@ -116,17 +117,31 @@ describe("the document spec is stored on the job", () => {
       document: unknown;
     }[];
     expect(list.find((j) => j.id === created.json.data.id)?.document).toEqual(STORED);
-    const removed = await call("PATCH", path, { document: null });
-    expect(removed.status, JSON.stringify(removed.json)).toBe(200);
-    expect(removed.json.data.document).toBeNull();
-    expect((await call("GET", path)).json.data.document).toBeNull();
-    const again = await call("PATCH", path, { document: SPEC });
-    expect(again.status, JSON.stringify(again.json)).toBe(200);
-    expect((await call("GET", path)).json.data.document).toEqual(STORED);
     const row = await db.pool.query("select document from typesense_sync_jobs where id = $1", [
       created.json.data.id,
     ]);
     expect(row.rows[0].document).toEqual(STORED);
+    // what GET returned, sent back: the same spec (jsonb reorders keys), no change, no resync
+    const back = await call("PATCH", path, {
+      document: (await call("GET", path)).json.data.document,
+    });
+    expect(back.status, JSON.stringify(back.json)).toBe(200);
+    expect(back.json.message).toBe("sync job updated");
+    expect(back.json.data.document).toEqual(STORED);
+  });
+
+  it("PATCH null removes a spec and PATCH sets it again (a spec that renders today's document)", async () => {
+    const plain = { lookups: [], children: [] };
+    const created = await call("POST", "/typesense/sync-jobs", await jobBody({ document: plain }));
+    expect(created.status, JSON.stringify(created.json)).toBe(201);
+    const path = `/typesense/sync-jobs/${created.json.data.id}`;
+    const removed = await call("PATCH", path, { document: null });
+    expect(removed.status, JSON.stringify(removed.json)).toBe(200);
+    expect(removed.json.data.document).toBeNull();
+    expect((await call("GET", path)).json.data.document).toBeNull();
+    const again = await call("PATCH", path, { document: plain });
+    expect(again.status, JSON.stringify(again.json)).toBe(200);
+    expect((await call("GET", path)).json.data.document).toEqual(plain);
   });
 
   it("a job created without a spec has document null (it renders as before specs existed)", async () => {
@@ -156,7 +171,7 @@ describe("the document spec is stored on the job", () => {
     expect(both.status).toBe(400);
     expect(JSON.stringify(both.json)).toContain("exactly one of 'column' or 'sql'");
     const stored = await db.pool.query("select count(*)::int as n from typesense_sync_jobs");
-    expect(stored.rows[0].n).toBe(2);
+    expect(stored.rows[0].n).toBe(3);
   });
 
   it("the OpenAPI document shows the DocumentSpec schema on create and patch", async () => {
@@ -173,5 +188,186 @@ describe("the document spec is stored on the job", () => {
         anyOf: [{ $ref: "#/components/schemas/DocumentSpec" }, { type: "null" }],
       });
     }
+  });
+});
+
+/** Creates a job with `document` through the API; its id. */
+async function createWithSpec(document: unknown, extra: Record<string, unknown> = {}) {
+  const r = await call("POST", "/typesense/sync-jobs", await jobBody({ document, ...extra }));
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
+  return r.json.data.id as string;
+}
+
+const jobCount = async () =>
+  (await db.pool.query("select count(*)::int as n from typesense_sync_jobs")).rows[0].n as number;
+
+/** SPEC with its first field replaced. */
+const withField = (f: Record<string, unknown>) => ({
+  ...SPEC,
+  fields: [f, ...SPEC.fields.slice(1)],
+});
+
+describe("a spec is checked against the source catalog on create and update", () => {
+  const cases: [string, unknown, string][] = [
+    [
+      "a column the table does not have",
+      withField({ name: "title", column: "titel" }),
+      "document.fields[0].column",
+    ],
+    [
+      "an SQL expression that does not parse",
+      withField({ name: "title", sql: "title ||| 'x'" }),
+      "document.fields[0].sql",
+    ],
+    [
+      "an SQL expression over a missing column",
+      withField({ name: "title", sql: "upper(headline)" }),
+      "document.fields[0].sql",
+    ],
+    [
+      "a lookup to a table that does not exist",
+      { ...SPEC, lookups: [{ ...SPEC.lookups[0], table: "public.makers" }] },
+      "document.lookups[0].table",
+    ],
+    [
+      "a lookup joined on a column the row does not have",
+      { ...SPEC, lookups: [{ ...SPEC.lookups[0], on: { maker_id: "id" } }] },
+      "document.lookups[0].on.maker_id",
+    ],
+    ["a filter that is not boolean", { ...SPEC, filter: "price * 2" }, "document.filter"],
+  ];
+  for (const [what, document, path] of cases) {
+    it(`create with ${what}: 400 DOCUMENT_SPEC_INVALID naming ${path}; nothing is stored`, async () => {
+      const jobs = await jobCount();
+      const r = await call("POST", "/typesense/sync-jobs", await jobBody({ document }));
+      expect(r.status, JSON.stringify(r.json)).toBe(400);
+      expect(r.json.code).toBe("DOCUMENT_SPEC_INVALID");
+      expect(r.json.message).toContain(`${path}:`);
+      expect(JSON.stringify(r.json.error)).toContain(path);
+      expect(await jobCount()).toBe(jobs);
+    });
+  }
+
+  it("PATCH with a bad spec is 400 naming the path and leaves the stored spec", async () => {
+    const id = await createWithSpec(null);
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, {
+      document: withField({ name: "title", column: "titel" }),
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json.code).toBe("DOCUMENT_SPEC_INVALID");
+    expect(r.json.message).toContain("document.fields[0].column:");
+    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toBeNull();
+  });
+
+  it("a source change that the stored spec no longer fits is 400 naming the spec's path", async () => {
+    const id = await createWithSpec(SPEC);
+    // products_v2 has the job's columns (id, title) but not the spec's
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, {
+      source_table_name: "products_v2",
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(400);
+    expect(r.json.code).toBe("DOCUMENT_SPEC_INVALID");
+    expect(r.json.message).toContain("document.fields[1].column:");
+    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.source_table_name).toBe(
+      "products",
+    );
+  });
+});
+
+async function createKey(rights: string[]): Promise<Record<string, string>> {
+  const r = await call("POST", "/admin/api-keys", { name: `k${rights.join()}`, rights });
+  expect(r.status).toBe(201);
+  return { "X-Athena-Key": (r.json.data as { api_key: string }).api_key };
+}
+
+describe("who may write a spec (its sql, filter and order_by run on the source)", () => {
+  it("a proxy key creates and patches a job with a spec", async () => {
+    const proxy = await createKey(["gateway.typesense_proxy"]);
+    const r = await call("POST", "/typesense/sync-jobs", await jobBody({ document: SPEC }), proxy);
+    expect(r.status, JSON.stringify(r.json)).toBe(201);
+    const p = await call(
+      "PATCH",
+      `/typesense/sync-jobs/${r.json.data.id}`,
+      { document: SPEC },
+      proxy,
+    );
+    expect(p.status).toBe(200);
+  });
+
+  it("a search-only key is 403 on create and patch, before the body is read; nothing changes", async () => {
+    const search = await createKey(["gateway.typesense_search"]);
+    const id = await createWithSpec(null);
+    const jobs = await jobCount();
+    const c = await call("POST", "/typesense/sync-jobs", await jobBody({ document: SPEC }), search);
+    expect(c.status).toBe(403);
+    expect(c.json.code).toBe("RIGHTS_INSUFFICIENT");
+    const p = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: SPEC }, search);
+    expect(p.status).toBe(403);
+    // auth before the body: a body that is not even JSON gets the same 403
+    const raw = await call("PATCH", `/typesense/sync-jobs/${id}`, "{not json", search);
+    expect(raw.status).toBe(403);
+    expect(await jobCount()).toBe(jobs);
+    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toBeNull();
+  });
+
+  it("no key is 401 on create and patch", async () => {
+    const id = await createWithSpec(null);
+    const c = await call("POST", "/typesense/sync-jobs", await jobBody({ document: SPEC }), {});
+    expect(c.status).toBe(401);
+    const p = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: SPEC }, {});
+    expect(p.status).toBe(401);
+  });
+});
+
+describe("changing a live job's spec", () => {
+  const runs = async (jobId: string) =>
+    (
+      await db.pool.query<{ status: string; trigger: string }>(
+        "select status, trigger from typesense_sync_runs where job_id = $1 order by created_at",
+        [jobId],
+      )
+    ).rows;
+
+  it("adding an optional field is accepted and queues a full run that fills it", async () => {
+    const id = await createWithSpec(SPEC, { enabled: true });
+    const added = { ...SPEC, fields: [...SPEC.fields, { name: "status_text", column: "status" }] };
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: added });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.message).toContain("document changed");
+    expect(r.json.data.resync_queued).toBe(true);
+    expect(r.json.data.resync_run_id).toEqual(expect.any(String));
+    expect(await runs(id)).toEqual([{ status: "queued", trigger: "resync" }]);
+    expect((r.json.data.document as { fields: unknown[] }).fields).toHaveLength(4);
+  });
+
+  it("a change that needs a new collection is 409 DOCUMENT_REBUILD_REQUIRED naming the field; nothing is written or queued", async () => {
+    const id = await createWithSpec(SPEC, { enabled: true });
+    const retyped = {
+      ...SPEC,
+      fields: [SPEC.fields[0], SPEC.fields[1], { ...SPEC.fields[2], type: "float" }],
+    };
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: retyped });
+    expect(r.status, JSON.stringify(r.json)).toBe(409);
+    expect(r.json.code).toBe("DOCUMENT_REBUILD_REQUIRED");
+    expect(r.json.message).toContain('document.fields[2]: field "price_cents" changes type');
+    expect(r.json.message).toContain("zero-downtime rebuild (issue 16)");
+    expect(JSON.stringify(r.json.error)).toContain("document.fields[2]");
+    const removed = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: null });
+    expect(removed.status).toBe(409);
+    expect(removed.json.message).toContain("document.filter");
+    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toEqual(STORED);
+    expect(await runs(id)).toEqual([]);
+  });
+
+  it("the same change together with a new collection_name is a retarget to a collection made from the new spec", async () => {
+    const id = await createWithSpec(SPEC, { enabled: true });
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, {
+      document: null,
+      collection_name: `moved_${n}`,
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.data.document).toBeNull();
+    expect(r.json.data.resync_queued).toBe(true);
+    expect(r.json.message).toContain("collection_name, document changed");
   });
 });

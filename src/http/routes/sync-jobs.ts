@@ -107,6 +107,10 @@ export function syncJobRoutes(deps: AppDeps) {
         path: "/",
         tags,
         summary: "Create a sync job (validated against the source table)",
+        description:
+          "The source table and, when given, the `document` spec are checked against the real " +
+          "source catalog; a spec that does not fit is 400 DOCUMENT_SPEC_INVALID naming each " +
+          "problem's JSON path (error.problems). Nothing is stored then.",
         request: json(JobCreate),
         responses: {
           201: jsonResponse(envelopeOf(JobSchema), "Created"),
@@ -190,7 +194,10 @@ export function syncJobRoutes(deps: AppDeps) {
           "collection_name, document_id_column, included_columns or queryable_fields retargets " +
           "the job: a full resync of the new shape follows (resync_queued: true; an open run of " +
           "the old shape is cancelled; 409 while a run holds the lease). The old collection is " +
-          "left as it was.",
+          "left as it was. A `document` spec is checked against the source catalog (400 " +
+          "DOCUMENT_SPEC_INVALID naming each path); a spec change that only adds optional " +
+          "fields is applied to the live collection by a full run queued the same way; any " +
+          "other spec change is refused with 409 DOCUMENT_REBUILD_REQUIRED (docs/api.md).",
         request: { params: JobId, ...json(JobPatch) },
         responses: {
           200: jsonResponse(envelopeOf(JobSchema), "Updated"),

@@ -1,0 +1,53 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { resolveDocumentSpec, sampleDocuments } from "../../../src/documents/index.js";
+import { useTestDatabase } from "../../support/pg.js";
+import { oracleDocuments, SHOP_DDL, SHOP_JOB, SHOP_SPEC } from "./fixture.js";
+
+/*
+ * The preview's sample: N documents by the same statement, warnings for
+ * values left out and for related tables whose changes cannot name their roots.
+ */
+
+const db = useTestDatabase({ migrate: false });
+
+beforeAll(async () => {
+  await db.pool.query(SHOP_DDL);
+});
+
+describe("sampleDocuments", () => {
+  it("renders the first N documents in id order, as the oracle computes them", async () => {
+    const resolved = await resolveDocumentSpec(db.pool, SHOP_JOB, SHOP_SPEC);
+    const { documents } = await sampleDocuments(db.pool, resolved, 2);
+    const oracle = await oracleDocuments(db.pool);
+    expect(documents).toEqual([oracle.get("1"), oracle.get("2")]);
+  });
+
+  it("warns about values left out and names the replica identity fix", async () => {
+    const resolved = await resolveDocumentSpec(db.pool, SHOP_JOB, SHOP_SPEC);
+    const { warnings } = await sampleDocuments(db.pool, resolved, 10);
+    expect(warnings).toContain(
+      'document 6: field "rating" (document.fields[4]) left out: NaN cannot be stored in a float field',
+    );
+    expect(warnings).toContain(
+      'document 2: field "meta" (document.fields[6]) left out: json value is not an object (use json: "string" for such columns)',
+    );
+    const identity = warnings.filter((w) => w.includes("REPLICA IDENTITY"));
+    // both children hang off variants.product_id, outside its primary-key replica identity;
+    // brands.id and colors.code are their tables' keys
+    expect(identity).toEqual([
+      '"public"."variants" (document.children[0]): its changes cannot name the documents they belong to: product_id not in its replica identity (default): id; run ALTER TABLE "public"."variants" REPLICA IDENTITY FULL (or make a unique index holding product_id its replica identity)',
+      '"public"."variants" (document.children[1]): its changes cannot name the documents they belong to: product_id not in its replica identity (default): id; run ALTER TABLE "public"."variants" REPLICA IDENTITY FULL (or make a unique index holding product_id its replica identity)',
+    ]);
+  });
+
+  it("no replica identity warning once the child table is REPLICA IDENTITY FULL", async () => {
+    await db.pool.query("alter table variants replica identity full");
+    try {
+      const resolved = await resolveDocumentSpec(db.pool, SHOP_JOB, SHOP_SPEC);
+      const { warnings } = await sampleDocuments(db.pool, resolved, 10);
+      expect(warnings.filter((w) => w.includes("REPLICA IDENTITY"))).toEqual([]);
+    } finally {
+      await db.pool.query("alter table variants replica identity default");
+    }
+  });
+});
