@@ -8,6 +8,7 @@ import { inTransaction } from "../db/transaction.js";
 import {
   type DroppedValue,
   describeAndMap,
+  type JobSource,
   qualifiedTable,
   quoteIdent,
 } from "../documents/index.js";
@@ -101,6 +102,8 @@ async function previewSpec(
   identityProblem: IdentityRule,
 ): Promise<JobPreview> {
   const client = input.source_client_name;
+  // job create's own checks first (validateJobSource's mapper: columns, queryable fields)
+  await onSourceReadOnly(pools, client, (db) => describeAndMap(db, mapperJobOf(input)));
   let resolved: ResolvedDocument;
   try {
     resolved = await resolveDocumentSpec(
@@ -207,6 +210,17 @@ function unavailableUnlessNamed(e: unknown, client: string): unknown {
 const isSqlState = (code: string | undefined): code is string =>
   code !== undefined && /^[0-9A-Z]{5}$/.test(code);
 
+/** The job's rows and mapping fields, as job create's validation reads them. */
+function mapperJobOf(input: PreviewInput): JobSource {
+  return {
+    schema: input.source_schema_name,
+    table: input.source_table_name,
+    documentIdColumn: input.document_id_column,
+    includedColumns: input.included_columns,
+    queryableFields: input.queryable_fields,
+  };
+}
+
 /** Without a spec: today's mapper, its schema and `limit` rows through rowToDocument. */
 async function previewPlain(
   db: Queryable,
@@ -222,11 +236,7 @@ async function previewPlain(
       message: `document ${d.documentId}: field "${d.column}" left out: ${d.reason}`,
     });
   const { table, mapper } = await describeAndMap(db, {
-    schema: input.source_schema_name,
-    table: input.source_table_name,
-    documentIdColumn: input.document_id_column,
-    includedColumns: input.included_columns,
-    queryableFields: input.queryable_fields,
+    ...mapperJobOf(input),
     options: { onDroppedValue },
   });
   warnings.push(...keyWarnings(table, input, mapper.idIsUnique, identityProblem));

@@ -260,6 +260,13 @@ describe("POST /typesense/sync-jobs/preview with a document spec", () => {
     expect(probe.rows[0]).toEqual({ is_called: false });
   });
 
+  it("job create's column checks hold with a spec too: a queryable field that is no string column is 400", async () => {
+    const r = await preview(shopJob(shopSpec, { queryable_fields: ["price"] }));
+    expect(r.status).toBe(400);
+    expect(r.json.code).toBe("SOURCE_SCHEMA_INVALID");
+    expect(r.json.error).toEqual({ column: "price" });
+  });
+
   it("with cdc_enabled, a child table whose deletes cannot name their root warns", async () => {
     const r = await preview(shopJob(shopSpec, { cdc_enabled: true }));
     const p = r.json.data as Preview;
