@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { Pools } from "../db/pool.js";
 import {
   JOB_FIELDS,
+  type JobFields,
   type JobInput,
   RETARGET_FIELDS,
   SOURCE_FIELDS,
@@ -105,15 +106,15 @@ export async function createJob(
  * spec. Returns ["document"] when the change needs a full run (additive:
  * the run's collection step adds the new fields, its windows fill them).
  */
-async function checkDocumentUpdate(
+export async function checkDocumentUpdate(
   pools: Pools,
-  row: Job,
+  row: JobFields,
   patch: Partial<JobInput>,
   retarget: readonly string[],
 ): Promise<string[]> {
   const patched = patch.document !== undefined;
   if (!patched && !SOURCE_FIELDS.some((c) => patch[c] !== undefined)) return [];
-  const merged = { ...row, ...patch } as Job;
+  const merged = { ...row, ...patch } as JobFields;
   const resolved = merged.document
     ? await resolveJobDocument(pools, merged, merged.document)
     : undefined;

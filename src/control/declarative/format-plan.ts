@@ -1,4 +1,10 @@
-import type { BackendChange, FieldChange, JobChange, Plan } from "./plan.js";
+import {
+  type BackendChange,
+  canonical,
+  type FieldChange,
+  type JobChange,
+  type Plan,
+} from "./plan.js";
 
 /** A value on one line: JSON (strings quoted, so "" and " x" are visible). */
 const show = (v: unknown) => (v === undefined ? "(unset)" : JSON.stringify(v));
@@ -10,6 +16,42 @@ function fieldLine(c: FieldChange, create: boolean): string {
   return create
     ? `    ${c.field}: ${show(c.after)}`
     : `    ${c.field}: ${show(c.before)} -> ${show(c.after)}`;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * The leaves where two JSON values differ, each with its path
+ * (`document.fields[3]`, `document.filter`): a spec change reads as the
+ * parts that change, not as two one-line specs. Objects by key (the new
+ * value's order first), arrays by position.
+ */
+export function jsonChanges(
+  before: unknown,
+  after: unknown,
+  path: string,
+  out: FieldChange[] = [],
+): FieldChange[] {
+  if (canonical(before) === canonical(after)) return out;
+  if (isRecord(before) && isRecord(after)) {
+    for (const k of new Set([...Object.keys(after), ...Object.keys(before)])) {
+      jsonChanges(before[k], after[k], `${path}.${k}`, out);
+    }
+  } else if (Array.isArray(before) && Array.isArray(after)) {
+    for (let i = 0; i < Math.max(before.length, after.length); i++) {
+      jsonChanges(before[i], after[i], `${path}[${i}]`, out);
+    }
+  } else {
+    out.push({ field: path, before, after });
+  }
+  return out;
+}
+
+/** An update's field lines: a document spec as the paths that change, with no spec as `{}`. */
+function updateLines(f: FieldChange): string[] {
+  if (f.field !== "document") return [fieldLine(f, false)];
+  return jsonChanges(f.before ?? {}, f.after ?? {}, "document").map((c) => fieldLine(c, false));
 }
 
 function backendLines(c: BackendChange): string[] {
@@ -57,7 +99,7 @@ function jobLines(c: JobChange): string[] {
       const moved = label === c.label ? "" : ` (was ${c.label})`;
       const resync =
         c.retarget.length > 0 ? " [retarget: a full resync of the new target follows]" : "";
-      return [`~ job ${label}${moved}${resync}`, ...c.changes.map((f) => fieldLine(f, false))];
+      return [`~ job ${label}${moved}${resync}`, ...c.changes.flatMap(updateLines)];
     }
     case "delete":
       return [`- job ${c.label}`];

@@ -1,10 +1,11 @@
+import type { CollectionCreateSchema } from "typesense/lib/Typesense/Collections.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type ResolvedDocument,
   resolveDocumentSpec,
   sampleDocuments,
 } from "../../../src/documents/index.js";
-import type { Document } from "../../../src/typesense/types.js";
+import type { CollectionSchema, Document } from "../../../src/typesense/types.js";
 import { useTestDatabase } from "../../support/pg.js";
 import { useTypesense } from "../../support/typesense.js";
 import { oracleDocuments, SHOP_DDL, SHOP_JOB, SHOP_SPEC } from "./fixture.js";
@@ -27,9 +28,13 @@ beforeAll(async () => {
   resolved = await resolveDocumentSpec(db.pool, SHOP_JOB, SHOP_SPEC);
   docs = (await sampleDocuments(db.pool, resolved, 100)).documents;
   name = ts.uniqueName("spec");
-  // biome-ignore lint/suspicious/noExplicitAny: the client's schema type lacks stem/range_index
-  await ts.client.collections().create(resolved.collectionSchema(name) as any);
+  await createCollection(resolved.collectionSchema(name));
 });
+
+/** The client's schema type lacks stem/range_index/num_dim: the schema goes as it is. */
+function createCollection(schema: CollectionSchema) {
+  return ts.client.collections().create(schema as unknown as CollectionCreateSchema);
+}
 
 function counts(
   res: {
@@ -83,10 +88,7 @@ describe("a spec's collection in the embedded Typesense", () => {
       ],
     });
     const schemaName = ts.uniqueName("opts");
-    // biome-ignore lint/suspicious/noExplicitAny: the client's schema type lacks stem/range_index
-    const created = await ts.client
-      .collections()
-      .create(withOptions.collectionSchema(schemaName) as any);
+    const created = await createCollection(withOptions.collectionSchema(schemaName));
     const byName = Object.fromEntries(
       created.fields.map((f) => [f.name, f as unknown as Record<string, unknown>]),
     );
