@@ -116,6 +116,8 @@ create table if not exists ${SAMPLE_TABLE} (
   tags text[] not null default '{}',
   in_stock boolean not null default true,
   rating real,
+  -- soft delete: a discontinued product stays in the table (docs/documents.md filter example)
+  discontinued_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
@@ -186,6 +188,7 @@ export interface SampleRow {
   tags: string[];
   in_stock: boolean;
   rating: number | null;
+  discontinued_at: string | null;
 }
 
 export function sampleRow(rand: () => number, n: number): SampleRow {
@@ -205,6 +208,7 @@ export function sampleRow(rand: () => number, n: number): SampleRow {
     tags,
     in_stock: rand() > 0.15,
     rating: rand() < 0.1 ? null : Math.round((1 + rand() * 4) * 10) / 10,
+    discontinued_at: rand() < 0.05 ? "2026-11-01T00:00:00Z" : null,
   };
 }
 
@@ -221,9 +225,10 @@ export function sampleVariants(
   });
 }
 
-const INSERT_PRODUCTS = `insert into ${SAMPLE_TABLE} (sku, name, description, category, brand_id, price, tags, in_stock, rating)
+const INSERT_PRODUCTS = `insert into ${SAMPLE_TABLE} (sku, name, description, category, brand_id, price, tags, in_stock, rating, discontinued_at)
   select * from jsonb_to_recordset($1::jsonb) as r(sku text, name text, description text,
-    category text, brand_id int, price numeric, tags text[], in_stock boolean, rating real)
+    category text, brand_id int, price numeric, tags text[], in_stock boolean, rating real,
+    discontinued_at timestamptz)
   on conflict (sku) do nothing`;
 const INSERT_VARIANTS = `insert into ${SAMPLE_CHILD_TABLE} (product_id, sku, color, size, position)
   select p.id, v.sku, v.color, v.size, v.position
