@@ -149,6 +149,44 @@ describe("the job form's document designer", () => {
     expect(unescapeHtml(r.html)).toMatch(/id="document-error">document\.fields\[0\][^<]*headline/);
   });
 
+  it("a job created with a spec stores it; its edit form shows it; emptying the editor asks the API to remove it", async () => {
+    const spec = { fields: [{ name: "title", column: "title" }], filter: "price > 3" };
+    const created = await post(
+      "/console/jobs",
+      productsForm({ collection_name: "spec_products", document: JSON.stringify(spec) }),
+    );
+    expect(created.status, created.html).toBe(303);
+    const jobs = await t.app.request("/typesense/sync-jobs", { headers: admin });
+    const job = (
+      (await jobs.json()) as { data: { id: string; collection_name: string; document: unknown }[] }
+    ).data.find((j) => j.collection_name === "spec_products")!;
+    expect(job.document).toMatchObject(spec);
+    const edit = await t.app.request(`/console/jobs/${job.id}/edit`, {
+      headers: { cookie: s.cookie },
+    });
+    expect(unescapeHtml(await edit.text())).toContain('"filter": "price > 3"');
+    const {
+      profile_id: _p,
+      source_client_name: _c,
+      ...editForm
+    } = productsForm({
+      collection_name: "spec_products",
+      document: "",
+    });
+    // the PATCH carries document: null; a live job's filter cannot be dropped in place
+    // (409 DOCUMENT_REBUILD_REQUIRED), and the console shows why above the form
+    const saved = await post(`/console/jobs/${job.id}`, editForm);
+    expect(saved.status).toBe(400);
+    expect(unescapeHtml(saved.html)).toContain(
+      'document.filter: the row filter changed ("price > 3" -> null)',
+    );
+    const after = await t.app.request(`/typesense/sync-jobs/${job.id}`, { headers: admin });
+    expect(((await after.json()) as { data: { document: unknown } }).data.document).toMatchObject(
+      spec,
+    );
+    await t.app.request(`/typesense/sync-jobs/${job.id}`, { method: "DELETE", headers: admin });
+  });
+
   it("the edit form previews the stored job with the edited values", async () => {
     const created = await t.app.request(
       "/typesense/sync-jobs",
