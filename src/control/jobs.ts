@@ -86,6 +86,7 @@ export async function createJob(
   assertClientAllowed(scope, input.source_client_name);
   await assertProfile(pools.control, input.profile_id);
   await validateJobSource(pools, input);
+  // resolved before the insert: a spec that does not fit is never stored
   if (input.document) await resolveJobDocument(pools, input, input.document);
   const row: JobInput = { ...input, window_size: input.window_size ?? defaults.windowSize };
   try {
@@ -105,6 +106,11 @@ export async function createJob(
  * (profile_id or collection_name): that collection is made from the new
  * spec. Returns ["document"] when the change needs a full run (additive:
  * the run's collection step adds the new fields, its windows fill them).
+ *
+ * Ordering: updateJob calls this with the job row locked (FOR UPDATE) and
+ * before its write, so the spec a change is classified against is the one
+ * it replaces (two PATCHes cannot both pass against the same old spec), and
+ * a refused change leaves the row, its runs and its collection as they were.
  */
 export async function checkDocumentUpdate(
   pools: Pools,

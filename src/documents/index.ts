@@ -25,7 +25,10 @@ export {
 } from "./map-column.js";
 export { flattenPgArray, type PgArrayItem, PgArrayParseError, parsePgArray } from "./pg-array.js";
 export {
+  createSpecWindowReader,
   DocumentSpecError,
+  describeSpecJob,
+  type JobDocuments,
   type ResolvedDocument,
   type ResolvedField,
   type ResolvedRelation,
@@ -38,6 +41,7 @@ export {
   type SpecProblem,
   type SpecSql,
   sampleDocuments,
+  specDocuments,
   sqlFragmentProblem,
 } from "./spec/index.js";
 export {

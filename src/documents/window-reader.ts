@@ -93,28 +93,7 @@ export function createWindowReader(opts: WindowReaderOptions): WindowReader {
   const renderedCopySql = (first: string, last: string) =>
     `copy (select ${idText}, ${docSql} from ${qualifiedTable(mapper)}
             where ${id} between ${literal(first)} and ${literal(last)}) to stdout (format binary)`;
-  // Checked once per reader: the renderings assume numeric extract(epoch)
-  // (PG >= 14), shortest-exact float output (extra_float_digits >= 1) and ISO
-  // DateStyle (the JS path parses ISO text only; both must agree). Source pools
-  // pin these settings (SOURCE_SESSION_OPTIONS); a pool without them may fall
-  // back to the JS path. A failed check is not cached (asked again next time).
-  let serverQualifies: Promise<boolean> | undefined;
-  const qualifies = (pool: pg.Pool) => {
-    serverQualifies ??= pool
-      .query<{ ok: boolean }>(
-        `select current_setting('server_version_num')::int >= 140000
-            and current_setting('extra_float_digits')::int >= 1
-            and current_setting('DateStyle') like 'ISO%' as ok`,
-      )
-      .then(
-        (r) => r.rows[0]?.ok === true,
-        (e: unknown) => {
-          serverQualifies = undefined;
-          throw e;
-        },
-      );
-    return serverQualifies;
-  };
+  const qualifies = renderingQualifies();
   const existsSql = `select pg_catalog.textin(${mapper.idColumn.outputFunction}(${id})) as id
                        from ${qualifiedTable(mapper)} where ${id} = any(${idArray})`;
   return {
@@ -173,37 +152,78 @@ export function createWindowReader(opts: WindowReaderOptions): WindowReader {
           missing: [],
         };
       }
-      const wanted = new Set(ids);
-      const buf = await copyBytes(pool, renderedCopySql(first, last));
-      // The import body is built here: each document is copied once, after the
-      // previous one and a "\n" (the COPY data is larger than the body).
-      const body = Buffer.allocUnsafe(buf.length);
-      const starts = new Int32Array(ids.length + 1);
-      const out: string[] = [];
-      let at = 0;
-      forEachBinaryPair(buf, (idStart, idEnd, docStart, docEnd) => {
-        const docId = buf.toString("utf8", idStart, idEnd);
-        // rows inserted into the range after the manifest are not in this window
-        if (!wanted.has(docId)) return;
-        wanted.delete(docId); // an id column without a unique index may repeat
-        starts[out.length] = at;
-        out.push(docId);
-        at += buf.copy(body, at, docStart, docEnd);
-        body[at++] = 10; // "\n"
-      });
-      starts[out.length] = at;
-      const missing: string[] = [];
-      for (const x of ids) if (wanted.has(x)) missing.push(x);
-      const count = out.length;
-      // no trailing newline: the body ends before the last separator
-      const lines = {
-        body: body.subarray(0, Math.max(0, at - 1)),
-        count,
-        starts: starts.subarray(0, count + 1),
-      };
-      return { ids: out, lines, missing };
+      return readRendered(pool, renderedCopySql(first, last), ids);
     },
   };
+}
+
+/**
+ * Checked once per reader: the renderings assume numeric extract(epoch)
+ * (PG >= 14), shortest-exact float output (extra_float_digits >= 1) and ISO
+ * DateStyle (the JS path parses ISO text only; both must agree). Source pools
+ * pin these settings (SOURCE_SESSION_OPTIONS); a pool without them may fall
+ * back to the JS path. A failed check is not cached (asked again next time).
+ */
+export function renderingQualifies(): (pool: pg.Pool) => Promise<boolean> {
+  let serverQualifies: Promise<boolean> | undefined;
+  return (pool) => {
+    serverQualifies ??= pool
+      .query<{ ok: boolean }>(
+        `select current_setting('server_version_num')::int >= 140000
+            and current_setting('extra_float_digits')::int >= 1
+            and current_setting('DateStyle') like 'ISO%' as ok`,
+      )
+      .then(
+        (r) => r.rows[0]?.ok === true,
+        (e: unknown) => {
+          serverQualifies = undefined;
+          throw e;
+        },
+      );
+    return serverQualifies;
+  };
+}
+
+/**
+ * Runs a `COPY (select <id text>, <document text> ...) TO STDOUT (format
+ * binary)` over the range of `ids` and builds the import body of the rows
+ * whose id is in `ids` (rows inserted into the range after the manifest are
+ * not in the window); the other ids are `missing`.
+ */
+export async function readRendered(
+  pool: pg.Pool,
+  copySql: string,
+  ids: readonly string[],
+): Promise<RenderedRead> {
+  const wanted = new Set(ids);
+  const buf = await copyBytes(pool, copySql);
+  // The import body is built here: each document is copied once, after the
+  // previous one and a "\n" (the COPY data is larger than the body).
+  const body = Buffer.allocUnsafe(buf.length);
+  const starts = new Int32Array(ids.length + 1);
+  const out: string[] = [];
+  let at = 0;
+  forEachBinaryPair(buf, (idStart, idEnd, docStart, docEnd) => {
+    const docId = buf.toString("utf8", idStart, idEnd);
+    // rows inserted into the range after the manifest are not in this window
+    if (!wanted.has(docId)) return;
+    wanted.delete(docId); // an id column without a unique index may repeat
+    starts[out.length] = at;
+    out.push(docId);
+    at += buf.copy(body, at, docStart, docEnd);
+    body[at++] = 10; // "\n"
+  });
+  starts[out.length] = at;
+  const missing: string[] = [];
+  for (const x of ids) if (wanted.has(x)) missing.push(x);
+  const count = out.length;
+  // no trailing newline: the body ends before the last separator
+  const lines = {
+    body: body.subarray(0, Math.max(0, at - 1)),
+    count,
+    starts: starts.subarray(0, count + 1),
+  };
+  return { ids: out, lines, missing };
 }
 
 /** Runs `COPY ... TO STDOUT` on a pooled connection; the whole output as UTF-8 text. */
@@ -236,7 +256,7 @@ async function copyBytes(pool: pg.Pool, sql: string): Promise<Buffer> {
  * never rows: on an input-syntax error the batch is split until the bad ids
  * stand alone.
  */
-async function existingIds(
+export async function existingIds(
   db: Queryable,
   sql: string,
   ids: readonly string[],

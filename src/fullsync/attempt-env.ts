@@ -1,7 +1,7 @@
 import type { ChangeWatch } from "../coordination/watermarks.js";
 import type { Lease } from "../db/repositories/lease.js";
 import { type JobRow, type RunRow, setStage } from "../db/repositories/runs.js";
-import { describeAndMap } from "../documents/index.js";
+import { describeAndMap, describeSpecJob } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { AttemptEnv, AttemptState, Described, SyncBackend } from "./context.js";
@@ -101,17 +101,27 @@ function describeOnce(source: AttemptEnv["source"], job: JobRow): () => Promise<
   let described: Promise<Described> | null = null;
   return () => {
     if (described) return described;
-    const p = describeAndMap(source, {
+    const src = {
       schema: job.sourceSchemaName,
       table: job.sourceTableName,
       documentIdColumn: job.documentIdColumn,
       includedColumns: job.includedColumns,
       queryableFields: job.queryableFields,
-    }).then(({ table, mapper }) => ({
-      table,
-      mapper,
-      reader: createWindowReader({ source, mapper }),
-    }));
+    };
+    // A job with a document spec reads every window through the spec's one
+    // statement (documents/spec); a job without one exactly as before.
+    const spec = job.document;
+    const p: Promise<Described> = spec
+      ? describeSpecJob(source, src, spec).then((d) => ({
+          table: d.resolved.root,
+          mapper: d.documents,
+          reader: d.reader,
+        }))
+      : describeAndMap(source, src).then(({ table, mapper }) => ({
+          table,
+          mapper,
+          reader: createWindowReader({ source, mapper }),
+        }));
     described = p;
     p.catch(() => {
       if (described === p) described = null;

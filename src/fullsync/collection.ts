@@ -1,4 +1,4 @@
-import type { DocumentMapper } from "../documents/index.js";
+import type { JobDocuments } from "../documents/index.js";
 import { CollectionNotOwnedError } from "../typesense/index.js";
 import type { AttemptEnv } from "./context.js";
 
@@ -20,7 +20,7 @@ export class RunFailure extends Error {
  * Returns whether the collection is empty now (and ids are unique): then no
  * window needs pre-images and the orphan sweep has nothing to find.
  */
-export async function prepareCollection(ctx: AttemptEnv, mapper: DocumentMapper): Promise<boolean> {
+export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): Promise<boolean> {
   const name = ctx.job.collectionName;
   const owner = { jobId: ctx.job.id, adopt: ctx.job.adoptExistingCollection };
   const ensured = await ctx

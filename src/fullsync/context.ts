@@ -4,7 +4,7 @@ import type { ChangeWatch, WatermarkCoordinator } from "../coordination/watermar
 import type { Lease } from "../db/repositories/lease.js";
 import type { ManifestBuildOptions } from "../db/repositories/manifest-build.js";
 import type { JobRow, RunCounters, RunStage } from "../db/repositories/runs.js";
-import type { DocumentMapper } from "../documents/index.js";
+import type { JobDocuments } from "../documents/index.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
@@ -92,7 +92,7 @@ export interface AttemptEnv {
 /** The table of the job as this attempt reads it. */
 export interface Described {
   readonly table: TableInfo;
-  readonly mapper: DocumentMapper;
+  readonly mapper: JobDocuments;
   readonly reader: WindowReader;
 }
 
@@ -133,7 +133,7 @@ export interface WindowSummary {
 
 /** The environment once the table is described and the collection prepared (windows, sweep). */
 export interface CollectionEnv extends AttemptEnv {
-  readonly mapper: DocumentMapper;
+  readonly mapper: JobDocuments;
   readonly reader: WindowReader;
   /**
    * The collection held no document when this attempt started and document

@@ -1,3 +1,4 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
@@ -14,6 +15,7 @@ const src = useSourceDatabase(
   `create table products (id bigint primary key, title text not null, brand_id bigint,
      price numeric not null, status text not null, deleted_at timestamptz)`,
   `create table products_v2 (id bigint primary key, title text not null)`,
+  `create table gadgets (id bigint primary key, title text not null, legacy text)`,
   `create table variants (id bigint primary key, product_id bigint not null, sku text not null,
      color text, position int not null)`,
   `insert into brands values (1, 'Acme'), (2, 'Globex')`,
@@ -356,6 +358,28 @@ describe("changing a live job's spec", () => {
     expect(removed.status).toBe(409);
     expect(removed.json.message).toContain("document.filter");
     expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toEqual(STORED);
+    expect(await runs(id)).toEqual([]);
+  });
+
+  it("when the stored spec no longer fits the source, a change is refused as needing a rebuild (never guessed)", async () => {
+    const spec = {
+      fields: [
+        { name: "title", column: "title" },
+        { name: "legacy", column: "legacy" },
+      ],
+    };
+    const id = await createWithSpec(spec, { source_table_name: "gadgets", enabled: true });
+    const c = new pg.Client({ connectionString: src.url });
+    await c.connect();
+    await c.query("alter table gadgets drop column legacy");
+    await c.end();
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, {
+      document: { fields: [{ name: "title", column: "title" }] },
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(409);
+    expect(r.json.code).toBe("DOCUMENT_REBUILD_REQUIRED");
+    expect(r.json.message).toContain("the job's current design no longer fits its source");
+    expect(r.json.message).toContain("legacy");
     expect(await runs(id)).toEqual([]);
   });
 

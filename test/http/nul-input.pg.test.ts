@@ -104,15 +104,27 @@ interface Case {
 const isType = (s: Schema, t: string) =>
   s.type === t || (Array.isArray(s.type) && s.type.includes(t));
 
-/** Dotted paths of every string (or string-array element) field of a body schema. */
-function stringFields(s: Schema, refs: Record<string, Schema>, at: string[] = []): string[][] {
-  if (s.$ref) return stringFields(refs[s.$ref.split("/").pop()!]!, refs, at);
+/**
+ * Dotted paths of every string (or string-array element) field of a body
+ * schema. A recursive schema (a document spec's nested lookups) is followed
+ * once: a $ref already being expanded on the way down is not expanded again.
+ */
+function stringFields(
+  s: Schema,
+  refs: Record<string, Schema>,
+  at: string[] = [],
+  open: ReadonlySet<string> = new Set(),
+): string[][] {
+  if (s.$ref) {
+    const name = s.$ref.split("/").pop()!;
+    return open.has(name) ? [] : stringFields(refs[name]!, refs, at, new Set([...open, name]));
+  }
   const subs = [...(s.anyOf ?? []), ...(s.oneOf ?? []), ...(s.allOf ?? [])];
-  const out = subs.flatMap((x) => stringFields(x, refs, at));
+  const out = subs.flatMap((x) => stringFields(x, refs, at, open));
   if (isType(s, "string") && at.length > 0) out.push(at);
-  if (isType(s, "array") && s.items) out.push(...stringFields(s.items, refs, [...at, "0"]));
+  if (isType(s, "array") && s.items) out.push(...stringFields(s.items, refs, [...at, "0"], open));
   for (const [k, v] of Object.entries(s.properties ?? {})) {
-    out.push(...stringFields(v, refs, [...at, k]));
+    out.push(...stringFields(v, refs, [...at, k], open));
   }
   return out;
 }

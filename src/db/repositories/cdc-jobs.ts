@@ -3,6 +3,7 @@ import type pg from "pg";
 import { formatLsn, type Lsn } from "../lsn.js";
 import type { Db } from "../transaction.js";
 import { inTransaction } from "../transaction.js";
+import type { DocumentSpec } from "./document-spec.js";
 import type { JobTargetField } from "./job-schema.js";
 import type { Job } from "./jobs.js";
 
@@ -17,6 +18,13 @@ export interface CdcJob {
   documentIdColumn: string;
   includedColumns: string[];
   queryableFields: string[];
+  /**
+   * The job's document spec (sql/010; null: none). Part of the job as the
+   * stream sees it, so a spec change (an additive PATCH resets the job's CDC
+   * join, coordination/retarget.ts) changes the stream's job signature and
+   * the stream sets up again and re-joins the job with its watermarked resync.
+   */
+  document: DocumentSpec | null;
   /** null: the job has not been part of a stream since it was (re)enabled. */
   cdcAppliedLsn: string | null;
 }
@@ -33,10 +41,10 @@ export async function loadCdcJobs(
   o: { parked?: boolean } = {},
 ): Promise<CdcJob[]> {
   const r = await control.query<
-    Pick<Job, "id" | JobTargetField> & { cdc_applied_lsn: string | null }
+    Pick<Job, "id" | JobTargetField | "document"> & { cdc_applied_lsn: string | null }
   >(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
-            collection_name, document_id_column, included_columns, queryable_fields,
+            collection_name, document_id_column, included_columns, queryable_fields, document,
             cdc_applied_lsn::text as cdc_applied_lsn
        from typesense_sync_jobs
       where source_client_name = $1 and enabled and cdc_enabled
@@ -54,6 +62,7 @@ export async function loadCdcJobs(
     documentIdColumn: j.document_id_column,
     includedColumns: j.included_columns,
     queryableFields: j.queryable_fields,
+    document: j.document,
     cdcAppliedLsn: j.cdc_applied_lsn,
   }));
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { type Db, inClientTransaction } from "../transaction.js";
+import type { DocumentSpecInput } from "./document-spec.js";
 import { withNumbers } from "./rows.js";
 import { type ClientScope, jobInScope } from "./scope-sql.js";
 
@@ -42,6 +43,12 @@ export interface JobRow {
   cdcEnabled: boolean;
   /** The job may take over an existing collection that lacks its mark (sql/007, collection-owner.ts). */
   adoptExistingCollection: boolean;
+  /**
+   * The job's document spec (sql/010; document-spec.ts), null or absent: the
+   * job renders included_columns / queryable_fields as before specs existed.
+   * Checked against the catalog by documents/ when a run reads the rows.
+   */
+  document?: DocumentSpecInput | null;
 }
 
 /** Counters a run accumulates; persisted with every checkpoint. */
@@ -75,8 +82,11 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
   const r = await db.query<Record<string, unknown>>(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
-            sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection
-       from typesense_sync_jobs where id = $1`,
+            sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection,
+            -- the document column comes with sql/010; read through the row's
+            -- jsonb so this statement does not depend on the migration order
+            pg_catalog.to_jsonb(j) -> 'document' as document
+       from typesense_sync_jobs j where id = $1`,
     [jobId],
   );
   const j = r.rows[0];
@@ -96,6 +106,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     enabled: Boolean(j.enabled),
     cdcEnabled: Boolean(j.cdc_enabled),
     adoptExistingCollection: Boolean(j.adopt_existing_collection),
+    document: (j.document as DocumentSpecInput | null | undefined) ?? null,
   };
 }
 

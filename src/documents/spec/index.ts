@@ -15,3 +15,9 @@ export type {
   SpecJob,
   SpecProblem,
 } from "./types.js";
+export {
+  createSpecWindowReader,
+  describeSpecJob,
+  type JobDocuments,
+  specDocuments,
+} from "./window.js";

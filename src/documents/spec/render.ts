@@ -34,6 +34,11 @@ export interface SpecSql {
    * is to be deleted (CDC refetch, dead-letter retry).
    */
   readonly byIds: string;
+  /**
+   * `$1` = text[] of root ids -> `(id text)` of those whose root row exists and
+   * passes the filter (no laterals: the filter is over the root row alone).
+   */
+  readonly existingByIds: string;
   /** `$1`, `$2` = first and last id (text): the window's rows between them that pass the filter. */
   readonly range: string;
   /** The same as `range` with the ids as literals, as `COPY (...) TO STDOUT (format binary)` (full sync's windows). */
@@ -83,6 +88,7 @@ export function renderSpecSql(resolved: ResolvedDocument): SpecSql {
     from,
     where,
     byIds: `${select}\nwhere ${idCol} = any($1::text[]::${type}[]) and ${where}`,
+    existingByIds: `select ${idText} as id from ${tableSql(resolved.root)} ${root}\nwhere ${idCol} = any($1::text[]::${type}[]) and ${where}`,
     range: `${select}\nwhere ${idCol} between $1::text::${type} and $2::text::${type} and ${where}`,
     rangeCopy: (first, last) =>
       `copy (${select}\nwhere ${idCol} between ${literal(first)} and ${literal(last)} and ${where}) to stdout (format binary)`,

@@ -8,7 +8,7 @@ import type { Document } from "../../../src/typesense/types.js";
  * products (root) -> brands (lookup), variants (child, twice: objects and
  * arrays) -> colors (a second-level lookup under the child). With NULLs, a
  * brand_id that matches no brand, a root without children, a child limit cut,
- * ties in order_by, and rows the filter leaves out.
+ * ties in order_by (inserted against primary key order), and rows the filter leaves out.
  */
 export const SHOP_DDL = `
   create table brands (id int4 primary key, name text, country text);
@@ -33,8 +33,8 @@ export const SHOP_DDL = `
     (6, 'Solo ✓', 'misc', 5, null, 'published', null, null, 'NaN', null),
     (7, 'Nameless brand', 'misc', 7.5, 3, 'published', null, null, -0.25, null);
   insert into variants values
-    (10, 1, 'C-3', 'red', 3, 5), (11, 1, 'C-1', 'blu', 1, null), (12, 1, 'C-2b', null, 2, 0),
-    (13, 1, 'C-2a', 'zzz', 2, 1), (14, 1, 'C-4', 'nul', 4, 2),
+    (13, 1, 'C-2a', 'zzz', 2, 1), (10, 1, 'C-3', 'red', 3, 5), (11, 1, 'C-1', 'blu', 1, null),
+    (14, 1, 'C-4', 'nul', 4, 2), (12, 1, 'C-2b', null, 2, 0),
     (20, 2, 'T-1', null, 1, 9),
     (60, 6, 'S-1', 'red', 1, 1), (61, 6, 'S-2', 'red', 2, 1), (62, 6, 'S-3', 'blu', 3, 1),
     (63, 6, 'S-4', 'red', 4, 1), (64, 6, 'S-5', 'blu', 5, 1),

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TypesenseBackend } from "../../src/typesense/index.js";
+import { backendFor, waitFor } from "../cdc/helpers.js";
+import { useTestDatabase } from "../support/pg.js";
+import { useServe } from "../support/serve.js";
+import { useTypesense } from "../support/typesense.js";
+
+// An additive spec change of a CDC job, through a real `serve` (control and
+// source are the same database, logical replication on it).
+const db = useTestDatabase();
+const ts = useTypesense();
+const serve = useServe(db, { clients: () => ({ dc_cdc: db.url }) });
+let backend: TypesenseBackend;
+
+beforeAll(async () => {
+  backend = backendFor(ts.url, ts.apiKey);
+  await db.pool.query("create table dc_items (id int primary key, title text not null, v int)");
+  await db.pool.query(
+    "insert into dc_items select g, 'item ' || g, g from generate_series(1, 20) g",
+  );
+});
+afterAll(async () => {
+  await backend.close();
+});
+
+const runsOf = async (jobId: string) =>
+  (
+    await db.pool.query<{ trigger: string; status: string }>(
+      "select trigger, status from typesense_sync_runs where job_id = $1 order by created_at",
+      [jobId],
+    )
+  ).rows;
+
+describe("an additive spec change of a CDC job", () => {
+  it("makes the stream re-join the job, which queues its watermarked resync", async () => {
+    const b = await serve.call("POST", "/typesense/backends", {
+      name: "emu",
+      base_url: ts.url,
+      api_key: ts.apiKey,
+    });
+    const title = { name: "title", column: "title" };
+    const j = await serve.call("POST", "/typesense/sync-jobs", {
+      profile_id: b.json.data.id,
+      source_client_name: "dc_cdc",
+      source_table_name: "dc_items",
+      collection_name: ts.uniqueName("dc_items"),
+      document_id_column: "id",
+      queryable_fields: ["title"],
+      sync_interval_seconds: 86_400,
+      cdc_enabled: true,
+      document: { fields: [title] },
+    });
+    expect(j.status, JSON.stringify(j.json)).toBe(201);
+    const jobId = j.json.data.id as string;
+    await waitFor(
+      "the join resync",
+      async () => (await runsOf(jobId))[0]?.status === "succeeded",
+      90_000,
+    );
+    const p = await serve.call("PATCH", `/typesense/sync-jobs/${jobId}`, {
+      document: { fields: [title, { name: "v", column: "v" }] },
+    });
+    expect(p.status, JSON.stringify(p.json)).toBe(200);
+    expect(p.json.data.resync_queued).toBe(true);
+    expect(p.json.message).toMatch(/document changed: the CDC stream re-joins the job/);
+    // the stream sees the new spec (its job signature changed), sets up again
+    // and, the job joining anew, requests its resync
+    await waitFor("the re-join resync", async () => (await runsOf(jobId)).length === 2, 60_000);
+    expect((await runsOf(jobId)).map((r) => r.trigger)).toEqual(["resync", "resync"]);
+  }, 180_000);
+});
