@@ -74,8 +74,59 @@ export interface DesignProps {
   preview?: ApiResult<PreviewData> | undefined;
 }
 
+/** `schema.table` -> `table`: a relation's default name in a spec. */
+const shortName = (table: string) => table.slice(table.indexOf(".") + 1);
+
+/**
+ * A first spec from the catalog, to paste and trim: every root column but the
+ * id column as a field, each table it references as a lookup (its other
+ * columns as `<table>_<column>`, so names stay unique), each table that
+ * references it as a child in `arrays` shape (its other columns, flattened as
+ * `<child>_<column>`); columns named "id" are left out (the document id's
+ * name). Not checked here: Preview says what does not fit.
+ */
+export function starterSpec(
+  columns: readonly SourceColumn[],
+  relations: readonly SourceRelation[],
+  idColumn: string,
+): Record<string, unknown> {
+  const field = (name: string, column: string) => ({ name, column });
+  // "id" is the document id, never a field name (a child's own id is left out too)
+  const others = (r: SourceRelation) =>
+    r.columns.filter((c) => c !== "id" && !Object.values(r.on).includes(c));
+  const spec: Record<string, unknown> = {
+    fields: columns
+      .filter((c) => c.name !== idColumn && c.name !== "id")
+      .map((c) => field(c.name, c.name)),
+  };
+  const lookups = relations
+    .filter((r) => r.kind === "lookup")
+    .map((r) => ({
+      name: shortName(r.table),
+      table: r.table,
+      on: r.on,
+      fields: others(r).map((c) => field(`${shortName(r.table)}_${c}`, c)),
+    }))
+    .filter((l) => l.fields.length > 0);
+  const children = relations
+    .filter((r) => r.kind === "child")
+    .map((r) => ({
+      name: shortName(r.table),
+      table: r.table,
+      on: r.on,
+      shape: "arrays",
+      fields: others(r).map((c) => field(c, c)),
+    }))
+    .filter((c) => c.fields.length > 0);
+  if (lookups.length > 0) spec.lookups = lookups;
+  if (children.length > 0) spec.children = children;
+  return spec;
+}
+
 /** The textarea and the catalog pickers beside it. */
-export function DocumentEditor(p: DesignProps & { errors: Record<string, string> }) {
+export function DocumentEditor(
+  p: DesignProps & { errors: Record<string, string>; idColumn: string },
+) {
   const lookups = p.relations.filter((r) => r.kind === "lookup");
   const children = p.relations.filter((r) => r.kind === "child");
   return (
@@ -115,6 +166,16 @@ export function DocumentEditor(p: DesignProps & { errors: Record<string, string>
           <RelationList relations={lookups} none="No foreign keys from this table." />
           <h3>Children (tables that reference it)</h3>
           <RelationList relations={children} none="No foreign keys to this table." />
+          <details class="starter">
+            <summary>Starter spec from the catalog</summary>
+            <p class="hint">
+              Every column, each lookup and each child above; paste it into the editor, trim it, and
+              Preview.
+            </p>
+            <pre class="mono doc">
+              {JSON.stringify(starterSpec(p.columns, p.relations, p.idColumn), null, 2)}
+            </pre>
+          </details>
         </aside>
       </div>
     </fieldset>

@@ -226,7 +226,7 @@ export function JobFields(p: JobFieldsProps) {
         </div>
         <FieldError name="included_columns" errors={errors} />
       </fieldset>
-      <DocumentEditor {...p.design} errors={errors} />
+      <DocumentEditor {...p.design} errors={errors} idColumn={d.document_id_column} />
       <div class="actions">
         <button type="submit">{p.mode === "create" ? "Create sync job" : "Save changes"}</button>
         {/* the same form, posted to the preview page: nothing is saved */}

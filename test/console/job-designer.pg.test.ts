@@ -78,6 +78,57 @@ describe("the job form's document designer", () => {
     expect(html).toMatch(/formaction="\/console\/jobs\/preview#preview"/);
   });
 
+  it("offers a starter spec from the catalog that previews as it is", async () => {
+    const q = new URLSearchParams({
+      profile_id: backendId,
+      source_client_name: "app",
+      source_schema_name: "public",
+      source_table_name: "products",
+    });
+    const res = await t.app.request(`/console/jobs/new?${q}`, { headers: { cookie: s.cookie } });
+    const html = unescapeHtml(await res.text());
+    const starter =
+      /<summary>Starter spec from the catalog<\/summary>.*?<pre class="mono doc">([^<]*)<\/pre>/s.exec(
+        html,
+      )?.[1];
+    expect(starter).toBeDefined();
+    const spec = JSON.parse(starter!) as Record<string, unknown>;
+    expect(spec).toEqual({
+      fields: [
+        { name: "title", column: "title" },
+        { name: "brand_id", column: "brand_id" },
+        { name: "price", column: "price" },
+      ],
+      lookups: [
+        {
+          name: "brands",
+          table: "public.brands",
+          on: { brand_id: "id" },
+          fields: [
+            { name: "brands_name", column: "name" },
+            { name: "brands_country", column: "country" },
+          ],
+        },
+      ],
+      children: [
+        {
+          name: "variants",
+          table: "public.variants",
+          on: { id: "product_id" },
+          shape: "arrays",
+          fields: [
+            { name: "sku", column: "sku" },
+            { name: "color", column: "color" },
+            { name: "position", column: "position" },
+          ],
+        },
+      ],
+    });
+    const r = await post("/console/jobs/preview", productsForm({ document: starter! }));
+    expect(r.status, r.html).toBe(200);
+    expect(unescapeHtml(r.html)).toContain('"brands_name": "Acme"');
+  });
+
   it("Preview shows the schema and the sample documents on the form's page, and saves nothing", async () => {
     const r = await post("/console/jobs/preview", productsForm());
     expect(r.status, r.html).toBe(200);
@@ -224,7 +275,7 @@ describe("the job form's document designer", () => {
     expect(html).toContain("Preview of collection edited_products");
     expect(html).toContain("Schema: 2 fields");
     expect(html).toContain('"price": 1.5');
-    // a document field is `"name": value` (the catalog's `on` snippets have no space)
-    expect(html).not.toContain('"brand_id": ');
+    // the sample documents (the preview section) have no brand_id
+    expect(html.slice(html.indexOf('id="preview"'))).not.toContain('"brand_id": ');
   });
 });
