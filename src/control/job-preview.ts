@@ -62,9 +62,9 @@ export const PREVIEW_STATEMENT_TIMEOUT_MS = 5000;
 /**
  * What creating `input` would make, computed and thrown away: the collection
  * schema, the first `limit` documents and warnings. NOTHING is written: no job
- * row, no collection, no run; the source is read in one READ ONLY transaction
- * under a statement_timeout, so neither a spec's SQL nor a slow table can
- * change or hold the source. The checks are job create's (same scope rule,
+ * row, no collection, no run; the source is read only in READ ONLY
+ * transactions under a statement_timeout (the spec's catalog session, the
+ * sample), so neither a spec's SQL nor a slow table can change or hold it. The checks are job create's (same scope rule,
  * same mapper, same CatalogError naming the column), except that what create
  * only needs for CDC deletes (a unique id column, a replica identity) is a
  * warning here, so the operator sees the documents and the reason together.
