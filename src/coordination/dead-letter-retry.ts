@@ -1,4 +1,4 @@
-import type pg from "pg";
+import pg from "pg";
 import type { Queryable } from "../catalog/index.js";
 import type { ClientScope } from "../control/client-scope.js";
 import { assertOpen, getDeadLetter } from "../control/dead-letters.js";
@@ -13,7 +13,7 @@ import {
   selectLetterJob,
 } from "../db/repositories/dead-letters.js";
 import { inTransaction } from "../db/transaction.js";
-import { describeAndMap } from "../documents/index.js";
+import { describeAndMap, describeSpecJob } from "../documents/index.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
 import {
   CollectionNotOwnedError,
@@ -121,7 +121,7 @@ export async function retryDeadLetter(
   });
 }
 
-/** Full sync's reader for the job's table and mapping, as they are now. */
+/** Full sync's reader for the job's table and mapping (or document spec), as they are now. */
 async function readerFor(deps: RetryDeps, row: LetterJob): Promise<WindowReader> {
   let source: Queryable;
   try {
@@ -131,13 +131,22 @@ async function readerFor(deps: RetryDeps, row: LetterJob): Promise<WindowReader>
       `source client "${row.source_client_name}" of job ${row.job_id}: ${(e as Error).message}`,
     );
   }
-  const { mapper } = await describeAndMap(source, {
+  const job = {
     schema: row.source_schema_name,
     table: row.source_table_name,
     documentIdColumn: row.document_id_column,
     includedColumns: row.included_columns,
     queryableFields: row.queryable_fields,
-  });
+  };
+  if (row.document) {
+    // a spec job: the spec's one statement (byIds), the same bytes full sync
+    // and CDC write; a root outside the filter reads as gone (deleted)
+    if (!(source instanceof pg.Pool)) {
+      throw new UnavailableError(`source client "${row.source_client_name}" is not a pool`);
+    }
+    return (await describeSpecJob(source, job, row.document)).reader;
+  }
+  const { mapper } = await describeAndMap(source, job);
   return createWindowReader({ source, mapper });
 }
 

@@ -342,6 +342,40 @@ describe("changing a live job's spec", () => {
     expect((r.json.data.document as { fields: unknown[] }).fields).toHaveLength(4);
   });
 
+  it("a new field of a lookup and of an objects-shaped child is additive too; a new child is not", async () => {
+    const objects = {
+      ...SPEC,
+      children: [{ ...SPEC.children[0], shape: "objects" }],
+      collection: undefined,
+    };
+    const id = await createWithSpec(objects, { enabled: true });
+    const grown = {
+      ...objects,
+      lookups: [
+        {
+          ...SPEC.lookups[0],
+          fields: [...SPEC.lookups[0]!.fields, { name: "brand_id_copy", column: "id" }],
+        },
+      ],
+      children: [
+        {
+          ...objects.children[0],
+          fields: [...SPEC.children[0]!.fields, { name: "position", column: "position" }],
+        },
+      ],
+    };
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: grown });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.data.resync_queued).toBe(true);
+    const another = {
+      ...grown,
+      children: [...grown.children, { ...grown.children[0], name: "more_variants" }],
+    };
+    const refused = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: another });
+    expect(refused.status, JSON.stringify(refused.json)).toBe(409);
+    expect(refused.json.message).toContain('document.children[1]: child "more_variants" added');
+  });
+
   it("a change that needs a new collection is 409 DOCUMENT_REBUILD_REQUIRED naming the field; nothing is written or queued", async () => {
     const id = await createWithSpec(SPEC, { enabled: true });
     const retyped = {

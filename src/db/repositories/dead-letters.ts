@@ -1,4 +1,5 @@
 import type { Db } from "../transaction.js";
+import type { DocumentSpecInput } from "./document-spec.js";
 import type { JobFields, JobTargetField } from "./job-schema.js";
 import { type ClientScope, jobInScope } from "./scope-sql.js";
 
@@ -120,6 +121,8 @@ export type LetterJob = Pick<JobFields, JobTargetField> & {
   /** Sealed (control/secret-box.ts); the caller opens it and never returns it. */
   api_key_stored: string;
   timeout_ms: number;
+  /** The job's document spec (sql/010), null: none (the retry reads through the job's mapper). */
+  document: DocumentSpecInput | null;
 };
 
 /**
@@ -133,12 +136,16 @@ export async function selectLetterJob(db: Db, letterId: string): Promise<LetterJ
             j.collection_name, j.document_id_column, j.included_columns, j.queryable_fields,
             (j.enabled and j.cdc_enabled) as streamed,
             p.id as profile_id, p.base_url, p.additional_node_urls, p.api_key_stored,
-            p.timeout_ms
+            p.timeout_ms,
+            -- the document column comes with sql/010; read through the row's
+            -- jsonb so this statement does not depend on the migration order
+            pg_catalog.to_jsonb(j) -> 'document' as document
        from typesense_dead_letters d
        join typesense_sync_jobs j on j.id = d.job_id
        join typesense_profiles p on p.id = j.profile_id
       where d.id = $1`,
     [letterId],
   );
-  return r.rows[0]!;
+  const row = r.rows[0]!;
+  return { ...row, document: row.document ?? null };
 }

@@ -67,7 +67,7 @@ async function resolveField(
       problems.push({ path: `${at}.sql`, message: bad });
       return null;
     }
-    const d = await s.describe(sql, `${tableSql(table)} "#row"`, f.name);
+    const d = await describeScalar(s, sql, table, f.name);
     if (typeof d === "string") {
       problems.push({ path: `${at}.sql`, message: d });
       return null;
@@ -76,6 +76,26 @@ async function resolveField(
     source = { sql };
   }
   return checkedField(pg, f, source, at, problems);
+}
+
+/**
+ * The type of an expression over one row of `table`, or the problem. It must
+ * be a scalar of that row: an aggregate, window or set-returning function
+ * would change how many rows the rendering statement returns (one per root),
+ * so the expression is also put where Postgres refuses those (a WHERE clause).
+ */
+export async function describeScalar(
+  s: CatalogSession,
+  sql: string,
+  table: TableInfo,
+  name: string,
+): Promise<ColumnInfo | string> {
+  const from = `${tableSql(table)} "#row"`;
+  const d = await s.describe(sql, from, name);
+  if (typeof d === "string") return d;
+  const scalar = await s.probe(`select 1 from ${from} where ((${sql}) is null) limit 0`);
+  if (scalar === null) return d;
+  return `must be an expression over one row (no aggregate, window or set-returning function): ${scalar}`;
 }
 
 /** The type, rendering and option checks of a field whose value type is known. */

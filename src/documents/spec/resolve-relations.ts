@@ -185,7 +185,12 @@ async function checkOrderBy(
   }
   const bad = sqlFragmentProblem(orderBy);
   const err =
-    bad ?? (await s.probe(`select 1 from ${tableSql(table)} "#row" order by ${orderBy} limit 0`));
+    bad ??
+    (await s.probe(
+      // where the rendering puts it (the child rows' window order), beside the
+      // row's columns: an aggregate there would make it one row, and is refused
+      `select "#row".*, pg_catalog.row_number() over (order by ${orderBy}) from ${tableSql(table)} "#row" limit 0`,
+    ));
   if (err) problems.push({ path: at, message: err });
   return err === null;
 }

@@ -9,7 +9,7 @@ import type { CollectionSchema, TypesenseField } from "../../typesense/types.js"
 import { type CatalogSession, withCatalogSession } from "./catalog-session.js";
 import { DocumentSpecError } from "./errors.js";
 import { SORTABLE_TYPES } from "./field-types.js";
-import { checkedField, noColumn, resolveFields, tableSql } from "./resolve-fields.js";
+import { checkedField, describeScalar, noColumn, resolveFields } from "./resolve-fields.js";
 import { flattenFields, resolveChildren, resolveLookups } from "./resolve-relations.js";
 import { sqlFragmentProblem } from "./sql-fragment.js";
 import type {
@@ -158,7 +158,7 @@ async function resolveFilter(
     problems.push({ path: "document.filter", message: bad });
     return null;
   }
-  const d = await s.describe(filter, `${tableSql(root)} "#row"`, "filter");
+  const d = await describeScalar(s, filter, root, "filter");
   if (typeof d === "string") problems.push({ path: "document.filter", message: d });
   else if (d.baseTypeName !== "bool" || d.isArray) {
     problems.push({ path: "document.filter", message: `must be boolean, is ${d.typeName}` });
@@ -263,7 +263,7 @@ function checkDefaultSorting(
     });
     return;
   }
-  if (t.optional === true && f.typesense !== undefined && isExplicitOptional(spec, name)) {
+  if (isExplicitOptional(spec, name)) {
     problems.push({
       path: at,
       message: `"${name}" is optional: true; a default sorting field cannot be optional`,

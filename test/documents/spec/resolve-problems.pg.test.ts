@@ -122,6 +122,37 @@ describe("resolveDocumentSpec: every problem names its path", () => {
     );
   });
 
+  it("an expression is over one row: aggregates, window and set-returning functions are refused", async () => {
+    const one = "must be an expression over one row";
+    await expectProblem(fields({ name: "x", sql: "unnest(tags)" }), "document.fields[7].sql", one);
+    await expectProblem(fields({ name: "x", sql: "count(*)" }), "document.fields[7].sql", one);
+    await expectProblem(
+      fields({ name: "x", sql: "row_number() over ()" }),
+      "document.fields[7].sql",
+      one,
+    );
+    await expectProblem({ ...base, filter: "count(*) > 1" }, "document.filter", one);
+    await expectProblem(
+      { ...base, children: [{ ...base.children?.[0], order_by: "count(*)" }] } as DocumentSpecInput,
+      "document.children[0].order_by",
+      'column "#row.id" must appear in the GROUP BY clause',
+    );
+  });
+
+  it("operator SQL is only described, never run (limit 0, then rolled back)", async () => {
+    await db.pool.query("create sequence spec_probe");
+    await resolveDocumentSpec(
+      db.pool,
+      { ...SHOP_JOB, queryableFields: [] },
+      {
+        fields: [{ name: "n", sql: "nextval('spec_probe')" }],
+        filter: "nextval('spec_probe') > 0",
+      },
+    );
+    const r = await db.pool.query<{ is_called: boolean }>("select is_called from spec_probe");
+    expect(r.rows[0]?.is_called).toBe(false);
+  });
+
   it("the filter: must be boolean, errors come back at its path", async () => {
     await expectProblem(
       { ...base, filter: "price * 2" },
