@@ -131,12 +131,16 @@ async function previewSpec(
       throw specRuntimeError(e);
     }
   });
-  const relationIdentity = new Set(replicaIdentityWarnings(resolved));
+  const identity = new Set(replicaIdentityWarnings(resolved));
+  // the root's own one is said by keyWarnings below, in CDC setup's words
+  const rootIdentity = new Set(replicaIdentityWarnings({ ...resolved, lookups: [], children: [] }));
   const warnings: PreviewWarning[] = [];
   for (const message of sample.warnings) {
-    if (!relationIdentity.has(message)) warnings.push({ kind: "value_dropped", message });
+    if (!identity.has(message)) warnings.push({ kind: "value_dropped", message });
     // a lookup's or child's changes that cannot name their roots: a CDC concern, like the root's
-    else if (input.cdc_enabled === true) warnings.push({ kind: "deletes_need_key", message });
+    else if (input.cdc_enabled === true && !rootIdentity.has(message)) {
+      warnings.push({ kind: "deletes_need_key", message });
+    }
   }
   const root = resolved.root;
   const unique = root.uniqueColumns.includes(resolved.idColumn.name);

@@ -33,6 +33,9 @@ const src = useSourceDatabase(
   `insert into variants select i, 1 + (i - 1) % 6, 'SKU-' || i, (array['red','blue','green'])[1 + i % 3], -i
      from generate_series(1, 12) i`,
   "create sequence preview_probe",
+  // unique but no primary key: a document id CDC deletes cannot carry
+  "create table tagged (code text not null unique, body text)",
+  "insert into tagged values ('x', 'one'), ('y', 'two')",
 );
 const t = useTestApp(db, silentLogger, { clients: () => ({ app: src.url, other: src.url }) });
 const server = useListeningServer(t, silentLogger);
@@ -273,6 +276,25 @@ describe("POST /typesense/sync-jobs/preview with a document spec", () => {
     expect(p.warnings.map((w) => w.kind)).toEqual(["deletes_need_key"]);
     expect(p.warnings[0]!.message).toContain("variants");
     expect(p.warnings[0]!.message).toContain("REPLICA IDENTITY FULL");
+  });
+});
+
+describe("the root's replica identity with a spec", () => {
+  it("a CDC job whose root deletes cannot carry the id gets setup's warning once", async () => {
+    const r = await preview({
+      source_client_name: "app",
+      source_table_name: "tagged",
+      collection_name: "preview_tagged",
+      document_id_column: "code",
+      queryable_fields: ["body"],
+      cdc_enabled: true,
+      document: { fields: [{ name: "body", column: "body" }] },
+    });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const p = r.json.data as Preview;
+    expect(p.documents.map((d) => d.id)).toEqual(["x", "y"]);
+    expect(p.warnings.map((w) => [w.kind, w.field])).toEqual([["deletes_need_key", "cdc_enabled"]]);
+    expect(p.warnings[0]!.message).toContain("CDC cannot stream this job's deletes");
   });
 });
 
