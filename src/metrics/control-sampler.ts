@@ -1,6 +1,6 @@
 import type pg from "pg";
 import {
-  countDeadLetters,
+  deadLetterAttempts,
   type RunRow,
   readRunSamples,
   readStreamSamples,
@@ -48,7 +48,8 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
   const finished = new Set<string>();
   const startedAt = new Date();
   let lastSampleAt = Date.now();
-  let deadLettersSince = new Date();
+  /** Dead-letter attempts per `job_id origin` at the previous sample; null before the first. */
+  let deadLetterBase: Map<string, number> | null = null;
 
   async function sample(): Promise<void> {
     for (const s of await readStreamSamples(opts.control)) {
@@ -108,10 +109,7 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
       else lastRun.set(r.id, r);
     }
 
-    const since = deadLettersSince;
-    deadLettersSince = new Date(now);
-    const dl = await countDeadLetters(opts.control, since, deadLettersSince);
-    for (const r of dl) m.deadLetters.inc({ job_id: r.job_id, origin: r.origin }, Number(r.n));
+    deadLetterBase = await sampleDeadLetters(opts.control, m, deadLetterBase);
     lastSampleAt = now;
   }
 
@@ -128,4 +126,30 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
       }
     },
   };
+}
+
+/**
+ * Counts the dead letters recorded since the previous sample: the growth of
+ * each job's and origin's attempt total (deadLetterAttempts). The first sample
+ * is the baseline (letters from before this process are not counted, as the
+ * other counters start at zero). A letter whose origin changes on a later
+ * failure (a full sync's letter failing again in CDC) moves its attempts to
+ * the new origin: the new one grows by all of them, the old one does not
+ * shrink (a counter never decreases), so such a letter is counted again once.
+ */
+async function sampleDeadLetters(
+  control: pg.Pool,
+  m: Metrics,
+  base: Map<string, number> | null,
+): Promise<Map<string, number>> {
+  const next = new Map<string, number>();
+  for (const r of await deadLetterAttempts(control)) {
+    const key = `${r.job_id} ${r.origin}`;
+    const total = Number(r.attempts);
+    next.set(key, total);
+    if (base === null) continue;
+    const grown = total - (base.get(key) ?? 0);
+    if (grown > 0) m.deadLetters.inc({ job_id: r.job_id, origin: r.origin }, grown);
+  }
+  return next;
 }

@@ -79,4 +79,57 @@ describe("control sampler", () => {
     expect(t2).not.toContain("athena_ts_cdc_changes_total{");
     expect(t2).toContain(`athena_ts_dead_letters_total{job_id="${jobId}",origin="full_sync"} 1`);
   });
+
+  it("counts a dead letter whose transaction began before a sample and committed after it, and each later attempt", async () => {
+    const m = createMetrics({ processMetrics: false });
+    const profile = await db.pool.query<{ id: string }>(
+      `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
+       values ('p2', 'https://x', 'plain:k', 'k') returning id`,
+    );
+    const job = await db.pool.query<{ id: string }>(
+      `insert into typesense_sync_jobs (profile_id, source_client_name, source_table_name,
+         collection_name, document_id_column) values ($1, 'app2', 't', 'c2', 'id') returning id`,
+      [profile.rows[0]!.id],
+    );
+    const jobId = job.rows[0]!.id;
+    const ctl = new AbortController();
+    const sampler = createControlSampler({
+      control: db.pool,
+      metrics: m,
+      log: silentLogger(),
+      intervalMs: 20,
+    });
+    const running = sampler.run(ctl.signal);
+    const series = `athena_ts_dead_letters_total{job_id="${jobId}",origin="cdc"}`;
+    const until = async (want: string) => {
+      for (let i = 0; i < 200; i++) {
+        if ((await m.registry.metrics()).includes(want)) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`metrics never showed ${want}:\n${await m.registry.metrics()}`);
+    };
+    const tx = await db.pool.connect();
+    try {
+      // last_failed_at = now() = the transaction's start, long before its commit
+      await tx.query("begin");
+      await tx.query(
+        `insert into typesense_dead_letters (job_id, origin, doc_id, operation, error_message)
+         values ($1, 'cdc', '7', 'upsert', 'bad')`,
+        [jobId],
+      );
+      // several samples pass while the letter is not committed yet
+      await new Promise((r) => setTimeout(r, 200));
+      await tx.query("commit");
+    } finally {
+      tx.release();
+    }
+    await until(`${series} 1`);
+    await db.pool.query(
+      "update typesense_dead_letters set attempts = attempts + 1, last_failed_at = now() where job_id = $1",
+      [jobId],
+    );
+    await until(`${series} 2`);
+    ctl.abort();
+    await running;
+  });
 });

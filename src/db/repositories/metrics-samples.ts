@@ -54,16 +54,21 @@ export async function readRunSamples(
   return r.rows;
 }
 
-/** Dead letters per job and origin that failed in [since, until). */
-export async function countDeadLetters(
+/**
+ * Every rejection ever recorded per job and origin: the sum of the dead
+ * letters' attempts (rows are never deleted; discard and resolve change only
+ * their status, a new failure of an open letter adds an attempt, a failure
+ * after it was resolved opens a new row). A cumulative total, so a sampler
+ * counts by its growth: a letter committed after a sample is seen by the next
+ * one, whatever its timestamps say (a window on last_failed_at missed every
+ * letter whose transaction began before the window and committed after it).
+ */
+export async function deadLetterAttempts(
   control: pg.Pool,
-  since: Date,
-  until: Date,
-): Promise<{ job_id: string; origin: string; n: string }[]> {
-  const r = await control.query<{ job_id: string; origin: string; n: string }>(
-    `select job_id, origin, count(*)::text as n from typesense_dead_letters
-      where last_failed_at >= $1 and last_failed_at < $2 group by job_id, origin`,
-    [since, until],
+): Promise<{ job_id: string; origin: string; attempts: string }[]> {
+  const r = await control.query<{ job_id: string; origin: string; attempts: string }>(
+    `select job_id, origin, sum(attempts)::text as attempts from typesense_dead_letters
+      group by job_id, origin`,
   );
   return r.rows;
 }
