@@ -2,7 +2,15 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { loadConfig } from "../config/index.js";
 import { startEmbeddedPostgres } from "../demo/embedded-postgres.js";
-import { prng, SAMPLE_TABLE, seedSampleData, writeSampleChange } from "../demo/sample-data.js";
+import {
+  prng,
+  SAMPLE_CHILD_TABLE,
+  SAMPLE_DOCUMENT_SPEC,
+  SAMPLE_LOOKUP_TABLE,
+  SAMPLE_TABLE,
+  seedSampleData,
+  writeSampleChange,
+} from "../demo/sample-data.js";
 import { startEmulator } from "../emulator/index.js";
 import { createLogger, type Logger, sleepUnlessAborted } from "../lifecycle/index.js";
 import { runServe } from "./serve.js";
@@ -33,7 +41,8 @@ const WRITE_EVERY_MS = 3000;
  *   embedded Postgres (wal_level=logical) --- control DB + sample source DB
  *   embedded Typesense-compatible server
  *   serve (HTTP API, scheduler, CDC) on config/demo.yaml
- *   bootstrap through the public HTTP API: backend -> CDC-enabled job -> first run
+ *   bootstrap through the public HTTP API: backend -> CDC-enabled job with a
+ *     document spec (products + brands lookup + variants child) -> first run
  *   a writer that changes a product every few seconds (--no-writes: off)
  *
  * Stop (Ctrl-C): serve drains, then the writer, the emulator and Postgres stop,
@@ -63,7 +72,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await admin.end();
     source = new pg.Pool({ connectionString: server.urlFor("demo_app"), max: 2 });
     const rows = await seedSampleData(source, opts.rows ?? 5000);
-    out(`sample table demo_app.public.${SAMPLE_TABLE}: ${rows} rows\n`);
+    out(
+      `sample table demo_app.public.${SAMPLE_TABLE}: ${rows} rows, with public.${SAMPLE_LOOKUP_TABLE} (lookup) and public.${SAMPLE_CHILD_TABLE} (child)\n`,
+    );
 
     // DEMO_TYPESENSE_API_KEY lets a test know the key it then looks for in the logs
     const tsKey = opts.env.DEMO_TYPESENSE_API_KEY || randomBytes(16).toString("hex");
@@ -152,10 +163,12 @@ async function bootstrap(o: {
     source_table_name: SAMPLE_TABLE,
     collection_name: "products",
     document_id_column: "id",
-    queryable_fields: ["name", "description", "brand", "category"],
+    queryable_fields: ["name", "description", "category"],
     sync_interval_seconds: 300,
     stale_after_seconds: 900,
     cdc_enabled: true,
+    // brand name and country from the lookup, variant colours and sizes from the child
+    document: SAMPLE_DOCUMENT_SPEC,
   });
   const jobId = String(job.id);
   // A new job is due at once, so the scheduler may claim it before this request

@@ -5,6 +5,8 @@ export type FieldErrors = Record<string, string>;
 
 interface ErrorDetail {
   issues?: { path?: string; message?: string }[];
+  /** DOCUMENT_SPEC_INVALID: each problem at its JSON path (`document.lookups[0].on`). */
+  problems?: { path?: string; message?: string }[];
   field?: string;
   column?: string;
 }
@@ -14,6 +16,7 @@ interface ErrorDetail {
  *   zod issues   {issues: [{path: "body.base_url", message}]}  -> base_url
  *   control      {field: "document_id_column"}                   -> that field
  *   catalog      {column: "title"}                               -> columnField(column)
+ *   spec         {problems: [{path: "document.fields[0].sql"}]}  -> document (the path's head)
  * Anything else is shown above the form.
  */
 export function fieldErrors(
@@ -30,6 +33,13 @@ export function fieldErrors(
       const parts = String(i.path ?? "").split(".");
       const name = parts[0] === "body" ? (parts[1] ?? "_form") : "_form";
       put(name, i.message ?? "invalid");
+    }
+    return out;
+  }
+  if (Array.isArray(d.problems) && d.problems.length > 0) {
+    for (const p of d.problems) {
+      const path = String(p.path ?? "");
+      put(path.split(/[.[]/)[0] || "_form", `${path}: ${p.message ?? "invalid"}`);
     }
     return out;
   }

@@ -7,14 +7,17 @@ import {
 import type { ApiResult } from "./api-client.js";
 import type { FormBody } from "./context.js";
 import { field, fields } from "./context.js";
+import { type DesignProps, DocumentEditor, PreviewPanel } from "./document-designer.js";
 import { type FieldErrors, fieldErrors } from "./form-errors.js";
 import { Csrf, FieldError, invalid } from "./layout.js";
 import type { Session } from "./session.js";
 import type { SourceColumn } from "./source-catalog.js";
 
 /**
- * The fields the job form edits: all but window_size and document (set through
- * the API only; the form leaves them out of its body, so an edit keeps them).
+ * The fields the job form edits as form controls: all but window_size (set
+ * through the API only; the form leaves it out of its body, so an edit keeps
+ * it) and document, which has its own JSON editor (document-designer.tsx:
+ * sent only when set, or as null when an emptied editor removes a spec).
  */
 export type DraftField = Exclude<JobField, "window_size" | "document">;
 export const DRAFT_FIELDS = JOB_FIELDS.filter(
@@ -105,6 +108,8 @@ export interface JobFieldsProps {
   draft: JobDraft;
   columns: SourceColumn[];
   errors: FieldErrors;
+  /** The document designer's editor, catalog and preview (document-designer.tsx). */
+  design: DesignProps;
 }
 
 /** Step 2 of the job editor: the columns of the chosen table, offered from the catalog. */
@@ -221,12 +226,18 @@ export function JobFields(p: JobFieldsProps) {
         </div>
         <FieldError name="included_columns" errors={errors} />
       </fieldset>
+      <DocumentEditor {...p.design} errors={errors} idColumn={d.document_id_column} />
       <div class="actions">
         <button type="submit">{p.mode === "create" ? "Create sync job" : "Save changes"}</button>
+        {/* the same form, posted to the preview page: nothing is saved */}
+        <button type="submit" class="secondary" formaction={`${p.action}/preview#preview`}>
+          Preview
+        </button>
         <a class="button secondary" href="/console/jobs">
           Cancel
         </a>
       </div>
+      <PreviewPanel preview={p.design.preview} />
     </form>
   );
 }

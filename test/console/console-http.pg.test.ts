@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { admin, jsonInit, useTestApp } from "../http/fixture.js";
 import { capturingLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
+import { formInit, signIn as signInAs } from "./forms.js";
 
 const db = useTestDatabase();
 const cap = capturingLogger();
@@ -9,26 +10,7 @@ const cap = capturingLogger();
 const t = useTestApp(db, () => cap.log, { clients: () => ({ app: db.url, other: db.url }) });
 
 const TS_KEY = "typesense-secret-key-0123456789";
-const form = (o: Record<string, string>) => new URLSearchParams(o).toString();
-const formInit = (body: Record<string, string>, headers: Record<string, string> = {}) => ({
-  method: "POST",
-  headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-  body: form(body),
-});
-
-/** Signs in through the form; returns the cookie header and the session's CSRF token. */
-async function signIn(
-  key: string,
-  client = "",
-): Promise<{ cookie: string; csrf: string; location: string }> {
-  const res = await t.app.request("/console/login", formInit({ key, client }));
-  expect(res.status).toBe(303);
-  const set = res.headers.get("set-cookie") ?? "";
-  const cookie = set.split(";")[0]!;
-  const page = await (await t.app.request("/console/search", { headers: { cookie } })).text();
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? "";
-  return { cookie, csrf, location: res.headers.get("location") ?? "" };
-}
+const signIn = (key: string, client = "") => signInAs(t.app, key, client);
 
 async function gatewayKey(
   rights: string[],

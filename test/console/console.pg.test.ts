@@ -119,6 +119,26 @@ describe.skipIf(skipReason !== undefined)("console in headless chromium", () => 
     await page.locator("input[name=queryable_fields][value=body]").check();
     // the stack made the collection by hand (facets): the job must adopt it
     await page.getByLabel(/Adopt an existing collection/).check();
+    // the document designer: a spec previews on the form's own page, nothing is saved
+    const spec = {
+      fields: [
+        { name: "title", column: "title" },
+        { name: "body", column: "body" },
+        { name: "category", column: "category", facet: true },
+        { name: "price_cents", sql: "round(price * 100)::bigint", sort: true },
+      ],
+    };
+    await page.getByLabel("Document spec (JSON)").fill(JSON.stringify(spec, null, 2));
+    await page.getByRole("button", { name: "Preview", exact: true }).click();
+    await eventually(() => page.locator("#preview h2").textContent()).toBe(
+      `Preview of collection ${collection}`,
+    );
+    expect(await page.locator("#preview pre.doc").count()).toBe(5);
+    expect(await page.locator("#preview table").textContent()).toContain("price_cents");
+    await shot(page, "12-document-preview");
+    // the job of this walk has no spec: the editor emptied, the rest of the form as it was
+    await page.getByLabel("Document spec (JSON)").fill("");
+    expect(await page.getByLabel(/Adopt an existing collection/).isChecked()).toBe(true);
     await page.getByRole("button", { name: "Create sync job" }).click();
     await page.waitForURL(/\/console\/status$/);
     await eventually(() => page.locator(".flash.ok").textContent()).toContain("created");

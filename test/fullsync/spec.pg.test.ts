@@ -75,4 +75,23 @@ describe("full sync of a job with a document spec", () => {
     expect([...want.keys()].sort()).toEqual(["1", "5", "6", "7"]);
     expect(sorted(await collectionDocuments(fx.backend, collection))).toEqual(sorted(want));
   });
+
+  it("a spec the catalog no longer fits fails the run naming the spec's path", async () => {
+    const collection = ts.uniqueName("shop_bad");
+    const jobId = await insertJob(db.pool, { collection, table: "products", queryable: ["title"] });
+    await db.pool.query("update typesense_sync_jobs set document = $2 where id = $1", [
+      jobId,
+      SHOP_SPEC,
+    ]);
+    await source.pool.query("alter table brands rename column name to label");
+    try {
+      const res = await engine().runJob(jobId, { trigger: "manual" });
+      expect(res.status).toBe("failed");
+      expect(res.error).toContain(
+        'document.lookups[0].fields[0].column: column "name" does not exist in "public"."brands"',
+      );
+    } finally {
+      await source.pool.query("alter table brands rename column label to name");
+    }
+  });
 });

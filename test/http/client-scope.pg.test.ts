@@ -131,6 +131,8 @@ function requestFor(label: string, name: string): [string, string, unknown?] {
 const LISTS = [
   "GET /typesense/sync-jobs",
   "POST /typesense/sync-jobs",
+  // a preview names a client like create does (checked with create below)
+  "POST /typesense/sync-jobs/preview",
   "GET /typesense/sync-jobs/status",
   "GET /typesense/sync-runs",
   "GET /typesense/dead-letters",
@@ -234,6 +236,15 @@ describe("client-bound gateway keys see only their client", () => {
     });
     expect(create.status).toBe(400);
     expect(create.json.error).toEqual({ field: "source_client_name" });
+    const preview = await call("POST", "/typesense/sync-jobs/preview", h, {
+      source_client_name: "other",
+      source_table_name: "items",
+      collection_name: "sneaky",
+      document_id_column: "id",
+      queryable_fields: ["name"],
+    });
+    expect(preview.status).toBe(400);
+    expect(preview.json.error).toEqual({ field: "source_client_name" });
     const move = await call("PATCH", `/typesense/sync-jobs/${fx.app.jobId}`, h, {
       source_client_name: "other",
     });

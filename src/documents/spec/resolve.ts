@@ -196,6 +196,15 @@ function documentFields(
     if (claim(f.name, f.path)) out.push({ ...f.typesense });
   for (const c of children) {
     const members = flattenFields(c.fields, c.lookups);
+    for (const f of members) {
+      // a child field is an array in the collection (either shape): Typesense sorts scalars only
+      if (f.typesense.sort === true) {
+        problems.push({
+          path: `${f.path}.sort`,
+          message: "a child field is an array in the collection and cannot be sortable",
+        });
+      }
+    }
     if (c.shape === "arrays") {
       for (const f of members) {
         const name = `${c.name}_${f.name}`;

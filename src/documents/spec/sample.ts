@@ -58,7 +58,8 @@ export async function sampleDocuments(
  * (and an UPDATE's old row) carries only the replica identity. So the looked-up
  * key (lookups) or the foreign key (children: also to see a child moved to
  * another parent) must be in the replica identity, or the table REPLICA
- * IDENTITY FULL.
+ * IDENTITY FULL. The root likewise: a DELETE names its document only by the
+ * id column, which must be in the root's replica identity.
  */
 export function replicaIdentityWarnings(resolved: ResolvedDocument): string[] {
   const out: string[] = [];
@@ -70,6 +71,9 @@ export function replicaIdentityWarnings(resolved: ResolvedDocument): string[] {
       visit(rel.lookups);
     }
   };
+  // the root: a DELETE names its document only through the id column
+  const root = identityWarning(resolved.root, [resolved.idColumn.name], "document_id_column");
+  if (root) out.push(root);
   visit(resolved.lookups);
   visit(resolved.children);
   return out;

@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { identityProblem } from "../../cdc/setup.js";
+import { previewJob } from "../../control/job-preview.js";
 import { getJobStatus, listJobStatus } from "../../control/job-status.js";
 import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
 import { requestRun } from "../../coordination/request-run.js";
@@ -16,7 +18,14 @@ import { invalidates } from "../invalidation.js";
 import { requires } from "../rights.js";
 import { createRouter } from "../router.js";
 import { idParam, jsonBody as json } from "../schemas/common.js";
-import { JobCreate, JobPatch, JobSchema, JobStatusSchema } from "../schemas/jobs.js";
+import {
+  JobCreate,
+  JobPatch,
+  JobPreviewRequest,
+  JobPreviewSchema,
+  JobSchema,
+  JobStatusSchema,
+} from "../schemas/jobs.js";
 import { clientScopeOf } from "../scope.js";
 
 const tags = ["sync-jobs"];
@@ -25,7 +34,8 @@ const JobId = z.object({ job_id: idParam("job_id") });
 /**
  * /typesense/sync-jobs: bindings of a source table to a collection. Create and
  * update check the real source table (src/control/job-validation.ts).
- * The static `/status` route is registered before `/{job_id}` so it wins.
+ * The static `/status` and `/preview` routes are registered before
+ * `/{job_id}` so they win.
  */
 export function syncJobRoutes(deps: AppDeps) {
   const pool = deps.pools.control;
@@ -114,6 +124,42 @@ export function syncJobRoutes(deps: AppDeps) {
           windowSize: deps.config.fullsync.window_size,
         });
         return c.json(success("sync job created", job), 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        // the right of job create: a preview shows what create would make (and the rows)
+        middleware: requires("gateway.typesense_proxy"),
+        method: "post",
+        path: "/preview",
+        tags,
+        summary: "What a job would make: collection schema, sample documents, warnings",
+        description:
+          "Takes a job create body (profile_id optional) with an optional `document` spec and " +
+          "`limit` (default 5, max 50). Checks it like create and answers the Typesense schema the " +
+          "first run would create, the first `limit` documents in document id order and warnings " +
+          "(values that do not convert, deletes that cannot name their document). Nothing is " +
+          "written: no job, no collection; the source is read in a read-only transaction.",
+        request: json(JobPreviewRequest),
+        responses: {
+          200: jsonResponse(envelopeOf(JobPreviewSchema), "Preview"),
+          ...authErrors,
+        },
+      }),
+      async (c) => {
+        const preview = await previewJob(
+          deps.pools,
+          c.req.valid("json"),
+          clientScopeOf(c),
+          identityProblem,
+        );
+        return c.json(
+          success(
+            `preview: ${preview.documents.length} documents, ${preview.warnings.length} warnings`,
+            preview,
+          ),
+          200,
+        );
       },
     )
     .openapi(

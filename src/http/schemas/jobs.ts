@@ -1,7 +1,46 @@
 import { z } from "@hono/zod-openapi";
 
+import { JobCreate } from "../../db/repositories/job-schema.js";
+
 /** The job's create and patch schemas are the repository's (one field list). */
 export { JobCreate, JobPatch } from "../../db/repositories/job-schema.js";
+
+/**
+ * POST /typesense/sync-jobs/preview: a create body (profile_id optional: a
+ * preview touches no backend; `document` as create takes it) and how many
+ * sample documents to render.
+ */
+export const JobPreviewRequest = JobCreate.omit({ profile_id: true })
+  .extend({
+    profile_id: z.string().min(1).max(200).optional(),
+    limit: z.number().int().min(1).max(50).default(5).openapi({
+      description: "sample documents to render (the first rows in document id order)",
+    }),
+  })
+  .strict()
+  .openapi("SyncJobPreviewRequest");
+
+export const JobPreviewSchema = z
+  .object({
+    schema: z
+      .object({
+        name: z.string(),
+        fields: z.array(z.object({ name: z.string() }).catchall(z.unknown())),
+      })
+      .catchall(z.unknown()),
+    documents: z.array(z.object({ id: z.string() }).catchall(z.unknown())),
+    warnings: z.array(
+      z
+        .object({
+          kind: z.string(),
+          message: z.string(),
+          field: z.string().optional(),
+          document_id: z.string().optional(),
+        })
+        .catchall(z.unknown()),
+    ),
+  })
+  .openapi("SyncJobPreview");
 
 /** Job rows and view rows are returned as stored; documented loosely. */
 export const JobSchema = z

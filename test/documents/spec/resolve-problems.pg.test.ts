@@ -333,6 +333,11 @@ describe("resolveDocumentSpec: every problem names its path", () => {
       'shape "arrays" makes one array per child field, so a field must be a scalar, not string[]',
     );
     await expectProblem(
+      child({ fields: [{ name: "sku", column: "sku", sort: true }] }),
+      "document.children[0].fields[0].sort",
+      "a child field is an array in the collection and cannot be sortable",
+    );
+    await expectProblem(
       child({ table: "nochild" }),
       "document.children[0].table",
       'table "public"."nochild" does not exist',

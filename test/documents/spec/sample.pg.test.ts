@@ -40,6 +40,25 @@ describe("sampleDocuments", () => {
     ]);
   });
 
+  it("warns when the root's deletes cannot name their document (id column outside the replica identity)", async () => {
+    await db.pool.query(`
+      create table loose (sku text not null, title text);
+      create unique index loose_sku on loose (sku);
+    `);
+    const job = {
+      schema: "public",
+      table: "loose",
+      documentIdColumn: "sku",
+      includedColumns: [],
+      queryableFields: [],
+    };
+    const resolved = await resolveDocumentSpec(db.pool, job, {});
+    const { warnings } = await sampleDocuments(db.pool, resolved, 1);
+    expect(warnings).toEqual([
+      '"public"."loose" (document_id_column): its changes cannot name the documents they belong to: sku not in its replica identity (default): none; run ALTER TABLE "public"."loose" REPLICA IDENTITY FULL (or make a unique index holding sku its replica identity)',
+    ]);
+  });
+
   it("no replica identity warning once the child table is REPLICA IDENTITY FULL", async () => {
     await db.pool.query("alter table variants replica identity full");
     try {
