@@ -4,7 +4,7 @@ import type { Pools } from "../db/pool.js";
 import type { DocumentSpec } from "../db/repositories/document-spec.js";
 import type { JobInput } from "../db/repositories/job-schema.js";
 import { profileExists } from "../db/repositories/jobs.js";
-import { inTransaction } from "../db/transaction.js";
+import { inReadOnlyTransaction } from "../db/transaction.js";
 import {
   type DroppedValue,
   describeAndMap,
@@ -154,8 +154,7 @@ async function previewSpec(
 
 /**
  * Runs `fn` in a READ ONLY transaction on the client's pool with a local
- * statement_timeout (inTransaction's commit of a read-only transaction writes
- * nothing). A CatalogError or a spec error passes through; a connection
+ * statement_timeout, rolled back at the end (db/transaction.ts). A CatalogError or a spec error passes through; a connection
  * failure is 503 naming the client, as job create's validation says, and so
  * is a read that hit the timeout.
  */
@@ -166,11 +165,7 @@ async function onSourceReadOnly<T>(
 ): Promise<T> {
   const pool = pools.source(client);
   try {
-    return await inTransaction(pool, async (db) => {
-      await db.query("set transaction read only");
-      await db.query(`set local statement_timeout = ${PREVIEW_STATEMENT_TIMEOUT_MS}`);
-      return fn(db);
-    });
+    return await inReadOnlyTransaction(pool, PREVIEW_STATEMENT_TIMEOUT_MS, fn);
   } catch (e) {
     throw unavailableUnlessNamed(e, client);
   }

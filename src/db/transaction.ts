@@ -24,9 +24,10 @@ export async function inClientTransaction<T>(
 
 /**
  * Runs fn in one transaction on a dedicated client of the pool; rolls back on
- * any throw. The ONE transaction helper of the project: no module writes its
- * own BEGIN/COMMIT (except the manifest build, whose transaction spans a COPY
- * stream opened and closed in separate steps).
+ * any throw. This file holds the project's transaction helpers (this one and
+ * inReadOnlyTransaction below): no module writes its own BEGIN/COMMIT (except
+ * the manifest build, whose transaction spans a COPY stream opened and closed
+ * in separate steps; test/architecture/sql-placement.test.ts checks it).
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -37,5 +38,36 @@ export async function inTransaction<T>(
     return await inClientTransaction(client, fn);
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Runs fn in a READ ONLY transaction with a local statement_timeout that is
+ * always rolled back: for reading and describing operator-written SQL on a
+ * source database (a document spec's catalog checks, the job preview). What
+ * it runs cannot write, cannot run past the timeout, and leaves nothing
+ * committed. A client whose rollback failed is destroyed, not pooled again.
+ */
+export async function inReadOnlyTransaction<T>(
+  pool: pg.Pool,
+  statementTimeoutMs: number,
+  fn: (db: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("begin read only");
+    await client.query(
+      `set local statement_timeout = ${Math.max(1, Math.floor(statementTimeoutMs))}`,
+    );
+    return await fn(client);
+  } catch (e) {
+    broken = true;
+    throw e;
+  } finally {
+    await client.query("rollback").catch(() => {
+      broken = true;
+    });
+    client.release(broken ? true : undefined);
   }
 }

@@ -6,6 +6,7 @@ import {
   describeValueType,
   type TableInfo,
 } from "../../catalog/index.js";
+import { inReadOnlyTransaction } from "../../db/transaction.js";
 
 /**
  * The source catalog as resolution sees it: one connection inside
@@ -34,23 +35,7 @@ export async function withCatalogSession<T>(
   statementTimeoutMs: number,
   fn: (session: CatalogSession) => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query("begin read only");
-    await client.query(
-      `set local statement_timeout = ${Math.max(1, Math.floor(statementTimeoutMs))}`,
-    );
-    return await fn(sessionOn(client));
-  } catch (e) {
-    broken = true;
-    throw e;
-  } finally {
-    await client.query("rollback").catch(() => {
-      broken = true;
-    });
-    client.release(broken ? true : undefined);
-  }
+  return inReadOnlyTransaction(pool, statementTimeoutMs, (client) => fn(sessionOn(client)));
 }
 
 function sessionOn(client: pg.PoolClient): CatalogSession {
