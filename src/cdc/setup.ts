@@ -2,7 +2,7 @@ import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import type { CdcJob } from "../db/repositories/cdc-jobs.js";
 import { upsertStreamRow } from "../db/repositories/cdc-streams.js";
-import { quoteIdent, resolveDocumentSpec } from "../documents/index.js";
+import { describeSpecJob, quoteIdent } from "../documents/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import { CdcSetupError, errorMessage, pgCode } from "./errors.js";
 import { type Lsn, maxLsn, parseLsn } from "./lsn.js";
@@ -144,7 +144,8 @@ function uniqueTables(accepted: SetupResult["accepted"]): { schema: string; tabl
  */
 export async function specTargetOf(source: pg.Pool, job: CdcJob): Promise<SpecTarget | undefined> {
   if (!job.document) return undefined;
-  const resolved = await resolveDocumentSpec(
+  // the same resolution (and rendering qualification) a full-sync attempt makes
+  const { resolved } = await describeSpecJob(
     source,
     {
       schema: job.schema,
