@@ -40,6 +40,31 @@ describe("sampleDocuments", () => {
     ]);
   });
 
+  it("warns about lookup values left out too", async () => {
+    await db.pool.query(`
+      create table brand_scores (brand_id int4 primary key, score float8);
+      insert into brand_scores values (1, 'NaN'), (2, 2.5);
+    `);
+    const spec = {
+      fields: [{ name: "title", column: "title" }],
+      lookups: [
+        {
+          name: "s",
+          table: "brand_scores",
+          on: { brand_id: "brand_id" },
+          fields: [{ name: "score", column: "score" }],
+        },
+      ],
+    };
+    const resolved = await resolveDocumentSpec(db.pool, SHOP_JOB, spec);
+    const { documents, warnings } = await sampleDocuments(db.pool, resolved, 10);
+    expect(documents.find((d) => d.id === "2")).toMatchObject({ score: 2.5 });
+    expect(documents.find((d) => d.id === "1")).not.toHaveProperty("score");
+    expect(warnings).toContain(
+      'document 1: field "score" (document.lookups[0].fields[0]) left out: NaN cannot be stored in a float field',
+    );
+  });
+
   it("warns when the root's deletes cannot name their document (id column outside the replica identity)", async () => {
     await db.pool.query(`
       create table loose (sku text not null, title text);
