@@ -104,7 +104,8 @@ export function renderSpecSql(resolved: ResolvedDocument, opts: RenderOptions = 
     range: `${select}\nwhere ${idCol} between $1::text::${type} and $2::text::${type} and ${where}`,
     rangeCopy: (first, last) =>
       `copy (${select}\nwhere ${idCol} between ${literal(first)} and ${literal(last)} and ${where}) to stdout (format binary)`,
-    whole: resolved.filter === null ? select : `${select}\nwhere ${where}`,
+    // a NULL id has no document (the other forms never match one)
+    whole: `${select}\nwhere ${idCol} is not null and ${where}`,
     rawValues: own.raws,
   };
 }

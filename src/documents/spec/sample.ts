@@ -31,7 +31,7 @@ export async function sampleDocuments(
   const idCol = `"#r".${quoteIdent(resolved.idColumn.name)}`;
   const text =
     `select ${sql.idText} as id, ${sql.document} as document${probes.map((p) => `, ${p}`).join("")}\n${sql.from}` +
-    `\nwhere ${sql.where} order by ${idCol} limit $1`;
+    `\nwhere ${idCol} is not null and ${sql.where} order by ${idCol} limit $1`;
   const r = await source.query<Record<string, string | null>>(text, [
     Math.max(0, Math.floor(limit)),
   ]);

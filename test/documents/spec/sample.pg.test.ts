@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveDocumentSpec, sampleDocuments } from "../../../src/documents/index.js";
+import {
+  renderSpecSql,
+  resolveDocumentSpec,
+  sampleDocuments,
+} from "../../../src/documents/index.js";
 import { useTestDatabase } from "../../support/pg.js";
 import { oracleDocuments, SHOP_DDL, SHOP_JOB, SHOP_SPEC } from "./fixture.js";
 
@@ -63,6 +67,26 @@ describe("sampleDocuments", () => {
     expect(warnings).toContain(
       'document 1: field "score" (document.lookups[0].fields[0]) left out: NaN cannot be stored in a float field',
     );
+  });
+
+  it("a root row with a NULL id has no document", async () => {
+    await db.pool.query(`
+      create table nullable_ids (code text unique, title text);
+      insert into nullable_ids values ('a', 'x'), (null, 'y');
+    `);
+    const job = {
+      schema: "public",
+      table: "nullable_ids",
+      documentIdColumn: "code",
+      includedColumns: [],
+      queryableFields: [],
+    };
+    const resolved = await resolveDocumentSpec(db.pool, job, {});
+    expect((await sampleDocuments(db.pool, resolved, 10)).documents).toEqual([
+      { id: "a", code: "a", title: "x" },
+    ]);
+    const whole = await db.pool.query(renderSpecSql(resolved).whole);
+    expect(whole.rows).toEqual([{ id: "a", document: '{"id":"a","code":"a","title":"x"}' }]);
   });
 
   it("warns when the root's deletes cannot name their document (id column outside the replica identity)", async () => {
