@@ -45,27 +45,39 @@ export interface SpecSql {
   rangeCopy(first: string, last: string): string;
   /** Every document of the table (rows passing the filter): the bench's `COPY (<whole>) TO STDOUT`. */
   readonly whole: string;
-  /** The root's own fields with the SQL of their source value (for the preview's conversion warnings). */
-  readonly rootValues: ReadonlyArray<readonly [ResolvedField, string]>;
+  /**
+   * The root's own fields with the SQL of their value's output text (for the
+   * preview's conversion warnings); with `rawValues`, the root lookups' fields
+   * too (their texts are then also selected by the lookup laterals).
+   */
+  readonly rawValues: ReadonlyArray<readonly [ResolvedField, string]>;
 }
 
 interface Rendered {
   /** Joins (laterals) to append after the relation's own FROM item. */
   joins: string[];
-  /** The row's own fields and the SQL of their source values. */
-  refs: Array<readonly [ResolvedField, string]>;
+  /** The row's fields (own; lookups' when raw texts are asked for) and their output text SQL. */
+  raws: Array<readonly [ResolvedField, string]>;
   /** (field name, JSON value text or NULL) in document order. */
   members: Array<readonly [string, string]>;
 }
 
-export function renderSpecSql(resolved: ResolvedDocument): SpecSql {
+export interface RenderOptions {
+  /** Also select the lookups' output texts (sampleDocuments' warnings); never for the write paths. */
+  rawValues?: boolean;
+}
+
+export function renderSpecSql(resolved: ResolvedDocument, opts: RenderOptions = {}): SpecSql {
   const names = aliasCounter();
   const root = '"#r"';
-  const own = renderRow(resolved.fields, resolved.lookups, root, names);
+  const own = renderRow(resolved.fields, resolved.lookups, root, {
+    names,
+    raw: opts.rawValues === true,
+  });
   const members = [...own.members];
   const joins = [...own.joins];
   for (const c of resolved.children) {
-    const child = renderChild(c, root, names);
+    const child = renderChild(c, root, { names, raw: false });
     joins.push(child.join);
     members.push(...child.members);
   }
@@ -92,13 +104,20 @@ export function renderSpecSql(resolved: ResolvedDocument): SpecSql {
     range: `${select}\nwhere ${idCol} between $1::text::${type} and $2::text::${type} and ${where}`,
     rangeCopy: (first, last) =>
       `copy (${select}\nwhere ${idCol} between ${literal(first)} and ${literal(last)} and ${where}) to stdout (format binary)`,
-    whole: resolved.filter === null ? select : `${select}\nwhere ${where}`,
-    rootValues: own.refs,
+    // a NULL id has no document (the other forms never match one)
+    whole: `${select}\nwhere ${idCol} is not null and ${where}`,
+    rawValues: own.raws,
   };
 }
 
 function key(name: string): string {
   return sqlStringLiteral(`,${JSON.stringify(name)}:`);
+}
+
+/** The statement's alias counter, and whether lookups expose their values' output texts. */
+interface RenderContext {
+  names: () => number;
+  raw: boolean;
 }
 
 function aliasCounter(): () => number {
@@ -115,13 +134,13 @@ function renderRow(
   fields: readonly ResolvedField[],
   lookups: readonly ResolvedRelation[],
   alias: string,
-  names: () => number,
+  ctx: RenderContext,
 ): Rendered {
   const joins: string[] = [];
   const members: Array<readonly [string, string]> = [];
-  const refs: Array<readonly [ResolvedField, string]> = [];
+  const raws: Array<readonly [ResolvedField, string]> = [];
   const exprs: string[] = [];
-  const exprAlias = `"#e${names()}"`;
+  const exprAlias = `"#e${ctx.names()}"`;
   for (const f of fields) {
     let ref: string;
     if ("column" in f.source) ref = `${alias}.${quoteIdent(f.source.column)}`;
@@ -130,15 +149,16 @@ function renderRow(
       exprs.push(`(${f.source.sql}) as "#e${exprs.length}"`);
     }
     members.push([f.name, fieldValueSql(f, ref)]);
-    refs.push([f, ref]);
+    raws.push([f, outputText(f.pg, ref)]);
   }
   if (exprs.length > 0) joins.push(`cross join lateral (select ${exprs.join(", ")}) ${exprAlias}`);
   for (const l of lookups) {
-    const r = renderLookup(l, alias, names);
+    const r = renderLookup(l, alias, ctx);
     joins.push(r.join);
     members.push(...r.members);
+    raws.push(...r.raws);
   }
-  return { joins, members, refs };
+  return { joins, members, raws };
 }
 
 function fieldValueSql(f: ResolvedField, ref: string): string {
@@ -155,20 +175,26 @@ function fieldValueSql(f: ResolvedField, ref: string): string {
 function renderLookup(
   l: ResolvedRelation,
   owner: string,
-  names: () => number,
-): { join: string; members: Array<readonly [string, string]> } {
-  const n = names();
+  ctx: RenderContext,
+): Pick<Rendered, "members" | "raws"> & { join: string } {
+  const n = ctx.names();
   const t = `"#t${n}"`;
   const j = `"#j${n}"`;
-  const inner = renderRow(l.fields, l.lookups, t, names);
+  const inner = renderRow(l.fields, l.lookups, t, ctx);
   const on = l.on
     .map(([own, other]) => `${t}.${quoteIdent(other)} = ${owner}.${quoteIdent(own)}`)
     .join(" and ");
   const cols = inner.members.map(([, v], i) => `${v} as "#v${i}"`);
+  const raws = ctx.raw ? inner.raws.map(([f, text], i) => [f, text, `"#w${i}"`] as const) : [];
+  for (const [, text, col] of raws) cols.push(`${text} as ${col}`);
   const join =
     `left join lateral (select ${cols.join(", ")}\n from ${tableSql(l.table)} ${t} ${inner.joins.join("\n")}` +
     `\n where ${on} limit 1) ${j} on true`;
-  return { join, members: inner.members.map(([name], i) => [name, `${j}."#v${i}"`] as const) };
+  return {
+    join,
+    members: inner.members.map(([name], i) => [name, `${j}."#v${i}"`] as const),
+    raws: raws.map(([f, , col]) => [f, `${j}.${col}`] as const),
+  };
 }
 
 /**
@@ -180,12 +206,12 @@ function renderLookup(
 function renderChild(
   c: ResolvedRelation,
   root: string,
-  names: () => number,
+  ctx: RenderContext,
 ): { join: string; members: Array<readonly [string, string]> } {
-  const n = names();
+  const n = ctx.names();
   const t = `"#t${n}"`;
   const k = `"#k${n}"`;
-  const row = renderRow(c.fields, c.lookups, t, names);
+  const row = renderRow(c.fields, c.lookups, t, ctx);
   const on = c.on
     .map(([own, other]) => `${t}.${quoteIdent(other)} = ${root}.${quoteIdent(own)}`)
     .join(" and ");

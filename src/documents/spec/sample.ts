@@ -4,7 +4,6 @@ import { quoteIdent } from "../../db/sql-text.js";
 import { parseJson } from "../../json/codec.js";
 import type { Document } from "../../typesense/types.js";
 import { mapColumn } from "../map-column.js";
-import { outputText } from "../sql-document.js";
 import { renderSpecSql } from "./render.js";
 import { tableSql } from "./resolve-fields.js";
 import type { ResolvedDocument, ResolvedRelation } from "./types.js";
@@ -27,12 +26,12 @@ export async function sampleDocuments(
   resolved: ResolvedDocument,
   limit: number,
 ): Promise<SampleResult> {
-  const sql = renderSpecSql(resolved);
-  const probes = sql.rootValues.map(([f, ref], i) => `${outputText(f.pg, ref)} as "#raw${i}"`);
+  const sql = renderSpecSql(resolved, { rawValues: true });
+  const probes = sql.rawValues.map(([, text], i) => `${text} as "#raw${i}"`);
   const idCol = `"#r".${quoteIdent(resolved.idColumn.name)}`;
   const text =
     `select ${sql.idText} as id, ${sql.document} as document${probes.map((p) => `, ${p}`).join("")}\n${sql.from}` +
-    `\nwhere ${sql.where} order by ${idCol} limit $1`;
+    `\nwhere ${idCol} is not null and ${sql.where} order by ${idCol} limit $1`;
   const r = await source.query<Record<string, string | null>>(text, [
     Math.max(0, Math.floor(limit)),
   ]);
@@ -40,7 +39,7 @@ export async function sampleDocuments(
   const documents: Document[] = [];
   for (const row of r.rows) {
     documents.push(parseJson(row.document as string) as Document);
-    for (const [i, [f]] of sql.rootValues.entries()) {
+    for (const [i, [f]] of sql.rawValues.entries()) {
       const raw = row[`#raw${i}`];
       if (raw === null || raw === undefined) continue;
       const problem = mapColumn({ ...f.pg, name: f.name }).convert(raw).problem;

@@ -1,5 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveDocumentSpec, sampleDocuments } from "../../../src/documents/index.js";
+import {
+  renderSpecSql,
+  resolveDocumentSpec,
+  sampleDocuments,
+} from "../../../src/documents/index.js";
 import { useTestDatabase } from "../../support/pg.js";
 import { oracleDocuments, SHOP_DDL, SHOP_JOB, SHOP_SPEC } from "./fixture.js";
 
@@ -38,6 +42,51 @@ describe("sampleDocuments", () => {
       '"public"."variants" (document.children[0]): its changes cannot name the documents they belong to: product_id not in its replica identity (default): id; run ALTER TABLE "public"."variants" REPLICA IDENTITY FULL (or make a unique index holding product_id its replica identity)',
       '"public"."variants" (document.children[1]): its changes cannot name the documents they belong to: product_id not in its replica identity (default): id; run ALTER TABLE "public"."variants" REPLICA IDENTITY FULL (or make a unique index holding product_id its replica identity)',
     ]);
+  });
+
+  it("warns about lookup values left out too", async () => {
+    await db.pool.query(`
+      create table brand_scores (brand_id int4 primary key, score float8);
+      insert into brand_scores values (1, 'NaN'), (2, 2.5);
+    `);
+    const spec = {
+      fields: [{ name: "title", column: "title" }],
+      lookups: [
+        {
+          name: "s",
+          table: "brand_scores",
+          on: { brand_id: "brand_id" },
+          fields: [{ name: "score", column: "score" }],
+        },
+      ],
+    };
+    const resolved = await resolveDocumentSpec(db.pool, SHOP_JOB, spec);
+    const { documents, warnings } = await sampleDocuments(db.pool, resolved, 10);
+    expect(documents.find((d) => d.id === "2")).toMatchObject({ score: 2.5 });
+    expect(documents.find((d) => d.id === "1")).not.toHaveProperty("score");
+    expect(warnings).toContain(
+      'document 1: field "score" (document.lookups[0].fields[0]) left out: NaN cannot be stored in a float field',
+    );
+  });
+
+  it("a root row with a NULL id has no document", async () => {
+    await db.pool.query(`
+      create table nullable_ids (code text unique, title text);
+      insert into nullable_ids values ('a', 'x'), (null, 'y');
+    `);
+    const job = {
+      schema: "public",
+      table: "nullable_ids",
+      documentIdColumn: "code",
+      includedColumns: [],
+      queryableFields: [],
+    };
+    const resolved = await resolveDocumentSpec(db.pool, job, {});
+    expect((await sampleDocuments(db.pool, resolved, 10)).documents).toEqual([
+      { id: "a", code: "a", title: "x" },
+    ]);
+    const whole = await db.pool.query(renderSpecSql(resolved).whole);
+    expect(whole.rows).toEqual([{ id: "a", document: '{"id":"a","code":"a","title":"x"}' }]);
   });
 
   it("warns when the root's deletes cannot name their document (id column outside the replica identity)", async () => {
