@@ -24,8 +24,6 @@ async function specJob(): Promise<{ jobId: string; collection: string }> {
     windowSize: 2,
     queryable: ["title"],
   });
-  // sql/010 adds the column (wip/spec-api); the test does not depend on the merge order
-  await db.pool.query("alter table typesense_sync_jobs add column if not exists document jsonb");
   await db.pool.query("update typesense_sync_jobs set document = $2 where id = $1", [
     jobId,
     SHOP_SPEC,

@@ -136,10 +136,7 @@ export async function selectLetterJob(db: Db, letterId: string): Promise<LetterJ
             j.collection_name, j.document_id_column, j.included_columns, j.queryable_fields,
             (j.enabled and j.cdc_enabled) as streamed,
             p.id as profile_id, p.base_url, p.additional_node_urls, p.api_key_stored,
-            p.timeout_ms,
-            -- the document column comes with sql/010; read through the row's
-            -- jsonb so this statement does not depend on the migration order
-            pg_catalog.to_jsonb(j) -> 'document' as document
+            p.timeout_ms, j.document
        from typesense_dead_letters d
        join typesense_sync_jobs j on j.id = d.job_id
        join typesense_profiles p on p.id = j.profile_id

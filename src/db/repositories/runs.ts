@@ -83,9 +83,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
             sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection,
-            -- the document column comes with sql/010; read through the row's
-            -- jsonb so this statement does not depend on the migration order
-            pg_catalog.to_jsonb(j) -> 'document' as document
+            document
        from typesense_sync_jobs j where id = $1`,
     [jobId],
   );
