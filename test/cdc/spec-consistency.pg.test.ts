@@ -5,7 +5,12 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import type { Document } from "../../src/typesense/types.js";
-import { oracleDocuments, SHOP_DDL, SHOP_SPEC } from "../documents/spec/fixture.js";
+import {
+  normalizedDocuments,
+  oracleDocuments,
+  SHOP_DDL,
+  SHOP_SPEC,
+} from "../documents/spec/fixture.js";
 import { spawnCli, waitForOutput } from "../support/cli.js";
 import { createDatabase, useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
@@ -161,9 +166,9 @@ log:
       sameDocuments(await docsOf(backend, collection), await oracleDocuments(sourcePool));
     await waitFor("collection equals the oracle", equal, 90_000).catch(() => undefined);
     expect(
-      normalized(await docsOf(backend, collection)),
+      normalizedDocuments(await docsOf(backend, collection)),
       `seed ${SEED}: the collection differs from the spec's documents`,
-    ).toEqual(normalized(await oracleDocuments(sourcePool)));
+    ).toEqual(normalizedDocuments(await oracleDocuments(sourcePool)));
   }, 300_000);
 });
 
@@ -235,22 +240,6 @@ async function randomChange(pool: pg.Pool, rnd: (n: number) => number): Promise<
   }
 }
 
-function normalized(m: Map<string, Document>): unknown[] {
-  return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, d]) => sortKeys(d));
-}
-
 function sameDocuments(a: Map<string, Document>, b: Map<string, Document>): boolean {
-  return JSON.stringify(normalized(a)) === JSON.stringify(normalized(b));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(
-      Object.entries(v as Record<string, unknown>)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, x]) => [k, sortKeys(x)]),
-    );
-  }
-  return v;
+  return JSON.stringify(normalizedDocuments(a)) === JSON.stringify(normalizedDocuments(b));
 }

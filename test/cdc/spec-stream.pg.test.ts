@@ -2,8 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queuedFanoutCount } from "../../src/db/repositories/cdc-fanouts.js";
 import { DocumentSpec } from "../../src/db/repositories/document-spec.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
-import type { Document } from "../../src/typesense/types.js";
-import { oracleDocuments, SHOP_DDL, SHOP_SPEC } from "../documents/spec/fixture.js";
+import {
+  normalizedDocuments,
+  oracleDocuments,
+  SHOP_DDL,
+  SHOP_SPEC,
+} from "../documents/spec/fixture.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
@@ -33,21 +37,7 @@ const CLIENT = "shop";
 async function expectCollectionEqualsOracle(backend: TypesenseBackend, collection: string) {
   const want = await oracleDocuments(db.pool);
   const have = await docsOf(backend, collection);
-  const norm = (m: Map<string, Document>) =>
-    [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, d]) => sortKeys(d));
-  expect(norm(have)).toEqual(norm(want));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") {
-    return Object.fromEntries(
-      Object.entries(v as Record<string, unknown>)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([k, x]) => [k, sortKeys(x)]),
-    );
-  }
-  return v;
+  expect(normalizedDocuments(have)).toEqual(normalizedDocuments(want));
 }
 
 const equalsOracle = (backend: TypesenseBackend, collection: string) => async () =>

@@ -152,3 +152,20 @@ export async function oracleDocuments(db: pg.Pool): Promise<Map<string, Document
   const r = await db.query<{ id: string; document: string }>(SHOP_ORACLE);
   return new Map(r.rows.map((row) => [row.id, parseJson(row.document) as Document]));
 }
+
+/** Documents by id, sorted by id with their keys sorted: two collections compare with toEqual. */
+export function normalizedDocuments(m: ReadonlyMap<string, Document>): unknown[] {
+  return [...m.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, d]) => sortKeys(d));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
+  }
+  return v;
+}
