@@ -32,13 +32,13 @@ import type { Checkpoint } from "../src/cdc/applier.js";
 import { parseLsn } from "../src/cdc/lsn.js";
 import { createCdcStream } from "../src/cdc/stream.js";
 import { migrate } from "../src/db/migrate.js";
-import { DocumentSpec } from "../src/db/repositories/document-spec.js";
 import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
 import { renderSpecSql, resolveDocumentSpec } from "../src/documents/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
 import { PG15_BIN, startDebianCluster } from "../test/support/debian-postgres.js";
 import { startEmulatorProcess } from "./emulator-process.js";
+import { fillShop, SHOP_BENCH_JOB, SHOP_BENCH_SPEC } from "./spec-fixture.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -86,75 +86,9 @@ const backend = createTypesenseBackend({
   timeoutMs: 60_000,
 });
 
-// brand 1 is shared by the first FANOUT roots, the others spread over 999 brands
-await pool.query(`
-  create table brands (id int4 primary key, name text not null);
-  create table colors (code text primary key, label text not null);
-  create table products (id int8 primary key, title text not null, price numeric(10,2), brand_id int4);
-  create table variants (id int8 primary key, product_id int8 not null, sku text not null,
-    color_code text, position int4 not null, stock int4 not null);
-  create index on variants (product_id);
-  create index on products (brand_id);
-  alter table variants replica identity full;
-  insert into brands select g, 'brand ' || g from generate_series(1, 1000) g;
-  insert into colors select 'c' || g, 'color ' || g from generate_series(1, 20) g;
-`);
-await pool.query(
-  `insert into products select g, 'product ' || g, (g % 1000) + 0.99,
-     case when g <= $2 then 1 else 2 + g % 999 end
-     from generate_series(1, $1::int8) g`,
-  [ROOTS, FANOUT],
-);
-await pool.query(
-  `insert into variants select g, 1 + (g - 1) / 5, 'sku-' || g, 'c' || (1 + g % 20), g % 5, 10
-     from generate_series(1, $1::int8 * 5) g`,
-  [ROOTS],
-);
-await pool.query("analyze");
-
-const spec = DocumentSpec.parse({
-  fields: [
-    { name: "title", column: "title" },
-    { name: "price_cents", sql: "round(price * 100)::bigint", sort: true },
-  ],
-  lookups: [
-    {
-      name: "brand",
-      table: "brands",
-      on: { brand_id: "id" },
-      fields: [{ name: "brand_name", column: "name", facet: true }],
-    },
-  ],
-  children: [
-    {
-      name: "variants",
-      table: "variants",
-      on: { id: "product_id" },
-      order_by: "position",
-      limit: 10,
-      shape: "objects",
-      fields: [
-        { name: "sku", column: "sku" },
-        { name: "stock", column: "stock" },
-      ],
-      lookups: [
-        {
-          name: "color",
-          table: "colors",
-          on: { color_code: "code" },
-          fields: [{ name: "color", column: "label", facet: true }],
-        },
-      ],
-    },
-  ],
-});
-const job = {
-  schema: "public",
-  table: "products",
-  documentIdColumn: "id",
-  includedColumns: [],
-  queryableFields: ["title"],
-};
+await fillShop(pool, ROOTS, FANOUT);
+const spec = SHOP_BENCH_SPEC;
+const job = SHOP_BENCH_JOB;
 const profile = await pool.query<{ id: string }>(
   `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
    values ('bench', $1, 'plain:bench', 'ench') returning id`,
