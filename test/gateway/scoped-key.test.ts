@@ -51,7 +51,7 @@ describe("scoped keys minted by typesense-js generateScopedSearchKey", () => {
       PARENT,
       "bm90IGEga2V5",
       "x".repeat(70),
-      Buffer.from("a".repeat(48) + "[]").toString("base64"),
+      Buffer.from(`${"a".repeat(48)}[]`).toString("base64"),
     ]) {
       expect(parseScopedKey(s)).toBeNull();
     }

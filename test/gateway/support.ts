@@ -4,8 +4,10 @@ import { clientFor } from "../support/typesense.js";
 
 /**
  * Two tenants in one collection: 60 rows, tenant_id 1 or 2 (i % 2 + 1), a
- * facet field, and a `secret` column a key may hide. Words are shared across
- * tenants, so a query alone never separates them: only the forced filter does.
+ * facet field, and a `secret` column a key may hide. Most words are shared
+ * across tenants, so a query alone does not separate them; the title carries
+ * `T{tenant}x{id}` and the secret `S{tenant}x{id}`, so a tenant 2 document
+ * shows in any answer (hit, snippet, facet) as the text "T2x" or "S2x".
  */
 export const TENANT_DOCS: SyncedSource = {
   table: "docs",
@@ -14,10 +16,10 @@ export const TENANT_DOCS: SyncedSource = {
       body text not null, category text not null, secret text not null)`,
     `insert into docs
       select i, i % 2 + 1,
-             (array['red', 'blue', 'green'])[i % 3 + 1] || ' widget ' || i,
+             (array['red', 'blue', 'green'])[i % 3 + 1] || ' widget T' || (i % 2 + 1) || 'x' || i,
              'shared body words number ' || (i % 5),
              (array['tools', 'toys', 'garden', 'kitchen'])[i % 4 + 1],
-             'secret-' || i
+             'S' || (i % 2 + 1) || 'x' || i
         from generate_series(1, 60) i`,
   ],
   queryableFields: ["title", "body", "category"],
