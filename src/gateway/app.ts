@@ -241,5 +241,6 @@ export function createGateway(o: GatewayOptions): Gateway {
 /** The route pattern that answered (bounded label set), "(no route)" for the fallback. */
 function routeLabel(c: Ctx): string {
   const path = c.req.routePath;
-  return path === "*" || path === "/*" || path === "" ? "(no route)" : path;
+  // the catch-all and middleware-only answers (a CORS preflight) have a wildcard pattern
+  return path === "" || path.endsWith("*") ? "(no route)" : path;
 }

@@ -66,7 +66,9 @@ export async function searchCollection(
   b: GatewayBinding,
   params: Params,
 ): Promise<Passed> {
-  const query = asQuery(applyScope(params, p.forced));
+  // the path names the collection; a `collection` parameter is not the caller's to add
+  const { collection: _ignored, ...rest } = params;
+  const query = asQuery(applyScope(rest, p.forced));
   const path = `/collections/${encodeURIComponent(b.collection)}/documents/search`;
   if (new URLSearchParams(query).toString().length <= MAX_GET_QUERY) {
     return send(clients, b, { method: "GET", path, query });

@@ -47,6 +47,16 @@ const DROPPED = ["pinned_hits", "preset", "x-typesense-api-key"];
 
 type Params = Record<string, unknown>;
 
+/** Parameters that may reference a joined collection (`$other(...)`); filter/fields: below. */
+const JOINABLE = ["sort_by", "facet_by", "query_by"];
+
+function refuseJoin(p: Params, k: string): void {
+  const v = p[k];
+  if (typeof v === "string" && v.includes("$")) {
+    throw badRequest(`Parameter \`${k}\`: joins ($collection) are not allowed with this key.`);
+  }
+}
+
 function text(p: Params, k: string): string | undefined {
   const v = p[k];
   if (v === undefined || v === null) return undefined;
@@ -120,6 +130,7 @@ function cap(v: number | undefined, max: number | null, dflt: number): number | 
 export function applyScope(params: Params, forced: ForcedParams): Params {
   const out: Params = { ...params };
   for (const k of DROPPED) delete out[k];
+  for (const k of JOINABLE) refuseJoin(params, k);
   for (const [k, v] of Object.entries(forced.overrides)) if (!SCOPE_KEYS.has(k)) out[k] = v;
   const filter = mergedFilter(params, forced);
   const include = mergedInclude(params, forced);

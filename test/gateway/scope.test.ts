@@ -54,6 +54,7 @@ describe("forced fields and limits are never loosened", () => {
     expect(applyScope({ include_fields: "secret" }, f).include_fields).toBe("title,price");
     expect(applyScope({}, f).include_fields).toBe("title,price");
     expect(() => applyScope({ include_fields: "$other(*)" }, forced())).toThrow(/joins/);
+    expect(() => applyScope({ sort_by: "$other(rank:asc)" }, forced())).toThrow(/joins/);
   });
 
   it("exclude_fields: the forced ones are always excluded", () => {
