@@ -126,6 +126,7 @@ function cap(v: number | undefined, max: number | null, dflt: number): number | 
  *   exclude_fields the caller's ∪ the forced ones
  *   per_page/limit min(caller's or Typesense's default 10, cap); limit_hits likewise
  *   curated hits   filtered too (filter_curated_hits) whenever a filter is forced
+ *   hidden fields  never named where an answer shows their content (query_by, facet_by, ...)
  */
 export function applyScope(params: Params, forced: ForcedParams): Params {
   const out: Params = { ...params };
@@ -148,7 +149,32 @@ export function applyScope(params: Params, forced: ForcedParams): Params {
   setOrDelete(out, "limit", limit === undefined ? undefined : cap(limit, forced.perPageMax, 10));
   setOrDelete(out, "limit_hits", limitHits);
   if (forced.filters.length > 0) out.filter_curated_hits = true;
+  refuseHidden(out, forced);
   return out;
+}
+
+/**
+ * Parameters whose fields show their content in an answer (snippets, facet values, group
+ * keys): a field the key hides (excluded, or outside its include list) may not be named
+ * there, else the answer would show what exclude_fields removed from the documents.
+ */
+const REVEALING = ["query_by", "facet_by", "group_by", "highlight_fields", "highlight_full_fields"];
+
+function refuseHidden(p: Params, forced: ForcedParams): void {
+  const { includeFields: only, excludeFields: never } = forced;
+  if (!only && never.size === 0) return;
+  for (const k of REVEALING) {
+    const v = p[k];
+    if (typeof v !== "string") continue;
+    for (const entry of v.split(",")) {
+      // facet_by entries may carry options: "price(low:[0, 10])", "name(sort_by: _alpha:asc)"
+      const name = entry.split("(")[0]!.trim();
+      if (name === "") continue;
+      if (name.includes("*") || never.has(name) || (only && !only.has(name) && name !== "id")) {
+        throw badRequest(`Parameter \`${k}\`: field \`${name}\` is not visible with this key.`);
+      }
+    }
+  }
 }
 
 function setOrDelete(p: Params, k: string, v: string | number | undefined): void {

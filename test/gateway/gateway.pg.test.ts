@@ -68,6 +68,10 @@ describe("the official typesense client, configured with path /typesense-api", (
     expect(other!.found).toBe(0);
   });
 
+  it("an empty multi_search is Typesense's empty result list", async () => {
+    expect(await client(keys.a).multiSearch.perform({ searches: [] })).toEqual({ results: [] });
+  });
+
   it("multi-searches with union: one merged result, still one tenant", async () => {
     const r = (await client(keys.a).multiSearch.perform(
       {

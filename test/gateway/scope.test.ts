@@ -63,6 +63,23 @@ describe("forced fields and limits are never loosened", () => {
     expect(applyScope({}, f).exclude_fields).toBe("secret");
   });
 
+  it("a hidden field cannot be searched, faceted, grouped or highlighted (its content would show)", () => {
+    const f = forced({ excludeFields: new Set(["secret"]) });
+    expect(applyScope({ query_by: "title,body" }, f).query_by).toBe("title,body");
+    for (const [k, v] of [
+      ["query_by", "title,secret"],
+      ["facet_by", "secret(sort_by: _alpha:asc)"],
+      ["group_by", "secret"],
+      ["highlight_full_fields", "secret"],
+      ["query_by", "*"],
+    ]) {
+      expect(() => applyScope({ [k!]: v }, f), `${k}=${v}`).toThrow(/not visible/);
+    }
+    const only = forced({ includeFields: new Set(["title"]) });
+    expect(() => applyScope({ facet_by: "category" }, only)).toThrow(/not visible/);
+    expect(applyScope({ query_by: "title" }, only).query_by).toBe("title");
+  });
+
   it("per_page, limit and limit_hits are capped; Typesense's default 10 counts", () => {
     const f = forced({ perPageMax: 5, limitHits: 20 });
     expect(applyScope({ per_page: "250", limit: 100, limit_hits: "1000" }, f)).toMatchObject({
