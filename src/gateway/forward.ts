@@ -47,6 +47,14 @@ async function send(
   }
 }
 
+/** GET /collections/:c of a bound collection (adapters read the schema), passed through. */
+export function readCollection(clients: TypesenseClients, b: GatewayBinding): Promise<Passed> {
+  return send(clients, b, {
+    method: "GET",
+    path: `/collections/${encodeURIComponent(b.collection)}`,
+  });
+}
+
 const asQuery = (p: Params): Record<string, string> =>
   Object.fromEntries(
     Object.entries(p)
