@@ -95,6 +95,25 @@ describe("the official typesense client, configured with path /typesense-api", (
     expect((await search(client(k), { per_page: 3, page: 3 })).hits).toHaveLength(0);
   });
 
+  it("passes Typesense's answer through as it is: the backend's bytes, int64 exact", async () => {
+    const q = "q=*&sort_by=big:asc&per_page=3";
+    const via = await fetch(
+      `${server.base}/typesense-api/collections/${job.collection}/documents/search?${q}`,
+      {
+        headers: { "X-TYPESENSE-API-KEY": keys.a },
+      },
+    );
+    // what the gateway sends for this key: the forced filter, curated hits filtered
+    const direct = await fetch(
+      `${ts.url}/collections/${job.collection}/documents/search?${q}&filter_by=${encodeURIComponent("(tenant_id:=1)")}&filter_curated_hits=true`,
+      { headers: { "X-TYPESENSE-API-KEY": ts.apiKey } },
+    );
+    const [a, b] = [await via.text(), await direct.text()];
+    const timeless = (t: string) => t.replace(/"search_time_ms":\d+/, "");
+    expect(timeless(a)).toBe(timeless(b));
+    expect(a).toContain('"big":9007199254740995'); // id 2, above 2^53: no float on the way
+  });
+
   it("reads the collection's schema", async () => {
     const c = await client(keys.a).collections(job.collection).retrieve();
     expect(c.name).toBe(job.collection);

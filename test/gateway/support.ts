@@ -7,19 +7,21 @@ import { clientFor } from "../support/typesense.js";
  * facet field, and a `secret` column a key may hide. Most words are shared
  * across tenants, so a query alone does not separate them; the title carries
  * `T{tenant}x{id}` and the secret `S{tenant}x{id}`, so a tenant 2 document
- * shows in any answer (hit, snippet, facet) as the text "T2x" or "S2x".
+ * shows in any answer (hit, snippet, facet) as the text "T2x" or "S2x". `big` is an int64
+ * above 2^53 (exact only if nothing parses the answer as a JS number on the way).
  */
 export const TENANT_DOCS: SyncedSource = {
   table: "docs",
   sql: [
     `create table docs (id bigint primary key, tenant_id int not null, title text not null,
-      body text not null, category text not null, secret text not null)`,
+      body text not null, category text not null, secret text not null, big bigint not null)`,
     `insert into docs
       select i, i % 2 + 1,
              (array['red', 'blue', 'green'])[i % 3 + 1] || ' widget T' || (i % 2 + 1) || 'x' || i,
              'shared body words number ' || (i % 5),
              (array['tools', 'toys', 'garden', 'kitchen'])[i % 4 + 1],
-             'S' || (i % 2 + 1) || 'x' || i
+             'S' || (i % 2 + 1) || 'x' || i,
+             9007199254740993 + i
         from generate_series(1, 60) i`,
   ],
   queryableFields: ["title", "body", "category"],
