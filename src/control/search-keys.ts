@@ -59,9 +59,19 @@ export async function getSearchKey(pool: pg.Pool, id: string): Promise<SearchKey
   return row;
 }
 
-function checkJobIds(ids: readonly string[] | undefined): void {
-  const bad = ids?.find((x) => !isUuid(x));
+/**
+ * Every id must be a uuid naming an existing sync job (a typo would make a key that finds
+ * nothing). A job deleted right after this check is harmless: the key stops answering for it.
+ */
+async function checkJobIds(db: pg.Pool, ids: readonly string[] | undefined): Promise<void> {
+  if (ids === undefined) return;
+  const bad = ids.find((x) => !isUuid(x));
   if (bad !== undefined) throw new InvalidInputError(`job id "${bad}" is not a uuid`, "job_ids");
+  const known = await repo.existingJobIds(db, ids);
+  const missing = ids.filter((x) => !known.has(x));
+  if (missing.length > 0) {
+    throw new InvalidInputError(`no sync job ${missing.join(", ")}`, "job_ids");
+  }
 }
 
 export type CreateSearchKeyInput = SearchKeyColumns & { name: string; job_ids: string[] };
@@ -76,7 +86,7 @@ export async function createSearchKey(
   box: SecretBox,
   input: CreateSearchKeyInput,
 ): Promise<{ key: SearchKeyRecord; token: string }> {
-  checkJobIds(input.job_ids);
+  await checkJobIds(pool, input.job_ids);
   const id = randomUUID();
   const publicId = randomBytes(6).toString("hex");
   const token = publicId + randomBytes(26).toString("hex");
@@ -95,7 +105,7 @@ export async function updateSearchKey(
   patch: SearchKeyColumns,
 ): Promise<SearchKeyRecord> {
   if (!isUuid(id)) throw new NotFoundError(`search key ${id} not found`);
-  checkJobIds(patch.job_ids);
+  await checkJobIds(pool, patch.job_ids);
   return inTransaction(pool, async (db) => {
     if (!(await repo.updateSearchKeyColumns(db, id, patch))) {
       throw new NotFoundError(`search key ${id} not found`);

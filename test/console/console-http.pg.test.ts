@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { insertJob } from "../fullsync/helpers.js";
 import { admin, jsonInit, useTestApp } from "../http/fixture.js";
 import { capturingLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
@@ -244,6 +245,7 @@ describe("console auth log page", () => {
 
 describe("console search keys page", () => {
   it("creates a key shown once, lists it without the secret, deactivates and deletes it", async () => {
+    const jobId = await insertJob(t.pools.control, { collection: "keyed", table: "keyed" });
     const s = await signIn(admin["X-Athena-Key"]);
     const post = (path: string, body: Record<string, string>) =>
       t.app.request(`/console${path}`, formInit({ _csrf: s.csrf, ...body }, { cookie: s.cookie }));
@@ -256,7 +258,7 @@ describe("console search keys page", () => {
 
     const bad = await post("/search-keys", {
       name: "shop",
-      job_ids: "00000000-0000-4000-8000-000000000001",
+      job_ids: jobId,
       per_page_max: "999",
     });
     expect(bad.status).toBe(400);
@@ -264,7 +266,7 @@ describe("console search keys page", () => {
 
     const made = await post("/search-keys", {
       name: "shop",
-      job_ids: "00000000-0000-4000-8000-000000000001",
+      job_ids: jobId,
       filter_by: "tenant_id:=42",
     });
     expect(made.status).toBe(201);

@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { insertJob } from "../fullsync/helpers.js";
 import { admin, ENC_KEY, jsonInit, useTestApp } from "../http/fixture.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 
 const db = useTestDatabase();
 const t = useTestApp(db, silentLogger, { encryptionKey: ENC_KEY });
+let jobId = "";
+beforeAll(async () => {
+  jobId = await insertJob(db.pool, { collection: "c1", table: "t1" });
+});
 
 async function call(method: string, path: string, body?: unknown, headers = admin) {
   const res = await t.app.request(
@@ -40,7 +45,7 @@ describe("/admin/search-keys", () => {
   });
 
   it("creates a key whose token is returned once and stored sealed, never listed", async () => {
-    const job = randomUUID();
+    const job = jobId;
     const c = await call("POST", "/admin/search-keys", {
       name: "shop",
       job_ids: [job],
@@ -78,14 +83,22 @@ describe("/admin/search-keys", () => {
     expect(JSON.stringify(r.json.error)).toContain("body.job_ids.0");
     const r2 = await call("POST", "/admin/search-keys", {
       name: "x",
-      job_ids: [randomUUID()],
+      job_ids: [jobId],
       per_page_max: 999,
     });
     expect(JSON.stringify(r2.json.error)).toContain("body.per_page_max");
+    // a uuid that names no job: a key that would find nothing
+    const ghost = randomUUID();
+    const r3 = await call("POST", "/admin/search-keys", { name: "x", job_ids: [jobId, ghost] });
+    expect([r3.status, r3.json.message, r3.json.error]).toEqual([
+      400,
+      `no sync job ${ghost}`,
+      { field: "job_ids" },
+    ]);
   });
 
   it("patches and deletes a key", async () => {
-    const c = await call("POST", "/admin/search-keys", { name: "p", job_ids: [randomUUID()] });
+    const c = await call("POST", "/admin/search-keys", { name: "p", job_ids: [jobId] });
     const id = c.json.data.key.id as string;
     const p = await call("PATCH", `/admin/search-keys/${id}`, { is_active: false, limit_hits: 5 });
     expect(p.status).toBe(200);

@@ -176,6 +176,15 @@ export async function touchSearchKey(db: Db, id: string): Promise<void> {
   );
 }
 
+/** The ids among `jobIds` that name an existing sync job (enabled or not). */
+export async function existingJobIds(db: Db, jobIds: readonly string[]): Promise<Set<string>> {
+  const r = await db.query<{ id: string }>(
+    "select id::text from typesense_sync_jobs where id = any($1::uuid[])",
+    [jobIds],
+  );
+  return new Set(r.rows.map((x) => x.id));
+}
+
 /** An enabled job a search key reaches, with its backend (the sealed key column). */
 export interface GatewayJobRow {
   id: string;
