@@ -118,8 +118,9 @@ function searchObject(s: unknown): Params {
 
 /**
  * POST /multi_search: every search must name a collection the key may read
- * (else the whole request is 404, as a search of it alone would be), all on
- * one backend. The URL's common params are moved INTO each search (a URL
+ * (else the whole request is 404, as a search of it alone would be). Searches
+ * of one backend go in one request whose answer passes through; several
+ * backends are asked in parallel (fanOut). The URL's common params are moved INTO each search (a URL
  * param beats the same body key, filter_by is AND-ed: Typesense's rule), so
  * nothing the caller sends reaches Typesense outside applyScope: a URL
  * include_fields would otherwise beat the forced one in the body. Under
@@ -145,24 +146,70 @@ export async function multiSearch(
   const union = (body as { union?: unknown }).union === true;
   // nothing to forward (and no backend to ask): Typesense's answer to an empty list
   if (searches.length === 0 && !union) return { status: 200, body: '{"results":[]}' };
-  let target: GatewayBinding | undefined;
   const scoped = searches.map((s) => {
     const merged = withCommon(searchObject(s), common, union);
-    const b = bindingFor(p, merged.collection);
-    if (target && target.backend.profileId !== b.backend.profileId) {
-      throw badRequest("The searches of one multi_search must use collections of one backend.");
+    return { b: bindingFor(p, merged.collection), search: applyScope(merged, p.forced) };
+  });
+  const groups = byBackend(scoped);
+  if (groups.length === 1 || union) {
+    if (groups.length > 1) {
+      throw badRequest("The searches of a union must use collections of one backend.");
     }
-    target ??= b;
-    return applyScope(merged, p.forced);
+    return send(clients, scoped[0]!.b, {
+      method: "POST",
+      path: "/multi_search",
+      query: union ? unionPagination(common, p) : {},
+      body: JSON.stringify({
+        ...(union ? { union: true } : {}),
+        searches: scoped.map((x) => x.search),
+      }),
+    });
+  }
+  return fanOut(clients, groups, scoped.length);
+}
+
+type Scoped = { b: GatewayBinding; search: Params };
+type Group = { b: GatewayBinding; items: { index: number; search: Params }[] };
+
+/** The searches per backend (profile), each with its place in the request. */
+function byBackend(scoped: Scoped[]): Group[] {
+  const groups = new Map<string | null, Group>();
+  scoped.forEach(({ b, search }, index) => {
+    const g = groups.get(b.backend.profileId) ?? { b, items: [] };
+    g.items.push({ index, search });
+    groups.set(b.backend.profileId, g);
   });
-  if (!target) throw badRequest("Missing `searches` array.");
-  const top = union ? unionPagination(common, p) : {};
-  return send(clients, target, {
-    method: "POST",
-    path: "/multi_search",
-    query: top,
-    body: JSON.stringify(union ? { union: true, searches: scoped } : { searches: scoped }),
-  });
+  return [...groups.values()];
+}
+
+/**
+ * A multi_search over collections of several backends: one multi_search per backend, in
+ * parallel, and the results put back in request order. The only path that parses an answer
+ * (int64-exact codec); a backend's non-200 answer is passed on as it is.
+ */
+async function fanOut(clients: TypesenseClients, groups: Group[], n: number): Promise<Passed> {
+  const answers = await Promise.all(
+    groups.map((g) =>
+      send(clients, g.b, {
+        method: "POST",
+        path: "/multi_search",
+        body: JSON.stringify({ searches: g.items.map((x) => x.search) }),
+      }),
+    ),
+  );
+  const results: DocumentValue[] = new Array(n);
+  for (const [i, g] of groups.entries()) {
+    const r = answers[i]!;
+    if (r.status !== 200) return r;
+    const got = (parseJson(r.body) as { results?: DocumentValue[] } | null)?.results;
+    if (!Array.isArray(got) || got.length !== g.items.length) {
+      throw new GatewayError(502, "Bad Gateway");
+    }
+    g.items.forEach((x, k) => {
+      results[x.index] = got[k]!;
+    });
+  }
+  return { status: 200, body: serializeDocument({ results } as DocumentValue) };
 }
 
 /** The union's top-level pagination, capped like a single search's. */

@@ -164,7 +164,9 @@ export function createGatewayKeys(o: GatewayKeysOptions): GatewayKeys {
 
   async function bindingsOf(jobIds: string[]): Promise<Map<string, GatewayBinding>> {
     const out = new Map<string, GatewayBinding>();
+    // oldest job first: of two jobs with one collection name (on two backends) the oldest answers
     for (const r of await findEnabledJobsByIds(o.pool, jobIds)) {
+      if (out.has(r.collection_name)) continue;
       out.set(r.collection_name, {
         jobId: r.id,
         collection: r.collection_name,

@@ -68,6 +68,52 @@ describe("the official typesense client, configured with path /typesense-api", (
     expect(other!.found).toBe(0);
   });
 
+  it("multi-searches collections of two backends: results in request order, each scoped", async () => {
+    // a second backend (the same server under another profile) with a collection of its own
+    const other = ts.uniqueName("second");
+    await ts.client.collections().create({
+      name: other,
+      fields: [
+        { name: "tenant_id", type: "int32" },
+        { name: "title", type: "string" },
+      ],
+    });
+    await ts.client
+      .collections(other)
+      .documents()
+      .import([
+        { id: "1", tenant_id: 2, title: "T2x1" },
+        { id: "2", tenant_id: 1, title: "T1x2" },
+      ]);
+    const b = await job.call("POST", "/typesense/backends", {
+      name: "second",
+      base_url: ts.url,
+      api_key: ts.apiKey,
+    });
+    const j = await job.call("POST", "/typesense/sync-jobs", {
+      profile_id: b.json.data.id,
+      source_client_name: "app",
+      source_table_name: "docs",
+      collection_name: other,
+      document_id_column: "id",
+      queryable_fields: ["title"],
+    });
+    const both = (
+      await mintSearchKey(job, { job_ids: [job.jobId, j.json.data.id], filter_by: "tenant_id:=1" })
+    ).token;
+    const r = await client(both).multiSearch.perform({
+      searches: [
+        { collection: other, q: "*" },
+        { collection: job.collection, q: "*" },
+        { collection: other, q: "*", filter_by: "tenant_id:=2" },
+      ],
+    });
+    const [first, second, third] = r.results as { found: number; hits: { document: Doc }[] }[];
+    expect(first!.hits.map((h) => h.document.id)).toEqual(["2"]);
+    expect(second!.found).toBe(30);
+    expect(third!.found).toBe(0);
+  });
+
   it("an empty multi_search is Typesense's empty result list", async () => {
     expect(await client(keys.a).multiSearch.perform({ searches: [] })).toEqual({ results: [] });
   });
