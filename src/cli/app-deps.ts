@@ -5,6 +5,7 @@ import { createSearchBindingCache } from "../control/search-binding.js";
 import type { SecretBox } from "../control/secret-box.js";
 import type { TypesenseClients } from "../control/typesense-clients.js";
 import type { Pools } from "../db/index.js";
+import { createGateway, createGatewayKeys } from "../gateway/index.js";
 import type { AppDeps } from "../http/index.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -43,9 +44,22 @@ export interface AppDepsOptions {
  *
  *   backends.box, backends.clients --> search bindings, console (facets), routes
  *   pools.control                  --> auth log writer (unless given), console
+ *   box, clients, auth log         --> the search gateway (/typesense-api, its key cache)
  */
 export function createAppDeps(o: AppDepsOptions): AppDeps {
   const { box, clients } = o.backends;
+  const authLog = o.authLog ?? createAuthLogWriter({ pool: o.pools.control, log: o.log });
+  const rate = o.config.gateway.rate_limit;
+  const gateway = createGateway({
+    keys: createGatewayKeys({ pool: o.pools.control, box, log: o.log }),
+    clients,
+    authLog,
+    log: o.log,
+    metrics: o.metrics,
+    corsOrigins: o.config.gateway.cors_origins,
+    rateLimit: rate.per_second > 0 ? { perSecond: rate.per_second, burst: rate.burst } : null,
+    bodyLimitBytes: o.config.server.body_limit_bytes,
+  });
   return {
     config: o.config,
     log: o.log,
@@ -54,7 +68,8 @@ export function createAppDeps(o: AppDepsOptions): AppDeps {
     box,
     clients,
     bindings: createSearchBindingCache(o.pools.control, box, { ttlMs: SEARCH_BINDING_TTL_MS }),
-    authLog: o.authLog ?? createAuthLogWriter({ pool: o.pools.control, log: o.log }),
+    authLog,
+    gateway,
     console: createConsole({ log: o.log, pools: o.pools, box, clients }),
     ...(o.metrics ? { metrics: o.metrics } : {}),
     ...(o.readiness ? { readiness: o.readiness } : {}),

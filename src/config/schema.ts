@@ -103,6 +103,39 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // the Typesense-compatible search gateway at /typesense-api (docs/gateway.md)
+    gateway: z
+      .object({
+        // browser origins allowed to call it ("https://shop.example", or "*"); a
+        // comma-separated string is accepted too (one ${VAR}); empty = no CORS headers
+        cors_origins: z
+          .preprocess(
+            (v) =>
+              typeof v === "string"
+                ? v
+                    .split(",")
+                    .map((x) => x.trim())
+                    .filter((x) => x !== "")
+                : v,
+            z.array(
+              z
+                .string()
+                .regex(/^(\*|https?:\/\/[^/\s]+)$/, 'an origin: "https://host[:port]" or "*"'),
+            ),
+          )
+          .default([]),
+        // token bucket per search key (a key's rate_per_second / rate_burst override it);
+        // per_second 0 = no limit
+        rate_limit: z
+          .object({
+            per_second: int(0, 1_000_000).default(50),
+            burst: int(1, 1_000_000).default(100),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z

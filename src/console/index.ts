@@ -13,6 +13,7 @@ import { createLagSampler } from "./lag-sampler.js";
 import { loginRoutes } from "./login.js";
 import { describeError, errorPage } from "./render.js";
 import { searchRoutes } from "./search.js";
+import { searchKeyRoutes } from "./search-keys.js";
 import { COOKIE, createSessionStore, csrfMatches } from "./session.js";
 import { statusRoutes } from "./status.js";
 
@@ -138,6 +139,7 @@ function consoleRoutes(cd: ConsoleDeps): Hono<ConsoleHostEnv> {
   jobRoutes(r, cd);
   deadLetterRoutes(r);
   authLogRoutes(r);
+  searchKeyRoutes(r);
   searchRoutes(r, cd);
   r.notFound((c) => errorPage(c, 404, `No console page at ${c.req.path}.`));
 

@@ -1,7 +1,14 @@
 import type { Child } from "hono/jsx";
 import type { Flash, Session } from "./session.js";
 
-export type NavKey = "status" | "backends" | "jobs" | "dead-letters" | "auth-log" | "search";
+export type NavKey =
+  | "status"
+  | "backends"
+  | "jobs"
+  | "dead-letters"
+  | "auth-log"
+  | "search-keys"
+  | "search";
 
 const NAV: { key: NavKey; href: string; label: string; operator: boolean }[] = [
   { key: "status", href: "/console/status", label: "Status", operator: true },
@@ -9,6 +16,7 @@ const NAV: { key: NavKey; href: string; label: string; operator: boolean }[] = [
   { key: "jobs", href: "/console/jobs", label: "Sync jobs", operator: true },
   { key: "dead-letters", href: "/console/dead-letters", label: "Dead letters", operator: true },
   { key: "auth-log", href: "/console/auth-log", label: "Auth log", operator: true },
+  { key: "search-keys", href: "/console/search-keys", label: "Search keys", operator: true },
   { key: "search", href: "/console/search", label: "Live search", operator: false },
 ];
 

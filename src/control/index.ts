@@ -14,5 +14,6 @@ export * from "./job-validation.js";
 export * from "./jobs.js";
 export * from "./runs.js";
 export * from "./search-binding.js";
+export * from "./search-keys.js";
 export * from "./secret-box.js";
 export * from "./typesense-clients.js";

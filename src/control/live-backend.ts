@@ -124,6 +124,7 @@ export function createLiveBackend(o: LiveBackendOptions): TypesenseBackend {
     deleteDocuments: (c, ids, opt) => use((b) => b.deleteDocuments(c, ids, opt)),
     truncate: (c, opt) => use((b) => b.truncate(c, opt)),
     search: (c, params, opt) => use((b) => b.search(c, params, opt)),
+    forward: (spec, opt) => use((b) => b.forward(spec, opt)),
     ensureCollection: (desired, opt) => use((b) => b.ensureCollection(desired, opt)),
     // the clients belong to TypesenseClients, which closes them
     close: async () => {},

@@ -248,6 +248,73 @@ function putAlias(state: EmulatorState, alias: string, body: string): Reply {
 
 const MAX_MULTI_SEARCHES = 50;
 
+/** Pagination of a union (v30): top level only, ignored per search. */
+const UNION_PAGINATION = new Set(["page", "per_page", "offset", "limit"]);
+
+/**
+ * One search of a multi_search: its body keys as strings, then the URL's params, which are
+ * common to every search and win over the same body key, except filter_by, which is ANDed.
+ * Under `union` the URL's pagination is the union's, not the search's.
+ */
+function mergedSearch(s: unknown, params: Record<string, string>, union: boolean): SearchParams {
+  const merged: SearchParams = {};
+  if (typeof s === "object" && s !== null) {
+    for (const [k, v] of Object.entries(s)) {
+      if (v !== undefined && v !== null) merged[k] = typeof v === "string" ? v : String(v);
+    }
+  }
+  for (const [k, v] of Object.entries(params)) {
+    if (k === "x-typesense-api-key" || (union && UNION_PAGINATION.has(k))) continue;
+    if (k === "filter_by" && merged.filter_by) merged.filter_by = `(${merged.filter_by})&&(${v})`;
+    else merged[k] = v;
+  }
+  return merged;
+}
+
+/**
+ * `union: true` (v30), minimally: every search runs for its first 250 hits, the hits are
+ * merged by text_match (stable, so wildcard searches keep their order), tagged with
+ * `search_index`, and paginated by the top-level page/per_page. A failing search fails the
+ * request with its status. No duplicate removal.
+ */
+function unionSearch(
+  state: EmulatorState,
+  params: Record<string, string>,
+  searches: unknown[],
+): Reply {
+  const hits: Record<string, unknown>[] = [];
+  let found = 0;
+  let outOf = 0;
+  const requestParams: Record<string, unknown>[] = [];
+  searches.forEach((s, i) => {
+    const merged: SearchParams = { ...mergedSearch(s, params, true), page: "1", per_page: "250" };
+    const name = merged.collection;
+    if (name === undefined) throw new ApiError(400, "Parameter `collection` is required.");
+    const r = search(mustResolve(state, name), merged) as {
+      found: number;
+      out_of: number;
+      hits: Record<string, unknown>[];
+    };
+    found += r.found;
+    outOf += r.out_of;
+    for (const h of r.hits) hits.push({ ...h, search_index: i });
+    requestParams.push({ collection: name, found: r.found, q: merged.q });
+  });
+  const score = (h: Record<string, unknown>) => Number(h.text_match ?? 0);
+  hits.sort((a, b) => score(b) - score(a));
+  const perPage = Math.min(250, Number.parseInt(params.per_page ?? "10", 10) || 10);
+  const page = Math.max(1, Number.parseInt(params.page ?? "1", 10) || 1);
+  return json(200, {
+    found,
+    hits: hits.slice((page - 1) * perPage, page * perPage),
+    out_of: outOf,
+    page,
+    search_cutoff: false,
+    search_time_ms: 0,
+    union_request_params: requestParams,
+  });
+}
+
 function multiSearch(state: EmulatorState, params: Record<string, string>, body: string): Reply {
   const payload = parseJsonBody(body);
   const searches =
@@ -261,20 +328,10 @@ function multiSearch(state: EmulatorState, params: Record<string, string>, body:
   if (searches.length > limit) {
     throw new ApiError(400, "Number of multi searches exceeds `limit_multi_searches` parameter.");
   }
+  const union = (payload as Record<string, unknown>).union === true;
+  if (union) return unionSearch(state, params, searches);
   const results = searches.map((s: unknown) => {
-    const merged: SearchParams = {};
-    if (typeof s === "object" && s !== null) {
-      for (const [k, v] of Object.entries(s)) {
-        if (v !== undefined && v !== null) merged[k] = typeof v === "string" ? v : String(v);
-      }
-    }
-    // URL params are common to every search and win over the same body key, except filter_by,
-    // which is ANDed.
-    for (const [k, v] of Object.entries(params)) {
-      if (k === "x-typesense-api-key") continue;
-      if (k === "filter_by" && merged.filter_by) merged.filter_by = `(${merged.filter_by})&&(${v})`;
-      else merged[k] = v;
-    }
+    const merged = mergedSearch(s, params, false);
     try {
       const name = merged.collection;
       if (name === undefined) throw new ApiError(400, "Parameter `collection` is required.");

@@ -160,7 +160,9 @@ export function search(coll: Collection, params: SearchParams): Record<string, u
 
   const start = offsetGiven ? offset : (page - 1) * perPage;
   const top = topK(coll, seqs, sortKeys, match, start + perPage);
-  const pageSeqs = top.slice(start, start + perPage);
+  // limit_hits: no hit at a position >= limit_hits is ever returned (deep paging stops there)
+  const limitHits = params.limit_hits ? Number.parseInt(params.limit_hits, 10) : Infinity;
+  const pageSeqs = top.slice(start, Math.min(start + perPage, Math.max(limitHits, 0)));
   const include = list(params.include_fields);
   const exclude = list(params.exclude_fields);
   const fullFields = new Set(list(params.highlight_full_fields));

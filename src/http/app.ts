@@ -19,6 +19,7 @@ import { cdcStreamRoutes } from "./routes/cdc-streams.js";
 import { deadLetterRoutes } from "./routes/dead-letters.js";
 import { healthRoutes } from "./routes/health.js";
 import { runRoutes } from "./routes/runs.js";
+import { searchKeyRoutes } from "./routes/search-keys.js";
 import { syncJobRoutes } from "./routes/sync-jobs.js";
 import { typesenseOpsRoutes } from "./routes/typesense-ops.js";
 
@@ -68,6 +69,9 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       "request",
     );
   });
+  // Mounted before the API's auth, body limit and NUL guard: the gateway answers every
+  // /typesense-api path itself (its own key check first, Typesense's error shape).
+  if (deps.gateway) app.route("/typesense-api", deps.gateway.app);
   const auth = createAuth(deps);
   // refusals and admin calls go to the buffered auth log (never awaited)
   app.use(withAuthLog(deps.authLog, auth.middleware));
@@ -77,6 +81,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
     c.set("invalidate", (caches) => {
       if (caches.includes("credentials")) auth.invalidate();
       if (caches.includes("bindings")) bindings.invalidate();
+      // the gateway caches verified search keys WITH their job bindings: both kinds of write
+      deps.gateway?.invalidate();
     });
     await next();
   });
@@ -101,6 +107,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.route("/", healthRoutes(deps));
   app.route("/admin", apiKeyRoutes(deps));
   app.route("/admin", authLogRoutes(deps));
+  app.route("/admin", searchKeyRoutes(deps));
   app.route("/typesense/backends", backendRoutes(deps, policy));
   app.route("/typesense/sync-jobs", syncJobRoutes(deps));
   app.route("/typesense/sync-runs", runRoutes(deps));

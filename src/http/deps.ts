@@ -6,6 +6,7 @@ import type { SecretBox } from "../control/secret-box.js";
 import type { TypesenseClients } from "../control/typesense-clients.js";
 import type { WatermarkCoordinator } from "../coordination/watermarks.js";
 import type { Pools } from "../db/pool.js";
+import type { Gateway } from "../gateway/index.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { Metrics } from "../metrics/index.js";
 
@@ -44,6 +45,11 @@ export interface AppDeps {
   clients: TypesenseClients;
   /** Search resolves its job from memory for up to its ttl; the app invalidates it on writes. */
   bindings: SearchBindingCache;
+  /**
+   * The Typesense-compatible search gateway (src/gateway), mounted at
+   * /typesense-api ahead of the API's own auth: it authenticates with search keys.
+   */
+  gateway?: Gateway;
   /** The operator console, mounted at /console. */
   console: ConsoleMount;
 }

@@ -12,6 +12,9 @@ export interface Metrics {
   /** HTTP requests by method, route pattern and status. */
   httpRequests: Counter<"method" | "route" | "status">;
   httpDuration: Histogram<"method" | "route">;
+  /** Search gateway requests by search key (its public id, "none" when unknown), route, status. */
+  gatewayRequests: Counter<"key" | "route" | "status">;
+  gatewayDuration: Histogram<"key" | "route">;
   /** Finished full-sync runs by outcome (succeeded|failed|rolled_back|cancelled). */
   syncRuns: Counter<"job_id" | "outcome">;
   /** Rows read from the source and documents written by full sync. */
@@ -65,6 +68,19 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       help: "HTTP request latency",
       labelNames: ["method", "route"],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      ...reg,
+    }),
+    gatewayRequests: new Counter({
+      name: `${p}gateway_requests_total`,
+      help: "Search gateway (/typesense-api) requests by search key public id, route and status",
+      labelNames: ["key", "route", "status"],
+      ...reg,
+    }),
+    gatewayDuration: new Histogram({
+      name: `${p}gateway_request_duration_seconds`,
+      help: "Search gateway latency per search key (auth, scope, Typesense and back)",
+      labelNames: ["key", "route"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       ...reg,
     }),
     syncRuns: new Counter({

@@ -105,6 +105,15 @@ export interface ExportOptions extends CallOptions {
   ids?: readonly string[];
 }
 
+export interface ForwardSpec {
+  method: "GET" | "POST";
+  /** Path with its segments already encoded. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** JSON text (sent as application/json). */
+  body?: string;
+}
+
 export type SearchParams = Record<string, string | number | boolean | undefined>;
 
 export interface SearchHit {
@@ -194,6 +203,13 @@ export interface TypesenseBackend {
   /** Deletes every document, keeps the schema; returns how many were deleted. */
   truncate(collection: string, options?: CallOptions): Promise<number>;
   search(collection: string, params: SearchParams, options?: CallOptions): Promise<SearchResponse>;
+  /**
+   * One request passed through as it is (the search gateway, src/gateway):
+   * Typesense's status and body text for every 2xx and 4xx answer, neither
+   * parsed nor re-serialized; 5xx, network failures and timeouts throw
+   * TypesenseErrors like every other call.
+   */
+  forward(spec: ForwardSpec, options?: CallOptions): Promise<{ status: number; body: string }>;
   /** See ensureCollection(). */
   ensureCollection(
     desired: CollectionSchema,

@@ -71,6 +71,9 @@ function numDeleted(v: unknown): number {
   return Number((v as { num_deleted?: unknown } | null)?.num_deleted ?? 0);
 }
 
+/** Statuses forward() hands back instead of throwing. */
+const CLIENT_ERRORS: readonly number[] = Array.from({ length: 100 }, (_, i) => 400 + i);
+
 export function createTypesenseBackend(opts: TypesenseBackendOptions): TypesenseBackend {
   const http = new TypesenseHttp(opts);
 
@@ -326,6 +329,12 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
     },
 
     search: (collection, params, o) => searchDocuments(http, collection, params, o),
+
+    async forward(spec, o = {}) {
+      // every 4xx is Typesense's answer to the caller's request: handed back as it is
+      const r = await http.request({ ...spec, ...o, accept: CLIENT_ERRORS });
+      return { status: r.status, body: r.body };
+    },
 
     ensureCollection: (desired, o) => ensureCollection(backend, desired, o),
 

@@ -5,6 +5,7 @@ export type {
   EnsureCollectionResult,
   EnsureOptions,
   ExportOptions,
+  ForwardSpec,
   HealthResult,
   ImportOptions,
   NodeHealth,

@@ -27,6 +27,8 @@ const SHARED = [
   "createAuthLogWriter", // the buffered auth attempt log
   "createMetrics", // the Prometheus registry
   "createConsole", // the operator console (sessions, lag sampler, facet lookup)
+  "createGateway", // the search gateway at /typesense-api
+  "createGatewayKeys", // its verified search-key cache
   "createAppDeps", // everything createApp receives
 ];
 

@@ -147,6 +147,7 @@ const FORBIDDEN: [string, string[] | "*", string][] = [
   ["emulator", "*", "the emulator does not depend on product modules"],
   ["typesense", ["catalog"], "the client below the catalog; JSON helpers live in json/"],
   ["console", ["http"], "http mounts the console; the console does not reach back up"],
+  ["gateway", ["http", "console"], "http mounts the search gateway; it does not reach back up"],
   // Full sync and CDC meet only in coordination/ (the DBLog watermark protocol,
   // the interruptions, run requests) and read rows through documents/.
   ["fullsync", ["cdc"], "full sync and CDC talk through coordination/"],

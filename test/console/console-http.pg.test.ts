@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { insertJob } from "../fullsync/helpers.js";
 import { admin, jsonInit, useTestApp } from "../http/fixture.js";
 import { capturingLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
@@ -220,6 +221,56 @@ describe("console auth log page", () => {
 
     const p = await signIn(proxy.token);
     const denied = await t.app.request("/console/auth-log", { headers: { cookie: p.cookie } });
+    expect(denied.status).toBe(403);
+  });
+});
+
+describe("console search keys page", () => {
+  it("creates a key shown once, lists it without the secret, deactivates and deletes it", async () => {
+    const jobId = await insertJob(t.pools.control, { collection: "keyed", table: "keyed" });
+    const s = await signIn(admin["X-Athena-Key"]);
+    const post = (path: string, body: Record<string, string>) =>
+      t.app.request(`/console${path}`, formInit({ _csrf: s.csrf, ...body }, { cookie: s.cookie }));
+    const open = async () => {
+      const res = await t.app.request("/console/search-keys", { headers: { cookie: s.cookie } });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    expect(await open()).toContain('href="/console/search-keys"');
+
+    const bad = await post("/search-keys", {
+      name: "shop",
+      job_ids: jobId,
+      per_page_max: "999",
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/id="per_page_max-error">[^<]*\S/);
+
+    const made = await post("/search-keys", {
+      name: "shop",
+      job_ids: jobId,
+      filter_by: "tenant_id:=42",
+    });
+    expect(made.status).toBe(201);
+    expect(made.headers.get("cache-control")).toBe("no-store");
+    const token = /id="new-search-key">([0-9a-f]{64})</.exec(await made.text())?.[1] ?? "";
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    const listed = await open();
+    expect(listed).toContain("filter tenant_id:=42");
+    expect(listed).toContain(token.slice(0, 12)); // the public id
+    expect(listed).not.toContain(token.slice(12));
+
+    const id = /data-search-key="([0-9a-f-]{36})"/.exec(listed)?.[1] ?? "";
+    expect((await post(`/search-keys/${id}/active`, { is_active: "false" })).status).toBe(303);
+    expect(await open()).toContain("inactive");
+    expect((await post(`/search-keys/${id}/delete`, {})).status).toBe(303);
+    expect(await open()).toContain("No search keys yet.");
+  });
+
+  it("a gateway-key session gets 403 (admin only, like the API)", async () => {
+    const proxy = await gatewayKey(["gateway.typesense_proxy"]);
+    const p = await signIn(proxy.token);
+    const denied = await t.app.request("/console/search-keys", { headers: { cookie: p.cookie } });
     expect(denied.status).toBe(403);
   });
 });

@@ -107,7 +107,9 @@ describe("OpenAPI", () => {
     const routes = t.app.routes
       .filter((r) => r.method !== "ALL")
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z_]+)/g, "{$1}")}`)
-      .filter((r) => !/ \/(openapi\.(json|yaml)|docs)$/.test(r));
+      .filter((r) => !/ \/(openapi\.(json|yaml)|docs)$/.test(r))
+      // Typesense's own API (the search gateway), described in docs/gateway.md, not here
+      .filter((r) => !r.includes(" /typesense-api/"));
     expect(routes.length).toBeGreaterThan(25);
     for (const r of routes) expect(documented, r).toContain(r);
     for (const seed of [

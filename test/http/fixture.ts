@@ -8,6 +8,7 @@ import type { AuthLogWriter } from "../../src/control/auth-log-writer.js";
 import { createPools, type Pools } from "../../src/db/pool.js";
 import { type AppEnv, createApp, createHttpService } from "../../src/http/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
+import type { Metrics } from "../../src/metrics/index.js";
 import { createDatabase, SQL_DIR, type TestDatabase } from "../support/pg.js";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
@@ -21,6 +22,8 @@ export function testConfig(over: {
   allowHttp?: boolean;
   failMode?: "closed" | "open";
   bodyLimit?: number;
+  /** The config's `gateway:` section (the search gateway). */
+  gateway?: Record<string, unknown>;
 }): Config {
   return configSchema.parse({
     server: { body_limit_bytes: over.bodyLimit ?? 65536 },
@@ -31,6 +34,7 @@ export function testConfig(over: {
     auth: { admin_key: ADMIN_KEY, gateway_keys_fail_mode: over.failMode ?? "closed" },
     security: { encryption_key: over.encryptionKey ?? "" },
     typesense: { allow_http: over.allowHttp ?? true },
+    ...(over.gateway ? { gateway: over.gateway } : {}),
   });
 }
 
@@ -99,6 +103,9 @@ export function useTestApp(
     bodyLimit?: number;
     /** An auth log writer for the app (tests that flush and read the log). */
     authLog?: (pools: Pools) => AuthLogWriter;
+    gateway?: Record<string, unknown>;
+    /** A metrics registry for the app (served on /metrics). */
+    metrics?: Metrics;
   } = {},
 ): TestApp {
   const state: Partial<TestApp> & { close?: () => Promise<void> } = {};
@@ -109,6 +116,7 @@ export function useTestApp(
       encryptionKey: opts.encryptionKey ?? "",
       allowHttp: opts.allowHttp ?? true,
       bodyLimit: opts.bodyLimit ?? 65536,
+      ...(opts.gateway ? { gateway: opts.gateway } : {}),
     });
     const pools = createPools({
       controlUrl: db.url,
@@ -122,6 +130,7 @@ export function useTestApp(
       pools,
       migrationsDir: SQL_DIR,
       ...(authLog ? { authLog } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
     Object.assign(state, { config, pools, authLog, app: built.app, close: built.close });
   });

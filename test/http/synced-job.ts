@@ -26,12 +26,43 @@ export type Envelope = {
   error?: unknown;
 };
 
+/** The source table of a synced job (default: `products`, 20 rows). */
+export interface SyncedSource {
+  table: string;
+  /** Statements that create and fill `table` in the source database. */
+  sql: string[];
+  queryableFields: string[];
+}
+
+const PRODUCTS: SyncedSource = {
+  table: "products",
+  sql: [
+    `create table products (id bigint primary key, title text not null, body text,
+      category text not null, price numeric)`,
+    `insert into products
+      select i, case when i % 4 = 0 then 'Blue widget ' || i else 'Gadget ' || i end,
+             'body of ' || i, case when i % 2 = 0 then 'tools' else 'toys' end, i * 1.5
+        from generate_series(1, 20) i`,
+  ],
+  queryableFields: ["title", "body"],
+};
+
 /**
- * A source table `products` (20 rows) in its own database, the app with client
- * "app" on it, a backend on the test Typesense and a job synced by the REAL
- * full-sync engine, all made through the API in beforeAll.
+ * A source table (`products`, 20 rows, unless `opts.source` names another) in
+ * its own database, the app with client "app" on it, a backend on the test
+ * Typesense and a job synced by the REAL full-sync engine, all made through
+ * the API in beforeAll. `opts.app` goes to useTestApp.
  */
-export function useSyncedJob(db: TestDatabase, ts: TypesenseTarget, log: () => Logger): SyncedJob {
+export function useSyncedJob(
+  db: TestDatabase,
+  ts: TypesenseTarget,
+  log: () => Logger,
+  opts: {
+    source?: SyncedSource;
+    app?: Omit<NonNullable<Parameters<typeof useTestApp>[2]>, "clients">;
+  } = {},
+): SyncedJob {
+  const source = opts.source ?? PRODUCTS;
   const src: { url?: string; drop?: () => Promise<void> } = {};
   const st = { jobId: "", backendId: "", collection: "" };
   const seen: string[] = [];
@@ -40,15 +71,10 @@ export function useSyncedJob(db: TestDatabase, ts: TypesenseTarget, log: () => L
     Object.assign(src, d);
     const c = new pg.Client({ connectionString: d.url });
     await c.connect();
-    await c.query(`create table products (id bigint primary key, title text not null, body text,
-      category text not null, price numeric)`);
-    await c.query(`insert into products
-      select i, case when i % 4 = 0 then 'Blue widget ' || i else 'Gadget ' || i end,
-             'body of ' || i, case when i % 2 = 0 then 'tools' else 'toys' end, i * 1.5
-        from generate_series(1, 20) i`);
+    for (const q of source.sql) await c.query(q);
     await c.end();
   });
-  const t = useTestApp(db, log, { clients: () => ({ app: src.url! }) });
+  const t = useTestApp(db, log, { ...opts.app, clients: () => ({ app: src.url! }) });
   async function call(method: string, path: string, body?: unknown) {
     const res = await t.app.request(
       path,
@@ -66,14 +92,14 @@ export function useSyncedJob(db: TestDatabase, ts: TypesenseTarget, log: () => L
       timeout_ms: 3000,
     });
     st.backendId = b.json.data.id as string;
-    st.collection = ts.uniqueName("products");
+    st.collection = ts.uniqueName(source.table);
     const j = await call("POST", "/typesense/sync-jobs", {
       profile_id: st.backendId,
       source_client_name: "app",
-      source_table_name: "products",
+      source_table_name: source.table,
       collection_name: st.collection,
       document_id_column: "id",
-      queryable_fields: ["title", "body"],
+      queryable_fields: source.queryableFields,
     });
     st.jobId = j.json.data.id as string;
     const box = createSecretBox("");

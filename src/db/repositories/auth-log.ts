@@ -49,7 +49,8 @@ const COLUMNS = [
  * flushing at once: each upsert is atomic on the unique index, so counts add
  * up and nothing is lost or doubled.
  *
- * A claimed public id that names no existing key is stored as "none": random
+ * A claimed public id that names no existing key (api_keys, or a search key of
+ * the gateway: api_search_keys) is stored as "none": random
  * ids from a flood would otherwise each make a row, and an id nobody holds
  * says nothing an operator can act on.
  */
@@ -63,6 +64,7 @@ export async function appendAuthLog(pool: pg.Pool, entries: AuthLogEntry[]): Pro
        from (select t.b, t.f, t.la, t.m, t.r, t.rn, t.o, t.s, t.re, t.ca, t.n,
                     case when t.k = any($13::text[])
                            or exists (select 1 from api_keys a where a.public_id = t.k)
+                           or exists (select 1 from api_search_keys sk where sk.public_id = t.k)
                          then t.k else 'none' end as k
                from unnest($1::timestamptz[], $2::timestamptz[], $3::timestamptz[], $4::text[],
                            $5::text[], $6::text[], $7::text[], $8::text[], $9::int[],
