@@ -141,7 +141,20 @@ describe("dead-letter retry of a CDC job", () => {
     expect(await retryDeadLetter(deps, updated, UNSCOPED)).toMatchObject({ outcome: "resolved" });
     expect((await docsOf(backend, collection)).get("4")?.title).toBe("v1 4");
     await db.pool.query("delete from dlr_items where id = 5");
+    const afterDelete = (
+      await db.pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l")
+    ).rows[0]!.l;
     await waitFor("delete streamed", async () => !(await docsOf(backend, collection)).has("5"));
+    // ... and checkpointed: that checkpoint resolves the open letters of the ids it
+    // wrote, so a letter made before it would be resolved by it, not by the retry
+    await waitFor("delete checkpointed", async () => {
+      const r = await db.pool.query<{ ok: boolean }>(
+        `select confirmed_lsn >= $1::pg_lsn as ok from typesense_cdc_streams
+          where source_client_name = 'dlr'`,
+        [afterDelete],
+      );
+      return r.rows[0]?.ok === true;
+    });
     const gone = await letter("5");
     // a doc of the gone row is back in the collection (the letter's stored payload, written by hand)
     await backend.importDocuments(collection, [{ id: "5", title: "stored payload" }], {
