@@ -23,6 +23,7 @@ import { ServiceError } from "../errors/service-error.js";
 import type { CollectionSchema, Document } from "../typesense/types.js";
 import { assertClientAllowed, type ClientScope } from "./client-scope.js";
 import { InvalidInputError, isUuid, pgCode, UnavailableError } from "./errors.js";
+import { mappedColumns } from "./job-validation.js";
 
 /** A job body as the preview takes it: a create body, the spec, how many samples. */
 export type PreviewInput = Omit<JobInput, "profile_id"> & {
@@ -102,8 +103,11 @@ async function previewSpec(
   identityProblem: IdentityRule,
 ): Promise<JobPreview> {
   const client = input.source_client_name;
-  // job create's own checks first (validateJobSource's mapper: columns, queryable fields)
-  await onSourceReadOnly(pools, client, (db) => describeAndMap(db, mapperJobOf(input)));
+  // job create's own checks first (validateJobSource's mapper: the id column, and the
+  // columns it checks for this spec: job-validation.ts mappedColumns)
+  await onSourceReadOnly(pools, client, (db) =>
+    describeAndMap(db, { ...mapperJobOf(input), ...mappedColumns({ ...input, document: spec }) }),
+  );
   let resolved: ResolvedDocument;
   try {
     resolved = await resolveDocumentSpec(

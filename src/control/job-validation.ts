@@ -10,6 +10,8 @@ export interface JobSource {
   document_id_column: string;
   included_columns: string[];
   queryable_fields: string[];
+  /** A document spec: with its own `fields`, the spec's resolution checks queryable_fields against them. */
+  document?: { fields?: unknown } | null;
 }
 
 /**
@@ -18,6 +20,8 @@ export interface JobSource {
  *   table exists and is a table/view     -> CatalogError naming schema.table (400)
  *   every named column exists, queryable
  *   fields map to string/string[]        -> CatalogError naming the column (400)
+ *     (with a spec that has its own fields: only the id column; the spec's
+ *     resolution checks queryable_fields against the document's fields)
  *   the id column alone is unique        -> InvalidInputError naming it (400)
  * The mapper used here is the one full sync and CDC use, so a job accepted
  * here is one they can run. Source DB unreachable -> UnavailableError (503).
@@ -36,8 +40,7 @@ export async function validateJobSource(pools: Pools, job: JobSource): Promise<v
   }
   const mapper = createDocumentMapper(table, {
     documentIdColumn: job.document_id_column,
-    includedColumns: job.included_columns,
-    queryableFields: job.queryable_fields,
+    ...mappedColumns(job),
   });
   if (!mapper.idIsUnique) {
     throw new InvalidInputError(
@@ -45,4 +48,19 @@ export async function validateJobSource(pools: Pools, job: JobSource): Promise<v
       "document_id_column",
     );
   }
+}
+
+/**
+ * The columns job create checks through the mapper. A spec with its own
+ * fields designs the document: included_columns do not apply and
+ * queryable_fields name document fields (a lookup's brand_name too), which
+ * the spec's resolution checks (documents/spec/resolve.ts): only the id
+ * column is checked here then.
+ */
+export function mappedColumns(
+  job: Pick<JobSource, "document_id_column" | "included_columns" | "queryable_fields" | "document">,
+): { includedColumns: string[]; queryableFields: string[] } {
+  return job.document?.fields !== undefined
+    ? { includedColumns: [job.document_id_column], queryableFields: [] }
+    : { includedColumns: job.included_columns, queryableFields: job.queryable_fields };
 }

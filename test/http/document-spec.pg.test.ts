@@ -146,6 +146,23 @@ describe("the document spec is stored on the job", () => {
     expect((await call("GET", path)).json.data.document).toEqual(plain);
   });
 
+  it("with a spec's own fields, queryable_fields may name any string field of the document (a lookup's too)", async () => {
+    const ok = await call(
+      "POST",
+      "/typesense/sync-jobs",
+      await jobBody({ document: SPEC, queryable_fields: ["title", "brand_name"] }),
+    );
+    expect(ok.status, JSON.stringify(ok.json)).toBe(201);
+    // not a field of the document: the spec's resolution names it
+    const bad = await call(
+      "POST",
+      "/typesense/sync-jobs",
+      await jobBody({ document: SPEC, queryable_fields: ["brand_id"] }),
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain("queryable_fields[0]");
+  });
+
   it("a job created without a spec has document null (it renders as before specs existed)", async () => {
     const created = await call("POST", "/typesense/sync-jobs", await jobBody());
     expect(created.status).toBe(201);
@@ -157,6 +174,9 @@ describe("the document spec is stored on the job", () => {
   });
 
   it("a spec that breaks the JSON contract is 400 naming the key's path; nothing is stored", async () => {
+    const count = async () =>
+      (await db.pool.query("select count(*)::int as n from typesense_sync_jobs")).rows[0].n;
+    const before = await count();
     const bad = await call(
       "POST",
       "/typesense/sync-jobs",
@@ -172,8 +192,7 @@ describe("the document spec is stored on the job", () => {
     );
     expect(both.status).toBe(400);
     expect(JSON.stringify(both.json)).toContain("exactly one of 'column' or 'sql'");
-    const stored = await db.pool.query("select count(*)::int as n from typesense_sync_jobs");
-    expect(stored.rows[0].n).toBe(3);
+    expect(await count()).toBe(before);
   });
 
   it("the OpenAPI document shows the DocumentSpec schema on create and patch", async () => {

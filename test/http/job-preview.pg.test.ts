@@ -263,11 +263,14 @@ describe("POST /typesense/sync-jobs/preview with a document spec", () => {
     expect(probe.rows[0]).toEqual({ is_called: false });
   });
 
-  it("job create's column checks hold with a spec too: a queryable field that is no string column is 400", async () => {
+  it("with a spec's own fields, queryable fields are the document's string fields (a lookup's too), as job create checks them", async () => {
+    const ok = await preview(shopJob(shopSpec, { queryable_fields: ["title", "brand_name"] }));
+    expect(ok.status, JSON.stringify(ok.json)).toBe(200);
+    // price is a column, not a field of this document: the spec's resolution names it
     const r = await preview(shopJob(shopSpec, { queryable_fields: ["price"] }));
     expect(r.status).toBe(400);
-    expect(r.json.code).toBe("SOURCE_SCHEMA_INVALID");
-    expect(r.json.error).toEqual({ column: "price" });
+    expect(r.json.code).toBe("DOCUMENT_SPEC_INVALID");
+    expect(JSON.stringify(r.json)).toContain("queryable_fields[0]");
   });
 
   it("with cdc_enabled, a child table whose deletes cannot name their root warns", async () => {
