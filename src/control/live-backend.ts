@@ -31,14 +31,20 @@ export interface LiveBackendOptions {
  * syncs within `refreshMs`, on every instance (each reads the control DB
  * itself; no signal between instances is needed), without a restart.
  *
- * - A call refused with 401/403 re-reads at once and, when the backend changed
- *   meanwhile, runs once more with the new client: a refused request wrote
- *   nothing, so sending it again is safe for any call.
+ * - A call refused with 401/403 re-reads at once (and twice more, 100 ms
+ *   apart, while nothing changed: a key rotation saves the backend moments
+ *   after Typesense changed) and, when the backend changed meanwhile, runs
+ *   once more with the new client: a refused request wrote nothing, so
+ *   sending it again is safe for any call.
  * - A call holds a lease on its client: a client retired by a newer version is
  *   closed only when its last call is done (an import in flight is not cut).
  * - When the control DB cannot be read, the last version read is used (writes
  *   go on through a control-DB blip); a deleted backend fails the call.
  */
+/** Reads of the saved backend after a refused key before the refusal stands, and their gap. */
+const REFUSAL_READS = 3;
+const REFUSAL_READ_GAP_MS = 100;
+
 export function createLiveBackend(o: LiveBackendOptions): TypesenseBackend {
   const now = o.now ?? Date.now;
   let current: BackendVersion = o.initial;
@@ -85,10 +91,27 @@ export function createLiveBackend(o: LiveBackendOptions): TypesenseBackend {
       return await withLease(lease(v), fn);
     } catch (e) {
       if (!isKeyRefused(e)) throw e;
-      const fresh = await resolve(true);
-      if (fresh.version === v.version) throw e;
+      const fresh = await changedSince(v);
+      if (!fresh) throw e;
       return withLease(lease(fresh), fn);
     }
+  }
+
+  /**
+   * After a refusal: the saved backend if it changed since `v`, else null. A
+   * re-read already in flight may have begun before the save that fixed the
+   * key, so it is awaited and a new one started; and an operator rotating a
+   * key changes Typesense first and the saved backend moments later, so the
+   * refusal stands only after REFUSAL_READS reads REFUSAL_READ_GAP_MS apart.
+   */
+  async function changedSince(v: BackendVersion): Promise<BackendVersion | null> {
+    for (let i = 0; i < REFUSAL_READS; i++) {
+      if (pending) await pending.catch(() => undefined);
+      const fresh = await resolve(true);
+      if (fresh.version !== v.version) return fresh;
+      if (i + 1 < REFUSAL_READS) await new Promise((r) => setTimeout(r, REFUSAL_READ_GAP_MS));
+    }
+    return null;
   }
 
   /** Streams run on one client from start to end (no retry: lines may have been yielded). */
