@@ -1,5 +1,5 @@
 import { parseJson } from "../json/codec.js";
-import { TypesenseError } from "./errors.js";
+import { badReplyError, TypesenseError } from "./errors.js";
 import type { StreamResponse } from "./http.js";
 import type { Document } from "./types.js";
 
@@ -40,13 +40,31 @@ export async function* readExportLines(
       while (nl >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.trim() !== "") yield parseJson(line) as Document;
+        if (line.trim() !== "") yield documentOf(line, res);
         nl = buf.indexOf("\n");
       }
     }
-    if (buf.trim() !== "") yield parseJson(buf) as Document;
+    if (buf.trim() !== "") yield documentOf(buf, res);
   } finally {
     res.cancel();
     reader.releaseLock();
   }
+}
+
+/**
+ * One export line as a document. A line that is not a JSON object is a reply
+ * error naming the node, never the parser's message, which would quote the
+ * remote body (an HTML login page, a proxy's error text).
+ */
+function documentOf(line: string, res: StreamResponse): Document {
+  let doc: unknown;
+  try {
+    doc = parseJson(line);
+  } catch {
+    throw badReplyError("export", res.node, res.status, "JSONL of documents");
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    throw badReplyError("export", res.node, res.status, "JSONL of documents");
+  }
+  return doc as Document;
 }

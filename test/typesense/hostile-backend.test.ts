@@ -45,9 +45,17 @@ describe("a backend that is not Typesense: no redirect followed, no remote body 
     ).toMatchObject({
       kind: "reply",
     });
+    // a streamed export answered with the page: a reply error, not the JSON parser's quote of it
+    const drain = async () => {
+      for await (const _d of b.iterateDocuments("c")) {
+        // the first line fails
+      }
+    };
+    const exported = await failure(drain());
+    expect(exported).toMatchObject({ kind: "reply", status: 200 });
     const health = await b.health();
     expect(health.ok).toBe(false);
-    const errors = [list.message, health.nodes[0]?.error ?? ""];
+    const errors = [list.message, exported.message, health.nodes[0]?.error ?? ""];
     const b500 = backendAt(s.htmlError.url);
     const e500 = await failure(b500.listCollections());
     expect(e500).toMatchObject({ kind: "server", status: 500 });
