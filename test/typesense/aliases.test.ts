@@ -4,12 +4,17 @@ import {
   type TypesenseBackend,
   TypesenseError,
 } from "../../src/typesense/index.js";
-import { nonArrayCollections, SECRET_PAGE, useHostileServers } from "../support/hostile-backend.js";
+import {
+  nonArrayCollections,
+  recorder,
+  SECRET_PAGE,
+  useHostileServers,
+} from "../support/hostile-backend.js";
 import { useTypesense } from "../support/typesense.js";
 
 // The backend's alias calls against the emulator, or a real Typesense with TYPESENSE_URL.
 const ts = useTypesense();
-const hostile = useHostileServers({ odd: nonArrayCollections });
+const hostile = useHostileServers({ odd: nonArrayCollections, second: recorder });
 let backend: TypesenseBackend;
 
 beforeAll(() => {
@@ -58,6 +63,25 @@ describe("alias calls of the Typesense backend", () => {
     expect(te.kind).toBe("rejected");
     expect(te.retryable).toBe(false);
     expect(te.message).toBe(`Name \`${plain}\` conflicts with an existing collection name.`);
+  });
+
+  it("that rejection does not take the node out of the rotation (it is the request's fault)", async () => {
+    const plain = await collection();
+    // Round-robin over [Typesense, a recorder]: a node marked down would be skipped next time.
+    const b = createTypesenseBackend({
+      nodes: [ts.url, hostile.second.url],
+      apiKey: ts.apiKey,
+      timeoutMs: 5_000,
+    });
+    try {
+      await expect(b.upsertAlias(plain, plain)).rejects.toThrow(/conflicts/);
+      const before = hostile.second.seen.length;
+      await b.verifyKey(); // the recorder's turn
+      await b.verifyKey(); // Typesense's turn again, unless the conflict marked it down
+      expect(hostile.second.seen.length - before).toBe(1);
+    } finally {
+      await b.close();
+    }
   });
 
   it("summary, metadata, imports, search and export work through an alias, on the target", async () => {
