@@ -18,14 +18,28 @@ interface Bench {
   quick: string[];
   /** Output lines that carry its headline figures (ratios to its baseline or target). */
   headline: RegExp;
+  /** What the cells of a headline TABLE row are (markdown rows carry no header). */
+  columns?: string;
 }
 
 const RATIO = /\d+\.\d+x\b/;
 const BENCHES: Record<string, Bench> = {
   emulator: { quick: ["--quick"], headline: RATIO },
-  "http-search": { quick: ["300"], headline: /^\| sidecar/ },
-  gateway: { quick: ["300"], headline: /^\| sidecar/ },
-  "full-sync": { quick: ["20000", "--quick"], headline: RATIO },
+  "http-search": {
+    quick: ["300"],
+    headline: /^\| sidecar/,
+    columns: "p50 ms, p95 ms, p50 added vs direct ms",
+  },
+  gateway: {
+    quick: ["300"],
+    headline: /^\| gateway/,
+    columns: "p50 ms, p95 ms, p50 added vs direct ms",
+  },
+  "full-sync": {
+    quick: ["20000", "--quick"],
+    headline: RATIO,
+    columns: "rows, rows/s, ratio, peak RSS MB",
+  },
   cdc: { quick: ["--quick"], headline: /\d+\.\d+x\b|lag per change|knee:/ },
   "spec-full-sync": { quick: ["20000"], headline: RATIO },
   "spec-cdc": {
@@ -77,7 +91,14 @@ for (const name of chosen) {
   const lines = r.out.split("\n").filter((l) => bench.headline.test(l));
   if (!r.ok) rows.push(`| ${name} | FAILED |`);
   else if (lines.length === 0) rows.push(`| ${name} | (no headline line found) |`);
-  for (const l of lines) rows.push(`| ${name} | ${l.trim().replace(/^\|\s*|\s*\|$/g, "")} |`);
+  for (const l of lines) {
+    const row = l.trim().startsWith("|");
+    const cells = l
+      .trim()
+      .replace(/^\|\s*|\s*\|$/g, "")
+      .replaceAll(" | ", "; ");
+    rows.push(`| ${name} | ${cells}${row && bench.columns ? ` (${bench.columns})` : ""} |`);
+  }
 }
 process.stdout.write(
   `\n=== ${full || extra ? "" : "quick mode, "}headline figures (a quick run is a smoke check, not a measurement)\n\n| bench | figure |\n|---|---|\n${rows.join("\n")}\n`,
