@@ -91,3 +91,63 @@ describeEmulatorOnly("CDC flush when the writer is idle", () => {
     expect(emulator.stats().importRequests - s0.importRequests).toBe(2);
   });
 });
+
+describeEmulatorOnly("CDC catch-up with the idle flush", () => {
+  const TXNS = 200;
+  const FLUSH_MAX = 10;
+  let backend: TypesenseBackend;
+  let coll: string;
+  let stream: RunningStream | undefined;
+  const start = () =>
+    runStream({
+      control: db.pool,
+      source: db.pool,
+      sourceUrl: db.url,
+      client: "catchup",
+      backend,
+      log: silentLogger(),
+      // no timer and no heartbeat flush: only the batch limit and the idle rule write here
+      cdc: { flush_max_docs: FLUSH_MAX, flush_interval_ms: 60_000, heartbeat_ms: 60_000 },
+    });
+  const streaming = () =>
+    waitFor("streaming", async () => (await streamRow(db.pool, "catchup"))?.status === "streaming");
+
+  beforeAll(async () => {
+    backend = backendFor(ts.url, ts.apiKey);
+    coll = ts.uniqueName("catchup");
+    await db.pool.query("create table catchup (id int primary key, title text not null)");
+    const profile = await insertProfile(db.pool, ts.url, ts.apiKey);
+    await insertJob(db.pool, {
+      profileId: profile,
+      client: "catchup",
+      table: "catchup",
+      collection: coll,
+    });
+    // set the slot up, then stop reading it: the backlog accumulates
+    stream = start();
+    await streaming();
+    await stream.stop();
+  });
+
+  afterAll(async () => {
+    await stream?.stop();
+  });
+
+  it("writes a backlog of small transactions in full catch-up batches, not one write per transaction", async () => {
+    for (let i = 1; i <= TXNS; i++) {
+      await db.pool.query("insert into catchup values ($1, 'backlog')", [i]);
+    }
+    // every transaction is over a second old when the stream reads it: catching up
+    await new Promise((r) => setTimeout(r, 1500));
+    const s0 = ts.emulator!.stats();
+    stream = start();
+    await waitFor(
+      "the backlog in Typesense",
+      async () => (await docsOf(backend, coll)).size === TXNS,
+      15_000,
+    );
+    // catch-up batches are 4 x flush_max_docs: 200 changes in exactly 5 imports of 40
+    // (an idle flush per commit would have written the first transaction alone, and so on)
+    expect(ts.emulator!.stats().importRequests - s0.importRequests).toBe(TXNS / (FLUSH_MAX * 4));
+  });
+});
