@@ -2,7 +2,10 @@
  * CDC benchmark (issue 7 point 8).
  *
  *   npx tsx bench/cdc.ts [backlog-changes] [--rate N] [--seconds N] [--flush-max-docs N]
+ *     [--high-rate N] [--sweep R1,R2,...] [--sweep-seconds N] [--quick]
  *     [--embedded] [--emulator-in-process] [--profile-catchup FILE]
+ *
+ * --quick: a smoke run (20k backlog, 3 s phases, a 2k/10k sweep of 2 s each): `npm run bench`.
  *
  * Measures in ONE run, on one machine:
  *   1. baseline: `pg_recvlogical` (Debian's postgresql-client-15) decoding the backlog with
@@ -14,9 +17,14 @@
  *      process, as Typesense would be) until the slot is acknowledged past its end
  *      (changes/s; ratio to 1, target >= 0.5x), with this process's CPU per change and the
  *      time its main thread waited for a core (CPU starvation on a shared machine);
- *   3. steady load: a writer at --rate single-row updates/s for --seconds;
- *      end-to-end lag = Typesense confirmation minus commit time, per flush
- *      (lower bound: its last commit; upper bound: its oldest commit), p50/p99;
+ *   3. steady load: writers at --rate single-row updates/s (default 2k) for --seconds, then at
+ *      --high-rate (default 10k), then a rate sweep (--sweep, --sweep-seconds each) whose knee
+ *      is where lag starts to grow. Lag PER CHANGE: each update stamps its row with
+ *      clock_timestamp() (ms, just before its commit); when Typesense confirms the import
+ *      that carried the row, confirmation time minus that stamp is that change's lag
+ *      (a change folded into a later one of the same row in the same batch is not seen:
+ *      rare, the ids cycle over half the table). p50/p99 per phase. Also, as before, per
+ *      flush (last / oldest commit of the checkpoint);
  *   4. peak RSS of this process (stream + load writer), sampled every 50 ms
  *      (target <= 256 MB).
  *
@@ -35,6 +43,7 @@ import pg from "pg";
 import type { Checkpoint } from "../src/cdc/applier.js";
 import { formatLsn, parseLsn } from "../src/cdc/lsn.js";
 import { createCdcStream } from "../src/cdc/stream.js";
+import type { CdcBackend } from "../src/cdc/writer.js";
 import { migrate } from "../src/db/migrate.js";
 import { startEmbeddedPostgres } from "../src/demo/embedded-postgres.js";
 import { startEmulator } from "../src/emulator/index.js";
@@ -42,6 +51,7 @@ import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
 import { PG15_BIN, startDebianCluster } from "../test/support/debian-postgres.js";
 import { startEmulatorProcess } from "./emulator-process.js";
+import { reportLoad } from "./load.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -49,14 +59,24 @@ const flag = (name: string, dflt: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const BACKLOG = Number(args.find((a) => /^\d+$/.test(a)) ?? 200_000);
+const QUICK = args.includes("--quick");
+const BACKLOG = Number(args.find((a) => /^\d+$/.test(a)) ?? (QUICK ? 20_000 : 200_000));
 const RATE = flag("--rate", 2000);
-const SECONDS = flag("--seconds", 20);
+const HIGH_RATE = flag("--high-rate", 10_000);
+const SECONDS = flag("--seconds", QUICK ? 3 : 20);
+const SWEEP_SECONDS = flag("--sweep-seconds", QUICK ? 2 : 8);
+const SWEEP = (
+  args.includes("--sweep")
+    ? args[args.indexOf("--sweep") + 1]!
+    : QUICK
+      ? "2000,10000"
+      : "1000,2000,5000,10000,15000,20000,30000"
+)
+  .split(",")
+  .map(Number);
 const FLUSH_MAX = flag("--flush-max-docs", 1000);
 
-const load0 = loadavg()
-  .map((l) => l.toFixed(2))
-  .join(" ");
+const load0 = reportLoad("bench/cdc.ts");
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());
@@ -90,7 +110,7 @@ await admin.query(`create database ${dbName}`);
 const url = new URL(adminUrl);
 url.pathname = `/${dbName}`;
 const dbUrl = url.toString();
-const pool = new pg.Pool({ connectionString: dbUrl, max: 8 });
+const pool = new pg.Pool({ connectionString: dbUrl, max: 24 });
 // the final DROP DATABASE ... WITH (FORCE) ends idle connections: not an error here
 pool.on("error", () => {});
 const log = createLogger({ level: "warn" });
@@ -101,14 +121,42 @@ await migrate({ pool, dir: join(HERE, "..", "sql"), log });
 const emulator = args.includes("--emulator-in-process")
   ? await startEmulator({ apiKey: "bench", nullSink: true })
   : await startEmulatorProcess({ apiKey: "bench", flag: "--null-sink" });
-const backend = createTypesenseBackend({
+const typesense = createTypesenseBackend({
   nodes: [emulator.url],
   apiKey: "bench",
   timeoutMs: 30_000,
 });
+/** Per-change lags of the phase being measured (null: not measuring, e.g. catch-up). */
+let changeLags: number[] | null = null;
+const nowMs = () => performance.timeOrigin + performance.now();
+const STAMP = /"changed_at":(-?[0-9.eE+]+)/;
+/**
+ * The stream's backend, with the lag of each change it carries: when an import resolves
+ * (Typesense confirmed it), confirmation minus the row's clock_timestamp() stamp.
+ */
+const backend: CdcBackend = {
+  importDocuments: async (collection, docs, options) => {
+    const res = await typesense.importDocuments(collection, docs, options);
+    if (changeLags) {
+      const t = nowMs();
+      for (const d of docs) {
+        const v =
+          typeof d === "string" ? Number(STAMP.exec(d)?.[1] ?? Number.NaN) : Number(d.changed_at);
+        if (Number.isFinite(v)) changeLags.push(t - v);
+      }
+    }
+    return res;
+  },
+  deleteDocuments: (c, ids) => typesense.deleteDocuments(c, ids),
+  exportIds: (c) => typesense.exportIds(c),
+  getCollection: (n) => typesense.getCollection(n),
+  ensureCollection: (schema, o) => typesense.ensureCollection(schema, o),
+  truncate: (c) => typesense.truncate(c),
+};
 
 await pool.query(`create table items (id bigint primary key, title text not null, price numeric(12,2),
-  tags text[], updated timestamptz not null default now(), body text)`);
+  tags text[], updated timestamptz not null default now(), body text,
+  changed_at double precision)`);
 const profile = await pool.query<{ id: string }>(
   `insert into typesense_profiles (name, base_url, api_key_stored, api_key_last4)
    values ('bench', $1, 'plain:bench', 'ench') returning id`,
@@ -288,28 +336,15 @@ const catchCpu = (cpu1.user + cpu1.system) / 1e6;
 const recv2Secs = canRecv ? await recvlogical("bench_recv2") : Number.NaN;
 const recv2Rate = BACKLOG / recv2Secs;
 
-// 3. steady load
-checkpoints.length = 0;
-const interval = 1000 / RATE;
-const stopAt = performance.now() + SECONDS * 1000;
-let sent = 0;
-const writers = Array.from({ length: 4 }, async (_, w) => {
-  let next = performance.now();
-  while (performance.now() < stopAt) {
-    const id = 1 + ((sent++ * 7919 + w) % half);
-    await pool.query("update items set price = price + 1, updated = now() where id = $1", [id]);
-    next += interval * 4;
-    const wait = next - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-});
-await Promise.all(writers);
+// 3. steady load: 2k/s, 10k/s, then the rate sweep (same stream, one phase after the other)
+const steady = await steadyPhase(RATE, SECONDS);
+const high = await steadyPhase(HIGH_RATE, SECONDS);
+const sweep: Phase[] = [];
+for (const r of SWEEP) sweep.push(await steadyPhase(r, SWEEP_SECONDS));
 await new Promise((r) => setTimeout(r, 500));
 ctl2.abort();
 await running;
-const fresh = checkpoints.filter((c) => Number.isFinite(c.lagMs));
-const low = fresh.map((c) => c.lagMs);
-const high = fresh.map((c) => c.lagMs + (c.commitTimeMs - c.oldestCommitTimeMs || 0));
+const knee = kneeOf(sweep);
 clearInterval(rssTimer);
 
 const base = Number.isFinite(recvRate) ? recvRate : baseRate;
@@ -322,19 +357,112 @@ const lines = [
   `baseline pg_recvlogical again, after the catch-up: ${recv2Rate.toFixed(0)} changes/s (${recv2Secs.toFixed(2)} s); ratio to it ${(catchRate / recv2Rate).toFixed(2)}x`,
   `  this process's CPU during catch-up: ${catchCpu.toFixed(2)} s of ${catchSecs.toFixed(2)} s wall (${((100 * catchCpu) / catchSecs).toFixed(0)}%, ${((1e6 * catchCpu) / BACKLOG).toFixed(1)} us per change), main thread runnable but waiting for a core ${(catchRunDelay / 1000).toFixed(2)} s; peak RSS so far ${mb(catchRss)}`,
   `  load average after catch-up: ${loadCatch}`,
-  `steady load: ${sent} updates in ${SECONDS} s (${(sent / SECONDS).toFixed(0)}/s), ${fresh.length} flushes`,
-  `  lag per flush, last commit:   p50 ${pct(low, 50).toFixed(0)} ms, p99 ${pct(low, 99).toFixed(0)} ms`,
-  `  lag per flush, oldest commit: p50 ${pct(high, 50).toFixed(0)} ms, p99 ${pct(high, 99).toFixed(0)} ms (targets p50 <= 100, p99 <= 500)`,
+  ...phaseLines(`steady ${RATE}/s`, steady, "targets p50 <= 10, p99 <= 25"),
+  ...phaseLines(`steady ${HIGH_RATE}/s`, high, "target p99 <= 100"),
+  `rate sweep (${SWEEP_SECONDS} s each; per-change lag p50 / p99, achieved rate):`,
+  ...sweep.map(
+    (p) =>
+      `  ${String(p.rate).padStart(6)}/s: p50 ${fmt(pct(p.lags, 50))} ms, p99 ${fmt(pct(p.lags, 99))} ms, achieved ${p.achieved.toFixed(0)}/s`,
+  ),
+  `  knee: ${knee}`,
   `peak RSS of this process (stream + load writer${args.includes("--emulator-in-process") ? " + emulator" : ""}): ${mb(peakRss)} (target <= 256 MB)`,
 ];
 process.stdout.write(`${lines.join("\n")}\n`);
 
-await backend.close();
+await typesense.close();
 await emulator.close();
 await pool.end();
 await admin.query(`drop database ${dbName} with (force)`).catch(() => {});
 await admin.end();
 await server?.stop();
+
+interface Phase {
+  rate: number;
+  seconds: number;
+  sent: number;
+  achieved: number;
+  /** Per change: Typesense confirmation of the write that carried it minus its stamp, ms. */
+  lags: number[];
+  /** Per flush (checkpoint): lag of its last commit, and of its oldest. */
+  flushLow: number[];
+  flushHigh: number[];
+}
+
+/**
+ * Writers at `rate` single-row updates/s for `seconds` (enough of them that one slow
+ * round trip does not cap the rate; each paces itself), then 500 ms for the tail to land.
+ */
+async function steadyPhase(rate: number, seconds: number): Promise<Phase> {
+  checkpoints.length = 0;
+  const lags: number[] = [];
+  changeLags = lags;
+  const n = Math.min(20, Math.max(4, Math.ceil(rate / 1000)));
+  const interval = (1000 / rate) * n;
+  const t0 = performance.now();
+  const stopAt = t0 + seconds * 1000;
+  let sent = 0;
+  const writers = Array.from({ length: n }, async (_, w) => {
+    let next = performance.now();
+    while (performance.now() < stopAt) {
+      const id = 1 + ((sent++ * 7919 + w) % half);
+      await pool.query(
+        `update items set price = price + 1, updated = now(),
+           changed_at = extract(epoch from clock_timestamp()) * 1000 where id = $1`,
+        [id],
+      );
+      next += interval;
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  });
+  await Promise.all(writers);
+  const achieved = sent / ((performance.now() - t0) / 1000);
+  await new Promise((r) => setTimeout(r, 500));
+  changeLags = null;
+  const fresh = checkpoints.filter((c) => Number.isFinite(c.lagMs));
+  return {
+    rate,
+    seconds,
+    sent,
+    achieved,
+    lags,
+    flushLow: fresh.map((c) => c.lagMs),
+    flushHigh: fresh.map((c) => c.lagMs + (c.commitTimeMs - c.oldestCommitTimeMs || 0)),
+  };
+}
+
+function fmt(ms: number): string {
+  return ms < 10 ? ms.toFixed(1) : ms.toFixed(0);
+}
+
+function phaseLines(name: string, p: Phase, targets: string): string[] {
+  return [
+    `${name}: ${p.sent} updates in ${p.seconds} s (${p.achieved.toFixed(0)}/s achieved), ${p.flushLow.length} flushes, ${p.lags.length} changes seen`,
+    `  lag per change, ${name} (commit stamp -> Typesense confirmation): p50 ${fmt(pct(p.lags, 50))} ms, p99 ${fmt(pct(p.lags, 99))} ms (${targets})`,
+    `  lag per flush, last / oldest commit: p50 ${fmt(pct(p.flushLow, 50))} / ${fmt(pct(p.flushHigh, 50))} ms, p99 ${fmt(pct(p.flushLow, 99))} / ${fmt(pct(p.flushHigh, 99))} ms`,
+  ];
+}
+
+/**
+ * Where lag starts to grow: the first swept rate whose per-change p99 is over twice the
+ * lowest rate's (and over 25 ms), or that the writers could not reach (< 90 %: the
+ * source, not the stream, is the limit there, said so).
+ */
+function kneeOf(phases: Phase[]): string {
+  if (phases.length === 0) return "no sweep";
+  const ref = pct(phases[0]!.lags, 99);
+  for (let i = 1; i < phases.length; i++) {
+    const p = phases[i]!;
+    const p99 = pct(p.lags, 99);
+    if (p.achieved < 0.9 * p.rate) {
+      return `not reached: lag did not grow up to ${phases[i - 1]!.rate}/s, and at ${p.rate}/s the load writers reached only ${p.achieved.toFixed(0)}/s (the source or this machine is the limit there, not the stream)`;
+    }
+    if (p99 > Math.max(2 * ref, 25)) {
+      return `between ${phases[i - 1]!.rate}/s and ${p.rate}/s (p99 ${fmt(p99)} ms vs ${fmt(ref)} ms at ${phases[0]!.rate}/s)`;
+    }
+  }
+  return `above ${phases[phases.length - 1]!.rate}/s (p99 never over twice ${fmt(ref)} ms)`;
+}
 
 /**
  * Time the main thread spent runnable but not running (waiting for a core), from

@@ -2,6 +2,8 @@
  * Emulator benchmark (issue 4): import of ~1 KB documents in null-sink mode and with indexing,
  * and search latency over 100k indexed documents. Run: npx tsx bench/emulator.ts
  * Writes the "Emulator" section of docs/benchmarks.md (other sections are left alone).
+ * --quick (`npm run bench`): a tenth of the documents, one configuration, ratios to the
+ * targets printed, docs/benchmarks.md left alone.
  *
  * Client and server share this process (and the machine's cores), so the numbers include
  * the cost of producing and sending the requests.
@@ -12,11 +14,13 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type EmulatorHandle, startEmulator } from "../src/emulator/index.js";
 import { startEmulatorProcess } from "./emulator-process.js";
+import { reportLoad } from "./load.js";
 
 const API_KEY = "bench";
 const BATCH = 5000;
-const NULL_SINK_DOCS = 300_000;
-const INDEXED_DOCS = 100_000;
+const QUICK = process.argv.includes("--quick");
+const NULL_SINK_DOCS = QUICK ? 30_000 : 300_000;
+const INDEXED_DOCS = QUICK ? 10_000 : 100_000;
 const SEARCHES = 400;
 
 /** Deterministic PRNG so every run indexes the same corpus. */
@@ -216,7 +220,7 @@ function runChild(flags: string[]): RunResult {
   const file = fileURLToPath(import.meta.url);
   const r = spawnSync(
     process.execPath,
-    [...flags, "--expose-gc", "--import", "tsx", file, "--child"],
+    [...flags, "--expose-gc", "--import", "tsx", file, "--child", ...(QUICK ? ["--quick"] : [])],
     {
       encoding: "utf8",
       maxBuffer: 1 << 26,
@@ -237,9 +241,12 @@ if (process.argv.includes("--sink-cpu")) {
   process.exit(0);
 }
 
+reportLoad("bench/emulator.ts");
 const CONFIGS: [string, string[]][] = [
   ["default V8 flags", []],
-  ["--max-semi-space-size=64", ["--max-semi-space-size=64"]],
+  ...(QUICK
+    ? []
+    : [["--max-semi-space-size=64", ["--max-semi-space-size=64"]] as [string, string[]]]),
 ];
 const loadBefore = loadavg()
   .map((x) => x.toFixed(2))
@@ -304,7 +311,18 @@ vocabulary (target p50 <= 5 ms):
 |---|${results.map(() => "---").join("|")}|---|
 ${searchRows}
 `;
-console.log(`wrote ${writeSection(section)}`);
+if (QUICK) {
+  // ratios to the targets of the table above; a quick run does not rewrite the docs
+  const r = results[0]![1];
+  console.log(
+    `null-sink import: ${(r.sink.docsPerSec / 100_000).toFixed(2)}x of the 100,000 docs/s target`,
+  );
+  console.log(
+    `indexed import: ${(r.indexed.docsPerSec / 20_000).toFixed(2)}x of the 20,000 docs/s target`,
+  );
+} else {
+  console.log(`wrote ${writeSection(section)}`);
+}
 
 /**
  * `--sink-cpu [--null-sink[=MODE] ...]`: CPU per import line of the null-sink emulator on its

@@ -39,6 +39,7 @@ import { startEmulator } from "../src/emulator/index.js";
 import { createFullSyncEngine, type RunResult } from "../src/fullsync/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
+import { reportLoad } from "./load.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SQL_DIR = join(HERE, "..", "sql");
@@ -290,6 +291,7 @@ async function postmasterPid(pool: pg.Pool): Promise<number> {
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 async function main(): Promise<void> {
+  reportLoad("bench/full-sync.ts");
   const rows = Number(
     process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : 1_000_000,
   );

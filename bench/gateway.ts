@@ -30,6 +30,7 @@ import { createFullSyncEngine } from "../src/fullsync/index.js";
 import { createApp, createHttpService } from "../src/http/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
+import { reportLoad } from "./load.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SQL_DIR = join(HERE, "..", "sql");
@@ -109,6 +110,7 @@ async function setUp(pools: ReturnType<typeof createPools>, emulatorUrl: string)
 }
 
 async function main(): Promise<void> {
+  reportLoad("bench/gateway.ts");
   const queries = Number(process.argv[2] ?? 3000);
   const log = createLogger({ level: "silent" });
   const external = process.env.BENCH_DATABASE_URL;

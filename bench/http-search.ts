@@ -28,6 +28,7 @@ import { createFullSyncEngine } from "../src/fullsync/index.js";
 import { createApp, createHttpService } from "../src/http/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
+import { reportLoad } from "./load.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SQL_DIR = join(HERE, "..", "sql");
@@ -72,6 +73,7 @@ async function timed(f: () => Promise<Response>): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  reportLoad("bench/http-search.ts");
   const queries = Number(process.argv[2] ?? 3000);
   const log = createLogger({ level: "silent" });
   const external = process.env.BENCH_DATABASE_URL;

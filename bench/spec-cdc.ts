@@ -25,7 +25,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -40,6 +40,7 @@ import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
 import { PG15_BIN, startDebianCluster } from "../test/support/debian-postgres.js";
 import { startEmulatorProcess } from "./emulator-process.js";
+import { reportLoad } from "./load.js";
 import { fillShop, SHOP_BENCH_JOB, SHOP_BENCH_SPEC } from "./spec-fixture.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -53,9 +54,7 @@ const RATE = flag("--rate", 2000);
 const SECONDS = flag("--seconds", 20);
 const FANOUT = Math.min(ROOTS, flag("--fanout", 200_000));
 
-const load0 = loadavg()
-  .map((l) => l.toFixed(2))
-  .join(" ");
+const load0 = reportLoad("bench/spec-cdc.ts");
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());

@@ -14,7 +14,7 @@
  * Embedded PostgreSQL 18 (fsync off), or BENCH_DATABASE_URL.
  */
 
-import { cpus, loadavg } from "node:os";
+import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -26,13 +26,12 @@ import { createFullSyncEngine } from "../src/fullsync/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
 import { startEmulatorProcess } from "./emulator-process.js";
+import { reportLoad } from "./load.js";
 import { fillShop, SHOP_BENCH_JOB, SHOP_BENCH_SPEC } from "./spec-fixture.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOTS = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 1_000_000);
-const load0 = loadavg()
-  .map((l) => l.toFixed(2))
-  .join(" ");
+const load0 = reportLoad("bench/spec-full-sync.ts");
 let peakRss = 0;
 const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss());

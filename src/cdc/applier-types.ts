@@ -41,4 +41,10 @@ export interface ApplierOptions {
   park?(jobId: string, err: Error): Promise<void>;
   observer?: ApplierObserver;
   now?: () => number;
+  /**
+   * The writer went idle with changes pending (a write or checkpoint completed). Called
+   * outside the stream's lock: the stream must call flushIfIdle() UNDER its lock (it
+   * re-checks, so a late or repeated call does nothing harmful).
+   */
+  onIdle?(): void;
 }

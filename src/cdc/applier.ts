@@ -19,8 +19,9 @@ import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./
  * Transactions arrive whole and in commit order (pgoutput proto 1). Changes
  * are folded into per-job batches (one op per document id, last write wins),
  * which are written when flush_max_docs are pending (also in the middle of a
- * big transaction: memory stays bounded) or when the stream's flush timer
- * fires. After a write, the durable LSN moves to the end of the last COMMITTED
+ * big transaction: memory stays bounded), at a commit when the writer is idle
+ * (see #flushIfIdle: batching only while a write is in flight), or when the
+ * stream's flush timer fires (the fallback). After a write, the durable LSN moves to the end of the last COMMITTED
  * transaction received, never into an open one: a crash mid-transaction
  * re-sends it whole, and writes are idempotent.
  *
@@ -56,6 +57,10 @@ export class Applier {
       write: (job, signal) => this.#writeJob(job, signal),
       checkpoint: (c) => opts.checkpoint(c),
       now: this.#now,
+      onSettled: () => {
+        // the lock is not held here: the stream schedules flushIfIdle() under it
+        if (this.#wantsIdleFlush()) opts.onIdle?.();
+      },
     });
   }
 
@@ -125,7 +130,8 @@ export class Applier {
       case "commit":
         this.#lsn.commit(ev.endLsn, ev.commitTimeMs);
         this.#limit = this.#batchLimit();
-        return this.#pending >= this.#limit ? this.flush(signal, { wait: false }) : undefined;
+        if (this.#pending >= this.#limit) return this.flush(signal, { wait: false });
+        return this.flushIfIdle(signal);
       case "insert":
       case "update":
       case "delete":
@@ -135,6 +141,32 @@ export class Applier {
       default:
         return this.#handleOther(ev, signal);
     }
+  }
+
+  /**
+   * Flushes at once when the writer is idle (no Typesense write queued or running, room
+   * in the pipeline), changes are pending, no transaction is open and the stream is not
+   * catching up; else does nothing (returns undefined, no promise). While a write is in
+   * flight the changes accumulate, and the pipeline's completion calls opts.onIdle, whose
+   * caller runs this again under the stream's lock: one write carries every transaction
+   * committed meanwhile. Catching up (#batchLimit's CATCHUP), batches fill to their limit
+   * instead: a flush per transaction would cut the catch-up rate. The flush is the usual
+   * one (write -> checkpoint -> ack, in order), only started earlier.
+   */
+  flushIfIdle(signal: AbortSignal): Promise<void> | undefined {
+    return this.#wantsIdleFlush() ? this.flush(signal, { wait: false }) : undefined;
+  }
+
+  #wantsIdleFlush(): boolean {
+    // Catching up is judged as the last transaction was RECEIVED (#limit, set at its
+    // commit), not now: transactions that arrived fresh and then waited behind a slow
+    // write are not a backlog, and go out the moment that write completes.
+    return (
+      this.#pending > 0 &&
+      !this.#lsn.inTxn &&
+      this.#limit <= this.#opts.flushMaxDocs &&
+      this.#pipeline.idle(MAX_IN_FLIGHT)
+    );
   }
 
   /**

@@ -65,15 +65,33 @@ export class WritePipeline {
   #written: Entry[] = [];
   #checkpointing = false;
   #failure: Error | null = null;
+  /** Flushes submitted whose Typesense write has not completed (queued or running). */
+  #writing = 0;
+  readonly #onSettled: (() => void) | undefined;
 
   constructor(o: {
     write: (job: FlushJob, signal: AbortSignal) => Promise<WriteOutcome>;
     checkpoint: (c: Checkpoint) => Promise<void>;
     now: () => number;
+    /**
+     * A write or a checkpoint completed (the pipeline may be idle now: see `idle`).
+     * Called outside the caller's lock: it may only schedule work, never flush itself.
+     */
+    onSettled?: () => void;
   }) {
     this.#write = o.write;
     this.#checkpoint = o.checkpoint;
     this.#now = o.now;
+    this.#onSettled = o.onSettled;
+  }
+
+  /**
+   * No Typesense write is queued or running and a new flush would not have to wait for
+   * room (fewer than `maxInFlight` flushes await their checkpoint): a flush submitted now
+   * is written at once.
+   */
+  idle(maxInFlight: number): boolean {
+    return this.#writing === 0 && this.#inflight.length < maxInFlight && !this.#failure;
   }
 
   get size(): number {
@@ -98,16 +116,20 @@ export class WritePipeline {
     });
     const entry: Entry = { job, done, resolve };
     this.#inflight.push(entry);
+    this.#writing++;
     this.#writeTail = this.#writeTail.then(async () => {
-      if (this.#failure) return;
       try {
+        if (this.#failure) return;
         entry.outcome = await this.#write(job, signal);
         entry.confirmedAt = this.#now();
         this.#written.push(entry);
         void this.#drain();
       } catch (e) {
         this.#fail(e);
+      } finally {
+        this.#writing--;
       }
+      this.#onSettled?.();
     });
   }
 
@@ -136,6 +158,7 @@ export class WritePipeline {
     this.#failure = null;
     this.#inflight = [];
     this.#written = [];
+    this.#writing = 0;
   }
 
   #fail(e: unknown): void {
@@ -155,6 +178,7 @@ export class WritePipeline {
         await this.#checkpoint(merge(batch));
         for (const x of batch) x.resolve();
         this.#inflight = this.#inflight.filter((x) => !batch.includes(x));
+        this.#onSettled?.();
       }
     } catch (e) {
       this.#fail(e);

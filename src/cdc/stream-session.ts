@@ -250,7 +250,31 @@ export class StreamSession {
       },
       checkpoint: (c) => this.checkpoint(c),
       onRelation: (rel) => this.#refreshTargets(rel),
+      onIdle: () => this.#flushWhenIdle(),
     });
+  }
+
+  /** A flush on the pipeline's completion is queued (at most one at a time). */
+  #idleFlushQueued = false;
+
+  /**
+   * The writer went idle with changes pending: flush them now, under the lock like every
+   * applier call (it runs after the events already queued, and the applier re-checks that
+   * it is still idle). A failure reconnects like a timer flush's.
+   */
+  #flushWhenIdle(): void {
+    const signal = this.#inner.signal;
+    if (this.#idleFlushQueued || signal.aborted) return;
+    this.#idleFlushQueued = true;
+    void this.#lock
+      .run(() => {
+        this.#idleFlushQueued = false;
+        if (signal.aborted) return undefined;
+        return this.#applier.flushIfIdle(signal);
+      })
+      .catch((e: unknown) => {
+        if (!signal.aborted) this.#source.reconnect(`flush failed: ${errorMessage(e)}`);
+      });
   }
 
   async #emit(prefix: string, content: string): Promise<void> {

@@ -128,6 +128,33 @@ describe("WritePipeline", () => {
     await p.settle();
     expect(checkpoints.at(-1)?.lsn).toBe(400n);
   });
+
+  it("is idle only while no write is queued or running, and reports each completed write", async () => {
+    let release: () => void = () => {};
+    const settled: boolean[] = [];
+    const p: WritePipeline = new WritePipeline({
+      now: () => 0,
+      write: () =>
+        new Promise<WriteOutcome>((r) => {
+          release = () => r({ applied: 0, rejections: [], written: new Map() });
+        }),
+      checkpoint: async () => {},
+      // what the applier asks on completion: may a flush start now?
+      onSettled: () => settled.push(p.idle(3)),
+    });
+    expect(p.idle(3)).toBe(true);
+    p.submit(job(1, 100n), new AbortController().signal);
+    expect(p.idle(3)).toBe(false);
+    await tick();
+    expect(p.idle(3)).toBe(false); // the write is running
+    release();
+    await p.settle();
+    // the write's completion saw the pipeline idle (its checkpoint may still run)
+    expect(settled[0]).toBe(true);
+    expect(p.idle(3)).toBe(true);
+    // room for `n` flushes awaiting their checkpoint: with 1 allowed, one pending is not idle
+    expect(p.idle(1)).toBe(true);
+  });
 });
 
 describe("parseLsn", () => {
