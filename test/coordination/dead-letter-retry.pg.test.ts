@@ -99,13 +99,34 @@ function racingSource(docId: string, newer: string): pg.Pool {
   return { query } as unknown as pg.Pool;
 }
 
+/** The WAL position now. */
+const walNow = async () =>
+  (await db.pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l")).rows[0]!.l;
+
+/**
+ * Waits until the stream checkpointed past `lsn`: that checkpoint resolves the
+ * open letters of the ids it wrote, so a letter made before it would be
+ * resolved by the stream, not by the retry under test.
+ */
+const checkpointedPast = (lsn: string) =>
+  waitFor("checkpointed", async () => {
+    const r = await db.pool.query<{ ok: boolean }>(
+      `select confirmed_lsn >= $1::pg_lsn as ok from typesense_cdc_streams
+        where source_client_name = 'dlr'`,
+      [lsn],
+    );
+    return r.rows[0]?.ok === true;
+  });
+
 describe("dead-letter retry of a CDC job", () => {
   it("goes through the watermark bracket: a stream write made while the retry read the row is not overwritten", async () => {
     await db.pool.query("update dlr_items set title = 'v2 3' where id = 3");
+    const afterUpdate = await walNow();
     await waitFor(
       "v2 streamed",
       async () => (await docsOf(backend, collection)).get("3")?.title === "v2 3",
     );
+    await checkpointedPast(afterUpdate);
     const id = await letter("3");
     const r = await retryDeadLetter(
       {
@@ -141,20 +162,9 @@ describe("dead-letter retry of a CDC job", () => {
     expect(await retryDeadLetter(deps, updated, UNSCOPED)).toMatchObject({ outcome: "resolved" });
     expect((await docsOf(backend, collection)).get("4")?.title).toBe("v1 4");
     await db.pool.query("delete from dlr_items where id = 5");
-    const afterDelete = (
-      await db.pool.query<{ l: string }>("select pg_current_wal_lsn()::text as l")
-    ).rows[0]!.l;
+    const afterDelete = await walNow();
     await waitFor("delete streamed", async () => !(await docsOf(backend, collection)).has("5"));
-    // ... and checkpointed: that checkpoint resolves the open letters of the ids it
-    // wrote, so a letter made before it would be resolved by it, not by the retry
-    await waitFor("delete checkpointed", async () => {
-      const r = await db.pool.query<{ ok: boolean }>(
-        `select confirmed_lsn >= $1::pg_lsn as ok from typesense_cdc_streams
-          where source_client_name = 'dlr'`,
-        [afterDelete],
-      );
-      return r.rows[0]?.ok === true;
-    });
+    await checkpointedPast(afterDelete);
     const gone = await letter("5");
     // a doc of the gone row is back in the collection (the letter's stored payload, written by hand)
     await backend.importDocuments(collection, [{ id: "5", title: "stored payload" }], {
