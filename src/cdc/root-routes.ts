@@ -136,7 +136,7 @@ function columnOf(rel: ResolvedRelation, name: string): ColumnInfo {
 }
 
 /** The type a key's text is cast to: the column's base type (domains resolved), as its join compares. */
-function castType(col: ColumnInfo): string {
+export function castType(col: ColumnInfo): string {
   return col.isArray ? `${col.typeName}` : `pg_catalog.${quoteIdent(col.baseTypeName)}`;
 }
 

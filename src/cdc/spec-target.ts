@@ -9,7 +9,7 @@ import {
 } from "../documents/index.js";
 import type { PendingOp } from "./batch.js";
 import type { RowEvent, TextTuple } from "./events.js";
-import { keyTuple, type RootRoute, rootRoutes } from "./root-routes.js";
+import { castType, keyTuple, type RootRoute, rootRoutes } from "./root-routes.js";
 
 /**
  * What the stream needs of a job with a document spec (issue 15 point 2):
@@ -59,12 +59,6 @@ export function createSpecTarget(source: pg.Pool, resolved: ResolvedDocument): S
       return out;
     },
     async roots(route, keys, after, limit) {
-      if (route.direct) {
-        // the keys are the root ids (the stream emits them as render ops): one page
-        if (after !== null) return [];
-        const ids = keys.map((k) => k[0]).filter((v): v is string => typeof v === "string");
-        return [...new Set(ids)].slice(0, limit);
-      }
       const r = await source.query<{ id: string }>(route.rootsSql, [
         JSON.stringify(keys),
         after,
@@ -81,9 +75,7 @@ export const ALL_ROOTS_PATH = "*";
 
 function allRootsRoute(doc: ResolvedDocument): RootRoute {
   const id = `"#r0".${quoteIdent(doc.idColumn.name)}`;
-  const type = doc.idColumn.isArray
-    ? doc.idColumn.typeName
-    : `pg_catalog.${quoteIdent(doc.idColumn.baseTypeName)}`;
+  const type = castType(doc.idColumn);
   const filter = doc.filter === null ? "" : ` and (${doc.filter})`;
   return {
     schema: doc.root.schema,

@@ -423,7 +423,9 @@ async function writeSpecOps(
     if (o.kind === "render") renders.push(o.id);
     else if (o.kind === "fanout") {
       const path = o.route === ALL_ROOTS ? ALL_ROOTS_PATH : spec.routes[o.route]!.path;
-      fanouts.set(path, [...(fanouts.get(path) ?? []), o.key]);
+      const keys = fanouts.get(path);
+      if (keys) keys.push(o.key);
+      else fanouts.set(path, [o.key]);
     } else plain.push(o);
   }
   if (plain.length > 0) add(await writeOps(opts, target, plain, signal));
