@@ -14,7 +14,7 @@ alter table typesense_sync_jobs
   -- how long the previous version is kept after a swap before it is dropped
   add column rebuild_keep_previous_seconds integer not null default 600
     check (rebuild_keep_previous_seconds >= 0),
-  add constraint typesense_sync_jobs_building_after_live_check
+  add constraint typesense_sync_jobs_building_after_live_version_check
     check (building_version is null or live_version is null or building_version > live_version);
 
 -- A rebuild is a run with trigger 'rebuild'.
@@ -34,8 +34,8 @@ alter table typesense_sync_runs
   -- when the alias was repointed, and until when the previous version is kept
   add column rebuild_swapped_at timestamptz,
   add column rebuild_keep_until timestamptz,
-  add constraint typesense_sync_runs_rebuild_stage_check
+  add constraint typesense_sync_runs_rebuild_trigger_check
     check ((trigger = 'rebuild') = (rebuild_stage is not null)),
-  add constraint typesense_sync_runs_rebuild_versions_check
+  add constraint typesense_sync_runs_rebuild_version_order_check
     check (rebuild_to_version is null or rebuild_from_version is null
            or rebuild_to_version > rebuild_from_version);

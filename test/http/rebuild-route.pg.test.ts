@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { REBUILD_NOT_IMPLEMENTED } from "../../src/fullsync/rebuild.js";
+import { silentLogger } from "../support/log.js";
+import { useTestDatabase } from "../support/pg.js";
+import { useTypesense } from "../support/typesense.js";
+import { admin, jsonInit } from "./fixture.js";
+import { useSyncedJob } from "./synced-job.js";
+
+const db = useTestDatabase();
+const ts = useTypesense();
+const f = useSyncedJob(db, ts, silentLogger);
+const rebuild = () => `/typesense/sync-jobs/${f.jobId}/rebuild`;
+
+async function key(rights: string[]): Promise<string> {
+  const res = await f.t.app.request(
+    "/admin/api-keys",
+    jsonInit("POST", { name: "rebuild", rights }, admin),
+  );
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { data: { api_key: string } }).data.api_key;
+}
+
+async function runRow(runId: string) {
+  const r = await db.pool.query(
+    `select status, trigger, stage, rebuild_stage, rebuild_from_version, rebuild_to_version,
+            error_message from typesense_sync_runs where id = $1`,
+    [runId],
+  );
+  return r.rows[0];
+}
+
+describe("POST /typesense/sync-jobs/{job_id}/rebuild", () => {
+  it("refuses a request without a key (401) and a key without the proxy right (403)", async () => {
+    expect((await f.t.app.request(rebuild(), { method: "POST" })).status).toBe(401);
+    const search = await key(["gateway.typesense_search"]);
+    const res = await f.t.app.request(rebuild(), {
+      method: "POST",
+      headers: { "X-Athena-Key": search },
+    });
+    expect(res.status).toBe(403);
+    expect(await runsOfJob()).toEqual(["manual"]);
+  });
+
+  it("409 names the open run while another run of the job is open; 404 for an unknown job", async () => {
+    const manual = await f.call("POST", `/typesense/sync-jobs/${f.jobId}/run`);
+    expect(manual.status).toBe(202);
+    const res = await f.call("POST", rebuild());
+    expect(res.status).toBe(409);
+    expect(res.json.code).toBe("CONFLICT");
+    expect(res.json.message).toContain(manual.json.data.run_id as string);
+    await db.pool.query("update typesense_sync_runs set status = 'cancelled' where id = $1", [
+      manual.json.data.run_id,
+    ]);
+    const unknown = "/typesense/sync-jobs/00000000-0000-4000-8000-000000000000/rebuild";
+    expect((await f.call("POST", unknown)).status).toBe(404);
+  });
+
+  it("202 with a queued rebuild run in its create step (proxy key), visible in GET runs; again: the same run", async () => {
+    const proxy = await key(["gateway.typesense_proxy"]);
+    const res = await f.t.app.request(rebuild(), {
+      method: "POST",
+      headers: { "X-Athena-Key": proxy },
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { data: { run_id: string; disposition: string } };
+    expect(body.data.disposition).toBe("queued");
+    const runId = body.data.run_id;
+    const shown = await f.call("GET", `/typesense/sync-runs/${runId}`);
+    expect(shown.json.data).toMatchObject({
+      trigger: "rebuild",
+      status: "queued",
+      rebuild_stage: "create",
+      // a wave-1 job on its plain collection: from no version to v1
+      rebuild_from_version: null,
+      rebuild_to_version: 1,
+    });
+    const again = await f.call("POST", rebuild());
+    expect(again.status).toBe(202);
+    expect(again.json.data).toMatchObject({ run_id: runId, disposition: "resumable" });
+  });
+
+  it("the engine fails the rebuild run honestly and leaves the live collection and the job's health alone", async () => {
+    const before = await ts.client.collections(f.collection).retrieve();
+    const r = await f.engine.runJob(f.jobId, { trigger: "schedule" });
+    expect(r.status).toBe("failed");
+    expect(r.error).toBe(REBUILD_NOT_IMPLEMENTED);
+    expect(await runRow(r.runId)).toMatchObject({
+      status: "failed",
+      trigger: "rebuild",
+      stage: "finished",
+      rebuild_stage: "failed",
+      error_message: REBUILD_NOT_IMPLEMENTED,
+    });
+    // no plain full sync ran under the rebuild's name: nothing imported, no version created
+    expect(r.counters.imported).toBe(0);
+    const names = (await ts.client.collections().retrieve()).map((c) => c.name);
+    expect(names).not.toContain(`${f.collection}__v1`);
+    const after = await ts.client.collections(f.collection).retrieve();
+    expect(after.num_documents).toBe(before.num_documents);
+    const job = await db.pool.query(
+      "select last_sync_status, lease_token, building_version from typesense_sync_jobs where id = $1",
+      [f.jobId],
+    );
+    expect(job.rows[0]).toEqual({
+      last_sync_status: "succeeded",
+      lease_token: null,
+      building_version: null,
+    });
+  });
+});
+
+async function runsOfJob(): Promise<string[]> {
+  const r = await db.pool.query<{ trigger: string }>(
+    "select trigger from typesense_sync_runs where job_id = $1 order by created_at",
+    [f.jobId],
+  );
+  return r.rows.map((x) => x.trigger);
+}
