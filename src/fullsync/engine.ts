@@ -83,7 +83,9 @@ async function runJob(
     const start = { job, run, resumed, lease, lost: keeper.lost, signal: o.signal, log: runLog };
     // a rebuild has its own steps (rebuild.ts): never a plain full sync of the live collection
     const result =
-      run.trigger === "rebuild" ? await runRebuild(opts, start) : await attempt(opts, start);
+      run.trigger === "rebuild"
+        ? await runRebuild(opts, start, attempt)
+        : await attempt(opts, start);
     runLog.info({ status: result.status, counters: result.counters }, "full sync run ended");
     return result;
   } finally {
@@ -217,6 +219,11 @@ async function finish(
   error: string | null,
 ): Promise<boolean> {
   const stage = next(state.stage, "finish");
+  if (ctx.closeRun) {
+    const closed = await ctx.closeRun(status, error, state);
+    if (closed) state.stage = stage;
+    return closed;
+  }
   const client = await ctx.control.connect();
   try {
     const finished = await finishRun(client, {

@@ -1,53 +1,271 @@
-import { finishRebuildRun, setRebuildStage } from "../db/repositories/runs.js";
+import { LeaseLostError } from "../db/repositories/lease.js";
+import {
+  loadRebuild,
+  markBuilding,
+  type RebuildRow,
+  recordSwap,
+} from "../db/repositories/rebuilds.js";
+import { finishRebuildRun, type RunCounters, setRebuildStage } from "../db/repositories/runs.js";
+import { ownershipOf, type TypesenseBackend } from "../typesense/index.js";
 import type { AttemptStart } from "./attempt-env.js";
+import type { CloseRun, SyncBackend } from "./context.js";
 import type { FullSyncEngineOptions, RunResult } from "./engine-types.js";
-import { nextRebuildStage, type RebuildStage } from "./rebuild-stage.js";
+import {
+  nextRebuildStage,
+  type RebuildStage,
+  resumeRebuildStage,
+  versionCollectionName,
+} from "./rebuild-stage.js";
 
-/** Why a rebuild run ends failed while the engine has no rebuild steps yet. */
-export const REBUILD_NOT_IMPLEMENTED =
-  "rebuild runs are not implemented yet: nothing was created, the live collection is unchanged";
+/*
+ * A run with trigger `rebuild` (docs/full-sync.md "Rebuilds"), walking
+ * rebuild-stage.ts:
+ *
+ *   create   building_version = N+1 committed (markBuilding) before anything
+ *            exists in Typesense
+ *   build    the ordinary attempt (engine.ts) with the job's collection set to
+ *            `<alias>__v<N+1>`: prepareCollection creates it with the job's
+ *            mark, manifest/windows/checkpoints/resume as any run; its finish
+ *            is replaced (closeRun) so the run stays open for verify
+ *   verify   num_documents of v(N+1) = the manifest's count
+ *   swap     one alias upsert (after deleting the plain collection of a
+ *            wave-1 job), then recordSwap's transaction
+ *   keep     the run closes `succeeded`; the drop after keep_until is left
+ *            to the sweeper (not built yet)
+ *   discard  a failure before the swap deletes v(N+1) (only if it carries
+ *            the job's mark) and closes the run `failed` with the reason
+ *
+ * Point of no return: once the alias names v(N+1), or a wave-1 job's plain
+ * collection is gone, nothing discards v(N+1): an error then leaves the run
+ * open (interrupted) and its resume finishes the swap.
+ */
+
+type Attempt = (opts: FullSyncEngineOptions, a: AttemptStart) => Promise<RunResult>;
+
+/** The alias calls of the Typesense client (src/typesense, branch wip/aliases adds them). */
+interface AliasCalls {
+  upsertAlias(name: string, collectionName: string): Promise<unknown>;
+  getAlias(name: string): Promise<{ collection_name: string } | null>;
+}
+
+/** A failure that ends the rebuild before its swap (discard). */
+class RebuildFailure extends Error {
+  override readonly name = "RebuildFailure";
+}
+
+interface Rebuild {
+  readonly opts: FullSyncEngineOptions;
+  readonly a: AttemptStart;
+  readonly rb: RebuildRow;
+  readonly backend: SyncBackend;
+  /** `<alias>__v<N+1>`, the version this run builds. */
+  readonly physical: string;
+  stage: RebuildStage;
+  counters: RunCounters;
+  sourceRows: number | null;
+}
+
+export async function runRebuild(
+  opts: FullSyncEngineOptions,
+  a: AttemptStart,
+  attempt: Attempt,
+): Promise<RunResult> {
+  const rb = await loadRebuild(opts.control, a.run.id);
+  if (!rb) throw new Error(`run ${a.run.id} is not a rebuild run`);
+  const r: Rebuild = {
+    opts,
+    a,
+    rb,
+    backend: await opts.backendFor(a.job.profileId),
+    physical: versionCollectionName(a.job.collectionName, rb.toVersion),
+    stage: rb.stage as RebuildStage,
+    counters: { ...a.run.counters },
+    sourceRows: a.run.manifestTotalRows,
+  };
+  try {
+    if (r.stage === "discard") return await discard(r, a.run.errorMessage ?? "rebuild failed");
+    return await steps(r, attempt);
+  } catch (e) {
+    if (e instanceof LeaseLostError || a.lost.aborted) return result(r, "interrupted", null);
+    const reason = e instanceof Error ? e.message : String(e);
+    if (await pastPointOfNoReturn(r)) {
+      a.log.warn({ err: e }, "rebuild swap interrupted after the point of no return; it resumes");
+      return result(r, "interrupted", null);
+    }
+    return await discard(r, reason);
+  }
+}
+
+async function steps(r: Rebuild, attempt: Attempt): Promise<RunResult> {
+  if (r.stage === "create") await create(r);
+  if (r.stage === "build") {
+    const interrupted = await build(r, attempt);
+    if (interrupted) return interrupted;
+  }
+  if (r.stage === "verify") await verify(r);
+  if (r.stage === "swap") await swap(r);
+  // keep: the run ends here, the previous version stays until keep_until
+  return close(r, "succeeded", null);
+}
+
+async function create(r: Rebuild): Promise<void> {
+  const { a } = r;
+  if (a.job.cdcEnabled) {
+    throw new RebuildFailure(
+      "rebuilds of CDC jobs need CDC to write both versions, which is not built yet; nothing was created",
+    );
+  }
+  // committed before the collection exists: a crash after its create finds it
+  const marked = await markBuilding(r.opts.control, {
+    jobId: a.job.id,
+    leaseToken: a.lease.token,
+    runId: a.run.id,
+    version: r.rb.toVersion,
+  });
+  if (!marked) throw new LeaseLostError(a.job.id);
+  r.stage = nextRebuildStage(r.stage, "created");
+  a.log.info({ collection: r.physical }, "rebuild: building the new version");
+}
+
+/** The full sync into v(N+1); a RunResult when interrupted (the run stays open), else null. */
+async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
+  const out: { status: "succeeded" | "failed"; error: string | null } = {
+    status: "failed",
+    error: "the build ended without finishing",
+  };
+  const closeRun: CloseRun = async (status, error, state) => {
+    Object.assign(out, { status, error });
+    r.counters = { ...state.counters };
+    r.sourceRows = state.sourceRows;
+    return true;
+  };
+  // the version is written by its own name, never through the alias; a
+  // collection of that name without the job's mark fails the build (no adopt)
+  const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
+  const res = await attempt(r.opts, { ...r.a, job, closeRun });
+  if (res.status === "interrupted") return result(r, "interrupted", null);
+  if (out.status === "failed") throw new RebuildFailure(`build of ${r.physical}: ${out.error}`);
+  r.stage = nextRebuildStage(r.stage, "built");
+  await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
+  return null;
+}
+
+async function verify(r: Rebuild): Promise<void> {
+  const expected = r.sourceRows;
+  if (expected === null) throw new RebuildFailure("verify: the build left no manifest count");
+  const remote = await r.backend.getCollection(r.physical);
+  const found = remote?.num_documents ?? 0;
+  if (found !== expected) {
+    throw new RebuildFailure(
+      `verify: ${r.physical} holds ${found} documents but the manifest has ${expected}`,
+    );
+  }
+  r.stage = nextRebuildStage(r.stage, "verified");
+  await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
+}
 
 /**
- * A run with trigger `rebuild` (docs/full-sync.md "Rebuilds"). This first
- * slice has the trigger and the machine but not the steps (create, build,
- * verify, swap need the alias client): the run must NOT fall through to a
- * plain full sync of the live collection under a `rebuild` label. So it
- * fails honestly through the machine's own edges, create -fail-> discard
- * -discarded-> failed, before anything is written to Typesense; the discard
- * has nothing to drop (no version was created), and v(N) keeps serving.
- *
- * Ordering: the stage `discard` is committed before the run is closed, so a
- * crash between the two resumes in discard, which is idempotent.
+ * Repoints the alias in one call, then records it. Resumed after a crash
+ * between the two, the alias already names v(N+1): only the record is written.
  */
-export async function runRebuild(opts: FullSyncEngineOptions, a: AttemptStart): Promise<RunResult> {
-  const { control } = opts;
-  const stage = (a.run.rebuildStage ?? "create") as RebuildStage;
-  const discard = stage === "discard" ? stage : nextRebuildStage(stage, "fail");
-  await setRebuildStage(control, a.run.id, discard);
-  const failed = nextRebuildStage(discard, "discarded");
-  const client = await control.connect();
+async function swap(r: Rebuild): Promise<void> {
+  const aliases = aliasCallsOf(r.backend);
+  if (!aliases) {
+    throw new RebuildFailure(
+      "swap: the Typesense client has no alias calls (upsertAlias/getAlias) yet; the alias was not touched",
+    );
+  }
+  const alias = r.a.job.collectionName;
+  const named = (await aliases.getAlias(alias))?.collection_name === r.physical;
+  if (resumeRebuildStage("swap", { aliasNamesNewVersion: named }) === "swap") {
+    // a wave-1 job: Typesense cannot alias a name a collection holds, so the
+    // plain collection goes first, back to back with the upsert (the one gap)
+    if (r.rb.fromVersion === null) await dropIfOwned(r, alias);
+    await aliases.upsertAlias(alias, r.physical);
+  }
+  const client = await r.opts.control.connect();
+  try {
+    const { a } = r;
+    const rec = { jobId: a.job.id, leaseToken: a.lease.token, runId: a.run.id };
+    if (!(await recordSwap(client, { ...rec, version: r.rb.toVersion }))) {
+      throw new LeaseLostError(a.job.id);
+    }
+  } finally {
+    client.release();
+  }
+  r.stage = nextRebuildStage(r.stage, "swapped");
+  r.a.log.info({ alias, collection: r.physical }, "rebuild: alias swapped");
+}
+
+/** Deletes v(N+1) (only with the job's mark) and closes the run failed; v(N) was never touched. */
+async function discard(r: Rebuild, reason: string): Promise<RunResult> {
+  if (r.stage !== "discard") {
+    r.stage = nextRebuildStage(r.stage, "fail");
+    // the reason is kept with the stage: a resumed discard closes with it
+    await setRebuildStage(r.opts.control, r.a.run.id, r.stage, reason);
+  }
+  await dropIfOwned(r, r.physical);
+  r.stage = nextRebuildStage(r.stage, "discarded");
+  r.a.log.error({ error: reason, collection: r.physical }, "rebuild failed; new version dropped");
+  return close(r, "failed", reason);
+}
+
+async function dropIfOwned(r: Rebuild, name: string): Promise<void> {
+  const summary = await r.backend.getCollection(name);
+  if (ownershipOf(summary, r.a.job.id).kind !== "owned") return; // absent, or not ours
+  const del = (r.backend as Partial<Pick<TypesenseBackend, "deleteCollection">>).deleteCollection;
+  if (!del) throw new Error("the Typesense backend cannot delete collections");
+  await del.call(r.backend, name);
+}
+
+/** Whether v(N+1) may no longer be discarded: the alias names it, or a wave-1 job's plain collection is gone. */
+async function pastPointOfNoReturn(r: Rebuild): Promise<boolean> {
+  if (r.stage !== "swap") return false;
+  const aliases = aliasCallsOf(r.backend);
+  if (!aliases) return false;
+  const alias = r.a.job.collectionName;
+  if ((await aliases.getAlias(alias))?.collection_name === r.physical) return true;
+  return r.rb.fromVersion === null && (await r.backend.getCollection(alias)) === null;
+}
+
+function aliasCallsOf(b: SyncBackend): AliasCalls | null {
+  const x = b as Partial<AliasCalls>;
+  return typeof x.upsertAlias === "function" && typeof x.getAlias === "function"
+    ? (x as AliasCalls)
+    : null;
+}
+
+async function close(
+  r: Rebuild,
+  status: "succeeded" | "failed",
+  error: string | null,
+): Promise<RunResult> {
+  const client = await r.opts.control.connect();
   let closed: boolean;
   try {
     closed = await finishRebuildRun(client, {
-      runId: a.run.id,
-      jobId: a.job.id,
-      leaseToken: a.lease.token,
-      status: "failed",
-      error: REBUILD_NOT_IMPLEMENTED,
-      rebuildStage: failed,
+      runId: r.a.run.id,
+      jobId: r.a.job.id,
+      leaseToken: r.a.lease.token,
+      status,
+      error,
+      rebuildStage: r.stage,
     });
   } finally {
     client.release();
   }
-  const status = closed ? "failed" : "interrupted";
-  if (closed) a.log.error({ error: REBUILD_NOT_IMPLEMENTED }, "rebuild run failed");
+  return closed ? result(r, status, error) : result(r, "interrupted", null);
+}
+
+function result(r: Rebuild, status: RunResult["status"], error: string | null): RunResult {
+  const { a } = r;
   return {
     runId: a.run.id,
     jobId: a.job.id,
     status,
     resumed: a.resumed,
-    counters: { ...a.run.counters },
-    error: closed ? REBUILD_NOT_IMPLEMENTED : null,
+    counters: r.counters,
+    error,
     rollback: null,
   };
 }

@@ -16,6 +16,8 @@ export interface SyncedJob {
   /** admin-key JSON call; every response body is kept in `seen` */
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Envelope }>;
   readonly seen: string[];
+  /** the source database's URL (the `app` client) */
+  readonly sourceUrl: string;
   /** the fixture's REAL full-sync engine (the one that made the first sync) */
   readonly engine: FullSyncEngine;
 }
@@ -135,6 +137,9 @@ export function useSyncedJob(
     },
     get collection() {
       return st.collection;
+    },
+    get sourceUrl() {
+      return src.url!;
     },
     get engine() {
       if (!st.engine) throw new Error("the fixture's engine exists after its beforeAll");

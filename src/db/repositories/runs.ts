@@ -306,6 +306,12 @@ export async function finishRebuildRun(
         where id = $1 and trigger = 'rebuild'`,
       [f.runId, f.status, f.rebuildStage, f.error],
     );
+    // the build's manifest is never read again (as in finishRun)
+    const part = await client.query<{ p: string | null }>(
+      "select typesense_sync_manifest_partition($1)::text as p",
+      [f.runId],
+    );
+    if (part.rows[0]?.p) await client.query(`drop table ${part.rows[0].p}`);
     return true;
   });
 }
@@ -463,12 +469,22 @@ export async function insertQueuedRun(db: Db, jobId: string, trigger: RunTrigger
   return row.id;
 }
 
-/** Records a rebuild run's step (typesense_sync_runs.rebuild_stage; fullsync/rebuild-stage.ts decides it). */
-export async function setRebuildStage(db: Db, runId: string, stage: string): Promise<void> {
+/**
+ * Records a rebuild run's step (typesense_sync_runs.rebuild_stage;
+ * fullsync/rebuild-stage.ts decides it); `reason` (entering discard) is kept
+ * as the run's error_message, so a resumed discard closes with it.
+ */
+export async function setRebuildStage(
+  db: Db,
+  runId: string,
+  stage: string,
+  reason: string | null = null,
+): Promise<void> {
   await db.query(
-    `update typesense_sync_runs set rebuild_stage = $2, updated_at = now()
+    `update typesense_sync_runs
+        set rebuild_stage = $2, error_message = coalesce($3, error_message), updated_at = now()
       where id = $1 and trigger = 'rebuild'`,
-    [runId, stage],
+    [runId, stage, reason],
   );
 }
 

@@ -1,0 +1,72 @@
+import type pg from "pg";
+import { type Db, inClientTransaction } from "../transaction.js";
+
+/** A rebuild run's own columns (sql/013; fullsync/rebuild-stage.ts). */
+export interface RebuildRow {
+  stage: string;
+  /** The version that served when the rebuild was queued; null: a plain wave-1 collection. */
+  fromVersion: number | null;
+  toVersion: number;
+}
+
+export async function loadRebuild(db: Db, runId: string): Promise<RebuildRow | null> {
+  const r = await db.query<{ s: string | null; f: number | null; t: number | null }>(
+    `select rebuild_stage as s, rebuild_from_version as f, rebuild_to_version as t
+       from typesense_sync_runs where id = $1 and trigger = 'rebuild'`,
+    [runId],
+  );
+  const row = r.rows[0];
+  if (!row?.s || row.t === null) return null;
+  return { stage: row.s, fromVersion: row.f, toVersion: row.t };
+}
+
+/**
+ * The create step's first write, committed BEFORE the collection is created:
+ * a crash after the create finds the version it must reuse or discard. Under
+ * the lease (lease_token guard): a lost lease writes nothing (false).
+ */
+export async function markBuilding(
+  db: Db,
+  f: { jobId: string; leaseToken: string; runId: string; version: number },
+): Promise<boolean> {
+  const r = await db.query(
+    `with j as (
+       update typesense_sync_jobs set building_version = $3, updated_at = now()
+        where id = $1 and lease_token = $2 returning id)
+     update typesense_sync_runs set rebuild_stage = 'build', updated_at = now()
+      where id = $4 and exists (select 1 from j)`,
+    [f.jobId, f.leaseToken, f.version, f.runId],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/**
+ * The swap's transaction, written right AFTER the alias upsert named the new
+ * version: the job's live version, no building version, and the keep period
+ * of the previous one. A crash between the upsert and this commit resumes in
+ * swap, whose resume reads the alias (rebuild-stage.ts resumeRebuildStage).
+ */
+export async function recordSwap(
+  client: pg.PoolClient,
+  f: { jobId: string; leaseToken: string; runId: string; version: number },
+): Promise<boolean> {
+  return inClientTransaction(client, async (c) => {
+    const job = await c.query<{ keep: number }>(
+      `update typesense_sync_jobs
+          set live_version = $3, building_version = null, updated_at = now()
+        where id = $1 and lease_token = $2
+        returning rebuild_keep_previous_seconds as keep`,
+      [f.jobId, f.leaseToken, f.version],
+    );
+    const keep = job.rows[0]?.keep;
+    if (keep === undefined) return false;
+    await c.query(
+      `update typesense_sync_runs
+          set rebuild_stage = 'keep', rebuild_swapped_at = now(),
+              rebuild_keep_until = now() + make_interval(secs => $2), updated_at = now()
+        where id = $1`,
+      [f.runId, keep],
+    );
+    return true;
+  });
+}
