@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The rebuild machine (typesense_sync_runs.rebuild_stage, sql/013) as a pure
  * function. A rebuild run (trigger `rebuild`) walks it; its `build` step is an
@@ -126,4 +128,50 @@ export function versionCollectionName(alias: string, version: number): string {
     throw new RangeError(`collection version must be an integer >= 1, got ${version}`);
   }
   return `${alias}__v${version}`;
+}
+
+/** What decides a version's document shape: the job's spec, or its column lists before specs. */
+export interface ShapeOfJob {
+  id: string;
+  documentIdColumn: string;
+  includedColumns: readonly string[];
+  queryableFields: readonly string[];
+  document?: unknown;
+}
+
+/**
+ * The `metadata` of version N of a job's collection: the sidecar's mark
+ * (managed_by + job_id: collection-owner.ts, what ownership checks read),
+ * the version, and a hash of what shapes the documents, so an operator (and
+ * the sweeper) can tell which spec built which version.
+ */
+export function versionMetadata(
+  job: ShapeOfJob,
+  version: number,
+  mark: { managed_by: string; job_id: string },
+): Record<string, unknown> {
+  versionCollectionName("x", version); // the same range check
+  return { ...mark, version, spec_hash: specHash(job) };
+}
+
+/** sha256 (hex, first 16 chars) of the job's document shape, keys sorted: equal shapes hash equal. */
+export function specHash(job: ShapeOfJob): string {
+  const shape = {
+    document: job.document ?? null,
+    document_id_column: job.documentIdColumn,
+    included_columns: job.includedColumns,
+    queryable_fields: job.queryableFields,
+  };
+  return createHash("sha256").update(canonicalJson(shape)).digest("hex").slice(0, 16);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
 }

@@ -6,7 +6,7 @@ import {
   recordSwap,
 } from "../db/repositories/rebuilds.js";
 import { finishRebuildRun, type RunCounters, setRebuildStage } from "../db/repositories/runs.js";
-import { ownershipOf, type TypesenseBackend } from "../typesense/index.js";
+import { ownerMark, ownershipOf, type TypesenseBackend } from "../typesense/index.js";
 import type { AttemptStart } from "./attempt-env.js";
 import type { CloseRun, SyncBackend } from "./context.js";
 import type { FullSyncEngineOptions, RunResult } from "./engine-types.js";
@@ -15,6 +15,7 @@ import {
   type RebuildStage,
   resumeRebuildStage,
   versionCollectionName,
+  versionMetadata,
 } from "./rebuild-stage.js";
 
 /*
@@ -145,9 +146,23 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
   const res = await attempt(r.opts, { ...r.a, job, closeRun });
   if (res.status === "interrupted") return result(r, "interrupted", null);
   if (out.status === "failed") throw new RebuildFailure(`build of ${r.physical}: ${out.error}`);
+  await markVersion(r);
   r.stage = nextRebuildStage(r.stage, "built");
   await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
   return null;
+}
+
+/**
+ * Adds the version and the spec hash to v(N+1)'s metadata, next to the job's
+ * mark its create put there (prepareCollection). Idempotent: a crash before
+ * the stage write builds (resumes) and patches again.
+ */
+async function markVersion(r: Rebuild): Promise<void> {
+  const patch = (r.backend as Partial<Pick<TypesenseBackend, "patchCollectionMetadata">>)
+    .patchCollectionMetadata;
+  if (!patch) return; // a test double without it: the mark alone
+  const meta = versionMetadata(r.a.job, r.rb.toVersion, ownerMark(r.a.job.id));
+  await patch.call(r.backend, r.physical, meta);
 }
 
 async function verify(r: Rebuild): Promise<void> {

@@ -5,7 +5,9 @@ import {
   type RebuildEvent,
   type RebuildStage,
   resumeRebuildStage,
+  specHash,
   versionCollectionName,
+  versionMetadata,
 } from "../../src/fullsync/rebuild-stage.js";
 
 const ALL_STAGES: RebuildStage[] = [
@@ -123,5 +125,34 @@ describe("rebuild stage machine", () => {
     expect(versionCollectionName("products", 12)).toBe("products__v12");
     expect(() => versionCollectionName("products", 0)).toThrow(/>= 1/);
     expect(() => versionCollectionName("products", 1.5)).toThrow(/integer/);
+  });
+});
+
+describe("version metadata", () => {
+  const job = {
+    id: "j1",
+    documentIdColumn: "id",
+    includedColumns: ["id", "title"],
+    queryableFields: ["title"],
+    document: { fields: [{ name: "title", from: "title" }], filter: "price > 0" },
+  };
+  const mark = { managed_by: "athena-typesense-sync", job_id: "j1" };
+
+  it("names the product, the job, the version and the spec hash", () => {
+    const m = versionMetadata(job, 3, mark);
+    expect(m).toEqual({ ...mark, version: 3, spec_hash: specHash(job) });
+    expect(m.spec_hash).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it("hashes equal shapes equal whatever the key order, and a changed spec differently", () => {
+    const reordered = { ...job, document: { filter: "price > 0", fields: job.document.fields } };
+    expect(specHash(reordered)).toBe(specHash(job));
+    const changed = { ...job, document: { ...job.document, filter: "price > 1" } };
+    expect(specHash(changed)).not.toBe(specHash(job));
+    expect(specHash({ ...job, queryableFields: ["title", "body"] })).not.toBe(specHash(job));
+  });
+
+  it("refuses a version below 1", () => {
+    expect(() => versionMetadata(job, 0, mark)).toThrow(/>= 1/);
   });
 });
