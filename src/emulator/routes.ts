@@ -179,7 +179,8 @@ export function matchRoute(method: string, path: string): Route | undefined {
         needsBody: false,
         handle: (s) => {
           const target = s.aliases.get(alias);
-          if (target === undefined) return message(404, "Not Found");
+          // Typesense's get_alias/del_alias answer a missing alias with this text (v29, v30).
+          if (target === undefined) return message(404, "Collection not found");
           if (method === "DELETE") s.aliases.delete(alias);
           return json(200, { collection_name: target, name: alias });
         },
@@ -229,21 +230,37 @@ function alterCollection(state: EmulatorState, name: string, body: string): Repl
   return json(200, echo);
 }
 
+/**
+ * PUT /aliases/:a, an upsert: a new alias or a repoint of an existing one, in one step (the
+ * map write is atomic; a search resolves either the old or the new target, never neither).
+ * Like Typesense (put_upsert_alias): only the presence of `collection_name` is checked (the
+ * target need not exist), a name a collection holds is refused with 500, and the answer is the
+ * request body with `name` set to the alias, keys sorted (nlohmann's object order).
+ */
 function putAlias(state: EmulatorState, alias: string, body: string): Reply {
   const payload = parseJsonBody(body);
-  const target =
-    typeof payload === "object" && payload !== null
-      ? (payload as Record<string, unknown>).collection_name
-      : undefined;
+  const fields =
+    typeof payload === "object" && payload !== null && !Array.isArray(payload)
+      ? (payload as Record<string, unknown>)
+      : {};
+  const target = fields.collection_name;
+  if (target === undefined) throw new ApiError(400, "Parameter `collection_name` is required.");
+  // Typesense converts the value to a string without a check (a non-string throws inside the
+  // server); the emulator answers a clear 400 instead (docs/emulator.md).
   if (typeof target !== "string") {
-    throw new ApiError(400, "Parameter `collection_name` is required.");
+    throw new ApiError(400, "Parameter `collection_name` must be a string.");
   }
   if (state.collections.has(alias)) {
     throw new ApiError(500, `Name \`${alias}\` conflicts with an existing collection name.`);
   }
-  // The target is deliberately not checked for existence (Typesense does not either).
   state.aliases.set(alias, target);
-  return json(200, { collection_name: target, name: alias });
+  const echo: Record<string, unknown> = { ...fields, name: alias };
+  const sorted = Object.fromEntries(
+    Object.keys(echo)
+      .sort()
+      .map((k) => [k, echo[k]]),
+  );
+  return json(200, sorted);
 }
 
 const MAX_MULTI_SEARCHES = 50;
