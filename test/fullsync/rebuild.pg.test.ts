@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UNSCOPED } from "../../src/control/client-scope.js";
 import { requestRebuild } from "../../src/coordination/request-run.js";
+import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { insertJob } from "./helpers.js";
 import { createProducts, useEngineFixture } from "./support.js";
 
@@ -16,6 +17,37 @@ async function syncedJobWithRebuild(table: string, rows: number) {
   const { runId } = await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
   return { jobId, collection, runId };
 }
+
+/**
+ * The backend with the alias calls rebuild.ts uses (upsertAlias / getAlias),
+ * made as real HTTP calls to the test Typesense until the client has them
+ * (branch wip/aliases adds them to src/typesense). `afterUpsert` runs after
+ * a successful upsert (a crash right after the alias call).
+ */
+function withAliases(b: TypesenseBackend, afterUpsert?: () => void) {
+  const call = (method: string, path: string, body?: unknown) =>
+    fetch(`${ts.url}${path}`, {
+      method,
+      headers: { "X-TYPESENSE-API-KEY": ts.apiKey, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const calls = {
+    async upsertAlias(name: string, collectionName: string) {
+      const res = await call("PUT", `/aliases/${name}`, { collection_name: collectionName });
+      if (!res.ok) throw new Error(`alias upsert: ${res.status} ${await res.text()}`);
+      afterUpsert?.();
+    },
+    async getAlias(name: string) {
+      const res = await call("GET", `/aliases/${name}`);
+      if (res.status === 404) return null;
+      return (await res.json()) as { collection_name: string };
+    },
+  };
+  return Object.assign(Object.create(b) as TypesenseBackend, calls);
+}
+
+const aliasTarget = async (name: string) =>
+  (await withAliases(fx.backend).getAlias(name))?.collection_name ?? null;
 
 async function rebuildState(jobId: string, runId: string) {
   const r = await db.pool.query(
@@ -70,5 +102,65 @@ describe("rebuild run", () => {
     expect(r.error).toMatch(/^build of .*__v1: .*not created by athena-typesense-sync/);
     expect((await fx.backend.getCollection(foreign))?.name).toBe(foreign);
     expect((await rebuildState(jobId, runId)).building_version).toBeNull();
+  });
+
+  it("swaps a wave-1 plain collection to an alias on v1, then a second rebuild to v2 keeps v1", async () => {
+    const { jobId, collection, runId } = await syncedJobWithRebuild("p_rb_swap", 120);
+    const aliased = engine({ backendFor: async () => withAliases(fx.backend) });
+    const r = await aliased.runJob(jobId, { trigger: "schedule" });
+    expect(r).toMatchObject({ runId, status: "succeeded", error: null });
+    expect(await rebuildState(jobId, runId)).toEqual({
+      status: "succeeded",
+      rebuild_stage: "keep",
+      building_version: null,
+      live_version: 1,
+    });
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+    const names = (await fx.backend.listCollections()).map((c) => c.name);
+    expect(names).toContain(`${collection}__v1`);
+    expect(names).not.toContain(collection); // the plain collection went with the swap
+    const found = await fx.backend.search(collection, { q: "*", query_by: "" });
+    expect(found.found).toBe(120);
+    const v1 = await fx.backend.getCollection(`${collection}__v1`);
+    expect(v1?.metadata).toMatchObject({ job_id: jobId, version: 1 });
+    const keep = await db.pool.query(
+      `select extract(epoch from rebuild_keep_until - rebuild_swapped_at)::int as s
+         from typesense_sync_runs where id = $1`,
+      [runId],
+    );
+    expect(keep.rows[0].s).toBe(600);
+
+    const second = await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
+    const r2 = await aliased.runJob(jobId, { trigger: "schedule" });
+    expect(r2).toMatchObject({ runId: second.runId, status: "succeeded" });
+    expect(await aliasTarget(collection)).toBe(`${collection}__v2`);
+    // v1 is kept (dropping it after keep_until is the sweeper's, not built yet)
+    expect((await fx.backend.getCollection(`${collection}__v1`))?.name).toBe(`${collection}__v1`);
+    expect((await rebuildState(jobId, second.runId)).live_version).toBe(2);
+  });
+
+  it("a crash right after the alias call never discards the version the alias names: the resume records the swap", async () => {
+    const { jobId, collection, runId } = await syncedJobWithRebuild("p_rb_swap_crash", 40);
+    const crashing = engine({
+      backendFor: async () =>
+        withAliases(fx.backend, () => {
+          throw new Error("crash right after the alias call");
+        }),
+    });
+    const first = await crashing.runJob(jobId, { trigger: "schedule" });
+    expect(first).toMatchObject({ runId, status: "interrupted" });
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+    expect((await rebuildState(jobId, runId)).rebuild_stage).toBe("swap");
+    expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(40);
+
+    const again = await engine({ backendFor: async () => withAliases(fx.backend) }).runJob(jobId, {
+      trigger: "schedule",
+    });
+    expect(again).toMatchObject({ runId, status: "succeeded", resumed: true });
+    expect(await rebuildState(jobId, runId)).toMatchObject({
+      rebuild_stage: "keep",
+      live_version: 1,
+    });
+    expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(40);
   });
 });
