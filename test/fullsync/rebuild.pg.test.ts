@@ -130,6 +130,13 @@ describe("rebuild run", () => {
     );
     expect(keep.rows[0].s).toBe(600);
 
+    // a plain sync after the swap writes the live version (through the alias), never a
+    // new plain collection under the alias' name
+    await source.pool.query("delete from p_rb_swap where id = 1");
+    expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+    expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(119);
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+
     const second = await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
     const r2 = await aliased.runJob(jobId, { trigger: "schedule" });
     expect(r2).toMatchObject({ runId: second.runId, status: "succeeded" });
