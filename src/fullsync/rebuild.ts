@@ -243,7 +243,8 @@ async function pastPointOfNoReturn(r: Rebuild): Promise<boolean> {
   return r.rb.fromVersion === null && (await r.backend.getCollection(alias)) === null;
 }
 
-function aliasCallsOf(b: SyncBackend): AliasCalls | null {
+/** The alias calls of `b`, or null while the client has none. */
+export function aliasCallsOf(b: SyncBackend): AliasCalls | null {
   const x = b as Partial<AliasCalls>;
   return typeof x.upsertAlias === "function" && typeof x.getAlias === "function"
     ? (x as AliasCalls)

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { UNSCOPED } from "../../src/control/client-scope.js";
 import { requestRebuild } from "../../src/coordination/request-run.js";
+import { dropKeptVersions } from "../../src/fullsync/rebuild-drop.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
+import { silentLogger } from "../support/log.js";
 import { insertJob } from "./helpers.js";
 import { createProducts, useEngineFixture } from "./support.js";
 
@@ -144,6 +146,24 @@ describe("rebuild run", () => {
     // v1 is kept (dropping it after keep_until is the sweeper's, not built yet)
     expect((await fx.backend.getCollection(`${collection}__v1`))?.name).toBe(`${collection}__v1`);
     expect((await rebuildState(jobId, second.runId)).live_version).toBe(2);
+
+    // the keep periods end: v1 is dropped, the live v2 stays; both runs reach done
+    await db.pool.query(
+      "update typesense_sync_runs set rebuild_keep_until = now() - interval '1 second' where job_id = $1 and trigger = 'rebuild'",
+      [jobId],
+    );
+    const backendFor = async () => withAliases(fx.backend);
+    const log = silentLogger();
+    expect(await dropKeptVersions({ control: db.pool, backendFor, log })).toBe(2);
+    expect(await fx.backend.getCollection(`${collection}__v1`)).toBeNull();
+    expect((await fx.backend.getCollection(`${collection}__v2`))?.num_documents).toBe(119);
+    expect(await aliasTarget(collection)).toBe(`${collection}__v2`);
+    const stages = await db.pool.query(
+      "select rebuild_stage from typesense_sync_runs where job_id = $1 and trigger = 'rebuild'",
+      [jobId],
+    );
+    expect(stages.rows.map((x) => x.rebuild_stage)).toEqual(["done", "done"]);
+    expect(await dropKeptVersions({ control: db.pool, backendFor, log })).toBe(0);
   });
 
   it("a crash right after the alias call never discards the version the alias names: the resume records the swap", async () => {

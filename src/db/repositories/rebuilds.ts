@@ -70,3 +70,42 @@ export async function recordSwap(
     return true;
   });
 }
+
+/** A previous version whose keep period ended (a rebuild run in keep or drop). */
+export interface ExpiredKeep {
+  runId: string;
+  jobId: string;
+  profileId: string;
+  /** The job's collection_name: the alias. */
+  alias: string;
+  stage: string;
+  /** The version kept; null: a wave-1 plain collection (gone with the swap). */
+  fromVersion: number | null;
+  liveVersion: number | null;
+  buildingVersion: number | null;
+}
+
+/** Rebuild runs whose kept version is due to be dropped, oldest first. */
+export async function selectExpiredKeeps(db: Db, limit: number): Promise<ExpiredKeep[]> {
+  const r = await db.query<Record<string, unknown>>(
+    `select r.id, r.job_id, j.profile_id, j.collection_name, r.rebuild_stage,
+            r.rebuild_from_version, j.live_version, j.building_version
+       from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
+      where r.trigger = 'rebuild' and r.rebuild_stage in ('keep', 'drop')
+        and r.rebuild_keep_until <= now()
+      order by r.rebuild_keep_until
+      limit $1`,
+    [limit],
+  );
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return r.rows.map((x) => ({
+    runId: String(x.id),
+    jobId: String(x.job_id),
+    profileId: String(x.profile_id),
+    alias: String(x.collection_name),
+    stage: String(x.rebuild_stage),
+    fromVersion: num(x.rebuild_from_version),
+    liveVersion: num(x.live_version),
+    buildingVersion: num(x.building_version),
+  }));
+}
