@@ -190,4 +190,21 @@ describe("rebuild run", () => {
     });
     expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(40);
   });
+
+  it("never drops a kept version the alias names again (an operator aliased back to it)", async () => {
+    const { jobId, collection } = await syncedJobWithRebuild("p_rb_alias_back", 30);
+    const aliased = engine({ backendFor: async () => withAliases(fx.backend) });
+    expect((await aliased.runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
+    await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
+    expect((await aliased.runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
+    await withAliases(fx.backend).upsertAlias(collection, `${collection}__v1`);
+    await db.pool.query(
+      "update typesense_sync_runs set rebuild_keep_until = now() where job_id = $1 and trigger = 'rebuild'",
+      [jobId],
+    );
+    const backendFor = async () => withAliases(fx.backend);
+    expect(await dropKeptVersions({ control: db.pool, backendFor, log: silentLogger() })).toBe(2);
+    expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(30);
+    expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(30);
+  });
 });
