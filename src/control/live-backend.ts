@@ -115,6 +115,10 @@ export function createLiveBackend(o: LiveBackendOptions): TypesenseBackend {
     patchCollectionMetadata: (name, metadata, opt) =>
       use((b) => b.patchCollectionMetadata(name, metadata, opt)),
     deleteCollection: (name, opt) => use((b) => b.deleteCollection(name, opt)),
+    upsertAlias: (name, collection, opt) => use((b) => b.upsertAlias(name, collection, opt)),
+    getAlias: (name, opt) => use((b) => b.getAlias(name, opt)),
+    listAliases: (opt) => use((b) => b.listAliases(opt)),
+    deleteAlias: (name, opt) => use((b) => b.deleteAlias(name, opt)),
     importDocuments: (c, docs, opt) => use((b) => b.importDocuments(c, docs, opt)),
     importJsonLines: (c, lines, ids, opt) => use((b) => b.importJsonLines(c, lines, ids, opt)),
     exportDocuments: (c, opt) => use((b) => b.exportDocuments(c, opt)),

@@ -73,6 +73,15 @@ export interface CollectionSummary {
   [key: string]: unknown;
 }
 
+/**
+ * An alias as Typesense answers it (PUT/GET/DELETE /aliases/:a, GET /aliases): a name that
+ * every collection path resolves to `collection_name` when no collection holds the name.
+ */
+export interface CollectionAlias {
+  name: string;
+  collection_name: string;
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the backend's timeoutMs for this call. */
@@ -140,7 +149,11 @@ export interface TypesenseBackend {
    */
   verifyKey(options?: CallOptions): Promise<void>;
   listCollections(options?: CallOptions): Promise<CollectionSummary[]>;
-  /** null when the collection (or alias) does not exist. */
+  /**
+   * null when the collection (or alias) does not exist. Through an alias the summary is the
+   * target's: its `name` is the real collection's (differs from `name` exactly when `name`
+   * is an alias), its metadata the target's; a dangling alias is null.
+   */
   getCollection(name: string, options?: CallOptions): Promise<CollectionSummary | null>;
   /** 409 (exists) surfaces as a non-retryable TypesenseError with status 409. */
   createCollection(schema: CollectionSchema, options?: CallOptions): Promise<CollectionSummary>;
@@ -156,8 +169,24 @@ export interface TypesenseBackend {
     metadata: Record<string, unknown>,
     options?: CallOptions,
   ): Promise<void>;
-  /** true when it existed. */
+  /**
+   * true when it existed. CAUTION: an alias name drops the collection behind it (Typesense
+   * resolves the alias) and leaves the alias dangling; drop versions by their real name.
+   */
   deleteCollection(name: string, options?: CallOptions): Promise<boolean>;
+  /**
+   * PUT /aliases/:name: creates the alias or repoints it in one call (searches resolve the
+   * old or the new target, never neither). The target is not checked for existence. A name
+   * a collection holds is refused: a non-retryable TypesenseError (Typesense's 500 "Name `X`
+   * conflicts with an existing collection name.").
+   */
+  upsertAlias(name: string, collection: string, options?: CallOptions): Promise<CollectionAlias>;
+  /** null when there is no such alias (a collection of that name is not an alias). */
+  getAlias(name: string, options?: CallOptions): Promise<CollectionAlias | null>;
+  /** Every alias, dangling ones included; Typesense's order (unspecified). */
+  listAliases(options?: CallOptions): Promise<CollectionAlias[]>;
+  /** Removes the alias only (never its collection); what it pointed to, or null when missing. */
+  deleteAlias(name: string, options?: CallOptions): Promise<CollectionAlias | null>;
   /**
    * POST .../documents/import. Returns one result per input line, same order.
    * Throws TypesenseError when the request as a whole fails.

@@ -1,4 +1,5 @@
 import { parseJson } from "../json/codec.js";
+import { aliasCall, listAliases, upsertAlias } from "./aliases.js";
 import type {
   CollectionSummary,
   ExportOptions,
@@ -235,6 +236,11 @@ export function createTypesenseBackend(opts: TypesenseBackendOptions): Typesense
       });
       return r.status !== 404;
     },
+
+    upsertAlias: (name, collection, o) => upsertAlias(http, name, collection, o),
+    getAlias: (name, o) => aliasCall(http, "GET", name, o),
+    listAliases: (o) => listAliases(http, o),
+    deleteAlias: (name, o) => aliasCall(http, "DELETE", name, o),
 
     async importDocuments(collection, docs, o) {
       if (docs.length === 0) return [];

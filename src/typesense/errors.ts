@@ -11,7 +11,8 @@ import { type ErrorCode, ServiceError } from "../errors/service-error.js";
  * | server   | 5xx incl. 503 "Not Ready or Lagging"; 429    | yes       |
  * |          | rate limit; 422 out-of-resource / concurrent |           |
  * |          | schema alter (both clear up by themselves)   |           |
- * | rejected | any other 4xx (bad request, auth, 404, 409)  | no        |
+ * | rejected | any other 4xx (bad request, auth, 404, 409); | no        |
+ * |          | a 500 alias/collection name conflict         |           |
  * | reply    | not a Typesense answer: a 3xx (redirects are | 3xx no,   |
  * |          | never followed), or a 2xx body that is not   | body yes  |
  * |          | the JSON Typesense sends (HTML, empty, ...)  |           |
@@ -88,8 +89,17 @@ export function isRetryable(err: unknown): boolean {
 
 const TRANSIENT_422 = /running out of resource|Another collection update operation is in progress/i;
 
+/**
+ * 500s that are the request's fault, not the node's: the same request fails the same way on
+ * every node and every attempt (PUT /aliases/:a over a collection's name).
+ */
+const PERMANENT_500 = /conflicts with an existing collection name/;
+
 /** Builds the error for a non-2xx answer; `message` is Typesense's own text. */
 export function errorForStatus(status: number, message: string, node?: string): TypesenseError {
+  if (status === 500 && PERMANENT_500.test(message)) {
+    return new TypesenseError({ message, status, kind: "rejected", node });
+  }
   if (status >= 500 || status === 429 || (status === 422 && TRANSIENT_422.test(message))) {
     return new TypesenseError({ message, status, kind: "server", retryable: true, node });
   }

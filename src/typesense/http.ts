@@ -57,8 +57,10 @@ export class TypesenseHttp {
     if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
       return { status: res.status, body, node };
     }
-    if (res.status >= 500) this.#pool.markDown(idx);
-    throw errorForStatus(res.status, messageOf(body, res.status), node);
+    const err = errorForStatus(res.status, messageOf(body, res.status), node);
+    // a 5xx marks the node down unless it is the request's own fault (a name conflict)
+    if (res.status >= 500 && err.retryable) this.#pool.markDown(idx);
+    throw err;
   }
 
   /**
@@ -74,8 +76,10 @@ export class TypesenseHttp {
     }
     const text = await this.#read(() => res.text(), node, spec, timeout);
     cancel();
-    if (res.status >= 500) this.#pool.markDown(idx);
-    throw errorForStatus(res.status, messageOf(text, res.status), node);
+    const err = errorForStatus(res.status, messageOf(text, res.status), node);
+    // a 5xx marks the node down unless it is the request's own fault (a name conflict)
+    if (res.status >= 500 && err.retryable) this.#pool.markDown(idx);
+    throw err;
   }
 
   /** Wraps a failure while a stream is read, in the same error classes. */
@@ -125,8 +129,10 @@ export class TypesenseHttp {
     if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) {
       return { status: res.status, body: res.body, node };
     }
-    if (res.status >= 500) this.#pool.markDown(idx);
-    throw errorForStatus(res.status, messageOf(res.body, res.status), node);
+    const err = errorForStatus(res.status, messageOf(res.body, res.status), node);
+    // a 5xx marks the node down unless it is the request's own fault (a name conflict)
+    if (res.status >= 500 && err.retryable) this.#pool.markDown(idx);
+    throw err;
   }
 
   /** One node:http exchange; failures wrapped like #fetch's. */

@@ -1,6 +1,7 @@
 export { createTypesenseBackend } from "./backend.js";
 export type {
   CallOptions,
+  CollectionAlias,
   CollectionSummary,
   EnsureCollectionResult,
   EnsureOptions,
