@@ -43,11 +43,12 @@ import {
 
 type Attempt = (opts: FullSyncEngineOptions, a: AttemptStart) => Promise<RunResult>;
 
-/** The alias calls of the Typesense client (src/typesense, branch wip/aliases adds them). */
-interface AliasCalls {
-  upsertAlias(name: string, collectionName: string): Promise<unknown>;
-  getAlias(name: string): Promise<{ collection_name: string } | null>;
-}
+/**
+ * The alias calls of the Typesense client. Optional on SyncBackend's side
+ * (test doubles of the engine have none): without them a rebuild fails at its
+ * swap and discards v(N+1), never touching the alias.
+ */
+type AliasCalls = Pick<TypesenseBackend, "upsertAlias" | "getAlias">;
 
 /** A failure that ends the rebuild before its swap (discard). */
 class RebuildFailure extends Error {
@@ -187,7 +188,7 @@ async function swap(r: Rebuild): Promise<void> {
   const aliases = aliasCallsOf(r.backend);
   if (!aliases) {
     throw new RebuildFailure(
-      "swap: the Typesense client has no alias calls (upsertAlias/getAlias) yet; the alias was not touched",
+      "swap: the Typesense backend has no alias calls (upsertAlias/getAlias); the alias was not touched",
     );
   }
   const alias = r.a.job.collectionName;
@@ -196,7 +197,9 @@ async function swap(r: Rebuild): Promise<void> {
     // a wave-1 job: Typesense cannot alias a name a collection holds, so the
     // plain collection goes first, back to back with the upsert (the one gap)
     if (r.rb.fromVersion === null) await dropIfOwned(r, alias);
-    await aliases.upsertAlias(alias, r.physical);
+    await aliases.upsertAlias(alias, r.physical).catch((e: unknown) => {
+      throw new RebuildFailure(`swap: the alias upsert failed: ${(e as Error)?.message ?? e}`);
+    });
   }
   const client = await r.opts.control.connect();
   try {

@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { UNSCOPED } from "../../src/control/client-scope.js";
 import { requestRebuild } from "../../src/coordination/request-run.js";
 import { dropKeptVersions } from "../../src/fullsync/rebuild-drop.js";
-import type { TypesenseBackend } from "../../src/typesense/index.js";
 import { silentLogger } from "../support/log.js";
 import { insertJob } from "./helpers.js";
 import { createProducts, useEngineFixture } from "./support.js";
@@ -20,36 +19,14 @@ async function syncedJobWithRebuild(table: string, rows: number) {
   return { jobId, collection, runId };
 }
 
-/**
- * The backend with the alias calls rebuild.ts uses (upsertAlias / getAlias),
- * made as real HTTP calls to the test Typesense until the client has them
- * (branch wip/aliases adds them to src/typesense). `afterUpsert` runs after
- * a successful upsert (a crash right after the alias call).
- */
-function withAliases(b: TypesenseBackend, afterUpsert?: () => void) {
-  const call = (method: string, path: string, body?: unknown) =>
-    fetch(`${ts.url}${path}`, {
-      method,
-      headers: { "X-TYPESENSE-API-KEY": ts.apiKey, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  const calls = {
-    async upsertAlias(name: string, collectionName: string) {
-      const res = await call("PUT", `/aliases/${name}`, { collection_name: collectionName });
-      if (!res.ok) throw new Error(`alias upsert: ${res.status} ${await res.text()}`);
-      afterUpsert?.();
-    },
-    async getAlias(name: string) {
-      const res = await call("GET", `/aliases/${name}`);
-      if (res.status === 404) return null;
-      return (await res.json()) as { collection_name: string };
-    },
-  };
-  return Object.assign(Object.create(b) as TypesenseBackend, calls);
+/** The test Typesense's next alias upsert is applied but answered 400: the ack is lost (`after`), or not applied. */
+function failNextAliasUpsert(after: boolean) {
+  if (!ts.emulator) throw new Error("fault injection needs the embedded emulator");
+  ts.emulator.faults.failNext({ method: "PUT", path: "/aliases/*", status: 400, after });
 }
 
 const aliasTarget = async (name: string) =>
-  (await withAliases(fx.backend).getAlias(name))?.collection_name ?? null;
+  (await fx.backend.getAlias(name))?.collection_name ?? null;
 
 async function rebuildState(jobId: string, runId: string) {
   const r = await db.pool.query(
@@ -62,7 +39,7 @@ async function rebuildState(jobId: string, runId: string) {
 }
 
 describe("rebuild run", () => {
-  it("resumes a rebuild stopped mid-build in build, on the same v1, and a failed swap then drops v1", async () => {
+  it("resumes a rebuild stopped mid-build in build, on the same v1, and swaps the alias onto it", async () => {
     const { jobId, collection, runId } = await syncedJobWithRebuild("p_rb_resume", 300);
     const ctl = new AbortController();
     const first = await engine({
@@ -80,19 +57,37 @@ describe("rebuild run", () => {
     expect(partial?.num_documents).toBeGreaterThan(0);
     expect(partial?.num_documents).toBeLessThan(300);
     expect((await fx.backend.getCollection(collection))?.num_documents).toBe(300);
+    expect(await aliasTarget(collection)).toBeNull();
 
     const again = await engine().runJob(jobId, { trigger: "schedule" });
-    expect(again).toMatchObject({ runId, resumed: true, status: "failed" });
-    // the resumed build ended and verified (else the error would name build or verify)
-    expect(again.error).toMatch(/^swap: /);
+    expect(again).toMatchObject({ runId, resumed: true, status: "succeeded" });
     expect(await rebuildState(jobId, runId)).toEqual({
+      status: "succeeded",
+      rebuild_stage: "keep",
+      building_version: null,
+      live_version: 1,
+    });
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+    expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(300);
+  });
+
+  it("a failed swap of v1 -> v2 drops v2 and leaves the alias on v1, serving", async () => {
+    const { jobId, collection } = await syncedJobWithRebuild("p_rb_discard", 60);
+    expect((await engine().runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
+    const second = await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
+    failNextAliasUpsert(false);
+    const r = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(r).toMatchObject({ runId: second.runId, status: "failed" });
+    expect(r.error).toBe("swap: the alias upsert failed: Injected fault");
+    expect(await rebuildState(jobId, second.runId)).toEqual({
       status: "failed",
       rebuild_stage: "failed",
       building_version: null,
-      live_version: null,
+      live_version: 1,
     });
-    expect(await fx.backend.getCollection(`${collection}__v1`)).toBeNull();
-    expect((await fx.backend.getCollection(collection))?.num_documents).toBe(300);
+    expect(await fx.backend.getCollection(`${collection}__v2`)).toBeNull();
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+    expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(60);
   });
 
   it("never drops a collection named like the new version that is not the job's: the build fails, it stays", async () => {
@@ -108,7 +103,7 @@ describe("rebuild run", () => {
 
   it("swaps a wave-1 plain collection to an alias on v1, then a second rebuild to v2 keeps v1", async () => {
     const { jobId, collection, runId } = await syncedJobWithRebuild("p_rb_swap", 120);
-    const aliased = engine({ backendFor: async () => withAliases(fx.backend) });
+    const aliased = engine();
     const r = await aliased.runJob(jobId, { trigger: "schedule" });
     expect(r).toMatchObject({ runId, status: "succeeded", error: null });
     expect(await rebuildState(jobId, runId)).toEqual({
@@ -152,7 +147,7 @@ describe("rebuild run", () => {
       "update typesense_sync_runs set rebuild_keep_until = now() - interval '1 second' where job_id = $1 and trigger = 'rebuild'",
       [jobId],
     );
-    const backendFor = async () => withAliases(fx.backend);
+    const backendFor = async () => fx.backend;
     const log = silentLogger();
     expect(await dropKeptVersions({ control: db.pool, backendFor, log })).toBe(2);
     expect(await fx.backend.getCollection(`${collection}__v1`)).toBeNull();
@@ -168,19 +163,16 @@ describe("rebuild run", () => {
 
   it("a crash right after the alias call never discards the version the alias names: the resume records the swap", async () => {
     const { jobId, collection, runId } = await syncedJobWithRebuild("p_rb_swap_crash", 40);
-    const crashing = engine({
-      backendFor: async () =>
-        withAliases(fx.backend, () => {
-          throw new Error("crash right after the alias call");
-        }),
-    });
+    // the alias call is applied, its answer lost: as a crash right after it
+    failNextAliasUpsert(true);
+    const crashing = engine();
     const first = await crashing.runJob(jobId, { trigger: "schedule" });
     expect(first).toMatchObject({ runId, status: "interrupted" });
     expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
     expect((await rebuildState(jobId, runId)).rebuild_stage).toBe("swap");
     expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(40);
 
-    const again = await engine({ backendFor: async () => withAliases(fx.backend) }).runJob(jobId, {
+    const again = await engine().runJob(jobId, {
       trigger: "schedule",
     });
     expect(again).toMatchObject({ runId, status: "succeeded", resumed: true });
@@ -193,16 +185,16 @@ describe("rebuild run", () => {
 
   it("never drops a kept version the alias names again (an operator aliased back to it)", async () => {
     const { jobId, collection } = await syncedJobWithRebuild("p_rb_alias_back", 30);
-    const aliased = engine({ backendFor: async () => withAliases(fx.backend) });
+    const aliased = engine();
     expect((await aliased.runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
     await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
     expect((await aliased.runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
-    await withAliases(fx.backend).upsertAlias(collection, `${collection}__v1`);
+    await fx.backend.upsertAlias(collection, `${collection}__v1`);
     await db.pool.query(
       "update typesense_sync_runs set rebuild_keep_until = now() where job_id = $1 and trigger = 'rebuild'",
       [jobId],
     );
-    const backendFor = async () => withAliases(fx.backend);
+    const backendFor = async () => fx.backend;
     expect(await dropKeptVersions({ control: db.pool, backendFor, log: silentLogger() })).toBe(2);
     expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(30);
     expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(30);
