@@ -1,6 +1,7 @@
 import { type ExpiredKeep, selectExpiredKeeps } from "../db/repositories/rebuilds.js";
 import { setRebuildStage } from "../db/repositories/runs.js";
-import type { Logger } from "../lifecycle/index.js";
+import { type Logger, sleepUnlessAborted } from "../lifecycle/index.js";
+import type { Service } from "../lifecycle/service.js";
 import { ownershipOf, type TypesenseBackend } from "../typesense/index.js";
 import type { SyncBackend } from "./context.js";
 import type { FullSyncEngineOptions } from "./engine-types.js";
@@ -25,7 +26,7 @@ export interface DropKeptOptions {
  * version is never deleted when it is the job's live or building version,
  * when the alias names it (an operator aliased back), or when its metadata
  * does not name the job: then the run reaches `done` with nothing deleted.
- * Not wired to a timer yet (the sweeper, issue 16 point 5): callers run it.
+ * createRebuildDropService runs it on a timer (cli/serve.ts).
  */
 export async function dropKeptVersions(opts: DropKeptOptions): Promise<number> {
   const due = await selectExpiredKeeps(opts.control, opts.limit ?? 20);
@@ -59,4 +60,30 @@ async function dropIfSafe(backend: SyncBackend, k: ExpiredKeep, log: Logger): Pr
   if (!del) throw new Error("the Typesense backend cannot delete collections");
   await del.call(backend, name);
   log.info({ collection: name }, "rebuild: previous version dropped after its keep period");
+}
+
+/**
+ * Runs dropKeptVersions every `everyMs` (default 60 s) until stopped: the
+ * previous versions of finished rebuilds go once their keep period ended. A
+ * failed pass is logged and retried the next period (each step idempotent).
+ */
+export function createRebuildDropService(
+  opts: DropKeptOptions & { everyMs?: number },
+): Service & { stop(): void } {
+  const every = opts.everyMs ?? 60_000;
+  const ctl = new AbortController();
+  return {
+    name: "rebuild-drop",
+    stop: () => ctl.abort(),
+    async run(outer) {
+      const signal = AbortSignal.any([outer, ctl.signal]);
+      do {
+        try {
+          await dropKeptVersions(opts);
+        } catch (e) {
+          opts.log.warn({ component: "rebuild-drop", err: e }, "dropping kept versions failed");
+        }
+      } while (await sleepUnlessAborted(every, signal));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UNSCOPED } from "../../src/control/client-scope.js";
 import { requestRebuild } from "../../src/coordination/request-run.js";
-import { dropKeptVersions } from "../../src/fullsync/rebuild-drop.js";
+import { createRebuildDropService, dropKeptVersions } from "../../src/fullsync/rebuild-drop.js";
 import { silentLogger } from "../support/log.js";
 import { insertJob } from "./helpers.js";
 import { createProducts, useEngineFixture } from "./support.js";
@@ -198,5 +198,37 @@ describe("rebuild run", () => {
     expect(await dropKeptVersions({ control: db.pool, backendFor, log: silentLogger() })).toBe(2);
     expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(30);
     expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(30);
+  });
+
+  it("the drop service drops a kept version on its own once the keep period ended", async () => {
+    const { jobId, collection } = await syncedJobWithRebuild("p_rb_service", 10);
+    expect((await engine().runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
+    await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
+    expect((await engine().runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
+    const svc = createRebuildDropService({
+      control: db.pool,
+      backendFor: async () => fx.backend,
+      log: silentLogger(),
+      everyMs: 20,
+    });
+    const ctl = new AbortController();
+    const running = svc.run(ctl.signal);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      // still kept: its keep period has not ended
+      expect((await fx.backend.getCollection(`${collection}__v1`))?.num_documents).toBe(10);
+      await db.pool.query(
+        "update typesense_sync_runs set rebuild_keep_until = now() where job_id = $1 and trigger = 'rebuild'",
+        [jobId],
+      );
+      for (let i = 0; i < 100 && (await fx.backend.getCollection(`${collection}__v1`)); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await fx.backend.getCollection(`${collection}__v1`)).toBeNull();
+      expect(await aliasTarget(collection)).toBe(`${collection}__v2`);
+    } finally {
+      ctl.abort();
+      await running;
+    }
   });
 });
