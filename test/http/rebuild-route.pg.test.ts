@@ -90,6 +90,8 @@ describe("POST /typesense/sync-jobs/{job_id}/rebuild", () => {
       ((await ts.client.collections(f.collection).documents("1").retrieve()) as { title: string })
         .title;
     expect(await doc1()).not.toBe("Rebuilt 1");
+    const synced = "select last_synced_at from typesense_sync_jobs where id = $1";
+    const syncedBefore = (await db.pool.query(synced, [f.jobId])).rows[0].last_synced_at as Date;
     const r = await f.engine.runJob(f.jobId, { trigger: "schedule" });
     expect(r).toMatchObject({ status: "succeeded", error: null });
     expect(await runRow(r.runId)).toMatchObject({
@@ -116,6 +118,9 @@ describe("POST /typesense/sync-jobs/{job_id}/rebuild", () => {
       building_version: null,
       live_version: 1,
     });
+    // the rebuild was a full sync of the version now live: the job is fresh as of it
+    const syncedAfter = (await db.pool.query(synced, [f.jobId])).rows[0].last_synced_at as Date;
+    expect(syncedAfter.getTime()).toBeGreaterThan(syncedBefore.getTime());
   });
 
   it("a rebuild of a CDC job fails at create with the reason, before anything is written", async () => {

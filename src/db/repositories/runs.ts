@@ -274,10 +274,12 @@ export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promis
 /**
  * Closes a rebuild run (trigger `rebuild`) with its final rebuild step, and
  * releases the job's lease; false when the lease was lost (nothing written).
- * Unlike finishRun it leaves the job's sync status and freshness alone: a
- * rebuild that failed before its swap left the live version serving as it
- * was (docs/full-sync.md "Rebuilds"), so the job's health does not change.
- * The building version is cleared with it (the discard step removed it).
+ * A failed rebuild leaves the job's sync status and freshness alone: it
+ * failed before its swap, so the live version serves as it was
+ * (docs/full-sync.md "Rebuilds") and the job's health does not change. A
+ * succeeded one was a full sync of the version now live: the job is fresh
+ * as of now, like after a succeeded finishRun. The building version is
+ * cleared with it (the swap or the discard already did).
  */
 export async function finishRebuildRun(
   client: pg.PoolClient,
@@ -294,9 +296,14 @@ export async function finishRebuildRun(
     const job = await client.query(
       `update typesense_sync_jobs
           set building_version = null,
+              last_synced_at = case when $3 then now() else last_synced_at end,
+              next_sync_at = case when $3 then now() + make_interval(secs => sync_interval_seconds)
+                                  else next_sync_at end,
+              last_sync_status = case when $3 then 'succeeded' else last_sync_status end,
+              last_sync_error = case when $3 then null else last_sync_error end,
               lease_owner = null, lease_token = null, lease_expires_at = null, updated_at = now()
         where id = $1 and lease_token = $2`,
-      [f.jobId, f.leaseToken],
+      [f.jobId, f.leaseToken, f.status === "succeeded"],
     );
     if ((job.rowCount ?? 0) === 0) return false;
     await client.query(
