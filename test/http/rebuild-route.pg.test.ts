@@ -79,7 +79,7 @@ describe("POST /typesense/sync-jobs/{job_id}/rebuild", () => {
     expect(again.json.data).toMatchObject({ run_id: runId, disposition: "resumable" });
   });
 
-  it("builds v1 next to the live plain collection, swaps the alias onto it, and leaves the job's health alone", async () => {
+  it("builds v1 next to the live plain collection, swaps the alias onto it, and makes the job fresh", async () => {
     const before = await ts.client.collections(f.collection).retrieve();
     // a source change only the build reads: the live collection must not show it before the swap
     const src = new pg.Client({ connectionString: f.sourceUrl });
