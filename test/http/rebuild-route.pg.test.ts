@@ -123,6 +123,22 @@ describe("POST /typesense/sync-jobs/{job_id}/rebuild", () => {
     expect(syncedAfter.getTime()).toBeGreaterThan(syncedBefore.getTime());
   });
 
+  it("a job moved to another collection after a rebuild starts there on a plain collection again", async () => {
+    const moved = ts.uniqueName("moved");
+    const res = await f.call("PATCH", `/typesense/sync-jobs/${f.jobId}`, {
+      collection_name: moved,
+    });
+    expect(res.status).toBe(200);
+    const job = await db.pool.query(
+      "select live_version, building_version from typesense_sync_jobs where id = $1",
+      [f.jobId],
+    );
+    expect(job.rows[0]).toEqual({ live_version: null, building_version: null });
+    const r = await f.engine.runJob(f.jobId, { trigger: "schedule" });
+    expect(r.status).toBe("succeeded");
+    expect((await ts.client.collections(moved).retrieve()).name).toBe(moved);
+  });
+
   it("a rebuild of a CDC job fails at create with the reason, before anything is written", async () => {
     await db.pool.query("update typesense_sync_jobs set cdc_enabled = true where id = $1", [
       f.jobId,

@@ -109,3 +109,18 @@ export async function selectExpiredKeeps(db: Db, limit: number): Promise<Expired
     buildingVersion: num(x.building_version),
   }));
 }
+
+/**
+ * A job moved to another collection or backend (a retarget): its new target
+ * starts as a plain collection again, so no version is live or building
+ * there. The old alias and its versions are left as they were (like the old
+ * collection of a wave-1 job). In the retarget's transaction, under the job
+ * row's lock.
+ */
+export async function forgetVersions(db: Db, jobId: string): Promise<void> {
+  await db.query(
+    `update typesense_sync_jobs set live_version = null, building_version = null, updated_at = now()
+      where id = $1`,
+    [jobId],
+  );
+}
