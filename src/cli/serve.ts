@@ -4,6 +4,7 @@ import { createAuthLogService } from "../control/auth-log-retention.js";
 import { createAuthLogWriter } from "../control/auth-log-writer.js";
 import { createWatermarkRegistry } from "../coordination/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
+import { createRebuildDropService } from "../fullsync/index.js";
 import { createApp, createHttpService } from "../http/index.js";
 import {
   createLogger,
@@ -160,6 +161,8 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       }),
       cdc,
       scheduler,
+      // previous versions of finished rebuilds, once their keep period ended
+      createRebuildDropService({ control: pools.control, backendFor, log }),
       createControlSampler({ control: pools.control, metrics, log }),
     ];
     const { failed, timedOut } = await runServices(services, {

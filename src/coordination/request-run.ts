@@ -83,6 +83,52 @@ export async function requestRun(
   });
 }
 
+/** A rebuild asked for while another (non-rebuild) run of the job is open (HTTP 409). */
+export class OpenRunConflictError extends ServiceError {
+  override readonly name = "OpenRunConflictError";
+  constructor(
+    readonly jobId: string,
+    readonly runId: string,
+    readonly trigger: string,
+  ) {
+    super(
+      "CONFLICT",
+      `sync job ${jobId} has an open ${trigger} run (${runId}); request the rebuild after it finished`,
+    );
+  }
+}
+
+/**
+ * Queues a rebuild of a job (docs/full-sync.md "Rebuilds"): a run with
+ * trigger `rebuild` that starts in its `create` step. Under the job row's
+ * lock, as requestRun:
+ * - job disabled / leased by a live run -> JobDisabledError / RunConflictError (409)
+ * - an open rebuild run                 -> that run ("resumable"): one rebuild at a time
+ * - another open run                    -> OpenRunConflictError (409): a queued or
+ *   interrupted sync resumes first; a rebuild never silently replaces it
+ * - otherwise                           -> a new `queued` rebuild run
+ * Nothing is written to Typesense here: the engine creates v(N+1) when it
+ * picks the run up, so a rebuild that never runs leaves the live version alone.
+ */
+export async function requestRebuild(
+  pool: pg.Pool,
+  opts: { jobId: string; scope: ClientScope },
+): Promise<RequestedRun> {
+  return withLockedJob(pool, opts.jobId, opts.scope, async (j) => {
+    if (!j.enabled) throw new JobDisabledError(opts.jobId);
+    j.assertNotLeased();
+    const open = j.openRun;
+    if (open && open.trigger !== "rebuild") {
+      throw new OpenRunConflictError(opts.jobId, open.id, open.trigger);
+    }
+    const result: RequestedRun = open
+      ? { runId: open.id, disposition: "resumable" }
+      : { runId: await j.queue("rebuild"), disposition: "queued" };
+    await j.announce();
+    return result;
+  });
+}
+
 /**
  * Accepts the pending CDC join resync of a job (typesense_sync_jobs.
  * cdc_resync_requested_at, set by the stream's setup after the job joined its
@@ -155,7 +201,7 @@ interface LockedJob {
    * The job's open (queued or running) run; afterJoin: it never started, or
    * first started at or after the marker.
    */
-  openRun: { id: string; stage: string; afterJoin: boolean } | undefined;
+  openRun: { id: string; stage: string; trigger: RunTrigger; afterJoin: boolean } | undefined;
   /** RunConflictError (409) while a live run holds the job's lease. */
   assertNotLeased(): void;
   /** Inserts a new queued run; its id. */

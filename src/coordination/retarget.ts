@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { type Job, resetCdcJoin } from "../db/repositories/jobs.js";
+import { forgetVersions } from "../db/repositories/rebuilds.js";
 import { cancelOpenRuns, insertQueuedRun } from "../db/repositories/runs.js";
 import { announceRunRequested } from "./request-run.js";
 
@@ -62,6 +63,10 @@ export async function startRetargetResync(
     job.id,
     `superseded: the job was retargeted (${changed.join(", ")}) before this run finished; a new run syncs the new target`,
   );
+  // a new collection or backend has no version behind an alias (yet): plain again
+  if (changed.includes("profile_id") || changed.includes("collection_name")) {
+    await forgetVersions(db, job.id);
+  }
   if (job.enabled !== true) {
     return {
       changed,

@@ -4,7 +4,7 @@ import { type JobRow, type RunRow, setStage } from "../db/repositories/runs.js";
 import { describeAndMap, describeSpecJob } from "../documents/index.js";
 import { createWindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/index.js";
-import type { AttemptEnv, AttemptState, Described, SyncBackend } from "./context.js";
+import type { AttemptEnv, AttemptState, CloseRun, Described, SyncBackend } from "./context.js";
 import type { FullSyncEngineOptions } from "./engine-types.js";
 import { withImportRetry } from "./retry.js";
 import { next, type RunStageEvent } from "./run-stage.js";
@@ -20,6 +20,8 @@ export interface AttemptStart {
   /** The caller's stop (RunJobOptions.signal). */
   signal: AbortSignal | undefined;
   log: Logger;
+  /** Replaces finishRun (a rebuild's build step: context.ts AttemptEnv.closeRun). */
+  closeRun?: CloseRun;
 }
 
 /** The attempt's state as the run row left it (a resumed run goes on from its stage and counters). */
@@ -93,6 +95,7 @@ export function buildEnv(
       onWindowCommitted: opts.onWindowCommitted,
       onRollbackBatch: opts.onRollbackBatch,
     },
+    ...(a.closeRun ? { closeRun: a.closeRun } : {}),
   };
 }
 

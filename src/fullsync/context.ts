@@ -87,7 +87,19 @@ export interface AttemptEnv {
   /** Manifest chunk sizes (engine option manifestChunks). */
   readonly manifestChunks?: Pick<ManifestBuildOptions, "firstChunkRows" | "chunkRows" | "onChunk">;
   readonly hooks: AttemptHooks;
+  /**
+   * Replaces finishRun at the attempt's end (engine.ts finish): a rebuild's
+   * build step (rebuild.ts) records the outcome and goes on to verify, with
+   * the run still open. False: the lease was lost.
+   */
+  readonly closeRun?: CloseRun;
 }
+
+export type CloseRun = (
+  status: "succeeded" | "failed",
+  error: string | null,
+  state: AttemptState,
+) => Promise<boolean>;
 
 /** The table of the job as this attempt reads it. */
 export interface Described {

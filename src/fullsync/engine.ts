@@ -21,6 +21,7 @@ import type {
   RunResult,
 } from "./engine-types.js";
 import { sweepOrphans } from "./orphan-sweep.js";
+import { runRebuild } from "./rebuild.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
 import { next } from "./run-stage.js";
 import { runWindows } from "./windows-loop.js";
@@ -71,14 +72,20 @@ async function runJob(
       trigger: o.trigger,
       owner: opts.owner,
     });
-    await markJobRunning(control, jobId, lease.token);
+    // a rebuild leaves the job's sync status alone: it describes the live
+    // version, which serves unchanged until the swap (docs/full-sync.md "Rebuilds")
+    if (run.trigger !== "rebuild") await markJobRunning(control, jobId, lease.token);
     const runLog = log.child({ runId: run.id });
     runLog.info(
       { resumed, stage: run.stage, nextManifestSeq: run.nextManifestSeq },
       resumed ? "resuming full sync run" : "starting full sync run",
     );
     const start = { job, run, resumed, lease, lost: keeper.lost, signal: o.signal, log: runLog };
-    const result = await attempt(opts, start);
+    // a rebuild has its own steps (rebuild.ts): never a plain full sync of the live collection
+    const result =
+      run.trigger === "rebuild"
+        ? await runRebuild(opts, start, attempt)
+        : await attempt(opts, start);
     runLog.info({ status: result.status, counters: result.counters }, "full sync run ended");
     return result;
   } finally {
@@ -212,6 +219,11 @@ async function finish(
   error: string | null,
 ): Promise<boolean> {
   const stage = next(state.stage, "finish");
+  if (ctx.closeRun) {
+    const closed = await ctx.closeRun(status, error, state);
+    if (closed) state.stage = stage;
+    return closed;
+  }
   const client = await ctx.control.connect();
   try {
     const finished = await finishRun(client, {

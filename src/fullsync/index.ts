@@ -28,5 +28,6 @@ export {
   type RunJobOptions,
   type RunResult,
 } from "./engine.js";
+export { createRebuildDropService, dropKeptVersions } from "./rebuild-drop.js";
 export { RetriesExhaustedError, withImportRetry } from "./retry.js";
 export type { RollbackOutcome } from "./rollback.js";

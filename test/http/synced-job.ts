@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { backendConnection, createSecretBox } from "../../src/control/index.js";
-import { createFullSyncEngine } from "../../src/fullsync/index.js";
+import { createFullSyncEngine, type FullSyncEngine } from "../../src/fullsync/index.js";
 import type { Logger } from "../../src/lifecycle/logger.js";
 import { createTypesenseBackend } from "../../src/typesense/index.js";
 import { createDatabase, type TestDatabase } from "../support/pg.js";
@@ -16,6 +16,10 @@ export interface SyncedJob {
   /** admin-key JSON call; every response body is kept in `seen` */
   call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Envelope }>;
   readonly seen: string[];
+  /** the source database's URL (the `app` client) */
+  readonly sourceUrl: string;
+  /** the fixture's REAL full-sync engine (the one that made the first sync) */
+  readonly engine: FullSyncEngine;
 }
 export type Envelope = {
   status: string;
@@ -64,7 +68,7 @@ export function useSyncedJob(
 ): SyncedJob {
   const source = opts.source ?? PRODUCTS;
   const src: { url?: string; drop?: () => Promise<void> } = {};
-  const st = { jobId: "", backendId: "", collection: "" };
+  const st = { jobId: "", backendId: "", collection: "", engine: null as FullSyncEngine | null };
   const seen: string[] = [];
   beforeAll(async () => {
     const d = await createDatabase("src");
@@ -114,6 +118,7 @@ export function useSyncedJob(
       sagaBackupEnabled: true,
       leaseTtlMs: 30_000,
     });
+    st.engine = engine;
     const r = await engine.runJob(st.jobId, { trigger: "manual" });
     if (r.status !== "succeeded") throw new Error(`fixture sync failed: ${r.error}`);
   });
@@ -132,6 +137,13 @@ export function useSyncedJob(
     },
     get collection() {
       return st.collection;
+    },
+    get sourceUrl() {
+      return src.url!;
+    },
+    get engine() {
+      if (!st.engine) throw new Error("the fixture's engine exists after its beforeAll");
+      return st.engine;
     },
   };
 }

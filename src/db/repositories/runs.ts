@@ -5,7 +5,7 @@ import { withNumbers } from "./rows.js";
 import { type ClientScope, jobInScope } from "./scope-sql.js";
 
 /** What started a run (typesense_sync_runs.trigger). */
-export type RunTrigger = "schedule" | "manual" | "cli" | "resync";
+export type RunTrigger = "schedule" | "manual" | "cli" | "resync" | "rebuild";
 
 /**
  * Typed access to typesense_sync_jobs / typesense_sync_runs for the engine.
@@ -76,6 +76,8 @@ export interface RunRow {
   rollbackRestoredCount: number;
   rollbackDeletedCount: number;
   errorMessage: string | null;
+  /** A rebuild run's step (sql/013; fullsync/rebuild-stage.ts); null for every other trigger. */
+  rebuildStage: string | null;
 }
 
 export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
@@ -111,7 +113,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
 const RUN_COLUMNS = `id, job_id, trigger, status, stage, imported_count, unchanged_count,
   failed_count, deleted_count, retry_attempt_count, manifest_complete, manifest_total_rows,
   manifest_processed_rows, next_manifest_seq, resume_attempt_count, rollback_status,
-  rollback_restored_count, rollback_deleted_count, error_message`;
+  rollback_restored_count, rollback_deleted_count, error_message, rebuild_stage`;
 
 function toRun(r: Record<string, unknown>): RunRow {
   const n = (v: unknown) => Number(v ?? 0);
@@ -137,6 +139,7 @@ function toRun(r: Record<string, unknown>): RunRow {
     rollbackRestoredCount: n(r.rollback_restored_count),
     rollbackDeletedCount: n(r.rollback_deleted_count),
     errorMessage: (r.error_message as string | null) ?? null,
+    rebuildStage: (r.rebuild_stage as string | null) ?? null,
   };
 }
 
@@ -268,6 +271,58 @@ export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promis
   });
 }
 
+/**
+ * Closes a rebuild run (trigger `rebuild`) with its final rebuild step, and
+ * releases the job's lease; false when the lease was lost (nothing written).
+ * A failed rebuild leaves the job's sync status and freshness alone: it
+ * failed before its swap, so the live version serves as it was
+ * (docs/full-sync.md "Rebuilds") and the job's health does not change. A
+ * succeeded one was a full sync of the version now live: the job is fresh
+ * as of now, like after a succeeded finishRun. The building version is
+ * cleared with it (the swap or the discard already did).
+ */
+export async function finishRebuildRun(
+  client: pg.PoolClient,
+  f: {
+    runId: string;
+    jobId: string;
+    leaseToken: string;
+    status: "succeeded" | "failed";
+    error: string | null;
+    rebuildStage: string;
+  },
+): Promise<boolean> {
+  return inClientTransaction(client, async (client) => {
+    const job = await client.query(
+      `update typesense_sync_jobs
+          set building_version = null,
+              last_synced_at = case when $3 then now() else last_synced_at end,
+              next_sync_at = case when $3 then now() + make_interval(secs => sync_interval_seconds)
+                                  else next_sync_at end,
+              last_sync_status = case when $3 then 'succeeded' else last_sync_status end,
+              last_sync_error = case when $3 then null else last_sync_error end,
+              lease_owner = null, lease_token = null, lease_expires_at = null, updated_at = now()
+        where id = $1 and lease_token = $2`,
+      [f.jobId, f.leaseToken, f.status === "succeeded"],
+    );
+    if ((job.rowCount ?? 0) === 0) return false;
+    await client.query(
+      `update typesense_sync_runs
+          set status = $2, stage = 'finished', rebuild_stage = $3, error_message = $4,
+              finished_at = now(), updated_at = now()
+        where id = $1 and trigger = 'rebuild'`,
+      [f.runId, f.status, f.rebuildStage, f.error],
+    );
+    // the build's manifest is never read again (as in finishRun)
+    const part = await client.query<{ p: string | null }>(
+      "select typesense_sync_manifest_partition($1)::text as p",
+      [f.runId],
+    );
+    if (part.rows[0]?.p) await client.query(`drop table ${part.rows[0].p}`);
+    return true;
+  });
+}
+
 /** Marks the job as being synced (status view shows "running"; cleared by finishRun). */
 export async function markJobRunning(db: Db, jobId: string, leaseToken: string): Promise<void> {
   await db.query(
@@ -381,16 +436,21 @@ export async function selectRun(db: Db, id: string, scope: ClientScope): Promise
 export async function selectOpenRun(
   db: Db,
   jobId: string,
-): Promise<{ id: string; stage: string; afterJoin: boolean } | undefined> {
-  const open = await db.query<{ id: string; stage: string; after_join: boolean | null }>(
-    `select r.id, r.stage,
+): Promise<{ id: string; stage: string; trigger: RunTrigger; afterJoin: boolean } | undefined> {
+  const open = await db.query<{
+    id: string;
+    stage: string;
+    trigger: RunTrigger;
+    after_join: boolean | null;
+  }>(
+    `select r.id, r.stage, r.trigger,
             (r.started_at is null or r.started_at >= j.cdc_resync_requested_at) as after_join
        from typesense_sync_runs r join typesense_sync_jobs j on j.id = r.job_id
       where r.job_id = $1 and r.status in ('queued', 'running')`,
     [jobId],
   );
   const o = open.rows[0];
-  return o && { id: o.id, stage: o.stage, afterJoin: o.after_join === true };
+  return o && { id: o.id, stage: o.stage, trigger: o.trigger, afterJoin: o.after_join === true };
 }
 
 /**
@@ -398,12 +458,41 @@ export async function selectOpenRun(
  * the unique violation (23505) of typesense_sync_runs_one_open_idx.
  */
 export async function insertQueuedRun(db: Db, jobId: string, trigger: RunTrigger): Promise<string> {
+  // a rebuild starts in its `create` step and records the versions it goes
+  // from (null: a plain wave-1 collection) and to (sql/013; rebuild-stage.ts)
   const ins = await db.query<{ id: string }>(
-    `insert into typesense_sync_runs (job_id, trigger, status, stage)
-     values ($1, $2, 'queued', 'queued') returning id`,
+    `insert into typesense_sync_runs (job_id, trigger, status, stage,
+                                      rebuild_stage, rebuild_from_version, rebuild_to_version)
+     select j.id, $2, 'queued', 'queued',
+            case when $2 = 'rebuild' then 'create' end,
+            case when $2 = 'rebuild' then j.live_version end,
+            case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end
+       from typesense_sync_jobs j where j.id = $1
+     returning id`,
     [jobId, trigger],
   );
-  return ins.rows[0]!.id;
+  const row = ins.rows[0];
+  if (!row) throw new Error(`sync job ${jobId} not found: no run queued`);
+  return row.id;
+}
+
+/**
+ * Records a rebuild run's step (typesense_sync_runs.rebuild_stage;
+ * fullsync/rebuild-stage.ts decides it); `reason` (entering discard) is kept
+ * as the run's error_message, so a resumed discard closes with it.
+ */
+export async function setRebuildStage(
+  db: Db,
+  runId: string,
+  stage: string,
+  reason: string | null = null,
+): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs
+        set rebuild_stage = $2, error_message = coalesce($3, error_message), updated_at = now()
+      where id = $1 and trigger = 'rebuild'`,
+    [runId, stage, reason],
+  );
 }
 
 /** Closes one run `cancelled` (stage finished) with the reason as its error_message. */

@@ -3,7 +3,7 @@ import { identityProblem } from "../../cdc/setup.js";
 import { previewJob } from "../../control/job-preview.js";
 import { getJobStatus, listJobStatus } from "../../control/job-status.js";
 import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
-import { requestRun } from "../../coordination/request-run.js";
+import { requestRebuild, requestRun } from "../../coordination/request-run.js";
 import { startRetargetResync } from "../../coordination/retarget.js";
 import type { AppDeps } from "../deps.js";
 import {
@@ -305,6 +305,51 @@ export function syncJobRoutes(deps: AppDeps) {
         deps.onRunRequested?.(jobId);
         return c.json(
           success(run.disposition === "queued" ? "sync run queued" : "unfinished run will resume", {
+            run_id: run.runId,
+            job_id: jobId,
+            disposition: run.disposition,
+          }),
+          202,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        middleware: [requires("gateway.typesense_proxy"), invalidates("bindings")],
+        method: "post",
+        path: "/{job_id}/rebuild",
+        tags,
+        summary:
+          "Queue a rebuild: a new collection version built next to the live one, then swapped",
+        description:
+          '202 with the run id of a run with trigger `rebuild` (docs/full-sync.md "Rebuilds"); ' +
+          "its step is `rebuild_stage` in GET /typesense/sync-runs/{run_id}. An open rebuild run " +
+          "is returned (disposition=resumable); 409 while another run of the job is open or holds " +
+          "the lease, and `job is disabled` for a disabled job.",
+        request: { params: JobId },
+        responses: {
+          202: jsonResponse(
+            envelopeOf(
+              z.object({
+                run_id: z.uuid(),
+                job_id: z.string(),
+                disposition: z.enum(["queued", "resumable"]),
+              }),
+            ),
+            "Rebuild queued",
+          ),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      }),
+      async (c) => {
+        const jobId = c.req.valid("param").job_id;
+        const run = await requestRebuild(pool, { jobId, scope: clientScopeOf(c) });
+        // after the commit: the run row exists when the scheduler looks for it
+        deps.onRunRequested?.(jobId);
+        return c.json(
+          success(run.disposition === "queued" ? "rebuild queued" : "open rebuild will resume", {
             run_id: run.runId,
             job_id: jobId,
             disposition: run.disposition,

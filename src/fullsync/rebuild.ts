@@ -1,0 +1,290 @@
+import { LeaseLostError } from "../db/repositories/lease.js";
+import {
+  loadRebuild,
+  markBuilding,
+  type RebuildRow,
+  recordSwap,
+} from "../db/repositories/rebuilds.js";
+import { finishRebuildRun, type RunCounters, setRebuildStage } from "../db/repositories/runs.js";
+import { ownerMark, ownershipOf, type TypesenseBackend } from "../typesense/index.js";
+import type { AttemptStart } from "./attempt-env.js";
+import type { CloseRun, SyncBackend } from "./context.js";
+import type { FullSyncEngineOptions, RunResult } from "./engine-types.js";
+import {
+  nextRebuildStage,
+  type RebuildStage,
+  resumeRebuildStage,
+  versionCollectionName,
+  versionMetadata,
+} from "./rebuild-stage.js";
+
+/*
+ * A run with trigger `rebuild` (docs/full-sync.md "Rebuilds"), walking
+ * rebuild-stage.ts:
+ *
+ *   create   building_version = N+1 committed (markBuilding) before anything
+ *            exists in Typesense
+ *   build    the ordinary attempt (engine.ts) with the job's collection set to
+ *            `<alias>__v<N+1>`: prepareCollection creates it with the job's
+ *            mark, manifest/windows/checkpoints/resume as any run; its finish
+ *            is replaced (closeRun) so the run stays open for verify
+ *   verify   num_documents of v(N+1) = the manifest's count
+ *   swap     one alias upsert (after deleting the plain collection of a
+ *            wave-1 job), then recordSwap's transaction
+ *   keep     the run closes `succeeded`; the drop after keep_until is left
+ *            to the sweeper (not built yet)
+ *   discard  a failure before the swap deletes v(N+1) (only if it carries
+ *            the job's mark) and closes the run `failed` with the reason
+ *
+ * Point of no return: once the alias names v(N+1), or a wave-1 job's plain
+ * collection is gone, nothing discards v(N+1): an error then leaves the run
+ * open (interrupted) and its resume finishes the swap.
+ */
+
+type Attempt = (opts: FullSyncEngineOptions, a: AttemptStart) => Promise<RunResult>;
+
+/**
+ * The alias calls of the Typesense client. Optional on SyncBackend's side
+ * (test doubles of the engine have none): without them a rebuild fails at its
+ * swap and discards v(N+1), never touching the alias.
+ */
+type AliasCalls = Pick<TypesenseBackend, "upsertAlias" | "getAlias">;
+
+/** A failure that ends the rebuild before its swap (discard). */
+class RebuildFailure extends Error {
+  override readonly name = "RebuildFailure";
+}
+
+interface Rebuild {
+  readonly opts: FullSyncEngineOptions;
+  readonly a: AttemptStart;
+  readonly rb: RebuildRow;
+  readonly backend: SyncBackend;
+  /** `<alias>__v<N+1>`, the version this run builds. */
+  readonly physical: string;
+  stage: RebuildStage;
+  counters: RunCounters;
+  sourceRows: number | null;
+}
+
+export async function runRebuild(
+  opts: FullSyncEngineOptions,
+  a: AttemptStart,
+  attempt: Attempt,
+): Promise<RunResult> {
+  const rb = await loadRebuild(opts.control, a.run.id);
+  if (!rb) throw new Error(`run ${a.run.id} is not a rebuild run`);
+  const r: Rebuild = {
+    opts,
+    a,
+    rb,
+    backend: await opts.backendFor(a.job.profileId),
+    physical: versionCollectionName(a.job.collectionName, rb.toVersion),
+    stage: rb.stage as RebuildStage,
+    counters: { ...a.run.counters },
+    sourceRows: a.run.manifestTotalRows,
+  };
+  try {
+    if (r.stage === "discard") return await discard(r, a.run.errorMessage ?? "rebuild failed");
+    return await steps(r, attempt);
+  } catch (e) {
+    if (e instanceof LeaseLostError || a.lost.aborted) return result(r, "interrupted", null);
+    const reason = e instanceof Error ? e.message : String(e);
+    if (await pastPointOfNoReturn(r)) {
+      a.log.warn({ err: e }, "rebuild swap interrupted after the point of no return; it resumes");
+      return result(r, "interrupted", null);
+    }
+    return await discard(r, reason);
+  }
+}
+
+async function steps(r: Rebuild, attempt: Attempt): Promise<RunResult> {
+  if (r.stage === "create") await create(r);
+  if (r.stage === "build") {
+    const interrupted = await build(r, attempt);
+    if (interrupted) return interrupted;
+  }
+  if (r.stage === "verify") await verify(r);
+  if (r.stage === "swap") await swap(r);
+  // keep: the run ends here, the previous version stays until keep_until
+  return close(r, "succeeded", null);
+}
+
+async function create(r: Rebuild): Promise<void> {
+  const { a } = r;
+  if (a.job.cdcEnabled) {
+    throw new RebuildFailure(
+      "rebuilds of CDC jobs need CDC to write both versions, which is not built yet; nothing was created",
+    );
+  }
+  // committed before the collection exists: a crash after its create finds it
+  const marked = await markBuilding(r.opts.control, {
+    jobId: a.job.id,
+    leaseToken: a.lease.token,
+    runId: a.run.id,
+    version: r.rb.toVersion,
+  });
+  if (!marked) throw new LeaseLostError(a.job.id);
+  r.stage = nextRebuildStage(r.stage, "created");
+  a.log.info({ collection: r.physical }, "rebuild: building the new version");
+}
+
+/** The full sync into v(N+1); a RunResult when interrupted (the run stays open), else null. */
+async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
+  const out: { status: "succeeded" | "failed"; error: string | null } = {
+    status: "failed",
+    error: "the build ended without finishing",
+  };
+  const closeRun: CloseRun = async (status, error, state) => {
+    Object.assign(out, { status, error });
+    r.counters = { ...state.counters };
+    r.sourceRows = state.sourceRows;
+    return true;
+  };
+  // the version is written by its own name, never through the alias; a
+  // collection of that name without the job's mark fails the build (no adopt)
+  const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
+  const res = await attempt(r.opts, { ...r.a, job, closeRun });
+  if (res.status === "interrupted") return result(r, "interrupted", null);
+  if (out.status === "failed") throw new RebuildFailure(`build of ${r.physical}: ${out.error}`);
+  await markVersion(r);
+  r.stage = nextRebuildStage(r.stage, "built");
+  await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
+  return null;
+}
+
+/**
+ * Adds the version and the spec hash to v(N+1)'s metadata, next to the job's
+ * mark its create put there (prepareCollection). Idempotent: a crash before
+ * the stage write builds (resumes) and patches again.
+ */
+async function markVersion(r: Rebuild): Promise<void> {
+  const patch = (r.backend as Partial<Pick<TypesenseBackend, "patchCollectionMetadata">>)
+    .patchCollectionMetadata;
+  if (!patch) return; // a test double without it: the mark alone
+  const meta = versionMetadata(r.a.job, r.rb.toVersion, ownerMark(r.a.job.id));
+  await patch.call(r.backend, r.physical, meta);
+}
+
+async function verify(r: Rebuild): Promise<void> {
+  const expected = r.sourceRows;
+  if (expected === null) throw new RebuildFailure("verify: the build left no manifest count");
+  const remote = await r.backend.getCollection(r.physical);
+  const found = remote?.num_documents ?? 0;
+  if (found !== expected) {
+    throw new RebuildFailure(
+      `verify: ${r.physical} holds ${found} documents but the manifest has ${expected}`,
+    );
+  }
+  r.stage = nextRebuildStage(r.stage, "verified");
+  await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
+}
+
+/**
+ * Repoints the alias in one call, then records it. Resumed after a crash
+ * between the two, the alias already names v(N+1): only the record is written.
+ */
+async function swap(r: Rebuild): Promise<void> {
+  const aliases = aliasCallsOf(r.backend);
+  if (!aliases) {
+    throw new RebuildFailure(
+      "swap: the Typesense backend has no alias calls (upsertAlias/getAlias); the alias was not touched",
+    );
+  }
+  const alias = r.a.job.collectionName;
+  const named = (await aliases.getAlias(alias))?.collection_name === r.physical;
+  if (resumeRebuildStage("swap", { aliasNamesNewVersion: named }) === "swap") {
+    // a wave-1 job: Typesense cannot alias a name a collection holds, so the
+    // plain collection goes first, back to back with the upsert (the one gap)
+    if (r.rb.fromVersion === null) await dropIfOwned(r, alias);
+    await aliases.upsertAlias(alias, r.physical).catch((e: unknown) => {
+      throw new RebuildFailure(`swap: the alias upsert failed: ${(e as Error)?.message ?? e}`);
+    });
+  }
+  const client = await r.opts.control.connect();
+  try {
+    const { a } = r;
+    const rec = { jobId: a.job.id, leaseToken: a.lease.token, runId: a.run.id };
+    if (!(await recordSwap(client, { ...rec, version: r.rb.toVersion }))) {
+      throw new LeaseLostError(a.job.id);
+    }
+  } finally {
+    client.release();
+  }
+  r.stage = nextRebuildStage(r.stage, "swapped");
+  r.a.log.info({ alias, collection: r.physical }, "rebuild: alias swapped");
+}
+
+/** Deletes v(N+1) (only with the job's mark) and closes the run failed; v(N) was never touched. */
+async function discard(r: Rebuild, reason: string): Promise<RunResult> {
+  if (r.stage !== "discard") {
+    r.stage = nextRebuildStage(r.stage, "fail");
+    // the reason is kept with the stage: a resumed discard closes with it
+    await setRebuildStage(r.opts.control, r.a.run.id, r.stage, reason);
+  }
+  await dropIfOwned(r, r.physical);
+  r.stage = nextRebuildStage(r.stage, "discarded");
+  r.a.log.error({ error: reason, collection: r.physical }, "rebuild failed; new version dropped");
+  return close(r, "failed", reason);
+}
+
+async function dropIfOwned(r: Rebuild, name: string): Promise<void> {
+  const summary = await r.backend.getCollection(name);
+  if (ownershipOf(summary, r.a.job.id).kind !== "owned") return; // absent, or not ours
+  const del = (r.backend as Partial<Pick<TypesenseBackend, "deleteCollection">>).deleteCollection;
+  if (!del) throw new Error("the Typesense backend cannot delete collections");
+  await del.call(r.backend, name);
+}
+
+/** Whether v(N+1) may no longer be discarded: the alias names it, or a wave-1 job's plain collection is gone. */
+async function pastPointOfNoReturn(r: Rebuild): Promise<boolean> {
+  if (r.stage !== "swap") return false;
+  const aliases = aliasCallsOf(r.backend);
+  if (!aliases) return false;
+  const alias = r.a.job.collectionName;
+  if ((await aliases.getAlias(alias))?.collection_name === r.physical) return true;
+  return r.rb.fromVersion === null && (await r.backend.getCollection(alias)) === null;
+}
+
+/** The alias calls of `b`, or null while the client has none. */
+export function aliasCallsOf(b: SyncBackend): AliasCalls | null {
+  const x = b as Partial<AliasCalls>;
+  return typeof x.upsertAlias === "function" && typeof x.getAlias === "function"
+    ? (x as AliasCalls)
+    : null;
+}
+
+async function close(
+  r: Rebuild,
+  status: "succeeded" | "failed",
+  error: string | null,
+): Promise<RunResult> {
+  const client = await r.opts.control.connect();
+  let closed: boolean;
+  try {
+    closed = await finishRebuildRun(client, {
+      runId: r.a.run.id,
+      jobId: r.a.job.id,
+      leaseToken: r.a.lease.token,
+      status,
+      error,
+      rebuildStage: r.stage,
+    });
+  } finally {
+    client.release();
+  }
+  return closed ? result(r, status, error) : result(r, "interrupted", null);
+}
+
+function result(r: Rebuild, status: RunResult["status"], error: string | null): RunResult {
+  const { a } = r;
+  return {
+    runId: a.run.id,
+    jobId: a.job.id,
+    status,
+    resumed: a.resumed,
+    counters: r.counters,
+    error,
+    rollback: null,
+  };
+}
