@@ -24,7 +24,9 @@ export type Phase =
 /** Which phase a statement belongs to, by its text (the statements of src/db and src/documents). */
 export function classify(side: "control" | "source", text: string): Phase {
   if (side === "source") {
-    if (text.includes("row_number() over")) return "manifest build (source COPY)";
+    // the manifest's id COPY (ids in id order; before dfa370b with row_number())
+    if (/is not null.*order by/s.test(text) && !text.includes("format binary"))
+      return "manifest build (source COPY)";
     if (text.includes("format binary")) return "window reads (rendered COPY)";
     if (/^\s*copy|between/i.test(text)) return "window reads (JS path)";
     return "other";
