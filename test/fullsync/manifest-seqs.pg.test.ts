@@ -132,12 +132,16 @@ describe("manifest seqs numbered by the sidecar", () => {
 });
 
 describe("seqPrefixer", () => {
-  it("numbers rows that span the slices it is given, like numbering the whole stream", () => {
+  it("numbers rows that span the slices it is given, like numbering the whole stream, across digit carries", () => {
     const rows = ["a", "bb\\tb", "", "\\\\", "é✓", "x".repeat(40), "z"];
     const whole = Buffer.from(rows.map((r) => `${r}\n`).join(""));
-    const expected = rows.map((r, i) => `${1000 + i}\t${r}\n`).join("");
-    for (let seed = 1; seed < 200; seed++) {
-      const prefix = seqPrefixer(1000);
+    // first seqs whose numbering carries into one more digit (9 -> 10, 99 -> 100, ...)
+    for (const first of [0, 5, 95, 996, 9_999_999_997]) {
+      const expected = rows.map((r, i) => `${first + i}\t${r}\n`).join("");
+      for (let seed = 1; seed < 60; seed++) expect(sliced(first, seed)).toBe(expected);
+    }
+    function sliced(first: number, seed: number): string {
+      const prefix = seqPrefixer(first);
       const parts: Buffer[] = [];
       // cut the stream at pseudo-random byte offsets, some inside a multi-byte character
       let at = 0;
@@ -148,7 +152,7 @@ describe("seqPrefixer", () => {
         parts.push(prefix(whole, at, end));
         at = end;
       }
-      expect(Buffer.concat(parts).toString("utf8")).toBe(expected);
+      return Buffer.concat(parts).toString("utf8");
     }
   });
 });

@@ -239,27 +239,40 @@ export async function buildChunks(
  * start and after each "\n"; a "\n" inside a value is escaped by COPY).
  */
 export function seqPrefixer(first: number): (buf: Buffer, start: number, end: number) => Buffer {
-  let seq = first;
+  // The seq as ASCII digits, incremented in place (no string per row: with a
+  // template string per row this cost 0.25 us per id, as much as the
+  // row_number() it replaces; this way ~0.05).
+  const digits = Buffer.alloc(20);
+  let width = digits.write(String(first), 0, "latin1");
+  const increment = () => {
+    let k = width - 1;
+    while (k >= 0 && digits[k] === 57) digits[k--] = 48; // "9" -> "0", carry
+    if (k >= 0) digits[k]!++;
+    else {
+      digits.copyWithin(1, 0, width);
+      digits[0] = 49; // "1" in front: 99 -> 100
+      width++;
+    }
+  };
   let atRowStart = true;
   return (buf, start, end) => {
     let starts = atRowStart && start < end ? 1 : 0;
     for (let k = buf.indexOf(10, start); k >= 0 && k < end - 1; k = buf.indexOf(10, k + 1)) {
       starts++;
     }
-    // at most 16 digits (seqs stay below 2^53) and the tab per row start
-    const out = Buffer.allocUnsafe(end - start + starts * 17);
+    // the tab and at most 17 digits per row start (seqs stay below 2^53)
+    const out = Buffer.allocUnsafe(end - start + starts * 18);
     let at = 0;
-    let from = start;
-    while (from < end) {
+    for (let i = start; i < end; i++) {
       if (atRowStart) {
-        at += out.write(`${seq++}\t`, at, "latin1");
+        for (let d = 0; d < width; d++) out[at++] = digits[d]!;
+        out[at++] = 9; // "\t"
+        increment();
         atRowStart = false;
       }
-      const k = buf.indexOf(10, from);
-      const stop = k < 0 || k >= end ? end : k + 1;
-      at += buf.copy(out, at, from, stop);
-      if (stop === k + 1) atRowStart = true;
-      from = stop;
+      const b = buf[i]!;
+      out[at++] = b;
+      if (b === 10) atRowStart = true;
     }
     return out.subarray(0, at);
   };
