@@ -40,6 +40,7 @@ import { createFullSyncEngine, type RunResult } from "../src/fullsync/index.js";
 import { createLogger } from "../src/lifecycle/index.js";
 import { createTypesenseBackend } from "../src/typesense/index.js";
 import { reportLoad } from "./load.js";
+import { createStatementCpu, type Phase } from "./statement-cpu.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SQL_DIR = join(HERE, "..", "sql");
@@ -71,6 +72,8 @@ interface ChildReport {
   sysMs: number;
   /** Until the first window's checkpoint (manifest build + one window): wall, sidecar and Postgres CPU, ms. */
   firstWindow: { wallMs: number; cpuMs: number; pgCpuMs: number };
+  /** Postgres backend CPU per phase (statement-cpu.ts), ms. */
+  phases: { phase: Phase; ms: number; statements: number }[];
 }
 
 // ---------------------------------------------------------------- child: one engine run
@@ -81,6 +84,9 @@ async function child(cfg: ChildConfig): Promise<void> {
   }, 50);
   const control = new pg.Pool({ connectionString: cfg.controlUrl, max: 4 });
   const source = new pg.Pool({ connectionString: cfg.sourceUrl, max: 4 });
+  const statementCpu = createStatementCpu();
+  statementCpu.instrument(control, "control");
+  statementCpu.instrument(source, "source");
   const firstWindow = { wallMs: 0, cpuMs: 0, pgCpuMs: 0 };
   let t0 = 0;
   let cpu0 = process.cpuUsage();
@@ -128,6 +134,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     cpuMs: (cpu.user + cpu.system) / 1000,
     sysMs: cpu.system / 1000,
     firstWindow,
+    phases: statementCpu.report(),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await backend.close();
@@ -290,6 +297,33 @@ async function postmasterPid(pool: pg.Pool): Promise<number> {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/**
+ * Per-row CPU of each process: Postgres by phase (its backends' CPU per
+ * statement class, statement-cpu.ts; "server rest" = the server's total minus
+ * the attributed backends: background processes, connection start-up), the
+ * sidecar and the emulator whole (their phases overlap in one process each).
+ */
+function logPhases(
+  report: ChildReport,
+  rows: number,
+  pgMs: number,
+  emu: NodeJS.CpuUsage,
+  log: (s: string) => void,
+): void {
+  const us = (ms: number) => ((ms * 1000) / rows).toFixed(2);
+  const attributed = report.phases.reduce((a, p) => a + p.ms, 0);
+  log("  | process / phase | statements | CPU ms | us/row |");
+  log("  |---|---|---|---|");
+  for (const p of [...report.phases].sort((a, b) => b.ms - a.ms)) {
+    log(`  | Postgres: ${p.phase} | ${fmt(p.statements)} | ${fmt(p.ms)} | ${us(p.ms)} |`);
+  }
+  log(`  | Postgres: server rest | - | ${fmt(pgMs - attributed)} | ${us(pgMs - attributed)} |`);
+  log(`  | Postgres total | - | ${fmt(pgMs)} | ${us(pgMs)} |`);
+  log(`  | sidecar | - | ${fmt(report.cpuMs)} | ${us(report.cpuMs)} |`);
+  const emuMs = (emu.user + emu.system) / 1000;
+  log(`  | emulator | - | ${fmt(emuMs)} | ${us(emuMs)} |`);
+}
+
 async function main(): Promise<void> {
   reportLoad("bench/full-sync.ts");
   const rows = Number(
@@ -371,6 +405,7 @@ async function main(): Promise<void> {
       log(
         `  until the first checkpoint (manifest + 1 window): wall ${fmt(f.wallMs)} ms, sidecar CPU ${fmt(f.cpuMs)} ms, Postgres CPU ${fmt(f.pgCpuMs)} ms`,
       );
+      logPhases(report, n, pgMs, emu, log);
       return jobId;
     };
     const alternate = arg("--alternate") ?? 0;

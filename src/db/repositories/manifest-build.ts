@@ -138,9 +138,14 @@ export async function buildChunks(
       // the same text -> type input as the window reads (the inverse of the id text)
       after = `and ${id} > ${sqlStringLiteral(last)}::text::${o.mapper.idColumn.typeName}`;
     }
-    // run_id is not sent per row: the leaf's column default fills it in
-    const select = `select row_number() over (order by ${id}) - 1 + ${built}, ${idTextSql(o.mapper)}
+    // run_id is not sent per row: the leaf's column default fills it in. The
+    // seqs are not computed by Postgres either (a row_number() window over the
+    // id order cost 0.3-0.4 us per id, half of this COPY): the source sends
+    // the ids in id order and the sidecar numbers them (seqPrefixer) as they
+    // pass into the control COPY, the same dense 0-based numbering.
+    const select = `select ${idTextSql(o.mapper)}
                       from ${qualifiedName(o.mapper.table)} where ${id} is not null ${after} order by ${id}`;
+    const numbered = seqPrefixer(built);
     // A chunk is a new leaf for seqs [lo, lo + rows): loaded unindexed (COPY
     // FREEZE: created in this transaction), then its key is built once from the
     // loaded rows and it is attached (the check constraint proves its bounds, so
@@ -199,10 +204,10 @@ export async function buildChunks(
           from = k + 1;
         }
         if (rows < target) {
-          await put(chunk.w, buf);
+          await put(chunk.w, numbered(buf, 0, buf.length));
           break;
         }
-        await put(chunk.w, buf.subarray(0, cut));
+        await put(chunk.w, numbered(buf, 0, cut));
         built += rows;
         await close(chunk, false);
         onChunk(built);
@@ -224,6 +229,53 @@ export async function buildChunks(
     src.release(broken ? true : undefined);
     dst.release(broken ? true : undefined);
   }
+}
+
+/**
+ * Numbers the rows of a text COPY stream of single-column rows: every row
+ * start gets "<seq>\t" in front, seqs counting up from `first`, so the
+ * control COPY receives (seq, doc_id) rows. Called with consecutive slices of
+ * the stream in order; a row may span slices (a row starts at the stream's
+ * start and after each "\n"; a "\n" inside a value is escaped by COPY).
+ */
+export function seqPrefixer(first: number): (buf: Buffer, start: number, end: number) => Buffer {
+  // The seq as ASCII digits, incremented in place (no string per row: with a
+  // template string per row this cost 0.25 us per id, as much as the
+  // row_number() it replaces; this way ~0.05).
+  const digits = Buffer.alloc(20);
+  let width = digits.write(String(first), 0, "latin1");
+  const increment = () => {
+    let k = width - 1;
+    while (k >= 0 && digits[k] === 57) digits[k--] = 48; // "9" -> "0", carry
+    if (k >= 0) digits[k]!++;
+    else {
+      digits.copyWithin(1, 0, width);
+      digits[0] = 49; // "1" in front: 99 -> 100
+      width++;
+    }
+  };
+  let atRowStart = true;
+  return (buf, start, end) => {
+    let starts = atRowStart && start < end ? 1 : 0;
+    for (let k = buf.indexOf(10, start); k >= 0 && k < end - 1; k = buf.indexOf(10, k + 1)) {
+      starts++;
+    }
+    // the tab and at most 17 digits per row start (seqs stay below 2^53)
+    const out = Buffer.allocUnsafe(end - start + starts * 18);
+    let at = 0;
+    for (let i = start; i < end; i++) {
+      if (atRowStart) {
+        for (let d = 0; d < width; d++) out[at++] = digits[d]!;
+        out[at++] = 9; // "\t"
+        increment();
+        atRowStart = false;
+      }
+      const b = buf[i]!;
+      out[at++] = b;
+      if (b === 10) atRowStart = true;
+    }
+    return out.subarray(0, at);
+  };
 }
 
 async function put(w: Writable, buf: Buffer): Promise<void> {
