@@ -64,6 +64,18 @@ const ADMIN_KEY = "bench-admin-key-0123456789";
 const TS_KEY = "bench-ts-key";
 
 const load0 = reportLoad("bench/many-jobs.ts");
+/** Undone on a crash too: the serve child, the emulator and the cluster must not outlive us. */
+const cleanups: (() => Promise<unknown>)[] = [];
+async function cleanUp(): Promise<void> {
+  for (const f of cleanups.reverse()) await f().catch(() => {});
+  cleanups.length = 0;
+}
+const crashed = (e: unknown) => {
+  process.stderr.write(`bench/many-jobs.ts failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  void cleanUp().then(() => process.exit(1));
+};
+process.on("uncaughtException", crashed);
+process.on("unhandledRejection", crashed);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : Number.NaN;
@@ -81,6 +93,7 @@ const server = external
   : useDebian
     ? await startDebianCluster(PG_SETTINGS)
     : await startEmbeddedPostgres({ settings: { fsync: "off", ...PG_SETTINGS } });
+if (server) cleanups.push(() => server.stop());
 const adminUrl = external ?? server!.adminUrl;
 const serverKind = external ? "BENCH_DATABASE_URL" : useDebian ? "Debian PG 15" : "embedded PG 18";
 const urlOf = (db: string) => {
@@ -93,6 +106,13 @@ await admin.connect();
 const tag = `mj${Date.now().toString(36)}`;
 const controlDb = `${tag}_control`;
 const sourceDbs = Array.from({ length: DBS }, (_, i) => `${tag}_src${String(i).padStart(2, "0")}`);
+cleanups.push(async () => {
+  for (const db of [controlDb, ...sourceDbs]) {
+    await admin.query(`drop database if exists ${db} with (force)`).catch(() => {});
+  }
+  // slots of the dropped databases went with them
+  await admin.end();
+});
 for (const db of [controlDb, ...sourceDbs]) await admin.query(`create database ${db}`);
 const tableName = (t: number) => `t${String(t).padStart(2, "0")}`;
 for (const db of sourceDbs) {
@@ -106,6 +126,7 @@ for (const db of sourceDbs) {
 }
 // the indexing emulator (no --null-sink): the status page and searches see real collections
 const emulator = await startEmulatorProcess({ apiKey: TS_KEY, flag: "--host=127.0.0.1" });
+cleanups.push(() => emulator.close());
 
 // ---------------------------------------------------------------- serve, as a child
 const dir = mkdtempSync(join(tmpdir(), "bench-many-jobs-"));
@@ -130,6 +151,12 @@ const serve: ChildProcess = spawn(
   ["--import", "tsx", MAIN, "serve", "-c", join(dir, "config.yaml")],
   { stdio: ["ignore", "ignore", "inherit"], env: { PATH: process.env.PATH ?? "" } },
 );
+cleanups.push(async () => {
+  if (serve.exitCode !== null || serve.signalCode !== null) return;
+  serve.kill("SIGTERM");
+  await new Promise((r) => serve.once("exit", r));
+});
+cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
 const base = `http://127.0.0.1:${port}`;
 const headers = { "x-athena-key": ADMIN_KEY, "content-type": "application/json" };
 async function call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
@@ -338,14 +365,5 @@ process.stdout.write(
 );
 
 // ---------------------------------------------------------------- teardown
-serve.kill("SIGTERM");
-await new Promise((r) => serve.once("exit", r));
-await emulator.close();
-for (const db of [controlDb, ...sourceDbs]) {
-  await admin.query(`drop database if exists ${db} with (force)`).catch(() => {});
-}
-// slots of the dropped databases went with them; the cluster is thrown away anyway
-await admin.end();
-await server?.stop();
-rmSync(dir, { recursive: true, force: true });
+await cleanUp();
 process.exit(0);
