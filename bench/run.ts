@@ -49,7 +49,7 @@ const BENCHES: Record<string, Bench> = {
   "many-jobs": {
     quick: ["--quick"],
     headline: /^\| (idle CPU|RSS|GET |console|due job)/,
-    columns: "value, target, met or SHORT",
+    columns: "figure, value, target, met or SHORT",
   },
 };
 const ALL = Object.keys(BENCHES);
