@@ -46,6 +46,11 @@ const BENCHES: Record<string, Bench> = {
     quick: ["20000", "--seconds", "3", "--fanout", "2000"],
     headline: /p99|\d+\.\d+x\b/,
   },
+  "many-jobs": {
+    quick: ["--quick"],
+    headline: /^\| (idle CPU|RSS|GET |console|due job)/,
+    columns: "figure, value, target, met or SHORT",
+  },
 };
 const ALL = Object.keys(BENCHES);
 

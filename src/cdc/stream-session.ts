@@ -18,6 +18,7 @@ import type { Lsn } from "./lsn.js";
 import { createReplicationSource, type ReplicationSource } from "./replication-source.js";
 import { SerialLock } from "./serial-lock.js";
 import { setupStream } from "./setup.js";
+import { everyShared } from "./shared-interval.js";
 import type { SpecTarget } from "./spec-target.js";
 import { afterSetup, buildTarget, probeParkedJobs, type StreamTarget } from "./stream-jobs.js";
 import type { StreamEvent } from "./stream-status.js";
@@ -93,7 +94,8 @@ export class StreamSession {
   readonly #lock = new SerialLock();
   readonly #source: ReplicationSource;
   readonly #applier: Applier;
-  readonly #timers: NodeJS.Timeout[] = [];
+  /** Stops of this session's timers (shared-interval.ts). */
+  readonly #timers: (() => void)[] = [];
   #detach: (() => void) | null = null;
   #lastMessageMs: number | null = null;
 
@@ -176,7 +178,7 @@ export class StreamSession {
 
   /** The stop step: timers cleared, unlinked from the stream's signal, detached. Idempotent. */
   stop(): void {
-    for (const t of this.#timers) clearInterval(t);
+    for (const stopTimer of this.#timers) stopTimer();
     this.#timers.length = 0;
     this.#unlink();
     this.#detach?.();
@@ -323,7 +325,8 @@ export class StreamSession {
           running = false;
         });
     };
-    this.#timers.push(setInterval(tick, ms));
+    // one process-wide interval per period for all streams (many source clients, one core)
+    this.#timers.push(everyShared(ms, tick));
   }
 
   #startTimers(): void {

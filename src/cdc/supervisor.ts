@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type pg from "pg";
 import type { Config } from "../config/index.js";
 import {
@@ -112,13 +113,22 @@ export function createCdcSupervisor(opts: CdcSupervisorOptions): CdcSupervisor {
         return;
       }
       const configured = new Set(opts.pools.sourceNames());
-      while (!signal.aborted) {
-        try {
-          await reconcile(sup, configured, unknownReported, pendingResyncs, start, signal);
-        } catch (e) {
-          log.warn({ err: { message: errorMessage(e) } }, "cannot read CDC jobs");
+      // Every stream links one abort listener to this signal: the supervisor's own (not the
+      // caller's), allowed one per configured client plus the poll's, so 10+ CDC clients are
+      // no "possible EventTarget memory leak" warning (the listeners are bounded by the config).
+      const { ctl: own, unlink } = linkedAbort(signal);
+      setMaxListeners(configured.size + 10, own.signal);
+      try {
+        while (!own.signal.aborted) {
+          try {
+            await reconcile(sup, configured, unknownReported, pendingResyncs, start, own.signal);
+          } catch (e) {
+            log.warn({ err: { message: errorMessage(e) } }, "cannot read CDC jobs");
+          }
+          await sleepUnlessAborted(opts.pollMs ?? 5000, own.signal);
         }
-        await sleepUnlessAborted(opts.pollMs ?? 5000, signal);
+      } finally {
+        unlink();
       }
       // drain: every stream flushes, checkpoints and releases its slot and lock
       await Promise.all([...running.values()].map((r) => r.done));

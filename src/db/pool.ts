@@ -83,6 +83,9 @@ export function createPool(opts: PoolOptions): pg.Pool {
   return pool;
 }
 
+/** Control pool connections for short queries (API, scheduler, streams' control writes). */
+const CONTROL_POOL_WORKING = 10;
+
 /** Pools for the control DB and every configured source client, closed together. */
 export interface Pools {
   control: pg.Pool;
@@ -113,7 +116,17 @@ export function createPools(opts: {
   clients: Record<string, { url: string; pool_max?: number }>;
   log: Logger;
 }): Pools {
-  const control = createPool({ url: opts.controlUrl, name: "control", log: opts.log });
+  // Control connections held for long come ON TOP of the working size: one advisory-lock
+  // connection per source client whose CDC stream this instance leads (cdc/leader.ts) and
+  // the scheduler's LISTEN. With a fixed 10, ten CDC clients held every connection and each
+  // API request, scheduler poll and stream control write waited until it failed (503).
+  const held = Object.keys(opts.clients).length + 1;
+  const control = createPool({
+    url: opts.controlUrl,
+    name: "control",
+    log: opts.log,
+    max: CONTROL_POOL_WORKING + held,
+  });
   const sources = new Map<string, pg.Pool>();
   return {
     control,
