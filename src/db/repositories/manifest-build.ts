@@ -186,9 +186,15 @@ export async function buildChunks(
       );
       await dst.query("commit");
     };
-    reader = src.query(copyTo(`copy (${select}) to stdout`));
     let target = built === 0 ? first : size;
     let chunk = await open(built, target);
+    if (o.signal?.aborted) throw new ManifestBuildStopped();
+    // The reader is made right before the loop that consumes it, with no await
+    // between: a stop (reader.destroy) while nothing listened for its 'error'
+    // crashed the process ("Unhandled 'error' event on CopyStreamQuery"). The
+    // no-op listener keeps it so; the loop still throws the error.
+    reader = src.query(copyTo(`copy (${select}) to stdout`));
+    reader.on("error", () => {});
     let rows = 0;
     for await (const data of reader) {
       let buf = data as Buffer;
