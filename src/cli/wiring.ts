@@ -14,6 +14,8 @@ import {
   createFullSyncEngine,
   type FullSyncEngine,
   type FullSyncEngineOptions,
+  type RebuildPause,
+  type RebuildPausePoint,
 } from "../fullsync/index.js";
 import type { Logger, Service } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
@@ -144,7 +146,25 @@ export function createEngine(deps: {
     ...(deps.onWindowCommitted ? { onWindowCommitted: deps.onWindowCommitted } : {}),
     ...(deps.watermarks ? { watermarks: deps.watermarks } : {}),
     ...(deps.mayRun ? { mayRun: deps.mayRun } : {}),
+    ...rebuildPauseOf(config, deps.log),
   });
+}
+
+/**
+ * The test pause of config testing.rebuild_pause_at: at that point a rebuild
+ * logs "rebuild paused" and never goes on (the crash test SIGKILLs it there).
+ * Unset (always in production): no hook at all.
+ */
+export function rebuildPauseOf(config: Config, log: Logger): { rebuildPause?: RebuildPause } {
+  const at: RebuildPausePoint | null = config.testing.rebuild_pause_at;
+  if (at === null) return {};
+  return {
+    rebuildPause: async (point) => {
+      if (point !== at) return;
+      log.warn({ component: "rebuild", point }, "rebuild paused (testing.rebuild_pause_at)");
+      await new Promise<never>(() => {});
+    },
+  };
 }
 
 /**
