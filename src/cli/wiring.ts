@@ -151,17 +151,17 @@ export function createEngine(deps: {
 }
 
 /**
- * The test pause of config testing.rebuild_pause_at: at that point a rebuild
- * logs "rebuild paused" and never goes on (the crash test SIGKILLs it there).
- * Unset (always in production): no hook at all.
+ * The test pauses of config testing.rebuild_pause_at (job id -> point): at its
+ * point a job's rebuild logs "rebuild paused" and never goes on (the crash
+ * test SIGKILLs the process there). Empty (always in production): no hook.
  */
 export function rebuildPauseOf(config: Config, log: Logger): { rebuildPause?: RebuildPause } {
-  const at: RebuildPausePoint | null = config.testing.rebuild_pause_at;
-  if (at === null) return {};
+  const at: Record<string, RebuildPausePoint> = config.testing.rebuild_pause_at;
+  if (Object.keys(at).length === 0) return {};
   return {
-    rebuildPause: async (point) => {
-      if (point !== at) return;
-      log.warn({ component: "rebuild", point }, "rebuild paused (testing.rebuild_pause_at)");
+    rebuildPause: async (point, jobId) => {
+      if (at[jobId] !== point) return;
+      log.warn({ component: "rebuild", point, jobId }, "rebuild paused (testing.rebuild_pause_at)");
       await new Promise<never>(() => {});
     },
   };

@@ -151,14 +151,17 @@ export const configSchema = z
       .object({ drain_timeout_ms: int(100).default(30000) })
       .strict()
       .prefault({}),
-    // test hooks, never for production: a rebuild stops (forever) at this point, logged
-    // "rebuild paused", so a crash test SIGKILLs it exactly there (fullsync/rebuild-stage.ts)
+    // test hooks, never for production: the rebuild of job <id> stops (forever) at its
+    // point, logged "rebuild paused", so a crash test SIGKILLs it exactly there
+    // (fullsync/rebuild-stage.ts REBUILD_PAUSE_POINTS)
     testing: z
       .object({
         rebuild_pause_at: z
-          .enum(["after-create", "mid-build", "before-swap", "after-swap", "before-drop"])
-          .nullable()
-          .default(null),
+          .record(
+            z.uuid(),
+            z.enum(["after-create", "mid-build", "before-swap", "after-swap", "before-drop"]),
+          )
+          .default({}),
       })
       .strict()
       .prefault({}),

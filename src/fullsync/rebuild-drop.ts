@@ -58,7 +58,7 @@ export async function dropKeptVersions(opts: DropKeptOptions): Promise<number> {
       stage = nextRebuildStage(stage, "kept");
       await setRebuildStage(opts.control, k.runId, stage);
     }
-    await opts.rebuildPause?.("before-drop");
+    await opts.rebuildPause?.("before-drop", k.jobId);
     if (await dropIfSafe(await opts.backendFor(k.profileId), k, log)) opts.onDropped?.("kept");
     await setRebuildStage(opts.control, k.runId, nextRebuildStage(stage, "dropped"));
     done++;

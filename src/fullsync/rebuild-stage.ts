@@ -177,8 +177,8 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
- * The points a test may stop a rebuild at (config testing.rebuild_pause_at,
- * wired in cli/wiring.ts) to SIGKILL the process exactly there:
+ * The points a test may stop a job's rebuild at (config
+ * testing.rebuild_pause_at, wired in cli/wiring.ts) to SIGKILL the process exactly there:
  * - after-create: v(N+1) exists (created with its mark), no document yet
  * - mid-build:    the build's first window is checkpointed
  * - before-swap:  verify passed, `swap` is committed, the alias names v(N)
@@ -193,5 +193,5 @@ export const REBUILD_PAUSE_POINTS = [
   "before-drop",
 ] as const;
 export type RebuildPausePoint = (typeof REBUILD_PAUSE_POINTS)[number];
-/** Awaited at each pause point; a test's pause never resolves. */
-export type RebuildPause = (point: RebuildPausePoint) => Promise<void>;
+/** Awaited at each pause point of job `jobId`'s rebuild; a test's pause never resolves. */
+export type RebuildPause = (point: RebuildPausePoint, jobId: string) => Promise<void>;

@@ -106,7 +106,7 @@ async function steps(r: Rebuild, attempt: Attempt): Promise<RunResult> {
   }
   if (r.stage === "verify") await verify(r);
   if (r.stage === "swap") {
-    await r.opts.rebuildPause?.("before-swap");
+    await r.opts.rebuildPause?.("before-swap", r.a.job.id);
     await swap(r);
   }
   // keep: the run ends here, the previous version stays until keep_until
@@ -147,7 +147,11 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
   // the version is written by its own name, never through the alias; a
   // collection of that name without the job's mark fails the build (no adopt)
   const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
-  const res = await attempt(pausingBuild(r.opts, r.physical), { ...r.a, job, closeRun });
+  const res = await attempt(pausingBuild(r.opts, r.a.job.id, r.physical), {
+    ...r.a,
+    job,
+    closeRun,
+  });
   if (res.status === "interrupted") return result(r, "interrupted", null);
   if (out.status === "failed") throw new RebuildFailure(`build of ${r.physical}: ${out.error}`);
   await markVersion(r);
@@ -161,7 +165,11 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
  * right after the ensure that created v(N+1); mid-build: after the first
  * window's checkpoint). Without a pause hook, the options as they are.
  */
-function pausingBuild(opts: FullSyncEngineOptions, physical: string): FullSyncEngineOptions {
+function pausingBuild(
+  opts: FullSyncEngineOptions,
+  jobId: string,
+  physical: string,
+): FullSyncEngineOptions {
   const pause = opts.rebuildPause;
   if (!pause) return opts;
   let windows = 0;
@@ -171,7 +179,7 @@ function pausingBuild(opts: FullSyncEngineOptions, physical: string): FullSyncEn
       const b = await opts.backendFor(profileId);
       const ensure: SyncBackend["ensureCollection"] = async (schema, o) => {
         const ensured = await b.ensureCollection(schema, o);
-        if (ensured.created && schema.name === physical) await pause("after-create");
+        if (ensured.created && schema.name === physical) await pause("after-create", jobId);
         return ensured;
       };
       // the backend's other calls through its prototype, unchanged
@@ -179,7 +187,7 @@ function pausingBuild(opts: FullSyncEngineOptions, physical: string): FullSyncEn
     },
     onWindowCommitted: async (w) => {
       await opts.onWindowCommitted?.(w);
-      if (windows++ === 0) await pause("mid-build");
+      if (windows++ === 0) await pause("mid-build", jobId);
     },
   };
 }
@@ -231,7 +239,7 @@ async function swap(r: Rebuild): Promise<void> {
     await aliases.upsertAlias(alias, r.physical).catch((e: unknown) => {
       throw new RebuildFailure(`swap: the alias upsert failed: ${(e as Error)?.message ?? e}`);
     });
-    await r.opts.rebuildPause?.("after-swap");
+    await r.opts.rebuildPause?.("after-swap", r.a.job.id);
   }
   const client = await r.opts.control.connect();
   try {
