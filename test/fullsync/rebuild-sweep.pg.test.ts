@@ -87,6 +87,13 @@ describe("orphan __v sweeper", () => {
     expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(20);
   });
 
+  it("never drops the job's live version when an operator aliased back to the kept one", async () => {
+    const { collection } = await jobOnV2("p_sw_live");
+    await fx.backend.upsertAlias(collection, `${collection}__v1`);
+    expect(await sweep(now() + 10 * 365 * 86400)).toBe(0);
+    expect((await fx.backend.getCollection(`${collection}__v2`))?.num_documents).toBe(20);
+  });
+
   it("uses the job's keep period: a short one lets an unheld version go sooner", async () => {
     const { jobId, collection } = await jobOnV2("p_sw_short");
     await db.pool.query(
