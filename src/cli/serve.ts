@@ -25,6 +25,7 @@ import {
   fullSyncGate,
   fullSyncWriteGate,
   instanceName,
+  rebuildPauseOf,
   warnIfKeysUnencrypted,
 } from "./wiring.js";
 
@@ -162,7 +163,15 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       cdc,
       scheduler,
       // previous versions of finished rebuilds, once their keep period ended
-      createRebuildDropService({ control: pools.control, backendFor, log }),
+      // and orphan __v collections nothing holds (one timer for both)
+      createRebuildDropService({
+        control: pools.control,
+        backendFor,
+        log,
+        everyMs: config.fullsync.rebuild_sweep_interval_ms,
+        onDropped: (kind) => metrics.rebuildDrops.inc({ kind }),
+        ...rebuildPauseOf(config, log),
+      }),
       createControlSampler({ control: pools.control, metrics, log }),
     ];
     const { failed, timedOut } = await runServices(services, {

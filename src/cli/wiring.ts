@@ -14,6 +14,8 @@ import {
   createFullSyncEngine,
   type FullSyncEngine,
   type FullSyncEngineOptions,
+  type RebuildPause,
+  type RebuildPausePoint,
 } from "../fullsync/index.js";
 import type { Logger, Service } from "../lifecycle/index.js";
 import type { TypesenseBackend } from "../typesense/index.js";
@@ -144,7 +146,25 @@ export function createEngine(deps: {
     ...(deps.onWindowCommitted ? { onWindowCommitted: deps.onWindowCommitted } : {}),
     ...(deps.watermarks ? { watermarks: deps.watermarks } : {}),
     ...(deps.mayRun ? { mayRun: deps.mayRun } : {}),
+    ...rebuildPauseOf(config, deps.log),
   });
+}
+
+/**
+ * The test pauses of config testing.rebuild_pause_at (job id -> point): at its
+ * point a job's rebuild logs "rebuild paused" and never goes on (the crash
+ * test SIGKILLs the process there). Empty (always in production): no hook.
+ */
+export function rebuildPauseOf(config: Config, log: Logger): { rebuildPause?: RebuildPause } {
+  const at: Record<string, RebuildPausePoint> = config.testing.rebuild_pause_at;
+  if (Object.keys(at).length === 0) return {};
+  return {
+    rebuildPause: async (point, jobId) => {
+      if (at[jobId] !== point) return;
+      log.warn({ component: "rebuild", point, jobId }, "rebuild paused (testing.rebuild_pause_at)");
+      await new Promise<never>(() => {});
+    },
+  };
 }
 
 /**

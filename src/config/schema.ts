@@ -80,6 +80,8 @@ export const configSchema = z
         window_size: int(1, 100000).default(1000),
         lease_ttl_ms: int(1000).default(60000),
         max_concurrent_runs: int(1, 64).default(2),
+        // how often serve drops kept versions past their keep period and sweeps orphan __v collections
+        rebuild_sweep_interval_ms: int(100).default(60000),
       })
       .strict()
       .prefault({}),
@@ -147,6 +149,20 @@ export const configSchema = z
       .prefault({}),
     shutdown: z
       .object({ drain_timeout_ms: int(100).default(30000) })
+      .strict()
+      .prefault({}),
+    // test hooks, never for production: the rebuild of job <id> stops (forever) at its
+    // point, logged "rebuild paused", so a crash test SIGKILLs it exactly there
+    // (fullsync/rebuild-stage.ts REBUILD_PAUSE_POINTS)
+    testing: z
+      .object({
+        rebuild_pause_at: z
+          .record(
+            z.uuid(),
+            z.enum(["after-create", "mid-build", "before-swap", "after-swap", "before-drop"]),
+          )
+          .default({}),
+      })
       .strict()
       .prefault({}),
   })

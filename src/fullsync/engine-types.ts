@@ -3,6 +3,7 @@ import type { RunTrigger } from "../coordination/request-run.js";
 import type { JobRow, RunCounters } from "../db/repositories/runs.js";
 import type { Logger } from "../lifecycle/index.js";
 import type { AttemptHooks, SyncBackend, WindowSummary } from "./context.js";
+import type { RebuildPause } from "./rebuild-stage.js";
 import type { RollbackOutcome } from "./rollback.js";
 import type { WatermarkCoordinator } from "./watermarked.js";
 
@@ -76,6 +77,8 @@ export interface FullSyncEngineOptions {
   onWindowCommitted?: (w: WindowSummary) => void | Promise<void>;
   /** Test hook: called after each rollback batch committed (awaited). */
   onRollbackBatch?: AttemptHooks["onRollbackBatch"];
+  /** Test hook (config testing.rebuild_pause_at): awaited at a rebuild's pause points. */
+  rebuildPause?: RebuildPause;
   /** Injectable randomness for retry jitter. */
   random?: () => number;
 }

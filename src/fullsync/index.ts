@@ -28,6 +28,11 @@ export {
   type RunJobOptions,
   type RunResult,
 } from "./engine.js";
-export { createRebuildDropService, dropKeptVersions } from "./rebuild-drop.js";
+export {
+  createRebuildDropService,
+  dropKeptVersions,
+  sweepOrphanVersions,
+} from "./rebuild-drop.js";
+export type { RebuildPause, RebuildPausePoint } from "./rebuild-stage.js";
 export { RetriesExhaustedError, withImportRetry } from "./retry.js";
 export type { RollbackOutcome } from "./rollback.js";

@@ -175,3 +175,23 @@ function canonicalJson(v: unknown): string {
   }
   return JSON.stringify(v);
 }
+
+/**
+ * The points a test may stop a job's rebuild at (config
+ * testing.rebuild_pause_at, wired in cli/wiring.ts) to SIGKILL the process exactly there:
+ * - after-create: v(N+1) exists (created with its mark), no document yet
+ * - mid-build:    the build's first window is checkpointed
+ * - before-swap:  verify passed, `swap` is committed, the alias names v(N)
+ * - after-swap:   the alias upsert named v(N+1), its record is not written
+ * - before-drop:  the keep period ended, `drop` is committed, v(N) exists
+ */
+export const REBUILD_PAUSE_POINTS = [
+  "after-create",
+  "mid-build",
+  "before-swap",
+  "after-swap",
+  "before-drop",
+] as const;
+export type RebuildPausePoint = (typeof REBUILD_PAUSE_POINTS)[number];
+/** Awaited at each pause point of job `jobId`'s rebuild; a test's pause never resolves. */
+export type RebuildPause = (point: RebuildPausePoint, jobId: string) => Promise<void>;

@@ -105,7 +105,10 @@ async function steps(r: Rebuild, attempt: Attempt): Promise<RunResult> {
     if (interrupted) return interrupted;
   }
   if (r.stage === "verify") await verify(r);
-  if (r.stage === "swap") await swap(r);
+  if (r.stage === "swap") {
+    await r.opts.rebuildPause?.("before-swap", r.a.job.id);
+    await swap(r);
+  }
   // keep: the run ends here, the previous version stays until keep_until
   return close(r, "succeeded", null);
 }
@@ -144,13 +147,49 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
   // the version is written by its own name, never through the alias; a
   // collection of that name without the job's mark fails the build (no adopt)
   const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
-  const res = await attempt(r.opts, { ...r.a, job, closeRun });
+  const res = await attempt(pausingBuild(r.opts, r.a.job.id, r.physical), {
+    ...r.a,
+    job,
+    closeRun,
+  });
   if (res.status === "interrupted") return result(r, "interrupted", null);
   if (out.status === "failed") throw new RebuildFailure(`build of ${r.physical}: ${out.error}`);
   await markVersion(r);
   r.stage = nextRebuildStage(r.stage, "built");
   await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
   return null;
+}
+
+/**
+ * The build's options with the test pause points of the build (after-create:
+ * right after the ensure that created v(N+1); mid-build: after the first
+ * window's checkpoint). Without a pause hook, the options as they are.
+ */
+function pausingBuild(
+  opts: FullSyncEngineOptions,
+  jobId: string,
+  physical: string,
+): FullSyncEngineOptions {
+  const pause = opts.rebuildPause;
+  if (!pause) return opts;
+  let windows = 0;
+  return {
+    ...opts,
+    backendFor: async (profileId) => {
+      const b = await opts.backendFor(profileId);
+      const ensure: SyncBackend["ensureCollection"] = async (schema, o) => {
+        const ensured = await b.ensureCollection(schema, o);
+        if (ensured.created && schema.name === physical) await pause("after-create", jobId);
+        return ensured;
+      };
+      // the backend's other calls through its prototype, unchanged
+      return Object.assign(Object.create(b) as SyncBackend, { ensureCollection: ensure });
+    },
+    onWindowCommitted: async (w) => {
+      await opts.onWindowCommitted?.(w);
+      if (windows++ === 0) await pause("mid-build", jobId);
+    },
+  };
 }
 
 /**
@@ -200,6 +239,7 @@ async function swap(r: Rebuild): Promise<void> {
     await aliases.upsertAlias(alias, r.physical).catch((e: unknown) => {
       throw new RebuildFailure(`swap: the alias upsert failed: ${(e as Error)?.message ?? e}`);
     });
+    await r.opts.rebuildPause?.("after-swap", r.a.job.id);
   }
   const client = await r.opts.control.connect();
   try {

@@ -32,6 +32,8 @@ export interface Metrics {
   slotRetainedWalBytes: Gauge<"client">;
   /** 1 for the stream's current state, 0 for the others. */
   streamState: Gauge<"client" | "state">;
+  /** Version collections deleted by serve's rebuild-drop service: kind = kept (after its keep period) | orphan. */
+  rebuildDrops: Counter<"kind">;
 }
 
 export interface MetricsOptions {
@@ -154,6 +156,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       name: `${p}cdc_stream_state`,
       help: "CDC stream state (1 = current)",
       labelNames: ["client", "state"],
+      ...reg,
+    }),
+    rebuildDrops: new Counter({
+      name: `${p}rebuild_version_drops_total`,
+      help: "Version collections (__v<N>) deleted: kept (keep period ended) or orphan",
+      labelNames: ["kind"],
       ...reg,
     }),
   };

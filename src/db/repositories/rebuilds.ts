@@ -124,3 +124,53 @@ export async function forgetVersions(db: Db, jobId: string): Promise<void> {
     [jobId],
   );
 }
+
+/** What keeps a job's `__v<N>` collections (the orphan sweeper, fullsync/rebuild-drop.ts). */
+export interface VersionHolds {
+  jobId: string;
+  /** The job's collection_name: its alias. */
+  alias: string;
+  liveVersion: number | null;
+  buildingVersion: number | null;
+  keepSeconds: number;
+  /** Versions an open rebuild run builds (rebuild_to_version), whatever its step. */
+  openVersions: number[];
+  /** Previous versions whose keep period has not ended (runs in keep or drop). */
+  keptVersions: number[];
+}
+
+/**
+ * The holds of the given jobs; a job id absent from the answer has no row
+ * (deleted). One statement, so live/building/kept are read at one snapshot.
+ */
+export async function selectVersionHolds(
+  db: Db,
+  jobIds: readonly string[],
+): Promise<VersionHolds[]> {
+  if (jobIds.length === 0) return [];
+  const r = await db.query<Record<string, unknown>>(
+    `select j.id, j.collection_name, j.live_version, j.building_version,
+            j.rebuild_keep_previous_seconds as keep,
+            coalesce(array(select r.rebuild_to_version from typesense_sync_runs r
+                            where r.job_id = j.id and r.trigger = 'rebuild'
+                              and r.rebuild_stage in ('create', 'build', 'verify', 'swap', 'discard')
+                              and r.rebuild_to_version is not null), '{}') as open,
+            coalesce(array(select r.rebuild_from_version from typesense_sync_runs r
+                            where r.job_id = j.id and r.trigger = 'rebuild'
+                              and r.rebuild_stage in ('keep', 'drop')
+                              and r.rebuild_from_version is not null
+                              and r.rebuild_keep_until > now()), '{}') as kept
+       from typesense_sync_jobs j where j.id::text = any($1::text[])`,
+    [jobIds],
+  );
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return r.rows.map((x) => ({
+    jobId: String(x.id),
+    alias: String(x.collection_name),
+    liveVersion: num(x.live_version),
+    buildingVersion: num(x.building_version),
+    keepSeconds: Number(x.keep),
+    openVersions: (x.open as unknown[]).map(Number),
+    keptVersions: (x.kept as unknown[]).map(Number),
+  }));
+}
