@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
+import { versionCollectionName } from "../coordination/versions.js";
 import {
   type CdcJob,
   clearAppliedLsn,
@@ -46,6 +47,7 @@ export async function buildTarget(
   );
   return {
     ...(spec ? { spec } : {}),
+    ...versionsOf(job),
     jobId: job.id,
     collection: job.collectionName,
     backend: await backendFor(job.profileId),
@@ -54,6 +56,31 @@ export async function buildTarget(
     schema: job.schema,
     table: job.table,
     job,
+  };
+}
+
+/**
+ * The dual-write part of a job's target: while a rebuild builds version N,
+ * its `<collection>__v<N>` (docs/cdc.md). A versioned job (live or building
+ * version set) never has a missing collection created by CDC: its name is
+ * an alias (or a wave-1 collection the swap deletes right before the alias
+ * takes the name), and ensureCollection on it would make a real collection
+ * under the alias's name.
+ */
+export function versionsOf(
+  job: Pick<CdcJob, "collectionName" | "liveVersion" | "buildingVersion">,
+): Pick<JobTarget, "building" | "noCreate"> {
+  const versioned = job.liveVersion !== null || job.buildingVersion !== null;
+  return {
+    ...(versioned ? { noCreate: true } : {}),
+    ...(job.buildingVersion !== null
+      ? {
+          building: {
+            version: job.buildingVersion,
+            collection: versionCollectionName(job.collectionName, job.buildingVersion),
+          },
+        }
+      : {}),
   };
 }
 
