@@ -106,7 +106,7 @@ export async function afterSetup(
   const accepted = setup.accepted.map((a) => a.job);
   const ids = accepted.map((j) => j.id);
   if (setup.slotLostReason) {
-    const msg = `replication slot "${ctx.slotName}" was lost (${setup.slotLostReason}); recreated at ${formatLsn(setup.startLsn)}, full resync requested for ${accepted.length} job(s)`;
+    const msg = `replication slot "${ctx.slotName}" was lost (${setup.slotLostReason}); recreated at ${formatLsn(setup.startLsn)}, rebuild requested for ${accepted.length} job(s)`;
     log.error({ jobs: ids }, msg);
     await ctx.status("lost", msg);
   }
@@ -121,9 +121,15 @@ export async function afterSetup(
   // as joining again. After (3), the marker of (1) stays until a run is
   // accepted: the supervisor of whichever instance leads retries it every poll.
   // (1)
+  // a lost slot asks for a rebuild (the marker carries why: requestJoinResync
+  // queues a `rebuild` run with it), a join for a resync
+  const lost = setup.slotLostReason
+    ? `replication slot "${ctx.slotName}" was lost (${setup.slotLostReason})`
+    : null;
   await markResyncRequested(
     ctx.control,
     toResync.map((j) => j.id),
+    lost,
   );
   if (setup.slotLostReason) await clearAppliedLsn(ctx.control, ids);
   // the joining jobs, and those whose resync from an earlier setup is still pending

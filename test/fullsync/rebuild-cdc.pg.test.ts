@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UNSCOPED } from "../../src/control/client-scope.js";
-import { requestRebuild } from "../../src/coordination/request-run.js";
+import { requestJoinResync, requestRebuild } from "../../src/coordination/request-run.js";
 import {
   createWatermarkRegistry,
   type WatermarkCoordinator,
   type WatermarkRegistry,
 } from "../../src/coordination/watermarks.js";
+import { markResyncRequested } from "../../src/db/repositories/cdc-jobs.js";
 import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
 import type { TypesenseBackend } from "../../src/typesense/index.js";
 import {
@@ -174,6 +175,37 @@ describe("rebuild of a CDC job", () => {
     expect(r).toMatchObject({ status: "succeeded", error: null });
     expect((await docsOf(backend, `${collection}__v1`)).get("10")?.v).toBe("changed");
     expect(await equalsTable("rbc_barrier", collection)).toBe(true);
+  });
+
+  it("a lost replication slot's marker queues a rebuild with the reason on the run; it builds v1 while the live collection serves", async () => {
+    const { collection, jobId, registry } = await streamedJob("rbc_d", "rbc_lost", 150);
+    const reason = 'replication slot "t_rbc_rbc_d" was lost (test)';
+    await markResyncRequested(db.pool, [jobId], reason);
+    const req = await requestJoinResync(db.pool, jobId);
+    expect(req?.disposition).toBe("queued");
+    const run = await db.pool.query(
+      "select trigger, trigger_reason, rebuild_stage from typesense_sync_runs where id = $1",
+      [req?.runId],
+    );
+    expect(run.rows[0]).toEqual({
+      trigger: "rebuild",
+      trigger_reason: reason,
+      rebuild_stage: "create",
+    });
+    const marker = await db.pool.query(
+      "select cdc_resync_requested_at, cdc_resync_reason from typesense_sync_jobs where id = $1",
+      [jobId],
+    );
+    expect(marker.rows[0]).toEqual({ cdc_resync_requested_at: null, cdc_resync_reason: null });
+    // the live (wave-1) collection serves during the build; after it the alias names v1
+    const r = await engine(registry, {
+      onWindowCommitted: async () => {
+        expect((await backend.search(collection, { q: "*", query_by: "" })).found).toBe(150);
+      },
+    }).runJob(jobId, { trigger: "schedule" });
+    expect(r).toMatchObject({ runId: req?.runId, status: "succeeded" });
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+    expect(await equalsTable("rbc_lost", collection)).toBe(true);
   });
 
   it("a discarded version is never re-created by CDC writes that still name it", async () => {

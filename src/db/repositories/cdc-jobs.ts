@@ -221,10 +221,16 @@ export async function markStreamJobs(
 export async function markResyncRequested(
   control: pg.Pool,
   jobIds: readonly string[],
+  /** A lost slot's reason: the marker asks for a rebuild (sql/014). null keeps a pending one's reason. */
+  rebuildReason: string | null = null,
 ): Promise<void> {
   await control.query(
-    `update typesense_sync_jobs set cdc_resync_requested_at = now() where id = any($1::uuid[])`,
-    [jobIds],
+    `update typesense_sync_jobs
+        set cdc_resync_requested_at = now(),
+            cdc_resync_reason = case when $2::text is not null then $2::text
+                                     when cdc_resync_requested_at is not null then cdc_resync_reason end
+      where id = any($1::uuid[])`,
+    [jobIds, rebuildReason],
   );
 }
 
