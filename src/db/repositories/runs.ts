@@ -457,19 +457,25 @@ export async function selectOpenRun(
  * Inserts a new queued run; its id. A second open run of the job fails with
  * the unique violation (23505) of typesense_sync_runs_one_open_idx.
  */
-export async function insertQueuedRun(db: Db, jobId: string, trigger: RunTrigger): Promise<string> {
+export async function insertQueuedRun(
+  db: Db,
+  jobId: string,
+  trigger: RunTrigger,
+  /** Why it runs (sql/014 trigger_reason: a lost replication slot); null: asked for. */
+  reason: string | null = null,
+): Promise<string> {
   // a rebuild starts in its `create` step and records the versions it goes
   // from (null: a plain wave-1 collection) and to (sql/013; rebuild-stage.ts)
   const ins = await db.query<{ id: string }>(
-    `insert into typesense_sync_runs (job_id, trigger, status, stage,
+    `insert into typesense_sync_runs (job_id, trigger, status, stage, trigger_reason,
                                       rebuild_stage, rebuild_from_version, rebuild_to_version)
-     select j.id, $2, 'queued', 'queued',
+     select j.id, $2, 'queued', 'queued', $3::text,
             case when $2 = 'rebuild' then 'create' end,
             case when $2 = 'rebuild' then j.live_version end,
             case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end
        from typesense_sync_jobs j where j.id = $1
      returning id`,
-    [jobId, trigger],
+    [jobId, trigger, reason],
   );
   const row = ins.rows[0];
   if (!row) throw new Error(`sync job ${jobId} not found: no run queued`);
