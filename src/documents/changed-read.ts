@@ -1,4 +1,3 @@
-import type pg from "pg";
 import type { Queryable } from "../catalog/index.js";
 import type { DocumentMapper } from "./document-mapper.js";
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { persistCheckpoint } from "../../src/db/repositories/cdc-checkpoint.js";
 import type { SyncBackend } from "../../src/fullsync/index.js";
 import { describeEmulatorOnly } from "../support/typesense.js";
@@ -170,7 +170,9 @@ describeEmulatorOnly("content hashes", () => {
       importJsonLines: async (c, lines, ids, o) => {
         const res = await real.importJsonLines!(c, lines, ids, o);
         return res.map((r, i) =>
-          ids[i] === "42" ? { ok: false as const, code: 400, error: "rejected in test" } : r,
+          ids[i] === "42"
+            ? { ok: false as const, id: "42", code: 400, error: "rejected in test" }
+            : r,
         );
       },
     };
