@@ -204,6 +204,27 @@ describeEmulatorOnly("content hashes", () => {
     expect(again).toMatchObject({ status: "succeeded", resumed: true });
     await expectCollectionEqualsTable(fx.backend, collection, source.pool, "h_empty");
   });
+
+  it("a failed write that landed leaves no claim: the row changing back is re-sent", async () => {
+    const { jobId, collection } = await job("h_partial", 100);
+    await run(jobId);
+    await source.pool.query("update h_partial set name = 'v2' where id = 5");
+    // the import lands in Typesense, then the call fails for good (no retry, saga off)
+    const real = fx.backend;
+    const landing: SyncBackend = {
+      ...bind(real),
+      importJsonLines: async (c, lines, ids, o) => {
+        await real.importJsonLines(c, lines, ids, o);
+        throw new Error("connection reset after the import landed");
+      },
+    };
+    const failed = await run(jobId, { backendFor: async () => landing, sagaBackupEnabled: false });
+    expect(failed.error).not.toBeNull();
+    // Typesense holds v2 now; the row goes back to what the old claim names
+    await source.pool.query("update h_partial set name = 'item 5 ✓' where id = 5");
+    expect((await run(jobId)).counters).toMatchObject({ imported: 1, unchanged: 99 });
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "h_partial");
+  });
 });
 
 /** A backend's methods bound to it (so a spread keeps working). */
