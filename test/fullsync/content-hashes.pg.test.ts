@@ -1,4 +1,6 @@
 import { expect, it } from "vitest";
+import { UNSCOPED } from "../../src/control/client-scope.js";
+import { requestRebuild } from "../../src/coordination/request-run.js";
 import { persistCheckpoint } from "../../src/db/repositories/cdc-checkpoint.js";
 import type { SyncBackend } from "../../src/fullsync/index.js";
 import { describeEmulatorOnly } from "../support/typesense.js";
@@ -224,6 +226,24 @@ describeEmulatorOnly("content hashes", () => {
     await source.pool.query("update h_partial set name = 'item 5 ✓' where id = 5");
     expect((await run(jobId)).counters).toMatchObject({ imported: 1, unchanged: 99 });
     await expectCollectionEqualsTable(fx.backend, collection, source.pool, "h_partial");
+  });
+
+  it("a rebuild's swap hands the new version's claims to the alias and drops the old ones", async () => {
+    const { jobId, collection } = await job("h_swap", 150);
+    await run(jobId);
+    await source.pool.query("update h_swap set name = 'B' where id = 5");
+    await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
+    expect((await engine().runJob(jobId, { trigger: "schedule" })).status).toBe("succeeded");
+    const keyed = await db.pool.query<{ collection: string; n: number }>(
+      `select collection, count(*)::int as n from typesense_sync_doc_hashes
+        where job_id = $1 group by collection`,
+      [jobId],
+    );
+    expect(keyed.rows).toEqual([{ collection, n: 150 }]);
+    // the plain collection's claim on id 5 (name 'item 5') must not survive in v1
+    await source.pool.query("update h_swap set name = 'item 5 ✓' where id = 5");
+    expect((await run(jobId)).counters).toMatchObject({ imported: 1, unchanged: 149 });
+    await expectCollectionEqualsTable(fx.backend, collection, source.pool, "h_swap");
   });
 });
 
