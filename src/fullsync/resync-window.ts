@@ -4,7 +4,7 @@ import type { ReadChanged } from "../documents/changed-read.js";
 import { documentValuesEqual, parseJson } from "../json/codec.js";
 import type { Document, JsonLines } from "../typesense/types.js";
 import type { CollectionEnv } from "./context.js";
-import type { PreparedWindow, WindowHashes } from "./window.js";
+import type { PreparedWindow, WindowHashes } from "./window-types.js";
 
 /*
  * Re-sync window through content hashes (docs/full-sync.md "Content hashes"):
