@@ -74,6 +74,8 @@ interface ChildReport {
   firstWindow: { wallMs: number; cpuMs: number; pgCpuMs: number };
   /** Postgres backend CPU per phase (statement-cpu.ts), ms. */
   phases: { phase: Phase; ms: number; statements: number }[];
+  /** Typesense backend calls of the run (each one HTTP request, or one streamed export). */
+  requests: number;
 }
 
 // ---------------------------------------------------------------- child: one engine run
@@ -96,10 +98,22 @@ async function child(cfg: ChildConfig): Promise<void> {
     apiKey: API_KEY,
     timeoutMs: 120_000,
   });
+  let requests = 0;
+  // every backend call counted (the re-sync's "Typesense requests per 10k rows")
+  const counted = new Proxy(backend, {
+    get(target, key, recv) {
+      const v = Reflect.get(target, key, recv) as unknown;
+      if (typeof v !== "function" || key === "close") return v;
+      return (...a: unknown[]) => {
+        requests++;
+        return (v as (...x: unknown[]) => unknown).apply(target, a);
+      };
+    },
+  });
   const engine = createFullSyncEngine({
     control,
     source: () => source,
-    backendFor: async () => backend,
+    backendFor: async () => counted,
     owner: "bench",
     log: createLogger({ level: "warn", destination: process.stderr }),
     importMaxAttempts: 3,
@@ -135,6 +149,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     sysMs: cpu.system / 1000,
     firstWindow,
     phases: statementCpu.report(),
+    requests,
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
   await backend.close();
@@ -432,6 +447,35 @@ async function main(): Promise<void> {
     await scenario("null sink, saga off", nullSink.url, false, "items", rows);
     await scenario("null sink, saga on", nullSink.url, true, "items", rows);
     const quick = process.argv.includes("--quick");
+    // Re-sync of an unchanged table through the engine into the indexing
+    // emulator (content hashes: docs/full-sync.md), against COPY row_to_json
+    // of the same table measured right before it in the same run.
+    const resyncRows = Math.min(rows, arg("--resync-rows") ?? 300_000);
+    await source.query(
+      `create table items_resync as select * from items where id <= ${resyncRows};
+       alter table items_resync add primary key (id); analyze items_resync`,
+    );
+    const resyncJob = await scenario(
+      "re-sync: first sync (indexing emulator, saga on)",
+      indexing.url,
+      true,
+      "items_resync",
+      resyncRows,
+    );
+    await copyBaseline(source, "items_resync"); // warm
+    const resyncCopyRate = (resyncRows / (await copyBaseline(source, "items_resync"))) * 1000;
+    await scenario(
+      "re-sync: all unchanged (indexing emulator, saga on)",
+      indexing.url,
+      true,
+      "items_resync",
+      resyncRows,
+      resyncJob,
+    );
+    const resync = results[results.length - 1]!;
+    const rc = resync.report.result.counters;
+    const resyncLine = `Re-sync, all unchanged, ${fmt(resyncRows)} rows: ${fmt(resync.rate)} rows/s = ${(resync.rate / resyncCopyRate).toFixed(2)}x of COPY row_to_json of the same table (${fmt(resyncCopyRate)} rows/s, same run); documents written ${fmt(rc.imported + rc.deleted)}; Typesense requests ${resync.report.requests} (${((resync.report.requests * 10_000) / resyncRows).toFixed(2)} per 10k rows).`;
+    log(resyncLine);
     let ceiling = Number.NaN;
     if (!quick) {
       await source.query(
@@ -488,6 +532,7 @@ async function main(): Promise<void> {
           ]),
       "",
       `Saga backup cost (null sink): ${((on.report.elapsedMs / off.report.elapsedMs - 1) * 100).toFixed(0)}% more time (${fmt(off.rate)} -> ${fmt(on.rate)} rows/s).`,
+      resyncLine,
     ];
     if (alt.length > 0) {
       lines.push(

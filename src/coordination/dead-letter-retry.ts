@@ -12,6 +12,7 @@ import {
   resolveDeadLetter,
   selectLetterJob,
 } from "../db/repositories/dead-letters.js";
+import { invalidateHashes } from "../db/repositories/doc-hashes.js";
 import { inTransaction } from "../db/transaction.js";
 import { describeAndMap, describeSpecJob } from "../documents/index.js";
 import { createWindowReader, type WindowReader } from "../documents/window-reader.js";
@@ -171,6 +172,9 @@ async function directRetry(
   if (own.kind === "unmarked" || own.kind === "other-job") {
     throw new CollectionNotOwnedError(collection, own);
   }
+  // The retry writes a doc no content hash vouches for: its claim goes
+  // (docs/full-sync.md "Content hashes"), in the transaction that resolves it.
+  await invalidateHashes(db, letter.job_id, [letter.doc_id!]);
   if (current.doc === null) {
     // a missing doc counts as deleted
     await onceMoreOnNetworkError(() => backend.deleteDocuments(collection, [letter.doc_id!]));

@@ -4,6 +4,7 @@ import type { ChangeWatch, WatermarkCoordinator } from "../coordination/watermar
 import type { Lease } from "../db/repositories/lease.js";
 import type { ManifestBuildOptions } from "../db/repositories/manifest-build.js";
 import type { JobRow, RunCounters, RunStage } from "../db/repositories/runs.js";
+import type { ReadChanged } from "../documents/changed-read.js";
 import type { JobDocuments } from "../documents/index.js";
 import type { WindowReader } from "../documents/window-reader.js";
 import type { Logger } from "../lifecycle/index.js";
@@ -153,6 +154,12 @@ export interface CollectionEnv extends AttemptEnv {
    * orphan sweep has nothing to find.
    */
   readonly collectionEmptyAtStart: boolean;
+  /**
+   * The job keeps content hashes (docs/full-sync.md "Content hashes"): the
+   * reader of changed rows, or null (spec jobs, mappers without an SQL
+   * rendering, a backend without raw-line imports: no claim is kept).
+   */
+  readonly hashing: ReadChanged | null;
 }
 
 /** The saga/progress state of one attempt: the only thing its stages change. */

@@ -20,6 +20,7 @@ import type {
   RunJobOptions,
   RunResult,
 } from "./engine-types.js";
+import { prepareHashing } from "./hashing.js";
 import { sweepOrphans } from "./orphan-sweep.js";
 import { runRebuild } from "./rebuild.js";
 import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js";
@@ -133,7 +134,8 @@ async function runStages(ctx: AttemptEnv, state: AttemptState, run: RunRow): Pro
 async function writeStages(env: AttemptEnv, state: AttemptState, run: RunRow): Promise<RunResult> {
   const { table, mapper, reader } = await env.described();
   const collectionEmptyAtStart = await prepareCollection(env, mapper);
-  const ctx: CollectionEnv = { ...env, mapper, reader, collectionEmptyAtStart };
+  const hashing = await prepareHashing(env, mapper, collectionEmptyAtStart);
+  const ctx: CollectionEnv = { ...env, mapper, reader, collectionEmptyAtStart, hashing };
 
   // The manifest is built in committed chunks while the windows run
   // (manifest-build.ts); a resumed run continues it after its last chunk.

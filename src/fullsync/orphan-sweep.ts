@@ -1,4 +1,5 @@
 import { openBracket } from "../coordination/bracket.js";
+import { invalidateHashes } from "../db/repositories/doc-hashes.js";
 import { renewLease } from "../db/repositories/lease.js";
 import { writeCounters } from "../db/repositories/runs.js";
 import { type Backup, saveBackups } from "../db/repositories/saga-backups.js";
@@ -134,6 +135,8 @@ async function backup(
 async function deleteDirect(ctx: CollectionEnv, ids: readonly string[]): Promise<BracketedWrite> {
   const gone = await stillMissing(ctx, ids);
   if (gone.length > 0) {
+    // their claims (content hashes) go before the docs do
+    await invalidateHashes(ctx.control, ctx.job.id, gone);
     await ctx.retry("delete orphans", () =>
       ctx.backend.deleteDocuments(ctx.job.collectionName, gone),
     );

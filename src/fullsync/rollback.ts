@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { StreamStoppedError } from "../coordination/errors.js";
+import { clearHashes } from "../db/repositories/doc-hashes.js";
 import { LeaseLostError, renewLease } from "../db/repositories/lease.js";
 import {
   beginRollback as enterRollback,
@@ -79,6 +80,10 @@ export async function runRollback(ctx: AttemptEnv, state: AttemptState): Promise
     problems: [],
   };
   state.rollback = p;
+  // Restores and deletes change docs the content hashes claim: every claim on
+  // the collection goes first (also on a resumed rollback), so none outlives
+  // a doc it named (docs/full-sync.md "Content hashes").
+  await clearHashes(ctx.control, ctx.job.id, ctx.job.collectionName);
   try {
     let reader: WindowReader | null = null;
     if (ctx.refreshOnRollback) {

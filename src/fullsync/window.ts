@@ -1,9 +1,13 @@
 import { openBracket } from "../coordination/bracket.js";
-import type { WatermarkWindow } from "../coordination/watermarks.js";
-import { commitCheckpoint, type Rejected } from "../db/repositories/checkpoint.js";
+import {
+  type CheckpointInput,
+  commitCheckpoint,
+  type Rejected,
+} from "../db/repositories/checkpoint.js";
+import { invalidateHashes } from "../db/repositories/doc-hashes.js";
 import { type Backup, raiseCreatedUpto, saveBackups } from "../db/repositories/saga-backups.js";
 import { documentValuesEqual, serializeDocument } from "../json/codec.js";
-import { type Document, type JsonLines, jsonLine } from "../typesense/types.js";
+import { type Document, jsonLine } from "../typesense/types.js";
 import type {
   AttemptEnv,
   AttemptState,
@@ -11,34 +15,11 @@ import type {
   ImportLineResult,
   WindowSummary,
 } from "./context.js";
+import { md5Hex, prepareResyncWindow } from "./resync-window.js";
 import { writeThroughStream } from "./watermarked.js";
+import type { PreparedWindow, RenderedDocs, WindowHashes } from "./window-types.js";
 
-export type { WindowSummary };
-
-/** A window read and diffed, nothing written yet (safe to discard). */
-export interface PreparedWindow {
-  rows: readonly { seq: number; docId: string }[];
-  /** New or changed documents to upsert (empty when `rendered` holds them). */
-  changed: Document[];
-  /**
-   * The documents as Postgres rendered them, all to upsert (a first sync:
-   * nothing to compare against), or null: `changed` holds them.
-   */
-  rendered: RenderedDocs | null;
-  /** Pre-images of the window's ids that exist in Typesense now. */
-  pre: Map<string, Document>;
-  unchanged: number;
-  /** Ids whose row vanished since the manifest while their doc exists. */
-  vanished: string[];
-  /** The window's watermark registration while CDC streams the job (watermarked.ts), else null. */
-  bracket: WatermarkWindow | null;
-}
-
-/** SQL-rendered documents: JSON lines in import order, ids in the same order. */
-export interface RenderedDocs {
-  ids: string[];
-  lines: JsonLines;
-}
+export type { PreparedWindow, RenderedDocs, WindowHashes, WindowSummary };
 
 /**
  * Read phase of a window: rows by id -> pre-images -> diff. It writes nothing,
@@ -56,6 +37,11 @@ export async function prepareWindow(
   const ids = rows.map((r) => r.docId);
   // CDC: the ids are registered BEFORE the rows are read (watermarked.ts)
   const bracket = openBracket(ctx, ids);
+  // Re-sync with content hashes: only rows that differ leave Postgres
+  // (resync-window.ts). Never bracketed: the stream writes Document objects.
+  if (!bracket && ctx.hashing && !ctx.collectionEmptyAtStart) {
+    return prepareResyncWindow(ctx, rows, ctx.hashing);
+  }
   let read: Awaited<ReturnType<typeof ctx.reader.readOrdered>>;
   let pre: Map<string, Document>;
   // Postgres renders the documents when nothing needs them as objects: no
@@ -71,8 +57,19 @@ export async function prepareWindow(
     const r = await ctx.reader.readOrderedRendered(ids);
     if (r) {
       const rendered = { ids: r.ids, lines: r.lines };
+      // the claims of what this window writes: md5 of the very line sent
+      const hashes = ctx.hashing ? renderedHashes(rendered) : null;
       // Rows deleted since the manifest have no doc (empty collection): nothing vanished.
-      return { rows, changed: [], rendered, pre: new Map(), unchanged: 0, vanished: [], bracket };
+      return {
+        rows,
+        changed: [],
+        rendered,
+        pre: new Map(),
+        unchanged: 0,
+        vanished: [],
+        bracket,
+        hashes,
+      };
     }
   }
   try {
@@ -95,7 +92,25 @@ export async function prepareWindow(
   }
   // Rows deleted from the source since the manifest: their docs are orphans now.
   const vanished = read.missing.filter((id) => pre.has(id));
-  return { rows, changed, rendered: null, pre, unchanged, vanished, bracket };
+  // JS path of a job whose claims are kept (a bracketed window): the claims
+  // on what it changes are deleted before the write, none is stored
+  const hashes =
+    ctx.hashing && !ctx.collectionEmptyAtStart
+      ? {
+          md5: new Map<string, string>(),
+          keep: [],
+          stale: [...changed.map((d) => d.id), ...vanished],
+        }
+      : null;
+  return { rows, changed, rendered: null, pre, unchanged, vanished, bracket, hashes };
+}
+
+function renderedHashes(r: RenderedDocs): WindowHashes {
+  const md5 = new Map<string, string>();
+  r.ids.forEach((id, i) => {
+    md5.set(id, md5Hex(jsonLine(r.lines, i)));
+  });
+  return { md5, keep: [], stale: [] };
 }
 
 /** A window's confirmed Typesense writes, not yet checkpointed. */
@@ -164,6 +179,11 @@ export async function saveWindowBackups(
     // Backups are durable before the write (see db/repositories/saga-backups.ts).
     await saveBackups(ctx.control, ctx.runId, backups);
   }
+  // Claims on docs about to change are gone before the write: a failed or
+  // partial write then leaves no claim (the doc is compared again next run).
+  if (w.hashes && w.hashes.stale.length > 0) {
+    await invalidateHashes(ctx.control, ctx.job.id, w.hashes.stale);
+  }
 }
 
 /**
@@ -172,7 +192,7 @@ export async function saveWindowBackups(
  * dead letters are applied by checkpointWindow, in seq order.
  */
 export async function writeWindow(ctx: CollectionEnv, w: PreparedWindow): Promise<WrittenWindow> {
-  if (w.rendered) return writeRendered(ctx, w.rendered);
+  if (w.rendered) return writeRendered(ctx, w.rendered, w.vanished);
   const { changed, vanished } = w;
   // CDC streams the job: the stream writes the window at its high watermark
   if (w.bracket && (changed.length > 0 || vanished.length > 0)) {
@@ -199,9 +219,13 @@ export async function writeWindow(ctx: CollectionEnv, w: PreparedWindow): Promis
 /**
  * Import of SQL-rendered lines. The result lines come in body order, so line i
  * is the document of rendered.ids[i] (dead letters get that id and the line
- * as payload). Never bracketed, never has vanished ids (see prepareWindow).
+ * as payload). Never bracketed; vanished ids only on a re-sync (resync-window.ts).
  */
-async function writeRendered(ctx: AttemptEnv, r: RenderedDocs): Promise<WrittenWindow> {
+async function writeRendered(
+  ctx: AttemptEnv,
+  r: RenderedDocs,
+  vanished: readonly string[],
+): Promise<WrittenWindow> {
   let imported: ImportSplit = { importedIds: [], rejected: [] };
   if (r.lines.count > 0) {
     const backend = ctx.backend;
@@ -210,7 +234,11 @@ async function writeRendered(ctx: AttemptEnv, r: RenderedDocs): Promise<WrittenW
     );
     imported = splitImportResults(r.ids, results, (i) => jsonLine(r.lines, i).toString("utf8"));
   }
-  return { ...imported, deletedIds: [], superseded: [] };
+  if (vanished.length > 0) {
+    const collection = ctx.job.collectionName;
+    await ctx.retry("delete", () => ctx.backend.deleteDocuments(collection, [...vanished]));
+  }
+  return { ...imported, deletedIds: [...vanished], superseded: [] };
 }
 
 interface ImportSplit {
@@ -271,6 +299,7 @@ export async function checkpointWindow(
     message: `window ${first.seq}..${last.seq} done`,
     rejected,
     importedIds,
+    ...checkpointHashes(ctx, w.hashes, importedIds, rejected),
   });
   return {
     runId: ctx.runId,
@@ -282,5 +311,30 @@ export async function checkpointWindow(
     failed: rejected.length,
     deleted: deletedIds.length,
     superseded: superseded.length,
+  };
+}
+
+/**
+ * The claims a checkpoint stores (docs Typesense confirmed holding exactly the
+ * hashed text, or found equal) and deletes (rejected lines).
+ */
+function checkpointHashes(
+  ctx: AttemptEnv,
+  h: WindowHashes | null,
+  importedIds: readonly string[],
+  rejected: readonly Rejected[],
+): Pick<CheckpointInput, "hashes" | "unhashIds"> {
+  if (!h) return {};
+  const ids: string[] = [];
+  const parts: Buffer[] = [];
+  for (const id of [...h.keep, ...importedIds]) {
+    const hex = h.md5.get(id);
+    if (hex === undefined) continue;
+    ids.push(id);
+    parts.push(Buffer.from(hex, "hex"));
+  }
+  return {
+    hashes: { collection: ctx.job.collectionName, ids, md5: Buffer.concat(parts) },
+    unhashIds: rejected.map((r) => r.docId),
   };
 }

@@ -32,6 +32,23 @@ describe("dead letters", () => {
     expect((await f.call("POST", `/typesense/dead-letters/${stale}/retry`)).status).toBe(409);
   });
 
+  it("a retry deletes the content hash that claimed the doc (docs/full-sync.md)", async () => {
+    // a claim by any collection of the job: the retry writes a doc no hash vouches for
+    await db.pool.query(
+      `insert into typesense_sync_doc_hashes (job_id, collection, doc_id, hash)
+       values ($1, $2, '6', decode(md5('old'), 'hex'))
+       on conflict (job_id, collection, doc_id) do update set hash = excluded.hash`,
+      [f.jobId, f.collection],
+    );
+    const l = await letter("upsert", "6", { id: "6" });
+    expect((await f.call("POST", `/typesense/dead-letters/${l}/retry`)).status).toBe(200);
+    const left = await db.pool.query(
+      "select 1 from typesense_sync_doc_hashes where job_id = $1 and doc_id = '6'",
+      [f.jobId],
+    );
+    expect(left.rowCount).toBe(0);
+  });
+
   it("retry of a row deleted since deletes the document and resolves the letter", async () => {
     const l = await letter("upsert", "6", { id: "6", title: "old", category: "tools" });
     await f.t.pools.source("app").query("delete from products where id = 6");

@@ -3,6 +3,7 @@ import type { Document } from "../../typesense/types.js";
 import { formatLsn, type Lsn } from "../lsn.js";
 import { inTransaction } from "../transaction.js";
 import { type FanoutRequest, queueFanouts } from "./cdc-fanouts.js";
+import { invalidateWritten } from "./doc-hashes.js";
 
 /*
  * The CDC checkpoint (the hot path of the stream): what one flush made
@@ -69,6 +70,10 @@ export async function persistCheckpoint(
     );
     if (keyed.length > 0) await recordKeyedRejections(client, keyed);
     await resolveWrittenLetters(client, c.written);
+    // Content hashes (doc-hashes.ts): the claims on every doc this flush
+    // wrote, deleted or had rejected go in the transaction that records the
+    // write (write -> this commit -> ack), so a re-sync compares them again.
+    await invalidateWritten(client, cdcTouched(c));
     // queued before the LSN that covers their changes moves (same transaction)
     await queueFanouts(client, c.fanouts ?? []);
     if (c.lsn !== null) {
@@ -216,4 +221,17 @@ async function recordUnkeyedFailures(client: pg.PoolClient, list: readonly Rejec
 /** JSON with bigint values written as numbers (int64 document fields). */
 function serialize(v: unknown): string {
   return JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x));
+}
+
+/** The ids per job a flush wrote, deleted or had rejected (their claims go). */
+function cdcTouched(c: Checkpoint): Map<string, string[]> {
+  const touched = new Map<string, string[]>();
+  for (const [jobId, ids] of c.written) touched.set(jobId, [...ids]);
+  for (const r of c.rejections) {
+    if (r.docId === "") continue;
+    const list = touched.get(r.jobId) ?? [];
+    list.push(r.docId);
+    touched.set(r.jobId, list);
+  }
+  return touched;
 }

@@ -23,6 +23,14 @@ export interface CheckpointInput {
   rejected: readonly Rejected[];
   /** Docs that imported now: their open dead letters are resolved. */
   importedIds: readonly string[];
+  /**
+   * Content hashes (doc-hashes.ts) to store for the collection `collection`:
+   * docs Typesense confirmed holding exactly the rendered text of md5
+   * `md5[16i, 16i+16)` (ids[i]). Absent: none stored.
+   */
+  hashes?: { collection: string; ids: readonly string[]; md5: Buffer };
+  /** Docs whose claims are deleted with the checkpoint (rejected lines). */
+  unhashIds?: readonly string[];
 }
 
 const CHECKPOINT_SQL = `with lease as (
@@ -58,6 +66,19 @@ const CHECKPOINT_SQL = `with lease as (
           and exists (select 1 from lease)
           and exists (select 1 from typesense_dead_letters
                        where job_id = $1 and status = 'open' and doc_id is not null)
+     ), hashed as (
+       -- claims of what Typesense confirmed now (doc-hashes.ts); never the
+       -- same ids as unhashed (a statement's CTEs see one snapshot)
+       insert into typesense_sync_doc_hashes (job_id, collection, doc_id, hash)
+       select $1, $18, d.id, substring($19::bytea from (d.n::int - 1) * 16 + 1 for 16)
+         from pg_catalog.json_array_elements_text($20::json) with ordinality as d(id, n)
+        where $18::text is not null and exists (select 1 from lease)
+       on conflict (job_id, collection, doc_id) do update set hash = excluded.hash
+     ), unhashed as (
+       delete from typesense_sync_doc_hashes
+        where job_id = $1 and $21::text <> '[]'
+          and doc_id = any(array(select pg_catalog.json_array_elements_text($21::json)))
+          and exists (select 1 from lease)
      )
      select lease_expires_at from lease`;
 
@@ -100,6 +121,10 @@ export async function commitCheckpoint(db: pg.Pool, cp: CheckpointInput): Promis
       rejected.map((x) => x.code),
       rejected.map((x) => x.error),
       JSON.stringify(resolved),
+      cp.hashes?.collection ?? null,
+      cp.hashes?.md5 ?? Buffer.alloc(0),
+      JSON.stringify(cp.hashes?.ids ?? []),
+      JSON.stringify(cp.unhashIds ?? []),
     ],
   });
   const row = r.rows[0];

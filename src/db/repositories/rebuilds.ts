@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { type Db, inClientTransaction } from "../transaction.js";
+import { moveHashesToVersion } from "./doc-hashes.js";
 
 /** A rebuild run's own columns (sql/013; fullsync/rebuild-stage.ts). */
 export interface RebuildRow {
@@ -60,6 +61,8 @@ export async function recordSwap(
     );
     const keep = job.rows[0]?.keep;
     if (keep === undefined) return false;
+    // the new version's content hashes become the alias's (doc-hashes.ts)
+    await moveHashesToVersion(c, f.jobId, f.version);
     await c.query(
       `update typesense_sync_runs
           set rebuild_stage = 'keep', rebuild_swapped_at = now(),
