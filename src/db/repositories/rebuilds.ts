@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { type Db, inClientTransaction } from "../transaction.js";
+import type { RebuildCause } from "./runs.js";
 
 /** A rebuild run's own columns (sql/013; fullsync/rebuild-stage.ts). */
 export interface RebuildRow {
@@ -122,5 +123,41 @@ export async function forgetVersions(db: Db, jobId: string): Promise<void> {
     `update typesense_sync_jobs set live_version = null, building_version = null, updated_at = now()
       where id = $1`,
     [jobId],
+  );
+}
+
+/**
+ * Gives the job's queued, never started rebuild run a new cause (a spec
+ * change arriving while a rebuild waits: that rebuild builds from the job as
+ * it is when it starts, so it already builds the new spec). Its id, or null
+ * when the job has no such run.
+ */
+export async function recauseQueuedRebuild(
+  db: Db,
+  jobId: string,
+  cause: RebuildCause,
+): Promise<string | null> {
+  const r = await db.query<{ id: string }>(
+    `update typesense_sync_runs
+        set rebuild_reason = $2, rebuild_reason_detail = $3, updated_at = now()
+      where job_id = $1 and trigger = 'rebuild' and status = 'queued'
+      returning id`,
+    [jobId, cause.reason, cause.detail ?? null],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
+/**
+ * Closes the job's queued, never started (status `queued`) non-rebuild run
+ * `cancelled` with `reason`: it wrote nothing, and a rebuild replaces it. A
+ * started (interrupted) run is left alone: the caller refuses instead.
+ */
+export async function cancelUnstartedRun(db: Db, jobId: string, reason: string): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs
+        set status = 'cancelled', stage = 'finished', error_message = $2,
+            finished_at = now(), updated_at = now()
+      where job_id = $1 and status = 'queued' and trigger <> 'rebuild'`,
+    [jobId, reason],
   );
 }

@@ -453,23 +453,41 @@ export async function selectOpenRun(
   return o && { id: o.id, stage: o.stage, trigger: o.trigger, afterJoin: o.after_join === true };
 }
 
+/** Why a rebuild was queued (typesense_sync_runs.rebuild_reason, sql/017). */
+export type RebuildReasonKind = "manual" | "spec_change" | "schema_mismatch" | "slot_lost";
+
+/** A rebuild's reason and what made it necessary, in words (rebuild_reason_detail). */
+export interface RebuildCause {
+  reason: RebuildReasonKind;
+  detail?: string | null;
+}
+
 /**
  * Inserts a new queued run; its id. A second open run of the job fails with
- * the unique violation (23505) of typesense_sync_runs_one_open_idx.
+ * the unique violation (23505) of typesense_sync_runs_one_open_idx. A rebuild
+ * records why it was queued (`cause`; "manual" when none is given).
  */
-export async function insertQueuedRun(db: Db, jobId: string, trigger: RunTrigger): Promise<string> {
+export async function insertQueuedRun(
+  db: Db,
+  jobId: string,
+  trigger: RunTrigger,
+  cause?: RebuildCause,
+): Promise<string> {
   // a rebuild starts in its `create` step and records the versions it goes
   // from (null: a plain wave-1 collection) and to (sql/013; rebuild-stage.ts)
+  const rebuild = trigger === "rebuild" ? (cause ?? { reason: "manual" }) : null;
   const ins = await db.query<{ id: string }>(
     `insert into typesense_sync_runs (job_id, trigger, status, stage,
-                                      rebuild_stage, rebuild_from_version, rebuild_to_version)
+                                      rebuild_stage, rebuild_from_version, rebuild_to_version,
+                                      rebuild_reason, rebuild_reason_detail)
      select j.id, $2, 'queued', 'queued',
             case when $2 = 'rebuild' then 'create' end,
             case when $2 = 'rebuild' then j.live_version end,
-            case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end
+            case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end,
+            $3, $4
        from typesense_sync_jobs j where j.id = $1
      returning id`,
-    [jobId, trigger],
+    [jobId, trigger, rebuild?.reason ?? null, rebuild?.detail ?? null],
   );
   const row = ins.rows[0];
   if (!row) throw new Error(`sync job ${jobId} not found: no run queued`);
