@@ -1,16 +1,33 @@
+import type { RebuildCause } from "../db/repositories/runs.js";
 import type { JobDocuments } from "../documents/index.js";
 import { CollectionNotOwnedError } from "../typesense/index.js";
 import type { AttemptEnv } from "./context.js";
 
 /** A failure that ends the run (as opposed to an interruption, which leaves it open). */
 export class RunFailure extends Error {
-  override readonly name = "RunFailure";
+  override readonly name: string = "RunFailure";
+}
+
+/**
+ * The live collection's schema differs from what the job renders (a changed
+ * column type): the run fails with it, and its finish queues a rebuild with
+ * `rebuild` as its cause (engine.ts fail; docs/full-sync.md "Rebuild triggers").
+ */
+export class SchemaMismatchFailure extends RunFailure {
+  override readonly name = "SchemaMismatchFailure";
+  constructor(
+    message: string,
+    readonly rebuild: RebuildCause,
+  ) {
+    super(message);
+  }
 }
 
 /**
  * Creates the collection from the mapping or adds the fields the table gained
  * (typesense/ ensureCollection). A field whose type differs fails the run with
- * a message naming it: changing a type drops data, which is the operator's call.
+ * a message naming it (mismatchFailure): Typesense cannot change a live
+ * field's type, so a new version is built beside the live one (a rebuild).
  *
  * Ownership: this is the first call of a run attempt that touches the
  * collection, so a collection that exists without the job's mark (and the
@@ -41,9 +58,7 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
           `field "${c.field}" is ${c.existing} in the collection but ${c.desired} in the table`,
       )
       .join("; ");
-    throw new RunFailure(
-      `collection "${name}" does not match the table: ${list}; drop or recreate the collection (or exclude the column)`,
-    );
+    throw mismatchFailure(ctx, name, list);
   }
   if (ensured.created || ensured.addedFields.length > 0) {
     ctx.log.info(
@@ -53,4 +68,29 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
   }
   const remote = await ctx.retry("read collection", () => ctx.backend.getCollection(name));
   return mapper.idIsUnique && remote?.num_documents === 0;
+}
+
+/**
+ * The failure of a run whose collection does not match the table (`list`
+ * names each field). Nothing was written to the collection yet (this is the
+ * attempt's first write), so the live version is untouched.
+ * - a rebuild's build (its own version, `closeRun` set): a plain failure; the
+ *   rebuild discards the version it built (never a rebuild of a rebuild)
+ * - a CDC job: a plain failure saying what to do; a rebuild of a CDC job is
+ *   refused at create until CDC writes both versions
+ * - otherwise: SchemaMismatchFailure, whose finish queues a rebuild with
+ *   reason `schema_mismatch` in the same transaction as the failed close
+ */
+function mismatchFailure(ctx: AttemptEnv, name: string, list: string): RunFailure {
+  const what = `collection "${name}" does not match the table: ${list}`;
+  if (ctx.closeRun) return new RunFailure(`${what}; the rebuild discards this version`);
+  if (ctx.job.cdcEnabled) {
+    return new RunFailure(
+      `${what}; Typesense cannot change a live field's type, and a CDC job cannot be rebuilt yet (CDC does not write both versions): exclude the column, or set cdc_enabled to false and POST /typesense/sync-jobs/${ctx.job.id}/rebuild, or move the job to a new collection_name`,
+    );
+  }
+  return new SchemaMismatchFailure(
+    `${what}; a rebuild (reason schema_mismatch) is queued: it builds a new version with the table's types beside the live one and swaps it in`,
+    { reason: "schema_mismatch", detail: list },
+  );
 }

@@ -210,6 +210,13 @@ export interface FinishOptions {
   error: string | null;
   counters: RunCounters;
   sourceRowCount: number | null;
+  /**
+   * A failed run that found the live collection not matching the table
+   * (fullsync/collection.ts SchemaMismatchFailure): a rebuild with this cause
+   * is queued in the close's transaction, right after the run closed (one
+   * open run per job), so the failure and its way out commit together.
+   */
+  queueRebuild?: RebuildCause;
 }
 
 /**
@@ -267,6 +274,8 @@ export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promis
     );
     const name = part.rows[0]?.p;
     if (name) await client.query(`drop table ${name}`);
+    // the scheduler's poll picks the queued rebuild up (an open run is due at once)
+    if (f.queueRebuild) await insertQueuedRun(client, f.jobId, "rebuild", f.queueRebuild);
     return true;
   });
 }

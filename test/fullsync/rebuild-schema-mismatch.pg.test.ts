@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { insertJob } from "./helpers.js";
+import { createProducts, useEngineFixture } from "./support.js";
+
+/*
+ * A full sync that finds the live collection's schema differing from the
+ * table's (a changed column type) fails naming the field and queues a
+ * rebuild with reason schema_mismatch (docs/full-sync.md "Rebuild triggers"),
+ * which builds a version with the table's types and swaps it in.
+ */
+
+const fx = useEngineFixture({ owner: "test", windowSize: 100 });
+const { db, source, ts, engine } = fx;
+
+async function runsOf(jobId: string) {
+  const r = await db.pool.query(
+    `select trigger, status, rebuild_reason, rebuild_reason_detail, error_message
+       from typesense_sync_runs where job_id = $1 order by created_at`,
+    [jobId],
+  );
+  return r.rows;
+}
+
+describe("a full sync that finds a changed column type", () => {
+  it("fails naming the field, queues a rebuild with reason schema_mismatch, and that rebuild swaps in a version with the table's type", async () => {
+    await createProducts(source.pool, "p_mismatch", 20);
+    const collection = ts.uniqueName("p_mismatch");
+    await fx.backend.createCollection({
+      name: collection,
+      fields: [{ name: "qty", type: "string" }],
+    });
+    const jobId = await insertJob(db.pool, { collection, table: "p_mismatch", adopt: true });
+
+    const res = await engine().runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("failed");
+    expect(res.error).toMatch(/field "qty" is string in the collection but int32 in the table/);
+    expect(res.error).toContain("a rebuild (reason schema_mismatch) is queued");
+    expect(res.error).not.toContain("drop or recreate");
+    const [failed, queued] = await runsOf(jobId);
+    expect(failed).toMatchObject({ trigger: "manual", status: "failed", rebuild_reason: null });
+    expect(queued).toMatchObject({
+      trigger: "rebuild",
+      status: "queued",
+      rebuild_reason: "schema_mismatch",
+      rebuild_reason_detail: expect.stringContaining(
+        'field "qty" is string in the collection but int32 in the table',
+      ),
+    });
+
+    const rebuilt = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(rebuilt.status, rebuilt.error ?? "").toBe("succeeded");
+    expect((await fx.backend.getAlias(collection))?.collection_name).toBe(`${collection}__v1`);
+    const v1 = await fx.backend.getCollection(`${collection}__v1`);
+    expect(v1?.fields.find((f) => f.name === "qty")?.type).toBe("int32");
+    expect((await fx.backend.search(collection, { q: "*", query_by: "" })).found).toBe(20);
+    // a plain sync afterwards matches: no further rebuild is queued
+    expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+    expect((await runsOf(jobId)).map((r) => r.trigger)).toEqual(["manual", "rebuild", "manual"]);
+  });
+
+  it("a CDC job's mismatch fails saying how to rebuild it, and queues nothing", async () => {
+    await createProducts(source.pool, "p_mismatch_cdc", 5);
+    const collection = ts.uniqueName("p_mismatch_cdc");
+    await fx.backend.createCollection({
+      name: collection,
+      fields: [{ name: "qty", type: "string" }],
+    });
+    const jobId = await insertJob(db.pool, { collection, table: "p_mismatch_cdc", adopt: true });
+    await db.pool.query("update typesense_sync_jobs set cdc_enabled = true where id = $1", [jobId]);
+    const res = await engine().runJob(jobId, { trigger: "manual" });
+    expect(res.status).toBe("failed");
+    expect(res.error).toContain("a CDC job cannot be rebuilt yet");
+    expect(res.error).toContain(`POST /typesense/sync-jobs/${jobId}/rebuild`);
+    expect(res.error).not.toContain("drop or recreate");
+    expect((await runsOf(jobId)).map((r) => r.trigger)).toEqual(["manual"]);
+  });
+});
