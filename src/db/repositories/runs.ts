@@ -368,12 +368,61 @@ export interface RunProgress {
   percent: number | null;
 }
 
-/** A run row as the API returns it (every column, int8 as numbers) plus a derived progress object. */
+/**
+ * A rebuild run's progress as the API, the status view and the console show
+ * it (null for other runs): its step, why it runs, the versions it goes from
+ * (null: a plain wave-1 collection) and to, until when the previous version
+ * is kept, and during `build` the windows of its full sync done / total
+ * (`windows_total` counts the manifest's rows in windows of the job's
+ * window_size; estimated until the manifest is complete, as `progress`).
+ */
+export interface RebuildProgress {
+  stage: string;
+  reason: RebuildReasonKind;
+  reason_detail: string | null;
+  from_version: number | null;
+  to_version: number;
+  windows_done: number;
+  windows_total: number | null;
+  swapped_at: Date | null;
+  keep_until: Date | null;
+}
+
+/** The rebuild columns of a run (sql/013, sql/017), by the names `prefix` gives them. */
+export function rebuildProgressOf(
+  row: Record<string, unknown>,
+  prefix: string,
+  windowSize: number,
+): RebuildProgress | null {
+  const col = (c: string) => row[`${prefix}${c}`];
+  const stage = col("rebuild_stage");
+  if (typeof stage !== "string") return null;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const processed = num(col("manifest_processed_rows")) ?? 0;
+  const total = col("progress_total_kind") === "unknown" ? null : num(col("manifest_total_rows"));
+  const ws = Math.max(1, windowSize);
+  return {
+    stage,
+    reason: (col("rebuild_reason") as RebuildReasonKind | null) ?? "manual",
+    reason_detail: (col("rebuild_reason_detail") as string | null) ?? null,
+    from_version: num(col("rebuild_from_version")),
+    to_version: num(col("rebuild_to_version")) ?? 1,
+    windows_done: Math.ceil(processed / ws),
+    windows_total:
+      total === null ? null : Math.max(Math.ceil(total / ws), Math.ceil(processed / ws)),
+    swapped_at: (col("rebuild_swapped_at") as Date | null) ?? null,
+    keep_until: (col("rebuild_keep_until") as Date | null) ?? null,
+  };
+}
+
+/** A run row as the API returns it (every column, int8 as numbers) plus derived progress objects. */
 export type RunRecord = Record<string, unknown> & {
   id: string;
   job_id: string;
   status: string;
   progress: RunProgress;
+  /** A rebuild run's step and progress; null for other runs. */
+  rebuild: RebuildProgress | null;
 };
 
 const RUN_NUMS = [
@@ -389,8 +438,15 @@ const RUN_NUMS = [
   "rollback_deleted_count",
 ];
 
+/** The job's window_size next to a run row (the rebuild's windows total); dropped from the answer. */
+const RUN_SELECT = `select r.*, (select j.window_size from typesense_sync_jobs j where j.id = r.job_id)
+                          as job_window_size
+                     from typesense_sync_runs r`;
+
 function toRunRecord(row: Record<string, unknown>): RunRecord {
-  const r = withNumbers(row, RUN_NUMS);
+  const { job_window_size: ws, ...rest } = row;
+  const rebuild = rebuildProgressOf(rest, "", Number(ws ?? 1));
+  const r = withNumbers(rest, RUN_NUMS);
   const processed = (r.manifest_processed_rows as number | null) ?? 0;
   const total = (r.manifest_total_rows as number | null) ?? null;
   const kind = r.progress_total_kind as RunProgress["total_kind"];
@@ -403,6 +459,7 @@ function toRunRecord(row: Record<string, unknown>): RunRecord {
   return {
     ...(r as RunRecord),
     progress: { processed_rows: processed, total_rows: total, total_kind: kind, percent },
+    rebuild,
   };
 }
 
@@ -418,10 +475,10 @@ export async function selectRuns(
   },
 ): Promise<RunRecord[]> {
   const r = await db.query(
-    `select * from typesense_sync_runs
-      where ($1::uuid is null or job_id = $1) and ($2::text is null or status = $2)
-        and ${jobInScope("job_id", 5)}
-      order by created_at desc, id
+    `${RUN_SELECT}
+      where ($1::uuid is null or r.job_id = $1) and ($2::text is null or r.status = $2)
+        and ${jobInScope("r.job_id", 5)}
+      order by r.created_at desc, r.id
       limit $3 offset $4`,
     [f.jobId, f.status, f.limit, f.offset, f.scope],
   );
@@ -430,10 +487,10 @@ export async function selectRuns(
 
 /** One run (id a uuid) whose job is in the scope, or null. */
 export async function selectRun(db: Db, id: string, scope: ClientScope): Promise<RunRecord | null> {
-  const r = await db.query(
-    `select * from typesense_sync_runs where id = $1 and ${jobInScope("job_id", 2)}`,
-    [id, scope],
-  );
+  const r = await db.query(`${RUN_SELECT} where r.id = $1 and ${jobInScope("r.job_id", 2)}`, [
+    id,
+    scope,
+  ]);
   return r.rows[0] ? toRunRecord(r.rows[0]) : null;
 }
 
