@@ -17,3 +17,10 @@ update typesense_sync_runs set rebuild_reason = 'manual'
 alter table typesense_sync_runs
   add constraint typesense_sync_runs_rebuild_reason_trigger_check
     check ((trigger = 'rebuild') = (rebuild_reason is not null));
+
+-- Set when a spec change queues a rebuild (the reasons, in words), cleared by
+-- that rebuild's swap (or a retarget to another collection): while set, the
+-- live version holds the job's PREVIOUS design, so a plain full sync must not
+-- write the stored (new) one into it; it fails and queues the rebuild again
+-- (fullsync/collection.ts; docs/full-sync.md "Rebuild triggers").
+alter table typesense_sync_jobs add column rebuild_required text;

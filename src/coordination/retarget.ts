@@ -5,6 +5,7 @@ import { type Job, resetCdcJoin } from "../db/repositories/jobs.js";
 import {
   cancelUnstartedRun,
   forgetVersions,
+  markRebuildRequired,
   recauseQueuedRebuild,
 } from "../db/repositories/rebuilds.js";
 import { cancelOpenRuns, insertQueuedRun, selectOpenRun } from "../db/repositories/runs.js";
@@ -140,6 +141,8 @@ async function queueSpecRebuild(
     if (open) throw new OpenRunConflictError(job.id, open.id, open.trigger, "change the spec");
     runId = await insertQueuedRun(db, job.id, "rebuild", cause);
   }
+  // plain syncs must not write the new design into the live version until the swap
+  await markRebuildRequired(db, job.id, cause.detail);
   await announceRunRequested(db, job.id);
   const when =
     job.enabled === true ? "" : " The job is disabled: the rebuild runs once it is enabled.";

@@ -39,6 +39,15 @@ export class SchemaMismatchFailure extends RunFailure {
  */
 export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): Promise<boolean> {
   const name = ctx.job.collectionName;
+  // before any write: the live version holds the previous design (sql/017)
+  if (ctx.job.rebuildRequired && !ctx.closeRun) {
+    throw mismatchFailure(
+      ctx,
+      name,
+      `the job's spec changed and the collection still holds the previous design (${ctx.job.rebuildRequired})`,
+      "spec_change",
+    );
+  }
   const owner = { jobId: ctx.job.id, adopt: ctx.job.adoptExistingCollection };
   const ensured = await ctx
     .retry("ensure collection", () =>
@@ -79,10 +88,20 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
  * - a CDC job: a plain failure saying what to do; a rebuild of a CDC job is
  *   refused at create until CDC writes both versions
  * - otherwise: SchemaMismatchFailure, whose finish queues a rebuild with
- *   reason `schema_mismatch` in the same transaction as the failed close
+ *   reason `schema_mismatch` (or `spec_change`: the job's rebuild_required
+ *   marker, a spec-change rebuild not swapped yet) in the same transaction
+ *   as the failed close
  */
-function mismatchFailure(ctx: AttemptEnv, name: string, list: string): RunFailure {
-  const what = `collection "${name}" does not match the table: ${list}`;
+function mismatchFailure(
+  ctx: AttemptEnv,
+  name: string,
+  list: string,
+  reason: "schema_mismatch" | "spec_change" = "schema_mismatch",
+): RunFailure {
+  const what =
+    reason === "spec_change"
+      ? `collection "${name}": ${list}`
+      : `collection "${name}" does not match the table: ${list}`;
   if (ctx.closeRun) return new RunFailure(`${what}; the rebuild discards this version`);
   if (ctx.job.cdcEnabled) {
     return new RunFailure(
@@ -90,7 +109,7 @@ function mismatchFailure(ctx: AttemptEnv, name: string, list: string): RunFailur
     );
   }
   return new SchemaMismatchFailure(
-    `${what}; a rebuild (reason schema_mismatch) is queued: it builds a new version with the table's types beside the live one and swaps it in`,
-    { reason: "schema_mismatch", detail: list },
+    `${what}; a rebuild (reason ${reason}) is queued: it builds a new version ${reason === "spec_change" ? "of the new design" : "with the table's types"} beside the live one and swaps it in`,
+    { reason, detail: list },
   );
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { markRebuildRequired } from "../../src/db/repositories/rebuilds.js";
 import { insertJob } from "./helpers.js";
 import { createProducts, useEngineFixture } from "./support.js";
 
@@ -73,5 +74,45 @@ describe("a full sync that finds a changed column type", () => {
     expect(res.error).toContain(`POST /typesense/sync-jobs/${jobId}/rebuild`);
     expect(res.error).not.toContain("drop or recreate");
     expect((await runsOf(jobId)).map((r) => r.trigger)).toEqual(["manual"]);
+  });
+
+  it("while a spec change's rebuild has not swapped, a plain sync never writes the new design into the live version: it fails and queues the rebuild again", async () => {
+    await createProducts(source.pool, "p_spec_pending", 30);
+    const collection = ts.uniqueName("p_spec_pending");
+    const jobId = await insertJob(db.pool, { collection, table: "p_spec_pending" });
+    expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+    // as the spec-change PATCH leaves it once its rebuild failed: the new spec stored, the marker set
+    await db.pool.query("update typesense_sync_jobs set document = $2 where id = $1", [
+      jobId,
+      JSON.stringify({ fields: [{ name: "name", column: "name" }] }),
+    ]);
+    await markRebuildRequired(db.pool, jobId, 'document: field "qty" removed');
+
+    const plain = await engine().runJob(jobId, { trigger: "manual" });
+    expect(plain.status).toBe("failed");
+    expect(plain.error).toContain("still holds the previous design");
+    expect(plain.error).toContain("a rebuild (reason spec_change) is queued");
+    const live = await fx.backend.getCollection(collection);
+    expect(live?.num_documents).toBe(30);
+    expect(live?.fields.map((f) => f.name)).toContain("qty"); // the previous design, untouched
+    const queued = (await runsOf(jobId)).at(-1);
+    expect(queued).toMatchObject({
+      trigger: "rebuild",
+      status: "queued",
+      rebuild_reason: "spec_change",
+    });
+
+    const rebuilt = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(rebuilt.status, rebuilt.error ?? "").toBe("succeeded");
+    expect((await fx.backend.getAlias(collection))?.collection_name).toBe(`${collection}__v1`);
+    const v1 = await fx.backend.getCollection(`${collection}__v1`);
+    expect(v1?.num_documents).toBe(30);
+    expect(v1?.fields.map((f) => f.name)).not.toContain("qty"); // the new design
+    const marker = await db.pool.query(
+      "select rebuild_required from typesense_sync_jobs where id = $1",
+      [jobId],
+    );
+    expect(marker.rows[0].rebuild_required).toBeNull();
+    expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
   });
 });

@@ -429,6 +429,12 @@ describe("changing a live job's spec", () => {
     expect(run?.detail).toContain('field "price_cents" changes type');
     expect((r.json.data.document as { fields: { type?: string }[] }).fields[2]?.type).toBe("float");
     expect(await runs(id)).toEqual([{ status: "queued", trigger: "rebuild" }]);
+    // until its swap, plain syncs refuse to write the new design into the live version
+    const marker = await db.pool.query(
+      "select rebuild_required from typesense_sync_jobs where id = $1",
+      [id],
+    );
+    expect(marker.rows[0].rebuild_required).toContain('field "price_cents" changes type');
   });
 
   it("a second change while the rebuild is still queued keeps that one rebuild with the new cause", async () => {

@@ -54,7 +54,10 @@ export async function recordSwap(
   return inClientTransaction(client, async (c) => {
     const job = await c.query<{ keep: number }>(
       `update typesense_sync_jobs
-          set live_version = $3, building_version = null, updated_at = now()
+          set live_version = $3, building_version = null, updated_at = now(),
+              -- the swapped-in version was built from the stored spec (a spec
+              -- change during a started rebuild is refused: retarget.ts)
+              rebuild_required = null
         where id = $1 and lease_token = $2
         returning rebuild_keep_previous_seconds as keep`,
       [f.jobId, f.leaseToken, f.version],
@@ -120,7 +123,8 @@ export async function selectExpiredKeeps(db: Db, limit: number): Promise<Expired
  */
 export async function forgetVersions(db: Db, jobId: string): Promise<void> {
   await db.query(
-    `update typesense_sync_jobs set live_version = null, building_version = null, updated_at = now()
+    `update typesense_sync_jobs
+        set live_version = null, building_version = null, rebuild_required = null, updated_at = now()
       where id = $1`,
     [jobId],
   );
@@ -145,6 +149,18 @@ export async function recauseQueuedRebuild(
     [jobId, cause.reason, cause.detail ?? null],
   );
   return r.rows[0]?.id ?? null;
+}
+
+/**
+ * Records that the live version holds the job's previous design (sql/017
+ * rebuild_required = `detail`), in the spec change's transaction: plain
+ * full syncs refuse to write the new one into it until a rebuild swaps.
+ */
+export async function markRebuildRequired(db: Db, jobId: string, detail: string): Promise<void> {
+  await db.query(
+    "update typesense_sync_jobs set rebuild_required = $2, updated_at = now() where id = $1",
+    [jobId, detail],
+  );
 }
 
 /**

@@ -49,6 +49,11 @@ export interface JobRow {
    * Checked against the catalog by documents/ when a run reads the rows.
    */
   document?: DocumentSpecInput | null;
+  /**
+   * sql/017: the live version holds the job's previous design (a spec change
+   * queued a rebuild that has not swapped yet): the reasons; null otherwise.
+   */
+  rebuildRequired?: string | null;
 }
 
 /** Counters a run accumulates; persisted with every checkpoint. */
@@ -85,7 +90,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
             sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection,
-            document
+            document, rebuild_required
        from typesense_sync_jobs j where id = $1`,
     [jobId],
   );
@@ -107,6 +112,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     cdcEnabled: Boolean(j.cdc_enabled),
     adoptExistingCollection: Boolean(j.adopt_existing_collection),
     document: (j.document as DocumentSpecInput | null | undefined) ?? null,
+    rebuildRequired: (j.rebuild_required as string | null | undefined) ?? null,
   };
 }
 
