@@ -105,6 +105,7 @@ const BY_ID = [
   "DELETE /typesense/sync-jobs/:job_id",
   "GET /typesense/sync-jobs/:job_id/status",
   "POST /typesense/sync-jobs/:job_id/run",
+  "POST /typesense/sync-jobs/:job_id/rebuild",
   "GET /typesense/sync-runs/:run_id",
   "GET /typesense/dead-letters/:dead_letter_id",
   "POST /typesense/dead-letters/:dead_letter_id/retry",
