@@ -2,7 +2,7 @@ import type { WatermarkRegistry } from "../coordination/watermarks.js";
 import type { Checkpoint } from "../db/repositories/cdc-checkpoint.js";
 import type { Logger } from "../lifecycle/logger.js";
 import type { RelationInfo } from "./events.js";
-import type { WriterOptions } from "./writer.js";
+import type { JobTarget, WriterOptions } from "./writer.js";
 
 /** What one flush made durable in Typesense; defined beside the statements that persist it. */
 export type { Checkpoint };
@@ -40,6 +40,14 @@ export interface ApplierOptions {
    */
   park?(jobId: string, err: Error): Promise<void>;
   observer?: ApplierObserver;
+  /**
+   * Re-reads a job's live and building version (the control DB) before a
+   * watermark window of the job is written: a rebuild's barrier window
+   * (fullsync/rebuild.ts) makes the stream learn of its building version at
+   * that point of the stream order. Returns the target's versions part
+   * (stream-jobs.ts versionsOf), or null when the job is gone. Unset: never re-read.
+   */
+  jobVersions?(jobId: string): Promise<Pick<JobTarget, "building" | "noCreate"> | null>;
   now?: () => number;
   /**
    * The writer went idle with changes pending (a write or checkpoint completed). Called

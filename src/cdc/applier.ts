@@ -11,7 +11,14 @@ import { type FlushJob, type WriteOutcome, WritePipeline } from "./pipeline.js";
 import { RowFailures } from "./row-failures.js";
 import { rowOps } from "./row-ops.js";
 import { ALL_ROOTS, isRoot, specRowOps } from "./spec-target.js";
-import { type JobTarget, type Rejection, truncateCollection, writeOps } from "./writer.js";
+import {
+  type JobTarget,
+  type Rejection,
+  setVersions,
+  truncateCollection,
+  windowTarget,
+  writeOps,
+} from "./writer.js";
 
 /**
  * Turns the event stream into per-job Typesense writes.
@@ -83,6 +90,12 @@ export class Applier {
     for (const id of [...this.#batches.keys()]) {
       if (!targets.some((t) => t.jobId === id)) this.#batches.delete(id);
     }
+  }
+
+  /** A job's versions changed (stream-session.ts jobs poll): later writes use them. */
+  updateVersions(jobId: string, v: Pick<JobTarget, "building" | "noCreate">): void {
+    const t = [...this.#targets.values()].flat().find((x) => x.jobId === jobId);
+    if (t) setVersions(t, v);
   }
 
   /**
@@ -313,12 +326,28 @@ export class Applier {
     await this.flush(signal);
     const due = this.#opts.watermarks.due(content);
     if (!due) return;
-    const t = [...this.#targets.values()].flat().find((x) => x.jobId === due.jobId);
-    if (!t || this.#parked.has(due.jobId)) {
+    const job = [...this.#targets.values()].flat().find((x) => x.jobId === due.jobId);
+    if (!job || this.#parked.has(due.jobId)) {
       due.fail(new Error(`job ${due.jobId} is no longer streamed`));
       return;
     }
     try {
+      // The job's versions as of NOW, at this point of the stream order: every
+      // change decoded after this watermark is written to the building version
+      // too. A rebuild's barrier (an empty window after building_version was
+      // committed) relies on it: a change committed after the barrier's
+      // watermark is dual-written, one committed before it is in the build's reads.
+      const v = await this.#opts.jobVersions?.(due.jobId);
+      if (v) setVersions(job, v);
+      const t = windowTarget(job, due.collection);
+      if (!t) {
+        due.fail(
+          new Error(
+            `job ${due.jobId}: the stream does not write collection ${due.collection} (live ${job.collection}, building ${job.building?.collection ?? "none"})`,
+          ),
+        );
+        return;
+      }
       const ops: PendingOp[] = due.docs.map((doc) => ({ kind: "upsert", id: doc.id, doc }));
       for (const id of due.deletes) ops.push({ kind: "delete", id });
       const res = await writeOps(this.#writer, t, ops, signal);
@@ -330,7 +359,7 @@ export class Applier {
         applied: res.written.length,
         // a full-sync window records its rejections with its run (recordRejections: false)
         rejections: due.recordRejections ? res.rejected : [],
-        written: new Map([[t.jobId, res.written]]),
+        written: new Map([[job.jobId, res.written]]),
       });
       due.finish({ written: res.written, rejections: res.rejected });
     } catch (e) {

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { describeTable, type TableInfo } from "../catalog/index.js";
 import { RunConflictError, requestJoinResync } from "../coordination/request-run.js";
+import { versionCollectionName } from "../coordination/versions.js";
 import {
   type CdcJob,
   clearAppliedLsn,
@@ -46,6 +47,7 @@ export async function buildTarget(
   );
   return {
     ...(spec ? { spec } : {}),
+    ...versionsOf(job),
     jobId: job.id,
     collection: job.collectionName,
     backend: await backendFor(job.profileId),
@@ -54,6 +56,31 @@ export async function buildTarget(
     schema: job.schema,
     table: job.table,
     job,
+  };
+}
+
+/**
+ * The dual-write part of a job's target: while a rebuild builds version N,
+ * its `<collection>__v<N>` (docs/cdc.md). A versioned job (live or building
+ * version set) never has a missing collection created by CDC: its name is
+ * an alias (or a wave-1 collection the swap deletes right before the alias
+ * takes the name), and ensureCollection on it would make a real collection
+ * under the alias's name.
+ */
+export function versionsOf(
+  job: Pick<CdcJob, "collectionName" | "liveVersion" | "buildingVersion">,
+): Pick<JobTarget, "building" | "noCreate"> {
+  const versioned = job.liveVersion !== null || job.buildingVersion !== null;
+  return {
+    ...(versioned ? { noCreate: true } : {}),
+    ...(job.buildingVersion !== null
+      ? {
+          building: {
+            version: job.buildingVersion,
+            collection: versionCollectionName(job.collectionName, job.buildingVersion),
+          },
+        }
+      : {}),
   };
 }
 
@@ -79,7 +106,7 @@ export async function afterSetup(
   const accepted = setup.accepted.map((a) => a.job);
   const ids = accepted.map((j) => j.id);
   if (setup.slotLostReason) {
-    const msg = `replication slot "${ctx.slotName}" was lost (${setup.slotLostReason}); recreated at ${formatLsn(setup.startLsn)}, full resync requested for ${accepted.length} job(s)`;
+    const msg = `replication slot "${ctx.slotName}" was lost (${setup.slotLostReason}); recreated at ${formatLsn(setup.startLsn)}, rebuild requested for ${accepted.length} job(s)`;
     log.error({ jobs: ids }, msg);
     await ctx.status("lost", msg);
   }
@@ -94,9 +121,15 @@ export async function afterSetup(
   // as joining again. After (3), the marker of (1) stays until a run is
   // accepted: the supervisor of whichever instance leads retries it every poll.
   // (1)
+  // a lost slot asks for a rebuild (the marker carries why: requestJoinResync
+  // queues a `rebuild` run with it), a join for a resync
+  const lost = setup.slotLostReason
+    ? `replication slot "${ctx.slotName}" was lost (${setup.slotLostReason})`
+    : null;
   await markResyncRequested(
     ctx.control,
     toResync.map((j) => j.id),
+    lost,
   );
   if (setup.slotLostReason) await clearAppliedLsn(ctx.control, ids);
   // the joining jobs, and those whose resync from an earlier setup is still pending

@@ -6,7 +6,7 @@ import {
   WATERMARK_PREFIX,
   type WatermarkRegistry,
 } from "../coordination/watermarks.js";
-import { type CdcJob, loadCdcJobs } from "../db/repositories/cdc-jobs.js";
+import { type CdcJob, loadCdcJobs, loadJobVersions } from "../db/repositories/cdc-jobs.js";
 import { linkedAbort } from "../lifecycle/abort.js";
 import { type Logger, redactText } from "../lifecycle/logger.js";
 import { Applier, type Checkpoint } from "./applier.js";
@@ -19,7 +19,13 @@ import { createReplicationSource, type ReplicationSource } from "./replication-s
 import { SerialLock } from "./serial-lock.js";
 import { setupStream } from "./setup.js";
 import type { SpecTarget } from "./spec-target.js";
-import { afterSetup, buildTarget, probeParkedJobs, type StreamTarget } from "./stream-jobs.js";
+import {
+  afterSetup,
+  buildTarget,
+  probeParkedJobs,
+  type StreamTarget,
+  versionsOf,
+} from "./stream-jobs.js";
 import type { StreamEvent } from "./stream-status.js";
 import {
   parkJob,
@@ -29,6 +35,7 @@ import {
   updateStreamRow,
 } from "./stream-store.js";
 import type { CdcBackend } from "./writer.js";
+import { setVersions } from "./writer.js";
 
 /** What a stream reports to the metrics (client-bound by the caller). */
 export interface CdcStreamMetrics extends ApplierObserver {
@@ -249,6 +256,13 @@ export class StreamSession {
         void ctx.report({ kind: "job_parked" });
       },
       checkpoint: (c) => this.checkpoint(c),
+      // read under the stream's lock, at the window's watermark (a rebuild's barrier)
+      jobVersions: async (jobId) => {
+        const v = await loadJobVersions(ctx.control, jobId);
+        if (!v) return null;
+        this.#noteVersions(jobId, v);
+        return versionsOf(v);
+      },
       onRelation: (rel) => this.#refreshTargets(rel),
       onIdle: () => this.#flushWhenIdle(),
     });
@@ -398,11 +412,40 @@ export class StreamSession {
     if (jobSignature(jobs) !== this.#signature) {
       this.#log.info("jobs of this stream changed; setting up again");
       this.#inner.abort();
+      return;
+    }
+    // A rebuild's versions changed (create, swap, discard): taken in place, under
+    // the lock, without setting the session up again. Switching ON here is only
+    // early (the rebuild's barrier window is what its build waits for, applier.ts);
+    // switching OFF after a swap or discard is safe at any point: the version
+    // is then the live one (swap) or gone (discard, writes to it are skipped).
+    await this.#lock.run(() => {
+      for (const j of jobs) {
+        this.#noteVersions(j.id, j);
+        this.#applier.updateVersions(j.id, versionsOf(j));
+      }
+    });
+  }
+
+  /**
+   * Keeps the session's own targets in step with a job's versions (a relation
+   * message rebuilds the applier's targets from them: #refreshTargets).
+   */
+  #noteVersions(jobId: string, v: Pick<CdcJob, "liveVersion" | "buildingVersion">): void {
+    for (const t of this.#targets) {
+      if (t.jobId !== jobId) continue;
+      t.job = { ...t.job, liveVersion: v.liveVersion, buildingVersion: v.buildingVersion };
+      setVersions(t, versionsOf(t.job));
     }
   }
 }
 
-/** The job set as the publication sees it (the applied LSN moves on every checkpoint). */
+/**
+ * The job set as the publication sees it (the applied LSN moves on every
+ * checkpoint; a rebuild's versions are taken in place by #pollJobs).
+ */
 function jobSignature(jobs: CdcJob[]): string {
-  return JSON.stringify(jobs.map((j) => ({ ...j, cdcAppliedLsn: 0 })));
+  return JSON.stringify(
+    jobs.map((j) => ({ ...j, cdcAppliedLsn: 0, liveVersion: 0, buildingVersion: 0 })),
+  );
 }

@@ -59,6 +59,75 @@ export interface JobTarget {
   reader: WindowReader;
   /** A job with a document spec: its documents are rendered by the spec's statement (spec-target.ts). */
   spec?: SpecTarget;
+  /**
+   * The version a rebuild builds (`<collection>__v<N>`): every write of the
+   * job goes to `collection` AND here (dual-write, docs/cdc.md). The version
+   * is never created by CDC: its rebuild creates it before its build reads a
+   * row, and a write to it while it is missing (not created yet, or dropped
+   * by a discard) is skipped, never re-creating a collection nobody owns.
+   */
+  building?: { version: number; collection: string };
+  /**
+   * true: a missing collection is not created (skipped instead). Set for
+   * versioned jobs (an alias that dangles would otherwise become a real
+   * collection under the alias's name) and for the building version.
+   */
+  noCreate?: boolean;
+}
+
+/*
+ * The two halves of a dual-writing target, made once per target object: the
+ * ownership check (mayWrite) caches its answer per target object, so fresh
+ * objects per flush would read the collection on every flush.
+ */
+const halves = new WeakMap<JobTarget, { live: JobTarget; building: JobTarget }>();
+
+function halvesOf(target: JobTarget): { live: JobTarget; building: JobTarget } | null {
+  const b = target.building;
+  if (!b) return null;
+  let h = halves.get(target);
+  if (!h || h.building.collection !== b.collection) {
+    const { building: _omit, ...live } = target;
+    h = { live, building: { ...live, collection: b.collection, noCreate: true } };
+    halves.set(target, h);
+  }
+  return h;
+}
+
+/**
+ * Replaces the versions part of `target` in place (the stream re-read the
+ * job at a watermark: applier.ts); the next write uses them.
+ */
+export function setVersions(target: JobTarget, v: Pick<JobTarget, "building" | "noCreate">): void {
+  halves.delete(target);
+  if (v.building) target.building = v.building;
+  else delete target.building;
+  if (v.noCreate) target.noCreate = true;
+  else delete target.noCreate;
+}
+
+/**
+ * Where the stream writes a watermark window: a window naming its collection
+ * (a full sync's) goes to that version alone, the live or the building one; a
+ * window of the stream's own (a fan-out page, no collection) is a CDC write
+ * and goes to both. null: the window names a collection the job does not
+ * write (the caller fails it).
+ */
+export function windowTarget(target: JobTarget, collection: string | undefined): JobTarget | null {
+  if (collection === undefined) return target;
+  if (collection === target.collection) return liveTarget(target);
+  if (collection === target.building?.collection) return buildingTarget(target);
+  return null;
+}
+
+/** The target of the job's building version alone (no further dual-write, never created). */
+export function buildingTarget(target: JobTarget): JobTarget | null {
+  return halvesOf(target)?.building ?? null;
+}
+
+/** The target of the job's live collection alone (the rebuild's version left out). */
+export function liveTarget(target: JobTarget): JobTarget {
+  return halvesOf(target)?.live ?? target;
 }
 
 /** The collection schema a job's writes create a missing collection with. */
@@ -178,6 +247,8 @@ async function mayWrite(
     signal,
   );
   let own = ownershipOf(summary ?? null, jobId);
+  // a version not created yet (or dropped by a discard), or a dangling alias: nothing to write
+  if (own.kind === "missing" && target.noCreate) return false;
   if (own.kind === "missing" && backend.ensureCollection) {
     const schema = schemaOf(target);
     const options = { owner: { jobId, adopt: false } };
@@ -219,7 +290,9 @@ function isMissingCollection(e: unknown): boolean {
  */
 async function createMissingCollection(target: JobTarget, e: unknown): Promise<Recovery> {
   const { backend, jobId } = target;
-  if (!isMissingCollection(e) || !backend.ensureCollection) return "backoff";
+  if (!isMissingCollection(e)) return "backoff";
+  if (target.noCreate) return "skip"; // never created by CDC (see JobTarget.noCreate)
+  if (!backend.ensureCollection) return "backoff";
   // created with the job's mark; never adopts (a full run's step)
   const options = { owner: { jobId, adopt: false } };
   await backend.ensureCollection(schemaOf(target), options);
@@ -256,8 +329,43 @@ export async function writeOps(
   signal: AbortSignal,
 ): Promise<WriteResult> {
   if (target.spec && ops.some((o) => o.kind === "render" || o.kind === "fanout")) {
+    // rendered once; the rendered upserts/deletes come back here and are dual-written
     return writeSpecOps(opts, target, target.spec, ops, signal);
   }
+  const building = buildingTarget(target);
+  if (!building) return writeCollection(opts, target, ops, signal);
+  // Dual-write (docs/cdc.md "During a rebuild"): the live version first, then the
+  // building one, both before this flush's checkpoint moves the LSN past the
+  // changes. A crash between the two re-sends the changes; both writes are idempotent.
+  const live = await writeCollection(opts, liveTarget(target), ops, signal);
+  const next = await writeCollection(opts, building, ops, signal);
+  return mergeDual(live, next, building);
+}
+
+/**
+ * One result for both writes: an id is written when the live write confirmed
+ * it and the building version did not reject it; a rejection in the building
+ * version is a dead letter whose error names the version.
+ */
+function mergeDual(live: WriteResult, next: WriteResult, building: JobTarget): WriteResult {
+  const rejectedNext = new Set(next.rejected.map((r) => r.docId));
+  const named = next.rejected.map((r) => ({
+    ...r,
+    error: `in the version being built (${building.collection}): ${r.error}`,
+  }));
+  return {
+    written: live.written.filter((id) => !rejectedNext.has(id)),
+    rejected: [...live.rejected, ...named],
+  };
+}
+
+/** writeOps into `target.collection` alone. */
+async function writeCollection(
+  opts: WriterOptions,
+  target: JobTarget,
+  ops: readonly PendingOp[],
+  signal: AbortSignal,
+): Promise<WriteResult> {
   const written: string[] = [];
   const rejected: Rejection[] = [];
   const { backend, collection, jobId } = target;
@@ -301,10 +409,11 @@ export async function writeOps(
       signal,
       createIfMissing,
     );
-    return r ?? [];
+    // skipped: a collection CDC must not create is missing (noCreate): nothing written
+    return r ?? null;
   };
-  const sort = (docs: Lines, results: ImportLineResult[], action: "upsert" | "update") =>
-    sortResults(jobId, docs, results, action, written, rejected);
+  const sort = (docs: Lines, results: ImportLineResult[] | null, action: "upsert" | "update") =>
+    results === null ? [] : sortResults(jobId, docs, results, action, written, rejected);
   sort(upserts, await importAll(upserts, "upsert"), "upsert");
   const missing = sort(partials, await importAll(partials, "update"), "update");
   if (missing.length > 0) {
@@ -366,6 +475,13 @@ export async function truncateCollection(
   target: JobTarget,
   signal: AbortSignal,
 ): Promise<void> {
+  // a truncate empties both versions during a rebuild (the live one first)
+  const building = buildingTarget(target);
+  await truncateOne(opts, liveTarget(target), signal);
+  if (building) await truncateOne(opts, building, signal);
+}
+
+async function truncateOne(opts: WriterOptions, target: JobTarget, signal: AbortSignal) {
   const { backend, collection } = target;
   if (!(await mayWrite(opts, target, signal))) return;
   await untilDone(

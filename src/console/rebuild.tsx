@@ -17,7 +17,6 @@ interface JobView {
   id: string;
   collection_name: string;
   live_version?: number | null;
-  cdc_enabled?: boolean;
 }
 
 async function confirmPage(c: ConsoleContext) {
@@ -39,11 +38,6 @@ async function confirmPage(c: ConsoleContext) {
         <p>
           {`A rebuild builds version ${to} of the collection beside ${from}, with a full sync of the table, verifies its document count, then swaps the alias "${job.collection_name}" onto it in one call. Searches keep reading ${from} until the swap; the previous version is kept for the job's keep period, then dropped.`}
         </p>
-        {job.cdc_enabled ? (
-          <p class="field-error">
-            This job uses CDC: its rebuild fails at its first step until CDC writes both versions.
-          </p>
-        ) : null}
         <form method="post" action={`/console/jobs/${seg(job.id)}/rebuild`} class="inline">
           <Csrf session={c.get("session")} />
           <button type="submit">Rebuild now</button>{" "}

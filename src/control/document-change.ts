@@ -84,7 +84,8 @@ export function describeRebuild(reasons: readonly RebuildReason[]): string {
   return (
     `this document change needs a new collection: ${describeReasons(reasons)}. ` +
     'It is rebuilt beside the live one (a rebuild run, docs/full-sync.md "Rebuilds"), but ' +
-    "rebuilds of CDC jobs need CDC to write both versions, which is not built yet. To rebuild " +
+    "a CDC job's stream renders every change with the job's stored design and writes it to the " +
+    "live version as well, so storing the new design now would mix it into the live version. To rebuild " +
     "now, set cdc_enabled to false in the same PATCH (enable it again after the rebuild), or " +
     "change collection_name in the same PATCH (the job moves to a new collection made from the " +
     "new spec)"

@@ -119,8 +119,9 @@ const NO_DOCUMENT_CHANGE: DocumentUpdate = { changed: [], rebuild: null };
  * (profile_id or collection_name): that collection is made from the new
  * spec. An additive change needs a full run (its collection step adds the
  * new fields, its windows fill them); any other needs a rebuild (`rebuild`
- * names why; updateJob's hook queues it). A CDC job cannot be rebuilt yet:
- * its change is refused (409 DOCUMENT_REBUILD_REQUIRED, saying what to do).
+ * names why; updateJob's hook queues it). A CDC job's such change is refused
+ * (409 DOCUMENT_REBUILD_REQUIRED, saying what to do): its stream would write
+ * the new design into the live version until the swap.
  *
  * Ordering: updateJob calls this with the job row locked (FOR UPDATE) and
  * before its write, so the spec a change is classified against is the one
@@ -148,8 +149,9 @@ export async function checkDocumentUpdate(
   const change = await checkDocumentChange(pools, row, merged, resolved);
   if (change.kind === "none") return NO_DOCUMENT_CHANGE;
   if (change.kind === "additive") return { changed: ["document"], rebuild: null };
-  // CDC would keep writing the live version with the NEW design while the
-  // rebuild builds (and the rebuild fails at create): refused, nothing written
+  // CDC renders each change with the job's stored design and writes the live
+  // version too (dual-write): it would mix the NEW design into the live version
+  // until the swap. Refused, nothing written
   if (merged.cdc_enabled === true) throw new DocumentRebuildRequiredError(change.reasons);
   return { changed: ["document"], rebuild: change.reasons };
 }

@@ -25,7 +25,8 @@ import type { WatermarkCoordinator, WatermarkWindow, WindowOutcome } from "./wat
 export interface BracketScope {
   /** Undefined: this instance never streams (no CDC). */
   watermarks?: WatermarkCoordinator;
-  job: { readonly id: string };
+  /** `collectionName`: the collection this writer writes (the stream writes the bracket there only). */
+  job: { readonly id: string; readonly collectionName?: string };
   /** Aborted: a bracket waiting for its watermark gives up (no StreamStoppedError). */
   signal?: AbortSignal;
   log: Logger;
@@ -49,7 +50,7 @@ const MAX_REOPEN = 3;
 export function openBracket(scope: BracketScope, ids: readonly string[]): WatermarkWindow | null {
   const wm = scope.watermarks;
   if (!wm?.isStreaming(scope.job.id)) return null;
-  return wm.openWindow(scope.job.id, ids);
+  return wm.openWindow(scope.job.id, ids, scope.job.collectionName);
 }
 
 /**

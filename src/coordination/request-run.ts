@@ -168,6 +168,7 @@ export async function requestJoinResync(
   return withLockedJob(pool, jobId, UNSCOPED, async (j) => {
     if (j.marker === null) return null;
     j.assertNotLeased();
+    if (j.markerReason !== null) return acceptLostSlotRebuild(j, j.markerReason);
     const open = j.openRun;
     let result: RequestedRun;
     if (open && (open.afterJoin || open.stage === "rollback")) {
@@ -190,6 +191,47 @@ export async function requestJoinResync(
   });
 }
 
+/**
+ * The pending marker of a lost replication slot asks for a REBUILD (docs/cdc.md
+ * "Lost replication slot"): search keeps serving the live version while a
+ * complete new one is built from the source. Same transaction and lock as
+ * requestJoinResync:
+ * - an open run that first started at/after the marker (or never started)
+ *                                        -> that run; marker cleared (it reads
+ *   every window after the slot was recreated)
+ * - an open run in rollback, or an open rebuild, started before
+ *                                        -> that run, marker KEPT: it finishes
+ *   (a rebuild swaps, a rollback compensates), then the next request queues
+ *   the rebuild this marker asks for
+ * - an open run that started before     -> cancelled, a rebuild queued; cleared
+ * - no open run                         -> a rebuild queued, `reason` recorded
+ *   on the run (trigger_reason); cleared
+ */
+async function acceptLostSlotRebuild(j: LockedJob, reason: string): Promise<RequestedRun> {
+  const open = j.openRun;
+  let result: RequestedRun;
+  if (open && (open.afterJoin || open.stage === "rollback" || open.trigger === "rebuild")) {
+    result = { runId: open.id, disposition: "resumable" };
+  } else {
+    if (open) {
+      await cancelRun(
+        j.client,
+        open.id,
+        `superseded by a rebuild: ${reason}; this run started before, so windows it read earlier may miss changes`,
+      );
+    }
+    result = {
+      runId: await j.queue("rebuild", { reason: "slot_lost", detail: reason }),
+      disposition: "queued",
+    };
+  }
+  if (open?.afterJoin || result.disposition === "queued") {
+    await clearJoinMarker(j.client, j.jobId);
+  }
+  await j.announce();
+  return result;
+}
+
 /** NOTIFY on RUN_REQUESTED_CHANNEL, sent at the transaction's commit: a worker picks the run up at once. */
 export async function announceRunRequested(db: pg.PoolClient, jobId: string): Promise<void> {
   await db.query("select pg_notify($1, $2)", [RUN_REQUESTED_CHANNEL, jobId]);
@@ -202,6 +244,9 @@ interface LockedJob {
   enabled: boolean;
   /** The pending CDC join resync marker (cdc_resync_requested_at), or null. */
   marker: Date | null;
+  /** Non-null: the marker asks for a rebuild, for this reason (a lost slot). */
+  markerReason: string | null;
+  jobId: string;
   /**
    * The job's open (queued or running) run; afterJoin: it never started, or
    * first started at or after the marker.
@@ -236,6 +281,8 @@ async function withLockedJob<T>(
         client,
         enabled: row.enabled,
         marker: row.marker,
+        markerReason: row.marker_reason,
+        jobId,
         openRun,
         assertNotLeased() {
           if (row.lease_live) {

@@ -69,7 +69,11 @@ export interface ChangeWatch {
  */
 export interface WatermarkCoordinator {
   isStreaming(jobId: string): boolean;
-  openWindow(jobId: string, ids: readonly string[]): WatermarkWindow;
+  /**
+   * `collection`: the collection the caller writes (a full sync's, by name);
+   * the stream writes the window there only (DueWindow.collection).
+   */
+  openWindow(jobId: string, ids: readonly string[], collection?: string): WatermarkWindow;
   /**
    * Starts recording the ids the stream changes in `jobId` (saga rollback
    * skips them: CDC wrote a newer version since the run began). In memory.
@@ -99,6 +103,7 @@ export interface WatermarkStreamHandle {
 interface OpenWindow {
   id: string;
   jobId: string;
+  collection?: string;
   pending: Set<string>;
   superseded: Set<string>;
   docs: ReadonlyMap<string, Document> | null;
@@ -112,6 +117,12 @@ interface OpenWindow {
 /** The surviving rows of a window, handed to the applier at its watermark. */
 export interface DueWindow {
   jobId: string;
+  /**
+   * The collection the window's writer means (a full sync names the version it
+   * builds); undefined: the stream's own write (a spec fan-out page), which goes
+   * wherever the stream writes the job's changes (both versions during a rebuild).
+   */
+  collection?: string;
   docs: Document[];
   /** Surviving ids to delete (read as "no row"). */
   deletes: string[];
@@ -151,7 +162,7 @@ export function createWatermarkRegistry(): WatermarkRegistry {
   return {
     isStreaming: (jobId) => streamOf(jobId) !== undefined,
 
-    openWindow(jobId, ids) {
+    openWindow(jobId, ids, collection) {
       let resolve: (o: WindowOutcome) => void = () => {};
       let reject: (e: Error) => void = () => {};
       const settled = new Promise<WindowOutcome>((res, rej) => {
@@ -162,6 +173,7 @@ export function createWatermarkRegistry(): WatermarkRegistry {
       const w: OpenWindow = {
         id: randomUUID(),
         jobId,
+        ...(collection !== undefined ? { collection } : {}),
         pending: new Set(ids),
         superseded: new Set(),
         docs: null,
@@ -280,6 +292,7 @@ export function createWatermarkRegistry(): WatermarkRegistry {
       }
       return {
         jobId: w.jobId,
+        ...(w.collection !== undefined ? { collection: w.collection } : {}),
         docs,
         deletes,
         recordRejections: w.recordRejections,

@@ -85,8 +85,8 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
  * attempt's first write), so the live version is untouched.
  * - a rebuild's build (its own version, `closeRun` set): a plain failure; the
  *   rebuild discards the version it built (never a rebuild of a rebuild)
- * - a CDC job: a plain failure saying what to do; a rebuild of a CDC job is
- *   refused at create until CDC writes both versions
+ * - a CDC job too (CDC dual-writes during its build, docs/cdc.md): CDC's
+ *   writes of the changed column into the live version fail there until the swap
  * - otherwise: SchemaMismatchFailure, whose finish queues a rebuild with
  *   reason `schema_mismatch` (or `spec_change`: the job's rebuild_required
  *   marker, a spec-change rebuild not swapped yet) in the same transaction
@@ -103,11 +103,6 @@ function mismatchFailure(
       ? `collection "${name}": ${list}`
       : `collection "${name}" does not match the table: ${list}`;
   if (ctx.closeRun) return new RunFailure(`${what}; the rebuild discards this version`);
-  if (ctx.job.cdcEnabled) {
-    return new RunFailure(
-      `${what}; Typesense cannot change a live field's type, and a CDC job cannot be rebuilt yet (CDC does not write both versions): exclude the column, or set cdc_enabled to false and POST /typesense/sync-jobs/${ctx.job.id}/rebuild, or move the job to a new collection_name`,
-    );
-  }
   return new SchemaMismatchFailure(
     `${what}; a rebuild (reason ${reason}) is queued: it builds a new version ${reason === "spec_change" ? "of the new design" : "with the table's types"} beside the live one and swaps it in`,
     { reason, detail: list },

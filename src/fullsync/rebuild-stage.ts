@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { versionCollectionName } from "../coordination/versions.js";
 
 /**
  * The rebuild machine (typesense_sync_runs.rebuild_stage, sql/013) as a pure
@@ -122,13 +123,8 @@ export function resumeRebuildStage(
   return stage;
 }
 
-/** `<alias>__v<N>`: the physical collection of version N of a job's collection. */
-export function versionCollectionName(alias: string, version: number): string {
-  if (!Number.isInteger(version) || version < 1) {
-    throw new RangeError(`collection version must be an integer >= 1, got ${version}`);
-  }
-  return `${alias}__v${version}`;
-}
+/** `<alias>__v<N>` (coordination/versions.ts: CDC names the same collection). */
+export { versionCollectionName };
 
 /** What decides a version's document shape: the job's spec, or its column lists before specs. */
 export interface ShapeOfJob {

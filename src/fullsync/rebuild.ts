@@ -1,4 +1,7 @@
+import { closeBracket, openBracket } from "../coordination/bracket.js";
+import { StreamStoppedError } from "../coordination/errors.js";
 import { LeaseLostError } from "../db/repositories/lease.js";
+import { readManifestWindow } from "../db/repositories/manifest.js";
 import {
   loadRebuild,
   markBuilding,
@@ -7,7 +10,7 @@ import {
 } from "../db/repositories/rebuilds.js";
 import { finishRebuildRun, type RunCounters, setRebuildStage } from "../db/repositories/runs.js";
 import { ownerMark, ownershipOf, type TypesenseBackend } from "../typesense/index.js";
-import type { AttemptStart } from "./attempt-env.js";
+import { type AttemptStart, describeOnce } from "./attempt-env.js";
 import type { CloseRun, SyncBackend } from "./context.js";
 import type { FullSyncEngineOptions, RunResult } from "./engine-types.js";
 import {
@@ -112,11 +115,6 @@ async function steps(r: Rebuild, attempt: Attempt): Promise<RunResult> {
 
 async function create(r: Rebuild): Promise<void> {
   const { a } = r;
-  if (a.job.cdcEnabled) {
-    throw new RebuildFailure(
-      "rebuilds of CDC jobs need CDC to write both versions, which is not built yet; nothing was created",
-    );
-  }
   // committed before the collection exists: a crash after its create finds it
   const marked = await markBuilding(r.opts.control, {
     jobId: a.job.id,
@@ -141,6 +139,7 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
     r.sourceRows = state.sourceRows;
     return true;
   };
+  if (!(await cdcKnowsBuilding(r))) return result(r, "interrupted", null);
   // the version is written by its own name, never through the alias; a
   // collection of that name without the job's mark fails the build (no adopt)
   const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
@@ -151,6 +150,42 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
   r.stage = nextRebuildStage(r.stage, "built");
   await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
   return null;
+}
+
+/**
+ * The barrier of a CDC job's build (docs/cdc.md "During a rebuild"): an empty
+ * watermark window, emitted AFTER building_version was committed (create) and
+ * BEFORE the build reads anything (manifest, windows). The stream re-reads the
+ * job's versions when it reaches a window's watermark (applier.ts), so:
+ *   - a change committed after the watermark is decoded after it: the stream
+ *     writes it to both versions;
+ *   - a change committed before it is in the source when the build reads
+ *     (the manifest and every window read after this returns).
+ * A change decoded while the stream did not know yet went to the live
+ * version only, and is in the build's reads. Every build attempt (a resumed
+ * one too) passes the barrier again; it costs one watermark. When the job
+ * does not stream on this instance there is nothing to wait for: a stream
+ * that starts later loads the job with its building version (setup), and
+ * replays everything after its durable LSN with it. false: the stream
+ * stopped before the watermark (the run is interrupted and resumes here).
+ */
+async function cdcKnowsBuilding(r: Rebuild): Promise<boolean> {
+  const { a } = r;
+  const scope = {
+    ...(r.opts.watermarks ? { watermarks: r.opts.watermarks } : {}),
+    job: { id: a.job.id },
+    signal: a.lost,
+    log: a.log,
+  };
+  const barrier = a.job.cdcEnabled ? openBracket(scope, []) : null;
+  if (!barrier) return true;
+  try {
+    await closeBracket(scope, barrier, { docs: new Map(), deletes: [] });
+    return true;
+  } catch (e) {
+    if (e instanceof StreamStoppedError) return false;
+    throw e;
+  }
 }
 
 /**
@@ -166,18 +201,51 @@ async function markVersion(r: Rebuild): Promise<void> {
   await patch.call(r.backend, r.physical, meta);
 }
 
+/**
+ * The new version's document count against the manifest. Without CDC: equal.
+ * With CDC (docs/full-sync.md "CDC meanwhile"): at least the manifest's count
+ * minus the manifest ids whose row is gone from the source now (CDC deleted
+ * them in both versions); ids inserted since are not in the manifest, so the
+ * count may be higher. ORDER: num_documents is read BEFORE the source is
+ * checked, so a delete between the two lowers the expectation, never the
+ * count alone (no spurious failure).
+ */
 async function verify(r: Rebuild): Promise<void> {
-  const expected = r.sourceRows;
-  if (expected === null) throw new RebuildFailure("verify: the build left no manifest count");
+  const manifest = r.sourceRows;
+  if (manifest === null) throw new RebuildFailure("verify: the build left no manifest count");
   const remote = await r.backend.getCollection(r.physical);
   const found = remote?.num_documents ?? 0;
-  if (found !== expected) {
+  if (r.a.job.cdcEnabled) {
+    const deleted = await manifestIdsGone(r);
+    const expected = manifest - deleted;
+    if (found < expected) {
+      throw new RebuildFailure(
+        `verify: ${r.physical} holds ${found} documents but the manifest has ${manifest}, ${deleted} of them deleted since (expected at least ${expected})`,
+      );
+    }
+  } else if (found !== manifest) {
     throw new RebuildFailure(
-      `verify: ${r.physical} holds ${found} documents but the manifest has ${expected}`,
+      `verify: ${r.physical} holds ${found} documents but the manifest has ${manifest}`,
     );
   }
   r.stage = nextRebuildStage(r.stage, "verified");
   await setRebuildStage(r.opts.control, r.a.run.id, r.stage);
+}
+
+/** Manifest ids of the run whose row does not exist in the source now (paged, memory is one page). */
+async function manifestIdsGone(r: Rebuild): Promise<number> {
+  const source = r.opts.source(r.a.job.sourceClientName);
+  const { reader } = await describeOnce(source, r.a.job)();
+  const page = 5000;
+  let gone = 0;
+  for (let seq = 0; ; seq += page) {
+    const ids = (await readManifestWindow(r.opts.control, r.a.run.id, seq, page)).map(
+      (x) => x.docId,
+    );
+    if (ids.length === 0) return gone;
+    const existing = await reader.existing(ids);
+    for (const id of ids) if (!existing.has(id)) gone++;
+  }
 }
 
 /**

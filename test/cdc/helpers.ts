@@ -125,6 +125,8 @@ export function runStream(o: {
   watermarks?: WatermarkRegistry;
   resyncs?: string[];
   fanoutPageSize?: number;
+  /** Default 200 ms. */
+  jobsPollMs?: number;
 }): RunningStream {
   const checkpoints: Checkpoint[] = [];
   const ctl = new AbortController();
@@ -139,7 +141,7 @@ export function runStream(o: {
     fanoutPageSize: o.fanoutPageSize,
     log: o.log,
     instanceId: "test",
-    jobsPollMs: 200,
+    jobsPollMs: o.jobsPollMs ?? 200,
     statsIntervalMs: 100,
     keepaliveMs: 1000,
     backoff: { baseMs: 20, maxMs: 300 },

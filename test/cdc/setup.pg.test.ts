@@ -135,7 +135,7 @@ describe("CDC setup, lost slot, leadership and watermarks", () => {
       await stream?.stop();
     });
 
-    it("is recreated, shown as lost, and every job is resynced; streaming goes on", async () => {
+    it("is recreated, shown as lost, and every job gets a rebuild requested (reason on its marker); streaming goes on", async () => {
       await db.pool.query("create table lossy (id int primary key, v text)");
       coll = ts.uniqueName("lossy");
       jobId = await insertJob(db.pool, {
@@ -173,7 +173,13 @@ describe("CDC setup, lost slot, leadership and watermarks", () => {
       await waitFor("resync requested", () => resyncs.length === 2);
       expect(resyncs).toEqual([jobId, jobId]);
       const row = await streamRow(db.pool, "c3");
-      expect(row?.last_error).toMatch(/lost.*resync/);
+      expect(row?.last_error).toMatch(/lost.*rebuild requested/);
+      // the marker asks for a rebuild, with why (requestJoinResync queues it: rebuild-cdc.pg.test.ts)
+      const marker = await db.pool.query(
+        "select cdc_resync_reason from typesense_sync_jobs where id = $1",
+        [jobId],
+      );
+      expect(marker.rows[0]?.cdc_resync_reason).toMatch(/replication slot "t_cdc_c3" was lost/);
       await waitFor(
         "streaming again",
         async () => (await streamRow(db.pool, "c3"))?.status === "streaming",

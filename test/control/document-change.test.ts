@@ -319,7 +319,7 @@ describe("classifyDocumentChange: needs-rebuild, with the reason and the path", 
     const msg = describeRebuild(c.kind === "needs-rebuild" ? c.reasons : []);
     expect(msg).toContain("document.filter");
     expect(msg).toContain('field "title" removed');
-    expect(msg).toContain("rebuilds of CDC jobs need CDC to write both versions");
+    expect(msg).toContain("would mix it into the live version");
     expect(msg).toContain("set cdc_enabled to false in the same PATCH");
   });
 });

@@ -59,7 +59,7 @@ describe("a full sync that finds a changed column type", () => {
     expect((await runsOf(jobId)).map((r) => r.trigger)).toEqual(["manual", "rebuild", "manual"]);
   });
 
-  it("a CDC job's mismatch fails saying how to rebuild it, and queues nothing", async () => {
+  it("a CDC job's mismatch queues a rebuild too (CDC dual-writes during its build)", async () => {
     await createProducts(source.pool, "p_mismatch_cdc", 5);
     const collection = ts.uniqueName("p_mismatch_cdc");
     await fx.backend.createCollection({
@@ -70,10 +70,12 @@ describe("a full sync that finds a changed column type", () => {
     await db.pool.query("update typesense_sync_jobs set cdc_enabled = true where id = $1", [jobId]);
     const res = await engine().runJob(jobId, { trigger: "manual" });
     expect(res.status).toBe("failed");
-    expect(res.error).toContain("a CDC job cannot be rebuilt yet");
-    expect(res.error).toContain(`POST /typesense/sync-jobs/${jobId}/rebuild`);
+    expect(res.error).toContain("a rebuild (reason schema_mismatch) is queued");
     expect(res.error).not.toContain("drop or recreate");
-    expect((await runsOf(jobId)).map((r) => r.trigger)).toEqual(["manual"]);
+    expect((await runsOf(jobId)).map((r) => [r.trigger, r.rebuild_reason])).toEqual([
+      ["manual", null],
+      ["rebuild", "schema_mismatch"],
+    ]);
   });
 
   it("while a spec change's rebuild has not swapped, a plain sync never writes the new design into the live version: it fails and queues the rebuild again", async () => {

@@ -69,7 +69,7 @@ function issuesOf(spec: JobsFileSpec, index: number, e: ServiceError): JobsFileI
       fileIssue(
         spec,
         at(r.path),
-        `${r.reason}: this change needs a new collection, and a CDC job cannot be rebuilt yet (CDC does not write both versions); set cdc_enabled: false in the same change, move the job with moved_from and a new collection_name, or keep the spec`,
+        `${r.reason}: this change needs a new collection, and a CDC job's stream would write the new design into the live version until the rebuild swaps; set cdc_enabled: false in the same change, move the job with moved_from and a new collection_name, or keep the spec`,
       ),
     );
   }

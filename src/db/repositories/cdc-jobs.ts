@@ -27,6 +27,43 @@ export interface CdcJob {
   document: DocumentSpec | null;
   /** null: the job has not been part of a stream since it was (re)enabled. */
   cdcAppliedLsn: string | null;
+  /** The version its alias names (sql/013); null: a wave-1 plain collection. */
+  liveVersion: number | null;
+  /**
+   * The version a rebuild builds (sql/013): the stream writes every change to
+   * it too (dual-write, docs/cdc.md). Part of the job signature, so a change
+   * (create sets it, swap/discard clear it) sets the stream up again.
+   */
+  buildingVersion: number | null;
+}
+
+/** A job's versions as they are now (the stream re-reads them at a watermark). */
+export interface JobVersions {
+  collectionName: string;
+  liveVersion: number | null;
+  buildingVersion: number | null;
+}
+
+/** null: the job is gone. */
+export async function loadJobVersions(
+  control: pg.Pool,
+  jobId: string,
+): Promise<JobVersions | null> {
+  const r = await control.query<{
+    collection_name: string;
+    live_version: number | null;
+    building_version: number | null;
+  }>(
+    `select collection_name, live_version, building_version from typesense_sync_jobs where id = $1`,
+    [jobId],
+  );
+  const j = r.rows[0];
+  if (!j) return null;
+  return {
+    collectionName: j.collection_name,
+    liveVersion: j.live_version,
+    buildingVersion: j.building_version,
+  };
 }
 
 /**
@@ -41,11 +78,15 @@ export async function loadCdcJobs(
   o: { parked?: boolean } = {},
 ): Promise<CdcJob[]> {
   const r = await control.query<
-    Pick<Job, "id" | JobTargetField | "document"> & { cdc_applied_lsn: string | null }
+    Pick<Job, "id" | JobTargetField | "document"> & {
+      cdc_applied_lsn: string | null;
+      live_version: number | null;
+      building_version: number | null;
+    }
   >(
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields, document,
-            cdc_applied_lsn::text as cdc_applied_lsn
+            cdc_applied_lsn::text as cdc_applied_lsn, live_version, building_version
        from typesense_sync_jobs
       where source_client_name = $1 and enabled and cdc_enabled
         and (cdc_parked_at is not null) = $2
@@ -64,6 +105,8 @@ export async function loadCdcJobs(
     queryableFields: j.queryable_fields,
     document: j.document ?? null,
     cdcAppliedLsn: j.cdc_applied_lsn,
+    liveVersion: j.live_version,
+    buildingVersion: j.building_version,
   }));
 }
 
@@ -178,10 +221,16 @@ export async function markStreamJobs(
 export async function markResyncRequested(
   control: pg.Pool,
   jobIds: readonly string[],
+  /** A lost slot's reason: the marker asks for a rebuild (sql/014). null keeps a pending one's reason. */
+  rebuildReason: string | null = null,
 ): Promise<void> {
   await control.query(
-    `update typesense_sync_jobs set cdc_resync_requested_at = now() where id = any($1::uuid[])`,
-    [jobIds],
+    `update typesense_sync_jobs
+        set cdc_resync_requested_at = now(),
+            cdc_resync_reason = case when $2::text is not null then $2::text
+                                     when cdc_resync_requested_at is not null then cdc_resync_reason end
+      where id = any($1::uuid[])`,
+    [jobIds, rebuildReason],
   );
 }
 

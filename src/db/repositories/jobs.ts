@@ -170,6 +170,8 @@ export interface JobForRun {
   lease_expires_at: Date | null;
   /** The pending CDC join resync marker (cdc_resync_requested_at), or null. */
   marker: Date | null;
+  /** Non-null: the marker asks for a rebuild, for this reason (a lost slot, sql/014). */
+  marker_reason: string | null;
   enabled: boolean;
 }
 
@@ -184,7 +186,7 @@ export async function lockJobForRun(
 ): Promise<JobForRun | null> {
   const job = await db.query<JobForRun>(
     `select coalesce(lease_expires_at > now(), false) as lease_live, lease_expires_at,
-            cdc_resync_requested_at as marker, enabled
+            cdc_resync_requested_at as marker, cdc_resync_reason as marker_reason, enabled
        from typesense_sync_jobs where id = $1 and ${clientInScope("source_client_name", 2)}
         for update`,
     [jobId, scope],
@@ -194,9 +196,10 @@ export async function lockJobForRun(
 
 /** Clears the job's pending CDC join resync marker (its resync run is queued or accepted). */
 export async function clearJoinMarker(db: Db, jobId: string): Promise<void> {
-  await db.query("update typesense_sync_jobs set cdc_resync_requested_at = null where id = $1", [
-    jobId,
-  ]);
+  await db.query(
+    "update typesense_sync_jobs set cdc_resync_requested_at = null, cdc_resync_reason = null where id = $1",
+    [jobId],
+  );
 }
 
 /**
@@ -207,7 +210,8 @@ export async function clearJoinMarker(db: Db, jobId: string): Promise<void> {
 export async function resetCdcJoin(db: Db, jobId: string): Promise<void> {
   await db.query(
     `update typesense_sync_jobs
-        set cdc_applied_lsn = null, cdc_applied_at = null, cdc_resync_requested_at = null
+        set cdc_applied_lsn = null, cdc_applied_at = null, cdc_resync_requested_at = null,
+            cdc_resync_reason = null
       where id = $1`,
     [jobId],
   );

@@ -549,17 +549,25 @@ export async function insertQueuedRun(
   // from (null: a plain wave-1 collection) and to (sql/013; rebuild-stage.ts)
   const rebuild = trigger === "rebuild" ? (cause ?? { reason: "manual" }) : null;
   const ins = await db.query<{ id: string }>(
-    `insert into typesense_sync_runs (job_id, trigger, status, stage,
+    `insert into typesense_sync_runs (job_id, trigger, status, stage, trigger_reason,
                                       rebuild_stage, rebuild_from_version, rebuild_to_version,
                                       rebuild_reason, rebuild_reason_detail)
-     select j.id, $2, 'queued', 'queued',
+     select j.id, $2, 'queued', 'queued', $5::text,
             case when $2 = 'rebuild' then 'create' end,
             case when $2 = 'rebuild' then j.live_version end,
             case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end,
             $3, $4
        from typesense_sync_jobs j where j.id = $1
      returning id`,
-    [jobId, trigger, rebuild?.reason ?? null, rebuild?.detail ?? null],
+    // sql/014 trigger_reason: why the run was started when no person asked
+    // (a lost replication slot), kept as wip/rebuild-cdc writes it
+    [
+      jobId,
+      trigger,
+      rebuild?.reason ?? null,
+      rebuild?.detail ?? null,
+      rebuild?.reason === "slot_lost" ? (rebuild.detail ?? null) : null,
+    ],
   );
   const row = ins.rows[0];
   if (!row) throw new Error(`sync job ${jobId} not found: no run queued`);

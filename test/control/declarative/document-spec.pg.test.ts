@@ -201,7 +201,9 @@ describe("declarative jobs with a document spec", () => {
       }),
     ]);
     expect(e.message).toContain("the row filter changed");
-    expect(e.message).toContain("a CDC job cannot be rebuilt yet");
+    expect(e.message).toContain(
+      "a CDC job's stream would write the new design into the live version",
+    );
     await fileError(apply(text));
     expect(await storedSpec()).toEqual(before);
   });
