@@ -42,6 +42,7 @@ const BENCHES: Record<string, Bench> = {
   },
   cdc: { quick: ["--quick"], headline: /\d+\.\d+x\b|lag per change|knee:/ },
   "spec-full-sync": { quick: ["20000"], headline: RATIO },
+  rebuild: { quick: ["5000"], headline: RATIO },
   "spec-cdc": {
     quick: ["20000", "--seconds", "3", "--fanout", "2000"],
     headline: /p99|\d+\.\d+x\b/,

@@ -73,7 +73,8 @@ export async function runJobsCommand(opts: JobsCommandOptions): Promise<number> 
     box: createSecretBox(config.security.encryption_key),
     allowHttp: config.typesense.allow_http,
     windowSize: config.fullsync.window_size,
-    onRetarget: (db, job, changed) => startRetargetResync(db, job, changed, config.cdc.enabled),
+    onRetarget: (db, job, changed, rebuild) =>
+      startRetargetResync(db, job, changed, config.cdc.enabled, rebuild),
   };
   try {
     if (verb === "export") return await runExport(deps, opts);

@@ -11,6 +11,7 @@ import type { ConsoleHostDeps, ConsoleHostEnv } from "./host.js";
 import { jobRoutes } from "./jobs.js";
 import { createLagSampler } from "./lag-sampler.js";
 import { loginRoutes } from "./login.js";
+import { rebuildRoutes } from "./rebuild.js";
 import { describeError, errorPage } from "./render.js";
 import { searchRoutes } from "./search.js";
 import { searchKeyRoutes } from "./search-keys.js";
@@ -137,6 +138,7 @@ function consoleRoutes(cd: ConsoleDeps): Hono<ConsoleHostEnv> {
   statusRoutes(r, cd);
   backendRoutes(r);
   jobRoutes(r, cd);
+  rebuildRoutes(r);
   deadLetterRoutes(r);
   authLogRoutes(r);
   searchKeyRoutes(r);

@@ -33,6 +33,8 @@ import { seg } from "./url.js";
 type Job = ApiJob & {
   /** PATCH responses: the edit retargeted the job and a resync follows. */
   resync_queued?: boolean;
+  /** PATCH responses: the spec change needs a new collection and a rebuild follows. */
+  rebuild_queued?: boolean;
   /** The job's document spec (null: none; absent before the API stored specs). */
   document?: unknown;
 };
@@ -266,8 +268,9 @@ export function jobRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
         c,
         "/console/jobs",
         "ok",
-        // a retarget says that a resync follows and the old collection stays (the API's message)
-        `Sync job "${res.data.collection_name}" saved.${res.data.resync_queued === true ? ` ${res.message}` : ""}`,
+        // a retarget says that a resync follows and the old collection stays, a
+        // spec change that needs a new collection that a rebuild follows (the API's message)
+        `Sync job "${res.data.collection_name}" saved.${res.data.resync_queued === true || res.data.rebuild_queued === true ? ` ${res.message}` : ""}`,
       );
     const status = res.status >= 500 ? 503 : 400;
     return editPage(c, cd, job, d, jobErrors(res, d), status, { document: doc });

@@ -56,6 +56,45 @@ export function Progress(p: { processed: unknown; total: unknown; kind: unknown 
   );
 }
 
+/** A rebuild's reason as an operator reads it (typesense_sync_runs.rebuild_reason, sql/017). */
+const REBUILD_REASONS: Record<string, string> = {
+  manual: "manual",
+  spec_change: "spec change",
+  schema_mismatch: "schema mismatch",
+  slot_lost: "slot lost",
+};
+
+export function rebuildReasonLabel(reason: unknown): string {
+  return REBUILD_REASONS[String(reason)] ?? String(reason);
+}
+
+const version = (v: unknown) => (v === null || v === undefined ? "plain" : `v${String(v)}`);
+
+/**
+ * A rebuild run's progress (the API's `rebuild` object, runs.ts
+ * RebuildProgress): its step, why it runs, the versions from -> to, the
+ * build's windows done / total, and until when the previous version is kept.
+ */
+export function RebuildLine({ rb }: { rb: unknown }) {
+  if (!rb || typeof rb !== "object") return null;
+  const r = rb as Row;
+  const windows =
+    r.windows_total === null || r.windows_total === undefined
+      ? `${num(r.windows_done)} windows`
+      : `windows ${num(r.windows_done)} / ${num(r.windows_total)}`;
+  return (
+    <div class="hint" data-rebuild={String(r.stage)}>
+      {`rebuild ${String(r.stage)} · reason: ${rebuildReasonLabel(r.reason)} · ${version(r.from_version)} → ${version(r.to_version)} · ${windows}`}
+      {r.keep_until ? (
+        <span
+          title={when(r.keep_until)}
+        >{` · keeps ${version(r.from_version)} until ${when(r.keep_until)}`}</span>
+      ) : null}
+      {r.reason_detail ? <div class="muted">{String(r.reason_detail)}</div> : null}
+    </div>
+  );
+}
+
 export function JobCard({
   j,
   session,
@@ -135,6 +174,7 @@ export function JobCard({
               {j.latest_run_rollback_status && j.latest_run_rollback_status !== "not_needed"
                 ? ` · rollback ${String(j.latest_run_rollback_status)}`
                 : ""}
+              <RebuildLine rb={j.latest_run_rebuild} />
             </dd>
           </>
         ) : null}
@@ -153,6 +193,14 @@ export function JobCard({
         </form>
         <a class="button small secondary" href={`/console/jobs/${seg(j.id)}/edit`}>
           Edit
+        </a>
+        {/* a confirm page first (console/rebuild.tsx): a rebuild rewrites the whole collection */}
+        <a
+          class="button small secondary"
+          href={`/console/jobs/${seg(j.id)}/rebuild`}
+          aria-label={`Rebuild ${String(j.collection_name)}`}
+        >
+          Rebuild…
         </a>
         <a class="button small secondary" href={`/console/search?job_id=${seg(j.id)}`}>
           Search
@@ -236,6 +284,7 @@ export function RunsTable({ runs, names }: { runs: Row[]; names: Map<string, str
                 {Number(r.resume_attempt_count ?? 0) > 0 ? (
                   <div class="hint">resumed {num(r.resume_attempt_count)}×</div>
                 ) : null}
+                <RebuildLine rb={r.rebuild} />
               </td>
               <td class="num">{num(r.imported_count)}</td>
               <td class="num">{num(r.unchanged_count)}</td>

@@ -70,14 +70,25 @@ export function classifyDocumentChange(before: DocumentSide, after: DocumentSide
   return { kind: "additive", added: [...new Set(out.added)] };
 }
 
-/** The refusal's text: every reason, then what to do instead. */
+/** The reasons as one line: `path: reason; path: reason`. */
+export function describeReasons(reasons: readonly RebuildReason[]): string {
+  return reasons.map((r) => `${r.path}: ${r.reason}`).join("; ");
+}
+
+/**
+ * The refusal's text for a change that needs a new collection but cannot be
+ * rebuilt now (a CDC job: control/job-document.ts): every reason, then what
+ * to do instead. Every other such change queues a rebuild.
+ */
 export function describeRebuild(reasons: readonly RebuildReason[]): string {
   return (
-    `this document change needs a new collection: ${reasons.map((r) => `${r.path}: ${r.reason}`).join("; ")}. ` +
-    "Changing a live collection's design in place is refused until the zero-downtime rebuild " +
-    "(issue 16) lands; only adding optional fields is applied to a live job. To apply it now, " +
-    "change collection_name in the same PATCH (the job is retargeted to a new collection made " +
-    "from the new spec) or create a new job"
+    `this document change needs a new collection: ${describeReasons(reasons)}. ` +
+    'It is rebuilt beside the live one (a rebuild run, docs/full-sync.md "Rebuilds"), but ' +
+    "a CDC job's stream renders every change with the job's stored design and writes it to the " +
+    "live version as well, so storing the new design now would mix it into the live version. To rebuild " +
+    "now, set cdc_enabled to false in the same PATCH (enable it again after the rebuild), or " +
+    "change collection_name in the same PATCH (the job moves to a new collection made from the " +
+    "new spec)"
   );
 }
 

@@ -62,7 +62,11 @@ export async function resolveJobDocument(
   }
 }
 
-/** A live job's spec change that needs a new collection (409; docs/api.md "Changing a spec"). */
+/**
+ * A live CDC job's spec change that needs a new collection (409; docs/api.md
+ * "Changing a spec"): a rebuild of a CDC job is not possible yet. Every other
+ * such change queues a rebuild (control/jobs.ts updateJob).
+ */
 export class DocumentRebuildRequiredError extends ServiceError {
   override readonly name = "DocumentRebuildRequiredError";
   constructor(readonly reasons: readonly RebuildReason[]) {
@@ -89,11 +93,12 @@ async function sideOf(
 
 /**
  * What changing the stored job's spec to `merged.document` does to its live
- * collection; throws DocumentRebuildRequiredError for a change that needs a
- * new one. `resolved`: the new spec as the caller resolved it (a bad spec
- * is a 400 before this; undefined when the new spec is null). The old side is resolved against the catalog as it is now: when it
- * no longer resolves, what the collection holds cannot be compared, and the
- * change is refused as needing a rebuild too (never guessed).
+ * collection (a change that needs a new one is `needs-rebuild`, with its
+ * reasons). `resolved`: the new spec as the caller resolved it (a bad spec
+ * is a 400 before this; undefined when the new spec is null). The old side is
+ * resolved against the catalog as it is now: when it no longer resolves,
+ * what the collection holds cannot be compared, and the change needs a
+ * rebuild too (never guessed).
  */
 export async function checkDocumentChange(
   pools: Pools,
@@ -107,15 +112,16 @@ export async function checkDocumentChange(
     before = await sideOf(pools, stored, stored.document);
   } catch (e) {
     if (!(e instanceof ServiceError) || e.code === "DEPENDENCY_UNAVAILABLE") throw e;
-    throw new DocumentRebuildRequiredError([
-      {
-        path: "document",
-        reason: `the job's current design no longer fits its source (${e.message}), so it cannot be compared with the new one`,
-      },
-    ]);
+    return {
+      kind: "needs-rebuild",
+      reasons: [
+        {
+          path: "document",
+          reason: `the job's current design no longer fits its source (${e.message}), so it cannot be compared with the new one`,
+        },
+      ],
+    };
   }
   const after = await sideOf(pools, merged, merged.document, resolved);
-  const change = classifyDocumentChange(before, after);
-  if (change.kind === "needs-rebuild") throw new DocumentRebuildRequiredError(change.reasons);
-  return change;
+  return classifyDocumentChange(before, after);
 }

@@ -20,9 +20,13 @@ import {
 } from "../db/repositories/jobs.js";
 import { type Db, inTransaction } from "../db/transaction.js";
 import { assertClientAllowed, type ClientScope } from "./client-scope.js";
-import { canonicalSpec } from "./document-change.js";
+import { canonicalSpec, type RebuildReason } from "./document-change.js";
 import { ConflictError, InvalidInputError, isUuid, NotFoundError, pgCode } from "./errors.js";
-import { checkDocumentChange, resolveJobDocument } from "./job-document.js";
+import {
+  checkDocumentChange,
+  DocumentRebuildRequiredError,
+  resolveJobDocument,
+} from "./job-document.js";
 import { validateJobSource } from "./job-validation.js";
 
 /** A stored job (db/repositories/jobs.ts, typed from the job schema). */
@@ -96,16 +100,28 @@ export async function createJob(
   }
 }
 
+/** What the document part of an update needs (checkDocumentUpdate). */
+export interface DocumentUpdate {
+  /** ["document"] when the change needs a run (additive, or a rebuild); else []. */
+  changed: string[];
+  /** The change needs a new collection: the reasons (a rebuild is queued); null otherwise. */
+  rebuild: RebuildReason[] | null;
+}
+
+const NO_DOCUMENT_CHANGE: DocumentUpdate = { changed: [], rebuild: null };
+
 /**
  * The document part of an update, checked before anything is written. The
  * merged job's spec is resolved against the catalog when the patch changes
  * the spec or a source field (a bad one is 400 DOCUMENT_SPEC_INVALID). A
- * changed spec is classified against the stored one (job-document.ts; a
- * change that needs a new collection is 409 DOCUMENT_REBUILD_REQUIRED),
+ * changed spec is classified against the stored one (job-document.ts),
  * except when the job moves to another collection in the same patch
  * (profile_id or collection_name): that collection is made from the new
- * spec. Returns ["document"] when the change needs a full run (additive:
- * the run's collection step adds the new fields, its windows fill them).
+ * spec. An additive change needs a full run (its collection step adds the
+ * new fields, its windows fill them); any other needs a rebuild (`rebuild`
+ * names why; updateJob's hook queues it). A CDC job's such change is refused
+ * (409 DOCUMENT_REBUILD_REQUIRED, saying what to do): its stream would write
+ * the new design into the live version until the swap.
  *
  * Ordering: updateJob calls this with the job row locked (FOR UPDATE) and
  * before its write, so the spec a change is classified against is the one
@@ -117,17 +133,27 @@ export async function checkDocumentUpdate(
   row: JobFields,
   patch: Partial<JobInput>,
   retarget: readonly string[],
-): Promise<string[]> {
+): Promise<DocumentUpdate> {
   const patched = patch.document !== undefined;
-  if (!patched && !SOURCE_FIELDS.some((c) => patch[c] !== undefined)) return [];
+  if (!patched && !SOURCE_FIELDS.some((c) => patch[c] !== undefined)) return NO_DOCUMENT_CHANGE;
   const merged = { ...row, ...patch } as JobFields;
   const resolved = merged.document
     ? await resolveJobDocument(pools, merged, merged.document)
     : undefined;
-  if (!patched || canonicalSpec(row.document) === canonicalSpec(merged.document)) return [];
-  if (retarget.includes("profile_id") || retarget.includes("collection_name")) return ["document"];
+  if (!patched || canonicalSpec(row.document) === canonicalSpec(merged.document)) {
+    return NO_DOCUMENT_CHANGE;
+  }
+  if (retarget.includes("profile_id") || retarget.includes("collection_name")) {
+    return { changed: ["document"], rebuild: null };
+  }
   const change = await checkDocumentChange(pools, row, merged, resolved);
-  return change.kind === "additive" ? ["document"] : [];
+  if (change.kind === "none") return NO_DOCUMENT_CHANGE;
+  if (change.kind === "additive") return { changed: ["document"], rebuild: null };
+  // CDC renders each change with the job's stored design and writes the live
+  // version too (dual-write): it would mix the NEW design into the live version
+  // until the swap. Refused, nothing written
+  if (merged.cdc_enabled === true) throw new DocumentRebuildRequiredError(change.reasons);
+  return { changed: ["document"], rebuild: change.reasons };
 }
 
 /** What updateJob wrote, and what `onRetarget` returned (null: no retarget). */
@@ -138,10 +164,16 @@ export interface JobUpdate<R> {
 
 /**
  * Called in updateJob's transaction after a retarget was written (the job row
- * locked, no run holding its lease): starts the resync of the new shape
- * (coordination/retarget.ts, passed in by the route).
+ * locked, no run holding its lease): starts the resync of the new shape, or
+ * with `rebuild` (a spec change that needs a new collection: its reasons)
+ * queues the rebuild (coordination/retarget.ts, passed in by the route).
  */
-export type OnRetarget<R> = (db: pg.PoolClient, job: Job, changed: string[]) => Promise<R>;
+export type OnRetarget<R> = (
+  db: pg.PoolClient,
+  job: Job,
+  changed: string[],
+  rebuild: RebuildReason[] | null,
+) => Promise<R>;
 
 /**
  * Applies a partial update. When a source field changes, the merged job is
@@ -155,8 +187,9 @@ export type OnRetarget<R> = (db: pg.PoolClient, job: Job, changed: string[]) => 
  * transaction: the update and the resync request commit together or not at
  * all (`onRetarget`; without it a retarget is written like any edit).
  * A spec change that only adds fields counts as such a change ("document"
- * in `changed`); one that needs a new collection is refused before any write
- * (checkDocumentUpdate).
+ * in `changed`); one that needs a new collection too, and `onRetarget` gets
+ * its reasons and queues a rebuild in the same transaction (a CDC job's is
+ * refused before any write: checkDocumentUpdate).
  */
 export async function updateJob<R>(
   pools: Pools,
@@ -177,7 +210,8 @@ export async function updateJob<R>(
       await validateJobSource(pools, merged);
     }
     const retarget = retargetedFields(row, patch);
-    const changed = [...retarget, ...(await checkDocumentUpdate(pools, row, patch, retarget))];
+    const doc = await checkDocumentUpdate(pools, row, patch, retarget);
+    const changed = [...retarget, ...doc.changed];
     if (changed.length > 0) await assertNoLiveRun(db, id);
     let updated: Job;
     try {
@@ -186,7 +220,7 @@ export async function updateJob<R>(
       writeError(e, patch.collection_name);
     }
     if (changed.length === 0 || !onRetarget) return { job: updated, resync: null };
-    const resync = await onRetarget(db, updated, changed);
+    const resync = await onRetarget(db, updated, changed, doc.rebuild);
     // the resync may have changed the row (CDC join reset): answer with it as committed
     return { job: (await selectJobById(db, id))!, resync };
   });

@@ -5,6 +5,7 @@ import { clearJoinMarker, lockJobForRun } from "../db/repositories/jobs.js";
 import {
   cancelRun,
   insertQueuedRun,
+  type RebuildCause,
   type RunTrigger,
   selectOpenRun,
 } from "../db/repositories/runs.js";
@@ -83,17 +84,21 @@ export async function requestRun(
   });
 }
 
-/** A rebuild asked for while another (non-rebuild) run of the job is open (HTTP 409). */
+/**
+ * A rebuild asked for (or a spec change that needs one) while another run of
+ * the job is open (HTTP 409); `action` is what to do after it finished.
+ */
 export class OpenRunConflictError extends ServiceError {
   override readonly name = "OpenRunConflictError";
   constructor(
     readonly jobId: string,
     readonly runId: string,
     readonly trigger: string,
+    action = "request the rebuild",
   ) {
     super(
       "CONFLICT",
-      `sync job ${jobId} has an open ${trigger} run (${runId}); request the rebuild after it finished`,
+      `sync job ${jobId} has an open ${trigger} run (${runId}); ${action} after it finished`,
     );
   }
 }
@@ -123,7 +128,7 @@ export async function requestRebuild(
     }
     const result: RequestedRun = open
       ? { runId: open.id, disposition: "resumable" }
-      : { runId: await j.queue("rebuild"), disposition: "queued" };
+      : { runId: await j.queue("rebuild", { reason: "manual" }), disposition: "queued" };
     await j.announce();
     return result;
   });
@@ -215,7 +220,10 @@ async function acceptLostSlotRebuild(j: LockedJob, reason: string): Promise<Requ
         `superseded by a rebuild: ${reason}; this run started before, so windows it read earlier may miss changes`,
       );
     }
-    result = { runId: await j.queue("rebuild", reason), disposition: "queued" };
+    result = {
+      runId: await j.queue("rebuild", { reason: "slot_lost", detail: reason }),
+      disposition: "queued",
+    };
   }
   if (open?.afterJoin || result.disposition === "queued") {
     await clearJoinMarker(j.client, j.jobId);
@@ -246,8 +254,8 @@ interface LockedJob {
   openRun: { id: string; stage: string; trigger: RunTrigger; afterJoin: boolean } | undefined;
   /** RunConflictError (409) while a live run holds the job's lease. */
   assertNotLeased(): void;
-  /** Inserts a new queued run; its id. */
-  queue(trigger: RunTrigger, reason?: string): Promise<string>;
+  /** Inserts a new queued run (a rebuild with its cause); its id. */
+  queue(trigger: RunTrigger, cause?: RebuildCause): Promise<string>;
   /** NOTIFY on RUN_REQUESTED_CHANNEL (sent at commit) so a worker picks it up at once. */
   announce(): Promise<void>;
 }
@@ -281,8 +289,8 @@ async function withLockedJob<T>(
             throw new RunConflictError(jobId, openRun?.id ?? null, row.lease_expires_at);
           }
         },
-        queue(trigger, reason) {
-          return insertQueuedRun(client, jobId, trigger, reason ?? null);
+        queue(trigger, cause) {
+          return insertQueuedRun(client, jobId, trigger, cause);
         },
         announce() {
           return announceRunRequested(client, jobId);

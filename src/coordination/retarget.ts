@@ -1,8 +1,15 @@
 import type pg from "pg";
+import type { RebuildReason } from "../control/document-change.js";
+import { describeReasons } from "../control/document-change.js";
 import { type Job, resetCdcJoin } from "../db/repositories/jobs.js";
-import { forgetVersions } from "../db/repositories/rebuilds.js";
-import { cancelOpenRuns, insertQueuedRun } from "../db/repositories/runs.js";
-import { announceRunRequested } from "./request-run.js";
+import {
+  cancelUnstartedRun,
+  forgetVersions,
+  markRebuildRequired,
+  recauseQueuedRebuild,
+} from "../db/repositories/rebuilds.js";
+import { cancelOpenRuns, insertQueuedRun, selectOpenRun } from "../db/repositories/runs.js";
+import { announceRunRequested, OpenRunConflictError } from "./request-run.js";
 
 /** What a retarget started (returned with the PATCH response). */
 export interface RetargetResync {
@@ -11,8 +18,8 @@ export interface RetargetResync {
   /** true: a full run of the new shape follows by itself. */
   queued: boolean;
   /** "run": a run was queued now; "cdc_join": the CDC stream re-joins the job and queues it. */
-  via: "run" | "cdc_join" | null;
-  /** The queued run ("run" only). */
+  via: "run" | "cdc_join" | "rebuild" | null;
+  /** The queued run ("run" and "rebuild"). */
   runId: string | null;
   message: string;
 }
@@ -57,7 +64,9 @@ export async function startRetargetResync(
   job: Job,
   changed: string[],
   cdcActive: boolean,
+  rebuild: RebuildReason[] | null = null,
 ): Promise<RetargetResync> {
+  if (rebuild) return queueSpecRebuild(db, job, changed, rebuild);
   await cancelOpenRuns(
     db,
     job.id,
@@ -94,5 +103,54 @@ export async function startRetargetResync(
     via: "run",
     runId,
     message: `a full run of the new target is queued (run ${runId}).${oldTarget(changed)}`,
+  };
+}
+
+/**
+ * A spec change that needs a new collection (control/jobs.ts
+ * checkDocumentUpdate; never a CDC job, never a move to another collection):
+ * queues a rebuild run with reason `spec_change`, in the PATCH's transaction
+ * under the job row's lock, after the row was written and no run holds the
+ * lease. The live version is left alone: nothing but the rebuild's swap
+ * changes what searchers see.
+ *
+ * - a queued, never started rebuild -> it is kept (it builds from the job as
+ *   it is when it starts, i.e. the new spec) and gets the new cause
+ * - a queued, never started other run -> cancelled (it wrote nothing; its
+ *   plain sync would write the new design into the live version)
+ * - any started open run (interrupted sync, rebuild mid-build, rollback)
+ *   -> OpenRunConflictError (409): the PATCH is rolled back with it; the spec
+ *   is changed after that run finished. A rebuild mid-build would otherwise
+ *   swap in a version of the OLD spec, and an interrupted sync would write
+ *   the new design into the live version
+ * - otherwise a new queued rebuild; NOTIFY at commit. A disabled job's
+ *   rebuild waits until the job is enabled (no plain sync runs before it,
+ *   the open run is the rebuild)
+ */
+async function queueSpecRebuild(
+  db: pg.PoolClient,
+  job: Job,
+  changed: string[],
+  reasons: RebuildReason[],
+): Promise<RetargetResync> {
+  const cause = { reason: "spec_change" as const, detail: describeReasons(reasons) };
+  let runId = await recauseQueuedRebuild(db, job.id, cause);
+  if (!runId) {
+    await cancelUnstartedRun(db, job.id, "superseded: a spec change queued a rebuild of the job");
+    const open = await selectOpenRun(db, job.id);
+    if (open) throw new OpenRunConflictError(job.id, open.id, open.trigger, "change the spec");
+    runId = await insertQueuedRun(db, job.id, "rebuild", cause);
+  }
+  // plain syncs must not write the new design into the live version until the swap
+  await markRebuildRequired(db, job.id, cause.detail);
+  await announceRunRequested(db, job.id);
+  const when =
+    job.enabled === true ? "" : " The job is disabled: the rebuild runs once it is enabled.";
+  return {
+    changed,
+    queued: true,
+    via: "rebuild",
+    runId,
+    message: `the change needs a new collection (${cause.detail}): a rebuild is queued (run ${runId}); the live collection serves until its swap.${when}`,
   };
 }

@@ -1,16 +1,33 @@
+import type { RebuildCause } from "../db/repositories/runs.js";
 import type { JobDocuments } from "../documents/index.js";
 import { CollectionNotOwnedError } from "../typesense/index.js";
 import type { AttemptEnv } from "./context.js";
 
 /** A failure that ends the run (as opposed to an interruption, which leaves it open). */
 export class RunFailure extends Error {
-  override readonly name = "RunFailure";
+  override readonly name: string = "RunFailure";
+}
+
+/**
+ * The live collection's schema differs from what the job renders (a changed
+ * column type): the run fails with it, and its finish queues a rebuild with
+ * `rebuild` as its cause (engine.ts fail; docs/full-sync.md "Rebuild triggers").
+ */
+export class SchemaMismatchFailure extends RunFailure {
+  override readonly name = "SchemaMismatchFailure";
+  constructor(
+    message: string,
+    readonly rebuild: RebuildCause,
+  ) {
+    super(message);
+  }
 }
 
 /**
  * Creates the collection from the mapping or adds the fields the table gained
  * (typesense/ ensureCollection). A field whose type differs fails the run with
- * a message naming it: changing a type drops data, which is the operator's call.
+ * a message naming it (mismatchFailure): Typesense cannot change a live
+ * field's type, so a new version is built beside the live one (a rebuild).
  *
  * Ownership: this is the first call of a run attempt that touches the
  * collection, so a collection that exists without the job's mark (and the
@@ -22,6 +39,15 @@ export class RunFailure extends Error {
  */
 export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): Promise<boolean> {
   const name = ctx.job.collectionName;
+  // before any write: the live version holds the previous design (sql/017)
+  if (ctx.job.rebuildRequired && !ctx.closeRun) {
+    throw mismatchFailure(
+      ctx,
+      name,
+      `the job's spec changed and the collection still holds the previous design (${ctx.job.rebuildRequired})`,
+      "spec_change",
+    );
+  }
   const owner = { jobId: ctx.job.id, adopt: ctx.job.adoptExistingCollection };
   const ensured = await ctx
     .retry("ensure collection", () =>
@@ -41,9 +67,7 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
           `field "${c.field}" is ${c.existing} in the collection but ${c.desired} in the table`,
       )
       .join("; ");
-    throw new RunFailure(
-      `collection "${name}" does not match the table: ${list}; drop or recreate the collection (or exclude the column)`,
-    );
+    throw mismatchFailure(ctx, name, list);
   }
   if (ensured.created || ensured.addedFields.length > 0) {
     ctx.log.info(
@@ -53,4 +77,34 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
   }
   const remote = await ctx.retry("read collection", () => ctx.backend.getCollection(name));
   return mapper.idIsUnique && remote?.num_documents === 0;
+}
+
+/**
+ * The failure of a run whose collection does not match the table (`list`
+ * names each field). Nothing was written to the collection yet (this is the
+ * attempt's first write), so the live version is untouched.
+ * - a rebuild's build (its own version, `closeRun` set): a plain failure; the
+ *   rebuild discards the version it built (never a rebuild of a rebuild)
+ * - a CDC job too (CDC dual-writes during its build, docs/cdc.md): CDC's
+ *   writes of the changed column into the live version fail there until the swap
+ * - otherwise: SchemaMismatchFailure, whose finish queues a rebuild with
+ *   reason `schema_mismatch` (or `spec_change`: the job's rebuild_required
+ *   marker, a spec-change rebuild not swapped yet) in the same transaction
+ *   as the failed close
+ */
+function mismatchFailure(
+  ctx: AttemptEnv,
+  name: string,
+  list: string,
+  reason: "schema_mismatch" | "spec_change" = "schema_mismatch",
+): RunFailure {
+  const what =
+    reason === "spec_change"
+      ? `collection "${name}": ${list}`
+      : `collection "${name}" does not match the table: ${list}`;
+  if (ctx.closeRun) return new RunFailure(`${what}; the rebuild discards this version`);
+  return new SchemaMismatchFailure(
+    `${what}; a rebuild (reason ${reason}) is queued: it builds a new version ${reason === "spec_change" ? "of the new design" : "with the table's types"} beside the live one and swaps it in`,
+    { reason, detail: list },
+  );
 }

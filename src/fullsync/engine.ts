@@ -7,12 +7,13 @@ import {
   finishRun,
   loadJob,
   markJobRunning,
+  type RebuildCause,
   type RunRow,
   startOrResumeRun,
 } from "../db/repositories/runs.js";
 import { createdUpto, hasBackups, hasSagaRecords } from "../db/repositories/saga-backups.js";
 import { type AttemptStart, buildEnv, enterStage, initialState } from "./attempt-env.js";
-import { prepareCollection } from "./collection.js";
+import { prepareCollection, SchemaMismatchFailure } from "./collection.js";
 import type { AttemptEnv, AttemptState, CollectionEnv } from "./context.js";
 import type {
   FullSyncEngine,
@@ -27,7 +28,7 @@ import { beginRollback, type RollbackOutcome, runRollback } from "./rollback.js"
 import { next } from "./run-stage.js";
 import { runWindows } from "./windows-loop.js";
 
-export { RunFailure } from "./collection.js";
+export { RunFailure, SchemaMismatchFailure } from "./collection.js";
 export type { FullSyncEngine, FullSyncEngineOptions, RunJobOptions, RunResult };
 
 /*
@@ -113,6 +114,7 @@ async function attempt(opts: FullSyncEngineOptions, a: AttemptStart): Promise<Ru
 
 async function runStages(ctx: AttemptEnv, state: AttemptState, run: RunRow): Promise<RunResult> {
   let cause: string;
+  let rebuild: RebuildCause | undefined;
   // A crash during rollback resumes the rollback, with the original cause.
   if (state.stage === "rollback") cause = run.errorMessage ?? "run failed";
   else {
@@ -121,10 +123,12 @@ async function runStages(ctx: AttemptEnv, state: AttemptState, run: RunRow): Pro
     } catch (e) {
       if (interrupted(ctx, e)) return result(ctx, state, "interrupted");
       cause = (e as Error)?.message ?? String(e);
+      // the live collection does not match: the failed close queues a rebuild
+      if (e instanceof SchemaMismatchFailure) rebuild = e.rebuild;
     }
   }
   try {
-    return await fail(ctx, state, cause);
+    return await fail(ctx, state, cause, rebuild);
   } catch (e) {
     if (interrupted(ctx, e)) return result(ctx, state, "interrupted");
     throw e;
@@ -194,7 +198,12 @@ async function sweepStage(ctx: CollectionEnv, state: AttemptState, total: number
   if (orphans > 0) ctx.log.info({ orphans }, "orphans deleted");
 }
 
-async function fail(ctx: AttemptEnv, state: AttemptState, cause: string): Promise<RunResult> {
+async function fail(
+  ctx: AttemptEnv,
+  state: AttemptState,
+  cause: string,
+  rebuild?: RebuildCause,
+): Promise<RunResult> {
   let rollback: RollbackOutcome | null = null;
   let error = cause;
   if (
@@ -208,7 +217,9 @@ async function fail(ctx: AttemptEnv, state: AttemptState, cause: string): Promis
         ? `${cause} (run rolled back: ${rollback.restored} restored, ${rollback.deleted} deleted)`
         : `${cause} (rollback failed: ${rollback.error})`;
   }
-  if (!(await finish(ctx, state, "failed", error))) return result(ctx, state, "interrupted");
+  if (!(await finish(ctx, state, "failed", error, rebuild))) {
+    return result(ctx, state, "interrupted");
+  }
   ctx.log.error({ error }, "full sync run failed");
   return result(ctx, state, "failed", error, rollback);
 }
@@ -219,6 +230,7 @@ async function finish(
   state: AttemptState,
   status: "succeeded" | "failed",
   error: string | null,
+  queueRebuild?: RebuildCause,
 ): Promise<boolean> {
   const stage = next(state.stage, "finish");
   if (ctx.closeRun) {
@@ -236,6 +248,7 @@ async function finish(
       error,
       counters: state.counters,
       sourceRowCount: state.sourceRows,
+      queueRebuild,
     });
     if (finished) state.stage = stage;
     return finished;

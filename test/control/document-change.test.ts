@@ -319,6 +319,7 @@ describe("classifyDocumentChange: needs-rebuild, with the reason and the path", 
     const msg = describeRebuild(c.kind === "needs-rebuild" ? c.reasons : []);
     expect(msg).toContain("document.filter");
     expect(msg).toContain('field "title" removed');
-    expect(msg).toContain("zero-downtime rebuild (issue 16)");
+    expect(msg).toContain("would mix it into the live version");
+    expect(msg).toContain("set cdc_enabled to false in the same PATCH");
   });
 });

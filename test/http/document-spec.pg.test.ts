@@ -390,31 +390,97 @@ describe("changing a live job's spec", () => {
       ...grown,
       children: [...grown.children, { ...grown.children[0], name: "more_variants" }],
     };
-    const refused = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: another });
-    expect(refused.status, JSON.stringify(refused.json)).toBe(409);
-    expect(refused.json.message).toContain('document.children[1]: child "more_variants" added');
+    // the queued (never started) resync of the first change is replaced by the rebuild
+    const rebuilt = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: another });
+    expect(rebuilt.status, JSON.stringify(rebuilt.json)).toBe(200);
+    expect(rebuilt.json.data.rebuild_queued).toBe(true);
+    expect(rebuilt.json.message).toContain('document.children[1]: child "more_variants" added');
+    expect(await runs(id)).toEqual([
+      { status: "cancelled", trigger: "resync" },
+      { status: "queued", trigger: "rebuild" },
+    ]);
   });
 
-  it("a change that needs a new collection is 409 DOCUMENT_REBUILD_REQUIRED naming the field; nothing is written or queued", async () => {
+  const reasonOf = async (runId: string) =>
+    (
+      await db.pool.query<{ trigger: string; reason: string; detail: string; stage: string }>(
+        `select trigger, rebuild_reason as reason, rebuild_reason_detail as detail,
+                rebuild_stage as stage
+           from typesense_sync_runs where id = $1`,
+        [runId],
+      )
+    ).rows[0];
+
+  it("a change that needs a new collection is stored and queues a rebuild with reason spec_change naming the field", async () => {
     const id = await createWithSpec(SPEC, { enabled: true });
     const retyped = {
       ...SPEC,
       fields: [SPEC.fields[0], SPEC.fields[1], { ...SPEC.fields[2], type: "float" }],
     };
     const r = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: retyped });
-    expect(r.status, JSON.stringify(r.json)).toBe(409);
-    expect(r.json.code).toBe("DOCUMENT_REBUILD_REQUIRED");
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.data.rebuild_queued).toBe(true);
+    const runId = r.json.data.rebuild_run_id as string;
+    expect(r.json.message).toContain(`a rebuild is queued (run ${runId})`);
     expect(r.json.message).toContain('document.fields[2]: field "price_cents" changes type');
-    expect(r.json.message).toContain("zero-downtime rebuild (issue 16)");
-    expect(JSON.stringify(r.json.error)).toContain("document.fields[2]");
-    const removed = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: null });
-    expect(removed.status).toBe(409);
-    expect(removed.json.message).toContain("document.filter");
-    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toEqual(STORED);
-    expect(await runs(id)).toEqual([]);
+    expect(r.json.message).not.toContain("drop or recreate");
+    const run = await reasonOf(runId);
+    expect(run).toMatchObject({ trigger: "rebuild", reason: "spec_change", stage: "create" });
+    expect(run?.detail).toContain('field "price_cents" changes type');
+    expect((r.json.data.document as { fields: { type?: string }[] }).fields[2]?.type).toBe("float");
+    expect(await runs(id)).toEqual([{ status: "queued", trigger: "rebuild" }]);
+    // until its swap, plain syncs refuse to write the new design into the live version
+    const marker = await db.pool.query(
+      "select rebuild_required from typesense_sync_jobs where id = $1",
+      [id],
+    );
+    expect(marker.rows[0].rebuild_required).toContain('field "price_cents" changes type');
   });
 
-  it("when the stored spec no longer fits the source, a change is refused as needing a rebuild (never guessed)", async () => {
+  it("a second change while the rebuild is still queued keeps that one rebuild with the new cause", async () => {
+    const id = await createWithSpec(SPEC, { enabled: true });
+    const first = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: null });
+    const second = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: SPEC });
+    expect(second.status, JSON.stringify(second.json)).toBe(200);
+    expect(second.json.data.rebuild_run_id).toBe(first.json.data.rebuild_run_id);
+    expect(await runs(id)).toEqual([{ status: "queued", trigger: "rebuild" }]);
+  });
+
+  it("a change while a started run of the job is open is 409 naming that run; nothing is written", async () => {
+    const id = await createWithSpec(SPEC, { enabled: true });
+    const open = await db.pool.query<{ id: string }>(
+      `insert into typesense_sync_runs (job_id, trigger, status, stage, started_at)
+       values ($1, 'manual', 'running', 'windows', now()) returning id`,
+      [id],
+    );
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: null });
+    expect(r.status, JSON.stringify(r.json)).toBe(409);
+    expect(r.json.message).toContain(`open manual run (${open.rows[0]!.id})`);
+    expect(r.json.message).toContain("change the spec after it finished");
+    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toEqual(STORED);
+    expect(await runs(id)).toEqual([{ status: "running", trigger: "manual" }]);
+  });
+
+  it("a CDC job's change that needs a new collection is 409 DOCUMENT_REBUILD_REQUIRED saying how to rebuild; nothing is written or queued", async () => {
+    const id = await createWithSpec(SPEC, { enabled: true });
+    await db.pool.query("update typesense_sync_jobs set cdc_enabled = true where id = $1", [id]);
+    const r = await call("PATCH", `/typesense/sync-jobs/${id}`, { document: null });
+    expect(r.status, JSON.stringify(r.json)).toBe(409);
+    expect(r.json.code).toBe("DOCUMENT_REBUILD_REQUIRED");
+    expect(r.json.message).toContain("document.filter");
+    expect(r.json.message).toContain("set cdc_enabled to false in the same PATCH");
+    expect(JSON.stringify(r.json.error)).toContain("document.filter");
+    expect((await call("GET", `/typesense/sync-jobs/${id}`)).json.data.document).toEqual(STORED);
+    expect(await runs(id)).toEqual([]);
+    const off = await call("PATCH", `/typesense/sync-jobs/${id}`, {
+      document: null,
+      cdc_enabled: false,
+    });
+    expect(off.status, JSON.stringify(off.json)).toBe(200);
+    expect(off.json.data.rebuild_queued).toBe(true);
+  });
+
+  it("when the stored spec no longer fits the source, a change queues a rebuild (never guessed as additive)", async () => {
     const spec = {
       fields: [
         { name: "title", column: "title" },
@@ -429,11 +495,11 @@ describe("changing a live job's spec", () => {
     const r = await call("PATCH", `/typesense/sync-jobs/${id}`, {
       document: { fields: [{ name: "title", column: "title" }] },
     });
-    expect(r.status, JSON.stringify(r.json)).toBe(409);
-    expect(r.json.code).toBe("DOCUMENT_REBUILD_REQUIRED");
-    expect(r.json.message).toContain("the job's current design no longer fits its source");
-    expect(r.json.message).toContain("legacy");
-    expect(await runs(id)).toEqual([]);
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const run = await reasonOf(r.json.data.rebuild_run_id as string);
+    expect(run?.reason).toBe("spec_change");
+    expect(run?.detail).toContain("the job's current design no longer fits its source");
+    expect(run?.detail).toContain("legacy");
   });
 
   it("the same change together with a new collection_name is a retarget to a collection made from the new spec", async () => {

@@ -3,6 +3,7 @@ import type { Pools } from "../../db/pool.js";
 import { SOURCE_FIELDS } from "../../db/repositories/job-schema.js";
 import { DocumentSpecError } from "../../documents/index.js";
 import { ServiceError } from "../../errors/service-error.js";
+import { describeReasons } from "../document-change.js";
 import { DocumentRebuildRequiredError, resolveJobDocument } from "../job-document.js";
 import { type JobSource, validateJobSource } from "../job-validation.js";
 import { checkDocumentUpdate } from "../jobs.js";
@@ -45,13 +46,15 @@ export async function checkPlanSources(
 /**
  * The spec of a created job resolved; a changed one resolved and classified
  * by the same function updateJob runs (a move to another collection, in
- * `retarget`, takes any spec).
+ * `retarget`, takes any spec). A change that needs a new collection is noted
+ * on the plan (`rebuild`): plan shows it, apply's PATCH queues the rebuild.
  */
 async function checkJobDocument(pools: Pools, c: JobChange): Promise<void> {
   if (c.action === "create") {
     if (c.input.document) await resolveJobDocument(pools, c.input, c.input.document);
   } else if (c.action === "update") {
-    await checkDocumentUpdate(pools, c.current, c.patch, c.retarget);
+    const doc = await checkDocumentUpdate(pools, c.current, c.patch, c.retarget);
+    if (doc.rebuild) c.rebuild = describeReasons(doc.rebuild);
   }
 }
 
@@ -66,7 +69,7 @@ function issuesOf(spec: JobsFileSpec, index: number, e: ServiceError): JobsFileI
       fileIssue(
         spec,
         at(r.path),
-        `${r.reason}: this change needs a new collection (the zero-downtime rebuild, issue 16); move the job with moved_from and a new collection_name, or keep the spec`,
+        `${r.reason}: this change needs a new collection, and a CDC job's stream would write the new design into the live version until the rebuild swaps; set cdc_enabled: false in the same change, move the job with moved_from and a new collection_name, or keep the spec`,
       ),
     );
   }

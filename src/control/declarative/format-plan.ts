@@ -99,7 +99,11 @@ function jobLines(c: JobChange): string[] {
       const moved = label === c.label ? "" : ` (was ${c.label})`;
       const resync =
         c.retarget.length > 0 ? " [retarget: a full resync of the new target follows]" : "";
-      return [`~ job ${label}${moved}${resync}`, ...c.changes.flatMap(updateLines)];
+      // a spec change that needs a new collection: the live one serves until the swap
+      const rebuild = c.rebuild
+        ? ` [rebuild: a new collection version is built and swapped in (${c.rebuild})]`
+        : "";
+      return [`~ job ${label}${moved}${resync}${rebuild}`, ...c.changes.flatMap(updateLines)];
     }
     case "delete":
       return [`- job ${c.label}`];

@@ -55,6 +55,11 @@ export type JobChange =
       patch: Partial<Omit<JobInput, "profile_id">>;
       /** The retarget fields this update changes (a full resync follows). */
       retarget: string[];
+      /**
+       * The spec change needs a new collection: its reasons, one line (a
+       * rebuild follows). Set by checkPlanSources (it needs the catalog).
+       */
+      rebuild?: string;
     }
   | { action: "delete" | "unlisted"; current: StoredJob; label: string };
 

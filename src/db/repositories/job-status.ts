@@ -1,6 +1,7 @@
 import type { Db } from "../transaction.js";
 import type { Job } from "./jobs.js";
 import { withNumbers } from "./rows.js";
+import { type RebuildProgress, rebuildProgressOf } from "./runs.js";
 import { type ClientScope, clientInScope } from "./scope-sql.js";
 
 /** typesense_sync_job_status.sync_health (sql/008: first match wins). */
@@ -32,6 +33,8 @@ export type JobStatus = Job & {
   latest_run_error_message: string | null;
   latest_run_created_at: Date | null;
   latest_run_finished_at: Date | null;
+  /** The latest run's rebuild step and progress (runs.ts RebuildProgress); null: not a rebuild. */
+  latest_run_rebuild: RebuildProgress | null;
   cdc_status: string | null;
   cdc_lag_ms: number | null;
   cdc_retained_wal_bytes: number | null;
@@ -58,10 +61,27 @@ const NUMS = [
 // Lease internals are not part of the status payload.
 const HIDDEN = ["lease_token"];
 
+/**
+ * The status view's row with its latest run's rebuild columns (`rb_*`), read
+ * next to the view (sql/008 is not changed for them).
+ */
+const STATUS_SELECT = `select s.*, rb.rebuild_stage as rb_rebuild_stage,
+       rb.rebuild_reason as rb_rebuild_reason, rb.rebuild_reason_detail as rb_rebuild_reason_detail,
+       rb.rebuild_from_version as rb_rebuild_from_version,
+       rb.rebuild_to_version as rb_rebuild_to_version,
+       rb.rebuild_swapped_at as rb_rebuild_swapped_at, rb.rebuild_keep_until as rb_rebuild_keep_until,
+       rb.manifest_processed_rows as rb_manifest_processed_rows,
+       rb.manifest_total_rows as rb_manifest_total_rows,
+       rb.progress_total_kind as rb_progress_total_kind
+  from typesense_sync_job_status s
+  left join typesense_sync_runs rb on rb.id = s.latest_run_id and rb.trigger = 'rebuild'`;
+
 function toStatus(row: Record<string, unknown>): JobStatus {
-  const r = withNumbers(row, NUMS);
+  const rebuild = rebuildProgressOf(row, "rb_", Number(row.window_size ?? 1));
+  const own = Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith("rb_")));
+  const r = withNumbers(own, NUMS);
   for (const h of HIDDEN) delete r[h];
-  return r as unknown as JobStatus;
+  return { ...r, latest_run_rebuild: rebuild } as unknown as JobStatus;
 }
 
 /** Status rows in the scope, optionally of one health, in source order. */
@@ -70,9 +90,9 @@ export async function selectJobStatuses(
   f: { scope: ClientScope; health: string | null },
 ): Promise<JobStatus[]> {
   const r = await db.query(
-    `select * from typesense_sync_job_status
-      where ($1::text is null or sync_health = $1) and ${clientInScope("source_client_name", 2)}
-      order by source_client_name, source_schema_name, source_table_name, collection_name`,
+    `${STATUS_SELECT}
+      where ($1::text is null or s.sync_health = $1) and ${clientInScope("s.source_client_name", 2)}
+      order by s.source_client_name, s.source_schema_name, s.source_table_name, s.collection_name`,
     [f.health, f.scope],
   );
   return r.rows.map(toStatus);
@@ -85,8 +105,7 @@ export async function selectJobStatus(
   scope: ClientScope,
 ): Promise<JobStatus | null> {
   const r = await db.query(
-    `select * from typesense_sync_job_status
-      where id = $1 and ${clientInScope("source_client_name", 2)}`,
+    `${STATUS_SELECT} where s.id = $1 and ${clientInScope("s.source_client_name", 2)}`,
     [jobId, scope],
   );
   return r.rows[0] ? toStatus(r.rows[0]) : null;

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { type Db, inClientTransaction } from "../transaction.js";
 import { moveHashesToVersion } from "./doc-hashes.js";
+import type { RebuildCause } from "./runs.js";
 
 /** A rebuild run's own columns (sql/013; fullsync/rebuild-stage.ts). */
 export interface RebuildRow {
@@ -54,7 +55,10 @@ export async function recordSwap(
   return inClientTransaction(client, async (c) => {
     const job = await c.query<{ keep: number }>(
       `update typesense_sync_jobs
-          set live_version = $3, building_version = null, updated_at = now()
+          set live_version = $3, building_version = null, updated_at = now(),
+              -- the swapped-in version was built from the stored spec (a spec
+              -- change during a started rebuild is refused: retarget.ts)
+              rebuild_required = null
         where id = $1 and lease_token = $2
         returning rebuild_keep_previous_seconds as keep`,
       [f.jobId, f.leaseToken, f.version],
@@ -122,7 +126,8 @@ export async function selectExpiredKeeps(db: Db, limit: number): Promise<Expired
  */
 export async function forgetVersions(db: Db, jobId: string): Promise<void> {
   await db.query(
-    `update typesense_sync_jobs set live_version = null, building_version = null, updated_at = now()
+    `update typesense_sync_jobs
+        set live_version = null, building_version = null, rebuild_required = null, updated_at = now()
       where id = $1`,
     [jobId],
   );
@@ -176,4 +181,52 @@ export async function selectVersionHolds(
     openVersions: (x.open as unknown[]).map(Number),
     keptVersions: (x.kept as unknown[]).map(Number),
   }));
+}
+
+/**
+ * Gives the job's queued, never started rebuild run a new cause (a spec
+ * change arriving while a rebuild waits: that rebuild builds from the job as
+ * it is when it starts, so it already builds the new spec). Its id, or null
+ * when the job has no such run.
+ */
+export async function recauseQueuedRebuild(
+  db: Db,
+  jobId: string,
+  cause: RebuildCause,
+): Promise<string | null> {
+  const r = await db.query<{ id: string }>(
+    `update typesense_sync_runs
+        set rebuild_reason = $2, rebuild_reason_detail = $3, updated_at = now()
+      where job_id = $1 and trigger = 'rebuild' and status = 'queued'
+      returning id`,
+    [jobId, cause.reason, cause.detail ?? null],
+  );
+  return r.rows[0]?.id ?? null;
+}
+
+/**
+ * Records that the live version holds the job's previous design (sql/017
+ * rebuild_required = `detail`), in the spec change's transaction: plain
+ * full syncs refuse to write the new one into it until a rebuild swaps.
+ */
+export async function markRebuildRequired(db: Db, jobId: string, detail: string): Promise<void> {
+  await db.query(
+    "update typesense_sync_jobs set rebuild_required = $2, updated_at = now() where id = $1",
+    [jobId, detail],
+  );
+}
+
+/**
+ * Closes the job's queued, never started (status `queued`) non-rebuild run
+ * `cancelled` with `reason`: it wrote nothing, and a rebuild replaces it. A
+ * started (interrupted) run is left alone: the caller refuses instead.
+ */
+export async function cancelUnstartedRun(db: Db, jobId: string, reason: string): Promise<void> {
+  await db.query(
+    `update typesense_sync_runs
+        set status = 'cancelled', stage = 'finished', error_message = $2,
+            finished_at = now(), updated_at = now()
+      where job_id = $1 and status = 'queued' and trigger <> 'rebuild'`,
+    [jobId, reason],
+  );
 }

@@ -49,6 +49,11 @@ export interface JobRow {
    * Checked against the catalog by documents/ when a run reads the rows.
    */
   document?: DocumentSpecInput | null;
+  /**
+   * sql/017: the live version holds the job's previous design (a spec change
+   * queued a rebuild that has not swapped yet): the reasons; null otherwise.
+   */
+  rebuildRequired?: string | null;
 }
 
 /** Counters a run accumulates; persisted with every checkpoint. */
@@ -85,7 +90,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
             sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection,
-            document
+            document, rebuild_required
        from typesense_sync_jobs j where id = $1`,
     [jobId],
   );
@@ -107,6 +112,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     cdcEnabled: Boolean(j.cdc_enabled),
     adoptExistingCollection: Boolean(j.adopt_existing_collection),
     document: (j.document as DocumentSpecInput | null | undefined) ?? null,
+    rebuildRequired: (j.rebuild_required as string | null | undefined) ?? null,
   };
 }
 
@@ -210,6 +216,13 @@ export interface FinishOptions {
   error: string | null;
   counters: RunCounters;
   sourceRowCount: number | null;
+  /**
+   * A failed run that found the live collection not matching the table
+   * (fullsync/collection.ts SchemaMismatchFailure): a rebuild with this cause
+   * is queued in the close's transaction, right after the run closed (one
+   * open run per job), so the failure and its way out commit together.
+   */
+  queueRebuild?: RebuildCause;
 }
 
 /**
@@ -267,6 +280,8 @@ export async function finishRun(client: pg.PoolClient, f: FinishOptions): Promis
     );
     const name = part.rows[0]?.p;
     if (name) await client.query(`drop table ${name}`);
+    // the scheduler's poll picks the queued rebuild up (an open run is due at once)
+    if (f.queueRebuild) await insertQueuedRun(client, f.jobId, "rebuild", f.queueRebuild);
     return true;
   });
 }
@@ -359,12 +374,61 @@ export interface RunProgress {
   percent: number | null;
 }
 
-/** A run row as the API returns it (every column, int8 as numbers) plus a derived progress object. */
+/**
+ * A rebuild run's progress as the API, the status view and the console show
+ * it (null for other runs): its step, why it runs, the versions it goes from
+ * (null: a plain wave-1 collection) and to, until when the previous version
+ * is kept, and during `build` the windows of its full sync done / total
+ * (`windows_total` counts the manifest's rows in windows of the job's
+ * window_size; estimated until the manifest is complete, as `progress`).
+ */
+export interface RebuildProgress {
+  stage: string;
+  reason: RebuildReasonKind;
+  reason_detail: string | null;
+  from_version: number | null;
+  to_version: number;
+  windows_done: number;
+  windows_total: number | null;
+  swapped_at: Date | null;
+  keep_until: Date | null;
+}
+
+/** The rebuild columns of a run (sql/013, sql/017), by the names `prefix` gives them. */
+export function rebuildProgressOf(
+  row: Record<string, unknown>,
+  prefix: string,
+  windowSize: number,
+): RebuildProgress | null {
+  const col = (c: string) => row[`${prefix}${c}`];
+  const stage = col("rebuild_stage");
+  if (typeof stage !== "string") return null;
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  const processed = num(col("manifest_processed_rows")) ?? 0;
+  const total = col("progress_total_kind") === "unknown" ? null : num(col("manifest_total_rows"));
+  const ws = Math.max(1, windowSize);
+  return {
+    stage,
+    reason: (col("rebuild_reason") as RebuildReasonKind | null) ?? "manual",
+    reason_detail: (col("rebuild_reason_detail") as string | null) ?? null,
+    from_version: num(col("rebuild_from_version")),
+    to_version: num(col("rebuild_to_version")) ?? 1,
+    windows_done: Math.ceil(processed / ws),
+    windows_total:
+      total === null ? null : Math.max(Math.ceil(total / ws), Math.ceil(processed / ws)),
+    swapped_at: (col("rebuild_swapped_at") as Date | null) ?? null,
+    keep_until: (col("rebuild_keep_until") as Date | null) ?? null,
+  };
+}
+
+/** A run row as the API returns it (every column, int8 as numbers) plus derived progress objects. */
 export type RunRecord = Record<string, unknown> & {
   id: string;
   job_id: string;
   status: string;
   progress: RunProgress;
+  /** A rebuild run's step and progress; null for other runs. */
+  rebuild: RebuildProgress | null;
 };
 
 const RUN_NUMS = [
@@ -380,8 +444,15 @@ const RUN_NUMS = [
   "rollback_deleted_count",
 ];
 
+/** The job's window_size next to a run row (the rebuild's windows total); dropped from the answer. */
+const RUN_SELECT = `select r.*, (select j.window_size from typesense_sync_jobs j where j.id = r.job_id)
+                          as job_window_size
+                     from typesense_sync_runs r`;
+
 function toRunRecord(row: Record<string, unknown>): RunRecord {
-  const r = withNumbers(row, RUN_NUMS);
+  const { job_window_size: ws, ...rest } = row;
+  const rebuild = rebuildProgressOf(rest, "", Number(ws ?? 1));
+  const r = withNumbers(rest, RUN_NUMS);
   const processed = (r.manifest_processed_rows as number | null) ?? 0;
   const total = (r.manifest_total_rows as number | null) ?? null;
   const kind = r.progress_total_kind as RunProgress["total_kind"];
@@ -394,6 +465,7 @@ function toRunRecord(row: Record<string, unknown>): RunRecord {
   return {
     ...(r as RunRecord),
     progress: { processed_rows: processed, total_rows: total, total_kind: kind, percent },
+    rebuild,
   };
 }
 
@@ -409,10 +481,10 @@ export async function selectRuns(
   },
 ): Promise<RunRecord[]> {
   const r = await db.query(
-    `select * from typesense_sync_runs
-      where ($1::uuid is null or job_id = $1) and ($2::text is null or status = $2)
-        and ${jobInScope("job_id", 5)}
-      order by created_at desc, id
+    `${RUN_SELECT}
+      where ($1::uuid is null or r.job_id = $1) and ($2::text is null or r.status = $2)
+        and ${jobInScope("r.job_id", 5)}
+      order by r.created_at desc, r.id
       limit $3 offset $4`,
     [f.jobId, f.status, f.limit, f.offset, f.scope],
   );
@@ -421,10 +493,10 @@ export async function selectRuns(
 
 /** One run (id a uuid) whose job is in the scope, or null. */
 export async function selectRun(db: Db, id: string, scope: ClientScope): Promise<RunRecord | null> {
-  const r = await db.query(
-    `select * from typesense_sync_runs where id = $1 and ${jobInScope("job_id", 2)}`,
-    [id, scope],
-  );
+  const r = await db.query(`${RUN_SELECT} where r.id = $1 and ${jobInScope("r.job_id", 2)}`, [
+    id,
+    scope,
+  ]);
   return r.rows[0] ? toRunRecord(r.rows[0]) : null;
 }
 
@@ -453,29 +525,49 @@ export async function selectOpenRun(
   return o && { id: o.id, stage: o.stage, trigger: o.trigger, afterJoin: o.after_join === true };
 }
 
+/** Why a rebuild was queued (typesense_sync_runs.rebuild_reason, sql/017). */
+export type RebuildReasonKind = "manual" | "spec_change" | "schema_mismatch" | "slot_lost";
+
+/** A rebuild's reason and what made it necessary, in words (rebuild_reason_detail). */
+export interface RebuildCause {
+  reason: RebuildReasonKind;
+  detail?: string | null;
+}
+
 /**
  * Inserts a new queued run; its id. A second open run of the job fails with
- * the unique violation (23505) of typesense_sync_runs_one_open_idx.
+ * the unique violation (23505) of typesense_sync_runs_one_open_idx. A rebuild
+ * records why it was queued (`cause`; "manual" when none is given).
  */
 export async function insertQueuedRun(
   db: Db,
   jobId: string,
   trigger: RunTrigger,
-  /** Why it runs (sql/014 trigger_reason: a lost replication slot); null: asked for. */
-  reason: string | null = null,
+  cause?: RebuildCause,
 ): Promise<string> {
   // a rebuild starts in its `create` step and records the versions it goes
   // from (null: a plain wave-1 collection) and to (sql/013; rebuild-stage.ts)
+  const rebuild = trigger === "rebuild" ? (cause ?? { reason: "manual" }) : null;
   const ins = await db.query<{ id: string }>(
     `insert into typesense_sync_runs (job_id, trigger, status, stage, trigger_reason,
-                                      rebuild_stage, rebuild_from_version, rebuild_to_version)
-     select j.id, $2, 'queued', 'queued', $3::text,
+                                      rebuild_stage, rebuild_from_version, rebuild_to_version,
+                                      rebuild_reason, rebuild_reason_detail)
+     select j.id, $2, 'queued', 'queued', $5::text,
             case when $2 = 'rebuild' then 'create' end,
             case when $2 = 'rebuild' then j.live_version end,
-            case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end
+            case when $2 = 'rebuild' then coalesce(j.live_version, 0) + 1 end,
+            $3, $4
        from typesense_sync_jobs j where j.id = $1
      returning id`,
-    [jobId, trigger, reason],
+    // sql/014 trigger_reason: why the run was started when no person asked
+    // (a lost replication slot), kept as wip/rebuild-cdc writes it
+    [
+      jobId,
+      trigger,
+      rebuild?.reason ?? null,
+      rebuild?.detail ?? null,
+      rebuild?.reason === "slot_lost" ? (rebuild.detail ?? null) : null,
+    ],
   );
   const row = ins.rows[0];
   if (!row) throw new Error(`sync job ${jobId} not found: no run queued`);

@@ -197,7 +197,9 @@ export function syncJobRoutes(deps: AppDeps) {
           "left as it was. A `document` spec is checked against the source catalog (400 " +
           "DOCUMENT_SPEC_INVALID naming each path); a spec change that only adds optional " +
           "fields is applied to the live collection by a full run queued the same way; any " +
-          "other spec change is refused with 409 DOCUMENT_REBUILD_REQUIRED (docs/api.md).",
+          "other spec change queues a rebuild (rebuild_queued: true, rebuild_run_id; reason " +
+          "spec_change), the live collection serving until its swap; 409 while another run of " +
+          "the job is open, and 409 DOCUMENT_REBUILD_REQUIRED for a CDC job (docs/api.md).",
         request: { params: JobId, ...json(JobPatch) },
         responses: {
           200: jsonResponse(envelopeOf(JobSchema), "Updated"),
@@ -212,10 +214,14 @@ export function syncJobRoutes(deps: AppDeps) {
           c.req.valid("param").job_id,
           c.req.valid("json"),
           clientScopeOf(c),
-          (db, j, changed) => startRetargetResync(db, j, changed, deps.config.cdc.enabled),
+          (db, j, changed, rebuild) =>
+            startRetargetResync(db, j, changed, deps.config.cdc.enabled, rebuild),
         );
         if (!resync) return c.json(success("sync job updated", job), 200);
-        const data = { ...job, resync_queued: resync.queued, resync_run_id: resync.runId };
+        const data =
+          resync.via === "rebuild"
+            ? { ...job, rebuild_queued: true, rebuild_run_id: resync.runId }
+            : { ...job, resync_queued: resync.queued, resync_run_id: resync.runId };
         return c.json(
           success(
             `sync job updated; ${resync.changed.join(", ")} changed: ${resync.message}`,

@@ -31,7 +31,7 @@ beforeAll(async () => {
     box: createSecretBox("ab".repeat(32)),
     allowHttp: true,
     windowSize: 500,
-    onRetarget: (c, job, changed) => startRetargetResync(c, job, changed, false),
+    onRetarget: (c, job, changed, rebuild) => startRetargetResync(c, job, changed, false, rebuild),
   };
   await db.pool.query(
     "create table books (id int primary key, title text not null, author text, year int)",

@@ -33,7 +33,7 @@ beforeAll(async () => {
     box: createSecretBox("ab".repeat(32)),
     allowHttp: true,
     windowSize: 500,
-    onRetarget: (c, job, changed) => startRetargetResync(c, job, changed, false),
+    onRetarget: (c, job, changed, rebuild) => startRetargetResync(c, job, changed, false, rebuild),
   };
   for (const q of [
     "create table brands (id bigint primary key, name text not null, country text)",
@@ -165,8 +165,31 @@ describe("declarative jobs with a document spec", () => {
     expect(runs.rows).toEqual([{ trigger: "resync", status: "queued" }]);
   });
 
-  it("a spec change that needs a new collection fails plan and apply naming the spec path and line; nothing is written", async () => {
+  it("plan shows that a spec change needing a new collection rebuilds; apply stores it and queues the rebuild with reason spec_change", async () => {
     await apply(file(SPEC));
+    const changed = { ...SPEC, filter: "status <> 'draft'" };
+    const text = file(changed);
+    const plan = await planJobsFile(deps, input(text));
+    expect(plan.text).toMatch(
+      /~ job main\/products \[rebuild: a new collection version is built and swapped in \(document\.filter: the row filter changed/,
+    );
+    expect(plan.text).not.toContain("drop or recreate");
+    expect(await apply(text)).toEqual({ created: 0, updated: 1, deleted: 0 });
+    expect(lines.join("")).toMatch(
+      /updated job main\/products \(document\): .*a rebuild is queued/,
+    );
+    expect((await storedSpec()).filter).toBe("status <> 'draft'");
+    const runs = await db.pool.query(
+      "select trigger, status, rebuild_reason from typesense_sync_runs",
+    );
+    expect(runs.rows).toEqual([
+      { trigger: "rebuild", status: "queued", rebuild_reason: "spec_change" },
+    ]);
+  });
+
+  it("a CDC job's spec change that needs a new collection fails plan and apply naming the spec path and line; nothing is written", async () => {
+    await apply(file(SPEC));
+    await db.pool.query("update typesense_sync_jobs set cdc_enabled = true");
     const before = await storedSpec();
     const changed = { ...SPEC, filter: "status <> 'draft'" };
     const text = file(changed);
@@ -178,7 +201,9 @@ describe("declarative jobs with a document spec", () => {
       }),
     ]);
     expect(e.message).toContain("the row filter changed");
-    expect(e.message).toContain("zero-downtime rebuild, issue 16");
+    expect(e.message).toContain(
+      "a CDC job's stream would write the new design into the live version",
+    );
     await fileError(apply(text));
     expect(await storedSpec()).toEqual(before);
   });
