@@ -4,7 +4,6 @@ import { requestJoinResync, requestRebuild } from "../../src/coordination/reques
 import {
   createWatermarkRegistry,
   type WatermarkCoordinator,
-  type WatermarkRegistry,
 } from "../../src/coordination/watermarks.js";
 import { markResyncRequested } from "../../src/db/repositories/cdc-jobs.js";
 import { createFullSyncEngine, type FullSyncEngineOptions } from "../../src/fullsync/index.js";
