@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { UNSCOPED } from "../../src/control/client-scope.js";
 import { requestRebuild } from "../../src/coordination/request-run.js";
 import { createRebuildDropService, dropKeptVersions } from "../../src/fullsync/rebuild-drop.js";
+import { oracleDocuments, SHOP_DDL, SHOP_SPEC } from "../documents/spec/fixture.js";
 import { silentLogger } from "../support/log.js";
 import { insertJob } from "./helpers.js";
-import { createProducts, useEngineFixture } from "./support.js";
+import { collectionDocuments, createProducts, useEngineFixture } from "./support.js";
 
 const fx = useEngineFixture({ owner: "test", windowSize: 100 });
 const { db, source, ts, engine } = fx;
@@ -230,5 +231,22 @@ describe("rebuild run", () => {
       ctl.abort();
       await running;
     }
+  });
+  it("verifies a spec job whose filter leaves rows out: the manifest's filtered-out ids have no document", async () => {
+    await source.pool.query(SHOP_DDL);
+    const collection = ts.uniqueName("shop_rb");
+    const jobId = await insertJob(db.pool, { collection, table: "products", windowSize: 100 });
+    await db.pool.query("update typesense_sync_jobs set document = $2 where id = $1", [
+      jobId,
+      SHOP_SPEC,
+    ]);
+    expect((await engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
+    await requestRebuild(db.pool, { jobId, scope: UNSCOPED });
+    const r = await engine().runJob(jobId, { trigger: "schedule" });
+    expect(r, JSON.stringify(r)).toMatchObject({ status: "succeeded" });
+    expect(await aliasTarget(collection)).toBe(`${collection}__v1`);
+    const oracle = await oracleDocuments(source.pool);
+    expect(oracle.size).toBeLessThan(7); // the filter leaves products 4 and 5 out
+    expect(await collectionDocuments(fx.backend, `${collection}__v1`)).toEqual(oracle);
   });
 });
