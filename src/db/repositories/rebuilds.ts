@@ -48,7 +48,14 @@ export async function markBuilding(
  */
 export async function recordSwap(
   client: pg.PoolClient,
-  f: { jobId: string; leaseToken: string; runId: string; version: number },
+  f: {
+    jobId: string;
+    leaseToken: string;
+    runId: string;
+    version: number;
+    /** The wave-1 migration window (plain collection deleted -> alias upserted); null: none. */
+    migrationWindowMs?: number | null;
+  },
 ): Promise<boolean> {
   return inClientTransaction(client, async (c) => {
     const job = await c.query<{ keep: number }>(
@@ -63,9 +70,11 @@ export async function recordSwap(
     await c.query(
       `update typesense_sync_runs
           set rebuild_stage = 'keep', rebuild_swapped_at = now(),
-              rebuild_keep_until = now() + make_interval(secs => $2), updated_at = now()
+              rebuild_keep_until = now() + make_interval(secs => $2), updated_at = now(),
+              -- kept from the first swap attempt: a resumed swap finds no window
+              rebuild_migration_window_ms = coalesce(rebuild_migration_window_ms, $3)
         where id = $1`,
-      [f.runId, keep],
+      [f.runId, keep, f.migrationWindowMs ?? null],
     );
     return true;
   });

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { onceMoreInAliasWindow } from "../../control/alias-window.js";
 import {
   type BackendConnection,
   type BackendPolicy,
@@ -193,8 +194,9 @@ export function typesenseOpsRoutes(
         );
         const backend = clients.forSaved(binding.backend);
         const params = searchParams(b, binding.queryableFields);
-        const result = await onceMoreOnNetworkError(() =>
-          backend.search(binding.collection, params),
+        // a 404 may be the wave-1 migration window of the job's alias: once more after a pause
+        const result = await onceMoreInAliasWindow(() =>
+          onceMoreOnNetworkError(() => backend.search(binding.collection, params)),
         );
         // Serialized by hand: documents may hold int64 values as bigint (exact),
         // which c.json cannot write; `as never` because the typed-response check
