@@ -1,6 +1,8 @@
 import type { JobDocuments } from "../documents/index.js";
-import { CollectionNotOwnedError } from "../typesense/index.js";
+import { CollectionNotOwnedError, ownerMark, type TypesenseBackend } from "../typesense/index.js";
 import type { AttemptEnv } from "./context.js";
+import { aliasCallsOf } from "./rebuild.js";
+import { versionCollectionName, versionMetadata } from "./rebuild-stage.js";
 
 /** A failure that ends the run (as opposed to an interruption, which leaves it open). */
 export class RunFailure extends Error {
@@ -21,6 +23,9 @@ export class RunFailure extends Error {
  * window needs pre-images and the orphan sweep has nothing to find.
  */
 export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): Promise<boolean> {
+  const live = ctx.job.liveVersion ?? null;
+  if (live !== null) await ensureLiveVersion(ctx, mapper, live);
+  // from here on the job's collection is written by its name: the alias, or a wave-1 plain collection
   const name = ctx.job.collectionName;
   const owner = { jobId: ctx.job.id, adopt: ctx.job.adoptExistingCollection };
   const ensured = await ctx
@@ -53,4 +58,56 @@ export async function prepareCollection(ctx: AttemptEnv, mapper: JobDocuments): 
   }
   const remote = await ctx.retry("read collection", () => ctx.backend.getCollection(name));
   return mapper.idIsUnique && remote?.num_documents === 0;
+}
+
+/**
+ * A job on an alias (live_version set; new jobs start at v1, docs/full-sync.md
+ * "Rebuilds"): makes sure the alias `<collection_name>` names an existing
+ * `<collection_name>__v<live>` before anything is written through it.
+ *
+ * Order: the version is created (with the job's mark, then its version and
+ * spec hash) BEFORE the alias is pointed at it, so the alias never names a
+ * missing or foreign collection; a crash in between leaves a marked version
+ * that the next run reuses (ensureCollection finds it owned). An alias that
+ * names an existing collection is left alone: repointing it is the rebuild
+ * swap's job. A dangling alias (its collection deleted) is repointed to the
+ * recreated version, never written through (Typesense would create a plain
+ * collection under the alias's name). A collection holding the alias's name
+ * fails the run: Typesense cannot alias a taken name, and this never deletes it.
+ */
+async function ensureLiveVersion(ctx: AttemptEnv, mapper: JobDocuments, live: number) {
+  const alias = ctx.job.collectionName;
+  const aliases = aliasCallsOf(ctx.backend);
+  if (!aliases) {
+    throw new RunFailure(
+      `collection "${alias}" is an alias (live_version ${live}) but the Typesense backend has no alias calls`,
+    );
+  }
+  const current = await ctx.retry("read alias", () => aliases.getAlias(alias));
+  if (current) {
+    const target = current.collection_name;
+    if (await ctx.retry("read collection", () => ctx.backend.getCollection(target))) return;
+  } else if (await ctx.retry("read collection", () => ctx.backend.getCollection(alias))) {
+    throw new RunFailure(
+      `collection "${alias}" exists as a collection, so it cannot be this job's alias (live_version ${live}); rename or delete it, or create the job with adopt_existing_collection to keep writing it as a plain collection`,
+    );
+  }
+  const physical = versionCollectionName(alias, live);
+  const owner = { jobId: ctx.job.id, adopt: false };
+  await ctx
+    .retry("ensure collection", () =>
+      ctx.backend.ensureCollection(mapper.collectionSchema(physical), { owner }),
+    )
+    .catch((e: unknown) => {
+      if (e instanceof CollectionNotOwnedError) throw new RunFailure(e.message);
+      throw e;
+    });
+  const patch = (ctx.backend as Partial<Pick<TypesenseBackend, "patchCollectionMetadata">>)
+    .patchCollectionMetadata;
+  if (patch) {
+    const meta = versionMetadata(ctx.job, live, ownerMark(ctx.job.id));
+    await ctx.retry("mark version", () => patch.call(ctx.backend, physical, meta));
+  }
+  await ctx.retry("upsert alias", () => aliases.upsertAlias(alias, physical));
+  ctx.log.info({ alias, collection: physical }, "alias created on the job's live version");
 }

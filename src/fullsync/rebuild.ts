@@ -143,7 +143,13 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
   };
   // the version is written by its own name, never through the alias; a
   // collection of that name without the job's mark fails the build (no adopt)
-  const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
+  // liveVersion null: prepareCollection treats the version as a plain name (no alias step)
+  const job = {
+    ...r.a.job,
+    collectionName: r.physical,
+    adoptExistingCollection: false,
+    liveVersion: null,
+  };
   const res = await attempt(r.opts, { ...r.a, job, closeRun });
   if (res.status === "interrupted") return result(r, "interrupted", null);
   if (out.status === "failed") throw new RebuildFailure(`build of ${r.physical}: ${out.error}`);

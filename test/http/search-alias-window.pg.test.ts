@@ -16,7 +16,7 @@ import { useSyncedJob } from "./synced-job.js";
  */
 const db = useTestDatabase();
 const ts = useTypesense();
-const f = useSyncedJob(db, ts, silentLogger);
+const f = useSyncedJob(db, ts, silentLogger, { wave1: true });
 const WINDOW_MS = 120;
 
 const routeSearch = () =>
