@@ -50,6 +50,32 @@ describe("a new job starts at v1 behind its alias", () => {
     expect(names.filter((n) => n.startsWith(f.collection))).toEqual([`${f.collection}__v1`]);
   });
 
+  it("collections/list shows __v1 with the job's alias on it, also to a key bound to the job's client", async () => {
+    const k = await f.call("POST", "/admin/api-keys", {
+      name: "bound",
+      client_name: "app",
+      rights: ["gateway.typesense_proxy"],
+    });
+    expect(k.status).toBe(201);
+    const bound = {
+      "X-Athena-Key": k.json.data.api_key as string,
+      "X-Athena-Client": "app",
+      "content-type": "application/json",
+    };
+    const res = await f.t.app.request("/typesense/collections/list", {
+      method: "POST",
+      headers: bound,
+      body: JSON.stringify({ profile_id: f.backendId }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      data: { collections: { name: string; aliases: string[] }[] };
+    };
+    expect(body.data.collections.map((c) => [c.name, c.aliases])).toEqual([
+      [`${f.collection}__v1`, [f.collection]],
+    ]);
+  });
+
   it("a dangling alias (its version deleted) is pointed at a recreated __v1, never shadowed by a plain collection", async () => {
     await ts.client.collections(`${f.collection}__v1`).delete();
     const r = await f.engine.runJob(f.jobId, { trigger: "manual" });
