@@ -1,5 +1,12 @@
+import { LeaseLostError } from "../db/repositories/lease.js";
+import { keepPlainCollection } from "../db/repositories/rebuilds.js";
 import type { JobDocuments } from "../documents/index.js";
-import { CollectionNotOwnedError, ownerMark, type TypesenseBackend } from "../typesense/index.js";
+import {
+  CollectionNotOwnedError,
+  ownerMark,
+  ownershipOf,
+  type TypesenseBackend,
+} from "../typesense/index.js";
 import type { AttemptEnv } from "./context.js";
 import { aliasCallsOf } from "./rebuild.js";
 import { versionCollectionName, versionMetadata } from "./rebuild-stage.js";
@@ -87,10 +94,24 @@ async function ensureLiveVersion(ctx: AttemptEnv, mapper: JobDocuments, live: nu
   if (current) {
     const target = current.collection_name;
     if (await ctx.retry("read collection", () => ctx.backend.getCollection(target))) return;
-  } else if (await ctx.retry("read collection", () => ctx.backend.getCollection(alias))) {
-    throw new RunFailure(
-      `collection "${alias}" exists as a collection, so it cannot be this job's alias (live_version ${live}); rename or delete it, or create the job with adopt_existing_collection to keep writing it as a plain collection`,
-    );
+  } else {
+    const plain = await ctx.retry("read collection", () => ctx.backend.getCollection(alias));
+    if (plain && ownershipOf(plain, ctx.job.id).kind === "owned") {
+      // the job's own plain collection (CDC creates a missing one by the job's
+      // name before the first run): kept plain, no alias, until a rebuild
+      const kept = await keepPlainCollection(ctx.control, {
+        jobId: ctx.job.id,
+        leaseToken: ctx.lease.token,
+      });
+      if (!kept) throw new LeaseLostError(ctx.job.id);
+      ctx.log.warn({ collection: alias }, "the job's own plain collection kept (no alias)");
+      return;
+    }
+    if (plain) {
+      throw new RunFailure(
+        `collection "${alias}" exists as a collection, so it cannot be this job's alias (live_version ${live}); rename or delete it, or create the job with adopt_existing_collection to keep writing it as a plain collection`,
+      );
+    }
   }
   const physical = versionCollectionName(alias, live);
   const owner = { jobId: ctx.job.id, adopt: false };

@@ -101,6 +101,34 @@ describe("a new job starts at v1 behind its alias", () => {
     expect((await ts.client.collections(f.collection).retrieve()).num_documents).toBe(1);
   });
 
+  it("a new job whose name already holds its OWN plain collection (as CDC creates one before the first run) keeps it plain", async () => {
+    const name = ts.uniqueName("cdcmade");
+    const j = await f.call("POST", "/typesense/sync-jobs", {
+      profile_id: f.backendId,
+      source_client_name: "app",
+      source_table_name: "products",
+      collection_name: name,
+      document_id_column: "id",
+      queryable_fields: ["title", "body"],
+    });
+    expect(j.status).toBe(201);
+    const id = j.json.data.id as string;
+    await ts.client.collections().create({
+      name,
+      fields: [{ name: "title", type: "string" }],
+      metadata: { managed_by: "athena-typesense-sync", job_id: id },
+    } as never);
+    const r = await f.engine.runJob(id, { trigger: "manual" });
+    expect(r).toMatchObject({ status: "succeeded", error: null });
+    const row = await db.pool.query("select live_version from typesense_sync_jobs where id = $1", [
+      id,
+    ]);
+    expect(row.rows[0].live_version).toBeNull();
+    const c = await ts.client.collections(name).retrieve();
+    expect([c.name, c.num_documents]).toEqual([name, 20]);
+    await expect(ts.client.aliases(name).retrieve()).rejects.toThrow();
+  });
+
   it("a job created to adopt an existing collection keeps it plain (live_version null, no alias)", async () => {
     const existing = ts.uniqueName("adopted");
     await ts.client.collections().create({

@@ -133,3 +133,21 @@ export async function forgetVersions(db: Db, jobId: string): Promise<void> {
     [jobId],
   );
 }
+
+/**
+ * A job on an alias whose name already holds the job's OWN plain collection
+ * (CDC created it before the first run could, or it is left from before):
+ * the job keeps writing it plain (live_version = null) until its first
+ * rebuild migrates it. Under the run's lease; false when the lease is gone.
+ */
+export async function keepPlainCollection(
+  db: Db,
+  f: { jobId: string; leaseToken: string },
+): Promise<boolean> {
+  const r = await db.query(
+    `update typesense_sync_jobs set live_version = null, updated_at = now()
+      where id = $1 and lease_token = $2 and building_version is null`,
+    [f.jobId, f.leaseToken],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
