@@ -145,7 +145,13 @@ async function build(r: Rebuild, attempt: Attempt): Promise<RunResult | null> {
   if (!(await cdcKnowsBuilding(r))) return result(r, "interrupted", null);
   // the version is written by its own name, never through the alias; a
   // collection of that name without the job's mark fails the build (no adopt)
-  const job = { ...r.a.job, collectionName: r.physical, adoptExistingCollection: false };
+  // liveVersion null: prepareCollection treats the version as a plain name (no alias step)
+  const job = {
+    ...r.a.job,
+    collectionName: r.physical,
+    adoptExistingCollection: false,
+    liveVersion: null,
+  };
   const res = await attempt(pausingBuild(r.opts, r.a.job.id, r.physical), {
     ...r.a,
     job,
@@ -301,27 +307,34 @@ async function swap(r: Rebuild): Promise<void> {
   }
   const alias = r.a.job.collectionName;
   const named = (await aliases.getAlias(alias))?.collection_name === r.physical;
+  let migrationWindowMs: number | null = null;
   if (resumeRebuildStage("swap", { aliasNamesNewVersion: named }) === "swap") {
     // a wave-1 job: Typesense cannot alias a name a collection holds, so the
-    // plain collection goes first, back to back with the upsert (the one gap)
-    if (r.rb.fromVersion === null) await dropIfOwned(r, alias);
+    // plain collection goes first, back to back with the upsert (the one gap:
+    // a search of the name between the two is a 404, which the search routes
+    // retry once; its length is measured and recorded with the run)
+    const opened = r.rb.fromVersion === null ? await dropIfOwned(r, alias) : null;
     await aliases.upsertAlias(alias, r.physical).catch((e: unknown) => {
       throw new RebuildFailure(`swap: the alias upsert failed: ${(e as Error)?.message ?? e}`);
     });
+    if (opened !== null) migrationWindowMs = Math.round(performance.now() - opened);
     await r.opts.rebuildPause?.("after-swap", r.a.job.id);
   }
   const client = await r.opts.control.connect();
   try {
     const { a } = r;
     const rec = { jobId: a.job.id, leaseToken: a.lease.token, runId: a.run.id };
-    if (!(await recordSwap(client, { ...rec, version: r.rb.toVersion }))) {
+    if (!(await recordSwap(client, { ...rec, version: r.rb.toVersion, migrationWindowMs }))) {
       throw new LeaseLostError(a.job.id);
     }
   } finally {
     client.release();
   }
   r.stage = nextRebuildStage(r.stage, "swapped");
-  r.a.log.info({ alias, collection: r.physical }, "rebuild: alias swapped");
+  r.a.log.info(
+    { alias, collection: r.physical, migration_window_ms: migrationWindowMs },
+    "rebuild: alias swapped",
+  );
 }
 
 /** Deletes v(N+1) (only with the job's mark) and closes the run failed; v(N) was never touched. */
@@ -337,12 +350,19 @@ async function discard(r: Rebuild, reason: string): Promise<RunResult> {
   return close(r, "failed", reason);
 }
 
-async function dropIfOwned(r: Rebuild, name: string): Promise<void> {
+/**
+ * Deletes `name` when it carries the job's mark. Returns when the delete was
+ * sent (performance.now(): where the wave-1 migration window opens), or null
+ * when nothing was deleted (absent, or not ours).
+ */
+async function dropIfOwned(r: Rebuild, name: string): Promise<number | null> {
   const summary = await r.backend.getCollection(name);
-  if (ownershipOf(summary, r.a.job.id).kind !== "owned") return; // absent, or not ours
+  if (ownershipOf(summary, r.a.job.id).kind !== "owned") return null;
   const del = (r.backend as Partial<Pick<TypesenseBackend, "deleteCollection">>).deleteCollection;
   if (!del) throw new Error("the Typesense backend cannot delete collections");
+  const sent = performance.now();
   await del.call(r.backend, name);
+  return sent;
 }
 
 /** Whether v(N+1) may no longer be discarded: the alias names it, or a wave-1 job's plain collection is gone. */

@@ -1,3 +1,4 @@
+import { onceMoreOnStatus404 } from "../control/alias-window.js";
 import type { TypesenseClients } from "../control/typesense-clients.js";
 import { onceMoreOnNetworkError } from "../control/typesense-clients.js";
 import { type DocumentValue, parseJson, serializeDocument } from "../json/codec.js";
@@ -41,7 +42,9 @@ async function send(
 ): Promise<Passed> {
   const backend = clients.forSaved(b.backend);
   try {
-    return await onceMoreOnNetworkError(() => backend.forward(spec));
+    // every forward is a read of a bound (job's) collection: a 404 may be the
+    // wave-1 migration window of its alias, so it is asked once more after a pause
+    return await onceMoreOnStatus404(() => onceMoreOnNetworkError(() => backend.forward(spec)));
   } catch (e) {
     throw backendFailure(e);
   }

@@ -22,10 +22,14 @@ describe("adopt_existing_collection over the API", () => {
   });
 
   it("the collection the job's first sync created carries the job's mark", async () => {
+    // a new job's first sync creates __v1 behind the alias of its collection_name
     const c = await ts.client.collections(f.collection).retrieve();
+    expect(c.name).toBe(`${f.collection}__v1`);
     expect((c as { metadata?: unknown }).metadata).toEqual({
       managed_by: "athena-typesense-sync",
       job_id: f.jobId,
+      version: 1,
+      spec_hash: expect.stringMatching(/^[0-9a-f]{16}$/),
     });
   });
 });

@@ -8,7 +8,7 @@ import { useSyncedJob } from "./synced-job.js";
 
 const db = useTestDatabase();
 const ts = useTypesense();
-const f = useSyncedJob(db, ts, silentLogger);
+const f = useSyncedJob(db, ts, silentLogger, { wave1: true });
 const rebuild = () => `/typesense/sync-jobs/${f.jobId}/rebuild`;
 
 async function key(rights: string[]): Promise<string> {

@@ -115,8 +115,14 @@ describe("seed routes end to end (real sync into the embedded Typesense)", () =>
   it("collections/list shows the synced collection; a wrong unsaved key is 400 with Typesense's message", async () => {
     const l = await call("POST", "/typesense/collections/list", { profile_id: backendId });
     expect(l.status).toBe(200);
-    const cols = l.json.data.collections as { name: string; num_documents: number }[];
-    expect(cols.find((c) => c.name === collection)?.num_documents).toBe(20);
+    const cols = l.json.data.collections as {
+      name: string;
+      aliases: string[];
+      num_documents: number;
+    }[];
+    // a new job's collection: its live version __v1, listed with the job's alias on it
+    const live = cols.find((c) => c.aliases.includes(collection));
+    expect(live).toMatchObject({ name: `${collection}__v1`, num_documents: 20 });
     const bad = await call("POST", "/typesense/collections/list", {
       base_url: ts.url,
       api_key: "wrong",

@@ -64,6 +64,8 @@ export function useSyncedJob(
   opts: {
     source?: SyncedSource;
     app?: Omit<NonNullable<Parameters<typeof useTestApp>[2]>, "clients">;
+    /** A wave-1 job (live_version null): its first sync makes a plain collection, no alias. */
+    wave1?: boolean;
   } = {},
 ): SyncedJob {
   const source = opts.source ?? PRODUCTS;
@@ -106,6 +108,11 @@ export function useSyncedJob(
       queryable_fields: source.queryableFields,
     });
     st.jobId = j.json.data.id as string;
+    if (opts.wave1) {
+      await db.pool.query("update typesense_sync_jobs set live_version = null where id = $1", [
+        st.jobId,
+      ]);
+    }
     const box = createSecretBox("");
     const engine = createFullSyncEngine({
       control: db.pool,

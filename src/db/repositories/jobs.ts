@@ -117,10 +117,15 @@ function param(row: Partial<JobFields>, c: keyof JobFields): unknown {
  */
 export async function insertJob(db: Db, row: Partial<JobFields>): Promise<Job> {
   const cols = JOB_FIELDS.filter((c) => row[c] !== undefined);
+  // New jobs start at v1 (docs/full-sync.md "Rebuilds"): collection_name is an
+  // alias the first run points at `<collection_name>__v1`. A job that adopts an
+  // existing collection keeps writing it as a plain collection (live_version
+  // null) until its first rebuild migrates it.
+  const liveVersion = row.adopt_existing_collection === true ? null : 1;
   const r = await db.query(
-    `insert into typesense_sync_jobs (${cols.join(", ")})
-       values (${cols.map((_, i) => `$${i + 1}`).join(", ")}) returning *`,
-    cols.map((c) => param(row, c)),
+    `insert into typesense_sync_jobs (${cols.join(", ")}, live_version)
+       values (${cols.map((_, i) => `$${i + 1}`).join(", ")}, $${cols.length + 1}) returning *`,
+    [...cols.map((c) => param(row, c)), liveVersion],
   );
   return toJob(r.rows[0]);
 }

@@ -50,7 +50,14 @@ export async function markBuilding(
  */
 export async function recordSwap(
   client: pg.PoolClient,
-  f: { jobId: string; leaseToken: string; runId: string; version: number },
+  f: {
+    jobId: string;
+    leaseToken: string;
+    runId: string;
+    version: number;
+    /** The wave-1 migration window (plain collection deleted -> alias upserted); null: none. */
+    migrationWindowMs?: number | null;
+  },
 ): Promise<boolean> {
   return inClientTransaction(client, async (c) => {
     const job = await c.query<{ keep: number }>(
@@ -70,9 +77,11 @@ export async function recordSwap(
     await c.query(
       `update typesense_sync_runs
           set rebuild_stage = 'keep', rebuild_swapped_at = now(),
-              rebuild_keep_until = now() + make_interval(secs => $2), updated_at = now()
+              rebuild_keep_until = now() + make_interval(secs => $2), updated_at = now(),
+              -- kept from the first swap attempt: a resumed swap finds no window
+              rebuild_migration_window_ms = coalesce(rebuild_migration_window_ms, $3)
         where id = $1`,
-      [f.runId, keep],
+      [f.runId, keep, f.migrationWindowMs ?? null],
     );
     return true;
   });
@@ -229,4 +238,22 @@ export async function cancelUnstartedRun(db: Db, jobId: string, reason: string):
       where job_id = $1 and status = 'queued' and trigger <> 'rebuild'`,
     [jobId, reason],
   );
+}
+
+/**
+ * A job on an alias whose name already holds the job's OWN plain collection
+ * (CDC created it before the first run could, or it is left from before):
+ * the job keeps writing it plain (live_version = null) until its first
+ * rebuild migrates it. Under the run's lease; false when the lease is gone.
+ */
+export async function keepPlainCollection(
+  db: Db,
+  f: { jobId: string; leaseToken: string },
+): Promise<boolean> {
+  const r = await db.query(
+    `update typesense_sync_jobs set live_version = null, updated_at = now()
+      where id = $1 and lease_token = $2 and building_version is null`,
+    [f.jobId, f.leaseToken],
+  );
+  return (r.rowCount ?? 0) > 0;
 }

@@ -54,6 +54,12 @@ export interface JobRow {
    * queued a rebuild that has not swapped yet): the reasons; null otherwise.
    */
   rebuildRequired?: string | null;
+  /**
+   * The version the job's alias names (sql/013): set, the job's collection_name
+   * is an alias to `<collection_name>__v<liveVersion>` (new jobs start at 1);
+   * null or absent, a wave-1 job on a plain collection of that name.
+   */
+  liveVersion?: number | null;
 }
 
 /** Counters a run accumulates; persisted with every checkpoint. */
@@ -90,7 +96,7 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     `select id, profile_id, source_client_name, source_schema_name, source_table_name,
             collection_name, document_id_column, included_columns, queryable_fields,
             sync_interval_seconds, window_size, enabled, cdc_enabled, adopt_existing_collection,
-            document, rebuild_required
+            document, rebuild_required, live_version
        from typesense_sync_jobs j where id = $1`,
     [jobId],
   );
@@ -113,6 +119,8 @@ export async function loadJob(db: Db, jobId: string): Promise<JobRow | null> {
     adoptExistingCollection: Boolean(j.adopt_existing_collection),
     document: (j.document as DocumentSpecInput | null | undefined) ?? null,
     rebuildRequired: (j.rebuild_required as string | null | undefined) ?? null,
+    liveVersion:
+      j.live_version === null || j.live_version === undefined ? null : Number(j.live_version),
   };
 }
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { onceMoreInAliasWindow } from "../../control/alias-window.js";
 import {
   type BackendConnection,
   type BackendPolicy,
@@ -140,19 +141,33 @@ export function typesenseOpsRoutes(
       }),
       async (c) => {
         const conn = await connectionOf(c.req.valid("json"));
-        const list = await clients.once(conn, (b) =>
-          onceMoreOnNetworkError(() => b.listCollections()),
+        const [list, aliases] = await clients.once(conn, (b) =>
+          onceMoreOnNetworkError(() => Promise.all([b.listCollections(), b.listAliases()])),
         );
+        // collection -> the aliases naming it: a job's collection_name is the alias of
+        // its live version `<collection_name>__v<N>` (docs/full-sync.md "Rebuilds")
+        const aliasesOf = new Map<string, string[]>();
+        for (const a of aliases) {
+          aliasesOf.set(a.collection_name, [...(aliasesOf.get(a.collection_name) ?? []), a.name]);
+        }
         // A saved backend is shared: a client-bound key sees only its own jobs'
-        // collections there. An inline backend is unfiltered: the caller holds its key.
+        // collections there (by name, or through the job's alias). An inline backend is
+        // unfiltered: the caller holds its key.
         const visible =
           conn.profileId === null
             ? null
             : await collectionsInScope(pool, conn.profileId, clientScopeOf(c));
+        const seen = (name: string) =>
+          visible === null ||
+          visible.has(name) ||
+          (aliasesOf.get(name) ?? []).some((a) => visible.has(a));
         const collections = list
-          .filter((x) => visible === null || visible.has(x.name))
+          .filter((x) => seen(x.name))
           .map((x) => ({
             name: x.name,
+            aliases: (aliasesOf.get(x.name) ?? []).filter(
+              (a) => visible === null || visible.has(a),
+            ),
             num_documents: x.num_documents,
             fields: x.fields as unknown as Record<string, unknown>[],
           }));
@@ -193,8 +208,9 @@ export function typesenseOpsRoutes(
         );
         const backend = clients.forSaved(binding.backend);
         const params = searchParams(b, binding.queryableFields);
-        const result = await onceMoreOnNetworkError(() =>
-          backend.search(binding.collection, params),
+        // a 404 may be the wave-1 migration window of the job's alias: once more after a pause
+        const result = await onceMoreInAliasWindow(() =>
+          onceMoreOnNetworkError(() => backend.search(binding.collection, params)),
         );
         // Serialized by hand: documents may hold int64 values as bigint (exact),
         // which c.json cannot write; `as never` because the typed-response check

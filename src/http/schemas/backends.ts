@@ -58,6 +58,8 @@ export const BackendTestResult = z.object({
 
 export const CollectionSummary = z.object({
   name: z.string(),
+  /** The aliases naming this collection (a job's collection_name is one: its live version). */
+  aliases: z.array(z.string()),
   num_documents: z.number(),
   fields: z.array(z.record(z.string(), z.unknown())),
 });
