@@ -100,7 +100,7 @@ export function buildEnv(
 }
 
 /** Describes the job's table (and builds its reader) on first use; a failure is not kept. */
-function describeOnce(source: AttemptEnv["source"], job: JobRow): () => Promise<Described> {
+export function describeOnce(source: AttemptEnv["source"], job: JobRow): () => Promise<Described> {
   let described: Promise<Described> | null = null;
   return () => {
     if (described) return described;
