@@ -140,6 +140,23 @@ describe("drift audit", () => {
     expect(Math.max(...asked)).toBeLessThanOrEqual(50);
   });
 
+  it("with CDC on but no stream applying the job here, reports the drift and repairs nothing", async () => {
+    const { jobId, collection } = await syncedJob("a_elsewhere", 60);
+    await drift(collection);
+    await db.pool.query("update typesense_sync_jobs set cdc_enabled = true where id = $1", [jobId]);
+    const report = await audit(jobId);
+    expect(report).toMatchObject({
+      missing_count: "1",
+      extra_count: "1",
+      differing_count: "1",
+      repaired_missing: "0",
+      repaired_extra: "0",
+      repaired_differing: "0",
+      repair_skipped: "CDC is on but its stream does not apply the job on this instance",
+    });
+    expect((await fx.backend.getDocuments(collection, ["5", "9999"])).size).toBe(1);
+  });
+
   it("refuses a second audit of a job while one is open, and fails an audit whose job vanished", async () => {
     const { jobId } = await syncedJob("a_open", 3);
     const first = await requestAudit(db.pool, jobId, "manual");
