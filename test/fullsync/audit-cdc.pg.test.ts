@@ -62,6 +62,8 @@ describe("drift audit with CDC on", () => {
       backendFor: async () => backend,
       owner: "test",
       log: silentLogger(),
+      importMaxAttempts: 3,
+      importRetryBaseMs: 1,
       sagaBackupEnabled: true,
       leaseTtlMs: 30_000,
       watermarks: registry,
