@@ -214,3 +214,12 @@ export async function selectLastAudits(db: Db): Promise<AuditRecord[]> {
   );
   return r.rows;
 }
+
+/** The job's open (queued or running) audit, if any. */
+export async function selectOpenAudit(db: Db, jobId: string): Promise<AuditRecord | null> {
+  const r = await db.query<AuditRecord>(
+    `select * from typesense_sync_audits where job_id = $1 and status in ('queued', 'running')`,
+    [jobId],
+  );
+  return r.rows[0] ?? null;
+}
