@@ -5,9 +5,10 @@ import {
   claimAudit,
   finishAudit,
   loadAuditSettings,
+  releaseAudit,
   renewAudit,
 } from "../db/repositories/audits.js";
-import { loadJob } from "../db/repositories/runs.js";
+import { type JobRow, loadJob } from "../db/repositories/runs.js";
 import type { Logger } from "../lifecycle/index.js";
 import { type AuditBackend, type AuditHooks, auditJob } from "./audit.js";
 
@@ -24,7 +25,16 @@ export interface AuditRunnerOptions {
   pageSize?: number;
   random?: () => number;
   hooks?: AuditHooks;
+  /**
+   * Whether this instance may audit the job now (serve: a CDC job only on the
+   * instance leading its client's stream, whose watermarks bracket the
+   * repair). A claimed audit it may not run is released (releaseAudit).
+   */
+  mayAudit?: (job: JobRow) => boolean;
 }
+
+/** What runNext did: ran the audit, or released it to another instance (`released`). */
+export type AuditRun = ClaimedAudit & { released: boolean };
 
 export interface AuditRunner {
   /**
@@ -32,7 +42,7 @@ export interface AuditRunner {
    * `exclude`: jobs not to audit here now), runs it and records its result.
    * null: there was nothing to do.
    */
-  runNext(exclude?: readonly string[], signal?: AbortSignal): Promise<ClaimedAudit | null>;
+  runNext(exclude?: readonly string[], signal?: AbortSignal): Promise<AuditRun | null>;
 }
 
 /**
@@ -53,6 +63,10 @@ export function createAuditRunner(opts: AuditRunnerOptions): AuditRunner {
         const job = await loadJob(opts.control, claim.jobId);
         const settings = await loadAuditSettings(opts.control, claim.jobId);
         if (!job || !settings) throw new Error("the job was deleted");
+        if (opts.mayAudit && !opts.mayAudit(job)) {
+          await releaseAudit(opts.control, claim.id, opts.owner);
+          return { ...claim, released: true };
+        }
         const result = await auditJob(
           {
             control: opts.control,
@@ -85,7 +99,7 @@ export function createAuditRunner(opts: AuditRunnerOptions): AuditRunner {
         log.warn({ err: { message } }, "drift audit failed");
         await finishAudit(opts.control, claim.id, opts.owner, { error: message });
       }
-      return claim;
+      return { ...claim, released: false };
     },
   };
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { requestAudit, selectAudit } from "../../src/db/repositories/audits.js";
 import type { AuditBackend } from "../../src/fullsync/audit.js";
 import { createAuditRunner } from "../../src/fullsync/audit-run.js";
+import { createAuditService } from "../../src/scheduler/index.js";
 import { silentLogger } from "../support/log.js";
 import { insertJob } from "./helpers.js";
 import { createProducts, expectCollectionEqualsTable, useEngineFixture } from "./support.js";
@@ -36,6 +37,15 @@ function runner(over: Partial<Parameters<typeof createAuditRunner>[0]> = {}) {
     pageSize: 50,
     ...over,
   });
+}
+
+/** The other tests' jobs (their open audits are left alone). */
+async function otherJobs(jobId: string): Promise<string[]> {
+  const r = await db.pool.query<{ id: string }>(
+    "select id from typesense_sync_jobs where id <> $1",
+    [jobId],
+  );
+  return r.rows.map((x) => x.id);
 }
 
 async function audit(jobId: string, r = runner()) {
@@ -165,5 +175,64 @@ describe("drift audit", () => {
     expect(await requestAudit(db.pool, "00000000-0000-0000-0000-000000000000", "manual")).toBe(
       "missing",
     );
+  });
+
+  it("schedules an audit per job every audit_interval_seconds after its first sync; 0 or null: never", async () => {
+    const { jobId } = await syncedJob("a_sched", 30);
+    const exclude = await otherJobs(jobId);
+    const r = runner();
+    const first = await r.runNext(exclude);
+    expect(first).toMatchObject({ jobId, trigger: "schedule", released: false });
+    expect(await selectAudit(db.pool, first!.id)).toMatchObject({ status: "succeeded" });
+    // audited less than a day ago: not due
+    expect(await r.runNext(exclude)).toBeNull();
+    await db.pool.query(
+      "update typesense_sync_audits set created_at = now() - interval '25 hours' where job_id = $1",
+      [jobId],
+    );
+    await db.pool.query("update typesense_sync_jobs set audit_interval_seconds = 0 where id = $1", [
+      jobId,
+    ]);
+    expect(await r.runNext(exclude)).toBeNull();
+    await db.pool.query(
+      "update typesense_sync_jobs set audit_interval_seconds = null where id = $1",
+      [jobId],
+    );
+    expect(await r.runNext(exclude)).toBeNull();
+    await db.pool.query(
+      "update typesense_sync_jobs set audit_interval_seconds = 86400 where id = $1",
+      [jobId],
+    );
+    expect(await r.runNext(exclude)).toMatchObject({ jobId, trigger: "schedule" });
+  });
+
+  it("an audit this instance may not run (CDC leader elsewhere) is given back: a requested one stays queued", async () => {
+    const { jobId } = await syncedJob("a_release", 5);
+    const exclude = await otherJobs(jobId);
+    const id = (await requestAudit(db.pool, jobId, "manual")) as string;
+    const r = runner({ mayAudit: () => false });
+    expect(await r.runNext(exclude)).toMatchObject({ id, released: true });
+    expect(await selectAudit(db.pool, id)).toMatchObject({ status: "queued", owner: null });
+    expect(await r.runNext([...exclude, jobId])).toBeNull();
+    expect(await selectAudit(db.pool, id)).toMatchObject({ status: "queued" });
+    await runner().runNext(exclude);
+    expect(await selectAudit(db.pool, id)).toMatchObject({ status: "succeeded" });
+  });
+
+  it("the audit service runs a requested audit when woken and stops with its signal", async () => {
+    const { jobId } = await syncedJob("a_service", 5);
+    await db.pool.query("update typesense_sync_jobs set audit_interval_seconds = 0");
+    const svc = createAuditService({ runner: runner(), log: silentLogger(), pollMs: 60_000 });
+    const ac = new AbortController();
+    const running = svc.run(ac.signal);
+    const id = (await requestAudit(db.pool, jobId, "manual")) as string;
+    svc.auditRequested();
+    for (let i = 0; i < 200; i++) {
+      if ((await selectAudit(db.pool, id))?.status === "succeeded") break;
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(await selectAudit(db.pool, id)).toMatchObject({ status: "succeeded" });
+    ac.abort();
+    await running;
   });
 });

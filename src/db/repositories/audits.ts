@@ -223,3 +223,22 @@ export async function selectOpenAudit(db: Db, jobId: string): Promise<AuditRecor
   );
   return r.rows[0] ?? null;
 }
+
+/**
+ * Gives a claimed audit back without running it (this instance may not audit
+ * the job now, e.g. another instance leads its CDC stream): a requested one
+ * is queued again for another instance, a scheduled one is forgotten (the
+ * job stays due).
+ */
+export async function releaseAudit(db: Db, id: string, owner: string): Promise<void> {
+  await db.query(
+    `delete from typesense_sync_audits where id = $1 and owner = $2 and trigger = 'schedule'`,
+    [id, owner],
+  );
+  await db.query(
+    `update typesense_sync_audits
+        set status = 'queued', owner = null, started_at = null, expires_at = null
+      where id = $1 and owner = $2 and status = 'running'`,
+    [id, owner],
+  );
+}
