@@ -1,4 +1,7 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { createAuditRunner } from "../../src/fullsync/audit-run.js";
+import { createTypesenseBackend } from "../../src/typesense/index.js";
 import { silentLogger } from "../support/log.js";
 import { useTestDatabase } from "../support/pg.js";
 import { useTypesense } from "../support/typesense.js";
@@ -61,5 +64,48 @@ describe("POST /typesense/sync-jobs/{job_id}/audit", () => {
       body.data.audit_id,
     ]);
     expect((await f.call("POST", audit())).status).toBe(202);
+  });
+
+  it("GET status shows each job's last audit: its findings and repairs", async () => {
+    // the earlier tests' audits gone: never audited
+    await db.pool.query("delete from typesense_sync_audits where job_id = $1", [f.jobId]);
+    const before = await f.call("GET", "/typesense/sync-jobs/status");
+    const row = (before.json.data as unknown as { id: string; last_audit: unknown }[]).find(
+      (j) => j.id === f.jobId,
+    );
+    expect(row?.last_audit).toBeNull();
+    const backend = createTypesenseBackend({
+      nodes: [ts.url],
+      apiKey: ts.apiKey,
+      timeoutMs: 10_000,
+    });
+    const source = new pg.Pool({ connectionString: f.sourceUrl });
+    try {
+      await backend.deleteDocuments(f.collection, ["3"]);
+      const queued = await f.call("POST", audit());
+      await createAuditRunner({
+        control: db.pool,
+        source: () => source,
+        backendFor: async () => backend,
+        owner: "test",
+        log: silentLogger(),
+      }).runNext();
+      const res = await f.call("GET", `/typesense/sync-jobs/${f.jobId}/status`);
+      expect(res.json.data.last_audit).toMatchObject({
+        id: queued.json.data.audit_id,
+        status: "succeeded",
+        trigger: "manual",
+        source_count: 20,
+        typesense_count: 19,
+        missing: 1,
+        extra: 0,
+        differing: 0,
+        repaired: { missing: 1, extra: 0, differing: 0 },
+        repair_skipped: null,
+      });
+    } finally {
+      await backend.close();
+      await source.end();
+    }
   });
 });

@@ -205,12 +205,16 @@ export async function selectAudit(db: Db, id: string): Promise<AuditRecord | nul
   return r.rows[0] ?? null;
 }
 
-/** Every job's last finished audit (status page, metrics). */
-export async function selectLastAudits(db: Db): Promise<AuditRecord[]> {
+/** The last finished audit of each job (of `jobIds`; null: every job): status, metrics. */
+export async function selectLastAudits(
+  db: Db,
+  jobIds: readonly string[] | null = null,
+): Promise<AuditRecord[]> {
   const r = await db.query<AuditRecord>(
     `select distinct on (job_id) * from typesense_sync_audits
-      where status in ('succeeded', 'failed')
+      where status in ('succeeded', 'failed') and ($1::uuid[] is null or job_id = any($1::uuid[]))
       order by job_id, created_at desc`,
+    [jobIds],
   );
   return r.rows;
 }
