@@ -32,6 +32,13 @@ export interface Metrics {
   slotRetainedWalBytes: Gauge<"client">;
   /** 1 for the stream's current state, 0 for the others. */
   streamState: Gauge<"client" | "state">;
+  /** The job's last finished drift audit (docs/audit.md): documents found, kind = missing|extra|differing. */
+  auditDrift: Gauge<"job_id" | "kind">;
+  /** Of those, repaired by that audit. */
+  auditRepaired: Gauge<"job_id" | "kind">;
+  /** When the job's last audit finished (Unix seconds), and whether it succeeded (1) or failed (0). */
+  auditLastTimestamp: Gauge<"job_id">;
+  auditLastSuccess: Gauge<"job_id">;
 }
 
 export interface MetricsOptions {
@@ -154,6 +161,30 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       name: `${p}cdc_stream_state`,
       help: "CDC stream state (1 = current)",
       labelNames: ["client", "state"],
+      ...reg,
+    }),
+    auditDrift: new Gauge({
+      name: `${p}audit_drift_documents`,
+      help: "Documents the job's last drift audit found missing, extra or differing",
+      labelNames: ["job_id", "kind"],
+      ...reg,
+    }),
+    auditRepaired: new Gauge({
+      name: `${p}audit_repaired_documents`,
+      help: "Documents the job's last drift audit repaired, by kind",
+      labelNames: ["job_id", "kind"],
+      ...reg,
+    }),
+    auditLastTimestamp: new Gauge({
+      name: `${p}audit_last_timestamp_seconds`,
+      help: "When the job's last drift audit finished (Unix time)",
+      labelNames: ["job_id"],
+      ...reg,
+    }),
+    auditLastSuccess: new Gauge({
+      name: `${p}audit_last_success`,
+      help: "1 when the job's last drift audit succeeded, 0 when it failed",
+      labelNames: ["job_id"],
       ...reg,
     }),
   };
