@@ -133,6 +133,8 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         owner,
         log,
         mayAudit: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
+        // no sync worker here: no scheduled audits either, requested ones still run
+        scheduled: config.typesense.sync_worker_enabled,
       }),
       log,
       pollMs: config.typesense.sync_worker_poll_ms,

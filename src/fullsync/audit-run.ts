@@ -31,6 +31,8 @@ export interface AuditRunnerOptions {
    * repair). A claimed audit it may not run is released (releaseAudit).
    */
   mayAudit?: (job: JobRow) => boolean;
+  /** Start scheduled audits too (default true; serve: typesense.sync_worker_enabled). */
+  scheduled?: boolean;
 }
 
 /** What runNext did: ran the audit, or released it to another instance (`released`). */
@@ -56,7 +58,12 @@ export function createAuditRunner(opts: AuditRunnerOptions): AuditRunner {
   const ttlMs = opts.claimTtlMs ?? 60_000;
   return {
     async runNext(exclude = [], signal) {
-      const claim = await claimAudit(opts.control, { owner: opts.owner, ttlMs, exclude });
+      const claim = await claimAudit(opts.control, {
+        owner: opts.owner,
+        ttlMs,
+        exclude,
+        scheduled: opts.scheduled !== false,
+      });
       if (!claim) return null;
       const log = opts.log.child({ component: "audit", jobId: claim.jobId, auditId: claim.id });
       try {

@@ -180,6 +180,8 @@ describe("drift audit", () => {
   it("schedules an audit per job every audit_interval_seconds after its first sync; 0 or null: never", async () => {
     const { jobId } = await syncedJob("a_sched", 30);
     const exclude = await otherJobs(jobId);
+    // an instance without the sync worker starts no scheduled audit
+    expect(await runner({ scheduled: false }).runNext(exclude)).toBeNull();
     const r = runner();
     const first = await r.runNext(exclude);
     expect(first).toMatchObject({ jobId, trigger: "schedule", released: false });

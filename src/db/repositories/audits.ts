@@ -89,12 +89,12 @@ export async function failExpiredAudits(db: Db): Promise<void> {
  * Claims one audit to run on this instance: a queued one first (oldest),
  * else one scheduled audit of a due job (enabled, synced at least once,
  * audit_interval_seconds > 0 and that long since its last audit, no open
- * audit), inserted as running. `exclude`: jobs this instance must not audit
- * now. null: nothing to do.
+ * audit), inserted as running, unless `scheduled` is false (requested ones
+ * only). `exclude`: jobs this instance must not audit now. null: nothing to do.
  */
 export async function claimAudit(
   db: Db,
-  f: { owner: string; ttlMs: number; exclude: readonly string[] },
+  f: { owner: string; ttlMs: number; exclude: readonly string[]; scheduled?: boolean },
 ): Promise<ClaimedAudit | null> {
   await failExpiredAudits(db);
   const queued = await db.query<{ id: string; job_id: string; trigger: AuditTrigger }>(
@@ -109,6 +109,7 @@ export async function claimAudit(
   );
   const q = queued.rows[0];
   if (q) return { id: q.id, jobId: q.job_id, trigger: q.trigger };
+  if (f.scheduled === false) return null;
   try {
     const due = await db.query<{ id: string; job_id: string }>(
       `insert into typesense_sync_audits (job_id, trigger, status, owner, started_at, expires_at)
