@@ -176,7 +176,6 @@ async function auditPage(
   ids: readonly string[],
   sampled: () => boolean,
 ): Promise<void> {
-  const collection = env.job.collectionName;
   const inTs = await presentIds(env, ids);
   const compare = ids.filter((id) => inTs.has(id) && sampled());
   const compared = new Set(compare);
@@ -186,40 +185,57 @@ async function auditPage(
     return;
   }
   const bracket = t.repairing ? openBracket(env, toRead) : null;
-  let repair: Document[] = [];
+  let found: { repair: Document[]; kinds: Map<string, "missing" | "differing"> };
   try {
-    const read = await reader.readOrdered(toRead);
-    // ids read but not rendered: deleted since the page or outside a spec's
-    // filter; the Typesense pass reports a doc of theirs as extra
-    t.result.sourceCount += ids.length - read.missing.length;
-    const tsDocs =
-      compare.length > 0 ? await env.backend.getDocuments(collection, compare) : new Map();
-    const kinds = new Map<string, "missing" | "differing">();
-    for (const doc of read.documents.values()) {
-      const old = tsDocs.get(doc.id);
-      if (!inTs.has(doc.id)) kinds.set(doc.id, "missing");
-      else if (old) {
-        t.result.comparedCount++;
-        if (!documentValuesEqual(old, doc)) kinds.set(doc.id, "differing");
-      }
-    }
-    for (const id of ids) {
-      const k = kinds.get(id);
-      if (k) note(t.result[k], id);
-    }
-    repair = [...read.documents.values()].filter((d) => kinds.has(d.id));
-    if (t.repairing && repair.length > 0) {
-      await env.hooks?.beforeRepairWrite?.(repair.map((d) => d.id));
-      const written = await writeRepair(env, reader, bracket, repair, []);
-      t.result.superseded += written.superseded.length;
-      for (const id of written.written) t.result.repaired[kinds.get(id)!]++;
-      return;
-    }
+    found = await comparePage(env, reader, t, ids, toRead, compare, inTs);
   } catch (e) {
+    // nothing handed to the stream yet: the registration is dropped
     bracket?.abandon();
     throw e;
   }
-  bracket?.abandon();
+  const { repair, kinds } = found;
+  if (!t.repairing || repair.length === 0) {
+    bracket?.abandon();
+    return;
+  }
+  await env.hooks?.beforeRepairWrite?.(repair.map((d) => d.id));
+  const written = await writeRepair(env, reader, bracket, repair, []);
+  t.result.superseded += written.superseded.length;
+  for (const id of written.written) t.result.repaired[kinds.get(id)!]++;
+}
+
+/** (2) of a page: the source rows read (after the bracket opened) and compared; the tally noted. */
+async function comparePage(
+  env: AuditEnv,
+  reader: WindowReader,
+  t: Tally,
+  ids: readonly string[],
+  toRead: readonly string[],
+  compare: readonly string[],
+  inTs: ReadonlySet<string>,
+): Promise<{ repair: Document[]; kinds: Map<string, "missing" | "differing"> }> {
+  const read = await reader.readOrdered(toRead);
+  // ids read but not rendered: deleted since the page or outside a spec's
+  // filter; the Typesense pass reports a doc of theirs as extra
+  t.result.sourceCount += ids.length - read.missing.length;
+  const tsDocs =
+    compare.length > 0
+      ? await env.backend.getDocuments(env.job.collectionName, compare)
+      : new Map<string, Document>();
+  const kinds = new Map<string, "missing" | "differing">();
+  for (const doc of read.documents.values()) {
+    const old = tsDocs.get(doc.id);
+    if (!inTs.has(doc.id)) kinds.set(doc.id, "missing");
+    else if (old) {
+      t.result.comparedCount++;
+      if (!documentValuesEqual(old, doc)) kinds.set(doc.id, "differing");
+    }
+  }
+  for (const id of ids) {
+    const k = kinds.get(id);
+    if (k) note(t.result[k], id);
+  }
+  return { repair: [...read.documents.values()].filter((d) => kinds.has(d.id)), kinds };
 }
 
 /** Which of `ids` the collection holds (an id-only export of exactly those ids). */
