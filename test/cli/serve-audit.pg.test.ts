@@ -54,6 +54,10 @@ describe("serve: drift audit", () => {
       windowSize: 20,
       nextSyncAt: new Date(Date.now() + 3600_000),
     });
+    // no scheduled audit: serve's audit service would take it before the request (409)
+    await db.pool.query("update typesense_sync_jobs set audit_interval_seconds = 0 where id = $1", [
+      jobId,
+    ]);
     expect((await fx.engine().runJob(jobId, { trigger: "manual" })).status).toBe("succeeded");
     await fx.backend.deleteDocuments(collection, ["7"]);
     const res = await fetch(`${st.url}/typesense/sync-jobs/${jobId}/audit`, {
