@@ -32,6 +32,8 @@ export interface AppDepsOptions {
   readiness?: AppDeps["readiness"];
   /** serve: a manual run also runs in this instance when it has no sync worker. */
   onRunRequested?: AppDeps["onRunRequested"];
+  /** serve: wakes this instance's audit service. */
+  onAuditRequested?: AppDeps["onAuditRequested"];
   /** serve: the registry its CDC streams attach to (dead-letter retry writes through it). */
   watermarks?: AppDeps["watermarks"];
 }
@@ -74,6 +76,7 @@ export function createAppDeps(o: AppDepsOptions): AppDeps {
     ...(o.metrics ? { metrics: o.metrics } : {}),
     ...(o.readiness ? { readiness: o.readiness } : {}),
     ...(o.onRunRequested ? { onRunRequested: o.onRunRequested } : {}),
+    ...(o.onAuditRequested ? { onAuditRequested: o.onAuditRequested } : {}),
     ...(o.watermarks ? { watermarks: o.watermarks } : {}),
   };
 }

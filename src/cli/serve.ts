@@ -4,6 +4,7 @@ import { createAuthLogService } from "../control/auth-log-retention.js";
 import { createAuthLogWriter } from "../control/auth-log-writer.js";
 import { createWatermarkRegistry } from "../coordination/index.js";
 import { createPools, migrate, pendingMigrations } from "../db/index.js";
+import { createAuditRunner } from "../fullsync/audit-run.js";
 import { createRebuildDropService } from "../fullsync/index.js";
 import { createApp, createHttpService } from "../http/index.js";
 import {
@@ -15,7 +16,7 @@ import {
 import { cdcStreamMetrics } from "../metrics/cdc-observer.js";
 import { createControlSampler } from "../metrics/control-sampler.js";
 import { createMetrics } from "../metrics/index.js";
-import { createScheduler } from "../scheduler/index.js";
+import { createAuditService, createScheduler } from "../scheduler/index.js";
 import { createAppDeps } from "./app-deps.js";
 import { readinessOf, serveProbes } from "./readiness.js";
 import {
@@ -123,6 +124,22 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       // stream is set up (its slot exists); other clients run anywhere.
       canRun: fullSyncGate(config.cdc.enabled, mayRunFullSyncs),
     });
+    // drift audits (docs/audit.md): a CDC job's only where its stream's watermarks bracket the repair
+    const audits = createAuditService({
+      runner: createAuditRunner({
+        control: pools.control,
+        source: (name) => pools.source(name),
+        backendFor,
+        watermarks,
+        owner,
+        log,
+        mayAudit: fullSyncWriteGate(config.cdc.enabled, mayRunFullSyncs),
+        // no sync worker here: no scheduled audits either, requested ones still run
+        scheduled: config.typesense.sync_worker_enabled,
+      }),
+      log,
+      pollMs: config.typesense.sync_worker_poll_ms,
+    });
     const termination = signalOnTermination(log, opts.exit);
     const signal = opts.signal ? AbortSignal.any([termination, opts.signal]) : termination;
     const app = createApp(
@@ -137,6 +154,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
         readiness: readinessOf(serveProbes({ signal })),
         // a manual run also runs here when this instance has no sync worker
         onRunRequested: (jobId) => scheduler.runRequested(jobId),
+        onAuditRequested: () => audits.auditRequested(),
         watermarks,
       }),
     );
@@ -162,6 +180,7 @@ export async function runServe(opts: ServeOptions): Promise<number> {
       }),
       cdc,
       scheduler,
+      audits,
       // previous versions of finished rebuilds, once their keep period ended
       // and orphan __v collections nothing holds (one timer for both)
       createRebuildDropService({

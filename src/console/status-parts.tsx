@@ -158,6 +158,7 @@ export function JobCard({
             </dd>
           </>
         ) : null}
+        <LastAuditRow audit={j.last_audit as Row | null | undefined} />
         {run ? (
           <>
             <dt>Latest run</dt>
@@ -191,6 +192,16 @@ export function JobCard({
             {active ? "Running…" : "Run now"}
           </button>
         </form>
+        <form method="post" action={`/console/jobs/${seg(j.id)}/audit`} class="inline">
+          <Csrf session={session} />
+          <button
+            type="submit"
+            class="small secondary"
+            aria-label={`Audit ${String(j.collection_name)} now`}
+          >
+            Audit
+          </button>
+        </form>
         <a class="button small secondary" href={`/console/jobs/${seg(j.id)}/edit`}>
           Edit
         </a>
@@ -212,6 +223,25 @@ export function JobCard({
         ) : null}
       </div>
     </article>
+  );
+}
+
+/** The job's last drift audit (docs/audit.md): when, what it found, what it repaired. */
+function LastAuditRow({ audit }: { audit: Row | null | undefined }) {
+  if (!audit) return null;
+  const repaired = (audit.repaired ?? {}) as Row;
+  const found = `${num(audit.missing)} missing · ${num(audit.extra)} extra · ${num(audit.differing)} differing`;
+  const fixed = `repaired ${num(repaired.missing)} / ${num(repaired.extra)} / ${num(repaired.differing)}`;
+  return (
+    <>
+      <dt>Last audit</dt>
+      <dd title={when(audit.finished_at)} data-audit={String(audit.id)}>
+        {ago(audit.finished_at)} <Badge value={String(audit.status)} />{" "}
+        {audit.status === "failed"
+          ? String(audit.error ?? "")
+          : `${found} · ${audit.repair_skipped ? `not repaired: ${String(audit.repair_skipped)}` : fixed}`}
+      </dd>
+    </>
   );
 }
 

@@ -151,4 +151,11 @@ export function statusRoutes(r: Hono<ConsoleEnv>, cd: ConsoleDeps): void {
         : "An unfinished run will resume from its checkpoint.",
     );
   });
+  r.post("/jobs/:id/audit", async (c) => {
+    const res = await c
+      .get("api")
+      .call<{ audit_id: string }>("POST", `/typesense/sync-jobs/${seg(c.req.param("id"))}/audit`);
+    if (!res.ok) return redirectWith(c, "/console/status", "error", res.message);
+    return redirectWith(c, "/console/status", "ok", "Drift audit queued; its result shows below.");
+  });
 }

@@ -30,6 +30,8 @@ export interface AppDeps {
    * it, runs are only picked up by workers (poll + NOTIFY).
    */
   onRunRequested?: (jobId: string) => void;
+  /** An audit was queued here (POST .../audit, after its commit): wakes this instance's audit service. */
+  onAuditRequested?: (jobId: string) => void;
   /** When given: HTTP metrics are recorded and served on GET /metrics (authenticated). */
   metrics?: Metrics;
   /**

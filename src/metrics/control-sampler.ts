@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { selectLastAudits } from "../db/repositories/audits.js";
 import {
   deadLetterAttempts,
   type RunRow,
@@ -110,6 +111,7 @@ export function createControlSampler(opts: ControlSamplerOptions): Service {
     }
 
     deadLetterBase = await sampleDeadLetters(opts.control, m, deadLetterBase);
+    await sampleAudits(opts.control, m);
     lastSampleAt = now;
   }
 
@@ -152,4 +154,31 @@ async function sampleDeadLetters(
     if (grown > 0) m.deadLetters.inc({ job_id: r.job_id, origin: r.origin }, grown);
   }
   return next;
+}
+
+const AUDIT_KINDS = [
+  ["missing", "missing_count", "repaired_missing"],
+  ["extra", "extra_count", "repaired_extra"],
+  ["differing", "differing_count", "repaired_differing"],
+] as const;
+
+/**
+ * Each job's last finished drift audit as gauges (from the control DB, so
+ * every instance reports the same, whichever instance ran the audit). A failed
+ * audit leaves the drift gauges as the last successful audit set them (a
+ * failure measures nothing); audit_last_success = 0 tells it.
+ */
+async function sampleAudits(control: pg.Pool, m: Metrics): Promise<void> {
+  for (const a of await selectLastAudits(control)) {
+    const job_id = a.job_id;
+    const ok = a.status === "succeeded";
+    m.auditLastSuccess.set({ job_id }, ok ? 1 : 0);
+    const at = a.finished_at instanceof Date ? a.finished_at.getTime() / 1000 : null;
+    if (at !== null) m.auditLastTimestamp.set({ job_id }, at);
+    if (!ok) continue;
+    for (const [kind, found, repaired] of AUDIT_KINDS) {
+      m.auditDrift.set({ job_id, kind }, Number(a[found] ?? 0));
+      m.auditRepaired.set({ job_id, kind }, Number(a[repaired] ?? 0));
+    }
+  }
 }

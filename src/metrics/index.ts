@@ -34,6 +34,13 @@ export interface Metrics {
   streamState: Gauge<"client" | "state">;
   /** Version collections deleted by serve's rebuild-drop service: kind = kept (after its keep period) | orphan. */
   rebuildDrops: Counter<"kind">;
+  /** The job's last finished drift audit (docs/audit.md): documents found, kind = missing|extra|differing. */
+  auditDrift: Gauge<"job_id" | "kind">;
+  /** Of those, repaired by that audit. */
+  auditRepaired: Gauge<"job_id" | "kind">;
+  /** When the job's last audit finished (Unix seconds), and whether it succeeded (1) or failed (0). */
+  auditLastTimestamp: Gauge<"job_id">;
+  auditLastSuccess: Gauge<"job_id">;
 }
 
 export interface MetricsOptions {
@@ -162,6 +169,30 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       name: `${p}rebuild_version_drops_total`,
       help: "Version collections (__v<N>) deleted: kept (keep period ended) or orphan",
       labelNames: ["kind"],
+      ...reg,
+    }),
+    auditDrift: new Gauge({
+      name: `${p}audit_drift_documents`,
+      help: "Documents the job's last drift audit found missing, extra or differing",
+      labelNames: ["job_id", "kind"],
+      ...reg,
+    }),
+    auditRepaired: new Gauge({
+      name: `${p}audit_repaired_documents`,
+      help: "Documents the job's last drift audit repaired, by kind",
+      labelNames: ["job_id", "kind"],
+      ...reg,
+    }),
+    auditLastTimestamp: new Gauge({
+      name: `${p}audit_last_timestamp_seconds`,
+      help: "When the job's last drift audit finished (Unix time)",
+      labelNames: ["job_id"],
+      ...reg,
+    }),
+    auditLastSuccess: new Gauge({
+      name: `${p}audit_last_success`,
+      help: "1 when the job's last drift audit succeeded, 0 when it failed",
+      labelNames: ["job_id"],
       ...reg,
     }),
   };

@@ -1,4 +1,9 @@
 export {
+  type AuditService,
+  type AuditServiceOptions,
+  createAuditService,
+} from "./audit-service.js";
+export {
   createScheduler,
   type DueJob,
   type Scheduler,

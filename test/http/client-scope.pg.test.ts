@@ -106,6 +106,7 @@ const BY_ID = [
   "GET /typesense/sync-jobs/:job_id/status",
   "POST /typesense/sync-jobs/:job_id/run",
   "POST /typesense/sync-jobs/:job_id/rebuild",
+  "POST /typesense/sync-jobs/:job_id/audit",
   "GET /typesense/sync-runs/:run_id",
   "GET /typesense/dead-letters/:dead_letter_id",
   "POST /typesense/dead-letters/:dead_letter_id/retry",

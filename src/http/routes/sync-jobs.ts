@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { identityProblem } from "../../cdc/setup.js";
+import { requestJobAudit } from "../../control/audits.js";
 import { previewJob } from "../../control/job-preview.js";
 import { getJobStatus, listJobStatus } from "../../control/job-status.js";
 import { createJob, deleteJob, getJob, listJobs, updateJob } from "../../control/jobs.js";
@@ -362,6 +363,37 @@ export function syncJobRoutes(deps: AppDeps) {
           }),
           202,
         );
+      },
+    )
+    .openapi(
+      createRoute({
+        middleware: requires("gateway.typesense_proxy"),
+        method: "post",
+        path: "/{job_id}/audit",
+        tags,
+        summary: "Queue a drift audit: the collection compared with its source, drift repaired",
+        description:
+          "202 with the audit id (docs/audit.md). The audit compares counts, ids and the contents " +
+          "of a sample or all documents, reports missing, extra and differing documents and, with " +
+          "the job's `audit_repair` (default true), repairs them. Its result shows in GET " +
+          "/typesense/sync-jobs/status (`last_audit`). 409 while an audit of the job is queued or running.",
+        request: { params: JobId },
+        responses: {
+          202: jsonResponse(
+            envelopeOf(z.object({ audit_id: z.uuid(), job_id: z.string() })),
+            "Audit queued",
+          ),
+          ...authErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      }),
+      async (c) => {
+        const jobId = c.req.valid("param").job_id;
+        const { auditId } = await requestJobAudit(pool, jobId, clientScopeOf(c));
+        // after the commit: the audit row exists when the audit service looks for it
+        deps.onAuditRequested?.(jobId);
+        return c.json(success("drift audit queued", { audit_id: auditId, job_id: jobId }), 202);
       },
     );
 }
