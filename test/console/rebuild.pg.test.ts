@@ -15,7 +15,8 @@ import { formInit, signIn, unescapeHtml } from "./forms.js";
 
 const db = useTestDatabase();
 const ts = useTypesense();
-const f = useSyncedJob(db, ts, silentLogger);
+// a wave-1 job: its first rebuild migrates the plain collection (the confirm text says so)
+const f = useSyncedJob(db, ts, silentLogger, { wave1: true });
 
 let s: { cookie: string; csrf: string };
 beforeAll(async () => {
