@@ -57,6 +57,8 @@ interface ChildConfig {
   readAheadWindows?: number;
   /** false: documents built in JS (engine renderDocumentsInSql). */
   sqlDocuments: boolean;
+  /** engine contentHashes (fullsync.content_hashes; off by default) */
+  contentHashes?: boolean;
   /** The Postgres server's postmaster (its CPU is sampled at the first checkpoint). */
   postmasterPid: number;
 }
@@ -122,6 +124,7 @@ async function child(cfg: ChildConfig): Promise<void> {
     leaseTtlMs: 60_000,
     windowSize: cfg.windowSize,
     renderDocumentsInSql: cfg.sqlDocuments,
+    contentHashes: cfg.contentHashes === true,
     ...(cfg.readAheadWindows ? { readAheadWindows: cfg.readAheadWindows } : {}),
     onWindowCommitted: () => {
       if (firstWindow.wallMs > 0) return;
@@ -402,6 +405,8 @@ async function main(): Promise<void> {
         saga,
         windowSize,
         sqlDocuments,
+        // the re-sync scenarios run with fullsync.content_hashes on
+        contentHashes: name.includes("content hashes"),
         postmasterPid: pmPid,
         ...(readAhead ? { readAheadWindows: readAhead } : {}),
         ...(inFlight ? { maxWindowsInFlight: inFlight } : {}),
@@ -456,7 +461,7 @@ async function main(): Promise<void> {
        alter table items_resync add primary key (id); analyze items_resync`,
     );
     const resyncJob = await scenario(
-      "re-sync: first sync (indexing emulator, saga on)",
+      "re-sync, content hashes: first sync (indexing emulator, saga on)",
       indexing.url,
       true,
       "items_resync",
@@ -465,7 +470,7 @@ async function main(): Promise<void> {
     await copyBaseline(source, "items_resync"); // warm
     const resyncCopyRate = (resyncRows / (await copyBaseline(source, "items_resync"))) * 1000;
     await scenario(
-      "re-sync: all unchanged (indexing emulator, saga on)",
+      "re-sync, content hashes: all unchanged (indexing emulator, saga on)",
       indexing.url,
       true,
       "items_resync",

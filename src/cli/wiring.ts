@@ -143,6 +143,7 @@ export function createEngine(deps: {
     importRetryBaseMs: config.typesense.import_retry_base_ms,
     sagaBackupEnabled: config.typesense.sync_saga_backup_enabled,
     leaseTtlMs: config.fullsync.lease_ttl_ms,
+    contentHashes: config.fullsync.content_hashes,
     ...(deps.onWindowCommitted ? { onWindowCommitted: deps.onWindowCommitted } : {}),
     ...(deps.watermarks ? { watermarks: deps.watermarks } : {}),
     ...(deps.mayRun ? { mayRun: deps.mayRun } : {}),

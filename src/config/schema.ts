@@ -82,6 +82,9 @@ export const configSchema = z
         max_concurrent_runs: int(1, 64).default(2),
         // how often serve drops kept versions past their keep period and sweeps orphan __v collections
         rebuild_sweep_interval_ms: int(100).default(60000),
+        // keep content hashes so unchanged re-syncs stay in Postgres (docs/full-sync.md
+        // "Content hashes"); off by default: storing them costs a first sync more than it saves
+        content_hashes: bool().default(false),
       })
       .strict()
       .prefault({}),

@@ -61,6 +61,7 @@ export function buildEnv(
     leaseTtlMs: opts.leaseTtlMs,
     sagaEnabled: opts.sagaBackupEnabled,
     renderDocuments: opts.renderDocumentsInSql ?? true,
+    contentHashes: opts.contentHashes ?? false,
     refreshOnRollback: job.cdcEnabled && a.resumed,
     ...(opts.watermarks ? { watermarks: opts.watermarks } : {}),
     ...(cdcChanges ? { cdcChanges } : {}),

@@ -50,6 +50,8 @@ export interface AttemptEnv {
   readonly sagaEnabled: boolean;
   /** Postgres may render documents for windows that need no comparison (window.ts). */
   readonly renderDocuments: boolean;
+  /** engine option contentHashes (hashing.ts) */
+  readonly contentHashes: boolean;
   /**
    * CDC coordination (watermarked.ts): windows are bracketed by watermarks
    * while the job streams on this instance; undefined = never.

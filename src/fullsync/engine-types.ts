@@ -64,6 +64,13 @@ export interface FullSyncEngineOptions {
    */
   renderDocumentsInSql?: boolean;
   /**
+   * Keep content hashes of written documents so an unchanged re-sync compares
+   * inside Postgres (hashing.ts; docs/full-sync.md "Content hashes"). Default
+   * false: every checkpoint would insert one control row per document, which
+   * costs a first sync more Postgres CPU than the whole sync without it.
+   */
+  contentHashes?: boolean;
+  /**
    * Manifest chunk sizes (manifest-build.ts; defaults 10,000 then 100,000
    * rows): the windows start once the first chunk is committed.
    */

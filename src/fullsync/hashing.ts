@@ -7,7 +7,7 @@ import type { AttemptEnv } from "./context.js";
 /**
  * Whether this attempt keeps content hashes (docs/full-sync.md "Content
  * hashes"), decided once per attempt after the collection was prepared:
- * only a job without a document spec whose mapper Postgres renders, on a
+ * only with the engine's contentHashes on, a job without a document spec whose mapper Postgres renders, on a
  * qualifying server, with a backend that imports raw lines, and unique ids.
  *
  * The job's claims on the collection are deleted first when the collection is
@@ -28,6 +28,7 @@ export async function prepareHashing(
 }
 
 async function hashReader(env: AttemptEnv, mapper: JobDocuments): Promise<ReadChanged | null> {
+  if (!env.contentHashes) return null;
   if (env.job.document || !env.renderDocuments || !env.backend.importJsonLines) return null;
   if (!mapper.idIsUnique || !("documentSql" in mapper)) return null;
   const reader = createChangedReader(mapper as DocumentMapper, env.source);

@@ -13,7 +13,7 @@ import { expectCollectionEqualsTable, useEngineFixture } from "./support.js";
  * the claims true (or deletes them), so a doc is re-sent, never skipped wrongly.
  */
 
-const fx = useEngineFixture({ owner: "test", windowSize: 100 });
+const fx = useEngineFixture({ owner: "test", windowSize: 100, contentHashes: true });
 const { db, source, ts, engine } = fx;
 
 /** A table every column of which Postgres renders (the hash path needs the SQL rendering). */
@@ -64,6 +64,16 @@ const run = async (jobId: string, over: Parameters<typeof engine>[0] = {}) =>
   engine(over).runJob(jobId, { trigger: "manual" });
 
 describeEmulatorOnly("content hashes", () => {
+  it("off (fullsync.content_hashes false, the default): a sync stores no claim and clears the job's old ones", async () => {
+    const { jobId } = await job("h_off", 250);
+    expect((await run(jobId)).counters).toMatchObject({ imported: 250 });
+    expect((await claims(jobId)).size).toBe(250);
+    const off = await run(jobId, { contentHashes: false });
+    expect(off.counters).toMatchObject({ unchanged: 250, failed: 0 });
+    // claims left from a run with hashes on would not be kept true by this one's writes
+    expect((await claims(jobId)).size).toBe(0);
+  });
+
   it("an unchanged re-sync writes no document and makes no Typesense request per window", async () => {
     const { jobId, collection } = await job("h_unchanged", 1050);
     expect((await run(jobId)).counters).toMatchObject({ imported: 1050, failed: 0 });
