@@ -184,6 +184,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
         !opts.enabled || opts.listen === false
           ? null
           : listenForRequests(opts.control, log, signal, () => wake());
+      // consecutive failed look-ups: the next one comes after a short backoff
+      // (500 ms doubling, at most one poll), not a whole poll later: with a
+      // 30-60 s poll one failed query at startup delayed every due job (and
+      // an interrupted run's resume) by a full poll
+      let pickErrors = 0;
       try {
         while (!signal.aborted) {
           const woken = new Promise<void>((r) => {
@@ -194,14 +199,20 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
           if (free > 0) {
             try {
               for (const job of await pick(free)) start(job, signal);
+              pickErrors = 0;
             } catch (err) {
-              log.warn({ err }, "could not look for due jobs; retrying at the next tick");
+              pickErrors++;
+              log.warn({ err, attempt: pickErrors }, "could not look for due jobs; retrying soon");
             }
           }
+          const pause =
+            pickErrors > 0
+              ? backoffDelay(pickErrors, { baseMs: 500, maxMs: opts.pollMs })
+              : opts.pollMs;
           const ac = new AbortController();
           const onAbort = () => ac.abort();
           signal.addEventListener("abort", onAbort, { once: true });
-          await Promise.race([sleepUnlessAborted(opts.pollMs, ac.signal), woken]);
+          await Promise.race([sleepUnlessAborted(pause, ac.signal), woken]);
           signal.removeEventListener("abort", onAbort);
           ac.abort();
         }

@@ -267,4 +267,40 @@ describe("scheduler", () => {
     expect(settled).toHaveLength(1);
     await expectCollectionEqualsTable(fx.backend, collection, source.pool, "sch_gate");
   });
+  it("a failed look-up for due jobs is retried after a short backoff, not a whole poll later", async () => {
+    await createProducts(source.pool, "sch_retry", 30);
+    const collection = ts.uniqueName("sch_retry");
+    const jobId = await insertJob(db.pool, { collection, table: "sch_retry" });
+    // the first two look-ups fail (the control DB was briefly unreachable)
+    let failures = 2;
+    const control = new Proxy(db.pool, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver);
+        if (key !== "query" || typeof v !== "function") return v;
+        return (...args: unknown[]) => {
+          const text = typeof args[0] === "string" ? args[0] : "";
+          if (failures > 0 && text.includes("from typesense_sync_jobs j")) {
+            failures--;
+            return Promise.reject(new Error("connection terminated unexpectedly"));
+          }
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const ctl = new AbortController();
+    // a one-minute poll: without the short retry the job would wait for it
+    const svc = scheduler({ engine: engine("retry"), control, pollMs: 60_000, listen: false });
+    const running = svc.run(ctl.signal);
+    try {
+      await until("the run succeeded", async () => {
+        const r = await runRows(db.pool, jobId);
+        return r.some((x) => x.status === "succeeded");
+      });
+      expect(failures).toBe(0);
+      await expectCollectionEqualsTable(fx.backend, collection, source.pool, "sch_retry");
+    } finally {
+      ctl.abort();
+      await running;
+    }
+  });
 });
