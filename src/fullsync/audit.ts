@@ -11,6 +11,7 @@ import type { TypesenseBackend } from "../typesense/index.js";
 import type { Document } from "../typesense/types.js";
 import { describeOnce } from "./attempt-env.js";
 import { createIdPager } from "./audit-source.js";
+import { idsWithoutRow, streamedIdsWithoutRow } from "./rows-gone.js";
 
 /*
  * The drift audit (issue 18 point 1; docs/audit.md): a job's collection
@@ -254,18 +255,11 @@ async function presentIds(env: AuditEnv, ids: readonly string[]): Promise<Set<st
  */
 async function typesensePass(env: AuditEnv, reader: WindowReader, t: Tally): Promise<void> {
   const size = Math.max(env.pageSize ?? env.job.windowSize, 1);
-  const extra: string[] = [];
-  let chunk: string[] = [];
-  const check = async () => {
-    const existing = await reader.existing(chunk);
-    for (const id of chunk) if (!existing.has(id)) extra.push(id);
-    chunk = [];
-  };
-  for await (const id of env.backend.exportIds(env.job.collectionName)) {
-    chunk.push(id);
-    if (chunk.length >= size) await check();
-  }
-  if (chunk.length > 0) await check();
+  const extra = await streamedIdsWithoutRow(
+    reader,
+    env.backend.exportIds(env.job.collectionName),
+    size,
+  );
   for (const id of extra) note(t.result.extra, id);
   if (!t.repairing) return;
   for (let i = 0; i < extra.length; i += size) {
@@ -274,8 +268,7 @@ async function typesensePass(env: AuditEnv, reader: WindowReader, t: Tally): Pro
     const bracket = openBracket(env, candidates);
     let gone: string[];
     try {
-      const now = await reader.existing(candidates);
-      gone = candidates.filter((id) => !now.has(id));
+      gone = await idsWithoutRow(reader, candidates);
     } catch (e) {
       bracket?.abandon();
       throw e;

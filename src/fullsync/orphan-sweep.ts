@@ -4,6 +4,7 @@ import { renewLease } from "../db/repositories/lease.js";
 import { writeCounters } from "../db/repositories/runs.js";
 import { type Backup, saveBackups } from "../db/repositories/saga-backups.js";
 import type { AttemptEnv, AttemptState, CollectionEnv } from "./context.js";
+import { idsWithoutRow, streamedIdsWithoutRow } from "./rows-gone.js";
 import { type BracketedWrite, writeThroughStream } from "./watermarked.js";
 
 /** Ids checked against the source per query. */
@@ -57,18 +58,7 @@ export async function sweepOrphans(
   backupSeq: number,
 ): Promise<number> {
   const collection = ctx.job.collectionName;
-  const orphans: string[] = [];
-  let chunk: string[] = [];
-  const check = async () => {
-    const existing = await ctx.reader.existing(chunk);
-    for (const id of chunk) if (!existing.has(id)) orphans.push(id);
-    chunk = [];
-  };
-  for await (const id of ctx.backend.exportIds(collection)) {
-    chunk.push(id);
-    if (chunk.length >= CHUNK) await check();
-  }
-  if (chunk.length > 0) await check();
+  const orphans = await streamedIdsWithoutRow(ctx.reader, ctx.backend.exportIds(collection), CHUNK);
 
   let deleted = 0;
   let superseded = 0;
@@ -78,7 +68,7 @@ export async function sweepOrphans(
     const bracket = openBracket(ctx, candidates);
     let gone: string[];
     try {
-      gone = await stillMissing(ctx, candidates);
+      gone = await idsWithoutRow(ctx.reader, candidates);
       if (gone.length > 0) await backup(ctx, state, gone, backupSeq);
     } catch (e) {
       bracket?.abandon();
@@ -105,11 +95,6 @@ export async function sweepOrphans(
   return deleted;
 }
 
-async function stillMissing(ctx: CollectionEnv, ids: readonly string[]): Promise<string[]> {
-  const now = await ctx.reader.existing(ids);
-  return ids.filter((id) => !now.has(id));
-}
-
 /** Saga: pre-images of the orphans committed before they are deleted. */
 async function backup(
   ctx: AttemptEnv,
@@ -133,7 +118,7 @@ async function backup(
 
 /** Unbracketed delete (no stream applies the job here): existence re-checked right before. */
 async function deleteDirect(ctx: CollectionEnv, ids: readonly string[]): Promise<BracketedWrite> {
-  const gone = await stillMissing(ctx, ids);
+  const gone = await idsWithoutRow(ctx.reader, ids);
   if (gone.length > 0) {
     // their claims (content hashes) go before the docs do
     await invalidateHashes(ctx.control, ctx.job.id, gone);

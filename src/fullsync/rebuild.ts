@@ -20,6 +20,7 @@ import {
   versionCollectionName,
   versionMetadata,
 } from "./rebuild-stage.js";
+import { idsWithoutRow } from "./rows-gone.js";
 
 /*
  * A run with trigger `rebuild` (docs/full-sync.md "Rebuilds"), walking
@@ -289,8 +290,7 @@ async function manifestIdsGone(r: Rebuild): Promise<number> {
       (x) => x.docId,
     );
     if (ids.length === 0) return gone;
-    const existing = await reader.existing(ids);
-    for (const id of ids) if (!existing.has(id)) gone++;
+    gone += (await idsWithoutRow(reader, ids)).length;
   }
 }
 
