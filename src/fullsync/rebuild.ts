@@ -271,8 +271,9 @@ async function verify(r: Rebuild): Promise<void> {
   const expected = manifest - gone;
   const upper = r.a.job.cdcEnabled ? Number.POSITIVE_INFINITY : manifest;
   if (found < expected || found > upper) {
+    const range = r.a.job.cdcEnabled ? `at least ${expected}` : `${expected} to ${manifest}`;
     throw new RebuildFailure(
-      `verify: ${r.physical} holds ${found} documents but the manifest has ${manifest}, ${gone} of them without a document now (expected ${r.a.job.cdcEnabled ? "at least " : ""}${expected}${r.a.job.cdcEnabled ? "" : ` to ${manifest}`})`,
+      `verify: ${r.physical} holds ${found} documents but the manifest has ${manifest}, ${gone} of them without a document now (expected ${range})`,
     );
   }
   r.stage = nextRebuildStage(r.stage, "verified");
